@@ -1,0 +1,302 @@
+//! Any OpenAI-compatible server (OpenAI, vLLM, llama.cpp server, Ollama, LM Studio) through
+//! async-openai's bring-your-own-types calls, with lenient response structs: unknown
+//! `finish_reason`s, missing optional fields and extra fields are all accepted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::{OpenAIError, StreamError};
+use futures::{Stream, StreamExt, stream};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::http::{RequestStats, RetryPolicy, RetryingTransport};
+use super::{Backend, BackendError, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent, Usage};
+use crate::core::render::{Mode, Prompt};
+use crate::core::vote::LogProb;
+
+#[derive(Debug, Clone)]
+pub struct OpenAiSettings {
+    pub base_url: String,
+    /// Never logged or saved.
+    pub api_key: Option<String>,
+    pub model: String,
+    /// Chat (default) or legacy completions.
+    pub mode: Mode,
+    /// Ask for token log-probabilities (for the weighted vote); some servers refuse it.
+    pub logprobs: bool,
+    pub connect_timeout: Duration,
+    /// Longest silence between two bytes of a response; long streams are never cut.
+    pub read_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl OpenAiSettings {
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        OpenAiSettings {
+            base_url: base_url.into(),
+            api_key: None,
+            model: model.into(),
+            mode: Mode::Chat,
+            logprobs: false,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(120),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+pub struct OpenAiBackend {
+    client: Client<OpenAIConfig>,
+    settings: OpenAiSettings,
+    stats: Arc<RequestStats>,
+}
+
+impl OpenAiBackend {
+    pub fn new(settings: OpenAiSettings) -> Result<Self, BackendError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .read_timeout(settings.read_timeout)
+            .pool_max_idle_per_host(512)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| BackendError::Invalid(format!("cannot build HTTP client: {e}")))?;
+        let stats = Arc::new(RequestStats::default());
+        let transport = RetryingTransport::new(http, settings.retry, stats.clone());
+        let config = OpenAIConfig::new()
+            .with_api_base(settings.base_url.trim_end_matches('/'))
+            .with_api_key(settings.api_key.clone().unwrap_or_default());
+        let client = Client::with_config(config).with_http_service(transport);
+        Ok(OpenAiBackend { client, settings, stats })
+    }
+
+    /// Requests sent and retries made so far by this backend.
+    pub fn stats(&self) -> Arc<RequestStats> {
+        self.stats.clone()
+    }
+
+    fn body(&self, req: &SampleRequest) -> Value {
+        let s = &self.settings;
+        let mut body = json!({
+            "model": s.model,
+            "stream": true,
+            "stream_options": { "include_usage": true },
+            "max_tokens": req.max_tokens,
+            "temperature": req.temperature,
+            "top_p": req.top_p,
+            "seed": req.seed,
+        });
+        let stop: Vec<&String> = req.stop.iter().filter(|s| !s.is_empty()).take(4).collect();
+        if !stop.is_empty() {
+            body["stop"] = json!(stop);
+        }
+        match &req.prompt {
+            Prompt::Chat(messages) => {
+                body["messages"] = json!(messages);
+                if s.logprobs {
+                    body["logprobs"] = json!(true);
+                }
+            }
+            Prompt::Completion(text) => {
+                body["prompt"] = json!(text);
+                if s.logprobs {
+                    body["logprobs"] = json!(1);
+                }
+            }
+        }
+        body
+    }
+}
+
+impl Backend for OpenAiBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo { kind: "openai".into(), model: self.settings.model.clone(), default_mode: self.settings.mode }
+    }
+
+    fn stream(&self, req: SampleRequest) -> SampleStream {
+        let client = self.client.clone();
+        let body = self.body(&req);
+        let base_url = self.settings.base_url.clone();
+        let chat = matches!(req.prompt, Prompt::Chat(_));
+        let opened = async move {
+            let result = if chat {
+                client.chat().create_stream_byot::<Value, Chunk>(body).await
+            } else {
+                client.completions().create_stream_byot::<Value, Chunk>(body).await
+            };
+            result.map_err(|e| map_error(e, &base_url))
+        };
+        stream::once(opened)
+            .flat_map(move |opened| -> SampleStream {
+                match opened {
+                    Ok(chunks) => Box::pin(events(chunks)),
+                    Err(e) => Box::pin(stream::iter([Err(e)])),
+                }
+            })
+            .boxed()
+    }
+}
+
+/// A streamed chunk of either endpoint; everything optional.
+#[derive(Debug, Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<ChunkUsage>,
+    /// Some servers report failures inside the stream.
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    #[serde(default)]
+    index: Option<u32>,
+    /// Chat.
+    #[serde(default)]
+    delta: Option<Delta>,
+    /// Completions.
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+    #[serde(default)]
+    logprobs: Option<Logprobs>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Delta {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Logprobs {
+    /// Chat: `{content: [{token, logprob, ...}]}`.
+    #[serde(default)]
+    content: Option<Vec<TokenLogprob>>,
+    /// Completions: `{token_logprobs: [..]}`.
+    #[serde(default)]
+    token_logprobs: Option<Vec<Option<f64>>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenLogprob {
+    #[serde(default)]
+    logprob: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChunkUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u32>,
+    #[serde(default)]
+    completion_tokens: Option<u32>,
+}
+
+#[derive(Default)]
+struct Progress {
+    finish_reason: Option<String>,
+    usage: Option<Usage>,
+    logprob: Option<LogProb>,
+    text_chunks: u32,
+    ended: bool,
+}
+
+/// Turns a chunk stream into text events and one final `Done` (or `StreamCut` if the stream
+/// ends without a finish reason).
+fn events(
+    chunks: impl Stream<Item = Result<Chunk, OpenAIError>> + Send + Unpin + 'static,
+) -> impl Stream<Item = Result<StreamEvent, BackendError>> + Send + 'static {
+    stream::unfold((chunks, Progress::default()), |(mut chunks, mut p)| async move {
+        if p.ended {
+            return None;
+        }
+        loop {
+            match chunks.next().await {
+                Some(Ok(chunk)) => {
+                    if let Some(err) = chunk.error {
+                        p.ended = true;
+                        let message = err.get("message").and_then(Value::as_str).map(str::to_string);
+                        return Some((Err(BackendError::Malformed(message.unwrap_or_else(|| err.to_string()))), (chunks, p)));
+                    }
+                    if let Some(u) = chunk.usage {
+                        p.usage = Some(Usage {
+                            prompt_tokens: u.prompt_tokens.unwrap_or(0),
+                            completion_tokens: u.completion_tokens.unwrap_or(0),
+                        });
+                    }
+                    let mut text = String::new();
+                    for c in chunk.choices.into_iter().filter(|c| c.index.unwrap_or(0) == 0) {
+                        if let Some(t) = c.delta.and_then(|d| d.content).or(c.text) {
+                            text.push_str(&t);
+                        }
+                        if let Some(r) = c.finish_reason {
+                            p.finish_reason = Some(r);
+                        }
+                        if let Some(lp) = c.logprobs {
+                            let values: Vec<f64> = match (lp.content, lp.token_logprobs) {
+                                (Some(c), _) => c.into_iter().filter_map(|t| t.logprob).collect(),
+                                (None, Some(t)) => t.into_iter().flatten().collect(),
+                                (None, None) => Vec::new(),
+                            };
+                            let acc = p.logprob.get_or_insert(LogProb { sum: 0.0, tokens: 0 });
+                            acc.sum += values.iter().sum::<f64>();
+                            acc.tokens += values.len() as u32;
+                        }
+                    }
+                    if !text.is_empty() {
+                        p.text_chunks += 1;
+                        return Some((Ok(StreamEvent::Text(text)), (chunks, p)));
+                    }
+                }
+                Some(Err(e)) => {
+                    p.ended = true;
+                    return Some((Err(map_error(e, "")), (chunks, p)));
+                }
+                None => {
+                    p.ended = true;
+                    let result = match p.finish_reason.take() {
+                        Some(reason) => Ok(StreamEvent::Done(Finish {
+                            reason,
+                            usage: p.usage.unwrap_or(Usage { prompt_tokens: 0, completion_tokens: p.text_chunks }),
+                            logprob: p.logprob.filter(|l| l.tokens > 0),
+                        })),
+                        None => Err(BackendError::StreamCut),
+                    };
+                    return Some((result, (chunks, p)));
+                }
+            }
+        }
+    })
+}
+
+fn map_error(e: OpenAIError, base_url: &str) -> BackendError {
+    match e {
+        OpenAIError::Reqwest(e) if e.is_connect() => BackendError::Connect(base_url.to_string()),
+        OpenAIError::Reqwest(e) if e.is_timeout() => BackendError::Timeout(e.to_string()),
+        OpenAIError::Reqwest(e) if e.is_builder() => BackendError::Invalid(e.to_string()),
+        OpenAIError::Reqwest(e) => BackendError::Transport(e.to_string()),
+        OpenAIError::ApiError(api) => {
+            let status = api.status_code.as_u16();
+            let message = api.api_error.message;
+            match status {
+                401 | 403 => BackendError::Auth { status, message },
+                404 => BackendError::NotFound(message),
+                _ => BackendError::Http { status, message },
+            }
+        }
+        OpenAIError::JSONDeserialize(err, content) => {
+            BackendError::Malformed(format!("{err}: {}", content.chars().take(200).collect::<String>()))
+        }
+        OpenAIError::StreamError(se) => match *se {
+            StreamError::EventStream(m) => BackendError::Transport(m),
+            StreamError::UnknownEvent(ev) => BackendError::Malformed(format!("unexpected event {:?}", ev.event)),
+        },
+        OpenAIError::InvalidArgument(m) => BackendError::Invalid(m),
+        other => BackendError::Transport(other.to_string()),
+    }
+}

@@ -1,0 +1,14 @@
+//! The pure heart of promptlab: templates, prompt rendering, strategies, answer extraction and
+//! voting. Nothing here touches files, the network, tokio or the terminal.
+
+pub mod extract;
+pub mod render;
+pub mod strategy;
+pub mod template;
+pub mod vote;
+
+pub use extract::{AnswerKind, AnswerSpec};
+pub use render::{Message, Mode, Prompt, Role};
+pub use strategy::{PathMachine, Stage, Step};
+pub use template::{Example, Sampling, Strategy, Template};
+pub use vote::{Ballot, Tally, TallyEntry};

@@ -1,0 +1,148 @@
+//! Strategies as sans-IO state machines: a path asks for samples and is fed completions,
+//! without knowing where they come from. The engine owns the loop; tests drive it with strings.
+
+use super::render::{Prompt, Rendered};
+use super::template::Strategy;
+
+/// Which stage a sample belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// The only stage of direct and few-shot CoT prompts.
+    Answer,
+    /// Zero-shot CoT, stage 1: generate the reasoning.
+    Reason,
+    /// Zero-shot CoT, stage 2: extract the answer from the reasoning.
+    Extract,
+}
+
+/// One model call a path needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleSpec {
+    pub stage: Stage,
+    pub prompt: Prompt,
+    pub stop: Vec<String>,
+    pub max_tokens: u32,
+    /// Text that joins the path's visible text before this sample's output (the extraction
+    /// phrase of zero-shot CoT), so the path reads as one piece.
+    pub preface: String,
+}
+
+/// What a path wants next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Sample(SampleSpec),
+    /// The path is complete; `text` is everything the path produced, prefaces included.
+    Done { text: String },
+}
+
+/// Max tokens of zero-shot CoT's answer-extraction stage.
+pub const EXTRACT_MAX_TOKENS: u32 = 32;
+
+/// One reasoning path of a run.
+#[derive(Debug, Clone)]
+pub struct PathMachine {
+    strategy: Strategy,
+    first: Rendered,
+    answer_trigger: String,
+    max_tokens: u32,
+    stage: Option<Stage>,
+    text: String,
+}
+
+impl PathMachine {
+    /// `answer_trigger` is the phrase of zero-shot CoT's second stage (see
+    /// `render::answer_trigger`); the other strategies ignore it.
+    pub fn new(strategy: Strategy, first: Rendered, answer_trigger: String, max_tokens: u32) -> Self {
+        PathMachine { strategy, first, answer_trigger, max_tokens, stage: None, text: String::new() }
+    }
+
+    pub fn start(&mut self) -> Step {
+        let stage = match self.strategy {
+            Strategy::ZeroShotCot => Stage::Reason,
+            Strategy::Direct | Strategy::Cot => Stage::Answer,
+        };
+        self.stage = Some(stage);
+        Step::Sample(SampleSpec {
+            stage,
+            prompt: self.first.prompt.clone(),
+            stop: self.first.stop.clone(),
+            max_tokens: self.max_tokens,
+            preface: String::new(),
+        })
+    }
+
+    /// Feeds the completion of the sample last asked for.
+    pub fn on_completion(&mut self, completion: &str) -> Step {
+        match self.stage {
+            Some(Stage::Reason) => {
+                let reasoning = completion.trim_end();
+                let preface = format!("\n{}", self.answer_trigger);
+                let prompt = self.first.prompt.continued(reasoning, &preface);
+                self.text = format!("{reasoning}{preface}");
+                self.stage = Some(Stage::Extract);
+                Step::Sample(SampleSpec {
+                    stage: Stage::Extract,
+                    prompt,
+                    stop: vec!["\n".to_string()],
+                    max_tokens: EXTRACT_MAX_TOKENS,
+                    preface,
+                })
+            }
+            Some(Stage::Answer) | Some(Stage::Extract) | None => {
+                self.stage = None;
+                self.text.push_str(completion);
+                Step::Done { text: std::mem::take(&mut self.text) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::render::{Message, Role};
+
+    fn rendered() -> Rendered {
+        Rendered { prompt: Prompt::Completion("Q: 2+3?\nA: Let's think step by step.".into()), stop: vec!["\nQ:".into()] }
+    }
+
+    #[test]
+    fn direct_is_one_sample() {
+        let mut m = PathMachine::new(Strategy::Direct, rendered(), String::new(), 64);
+        let Step::Sample(s) = m.start() else { panic!() };
+        assert_eq!((s.stage, s.max_tokens), (Stage::Answer, 64));
+        assert_eq!(m.on_completion(" 5"), Step::Done { text: " 5".into() });
+    }
+
+    #[test]
+    fn zero_shot_cot_reasons_then_extracts() {
+        let trigger = "Therefore, the answer (arabic numerals) is".to_string();
+        let mut m = PathMachine::new(Strategy::ZeroShotCot, rendered(), trigger, 128);
+        let Step::Sample(s1) = m.start() else { panic!() };
+        assert_eq!(s1.stage, Stage::Reason);
+        let Step::Sample(s2) = m.on_completion(" 2 + 3 = 5.\n") else { panic!() };
+        assert_eq!(s2.stage, Stage::Extract);
+        assert_eq!(s2.max_tokens, EXTRACT_MAX_TOKENS);
+        assert_eq!(s2.stop, vec!["\n".to_string()]);
+        assert_eq!(
+            s2.prompt.to_string(),
+            "Q: 2+3?\nA: Let's think step by step. 2 + 3 = 5.\nTherefore, the answer (arabic numerals) is"
+        );
+        let Step::Done { text } = m.on_completion(" 5.") else { panic!() };
+        assert_eq!(text, " 2 + 3 = 5.\nTherefore, the answer (arabic numerals) is 5.");
+    }
+
+    #[test]
+    fn zero_shot_cot_in_chat_adds_turns() {
+        let first = Rendered {
+            prompt: Prompt::Chat(vec![Message::new(Role::User, "2+3?\n\nLet's think step by step.")]),
+            stop: vec![],
+        };
+        let mut m = PathMachine::new(Strategy::ZeroShotCot, first, "Therefore, the answer is".into(), 16);
+        m.start();
+        let Step::Sample(s2) = m.on_completion("It is 5.") else { panic!() };
+        let Prompt::Chat(msgs) = s2.prompt else { panic!() };
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(msgs[2].content, "Therefore, the answer is");
+    }
+}

@@ -1,0 +1,239 @@
+//! The template model: a reusable prompt recipe (instruction, few-shot examples, strategy,
+//! answer kind, sampling defaults). Loading from YAML lives in `store::template`.
+
+use serde::{Deserialize, Serialize};
+
+use super::extract::AnswerSpec;
+use super::render::Mode;
+
+/// The template file format version this build reads and writes.
+pub const TEMPLATE_VERSION: u32 = 1;
+
+/// How the prompt asks for an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Few-shot examples show answers only.
+    #[default]
+    Direct,
+    /// Few-shot chain of thought (Wei et al. 2022): examples show a rationale, then
+    /// "The answer is X."
+    Cot,
+    /// Zero-shot chain of thought (Kojima et al. 2022): "Let's think step by step.", then a
+    /// second stage that extracts the answer from the reasoning.
+    ZeroShotCot,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 3] = [Strategy::Direct, Strategy::Cot, Strategy::ZeroShotCot];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Direct => "direct",
+            Strategy::Cot => "cot",
+            Strategy::ZeroShotCot => "zero-shot-cot",
+        }
+    }
+
+    /// The user's chain-of-thought switch: direct <-> cot. Zero-shot CoT switches back to direct.
+    pub fn toggle_cot(self) -> Strategy {
+        match self {
+            Strategy::Direct => Strategy::Cot,
+            Strategy::Cot | Strategy::ZeroShotCot => Strategy::Direct,
+        }
+    }
+
+    /// The next strategy in the cycle direct -> cot -> zero-shot-cot -> direct.
+    pub fn cycle(self) -> Strategy {
+        match self {
+            Strategy::Direct => Strategy::Cot,
+            Strategy::Cot => Strategy::ZeroShotCot,
+            Strategy::ZeroShotCot => Strategy::Direct,
+        }
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Strategy::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown strategy `{s}` (expected direct, cot or zero-shot-cot)"))
+    }
+}
+
+/// One few-shot example: the input, an optional rationale (shown under chain of thought) and
+/// the answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub input: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    pub answer: String,
+    /// Switched-off examples stay in the template but are left out of the prompt.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// Sampling settings. `n` is the self-consistency vote count; path `i` samples with `seed + i`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sampling {
+    pub n: u32,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub top_k: u32,
+    pub max_tokens: u32,
+    pub seed: u64,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Sampling {
+            n: 5,
+            temperature: 0.7,
+            top_p: 0.95,
+            top_k: 40,
+            max_tokens: 256,
+            seed: 1,
+        }
+    }
+}
+
+/// Largest vote count accepted anywhere (CLI, TUI, templates).
+pub const MAX_N: u32 = 64;
+
+impl Sampling {
+    /// Checks the ranges a backend would otherwise reject late or silently clamp.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.n == 0 || self.n > MAX_N {
+            return Err(format!("n must be between 1 and {MAX_N}, got {}", self.n));
+        }
+        if !(0.0..=2.0).contains(&self.temperature) {
+            return Err(format!("temperature must be between 0 and 2, got {}", self.temperature));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(format!("top_p must be in (0, 1], got {}", self.top_p));
+        }
+        if self.max_tokens == 0 || self.max_tokens > 32_768 {
+            return Err(format!("max_tokens must be between 1 and 32768, got {}", self.max_tokens));
+        }
+        Ok(())
+    }
+}
+
+/// A prompt recipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    #[serde(default = "version_one")]
+    pub version: u32,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instruction: Option<String>,
+    #[serde(default)]
+    pub examples: Vec<Example>,
+    #[serde(default)]
+    pub strategy: Strategy,
+    #[serde(default)]
+    pub answer: AnswerSpec,
+    #[serde(default)]
+    pub sampling: Sampling,
+    /// Chat or completion rendering; when absent the backend decides (base models: completion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// The default query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// More queries a user can pick from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<String>,
+}
+
+fn version_one() -> u32 {
+    TEMPLATE_VERSION
+}
+
+impl Template {
+    /// The examples that go into the prompt.
+    pub fn active_examples(&self) -> impl Iterator<Item = &Example> {
+        self.examples.iter().filter(|e| e.enabled)
+    }
+
+    /// Checks what serde cannot: version, ranges, and what the strategy needs.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.version > TEMPLATE_VERSION {
+            return Err(format!(
+                "template version {} is newer than this promptlab reads ({TEMPLATE_VERSION}); upgrade promptlab",
+                self.version
+            ));
+        }
+        if self.name.trim().is_empty() {
+            return Err("`name` must not be empty".into());
+        }
+        self.sampling.validate().map_err(|e| format!("sampling: {e}"))?;
+        self.answer.validate()?;
+        if self.strategy == Strategy::Cot
+            && let Some(i) = self.active_examples().position(|e| e.rationale.is_none())
+        {
+            return Err(format!(
+                "strategy `cot` needs a rationale on every active example; example {} has none",
+                i + 1
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cot_switch_flips_direct_and_cot() {
+        assert_eq!(Strategy::Direct.toggle_cot(), Strategy::Cot);
+        assert_eq!(Strategy::Cot.toggle_cot(), Strategy::Direct);
+        assert_eq!(Strategy::ZeroShotCot.toggle_cot(), Strategy::Direct);
+    }
+
+    #[test]
+    fn strategy_cycle_visits_all() {
+        let mut s = Strategy::Direct;
+        let mut seen = vec![];
+        for _ in 0..3 {
+            seen.push(s);
+            s = s.cycle();
+        }
+        assert_eq!(s, Strategy::Direct);
+        assert_eq!(seen, Strategy::ALL);
+    }
+
+    #[test]
+    fn sampling_rejects_zero_and_huge_n() {
+        let mut s = Sampling::default();
+        s.n = 0;
+        assert!(s.validate().unwrap_err().contains("between 1 and 64"));
+        s.n = 10_000;
+        assert!(s.validate().is_err());
+        s.n = 64;
+        assert!(s.validate().is_ok());
+    }
+}

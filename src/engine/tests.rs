@@ -1,0 +1,181 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::*;
+use crate::backend::SampleStream;
+use crate::backend::scripted::{Script, ScriptedBackend, ScriptedResponse};
+use crate::core::extract::AnswerSpec;
+use crate::core::template::Example;
+
+fn template(strategy: Strategy, n: u32) -> Template {
+    Template {
+        version: 1,
+        name: "t".into(),
+        description: String::new(),
+        instruction: None,
+        examples: vec![Example { input: "1+1?".into(), rationale: Some("1+1=2.".into()), answer: "2".into(), enabled: true }],
+        strategy,
+        answer: AnswerSpec::default(),
+        sampling: Sampling { n, ..Sampling::default() },
+        mode: None,
+        query: None,
+        queries: vec![],
+    }
+}
+
+fn plan(strategy: Strategy, n: u32) -> Arc<RunPlan> {
+    Arc::new(RunPlan::new(&template(strategy, n), "2+3?", Mode::Completion).unwrap())
+}
+
+async fn collect_events(rx: &mut mpsc::UnboundedReceiver<EngineEvent>) -> Vec<EngineEvent> {
+    let mut out = vec![];
+    while let Some(e) = rx.recv().await {
+        out.push(e);
+    }
+    out
+}
+
+#[tokio::test]
+async fn n_paths_vote_with_seed_plus_i() {
+    let backend = Arc::new(ScriptedBackend::from_texts([
+        " 2+3=5. The answer is 5.",
+        " 2+3=6. The answer is 6.",
+        " The answer is 5.",
+    ]));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let result = run(backend, plan(Strategy::Cot, 5), Some(tx), CancellationToken::new()).await;
+    let answers: Vec<_> = result.paths.iter().map(|p| p.answer.as_deref()).collect();
+    // seed 1 + i walks the script from its second entry.
+    assert_eq!(answers, [Some("6"), Some("5"), Some("5"), Some("6"), Some("5")]);
+    assert_eq!(result.tally.winner.as_deref(), Some("5"));
+    assert_eq!(result.tally.agreement, 0.6);
+    let events = collect_events(&mut rx).await;
+    assert!(matches!(events.last(), Some(EngineEvent::RunDone(r)) if r == &result));
+    let done = events.iter().filter(|e| matches!(e, EngineEvent::PathDone(_))).count();
+    assert_eq!(done, 5);
+    // Chunks of a path add up to its text.
+    let text0: String = events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::Chunk { path: 0, text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(text0, result.paths[0].text);
+}
+
+#[tokio::test]
+async fn zero_shot_cot_runs_two_stages_per_path() {
+    let backend = Arc::new(ScriptedBackend::new(Script {
+        model: None,
+        responses: vec![
+            ScriptedResponse::text(" 2 plus 3 makes 5."),
+            ScriptedResponse { when: Some("Therefore".into()), text: " 5.".into(), ..Default::default() },
+        ],
+    }));
+    let result = run(backend, plan(Strategy::ZeroShotCot, 2), None, CancellationToken::new()).await;
+    for p in &result.paths {
+        assert_eq!(p.text, " 2 plus 3 makes 5.\nTherefore, the answer (arabic numerals) is 5.");
+        assert_eq!(p.answer.as_deref(), Some("5"));
+    }
+}
+
+#[tokio::test]
+async fn broken_stream_is_resampled_and_failure_stays_on_its_path() {
+    let backend = Arc::new(ScriptedBackend::new(Script {
+        model: None,
+        responses: vec![
+            ScriptedResponse { text: "The answer is 5.".into(), cut: true, fail_times: 1, ..Default::default() },
+            ScriptedResponse { text: "partial".into(), error: Some("boom".into()), ..Default::default() },
+        ],
+    }));
+    let mut p = template(Strategy::Direct, 2);
+    p.sampling.seed = 0;
+    let plan = Arc::new(RunPlan::new(&p, "q", Mode::Completion).unwrap());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let result = run(backend, plan, Some(tx), CancellationToken::new()).await;
+    assert_eq!(result.paths[0].answer.as_deref(), Some("5"));
+    assert_eq!(result.paths[0].resamples, 1);
+    assert_eq!(result.paths[0].text, "The answer is 5.");
+    assert_eq!(result.paths[1].error.as_deref(), Some("model error: boom"));
+    assert_eq!(result.paths[1].text, "partial");
+    assert_eq!(result.tally.voted, 1);
+    let events = collect_events(&mut rx).await;
+    assert!(events.iter().any(|e| matches!(e, EngineEvent::PathRestarted { path: 0, text, .. } if text.is_empty())));
+}
+
+#[tokio::test]
+async fn cancel_stops_promptly_and_keeps_what_arrived() {
+    let backend = Arc::new(ScriptedBackend::new(Script {
+        model: None,
+        responses: vec![ScriptedResponse { text: "a b c d e f g h i j k l".into(), delay_ms: 40, ..Default::default() }],
+    }));
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c2.cancel();
+    });
+    let result = tokio::time::timeout(Duration::from_secs(2), run(backend, plan(Strategy::Direct, 3), None, cancel))
+        .await
+        .expect("cancel is prompt");
+    assert!(result.cancelled);
+    for p in &result.paths {
+        assert_eq!(p.error.as_deref(), Some("cancelled"));
+        assert!(p.text.starts_with('a'), "kept partial text: {:?}", p.text);
+        assert!(p.text.len() < "a b c d e f g h i j k l".len());
+    }
+}
+
+/// Counts streams open at once.
+struct Gauge {
+    inner: ScriptedBackend,
+    open: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+impl Backend for Gauge {
+    fn info(&self) -> crate::backend::BackendInfo {
+        self.inner.info()
+    }
+    fn stream(&self, request: SampleRequest) -> SampleStream {
+        let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        let open = self.open.clone();
+        let guard = scopeguard(move || {
+            open.fetch_sub(1, Ordering::SeqCst);
+        });
+        self.inner.stream(request).map(move |e| {
+            let _ = &guard;
+            e
+        }).boxed()
+    }
+}
+
+struct OnDrop<F: FnMut()>(F);
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+fn scopeguard<F: FnMut()>(f: F) -> OnDrop<F> {
+    OnDrop(f)
+}
+
+#[tokio::test]
+async fn concurrency_is_bounded() {
+    let peak = Arc::new(AtomicUsize::new(0));
+    let backend = Arc::new(Gauge {
+        inner: ScriptedBackend::new(Script {
+            model: None,
+            responses: vec![ScriptedResponse { text: "The answer is 1.".into(), delay_ms: 5, ..Default::default() }],
+        }),
+        open: Arc::new(AtomicUsize::new(0)),
+        peak: peak.clone(),
+    });
+    let mut p = (*plan(Strategy::Direct, 12)).clone();
+    p.concurrency = 3;
+    let result = run(backend, Arc::new(p), None, CancellationToken::new()).await;
+    assert_eq!(result.succeeded(), 12);
+    assert_eq!(peak.load(Ordering::SeqCst), 3);
+}

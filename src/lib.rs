@@ -1,0 +1,7 @@
+//! promptlab: a terminal prompt lab. See ARCHITECTURE.md for the layers:
+//! `core` (pure) <- `backend` <- `engine` (tokio) <- `cli` / `tui`, and `store` for files.
+
+pub mod backend;
+pub mod core;
+pub mod engine;
+pub mod store;

@@ -1,0 +1,231 @@
+//! Template files: YAML in `templates/` (or any path), loaded with strict keys and errors that
+//! name file, line and column. The shipped templates are compiled in, so `--template gsm8k-cot`
+//! works from any directory; a file of the same name in a template directory takes precedence.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use super::atomic::write_atomic;
+use crate::core::template::Template;
+
+/// The templates shipped in `templates/`, compiled into the binary.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("gsm8k-cot", include_str!("../../templates/gsm8k-cot.yaml")),
+    ("gsm8k-direct", include_str!("../../templates/gsm8k-direct.yaml")),
+    ("zero-shot-cot", include_str!("../../templates/zero-shot-cot.yaml")),
+    ("sentiment", include_str!("../../templates/sentiment.yaml")),
+    ("last-letters", include_str!("../../templates/last-letters.yaml")),
+    ("date-understanding", include_str!("../../templates/date-understanding.yaml")),
+];
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("no template named `{0}` (`promptlab templates` lists them; a path to a .yaml file works too)")]
+    NotFound(String),
+}
+
+/// Where a template came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    File(PathBuf),
+    Builtin,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::File(p) => write!(f, "{}", p.display()),
+            Origin::Builtin => f.write_str("built-in"),
+        }
+    }
+}
+
+/// Parses template YAML; `source` names it in errors.
+pub fn parse_template(yaml: &str, source: &str) -> Result<Template, StoreError> {
+    let t: Template = serde_saphyr::from_str(yaml).map_err(|e| StoreError::Parse {
+        path: location(source, &e),
+        message: first_line(&e.to_string()),
+    })?;
+    t.validate().map_err(|message| StoreError::Parse { path: source.to_string(), message })?;
+    Ok(t)
+}
+
+/// "file:line:col" for a YAML error, or just the file when the error has no position.
+fn location(source: &str, e: &serde_saphyr::Error) -> String {
+    match e.location() {
+        Some(l) => format!("{source}:{}:{}", l.line(), l.column()),
+        None => source.to_string(),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).trim().to_string()
+}
+
+pub fn load_template_file(path: &Path) -> Result<Template, StoreError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| StoreError::Io { path: path.display().to_string(), source })?;
+    parse_template(&text, &path.display().to_string())
+}
+
+/// Directories searched for `NAME.yaml`, first match wins: `$PROMPTLAB_TEMPLATES`,
+/// `./templates`, then the user's data dir (`~/.local/share/promptlab/templates`).
+pub fn template_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(d) = std::env::var_os("PROMPTLAB_TEMPLATES") {
+        dirs.push(PathBuf::from(d));
+    }
+    dirs.push(PathBuf::from("templates"));
+    if let Some(d) = crate::store::data_dir() {
+        dirs.push(d.join("templates"));
+    }
+    dirs
+}
+
+/// Resolves `--template`: a path to a file, or a name from the template directories or the
+/// built-in set.
+pub fn resolve(name_or_path: &str) -> Result<(Template, Origin), StoreError> {
+    let as_path = Path::new(name_or_path);
+    let looks_like_path = name_or_path.ends_with(".yaml") || name_or_path.ends_with(".yml") || name_or_path.contains('/');
+    if looks_like_path || as_path.is_file() {
+        return Ok((load_template_file(as_path)?, Origin::File(as_path.to_path_buf())));
+    }
+    for dir in template_dirs() {
+        for ext in ["yaml", "yml"] {
+            let p = dir.join(format!("{name_or_path}.{ext}"));
+            if p.is_file() {
+                return Ok((load_template_file(&p)?, Origin::File(p)));
+            }
+        }
+    }
+    match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+        Some((n, yaml)) => Ok((parse_template(yaml, &format!("built-in template {n}"))?, Origin::Builtin)),
+        None => Err(StoreError::NotFound(name_or_path.to_string())),
+    }
+}
+
+/// A listed template, or the error that keeps it from loading.
+pub struct Listed {
+    pub name: String,
+    pub origin: Origin,
+    pub template: Result<Template, String>,
+}
+
+/// Every template a user can name: files in the template directories, then built-ins not
+/// shadowed by a file.
+pub fn list() -> Vec<Listed> {
+    let mut out: Vec<Listed> = Vec::new();
+    for dir in template_dirs() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        files.sort();
+        for p in files {
+            let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            if out.iter().any(|l| l.name == name) {
+                continue;
+            }
+            out.push(Listed { name, template: load_template_file(&p).map_err(|e| e.to_string()), origin: Origin::File(p) });
+        }
+    }
+    for (name, yaml) in BUILTIN {
+        if !out.iter().any(|l| l.name == *name) {
+            out.push(Listed {
+                name: name.to_string(),
+                origin: Origin::Builtin,
+                template: parse_template(yaml, name).map_err(|e| e.to_string()),
+            });
+        }
+    }
+    out
+}
+
+/// Writes a template as YAML, atomically.
+pub fn save_template(path: &Path, template: &Template) -> Result<(), StoreError> {
+    let yaml = serde_saphyr::to_string(template).map_err(|e| StoreError::Parse {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    write_atomic(path, yaml.as_bytes()).map_err(|source| StoreError::Io { path: path.display().to_string(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::render::{Mode, render};
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_builtin_loads_and_renders() {
+        for (name, yaml) in BUILTIN {
+            let t = parse_template(yaml, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(&t.name, name);
+            let q = t.query.clone().unwrap_or_else(|| "test".into());
+            for mode in [Mode::Chat, Mode::Completion] {
+                let r = render(&t, &q, mode);
+                assert!(r.prompt.to_string().contains(q.trim()), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn gsm8k_cot_has_the_eight_wei_exemplars() {
+        let (t, _) = resolve("gsm8k-cot").unwrap();
+        assert_eq!(t.examples.len(), 8);
+        assert!(t.examples.iter().all(|e| e.rationale.is_some()));
+        let (d, _) = resolve("gsm8k-direct").unwrap();
+        let answers = |t: &Template| t.examples.iter().map(|e| e.answer.clone()).collect::<Vec<_>>();
+        assert_eq!(answers(&t), answers(&d));
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_column_and_key() {
+        let yaml = "name: x\nstrategy: cot\nexamples: []\nsurprise: 1\n";
+        let err = parse_template(yaml, "t.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("t.yaml:4:"), "{err}");
+        assert!(err.contains("surprise"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_and_newer_version_are_clear() {
+        let err = parse_template("name: x\nstrategy: sideways\n", "t.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("t.yaml:2:"), "{err}");
+        let err = parse_template("version: 9\nname: x\n", "t.yaml").unwrap_err().to_string();
+        assert!(err.contains("newer"), "{err}");
+        let err = parse_template("name: x\nsampling: { n: 0 }\n", "t.yaml").unwrap_err().to_string();
+        assert!(err.contains("n must be"), "{err}");
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let (t, _) = resolve("date-understanding").unwrap();
+        let p = dir.path().join("copy.yaml");
+        save_template(&p, &t).unwrap();
+        assert_eq!(load_template_file(&p).unwrap(), t);
+    }
+
+    #[test]
+    fn missing_name_is_not_found() {
+        assert!(matches!(resolve("no-such-template"), Err(StoreError::NotFound(_))));
+    }
+
+    proptest! {
+        #[test]
+        fn loader_never_panics(text in "\\PC{0,200}") {
+            let _ = parse_template(&text, "fuzz.yaml");
+        }
+
+        #[test]
+        fn loader_never_panics_on_yaml_like(text in "(name: [a-z]{0,5}\n|strategy: [a-z-]{0,8}\n|examples:\n|  - input: [a-z ]{0,8}\n|    answer: [0-9]{0,3}\n|sampling: \\{ n: [0-9]{0,3} \\}\n|[ :\\-\\[\\]{}]{0,3}\n){0,8}") {
+            let _ = parse_template(&text, "fuzz.yaml");
+        }
+    }
+}
