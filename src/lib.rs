@@ -2,6 +2,7 @@
 //! `core` (pure) <- `backend` <- `engine` (tokio) <- `cli` / `tui`, and `store` for files.
 
 pub mod backend;
+pub mod cli;
 pub mod core;
 pub mod engine;
 pub mod store;

@@ -1,1 +1,67 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use promptlab::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _log = init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Run(args)) => promptlab::cli::run::run(args).await,
+            Some(Command::Templates(args)) => {
+                print!("{}", promptlab::cli::templates::templates(&args));
+                Ok(true)
+            }
+            Some(Command::Model(args)) => promptlab::cli::model::model(&args),
+            None => promptlab::cli::run::run(default_run()).await,
+        }
+    });
+    // Blocking work (the model thread) must not hold the process open.
+    runtime.shutdown_background();
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => fail(&e),
+    }
+}
+
+/// Without a subcommand: until the interactive lab lands, one run of the default template.
+fn default_run() -> promptlab::cli::RunArgs {
+    use clap::FromArgMatches;
+    let m = <Cli as clap::CommandFactory>::command().get_matches_from(["promptlab", "run"]);
+    match Cli::from_arg_matches(&m).map(|c| c.command) {
+        Ok(Some(Command::Run(a))) => a,
+        _ => unreachable!("`promptlab run` parses"),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("promptlab: {message}");
+    ExitCode::FAILURE
+}
+
+/// Logs go to a file (`~/.local/state/promptlab/promptlab.log` or the cache dir) so they never
+/// garble the terminal; `PROMPTLAB_LOG` sets the filter (default `warn`).
+fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let dir = promptlab::store::cache_dir()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::never(&dir, "promptlab.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PROMPTLAB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}

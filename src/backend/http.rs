@@ -54,7 +54,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Full-jitter exponential backoff: uniform in [0, min(max, base * 2^attempt)].
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let cap = self.base_delay.saturating_mul(1u32 << attempt.min(16)).min(self.max_delay);
+        let cap = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max_delay);
         let millis = cap.as_millis() as u64;
         Duration::from_millis(rand::rng().random_range(0..=millis))
     }
@@ -80,7 +83,11 @@ pub struct RetryingTransport {
 
 impl RetryingTransport {
     pub fn new(client: reqwest::Client, policy: RetryPolicy, stats: Arc<RequestStats>) -> Self {
-        RetryingTransport { client, policy, stats }
+        RetryingTransport {
+            client,
+            policy,
+            stats,
+        }
     }
 }
 
@@ -109,13 +116,19 @@ impl RetryingTransport {
             self.stats.sent.fetch_add(1, Ordering::Relaxed);
             let wait = match self.client.execute(request).await {
                 Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) if attempt < self.policy.max_retries && is_retryable_status(resp.status().as_u16()) => {
-                    let wait = retry_after(resp.headers()).unwrap_or_else(|| self.policy.backoff(attempt));
+                Ok(resp)
+                    if attempt < self.policy.max_retries
+                        && is_retryable_status(resp.status().as_u16()) =>
+                {
+                    let wait =
+                        retry_after(resp.headers()).unwrap_or_else(|| self.policy.backoff(attempt));
                     tracing::debug!(status = %resp.status(), ?wait, attempt, "retrying");
                     wait
                 }
                 Ok(resp) => return Ok(normalize_error(resp).await),
-                Err(e) if attempt < self.policy.max_retries && (e.is_connect() || e.is_timeout()) => {
+                Err(e)
+                    if attempt < self.policy.max_retries && (e.is_connect() || e.is_timeout()) =>
+                {
                     tracing::debug!(error = %e, attempt, "retrying after transport error");
                     self.policy.backoff(attempt)
                 }
@@ -145,7 +158,11 @@ async fn normalize_error(resp: reqwest::Response) -> reqwest::Response {
             Ok(v) => ["error", "detail", "message"]
                 .iter()
                 .find_map(|k| v.get(*k))
-                .map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()))
+                .map(|m| {
+                    m.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| m.to_string())
+                })
                 .unwrap_or_else(|| text.to_string()),
             Err(_) => text.trim().chars().take(300).collect(),
         };
@@ -154,7 +171,9 @@ async fn normalize_error(resp: reqwest::Response) -> reqwest::Response {
         } else {
             message
         };
-        serde_json::json!({ "error": { "message": message } }).to_string().into_bytes()
+        serde_json::json!({ "error": { "message": message } })
+            .to_string()
+            .into_bytes()
     };
     let mut out = http::Response::new(body);
     *out.status_mut() = status;
@@ -170,13 +189,20 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, "2".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert(RETRY_AFTER, "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&h), None);
     }
 
     #[test]
     fn backoff_stays_under_cap() {
-        let p = RetryPolicy { max_retries: 3, base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(500) };
+        let p = RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(500),
+        };
         for attempt in 0..40 {
             assert!(p.backoff(attempt) <= Duration::from_millis(500));
         }

@@ -2,6 +2,8 @@
 //! finish with reason, usage and optional log-probabilities); cancel by dropping the stream.
 
 pub mod http;
+#[cfg(feature = "local")]
+pub mod local;
 pub mod openai;
 pub mod scripted;
 
@@ -107,12 +109,24 @@ pub trait Backend: Send + Sync {
 
     /// Streams one sampled completion. Dropping the stream cancels it.
     fn stream(&self, request: SampleRequest) -> SampleStream;
+
+    /// N samples of one prompt at once, stream `i` sampled with seed `request.seed + i`, for
+    /// backends that share the prompt's work between them (the local one shares its KV cache).
+    /// `None`: the engine makes N `stream` calls instead.
+    fn stream_batch(&self, _request: SampleRequest, _n: usize) -> Option<Vec<SampleStream>> {
+        None
+    }
 }
 
 /// Cuts a completion at the first stop string, as servers do. Returns the kept text and
 /// whether a stop was found. Used by backends that match stops on text themselves.
 pub fn cut_at_stop<'a>(text: &'a str, stops: &[String]) -> (&'a str, bool) {
-    match stops.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s.as_str())).min() {
+    match stops
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s.as_str()))
+        .min()
+    {
         Some(i) => (&text[..i], true),
         None => (text, false),
     }

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{RequestStats, RetryPolicy, RetryingTransport};
-use super::{Backend, BackendError, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent, Usage};
+use super::{
+    Backend, BackendError, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent, Usage,
+};
 use crate::core::render::{Mode, Prompt};
 use crate::core::vote::LogProb;
 
@@ -69,7 +71,11 @@ impl OpenAiBackend {
             .with_api_base(settings.base_url.trim_end_matches('/'))
             .with_api_key(settings.api_key.clone().unwrap_or_default());
         let client = Client::with_config(config).with_http_service(transport);
-        Ok(OpenAiBackend { client, settings, stats })
+        Ok(OpenAiBackend {
+            client,
+            settings,
+            stats,
+        })
     }
 
     /// Requests sent and retries made so far by this backend.
@@ -112,7 +118,11 @@ impl OpenAiBackend {
 
 impl Backend for OpenAiBackend {
     fn info(&self) -> BackendInfo {
-        BackendInfo { kind: "openai".into(), model: self.settings.model.clone(), default_mode: self.settings.mode }
+        BackendInfo {
+            kind: "openai".into(),
+            model: self.settings.model.clone(),
+            default_mode: self.settings.mode,
+        }
     }
 
     fn stream(&self, req: SampleRequest) -> SampleStream {
@@ -124,7 +134,10 @@ impl Backend for OpenAiBackend {
             let result = if chat {
                 client.chat().create_stream_byot::<Value, Chunk>(body).await
             } else {
-                client.completions().create_stream_byot::<Value, Chunk>(body).await
+                client
+                    .completions()
+                    .create_stream_byot::<Value, Chunk>(body)
+                    .await
             };
             result.map_err(|e| map_error(e, &base_url))
         };
@@ -211,67 +224,90 @@ struct Progress {
 fn events(
     chunks: impl Stream<Item = Result<Chunk, OpenAIError>> + Send + Unpin + 'static,
 ) -> impl Stream<Item = Result<StreamEvent, BackendError>> + Send + 'static {
-    stream::unfold((chunks, Progress::default()), |(mut chunks, mut p)| async move {
-        if p.ended {
-            return None;
-        }
-        loop {
-            match chunks.next().await {
-                Some(Ok(chunk)) => {
-                    if let Some(err) = chunk.error {
+    stream::unfold(
+        (chunks, Progress::default()),
+        |(mut chunks, mut p)| async move {
+            if p.ended {
+                return None;
+            }
+            loop {
+                match chunks.next().await {
+                    Some(Ok(chunk)) => {
+                        if let Some(err) = chunk.error {
+                            p.ended = true;
+                            let message = err
+                                .get("message")
+                                .and_then(Value::as_str)
+                                .map(str::to_string);
+                            return Some((
+                                Err(BackendError::Malformed(
+                                    message.unwrap_or_else(|| err.to_string()),
+                                )),
+                                (chunks, p),
+                            ));
+                        }
+                        if let Some(u) = chunk.usage {
+                            p.usage = Some(Usage {
+                                prompt_tokens: u.prompt_tokens.unwrap_or(0),
+                                completion_tokens: u.completion_tokens.unwrap_or(0),
+                            });
+                        }
+                        let mut text = String::new();
+                        for c in chunk
+                            .choices
+                            .into_iter()
+                            .filter(|c| c.index.unwrap_or(0) == 0)
+                        {
+                            if let Some(t) = c.delta.and_then(|d| d.content).or(c.text) {
+                                text.push_str(&t);
+                            }
+                            if let Some(r) = c.finish_reason {
+                                p.finish_reason = Some(r);
+                            }
+                            if let Some(lp) = c.logprobs {
+                                let values: Vec<f64> = match (lp.content, lp.token_logprobs) {
+                                    (Some(c), _) => {
+                                        c.into_iter().filter_map(|t| t.logprob).collect()
+                                    }
+                                    (None, Some(t)) => t.into_iter().flatten().collect(),
+                                    (None, None) => Vec::new(),
+                                };
+                                let acc = p.logprob.get_or_insert(LogProb {
+                                    sum: 0.0,
+                                    tokens: 0,
+                                });
+                                acc.sum += values.iter().sum::<f64>();
+                                acc.tokens += values.len() as u32;
+                            }
+                        }
+                        if !text.is_empty() {
+                            p.text_chunks += 1;
+                            return Some((Ok(StreamEvent::Text(text)), (chunks, p)));
+                        }
+                    }
+                    Some(Err(e)) => {
                         p.ended = true;
-                        let message = err.get("message").and_then(Value::as_str).map(str::to_string);
-                        return Some((Err(BackendError::Malformed(message.unwrap_or_else(|| err.to_string()))), (chunks, p)));
+                        return Some((Err(map_error(e, "")), (chunks, p)));
                     }
-                    if let Some(u) = chunk.usage {
-                        p.usage = Some(Usage {
-                            prompt_tokens: u.prompt_tokens.unwrap_or(0),
-                            completion_tokens: u.completion_tokens.unwrap_or(0),
-                        });
+                    None => {
+                        p.ended = true;
+                        let result = match p.finish_reason.take() {
+                            Some(reason) => Ok(StreamEvent::Done(Finish {
+                                reason,
+                                usage: p.usage.unwrap_or(Usage {
+                                    prompt_tokens: 0,
+                                    completion_tokens: p.text_chunks,
+                                }),
+                                logprob: p.logprob.filter(|l| l.tokens > 0),
+                            })),
+                            None => Err(BackendError::StreamCut),
+                        };
+                        return Some((result, (chunks, p)));
                     }
-                    let mut text = String::new();
-                    for c in chunk.choices.into_iter().filter(|c| c.index.unwrap_or(0) == 0) {
-                        if let Some(t) = c.delta.and_then(|d| d.content).or(c.text) {
-                            text.push_str(&t);
-                        }
-                        if let Some(r) = c.finish_reason {
-                            p.finish_reason = Some(r);
-                        }
-                        if let Some(lp) = c.logprobs {
-                            let values: Vec<f64> = match (lp.content, lp.token_logprobs) {
-                                (Some(c), _) => c.into_iter().filter_map(|t| t.logprob).collect(),
-                                (None, Some(t)) => t.into_iter().flatten().collect(),
-                                (None, None) => Vec::new(),
-                            };
-                            let acc = p.logprob.get_or_insert(LogProb { sum: 0.0, tokens: 0 });
-                            acc.sum += values.iter().sum::<f64>();
-                            acc.tokens += values.len() as u32;
-                        }
-                    }
-                    if !text.is_empty() {
-                        p.text_chunks += 1;
-                        return Some((Ok(StreamEvent::Text(text)), (chunks, p)));
-                    }
-                }
-                Some(Err(e)) => {
-                    p.ended = true;
-                    return Some((Err(map_error(e, "")), (chunks, p)));
-                }
-                None => {
-                    p.ended = true;
-                    let result = match p.finish_reason.take() {
-                        Some(reason) => Ok(StreamEvent::Done(Finish {
-                            reason,
-                            usage: p.usage.unwrap_or(Usage { prompt_tokens: 0, completion_tokens: p.text_chunks }),
-                            logprob: p.logprob.filter(|l| l.tokens > 0),
-                        })),
-                        None => Err(BackendError::StreamCut),
-                    };
-                    return Some((result, (chunks, p)));
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 fn map_error(e: OpenAIError, base_url: &str) -> BackendError {
@@ -289,12 +325,15 @@ fn map_error(e: OpenAIError, base_url: &str) -> BackendError {
                 _ => BackendError::Http { status, message },
             }
         }
-        OpenAIError::JSONDeserialize(err, content) => {
-            BackendError::Malformed(format!("{err}: {}", content.chars().take(200).collect::<String>()))
-        }
+        OpenAIError::JSONDeserialize(err, content) => BackendError::Malformed(format!(
+            "{err}: {}",
+            content.chars().take(200).collect::<String>()
+        )),
         OpenAIError::StreamError(se) => match *se {
             StreamError::EventStream(m) => BackendError::Transport(m),
-            StreamError::UnknownEvent(ev) => BackendError::Malformed(format!("unexpected event {:?}", ev.event)),
+            StreamError::UnknownEvent(ev) => {
+                BackendError::Malformed(format!("unexpected event {:?}", ev.event))
+            }
         },
         OpenAIError::InvalidArgument(m) => BackendError::Invalid(m),
         other => BackendError::Transport(other.to_string()),

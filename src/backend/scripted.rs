@@ -6,15 +6,18 @@
 //! the same text. Each response streams word by word with an optional delay, and may end in
 //! an error or a cut stream, for the first `fail_times` uses or always.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream;
 use serde::Deserialize;
 
-use super::{Backend, BackendError, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent, Usage, cut_at_stop};
+use super::{
+    Backend, BackendError, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent, Usage,
+    cut_at_stop,
+};
 use crate::core::render::{Mode, Prompt};
 use crate::core::vote::LogProb;
 
@@ -52,7 +55,10 @@ pub struct ScriptedResponse {
 
 impl ScriptedResponse {
     pub fn text(text: impl Into<String>) -> Self {
-        ScriptedResponse { text: text.into(), ..Default::default() }
+        ScriptedResponse {
+            text: text.into(),
+            ..Default::default()
+        }
     }
 }
 
@@ -64,7 +70,11 @@ pub struct ScriptedBackend {
 
 impl ScriptedBackend {
     pub fn new(script: Script) -> Self {
-        let uses = script.responses.iter().map(|_| Arc::new(AtomicU32::new(0))).collect();
+        let uses = script
+            .responses
+            .iter()
+            .map(|_| Arc::new(AtomicU32::new(0)))
+            .collect();
         ScriptedBackend {
             model: script.model.unwrap_or_else(|| "scripted".into()),
             responses: script.responses,
@@ -73,15 +83,25 @@ impl ScriptedBackend {
     }
 
     pub fn from_texts<S: Into<String>>(texts: impl IntoIterator<Item = S>) -> Self {
-        Self::new(Script { model: None, responses: texts.into_iter().map(ScriptedResponse::text).collect() })
+        Self::new(Script {
+            model: None,
+            responses: texts.into_iter().map(ScriptedResponse::text).collect(),
+        })
     }
 
     fn pick(&self, prompt: &str, seed: u64) -> Option<usize> {
         let matching: Vec<usize> = (0..self.responses.len())
-            .filter(|&i| self.responses[i].when.as_deref().is_some_and(|w| prompt.contains(w)))
+            .filter(|&i| {
+                self.responses[i]
+                    .when
+                    .as_deref()
+                    .is_some_and(|w| prompt.contains(w))
+            })
             .collect();
         let pool = if matching.is_empty() {
-            (0..self.responses.len()).filter(|&i| self.responses[i].when.is_none()).collect()
+            (0..self.responses.len())
+                .filter(|&i| self.responses[i].when.is_none())
+                .collect()
         } else {
             matching
         };
@@ -107,13 +127,20 @@ fn words(text: &str) -> Vec<String> {
 
 impl Backend for ScriptedBackend {
     fn info(&self) -> BackendInfo {
-        BackendInfo { kind: "scripted".into(), model: self.model.clone(), default_mode: Mode::Completion }
+        BackendInfo {
+            kind: "scripted".into(),
+            model: self.model.clone(),
+            default_mode: Mode::Completion,
+        }
     }
 
     fn stream(&self, req: SampleRequest) -> SampleStream {
         let prompt_text = req.prompt.to_string();
         let Some(i) = self.pick(&prompt_text, req.seed) else {
-            return stream::iter([Err(BackendError::Invalid("the script has no response for this prompt".into()))]).boxed();
+            return stream::iter([Err(BackendError::Invalid(
+                "the script has no response for this prompt".into(),
+            ))])
+            .boxed();
         };
         let r = self.responses[i].clone();
         let use_no = self.uses[i].fetch_add(1, Ordering::Relaxed);
@@ -128,17 +155,24 @@ impl Backend for ScriptedBackend {
             Prompt::Completion(p) => p.len() as u32 / 4,
             Prompt::Chat(m) => m.iter().map(|m| m.content.len() as u32 / 4).sum(),
         };
-        let end: Result<StreamEvent, BackendError> = if r.cut && (r.fail_times == 0 || use_no < r.fail_times) {
-            Err(BackendError::StreamCut)
-        } else if let Some(message) = r.error.clone() {
-            Err(BackendError::Model(message))
-        } else {
-            Ok(StreamEvent::Done(Finish {
-                reason: if truncated { "length" } else { "stop" }.into(),
-                usage: Usage { prompt_tokens, completion_tokens: tokens },
-                logprob: r.token_logprob.map(|lp| LogProb { sum: lp * f64::from(tokens), tokens }),
-            }))
-        };
+        let end: Result<StreamEvent, BackendError> =
+            if r.cut && (r.fail_times == 0 || use_no < r.fail_times) {
+                Err(BackendError::StreamCut)
+            } else if let Some(message) = r.error.clone() {
+                Err(BackendError::Model(message))
+            } else {
+                Ok(StreamEvent::Done(Finish {
+                    reason: if truncated { "length" } else { "stop" }.into(),
+                    usage: Usage {
+                        prompt_tokens,
+                        completion_tokens: tokens,
+                    },
+                    logprob: r.token_logprob.map(|lp| LogProb {
+                        sum: lp * f64::from(tokens),
+                        tokens,
+                    }),
+                }))
+            };
         let text_events = stream::iter(pieces).then(move |p| async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
@@ -195,11 +229,26 @@ mod tests {
             model: None,
             responses: vec![
                 ScriptedResponse::text("reasoning"),
-                ScriptedResponse { when: Some("Therefore".into()), text: " 5.".into(), ..Default::default() },
-                ScriptedResponse { when: Some("boom".into()), text: "x".into(), cut: true, fail_times: 1, ..Default::default() },
+                ScriptedResponse {
+                    when: Some("Therefore".into()),
+                    text: " 5.".into(),
+                    ..Default::default()
+                },
+                ScriptedResponse {
+                    when: Some("boom".into()),
+                    text: "x".into(),
+                    cut: true,
+                    fail_times: 1,
+                    ..Default::default()
+                },
             ],
         });
-        assert_eq!(collect(b.stream(req("Q\nTherefore, the answer is", 0))).await.0, " 5.");
+        assert_eq!(
+            collect(b.stream(req("Q\nTherefore, the answer is", 0)))
+                .await
+                .0,
+            " 5."
+        );
         let (_, end) = collect(b.stream(req("boom", 0))).await;
         assert_eq!(end, Some(Err(BackendError::StreamCut)));
         let (_, end) = collect(b.stream(req("boom", 0))).await;

@@ -53,7 +53,10 @@ pub struct AnswerSpec {
 
 impl AnswerSpec {
     pub fn of(kind: AnswerKind) -> Self {
-        AnswerSpec { kind, ..Default::default() }
+        AnswerSpec {
+            kind,
+            ..Default::default()
+        }
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -62,7 +65,8 @@ impl AnswerSpec {
 }
 
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bthe (?:final )?answer\b(?:\s*\([^)]*\))?\s*(?:is|:)\s*:?").expect("static regex")
+    Regex::new(r"(?i)\bthe (?:final )?answer\b(?:\s*\([^)]*\))?\s*(?:is|:)\s*:?")
+        .expect("static regex")
 });
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(-)?(?:\$\s?)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?").expect("static regex")
@@ -111,7 +115,10 @@ impl Extractor {
         match self.kind {
             AnswerKind::Number => match after {
                 Some(rest) => NUMBER.captures(rest).map(|c| number_of(rest, &c)),
-                None => NUMBER.captures_iter(text).last().map(|c| number_of(text, &c)),
+                None => NUMBER
+                    .captures_iter(text)
+                    .last()
+                    .map(|c| number_of(text, &c)),
             },
             AnswerKind::Text => {
                 let seg = segment(after, text)?;
@@ -154,7 +161,10 @@ impl Extractor {
                 (options.is_empty() || options.iter().any(|(l, _)| *l == letter))
                     .then(|| letter.to_string())
             } else {
-                options.iter().find(|(l, _)| *l == letter).map(|(_, t)| t.clone())
+                options
+                    .iter()
+                    .find(|(l, _)| *l == letter)
+                    .map(|(_, t)| t.clone())
             }
         };
         let letter = LETTER_PAREN
@@ -169,7 +179,11 @@ impl Extractor {
         options
             .iter()
             .filter(|(_, t)| !t.is_empty())
-            .filter_map(|(l, t)| folded.find(&fold(t)).map(|pos| (pos, std::cmp::Reverse(t.len()), *l)))
+            .filter_map(|(l, t)| {
+                folded
+                    .find(&fold(t))
+                    .map(|pos| (pos, std::cmp::Reverse(t.len()), *l))
+            })
             .min()
             .and_then(|(_, _, l)| canonical(l))
     }
@@ -198,7 +212,9 @@ fn segment<'a>(after_trigger: Option<&'a str>, text: &'a str) -> Option<&'a str>
 /// Trim, drop surrounding quotes and a final full stop, case-fold.
 fn fold(s: &str) -> String {
     let t = s.trim().trim_end_matches(['.', '!']).trim();
-    let t = t.trim_matches(|c| c == '"' || c == '\'' || c == '`' || c == '*').trim();
+    let t = t
+        .trim_matches(|c| c == '"' || c == '\'' || c == '`' || c == '*')
+        .trim();
     t.to_lowercase()
 }
 
@@ -213,9 +229,20 @@ fn number_of(haystack: &str, c: &regex::Captures<'_>) -> String {
     let int = c[2].replace(',', "");
     let int = int.trim_start_matches('0');
     let int = if int.is_empty() { "0" } else { int };
-    let frac = c.get(3).map(|m| m.as_str().trim_end_matches('0')).unwrap_or("");
-    let body = if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") };
-    if negative && body != "0" { format!("-{body}") } else { body }
+    let frac = c
+        .get(3)
+        .map(|m| m.as_str().trim_end_matches('0'))
+        .unwrap_or("");
+    let body = if frac.is_empty() {
+        int.to_string()
+    } else {
+        format!("{int}.{frac}")
+    };
+    if negative && body != "0" {
+        format!("-{body}")
+    } else {
+        body
+    }
 }
 
 #[cfg(test)]
@@ -230,11 +257,18 @@ mod tests {
     #[test]
     fn number_forms_are_one_value() {
         let e = ex(AnswerKind::Number);
-        for s in ["The answer is 1,000.", "The answer is $1000", "The answer is 1000.00"] {
+        for s in [
+            "The answer is 1,000.",
+            "The answer is $1000",
+            "The answer is 1000.00",
+        ] {
             assert_eq!(e.extract(s, "").as_deref(), Some("1000"), "{s}");
         }
         assert_eq!(e.extract("The answer is $18.", "").as_deref(), Some("18"));
-        assert_eq!(e.extract("The answer is 18.50", "").as_deref(), Some("18.5"));
+        assert_eq!(
+            e.extract("The answer is 18.50", "").as_deref(),
+            Some("18.5")
+        );
         assert_eq!(e.extract("The answer is -3.", "").as_deref(), Some("-3"));
         assert_eq!(e.extract("The answer is 0.0", "").as_deref(), Some("0"));
     }
@@ -244,7 +278,10 @@ mod tests {
         let e = ex(AnswerKind::Number);
         let t = "She sells 16 - 3 - 4 = 9 eggs. 9 * 2 = 18. The answer is 18. Q: 5 apples";
         assert_eq!(e.extract(t, "").as_deref(), Some("18"));
-        assert_eq!(e.extract("16 - 3 - 4 = 9, 9 * 2 = 18", "").as_deref(), Some("18"));
+        assert_eq!(
+            e.extract("16 - 3 - 4 = 9, 9 * 2 = 18", "").as_deref(),
+            Some("18")
+        );
         assert_eq!(e.extract("no digits here", ""), None);
         assert_eq!(e.extract("20 - 3", "").as_deref(), Some("3"));
         assert_eq!(e.extract("20-3", "").as_deref(), Some("3"));
@@ -264,7 +301,10 @@ mod tests {
     #[test]
     fn text_is_trimmed_and_case_folded() {
         let e = ex(AnswerKind::Text);
-        assert_eq!(e.extract("So the answer is \"NK\".", "").as_deref(), Some("nk"));
+        assert_eq!(
+            e.extract("So the answer is \"NK\".", "").as_deref(),
+            Some("nk")
+        );
         assert_eq!(e.extract("  Yes \n", "").as_deref(), Some("yes"));
         assert_eq!(e.extract("line one\nline two", ""), None);
     }
@@ -275,7 +315,10 @@ mod tests {
         let q = "What is the date? Options: (A) 12/14/2026 (B) 12/13/2026 (C) 01/01/2027";
         assert_eq!(e.extract("The answer is (B).", q).as_deref(), Some("B"));
         assert_eq!(e.extract("B", q).as_deref(), Some("B"));
-        assert_eq!(e.extract("The answer is 01/01/2027.", q).as_deref(), Some("C"));
+        assert_eq!(
+            e.extract("The answer is 01/01/2027.", q).as_deref(),
+            Some("C")
+        );
         assert_eq!(e.extract("The answer is (F).", q), None, "not an option");
     }
 
@@ -288,7 +331,10 @@ mod tests {
         };
         let e = Extractor::new(&spec).unwrap();
         assert_eq!(e.extract("Negative", "").as_deref(), Some("negative"));
-        assert_eq!(e.extract("The answer is (A).", "").as_deref(), Some("positive"));
+        assert_eq!(
+            e.extract("The answer is (A).", "").as_deref(),
+            Some("positive")
+        );
         assert_eq!(e.extract("meh", ""), None);
     }
 
@@ -300,9 +346,16 @@ mod tests {
             ..Default::default()
         };
         let e = Extractor::new(&spec).unwrap();
-        assert_eq!(e.extract("blah ANSWER: Paris", "").as_deref(), Some("paris"));
+        assert_eq!(
+            e.extract("blah ANSWER: Paris", "").as_deref(),
+            Some("paris")
+        );
         assert_eq!(e.extract("nothing", ""), None);
-        let bad = AnswerSpec { kind: AnswerKind::Regex, pattern: Some("(".into()), ..Default::default() };
+        let bad = AnswerSpec {
+            kind: AnswerKind::Regex,
+            pattern: Some("(".into()),
+            ..Default::default()
+        };
         assert!(Extractor::new(&bad).is_err());
         assert!(Extractor::new(&AnswerSpec::of(AnswerKind::Regex)).is_err());
     }
@@ -312,7 +365,10 @@ mod tests {
         let e = ex(AnswerKind::Number);
         assert_eq!(e.normalize_target("$1,000.00", "").as_deref(), Some("1000"));
         let c = ex(AnswerKind::Choice);
-        assert_eq!(c.normalize_target("(b)", "(A) x (B) y").as_deref(), Some("B"));
+        assert_eq!(
+            c.normalize_target("(b)", "(A) x (B) y").as_deref(),
+            Some("B")
+        );
     }
 
     proptest! {

@@ -56,7 +56,10 @@ pub struct Message {
 
 impl Message {
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Message { role, content: content.into() }
+        Message {
+            role,
+            content: content.into(),
+        }
     }
 }
 
@@ -139,7 +142,11 @@ pub fn example_answer(example: &Example, strategy: Strategy) -> String {
         (Strategy::Direct, _) | (_, None) => answer.to_string(),
         (Strategy::Cot | Strategy::ZeroShotCot, Some(r)) => {
             let r = r.trim();
-            if r.is_empty() { sentence() } else { format!("{r} {}", sentence()) }
+            if r.is_empty() {
+                sentence()
+            } else {
+                format!("{r} {}", sentence())
+            }
         }
     }
 }
@@ -163,12 +170,21 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
     match mode {
         Mode::Completion => {
             let mut p = String::new();
-            if let Some(instr) = template.instruction.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            if let Some(instr) = template
+                .instruction
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 p.push_str(instr);
                 p.push_str("\n\n");
             }
             for e in template.active_examples() {
-                p.push_str(&format!("Q: {}\nA: {}\n\n", e.input.trim(), example_answer(e, strategy)));
+                p.push_str(&format!(
+                    "Q: {}\nA: {}\n\n",
+                    e.input.trim(),
+                    example_answer(e, strategy)
+                ));
             }
             p.push_str(&format!("Q: {query}\nA:"));
             let stop = match strategy {
@@ -179,11 +195,19 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
                 }
                 Strategy::Direct | Strategy::Cot => vec!["\n\n".to_string(), "\nQ:".to_string()],
             };
-            Rendered { prompt: Prompt::Completion(p), stop }
+            Rendered {
+                prompt: Prompt::Completion(p),
+                stop,
+            }
         }
         Mode::Chat => {
             let mut msgs = Vec::new();
-            if let Some(instr) = template.instruction.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            if let Some(instr) = template
+                .instruction
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
                 msgs.push(Message::new(Role::System, instr));
             }
             for e in template.active_examples() {
@@ -195,7 +219,10 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
                 Strategy::Direct | Strategy::Cot => query.to_string(),
             };
             msgs.push(Message::new(Role::User, ask));
-            Rendered { prompt: Prompt::Chat(msgs), stop: Vec::new() }
+            Rendered {
+                prompt: Prompt::Chat(msgs),
+                stop: Vec::new(),
+            }
         }
     }
 }
@@ -203,8 +230,8 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::template::Sampling;
     use crate::core::extract::AnswerSpec;
+    use crate::core::template::Sampling;
     use crate::core::template::Strategy;
     use proptest::prelude::*;
 
@@ -221,7 +248,12 @@ mod tests {
                     answer: "5".into(),
                     enabled: true,
                 },
-                Example { input: "off".into(), rationale: None, answer: "0".into(), enabled: false },
+                Example {
+                    input: "off".into(),
+                    rationale: None,
+                    answer: "0".into(),
+                    enabled: false,
+                },
             ],
             strategy,
             answer: AnswerSpec::default(),
@@ -256,16 +288,24 @@ mod tests {
         let mut t = template(Strategy::ZeroShotCot);
         t.examples.clear();
         let r = render(&t, "How many?", Mode::Completion);
-        assert_eq!(r.prompt.to_string(), "Solve the problem.\n\nQ: How many?\nA: Let's think step by step.");
+        assert_eq!(
+            r.prompt.to_string(),
+            "Solve the problem.\n\nQ: How many?\nA: Let's think step by step."
+        );
         assert_eq!(r.stop, vec!["\nQ:".to_string()]);
     }
 
     #[test]
     fn chat_mode_is_system_then_pairs_then_query() {
         let r = render(&template(Strategy::Cot), "How many?", Mode::Chat);
-        let Prompt::Chat(m) = &r.prompt else { panic!("chat") };
+        let Prompt::Chat(m) = &r.prompt else {
+            panic!("chat")
+        };
         let roles: Vec<Role> = m.iter().map(|m| m.role).collect();
-        assert_eq!(roles, [Role::System, Role::User, Role::Assistant, Role::User]);
+        assert_eq!(
+            roles,
+            [Role::System, Role::User, Role::Assistant, Role::User]
+        );
         assert_eq!(m[2].content, "3 + 2 = 5. The answer is 5.");
         assert_eq!(m[3].content, "How many?");
     }
@@ -273,13 +313,18 @@ mod tests {
     #[test]
     fn continued_prompt_appends_reply_and_ask() {
         let p = Prompt::Completion("Q: x\nA: Let's think step by step.".into());
-        let next = p.continued(" 1 + 1 = 2.", "\nTherefore, the answer (arabic numerals) is");
+        let next = p.continued(
+            " 1 + 1 = 2.",
+            "\nTherefore, the answer (arabic numerals) is",
+        );
         assert_eq!(
             next.to_string(),
             "Q: x\nA: Let's think step by step. 1 + 1 = 2.\nTherefore, the answer (arabic numerals) is"
         );
         let chat = Prompt::Chat(vec![Message::new(Role::User, "x")]);
-        let Prompt::Chat(m) = chat.continued(" r ", " ask") else { panic!() };
+        let Prompt::Chat(m) = chat.continued(" r ", " ask") else {
+            panic!()
+        };
         assert_eq!((m[1].role, m[1].content.as_str()), (Role::Assistant, "r"));
         assert_eq!((m[2].role, m[2].content.as_str()), (Role::User, "ask"));
     }

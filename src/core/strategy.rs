@@ -32,7 +32,9 @@ pub struct SampleSpec {
 pub enum Step {
     Sample(SampleSpec),
     /// The path is complete; `text` is everything the path produced, prefaces included.
-    Done { text: String },
+    Done {
+        text: String,
+    },
 }
 
 /// Max tokens of zero-shot CoT's answer-extraction stage.
@@ -52,8 +54,20 @@ pub struct PathMachine {
 impl PathMachine {
     /// `answer_trigger` is the phrase of zero-shot CoT's second stage (see
     /// `render::answer_trigger`); the other strategies ignore it.
-    pub fn new(strategy: Strategy, first: Rendered, answer_trigger: String, max_tokens: u32) -> Self {
-        PathMachine { strategy, first, answer_trigger, max_tokens, stage: None, text: String::new() }
+    pub fn new(
+        strategy: Strategy,
+        first: Rendered,
+        answer_trigger: String,
+        max_tokens: u32,
+    ) -> Self {
+        PathMachine {
+            strategy,
+            first,
+            answer_trigger,
+            max_tokens,
+            stage: None,
+            text: String::new(),
+        }
     }
 
     pub fn start(&mut self) -> Step {
@@ -91,7 +105,9 @@ impl PathMachine {
             Some(Stage::Answer) | Some(Stage::Extract) | None => {
                 self.stage = None;
                 self.text.push_str(completion);
-                Step::Done { text: std::mem::take(&mut self.text) }
+                Step::Done {
+                    text: std::mem::take(&mut self.text),
+                }
             }
         }
     }
@@ -103,7 +119,10 @@ mod tests {
     use crate::core::render::{Message, Role};
 
     fn rendered() -> Rendered {
-        Rendered { prompt: Prompt::Completion("Q: 2+3?\nA: Let's think step by step.".into()), stop: vec!["\nQ:".into()] }
+        Rendered {
+            prompt: Prompt::Completion("Q: 2+3?\nA: Let's think step by step.".into()),
+            stop: vec!["\nQ:".into()],
+        }
     }
 
     #[test]
@@ -118,9 +137,13 @@ mod tests {
     fn zero_shot_cot_reasons_then_extracts() {
         let trigger = "Therefore, the answer (arabic numerals) is".to_string();
         let mut m = PathMachine::new(Strategy::ZeroShotCot, rendered(), trigger, 128);
-        let Step::Sample(s1) = m.start() else { panic!() };
+        let Step::Sample(s1) = m.start() else {
+            panic!()
+        };
         assert_eq!(s1.stage, Stage::Reason);
-        let Step::Sample(s2) = m.on_completion(" 2 + 3 = 5.\n") else { panic!() };
+        let Step::Sample(s2) = m.on_completion(" 2 + 3 = 5.\n") else {
+            panic!()
+        };
         assert_eq!(s2.stage, Stage::Extract);
         assert_eq!(s2.max_tokens, EXTRACT_MAX_TOKENS);
         assert_eq!(s2.stop, vec!["\n".to_string()]);
@@ -128,20 +151,37 @@ mod tests {
             s2.prompt.to_string(),
             "Q: 2+3?\nA: Let's think step by step. 2 + 3 = 5.\nTherefore, the answer (arabic numerals) is"
         );
-        let Step::Done { text } = m.on_completion(" 5.") else { panic!() };
-        assert_eq!(text, " 2 + 3 = 5.\nTherefore, the answer (arabic numerals) is 5.");
+        let Step::Done { text } = m.on_completion(" 5.") else {
+            panic!()
+        };
+        assert_eq!(
+            text,
+            " 2 + 3 = 5.\nTherefore, the answer (arabic numerals) is 5."
+        );
     }
 
     #[test]
     fn zero_shot_cot_in_chat_adds_turns() {
         let first = Rendered {
-            prompt: Prompt::Chat(vec![Message::new(Role::User, "2+3?\n\nLet's think step by step.")]),
+            prompt: Prompt::Chat(vec![Message::new(
+                Role::User,
+                "2+3?\n\nLet's think step by step.",
+            )]),
             stop: vec![],
         };
-        let mut m = PathMachine::new(Strategy::ZeroShotCot, first, "Therefore, the answer is".into(), 16);
+        let mut m = PathMachine::new(
+            Strategy::ZeroShotCot,
+            first,
+            "Therefore, the answer is".into(),
+            16,
+        );
         m.start();
-        let Step::Sample(s2) = m.on_completion("It is 5.") else { panic!() };
-        let Prompt::Chat(msgs) = s2.prompt else { panic!() };
+        let Step::Sample(s2) = m.on_completion("It is 5.") else {
+            panic!()
+        };
+        let Prompt::Chat(msgs) = s2.prompt else {
+            panic!()
+        };
         assert_eq!(msgs.len(), 3);
         assert_eq!(msgs[2].content, "Therefore, the answer is");
     }

@@ -65,7 +65,9 @@ impl std::str::FromStr for Strategy {
         Strategy::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown strategy `{s}` (expected direct, cot or zero-shot-cot)"))
+            .ok_or_else(|| {
+                format!("unknown strategy `{s}` (expected direct, cot or zero-shot-cot)")
+            })
     }
 }
 
@@ -126,13 +128,19 @@ impl Sampling {
             return Err(format!("n must be between 1 and {MAX_N}, got {}", self.n));
         }
         if !(0.0..=2.0).contains(&self.temperature) {
-            return Err(format!("temperature must be between 0 and 2, got {}", self.temperature));
+            return Err(format!(
+                "temperature must be between 0 and 2, got {}",
+                self.temperature
+            ));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return Err(format!("top_p must be in (0, 1], got {}", self.top_p));
         }
         if self.max_tokens == 0 || self.max_tokens > 32_768 {
-            return Err(format!("max_tokens must be between 1 and 32768, got {}", self.max_tokens));
+            return Err(format!(
+                "max_tokens must be between 1 and 32768, got {}",
+                self.max_tokens
+            ));
         }
         Ok(())
     }
@@ -189,7 +197,9 @@ impl Template {
         if self.name.trim().is_empty() {
             return Err("`name` must not be empty".into());
         }
-        self.sampling.validate().map_err(|e| format!("sampling: {e}"))?;
+        self.sampling
+            .validate()
+            .map_err(|e| format!("sampling: {e}"))?;
         self.answer.validate()?;
         if self.strategy == Strategy::Cot
             && let Some(i) = self.active_examples().position(|e| e.rationale.is_none())

@@ -18,7 +18,11 @@ pub struct LogProb {
 impl LogProb {
     /// exp(mean token log-probability): Wang et al. 2022, Eq. 1, length-normalised.
     pub fn normalized_prob(&self) -> f64 {
-        if self.tokens == 0 { 0.0 } else { (self.sum / f64::from(self.tokens)).exp() }
+        if self.tokens == 0 {
+            0.0
+        } else {
+            (self.sum / f64::from(self.tokens)).exp()
+        }
     }
 }
 
@@ -87,14 +91,18 @@ impl Tally {
         // Entries were created in order of first path, so a stable sort keeps the tie-break.
         parsed.sort_by(|a, b| b.votes.cmp(&a.votes));
         let winner = parsed.first().and_then(|e| e.answer.clone());
-        let agreement = parsed.first().map_or(0.0, |e| f64::from(e.votes) / f64::from(voted));
+        let agreement = parsed
+            .first()
+            .map_or(0.0, |e| f64::from(e.votes) / f64::from(voted));
         let weighted_winner = if weighted {
             let mut best: Option<&TallyEntry> = None;
             for e in &parsed {
                 let better = match best {
                     None => true,
-                    Some(b) => e.weight.unwrap_or(0.0) > b.weight.unwrap_or(0.0)
-                        || (e.weight == b.weight && e.paths[0] < b.paths[0]),
+                    Some(b) => {
+                        e.weight.unwrap_or(0.0) > b.weight.unwrap_or(0.0)
+                            || (e.weight == b.weight && e.paths[0] < b.paths[0])
+                    }
                 };
                 if better {
                     best = Some(e);
@@ -109,7 +117,13 @@ impl Tally {
         for e in &mut entries {
             e.share = f64::from(e.votes) / f64::from(voted.max(1));
         }
-        Tally { entries, voted, winner, agreement, weighted_winner }
+        Tally {
+            entries,
+            voted,
+            winner,
+            agreement,
+            weighted_winner,
+        }
     }
 
     /// The entry of one answer (`None` for the no-answer bucket).
@@ -119,7 +133,13 @@ impl Tally {
 }
 
 fn empty_entry(answer: Option<String>, weighted: bool) -> TallyEntry {
-    TallyEntry { answer, votes: 0, share: 0.0, paths: Vec::new(), weight: weighted.then_some(0.0) }
+    TallyEntry {
+        answer,
+        votes: 0,
+        share: 0.0,
+        paths: Vec::new(),
+        weight: weighted.then_some(0.0),
+    }
 }
 
 #[cfg(test)]
@@ -128,12 +148,21 @@ mod tests {
     use proptest::prelude::*;
 
     fn b(path: usize, a: Option<&str>) -> Ballot {
-        Ballot { path, answer: a.map(String::from), logprob: None }
+        Ballot {
+            path,
+            answer: a.map(String::from),
+            logprob: None,
+        }
     }
 
     #[test]
     fn majority_wins_with_full_tally() {
-        let t = Tally::from_ballots(&[b(0, Some("18")), b(1, Some("20")), b(2, Some("18")), b(3, None)]);
+        let t = Tally::from_ballots(&[
+            b(0, Some("18")),
+            b(1, Some("20")),
+            b(2, Some("18")),
+            b(3, None),
+        ]);
         assert_eq!(t.winner.as_deref(), Some("18"));
         assert_eq!(t.voted, 4);
         assert_eq!(t.agreement, 0.5);
@@ -144,9 +173,19 @@ mod tests {
 
     #[test]
     fn tie_goes_to_lowest_first_path_regardless_of_order() {
-        let a = Tally::from_ballots(&[b(3, Some("x")), b(1, Some("y")), b(0, Some("x")), b(2, Some("y"))]);
+        let a = Tally::from_ballots(&[
+            b(3, Some("x")),
+            b(1, Some("y")),
+            b(0, Some("x")),
+            b(2, Some("y")),
+        ]);
         assert_eq!(a.winner.as_deref(), Some("x"));
-        let c = Tally::from_ballots(&[b(2, Some("y")), b(0, Some("x")), b(1, Some("y")), b(3, Some("x"))]);
+        let c = Tally::from_ballots(&[
+            b(2, Some("y")),
+            b(0, Some("x")),
+            b(1, Some("y")),
+            b(3, Some("x")),
+        ]);
         assert_eq!(a, c);
     }
 
@@ -163,9 +202,21 @@ mod tests {
     fn weighted_vote_can_differ_from_majority() {
         let lp = |sum: f64| Some(LogProb { sum, tokens: 10 });
         let ballots = [
-            Ballot { path: 0, answer: Some("a".into()), logprob: lp(-30.0) },
-            Ballot { path: 1, answer: Some("a".into()), logprob: lp(-30.0) },
-            Ballot { path: 2, answer: Some("b".into()), logprob: lp(-1.0) },
+            Ballot {
+                path: 0,
+                answer: Some("a".into()),
+                logprob: lp(-30.0),
+            },
+            Ballot {
+                path: 1,
+                answer: Some("a".into()),
+                logprob: lp(-30.0),
+            },
+            Ballot {
+                path: 2,
+                answer: Some("b".into()),
+                logprob: lp(-1.0),
+            },
         ];
         let t = Tally::from_ballots(&ballots);
         assert_eq!(t.winner.as_deref(), Some("a"));
@@ -177,7 +228,14 @@ mod tests {
     #[test]
     fn weighted_vote_needs_every_logprob() {
         let ballots = [
-            Ballot { path: 0, answer: Some("a".into()), logprob: Some(LogProb { sum: -1.0, tokens: 1 }) },
+            Ballot {
+                path: 0,
+                answer: Some("a".into()),
+                logprob: Some(LogProb {
+                    sum: -1.0,
+                    tokens: 1,
+                }),
+            },
             b(1, Some("a")),
         ];
         let t = Tally::from_ballots(&ballots);

@@ -11,7 +11,9 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{Backend, BackendError, Finish, SampleRequest, StreamEvent, Usage};
+use crate::backend::{
+    Backend, BackendError, Finish, SampleRequest, SampleStream, StreamEvent, Usage,
+};
 use crate::core::extract::Extractor;
 use crate::core::render::{Mode, Prompt, Rendered, answer_trigger, render};
 use crate::core::strategy::{PathMachine, SampleSpec, Step};
@@ -53,7 +55,12 @@ impl RunPlan {
     }
 
     fn machine(&self) -> PathMachine {
-        PathMachine::new(self.strategy, self.first.clone(), self.answer_trigger.clone(), self.sampling.max_tokens)
+        PathMachine::new(
+            self.strategy,
+            self.first.clone(),
+            self.answer_trigger.clone(),
+            self.sampling.max_tokens,
+        )
     }
 
     fn request(&self, spec: SampleSpec, path: usize) -> SampleRequest {
@@ -93,7 +100,11 @@ impl PathResult {
     }
 
     fn ballot(&self) -> Option<Ballot> {
-        self.succeeded().then(|| Ballot { path: self.index, answer: self.answer.clone(), logprob: self.logprob })
+        self.succeeded().then(|| Ballot {
+            path: self.index,
+            answer: self.answer.clone(),
+            logprob: self.logprob,
+        })
     }
 }
 
@@ -112,9 +123,18 @@ impl RunResult {
         let ballots: Vec<Ballot> = paths.iter().filter_map(PathResult::ballot).collect();
         let mut usage = Usage::default();
         for p in &paths {
-            usage += Usage { prompt_tokens: p.prompt_tokens, completion_tokens: p.completion_tokens };
+            usage += Usage {
+                prompt_tokens: p.prompt_tokens,
+                completion_tokens: p.completion_tokens,
+            };
         }
-        RunResult { tally: Tally::from_ballots(&ballots), paths, usage, elapsed_ms, cancelled }
+        RunResult {
+            tally: Tally::from_ballots(&ballots),
+            paths,
+            usage,
+            elapsed_ms,
+            cancelled,
+        }
     }
 
     pub fn succeeded(&self) -> usize {
@@ -125,10 +145,19 @@ impl RunResult {
 /// What a run reports as it goes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineEvent {
-    PathStarted { path: usize },
-    Chunk { path: usize, text: String },
+    PathStarted {
+        path: usize,
+    },
+    Chunk {
+        path: usize,
+        text: String,
+    },
     /// The path's stream broke and it is sampled afresh: its text is back to `text`.
-    PathRestarted { path: usize, text: String, reason: String },
+    PathRestarted {
+        path: usize,
+        text: String,
+        reason: String,
+    },
     PathDone(PathResult),
     RunDone(RunResult),
 }
@@ -144,21 +173,44 @@ fn emit(events: &Option<Events>, e: EngineEvent) {
 
 /// Samples the plan's N paths and votes. Cancelling the token stops every path promptly;
 /// what arrived is kept (cancelled paths carry the error "cancelled").
-pub async fn run(backend: Arc<dyn Backend>, plan: Arc<RunPlan>, events: Option<Events>, cancel: CancellationToken) -> RunResult {
+pub async fn run(
+    backend: Arc<dyn Backend>,
+    plan: Arc<RunPlan>,
+    events: Option<Events>,
+    cancel: CancellationToken,
+) -> RunResult {
     let started = Instant::now();
     let n = plan.sampling.n as usize;
     let permits = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+    // Backends that share one prompt's work across N samples get all first samples at once.
+    let batched = match plan.machine().start() {
+        Step::Sample(spec) => backend.stream_batch(plan.request(spec, 0), n),
+        Step::Done { .. } => None,
+    };
+    let mut first_streams: Vec<Option<SampleStream>> = match batched {
+        Some(streams) if streams.len() == n => streams.into_iter().map(Some).collect(),
+        _ => (0..n).map(|_| None).collect(),
+    };
     let mut tasks = JoinSet::new();
-    for i in 0..n {
-        let (backend, plan, events, cancel, permits) =
-            (backend.clone(), plan.clone(), events.clone(), cancel.clone(), permits.clone());
+    for (i, first) in first_streams.drain(..).enumerate() {
+        let (backend, plan, events, cancel, permits) = (
+            backend.clone(),
+            plan.clone(),
+            events.clone(),
+            cancel.clone(),
+            permits.clone(),
+        );
         tasks.spawn(async move {
-            let _permit = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => return cancelled_path(i, String::new(), Usage::default(), 0),
-                p = permits.acquire_owned() => p,
+            // Batched paths are already running; the others wait for a concurrency slot.
+            let _permit = match first {
+                Some(_) => None,
+                None => tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => return cancelled_path(i, String::new(), Usage::default(), 0),
+                    p = permits.acquire_owned() => Some(p),
+                },
             };
-            let result = run_path(i, backend.as_ref(), &plan, &events, &cancel).await;
+            let result = run_path(i, backend.as_ref(), &plan, first, &events, &cancel).await;
             emit(&events, EngineEvent::PathDone(result.clone()));
             result
         });
@@ -170,7 +222,11 @@ pub async fn run(backend: Arc<dyn Backend>, plan: Arc<RunPlan>, events: Option<E
             Err(e) => tracing::error!("path task failed: {e}"),
         }
     }
-    let result = RunResult::from_paths(paths, started.elapsed().as_millis() as u64, cancel.is_cancelled());
+    let result = RunResult::from_paths(
+        paths,
+        started.elapsed().as_millis() as u64,
+        cancel.is_cancelled(),
+    );
     emit(&events, EngineEvent::RunDone(result.clone()));
     result
 }
@@ -197,7 +253,14 @@ enum SampleEnd {
     Cancelled,
 }
 
-async fn run_path(i: usize, backend: &dyn Backend, plan: &RunPlan, events: &Option<Events>, cancel: &CancellationToken) -> PathResult {
+async fn run_path(
+    i: usize,
+    backend: &dyn Backend,
+    plan: &RunPlan,
+    mut opened: Option<SampleStream>,
+    events: &Option<Events>,
+    cancel: &CancellationToken,
+) -> PathResult {
     let started = Instant::now();
     emit(events, EngineEvent::PathStarted { path: i });
     let mut machine = plan.machine();
@@ -229,16 +292,32 @@ async fn run_path(i: usize, backend: &dyn Backend, plan: &RunPlan, events: &Opti
         };
         if !spec.preface.is_empty() {
             shown.push_str(&spec.preface);
-            emit(events, EngineEvent::Chunk { path: i, text: spec.preface.clone() });
+            emit(
+                events,
+                EngineEvent::Chunk {
+                    path: i,
+                    text: spec.preface.clone(),
+                },
+            );
         }
         let request = plan.request(spec, i);
         let before = shown.clone();
         let end = loop {
-            match sample(i, backend, request.clone(), events, cancel, &mut shown).await {
+            let stream = opened
+                .take()
+                .unwrap_or_else(|| backend.stream(request.clone()));
+            match sample(i, stream, events, cancel, &mut shown).await {
                 SampleEnd::Failed(e) if e.is_transient() && resamples < plan.max_resamples => {
                     resamples += 1;
                     shown.clone_from(&before);
-                    emit(events, EngineEvent::PathRestarted { path: i, text: before.clone(), reason: e.to_string() });
+                    emit(
+                        events,
+                        EngineEvent::PathRestarted {
+                            path: i,
+                            text: before.clone(),
+                            reason: e.to_string(),
+                        },
+                    );
                 }
                 other => break other,
             }
@@ -247,7 +326,10 @@ async fn run_path(i: usize, backend: &dyn Backend, plan: &RunPlan, events: &Opti
             SampleEnd::Done(text, finish) => {
                 usage += finish.usage;
                 if let Some(l) = finish.logprob {
-                    let acc = logprob.get_or_insert(LogProb { sum: 0.0, tokens: 0 });
+                    let acc = logprob.get_or_insert(LogProb {
+                        sum: 0.0,
+                        tokens: 0,
+                    });
                     acc.sum += l.sum;
                     acc.tokens += l.tokens;
                 }
@@ -271,13 +353,11 @@ async fn run_path(i: usize, backend: &dyn Backend, plan: &RunPlan, events: &Opti
 
 async fn sample(
     i: usize,
-    backend: &dyn Backend,
-    request: SampleRequest,
+    mut stream: SampleStream,
     events: &Option<Events>,
     cancel: &CancellationToken,
     shown: &mut String,
 ) -> SampleEnd {
-    let mut stream = backend.stream(request);
     let mut text = String::new();
     loop {
         let next = tokio::select! {

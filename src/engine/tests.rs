@@ -13,10 +13,18 @@ fn template(strategy: Strategy, n: u32) -> Template {
         name: "t".into(),
         description: String::new(),
         instruction: None,
-        examples: vec![Example { input: "1+1?".into(), rationale: Some("1+1=2.".into()), answer: "2".into(), enabled: true }],
+        examples: vec![Example {
+            input: "1+1?".into(),
+            rationale: Some("1+1=2.".into()),
+            answer: "2".into(),
+            enabled: true,
+        }],
         strategy,
         answer: AnswerSpec::default(),
-        sampling: Sampling { n, ..Sampling::default() },
+        sampling: Sampling {
+            n,
+            ..Sampling::default()
+        },
         mode: None,
         query: None,
         queries: vec![],
@@ -43,15 +51,27 @@ async fn n_paths_vote_with_seed_plus_i() {
         " The answer is 5.",
     ]));
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let result = run(backend, plan(Strategy::Cot, 5), Some(tx), CancellationToken::new()).await;
+    let result = run(
+        backend,
+        plan(Strategy::Cot, 5),
+        Some(tx),
+        CancellationToken::new(),
+    )
+    .await;
     let answers: Vec<_> = result.paths.iter().map(|p| p.answer.as_deref()).collect();
     // seed 1 + i walks the script from its second entry.
-    assert_eq!(answers, [Some("6"), Some("5"), Some("5"), Some("6"), Some("5")]);
+    assert_eq!(
+        answers,
+        [Some("6"), Some("5"), Some("5"), Some("6"), Some("5")]
+    );
     assert_eq!(result.tally.winner.as_deref(), Some("5"));
     assert_eq!(result.tally.agreement, 0.6);
     let events = collect_events(&mut rx).await;
     assert!(matches!(events.last(), Some(EngineEvent::RunDone(r)) if r == &result));
-    let done = events.iter().filter(|e| matches!(e, EngineEvent::PathDone(_))).count();
+    let done = events
+        .iter()
+        .filter(|e| matches!(e, EngineEvent::PathDone(_)))
+        .count();
     assert_eq!(done, 5);
     // Chunks of a path add up to its text.
     let text0: String = events
@@ -70,12 +90,25 @@ async fn zero_shot_cot_runs_two_stages_per_path() {
         model: None,
         responses: vec![
             ScriptedResponse::text(" 2 plus 3 makes 5."),
-            ScriptedResponse { when: Some("Therefore".into()), text: " 5.".into(), ..Default::default() },
+            ScriptedResponse {
+                when: Some("Therefore".into()),
+                text: " 5.".into(),
+                ..Default::default()
+            },
         ],
     }));
-    let result = run(backend, plan(Strategy::ZeroShotCot, 2), None, CancellationToken::new()).await;
+    let result = run(
+        backend,
+        plan(Strategy::ZeroShotCot, 2),
+        None,
+        CancellationToken::new(),
+    )
+    .await;
     for p in &result.paths {
-        assert_eq!(p.text, " 2 plus 3 makes 5.\nTherefore, the answer (arabic numerals) is 5.");
+        assert_eq!(
+            p.text,
+            " 2 plus 3 makes 5.\nTherefore, the answer (arabic numerals) is 5."
+        );
         assert_eq!(p.answer.as_deref(), Some("5"));
     }
 }
@@ -85,8 +118,17 @@ async fn broken_stream_is_resampled_and_failure_stays_on_its_path() {
     let backend = Arc::new(ScriptedBackend::new(Script {
         model: None,
         responses: vec![
-            ScriptedResponse { text: "The answer is 5.".into(), cut: true, fail_times: 1, ..Default::default() },
-            ScriptedResponse { text: "partial".into(), error: Some("boom".into()), ..Default::default() },
+            ScriptedResponse {
+                text: "The answer is 5.".into(),
+                cut: true,
+                fail_times: 1,
+                ..Default::default()
+            },
+            ScriptedResponse {
+                text: "partial".into(),
+                error: Some("boom".into()),
+                ..Default::default()
+            },
         ],
     }));
     let mut p = template(Strategy::Direct, 2);
@@ -101,14 +143,22 @@ async fn broken_stream_is_resampled_and_failure_stays_on_its_path() {
     assert_eq!(result.paths[1].text, "partial");
     assert_eq!(result.tally.voted, 1);
     let events = collect_events(&mut rx).await;
-    assert!(events.iter().any(|e| matches!(e, EngineEvent::PathRestarted { path: 0, text, .. } if text.is_empty())));
+    assert!(
+        events.iter().any(
+            |e| matches!(e, EngineEvent::PathRestarted { path: 0, text, .. } if text.is_empty())
+        )
+    );
 }
 
 #[tokio::test]
 async fn cancel_stops_promptly_and_keeps_what_arrived() {
     let backend = Arc::new(ScriptedBackend::new(Script {
         model: None,
-        responses: vec![ScriptedResponse { text: "a b c d e f g h i j k l".into(), delay_ms: 40, ..Default::default() }],
+        responses: vec![ScriptedResponse {
+            text: "a b c d e f g h i j k l".into(),
+            delay_ms: 40,
+            ..Default::default()
+        }],
     }));
     let cancel = CancellationToken::new();
     let c2 = cancel.clone();
@@ -116,9 +166,12 @@ async fn cancel_stops_promptly_and_keeps_what_arrived() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         c2.cancel();
     });
-    let result = tokio::time::timeout(Duration::from_secs(2), run(backend, plan(Strategy::Direct, 3), None, cancel))
-        .await
-        .expect("cancel is prompt");
+    let result = tokio::time::timeout(
+        Duration::from_secs(2),
+        run(backend, plan(Strategy::Direct, 3), None, cancel),
+    )
+    .await
+    .expect("cancel is prompt");
     assert!(result.cancelled);
     for p in &result.paths {
         assert_eq!(p.error.as_deref(), Some("cancelled"));
@@ -145,10 +198,13 @@ impl Backend for Gauge {
         let guard = scopeguard(move || {
             open.fetch_sub(1, Ordering::SeqCst);
         });
-        self.inner.stream(request).map(move |e| {
-            let _ = &guard;
-            e
-        }).boxed()
+        self.inner
+            .stream(request)
+            .map(move |e| {
+                let _ = &guard;
+                e
+            })
+            .boxed()
     }
 }
 
@@ -168,7 +224,11 @@ async fn concurrency_is_bounded() {
     let backend = Arc::new(Gauge {
         inner: ScriptedBackend::new(Script {
             model: None,
-            responses: vec![ScriptedResponse { text: "The answer is 1.".into(), delay_ms: 5, ..Default::default() }],
+            responses: vec![ScriptedResponse {
+                text: "The answer is 1.".into(),
+                delay_ms: 5,
+                ..Default::default()
+            }],
         }),
         open: Arc::new(AtomicUsize::new(0)),
         peak: peak.clone(),

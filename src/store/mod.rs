@@ -12,7 +12,9 @@ pub fn data_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("PROMPTLAB_DATA_DIR") {
         return Some(PathBuf::from(d));
     }
-    etcetera::choose_base_strategy().ok().map(|s| s.data_dir().join("promptlab"))
+    etcetera::choose_base_strategy()
+        .ok()
+        .map(|s| s.data_dir().join("promptlab"))
 }
 
 /// `~/.config/promptlab` (XDG), or `$PROMPTLAB_CONFIG_DIR`.
@@ -20,7 +22,9 @@ pub fn config_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("PROMPTLAB_CONFIG_DIR") {
         return Some(PathBuf::from(d));
     }
-    etcetera::choose_base_strategy().ok().map(|s| s.config_dir().join("promptlab"))
+    etcetera::choose_base_strategy()
+        .ok()
+        .map(|s| s.config_dir().join("promptlab"))
 }
 
 /// `~/.cache/promptlab` (XDG), or `$PROMPTLAB_CACHE_DIR`.
@@ -28,5 +32,7 @@ pub fn cache_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("PROMPTLAB_CACHE_DIR") {
         return Some(PathBuf::from(d));
     }
-    etcetera::choose_base_strategy().ok().map(|s| s.cache_dir().join("promptlab"))
+    etcetera::choose_base_strategy()
+        .ok()
+        .map(|s| s.cache_dir().join("promptlab"))
 }

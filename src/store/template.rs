@@ -12,11 +12,23 @@ use crate::core::template::Template;
 /// The templates shipped in `templates/`, compiled into the binary.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("gsm8k-cot", include_str!("../../templates/gsm8k-cot.yaml")),
-    ("gsm8k-direct", include_str!("../../templates/gsm8k-direct.yaml")),
-    ("zero-shot-cot", include_str!("../../templates/zero-shot-cot.yaml")),
+    (
+        "gsm8k-direct",
+        include_str!("../../templates/gsm8k-direct.yaml"),
+    ),
+    (
+        "zero-shot-cot",
+        include_str!("../../templates/zero-shot-cot.yaml"),
+    ),
     ("sentiment", include_str!("../../templates/sentiment.yaml")),
-    ("last-letters", include_str!("../../templates/last-letters.yaml")),
-    ("date-understanding", include_str!("../../templates/date-understanding.yaml")),
+    (
+        "last-letters",
+        include_str!("../../templates/last-letters.yaml"),
+    ),
+    (
+        "date-understanding",
+        include_str!("../../templates/date-understanding.yaml"),
+    ),
 ];
 
 #[derive(Debug, Error)]
@@ -24,8 +36,13 @@ pub enum StoreError {
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
-    #[error("no template named `{0}` (`promptlab templates` lists them; a path to a .yaml file works too)")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "no template named `{0}` (`promptlab templates` lists them; a path to a .yaml file works too)"
+    )]
     NotFound(String),
 }
 
@@ -51,7 +68,10 @@ pub fn parse_template(yaml: &str, source: &str) -> Result<Template, StoreError> 
         path: location(source, &e),
         message: first_line(&e.to_string()),
     })?;
-    t.validate().map_err(|message| StoreError::Parse { path: source.to_string(), message })?;
+    t.validate().map_err(|message| StoreError::Parse {
+        path: source.to_string(),
+        message,
+    })?;
     Ok(t)
 }
 
@@ -63,13 +83,20 @@ fn location(source: &str, e: &serde_saphyr::Error) -> String {
     }
 }
 
+/// The message of a YAML error without the position it repeats ("error: line 4 column 1: ").
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or(s).trim().to_string()
+    static POSITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(?:error: )?(?:line \d+ column \d+: )?").expect("static regex")
+    });
+    let line = s.lines().next().unwrap_or(s).trim();
+    POSITION.replace(line, "").into_owned()
 }
 
 pub fn load_template_file(path: &Path) -> Result<Template, StoreError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| StoreError::Io { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     parse_template(&text, &path.display().to_string())
 }
 
@@ -91,9 +118,14 @@ pub fn template_dirs() -> Vec<PathBuf> {
 /// built-in set.
 pub fn resolve(name_or_path: &str) -> Result<(Template, Origin), StoreError> {
     let as_path = Path::new(name_or_path);
-    let looks_like_path = name_or_path.ends_with(".yaml") || name_or_path.ends_with(".yml") || name_or_path.contains('/');
+    let looks_like_path = name_or_path.ends_with(".yaml")
+        || name_or_path.ends_with(".yml")
+        || name_or_path.contains('/');
     if looks_like_path || as_path.is_file() {
-        return Ok((load_template_file(as_path)?, Origin::File(as_path.to_path_buf())));
+        return Ok((
+            load_template_file(as_path)?,
+            Origin::File(as_path.to_path_buf()),
+        ));
     }
     for dir in template_dirs() {
         for ext in ["yaml", "yml"] {
@@ -104,7 +136,10 @@ pub fn resolve(name_or_path: &str) -> Result<(Template, Origin), StoreError> {
         }
     }
     match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
-        Some((n, yaml)) => Ok((parse_template(yaml, &format!("built-in template {n}"))?, Origin::Builtin)),
+        Some((n, yaml)) => Ok((
+            parse_template(yaml, &format!("built-in template {n}"))?,
+            Origin::Builtin,
+        )),
         None => Err(StoreError::NotFound(name_or_path.to_string())),
     }
 }
@@ -121,18 +156,27 @@ pub struct Listed {
 pub fn list() -> Vec<Listed> {
     let mut out: Vec<Listed> = Vec::new();
     for dir in template_dirs() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
             .collect();
         files.sort();
         for p in files {
-            let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if out.iter().any(|l| l.name == name) {
                 continue;
             }
-            out.push(Listed { name, template: load_template_file(&p).map_err(|e| e.to_string()), origin: Origin::File(p) });
+            out.push(Listed {
+                name,
+                template: load_template_file(&p).map_err(|e| e.to_string()),
+                origin: Origin::File(p),
+            });
         }
     }
     for (name, yaml) in BUILTIN {
@@ -153,7 +197,10 @@ pub fn save_template(path: &Path, template: &Template) -> Result<(), StoreError>
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    write_atomic(path, yaml.as_bytes()).map_err(|source| StoreError::Io { path: path.display().to_string(), source })
+    write_atomic(path, yaml.as_bytes()).map_err(|source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -181,7 +228,12 @@ mod tests {
         assert_eq!(t.examples.len(), 8);
         assert!(t.examples.iter().all(|e| e.rationale.is_some()));
         let (d, _) = resolve("gsm8k-direct").unwrap();
-        let answers = |t: &Template| t.examples.iter().map(|e| e.answer.clone()).collect::<Vec<_>>();
+        let answers = |t: &Template| {
+            t.examples
+                .iter()
+                .map(|e| e.answer.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(answers(&t), answers(&d));
     }
 
@@ -195,11 +247,17 @@ mod tests {
 
     #[test]
     fn bad_value_and_newer_version_are_clear() {
-        let err = parse_template("name: x\nstrategy: sideways\n", "t.yaml").unwrap_err().to_string();
+        let err = parse_template("name: x\nstrategy: sideways\n", "t.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("t.yaml:2:"), "{err}");
-        let err = parse_template("version: 9\nname: x\n", "t.yaml").unwrap_err().to_string();
+        let err = parse_template("version: 9\nname: x\n", "t.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("newer"), "{err}");
-        let err = parse_template("name: x\nsampling: { n: 0 }\n", "t.yaml").unwrap_err().to_string();
+        let err = parse_template("name: x\nsampling: { n: 0 }\n", "t.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("n must be"), "{err}");
     }
 
@@ -214,7 +272,10 @@ mod tests {
 
     #[test]
     fn missing_name_is_not_found() {
-        assert!(matches!(resolve("no-such-template"), Err(StoreError::NotFound(_))));
+        assert!(matches!(
+            resolve("no-such-template"),
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     proptest! {

@@ -1,0 +1,154 @@
+//! The embedded model: llama.cpp in process (crate `llama-cpp-2`), on its own thread.
+//!
+//! The model thread loads the model in the background and then runs a small continuous-batching
+//! scheduler: every decode step holds one token for each live sequence of every admitted job.
+//! N paths of one prompt are one job: the prompt is evaluated once, its KV cache copied to the
+//! N sequences, and all N decode together, each with its own sampler (seed + i). Tokens stream
+//! to each path as they are produced; paths that stop leave the batch; dropping a path's stream
+//! cancels it within one decode step. Jobs that do not fit the context yet wait their turn.
+
+pub mod model;
+pub mod sampler;
+pub mod text;
+mod worker;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use futures::{StreamExt, stream};
+use tokio::sync::mpsc;
+
+use super::{Backend, BackendError, BackendInfo, SampleRequest, SampleStream, StreamEvent};
+use crate::core::render::Mode;
+
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    pub model_path: PathBuf,
+    /// CPU threads for llama.cpp (default: all cores; llama.cpp's own default is 4).
+    pub threads: i32,
+    /// Smallest context (KV cells) to allocate; grows on demand up to what a job needs.
+    pub min_ctx: u32,
+    /// Most sequences decoded at once.
+    pub max_seqs: u32,
+    /// Tokens per prompt-evaluation chunk.
+    pub n_batch: u32,
+}
+
+impl LocalSettings {
+    pub fn new(model_path: PathBuf) -> Self {
+        let threads = std::thread::available_parallelism().map_or(4, |n| n.get() as i32);
+        LocalSettings {
+            model_path,
+            threads,
+            min_ctx: 4096,
+            max_seqs: crate::core::template::MAX_N,
+            n_batch: 512,
+        }
+    }
+}
+
+/// The model thread's state, for `promptlab model` and the lab's header.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadStatus {
+    Loading,
+    Ready(ModelFacts),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFacts {
+    pub description: String,
+    pub n_ctx_train: u32,
+    pub n_params: u64,
+    pub size_bytes: u64,
+    pub has_chat_template: bool,
+}
+
+type PathSender = mpsc::UnboundedSender<Result<StreamEvent, BackendError>>;
+
+/// One prompt, sampled `outs.len()` times (sequence i with seed + i).
+struct Job {
+    request: SampleRequest,
+    outs: Vec<PathSender>,
+}
+
+pub struct LocalBackend {
+    jobs: std::sync::mpsc::Sender<Job>,
+    status: Arc<Mutex<LoadStatus>>,
+    info: BackendInfo,
+}
+
+impl LocalBackend {
+    /// Checks the file and starts the model thread; loading goes on in the background.
+    pub fn spawn(settings: LocalSettings) -> Result<Self, BackendError> {
+        model::check_gguf(&settings.model_path).map_err(BackendError::Model)?;
+        let info = BackendInfo {
+            kind: "local".into(),
+            model: settings
+                .model_path
+                .file_stem()
+                .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned()),
+            default_mode: if model::looks_instruction_tuned(&settings.model_path) {
+                Mode::Chat
+            } else {
+                Mode::Completion
+            },
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let status = Arc::new(Mutex::new(LoadStatus::Loading));
+        let thread_status = status.clone();
+        std::thread::Builder::new()
+            .name("promptlab-model".into())
+            .spawn(move || worker::run(settings, rx, thread_status))
+            .map_err(|e| BackendError::Model(format!("cannot start the model thread: {e}")))?;
+        Ok(LocalBackend {
+            jobs: tx,
+            status,
+            info,
+        })
+    }
+
+    pub fn status(&self) -> LoadStatus {
+        self.status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| LoadStatus::Failed("model thread panicked".into()))
+    }
+
+    fn submit(&self, request: SampleRequest, n: usize) -> Vec<SampleStream> {
+        let mut outs = Vec::with_capacity(n);
+        let mut streams = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, rx) = mpsc::unbounded_channel();
+            outs.push(tx);
+            streams.push(
+                stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) })
+                    .boxed(),
+            );
+        }
+        if let Err(std::sync::mpsc::SendError(job)) = self.jobs.send(Job { request, outs }) {
+            for out in job.outs {
+                let _ = out.send(Err(BackendError::Model(
+                    "the model thread has stopped".into(),
+                )));
+            }
+        }
+        streams
+    }
+}
+
+impl Backend for LocalBackend {
+    fn info(&self) -> BackendInfo {
+        self.info.clone()
+    }
+
+    fn stream(&self, request: SampleRequest) -> SampleStream {
+        self.submit(request, 1)
+            .pop()
+            .unwrap_or_else(|| stream::empty().boxed())
+    }
+
+    fn stream_batch(&self, request: SampleRequest, n: usize) -> Option<Vec<SampleStream>> {
+        Some(self.submit(request, n))
+    }
+}

@@ -1,0 +1,96 @@
+//! The embedded model: where it lives, how to get it, and cheap checks before llama.cpp sees a
+//! file (a missing file, something that is not GGUF, a truncated download).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_MODEL_NAME: &str = "Gemma 3 270M (base, Q4_K_M)";
+pub const DEFAULT_MODEL_FILE: &str = "gemma-3-270m-q4_k_m.gguf";
+pub const DEFAULT_MODEL_SHA256: &str =
+    "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818";
+pub const DEFAULT_MODEL_SIZE: u64 = 253_113_024;
+pub const FETCH_HINT: &str = "get it with scripts/fetch-model.sh (or scripts/lab, which runs it)";
+
+/// `~/.cache/promptlab/models/gemma-3-270m-q4_k_m.gguf`, where scripts/fetch-model.sh puts it.
+pub fn default_model_path() -> Option<PathBuf> {
+    crate::store::cache_dir().map(|d| d.join("models").join(DEFAULT_MODEL_FILE))
+}
+
+pub fn is_default_model(path: &Path) -> bool {
+    default_model_path().is_some_and(|d| d == path)
+}
+
+/// Checks that `path` is there and looks like a whole GGUF file.
+pub fn check_gguf(path: &Path) -> Result<u64, String> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            if is_default_model(path) {
+                format!(
+                    "the embedded model is not installed at {}; {FETCH_HINT}",
+                    path.display()
+                )
+            } else {
+                format!("model file not found: {}", path.display())
+            }
+        } else {
+            format!("{}: {e}", path.display())
+        }
+    })?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    if &magic != b"GGUF" {
+        return Err(format!("{} is not a GGUF model file", path.display()));
+    }
+    if is_default_model(path) && meta.len() != DEFAULT_MODEL_SIZE {
+        return Err(format!(
+            "{} is {} bytes, not {DEFAULT_MODEL_SIZE}: truncated or corrupt; delete it and {FETCH_HINT}",
+            path.display(),
+            meta.len()
+        ));
+    }
+    Ok(meta.len())
+}
+
+/// Whether a GGUF looks instruction-tuned by its file name ("-it", "instruct", "chat"): those
+/// get chat prompts through the template stored in the file; base models get completions.
+pub fn looks_instruction_tuned(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    name.contains("-it")
+        || name.contains("_it")
+        || name.contains("instruct")
+        || name.contains("chat")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_missing_and_non_gguf_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.gguf");
+        assert!(check_gguf(&missing).unwrap_err().contains("not found"));
+        let text = dir.path().join("x.gguf");
+        std::fs::write(&text, b"hello world").unwrap();
+        assert!(check_gguf(&text).unwrap_err().contains("not a GGUF"));
+        let ok = dir.path().join("ok.gguf");
+        std::fs::write(&ok, b"GGUF\x03\0\0\0").unwrap();
+        assert_eq!(check_gguf(&ok), Ok(8));
+    }
+
+    #[test]
+    fn instruct_names() {
+        assert!(looks_instruction_tuned(Path::new("gemma-3-1b-it-q4.gguf")));
+        assert!(!looks_instruction_tuned(Path::new(
+            "gemma-3-270m-q4_k_m.gguf"
+        )));
+    }
+}

@@ -1,0 +1,441 @@
+//! The model thread: loads the model, then admits jobs and decodes all live sequences together,
+//! one token each per step. Everything llama.cpp lives here; nothing here touches tokio except
+//! the unbounded senders it streams through (whose `send` never blocks).
+
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::token::LlamaToken;
+
+use super::sampler::PathSampler;
+use super::text::{Pushed, TextSink};
+use super::{Job, LoadStatus, LocalSettings, ModelFacts, PathSender};
+use crate::backend::{BackendError, Finish, StreamEvent, Usage};
+use crate::core::render::{Prompt, Role};
+use crate::core::vote::LogProb;
+
+/// llama.cpp's backend can be initialised once per process; every model thread shares it.
+fn llama() -> Result<&'static LlamaBackend, String> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| format!("cannot initialise llama.cpp: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn set(status: &Mutex<LoadStatus>, s: LoadStatus) {
+    if let Ok(mut g) = status.lock() {
+        *g = s;
+    }
+}
+
+pub(super) fn run(settings: LocalSettings, jobs: Receiver<Job>, status: Arc<Mutex<LoadStatus>>) {
+    let loaded = llama().and_then(|backend| {
+        let model = LlamaModel::load_from_file(
+            backend,
+            &settings.model_path,
+            &LlamaModelParams::default(),
+        )
+        .map_err(|e| {
+            format!(
+                "llama.cpp could not load {} ({e}): an unknown architecture or a corrupt file",
+                settings.model_path.display()
+            )
+        })?;
+        Ok((backend, model))
+    });
+    let (backend, model) = match loaded {
+        Ok(x) => x,
+        Err(message) => {
+            tracing::error!("{message}");
+            set(&status, LoadStatus::Failed(message.clone()));
+            for job in jobs {
+                for out in job.outs {
+                    let _ = out.send(Err(BackendError::Model(message.clone())));
+                }
+            }
+            return;
+        }
+    };
+    let facts = ModelFacts {
+        description: model
+            .meta_val_str("general.name")
+            .unwrap_or_else(|_| "unknown".into()),
+        n_ctx_train: model.n_ctx_train(),
+        n_params: model.n_params(),
+        size_bytes: model.size(),
+        has_chat_template: model.chat_template(None).is_ok(),
+    };
+    tracing::info!(?facts, "model loaded");
+    set(&status, LoadStatus::Ready(facts));
+    Scheduler::new(&settings, backend, &model).serve(jobs);
+}
+
+/// One path being decoded.
+struct Seq {
+    id: i32,
+    job: u64,
+    prompt_len: u32,
+    max_tokens: u32,
+    out: PathSender,
+    sampler: PathSampler,
+    sink: TextSink,
+    /// The position of `last`, the token to feed next.
+    pos: i32,
+    last: LlamaToken,
+    generated: u32,
+    logprob: f64,
+    done: bool,
+}
+
+struct Scheduler<'m> {
+    settings: &'m LocalSettings,
+    backend: &'m LlamaBackend,
+    model: &'m LlamaModel,
+    ctx: Option<LlamaContext<'m>>,
+    capacity: u32,
+    queue: VecDeque<Job>,
+    active: Vec<Seq>,
+    free_ids: Vec<i32>,
+    next_job: u64,
+}
+
+impl<'m> Scheduler<'m> {
+    fn new(settings: &'m LocalSettings, backend: &'m LlamaBackend, model: &'m LlamaModel) -> Self {
+        Scheduler {
+            settings,
+            backend,
+            model,
+            ctx: None,
+            capacity: 0,
+            queue: VecDeque::new(),
+            active: Vec::new(),
+            free_ids: (0..settings.max_seqs as i32).rev().collect(),
+            next_job: 0,
+        }
+    }
+
+    fn serve(mut self, jobs: Receiver<Job>) {
+        loop {
+            if self.active.is_empty() && self.queue.is_empty() {
+                match jobs.recv() {
+                    Ok(job) => self.queue.push_back(job),
+                    Err(_) => return,
+                }
+            }
+            self.queue.extend(jobs.try_iter());
+            self.admit();
+            if !self.active.is_empty() {
+                self.step();
+            }
+        }
+    }
+
+    /// KV cells the live sequences may still need: each job's shared prompt once, plus every
+    /// live sequence's full generation budget.
+    fn reserved(&self) -> u32 {
+        let mut jobs: Vec<(u64, u32)> = self.active.iter().map(|s| (s.job, s.prompt_len)).collect();
+        jobs.dedup_by_key(|j| j.0);
+        jobs.iter().map(|j| j.1).sum::<u32>()
+            + self.active.iter().map(|s| s.max_tokens).sum::<u32>()
+    }
+
+    /// Starts queued jobs, in order, while they fit.
+    fn admit(&mut self) {
+        while let Some(job) = self.queue.front() {
+            let live = job.outs.iter().filter(|o| !o.is_closed()).count();
+            if live == 0 {
+                self.queue.pop_front();
+                continue;
+            }
+            let tokens = match self.tokenize(&job.request.prompt) {
+                Ok(t) => t,
+                Err(e) => {
+                    fail_job(self.queue.pop_front(), &e);
+                    continue;
+                }
+            };
+            let n = job.outs.len() as u32;
+            let prompt_len = tokens.len() as u32;
+            let max_tokens = job.request.max_tokens;
+            let n_ctx_train = self.model.n_ctx_train();
+            if prompt_len + max_tokens > n_ctx_train {
+                let e = BackendError::Invalid(format!(
+                    "the prompt ({prompt_len} tokens) plus max tokens ({max_tokens}) exceed the model's context of {n_ctx_train} tokens"
+                ));
+                fail_job(self.queue.pop_front(), &e);
+                continue;
+            }
+            if n > self.settings.max_seqs {
+                let e = BackendError::Invalid(format!(
+                    "at most {} paths at once, asked for {n}",
+                    self.settings.max_seqs
+                ));
+                fail_job(self.queue.pop_front(), &e);
+                continue;
+            }
+            let need = prompt_len + n * max_tokens;
+            let fits = self.free_ids.len() as u32 >= n && self.reserved() + need <= self.capacity;
+            if !fits {
+                if !self.active.is_empty() {
+                    return; // wait for running paths to finish
+                }
+                if let Err(e) = self.grow_context(need) {
+                    fail_job(self.queue.pop_front(), &e);
+                    continue;
+                }
+            }
+            let Some(job) = self.queue.pop_front() else {
+                return;
+            };
+            self.start(job, &tokens);
+        }
+    }
+
+    /// (Re)creates the context with room for `need` cells; only called with no live sequence.
+    fn grow_context(&mut self, need: u32) -> Result<(), BackendError> {
+        self.ctx = None;
+        let capacity = need.max(self.settings.min_ctx).div_ceil(1024) * 1024;
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(capacity))
+            .with_n_batch(self.settings.n_batch)
+            .with_n_ubatch(self.settings.n_batch)
+            .with_n_seq_max(self.settings.max_seqs)
+            .with_n_threads(self.settings.threads)
+            .with_n_threads_batch(self.settings.threads)
+            .with_kv_unified(true);
+        let ctx = self.model.new_context(self.backend, params).map_err(|e| {
+            BackendError::Model(format!("cannot create a context of {capacity} tokens: {e}"))
+        })?;
+        tracing::info!(capacity, "context created");
+        self.ctx = Some(ctx);
+        self.capacity = capacity;
+        Ok(())
+    }
+
+    fn tokenize(&self, prompt: &Prompt) -> Result<Vec<LlamaToken>, BackendError> {
+        let vocab = self.model.vocab();
+        let tokens = match prompt {
+            Prompt::Completion(text) => vocab.tokenize(text.as_bytes(), true, false),
+            Prompt::Chat(messages) => {
+                let template = self.model.chat_template(None).map_err(|_| {
+                    BackendError::Invalid(
+                        "this model has no chat template; use --mode completion".into(),
+                    )
+                })?;
+                let chat = messages
+                    .iter()
+                    .map(|m| {
+                        let role = match m.role {
+                            Role::System => "system",
+                            Role::User => "user",
+                            Role::Assistant => "assistant",
+                        };
+                        LlamaChatMessage::new(role.into(), m.content.clone())
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| BackendError::Invalid(format!("chat message: {e}")))?;
+                let text = self
+                    .model
+                    .apply_chat_template(&template, &chat, true)
+                    .map_err(|e| {
+                        BackendError::Invalid(format!(
+                            "cannot apply the model's chat template: {e}"
+                        ))
+                    })?;
+                vocab.tokenize(text.as_bytes(), false, true)
+            }
+        };
+        if tokens.is_empty() {
+            return Err(BackendError::Invalid("the prompt is empty".into()));
+        }
+        Ok(tokens)
+    }
+
+    /// Evaluates the prompt once on the first sequence, shares it with the others, and samples
+    /// every sequence's first token from its last logits.
+    fn start(&mut self, job: Job, tokens: &[LlamaToken]) {
+        let n = job.outs.len();
+        let ids: Vec<i32> = (0..n).filter_map(|_| self.free_ids.pop()).collect();
+        let Some(ctx) = self.ctx.as_mut() else {
+            fail_outs(job.outs, &BackendError::Model("no context".into()));
+            return;
+        };
+        let first = ids[0];
+        let chunk_len = self.settings.n_batch as usize;
+        let mut batch = LlamaBatch::new(chunk_len, 1);
+        let mut last_index = 0;
+        for (c, chunk) in tokens.chunks(chunk_len).enumerate() {
+            batch.clear();
+            for (i, t) in chunk.iter().enumerate() {
+                let pos = (c * chunk_len + i) as i32;
+                let is_last = c * chunk_len + i == tokens.len() - 1;
+                if batch.add(*t, pos, &[first], is_last).is_err() {
+                    break;
+                }
+                last_index = i as i32;
+            }
+            if let Err(e) = ctx.decode(&mut batch) {
+                let _ = ctx.clear_kv_cache_seq(Some(first as u32), None, None);
+                self.free_ids.extend(ids);
+                fail_outs(
+                    job.outs,
+                    &BackendError::Model(format!("prompt evaluation failed: {e}")),
+                );
+                return;
+            }
+        }
+        for &id in &ids[1..] {
+            let _ = ctx.kv_cache_seq_cp(first, id, None, None);
+        }
+        let r = &job.request;
+        let job_id = self.next_job;
+        self.next_job += 1;
+        let vocab = self.model.vocab();
+        let logits = ctx.get_logits_ith(last_index);
+        for (i, (out, id)) in job.outs.into_iter().zip(ids).enumerate() {
+            let mut seq = Seq {
+                id,
+                job: job_id,
+                prompt_len: tokens.len() as u32,
+                max_tokens: r.max_tokens,
+                out,
+                sampler: PathSampler::new(
+                    r.seed.wrapping_add(i as u64),
+                    r.temperature,
+                    r.top_p,
+                    r.top_k,
+                ),
+                sink: TextSink::new(&r.stop),
+                pos: tokens.len() as i32,
+                last: LlamaToken(0),
+                generated: 0,
+                logprob: 0.0,
+                done: false,
+            };
+            let s = seq.sampler.sample(logits);
+            seq.accept(&vocab, LlamaToken(s.token), s.logprob);
+            self.active.push(seq);
+        }
+        self.retire();
+    }
+
+    /// One decode step: one token for every live sequence.
+    fn step(&mut self) {
+        let Some(ctx) = self.ctx.as_mut() else { return };
+        let mut batch = LlamaBatch::new(self.active.len(), 1);
+        for s in &self.active {
+            if batch.add(s.last, s.pos, &[s.id], true).is_err() {
+                break;
+            }
+        }
+        if let Err(e) = ctx.decode(&mut batch) {
+            let e = BackendError::Model(format!("decoding failed: {e}"));
+            for s in &mut self.active {
+                let _ = s.out.send(Err(e.clone()));
+                s.done = true;
+            }
+            self.retire();
+            return;
+        }
+        let vocab = self.model.vocab();
+        for (i, s) in self.active.iter_mut().enumerate() {
+            let sampled = s.sampler.sample(ctx.get_logits_ith(i as i32));
+            s.pos += 1;
+            s.accept(&vocab, LlamaToken(sampled.token), sampled.logprob);
+        }
+        self.retire();
+    }
+
+    /// Removes finished or cancelled sequences and frees their cache.
+    fn retire(&mut self) {
+        let Some(ctx) = self.ctx.as_mut() else { return };
+        let free_ids = &mut self.free_ids;
+        self.active.retain(|s| {
+            let keep = !s.done && !s.out.is_closed();
+            if !keep {
+                let _ = ctx.clear_kv_cache_seq(Some(s.id as u32), None, None);
+                free_ids.push(s.id);
+            }
+            keep
+        });
+    }
+}
+
+impl Seq {
+    /// Takes a sampled token: end of generation, stop string, length limit, or more text.
+    fn accept(
+        &mut self,
+        vocab: &llama_cpp_2::vocab::LlamaVocab<'_>,
+        token: LlamaToken,
+        logprob: f64,
+    ) {
+        if vocab.is_eog(token) {
+            let rest = self.sink.finish();
+            self.send_text(rest);
+            self.finish("stop");
+            return;
+        }
+        self.generated += 1;
+        self.logprob += logprob;
+        self.last = token;
+        match self.sink.push(&vocab.token_to_piece(token, false, None)) {
+            Pushed::Text(t) => self.send_text(t),
+            Pushed::Stopped(t) => {
+                self.send_text(t);
+                self.finish("stop");
+                return;
+            }
+        }
+        if self.generated >= self.max_tokens {
+            let rest = self.sink.finish();
+            self.send_text(rest);
+            self.finish("length");
+        }
+    }
+
+    fn send_text(&mut self, text: String) {
+        if !text.is_empty() && self.out.send(Ok(StreamEvent::Text(text))).is_err() {
+            self.done = true;
+        }
+    }
+
+    fn finish(&mut self, reason: &str) {
+        let finish = Finish {
+            reason: reason.into(),
+            usage: Usage {
+                prompt_tokens: self.prompt_len,
+                completion_tokens: self.generated,
+            },
+            logprob: (self.generated > 0).then_some(LogProb {
+                sum: self.logprob,
+                tokens: self.generated,
+            }),
+        };
+        let _ = self.out.send(Ok(StreamEvent::Done(finish)));
+        self.done = true;
+    }
+}
+
+fn fail_outs(outs: Vec<PathSender>, e: &BackendError) {
+    for out in outs {
+        let _ = out.send(Err(e.clone()));
+    }
+}
+
+fn fail_job(job: Option<Job>, e: &BackendError) {
+    if let Some(job) = job {
+        fail_outs(job.outs, e);
+    }
+}

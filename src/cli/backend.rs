@@ -1,0 +1,154 @@
+//! Picks and builds the backend from flags, environment and config.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::config::Config;
+use super::{BackendArgs, BackendKind};
+use crate::backend::Backend;
+use crate::backend::openai::{OpenAiBackend, OpenAiSettings};
+use crate::backend::scripted::{Script, ScriptedBackend};
+use crate::core::render::Mode;
+
+/// Flags merged with the config file.
+pub struct Resolved {
+    pub kind: BackendKind,
+    pub args: BackendArgs,
+}
+
+pub fn resolve(args: &BackendArgs, config: &Config) -> Result<Resolved, String> {
+    let mut args = args.clone();
+    args.base_url = args
+        .base_url
+        .or_else(|| config.base_url.clone())
+        .filter(|s| !s.is_empty());
+    args.model = args.model.or_else(|| config.model.clone());
+    args.api_key = args
+        .api_key
+        .or_else(|| config.api_key.clone())
+        .filter(|s| !s.is_empty());
+    args.model_path = args.model_path.or_else(|| config.model_path.clone());
+    args.logprobs |= config.logprobs.unwrap_or(false);
+    let kind = match (args.backend, config.backend_kind()?) {
+        (Some(k), _) => k,
+        (None, _) if args.script.is_some() => BackendKind::Scripted,
+        (None, _) if args.base_url.is_some() && args.model_path.is_none() => BackendKind::Openai,
+        (None, Some(k)) => k,
+        (None, None) => BackendKind::Local,
+    };
+    Ok(Resolved { kind, args })
+}
+
+pub async fn build(r: &Resolved) -> Result<Arc<dyn Backend>, String> {
+    let a = &r.args;
+    match r.kind {
+        BackendKind::Scripted => {
+            let path = a
+                .script
+                .as_ref()
+                .ok_or("the scripted backend needs --script FILE")?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let script: Script = serde_saphyr::from_str(&text).map_err(|e| {
+                let at = e
+                    .location()
+                    .map(|l| format!(":{}:{}", l.line(), l.column()))
+                    .unwrap_or_default();
+                format!(
+                    "{}{at}: {}",
+                    path.display(),
+                    e.to_string().lines().next().unwrap_or_default()
+                )
+            })?;
+            Ok(Arc::new(ScriptedBackend::new(script)))
+        }
+        BackendKind::Openai => Ok(Arc::new(openai(a).await?)),
+        BackendKind::Local => local(a),
+    }
+}
+
+pub async fn openai(a: &BackendArgs) -> Result<OpenAiBackend, String> {
+    let base_url = a.base_url.clone().ok_or(
+        "the openai backend needs --base-url (or OPENAI_BASE_URL, or base_url in the config file)",
+    )?;
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(format!(
+            "--base-url must start with http:// or https://, got `{base_url}`"
+        ));
+    }
+    let model = match &a.model {
+        Some(m) => m.clone(),
+        None => first_model(&base_url, a.api_key.as_deref()).await?,
+    };
+    let mut s = OpenAiSettings::new(base_url, model);
+    s.api_key = a.api_key.clone();
+    s.logprobs = a.logprobs;
+    s.mode = Mode::Chat;
+    if let Some(t) = a.connect_timeout {
+        s.connect_timeout = secs(t)?;
+    }
+    if let Some(t) = a.read_timeout {
+        s.read_timeout = secs(t)?;
+    }
+    if let Some(r) = a.retries {
+        s.retry.max_retries = r;
+    }
+    OpenAiBackend::new(s).map_err(|e| e.to_string())
+}
+
+fn secs(t: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(t).map_err(|_| format!("not a valid number of seconds: {t}"))
+}
+
+/// The first model the server lists, for servers that host one model (llama.cpp, vLLM).
+async fn first_model(base_url: &str, api_key: Option<&str>) -> Result<String, String> {
+    let url = format!("{}/models", base_url.trim_end_matches('/'));
+    let mut req = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?
+        .get(&url);
+    if let Some(k) = api_key {
+        req = req.bearer_auth(k);
+    }
+    let hint = "give the model with --model";
+    let resp = req.send().await.map_err(|e| {
+        if e.is_connect() {
+            format!("cannot connect to the server at {base_url}")
+        } else {
+            format!("{url}: {e}")
+        }
+    })?;
+    if !resp.status().is_success() {
+        return Err(format!(
+            "{url} answered HTTP {}; {hint}",
+            resp.status().as_u16()
+        ));
+    }
+    let v: serde_json::Value = resp
+        .json()
+        .await
+        .map_err(|e| format!("{url}: {e}; {hint}"))?;
+    v["data"][0]["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("{url} lists no models; {hint}"))
+}
+
+#[cfg(feature = "local")]
+fn local(a: &BackendArgs) -> Result<Arc<dyn Backend>, String> {
+    use crate::backend::local::{LocalBackend, LocalSettings};
+    let path = match &a.model_path {
+        Some(p) => p.clone(),
+        None => crate::backend::local::model::default_model_path()
+            .ok_or("cannot find a cache directory for the embedded model; give --model-path")?,
+    };
+    let backend = LocalBackend::spawn(LocalSettings::new(path)).map_err(|e| e.to_string())?;
+    Ok(Arc::new(backend))
+}
+
+#[cfg(not(feature = "local"))]
+fn local(_: &BackendArgs) -> Result<Arc<dyn Backend>, String> {
+    Err("this promptlab was built without the `local` feature; use --base-url for a server".into())
+}

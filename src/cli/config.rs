@@ -1,0 +1,68 @@
+//! The user's config file, `~/.config/promptlab/config.yaml` (or `$PROMPTLAB_CONFIG_DIR`).
+//! Flags beat environment variables, which beat this file.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::BackendKind;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub backend: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Prefer OPENAI_API_KEY; a key here is read but never written anywhere.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub model_path: Option<PathBuf>,
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    #[serde(default)]
+    pub logprobs: Option<bool>,
+}
+
+impl Config {
+    pub fn path() -> Option<PathBuf> {
+        crate::store::config_dir().map(|d| d.join("config.yaml"))
+    }
+
+    /// Loads the config file if there is one; a broken file is an error, not silently ignored.
+    pub fn load() -> Result<Config, String> {
+        let Some(path) = Self::path() else {
+            return Ok(Config::default());
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_saphyr::from_str(&text).map_err(|e| {
+                let at = e
+                    .location()
+                    .map(|l| format!(":{}:{}", l.line(), l.column()))
+                    .unwrap_or_default();
+                format!(
+                    "{}{at}: {}",
+                    path.display(),
+                    e.to_string().lines().next().unwrap_or_default()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    pub fn backend_kind(&self) -> Result<Option<BackendKind>, String> {
+        match self.backend.as_deref() {
+            None => Ok(None),
+            Some("local") => Ok(Some(BackendKind::Local)),
+            Some("openai") => Ok(Some(BackendKind::Openai)),
+            Some("scripted") => Ok(Some(BackendKind::Scripted)),
+            Some(other) => Err(format!(
+                "config: unknown backend `{other}` (local, openai or scripted)"
+            )),
+        }
+    }
+}

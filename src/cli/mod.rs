@@ -1,0 +1,147 @@
+//! The headless front end: clap subcommands, tables for people, `--json` for scripts.
+
+pub mod backend;
+pub mod config;
+pub mod model;
+pub mod output;
+pub mod run;
+pub mod templates;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::core::render::Mode;
+use crate::core::template::Strategy;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "promptlab",
+    version,
+    about = "A terminal prompt lab: see what a prompt does"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sample N reasoning paths for one query, extract each answer and vote.
+    Run(RunArgs),
+    /// List the templates you can name with --template.
+    Templates(TemplatesArgs),
+    /// Show the embedded model: which, where, size, context, whether present.
+    Model(ModelArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// llama.cpp in process (the embedded model, or --model-path).
+    Local,
+    /// Any OpenAI-compatible server (--base-url).
+    Openai,
+    /// Canned outputs from a script file (--script), for demos and tests.
+    Scripted,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct BackendArgs {
+    /// local, openai or scripted [default: openai with a base URL, else local]
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
+    /// OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
+    #[arg(long, env = "OPENAI_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Model name on the server [default: the server's first model]
+    #[arg(long)]
+    pub model: Option<String>,
+    /// API key (prefer the environment variable)
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// A GGUF file for the local backend [default: the embedded Gemma 3 270M]
+    #[arg(long)]
+    pub model_path: Option<PathBuf>,
+    /// Script of canned responses for the scripted backend (YAML)
+    #[arg(long)]
+    pub script: Option<PathBuf>,
+    /// Ask the server for token log-probabilities (enables the weighted vote)
+    #[arg(long)]
+    pub logprobs: bool,
+    /// Seconds to wait for a connection
+    #[arg(long, value_name = "SECS")]
+    pub connect_timeout: Option<f64>,
+    /// Longest silence in seconds between two bytes of a reply (long streams are never cut)
+    #[arg(long, value_name = "SECS")]
+    pub read_timeout: Option<f64>,
+    /// HTTP retries on 408/409/429/5xx and connection errors
+    #[arg(long)]
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct PromptArgs {
+    /// Template name (see `promptlab templates`) or path to a YAML file
+    #[arg(short, long, default_value = "gsm8k-cot")]
+    pub template: String,
+    /// The question [default: the template's query]
+    #[arg(short, long)]
+    pub query: Option<String>,
+    /// direct, cot or zero-shot-cot
+    #[arg(long)]
+    pub strategy: Option<Strategy>,
+    /// Replace the template's instruction
+    #[arg(long)]
+    pub instruction: Option<String>,
+    /// chat or completion [default: the template's, else the backend's]
+    #[arg(long)]
+    pub mode: Option<Mode>,
+    /// Self-consistency vote count N (paths sampled)
+    #[arg(short = 'n', long = "votes", visible_alias = "n")]
+    pub votes: Option<u32>,
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    #[arg(long)]
+    pub top_p: Option<f32>,
+    #[arg(long)]
+    pub top_k: Option<u32>,
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Base seed; path i samples with seed + i
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Paths sampled at once
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Print the result as one JSON object on stdout, nothing else
+    #[arg(long)]
+    pub json: bool,
+    /// Print exactly what is sent to the model
+    #[arg(long)]
+    pub show_prompt: bool,
+    /// Print each path's whole text instead of its start
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TemplatesArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,103 @@
+//! `promptlab model`: which model the local backend uses, where it lives, whether it is there.
+
+use serde_json::json;
+
+use super::ModelArgs;
+use super::config::Config;
+
+#[cfg(feature = "local")]
+pub fn model(args: &ModelArgs) -> Result<bool, String> {
+    use crate::backend::local::model::{
+        self as m, DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256, FETCH_HINT,
+    };
+    use crate::backend::local::{LoadStatus, LocalBackend, LocalSettings};
+
+    let config = Config::load()?;
+    let path = match args.backend.model_path.clone().or(config.model_path) {
+        Some(p) => p,
+        None => {
+            m::default_model_path().ok_or("cannot find a cache directory; give --model-path")?
+        }
+    };
+    let default = m::is_default_model(&path);
+    let name = if default {
+        DEFAULT_MODEL_NAME.to_string()
+    } else {
+        path.display().to_string()
+    };
+    let check = m::check_gguf(&path);
+    let status = match &check {
+        Ok(_) => {
+            let backend =
+                LocalBackend::spawn(LocalSettings::new(path.clone())).map_err(|e| e.to_string())?;
+            loop {
+                match backend.status() {
+                    LoadStatus::Loading => std::thread::sleep(std::time::Duration::from_millis(20)),
+                    s => break s,
+                }
+            }
+        }
+        Err(e) => LoadStatus::Failed(e.clone()),
+    };
+    let (present, facts, problem) = match &status {
+        LoadStatus::Ready(f) => (true, Some(f.clone()), None),
+        LoadStatus::Failed(e) => (path.is_file(), None, Some(e.clone())),
+        LoadStatus::Loading => (true, None, None),
+    };
+    if args.json {
+        let v = json!({
+            "model": name,
+            "path": path,
+            "present": present,
+            "usable": facts.is_some(),
+            "size_bytes": check.as_ref().ok(),
+            "context_length": facts.as_ref().map(|f| f.n_ctx_train),
+            "parameters": facts.as_ref().map(|f| f.n_params),
+            "chat_template": facts.as_ref().map(|f| f.has_chat_template),
+            "sha256": default.then_some(DEFAULT_MODEL_SHA256),
+            "problem": problem,
+            "get_it": (!present).then_some(FETCH_HINT),
+        });
+        println!("{v}");
+    } else {
+        println!("model:    {name}");
+        println!("path:     {}", path.display());
+        match (&facts, &problem) {
+            (Some(f), _) => {
+                println!(
+                    "present:  yes, {:.1} MB",
+                    check.as_ref().map_or(0, |s| *s) as f64 / 1e6
+                );
+                println!("context:  {} tokens", f.n_ctx_train);
+                println!(
+                    "params:   {:.0}M ({})",
+                    f.n_params as f64 / 1e6,
+                    f.description
+                );
+                println!(
+                    "prompts:  {}",
+                    if m::looks_instruction_tuned(&path) {
+                        "chat (instruction-tuned)"
+                    } else {
+                        "completion (base model)"
+                    }
+                );
+            }
+            (None, Some(p)) => println!(
+                "present:  {}\nproblem:  {p}",
+                if present { "yes, but unusable" } else { "no" }
+            ),
+            (None, None) => {}
+        }
+        if !present {
+            println!("get it:   {FETCH_HINT}");
+        }
+    }
+    Ok(facts.is_some())
+}
+
+#[cfg(not(feature = "local"))]
+pub fn model(_: &ModelArgs) -> Result<bool, String> {
+    let _ = (Config::load, json!(null));
+    Err("this promptlab was built without the `local` feature".into())
+}

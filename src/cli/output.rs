@@ -1,0 +1,207 @@
+//! How a run is shown: a table for people, one JSON object for scripts.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::backend::BackendInfo;
+use crate::core::template::Template;
+use crate::engine::{PathResult, RunPlan, RunResult};
+
+/// The `run --json` object.
+pub fn run_json(
+    template: &Template,
+    plan: &RunPlan,
+    backend: &BackendInfo,
+    result: &RunResult,
+) -> Value {
+    #[derive(Serialize)]
+    struct Row<'a> {
+        answer: Option<&'a str>,
+        votes: u32,
+        share: f64,
+        paths: &'a [usize],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        weight: Option<f64>,
+    }
+    let tally: Vec<Row<'_>> = result
+        .tally
+        .entries
+        .iter()
+        .map(|e| Row {
+            answer: e.answer.as_deref(),
+            votes: e.votes,
+            share: e.share,
+            paths: &e.paths,
+            weight: e.weight,
+        })
+        .collect();
+    json!({
+        "template": template.name,
+        "strategy": plan.strategy,
+        "mode": plan.first.prompt.mode(),
+        "backend": backend,
+        "query": plan.query,
+        "prompt": plan.first.prompt,
+        "stop": plan.first.stop,
+        "sampling": plan.sampling,
+        "paths": result.paths,
+        "tally": tally,
+        "answer": result.tally.winner,
+        "agreement": result.tally.agreement,
+        "weighted_answer": result.tally.weighted_winner,
+        "usage": result.usage,
+        "elapsed_ms": result.elapsed_ms,
+        "cancelled": result.cancelled,
+    })
+}
+
+/// The start of a path's text on one line.
+pub fn shorten(text: &str, width: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= width {
+        flat
+    } else {
+        let mut s: String = flat.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn path_answer(p: &PathResult) -> String {
+    match (&p.error, &p.answer) {
+        (Some(_), _) => "failed".into(),
+        (None, Some(a)) => a.clone(),
+        (None, None) => "—".into(),
+    }
+}
+
+/// The table for people.
+pub fn run_table(
+    template: &Template,
+    plan: &RunPlan,
+    backend: &BackendInfo,
+    result: &RunResult,
+    full: bool,
+) -> String {
+    let mut out = String::new();
+    let n = result.paths.len();
+    let _ = writeln!(
+        out,
+        "{} · {} · {} path{} · {} {}",
+        template.name,
+        plan.strategy,
+        n,
+        if n == 1 { "" } else { "s" },
+        backend.kind,
+        backend.model
+    );
+    let _ = writeln!(out, "Q: {}\n", shorten(&plan.query, 110));
+    let aw = result
+        .paths
+        .iter()
+        .map(|p| path_answer(p).chars().count())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 16);
+    let _ = writeln!(
+        out,
+        "{:>3}  {:<aw$}  {:>6}  {:>7}  text",
+        "#", "answer", "tokens", "time"
+    );
+    for p in &result.paths {
+        let text = match &p.error {
+            Some(e) if p.text.is_empty() => format!("error: {e}"),
+            Some(e) => format!("error: {e} · {}", shorten(&p.text, 60)),
+            None => shorten(&p.text, 80),
+        };
+        let _ = writeln!(
+            out,
+            "{:>3}  {:<aw$}  {:>6}  {:>6.1}s  {}",
+            p.index,
+            shorten(&path_answer(p), aw),
+            p.completion_tokens,
+            p.latency_ms as f64 / 1000.0,
+            text
+        );
+        if full && !p.text.is_empty() {
+            for line in p.text.trim().lines() {
+                let _ = writeln!(out, "       │ {line}");
+            }
+        }
+    }
+    let tally = &result.tally;
+    let _ = writeln!(out, "\nTally ({} voted)", tally.voted);
+    let max_votes = tally
+        .entries
+        .iter()
+        .map(|e| e.votes)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    for e in &tally.entries {
+        let label = e.answer.clone().unwrap_or_else(|| "(no answer)".into());
+        let bar = "█".repeat(((e.votes * 24).div_ceil(max_votes)) as usize);
+        let paths: Vec<String> = e.paths.iter().map(|i| i.to_string()).collect();
+        let weight = e
+            .weight
+            .map(|w| format!("  weight {w:.3}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {:<aw$}  {bar:<24} {:>2}  {:>3.0}%  paths {}{weight}",
+            shorten(&label, aw),
+            e.votes,
+            e.share * 100.0,
+            paths.join(",")
+        );
+    }
+    match &tally.winner {
+        Some(w) => {
+            let votes = tally.entry(Some(w)).map_or(0, |e| e.votes);
+            let _ = writeln!(
+                out,
+                "\nAnswer: {w}  (agreement {:.0}%, {votes}/{})",
+                tally.agreement * 100.0,
+                tally.voted
+            );
+        }
+        None => {
+            let _ = writeln!(out, "\nAnswer: none (no path gave a parsable answer)");
+        }
+    }
+    if let Some(w) = &tally.weighted_winner {
+        let _ = writeln!(out, "Probability-weighted answer: {w}");
+    }
+    let failed = n - result.succeeded();
+    let _ = writeln!(
+        out,
+        "{} prompt + {} completion tokens · {:.1}s{}{}",
+        result.usage.prompt_tokens,
+        result.usage.completion_tokens,
+        result.elapsed_ms as f64 / 1000.0,
+        if failed > 0 {
+            format!(" · {failed} failed")
+        } else {
+            String::new()
+        },
+        if result.cancelled {
+            " · cancelled"
+        } else {
+            ""
+        },
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_flattens_and_cuts() {
+        assert_eq!(shorten("a\n b   c", 10), "a b c");
+        assert_eq!(shorten("abcdefghijk", 5), "abcd…");
+    }
+}

@@ -1,0 +1,127 @@
+//! `promptlab run`: one query, N paths, a vote.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::config::Config;
+use super::output::{run_json, run_table};
+use super::{PromptArgs, RunArgs, backend};
+use crate::core::template::Template;
+use crate::engine::{self, EngineEvent, RunPlan};
+
+/// Applies the prompt flags to a template.
+pub fn apply_overrides(t: &mut Template, a: &PromptArgs) {
+    if let Some(s) = a.strategy {
+        t.strategy = s;
+    }
+    if let Some(i) = &a.instruction {
+        t.instruction = Some(i.clone()).filter(|s| !s.trim().is_empty());
+    }
+    if let Some(m) = a.mode {
+        t.mode = Some(m);
+    }
+    let s = &mut t.sampling;
+    s.n = a.votes.unwrap_or(s.n);
+    s.temperature = a.temperature.unwrap_or(s.temperature);
+    s.top_p = a.top_p.unwrap_or(s.top_p);
+    s.top_k = a.top_k.unwrap_or(s.top_k);
+    s.max_tokens = a.max_tokens.unwrap_or(s.max_tokens);
+    s.seed = a.seed.unwrap_or(s.seed);
+}
+
+/// Runs and prints; `Ok(false)` when no path succeeded (the caller exits non-zero).
+pub async fn run(args: RunArgs) -> Result<bool, String> {
+    let config = Config::load()?;
+    let (mut template, _) =
+        crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
+    apply_overrides(&mut template, &args.prompt);
+    template
+        .validate()
+        .map_err(|e| format!("{}: {e}", args.prompt.template))?;
+    let query = args
+        .prompt
+        .query
+        .clone()
+        .or_else(|| template.query.clone())
+        .ok_or("no query: give one with --query (the template has none)")?;
+    let resolved = backend::resolve(&args.backend, &config)?;
+    let backend = backend::build(&resolved).await?;
+    let info = backend.info();
+    let mode = template.mode.unwrap_or(info.default_mode);
+    let mut plan = RunPlan::new(&template, &query, mode)?;
+    plan.concurrency = args
+        .prompt
+        .concurrency
+        .or(config.concurrency)
+        .unwrap_or(16)
+        .max(1);
+    if args.show_prompt {
+        println!("{}", plan.first.prompt);
+        if !plan.first.stop.is_empty() {
+            eprintln!("(stop sequences: {:?})", plan.first.stop);
+        }
+        return Ok(true);
+    }
+    let plan = Arc::new(plan);
+
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("cancelling…");
+            on_ctrl_c.cancel();
+        }
+    });
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    let progress = tokio::spawn(show_progress(rx, plan.sampling.n as u64));
+    let result = engine::run(backend, plan.clone(), Some(tx), cancel).await;
+    let _ = progress.await;
+
+    if args.json {
+        println!("{}", run_json(&template, &plan, &info, &result));
+    } else {
+        print!("{}", run_table(&template, &plan, &info, &result, args.full));
+    }
+    if result.succeeded() == 0 {
+        let why = result
+            .paths
+            .iter()
+            .find_map(|p| p.error.clone())
+            .unwrap_or_else(|| "no path ran".into());
+        return Err(format!("every path failed: {why}"));
+    }
+    Ok(true)
+}
+
+/// A progress bar on stderr (only on a terminal): paths done, tokens streamed.
+async fn show_progress(mut rx: mpsc::UnboundedReceiver<EngineEvent>, n: u64) {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(n)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} paths {wide_bar} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut chunks = 0u64;
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            EngineEvent::Chunk { .. } => {
+                chunks += 1;
+                if chunks % 8 == 0 {
+                    bar.set_message(format!("{chunks} chunks"));
+                }
+            }
+            EngineEvent::PathDone(_) => bar.inc(1),
+            EngineEvent::RunDone(_) => break,
+            EngineEvent::PathStarted { .. } | EngineEvent::PathRestarted { .. } => {}
+        }
+    }
+    bar.finish_and_clear();
+}
