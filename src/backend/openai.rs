@@ -318,7 +318,11 @@ fn map_error(e: OpenAIError, base_url: &str) -> BackendError {
         OpenAIError::Reqwest(e) => BackendError::Transport(e.to_string()),
         OpenAIError::ApiError(api) => {
             let status = api.status_code.as_u16();
-            let message = api.api_error.message;
+            // async-openai keeps 5xx bodies raw, so the rewritten error object shows up here.
+            let message = serde_json::from_str::<Value>(&api.api_error.message)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or(api.api_error.message);
             match status {
                 401 | 403 => BackendError::Auth { status, message },
                 404 => BackendError::NotFound(message),

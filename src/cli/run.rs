@@ -82,18 +82,18 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let result = engine::run(backend, plan.clone(), Some(tx), cancel).await;
     let _ = progress.await;
 
+    if result.succeeded() == 0 {
+        let why = result.paths.iter().find_map(|p| p.error.clone()).unwrap_or_else(|| "no path ran".into());
+        return Err(if result.paths.iter().all(|p| p.error.as_ref() == Some(&why)) {
+            why
+        } else {
+            format!("every path failed, the first with: {why}")
+        });
+    }
     if args.json {
         println!("{}", run_json(&template, &plan, &info, &result));
     } else {
         print!("{}", run_table(&template, &plan, &info, &result, args.full));
-    }
-    if result.succeeded() == 0 {
-        let why = result
-            .paths
-            .iter()
-            .find_map(|p| p.error.clone())
-            .unwrap_or_else(|| "no path ran".into());
-        return Err(format!("every path failed: {why}"));
     }
     Ok(true)
 }
@@ -114,7 +114,7 @@ async fn show_progress(mut rx: mpsc::UnboundedReceiver<EngineEvent>, n: u64) {
         match ev {
             EngineEvent::Chunk { .. } => {
                 chunks += 1;
-                if chunks % 8 == 0 {
+                if chunks.is_multiple_of(8) {
                     bar.set_message(format!("{chunks} chunks"));
                 }
             }

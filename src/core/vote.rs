@@ -89,7 +89,7 @@ impl Tally {
         }
         let voted = sorted.len() as u32;
         // Entries were created in order of first path, so a stable sort keeps the tie-break.
-        parsed.sort_by(|a, b| b.votes.cmp(&a.votes));
+        parsed.sort_by_key(|e| std::cmp::Reverse(e.votes));
         let winner = parsed.first().and_then(|e| e.answer.clone());
         let agreement = parsed
             .first()

@@ -1,0 +1,246 @@
+//! The OpenAI-compatible backend against a real local HTTP server (wiremock on 127.0.0.1):
+//! streaming on both endpoints, retries, broken streams, malformed JSON, auth failures.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use promptlab::backend::openai::{OpenAiBackend, OpenAiSettings};
+use promptlab::backend::{Backend, BackendError, SampleRequest, StreamEvent};
+use promptlab::core::render::{Message, Prompt, Role};
+use promptlab::core::template::Strategy;
+use promptlab::engine::{RunPlan, run};
+use promptlab::store::template::resolve;
+use tokio_util::sync::CancellationToken;
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+fn sse(events: &[serde_json::Value]) -> String {
+    let mut body: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+    body.push_str("data: [DONE]\n\n");
+    body
+}
+
+fn chat_stream(text: &str) -> String {
+    let words: Vec<String> = text.split_inclusive(' ').map(String::from).collect();
+    let mut events: Vec<serde_json::Value> = words
+        .iter()
+        .map(|w| serde_json::json!({"choices": [{"index": 0, "delta": {"content": w}, "finish_reason": null}]}))
+        .collect();
+    // vLLM / llama.cpp style: an unknown extra field, then finish and usage.
+    events.push(serde_json::json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop", "stop_reason": 42}]}));
+    events.push(serde_json::json!({"choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": words.len()}}));
+    sse(&events)
+}
+
+fn sse_response(body: String) -> ResponseTemplate {
+    ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(body)
+}
+
+fn settings(server: &MockServer) -> OpenAiSettings {
+    let mut s = OpenAiSettings::new(format!("{}/v1", server.uri()), "test-model");
+    s.retry.base_delay = Duration::from_millis(5);
+    s.retry.max_delay = Duration::from_millis(20);
+    s
+}
+
+fn request(prompt: Prompt) -> SampleRequest {
+    SampleRequest { prompt, stop: vec!["\nQ:".into()], max_tokens: 64, temperature: 0.7, top_p: 0.95, top_k: 40, seed: 3 }
+}
+
+fn chat() -> Prompt {
+    Prompt::Chat(vec![Message::new(Role::User, "2+3?")])
+}
+
+async fn collect(b: &OpenAiBackend, p: Prompt) -> Result<(String, promptlab::backend::Finish), BackendError> {
+    let mut s = b.stream(request(p));
+    let mut text = String::new();
+    while let Some(ev) = s.next().await {
+        match ev? {
+            StreamEvent::Text(t) => text.push_str(&t),
+            StreamEvent::Done(f) => return Ok((text, f)),
+        }
+    }
+    Err(BackendError::StreamCut)
+}
+
+#[tokio::test]
+async fn chat_streams_text_usage_and_sends_seed_and_stop() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_partial_json(serde_json::json!({"model": "test-model", "stream": true, "seed": 3, "stop": ["\nQ:"], "max_tokens": 64})))
+        .respond_with(sse_response(chat_stream("So 2 + 3 = 5. The answer is 5.")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let b = OpenAiBackend::new(settings(&server)).unwrap();
+    let (text, finish) = collect(&b, chat()).await.unwrap();
+    assert_eq!(text, "So 2 + 3 = 5. The answer is 5.");
+    assert_eq!(finish.reason, "stop");
+    assert_eq!(finish.usage.prompt_tokens, 11);
+}
+
+#[tokio::test]
+async fn completions_endpoint_with_logprobs() {
+    let server = MockServer::start().await;
+    let events = vec![
+        serde_json::json!({"choices": [{"index": 0, "text": " The answer", "logprobs": {"token_logprobs": [-0.5, -0.25]}, "finish_reason": null}]}),
+        serde_json::json!({"choices": [{"index": 0, "text": " is 5.", "logprobs": {"token_logprobs": [-0.25, null]}, "finish_reason": "length"}]}),
+    ];
+    Mock::given(method("POST"))
+        .and(path("/v1/completions"))
+        .and(body_partial_json(serde_json::json!({"prompt": "Q: 2+3?\nA:", "logprobs": 1})))
+        .respond_with(sse_response(sse(&events)))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.logprobs = true;
+    let b = OpenAiBackend::new(s).unwrap();
+    let (text, finish) = collect(&b, Prompt::Completion("Q: 2+3?\nA:".into())).await.unwrap();
+    assert_eq!(text, " The answer is 5.");
+    assert_eq!(finish.reason, "length");
+    let lp = finish.logprob.unwrap();
+    assert_eq!((lp.sum, lp.tokens), (-1.0, 3));
+}
+
+/// Fails `failures` times with `status` (and Retry-After), then streams.
+struct FlakyThenOk {
+    failures: usize,
+    status: u16,
+    retry_after: Option<&'static str>,
+    seen: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Respond for FlakyThenOk {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n < self.failures {
+            let mut r = ResponseTemplate::new(self.status).set_body_string("slow down");
+            if let Some(ra) = self.retry_after {
+                r = r.insert_header("retry-after", ra);
+            }
+            r
+        } else {
+            sse_response(chat_stream("The answer is 5."))
+        }
+    }
+}
+
+#[tokio::test]
+async fn retries_429_honouring_retry_after_and_500() {
+    for (status, retry_after) in [(429, Some("1")), (500, None), (503, None)] {
+        let server = MockServer::start().await;
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        Mock::given(method("POST"))
+            .respond_with(FlakyThenOk { failures: 2, status, retry_after, seen: seen.clone() })
+            .mount(&server)
+            .await;
+        let b = OpenAiBackend::new(settings(&server)).unwrap();
+        let started = Instant::now();
+        let (text, _) = collect(&b, chat()).await.unwrap();
+        assert_eq!(text, "The answer is 5.");
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3, "status {status}");
+        assert_eq!((b.stats().sent(), b.stats().retries()), (3, 2));
+        if retry_after.is_some() {
+            assert!(started.elapsed() >= Duration::from_secs(2), "waited as told: {:?}", started.elapsed());
+        }
+    }
+}
+
+#[tokio::test]
+async fn gives_up_after_bounded_retries_with_status_and_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(502).set_body_string("bad gateway")).mount(&server).await;
+    let mut s = settings(&server);
+    s.retry.max_retries = 2;
+    let b = OpenAiBackend::new(s).unwrap();
+    let err = collect(&b, chat()).await.unwrap_err();
+    assert_eq!(err, BackendError::Http { status: 502, message: "bad gateway".into() });
+    assert_eq!(b.stats().sent(), 3);
+}
+
+#[tokio::test]
+async fn unauthorized_and_unknown_model_are_clear_and_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})))
+        .mount(&server)
+        .await;
+    let b = OpenAiBackend::new(settings(&server)).unwrap();
+    let err = collect(&b, chat()).await.unwrap_err();
+    assert!(matches!(&err, BackendError::Auth { status: 401, message } if message.contains("Incorrect API key")), "{err}");
+    assert_eq!(b.stats().sent(), 1);
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({"error": "model \"nope\" not found"})))
+        .mount(&server)
+        .await;
+    let b = OpenAiBackend::new(settings(&server)).unwrap();
+    let err = collect(&b, chat()).await.unwrap_err();
+    assert_eq!(err, BackendError::NotFound("model \"nope\" not found".into()));
+}
+
+#[tokio::test]
+async fn cut_stream_and_malformed_json_are_transient_errors() {
+    let server = MockServer::start().await;
+    let cut = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The answer\"}}]}\n\n";
+    Mock::given(method("POST")).respond_with(sse_response(cut.into())).mount(&server).await;
+    let b = OpenAiBackend::new(settings(&server)).unwrap();
+    let err = collect(&b, chat()).await.unwrap_err();
+    assert_eq!(err, BackendError::StreamCut);
+    assert!(err.is_transient());
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(sse_response("data: {not json\n\n".into())).mount(&server).await;
+    let b = OpenAiBackend::new(settings(&server)).unwrap();
+    let err = collect(&b, chat()).await.unwrap_err();
+    assert!(matches!(err, BackendError::Malformed(_)), "{err}");
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_connect_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut s = OpenAiSettings::new(format!("http://127.0.0.1:{port}/v1"), "m");
+    s.retry.max_retries = 1;
+    s.retry.base_delay = Duration::from_millis(1);
+    let b = OpenAiBackend::new(s).unwrap();
+    let err = collect(&b, chat()).await.unwrap_err();
+    assert!(matches!(err, BackendError::Connect(_)), "{err}");
+}
+
+/// The engine over HTTP: a cut stream is sampled afresh, and N paths vote.
+struct CutOnce(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Respond for CutOnce {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        let seed = body["seed"].as_u64().unwrap();
+        if seed == 1 && self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return sse_response("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The ans\"}}]}\n\n".into());
+        }
+        let answer = if seed % 3 == 0 { 6 } else { 18 };
+        sse_response(chat_stream(&format!("16 - 3 - 4 = 9. 9 * 2 = {answer}. The answer is {answer}.")))
+    }
+}
+
+#[tokio::test]
+async fn engine_votes_over_http_and_resamples_cut_streams() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(CutOnce(Arc::default())).mount(&server).await;
+    let b = Arc::new(OpenAiBackend::new(settings(&server)).unwrap());
+    let (mut t, _) = resolve("gsm8k-cot").unwrap();
+    t.sampling.n = 6;
+    assert_eq!(t.strategy, Strategy::Cot);
+    let query = t.query.clone().unwrap();
+    let plan = Arc::new(RunPlan::new(&t, &query, promptlab::core::render::Mode::Chat).unwrap());
+    let result = run(b, plan, None, CancellationToken::new()).await;
+    assert_eq!(result.succeeded(), 6);
+    assert_eq!(result.tally.winner.as_deref(), Some("18"));
+    assert_eq!(result.tally.entry(Some("6")).unwrap().votes, 2, "seeds 3 and 6");
+    assert_eq!(result.paths[0].resamples, 1);
+    assert_eq!(result.paths[0].text, "16 - 3 - 4 = 9. 9 * 2 = 18. The answer is 18.");
+}
