@@ -17,7 +17,13 @@ fn promptlab(dirs: &tempfile::TempDir) -> Command {
 
 fn scripted(dirs: &tempfile::TempDir) -> Command {
     let mut c = promptlab(dirs);
-    c.args(["run", "--backend", "scripted", "--script", "assets/demo-script.yaml"]);
+    c.args([
+        "run",
+        "--backend",
+        "scripted",
+        "--script",
+        "assets/demo-script.yaml",
+    ]);
     c
 }
 
@@ -31,20 +37,36 @@ fn templates_lists_the_shipped_six() {
     let out = promptlab(&dirs).arg("templates").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for name in ["gsm8k-cot", "gsm8k-direct", "zero-shot-cot", "sentiment", "last-letters", "date-understanding"] {
+    for name in [
+        "gsm8k-cot",
+        "gsm8k-direct",
+        "zero-shot-cot",
+        "sentiment",
+        "last-letters",
+        "date-understanding",
+    ] {
         assert!(text.contains(name), "{name} in {text}");
     }
-    let zs = text.lines().find(|l| l.starts_with("zero-shot-cot")).unwrap();
+    let zs = text
+        .lines()
+        .find(|l| l.starts_with("zero-shot-cot"))
+        .unwrap();
     assert_eq!(zs.matches("zero-shot-cot").count(), 2, "{zs}");
 }
 
 #[test]
 fn run_prints_paths_tally_and_answer() {
     let dirs = tempfile::tempdir().unwrap();
-    let out = scripted(&dirs).args(["-n", "5", "--seed", "0"]).output().unwrap();
+    let out = scripted(&dirs)
+        .args(["-n", "5", "--seed", "0"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("gsm8k-cot · cot · 5 paths · scripted demo-script"), "{text}");
+    assert!(
+        text.contains("gsm8k-cot · cot · 5 paths · scripted demo-script"),
+        "{text}"
+    );
     assert!(text.contains("(no answer)"), "{text}");
     assert!(text.contains("Answer: 18  (agreement 60%, 3/5)"), "{text}");
 }
@@ -52,48 +74,92 @@ fn run_prints_paths_tally_and_answer() {
 #[test]
 fn run_json_is_one_object_with_the_documented_fields() {
     let dirs = tempfile::tempdir().unwrap();
-    let out = scripted(&dirs).args(["-n", "5", "--seed", "0", "--json"]).output().unwrap();
+    let out = scripted(&dirs)
+        .args(["-n", "5", "--seed", "0", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON object");
-    for key in ["template", "strategy", "query", "prompt", "paths", "tally", "answer", "agreement", "usage", "elapsed_ms"] {
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON object");
+    for key in [
+        "template",
+        "strategy",
+        "query",
+        "prompt",
+        "paths",
+        "tally",
+        "answer",
+        "agreement",
+        "usage",
+        "elapsed_ms",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["answer"], "18");
     assert_eq!(v["strategy"], "cot");
     assert_eq!(v["paths"].as_array().unwrap().len(), 5);
     let p0 = &v["paths"][0];
-    for key in ["index", "text", "answer", "finish_reason", "completion_tokens", "latency_ms", "error"] {
+    for key in [
+        "index",
+        "text",
+        "answer",
+        "finish_reason",
+        "completion_tokens",
+        "latency_ms",
+        "error",
+    ] {
         assert!(p0.get(key).is_some(), "path missing {key}");
     }
-    assert_eq!(v["tally"][0], serde_json::json!({"answer": "18", "votes": 3, "share": 0.6, "paths": [0, 1, 3]}));
-    assert_eq!(v["tally"].as_array().unwrap().last().unwrap()["answer"], serde_json::Value::Null);
+    assert_eq!(
+        v["tally"][0],
+        serde_json::json!({"answer": "18", "votes": 3, "share": 0.6, "paths": [0, 1, 3]})
+    );
+    assert_eq!(
+        v["tally"].as_array().unwrap().last().unwrap()["answer"],
+        serde_json::Value::Null
+    );
     assert!(v["prompt"].as_str().unwrap().ends_with("Q: Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. How much in dollars does she make every day at the farmers' market?\nA:"));
 }
 
 #[test]
 fn zero_shot_cot_runs_both_stages() {
     let dirs = tempfile::tempdir().unwrap();
-    let out = scripted(&dirs).args(["-t", "zero-shot-cot", "-n", "1", "--seed", "4", "--json"]).output().unwrap();
+    let out = scripted(&dirs)
+        .args(["-t", "zero-shot-cot", "-n", "1", "--seed", "4", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let text = v["paths"][0]["text"].as_str().unwrap();
-    assert!(text.ends_with("\nTherefore, the answer (arabic numerals) is 18."), "{text}");
+    assert!(
+        text.ends_with("\nTherefore, the answer (arabic numerals) is 18."),
+        "{text}"
+    );
     assert_eq!(v["answer"], "18");
 }
 
 #[test]
 fn show_prompt_prints_exactly_the_prompt() {
     let dirs = tempfile::tempdir().unwrap();
-    let out = scripted(&dirs).args(["--show-prompt", "-t", "sentiment", "-q", "Great film."]).output().unwrap();
+    let out = scripted(&dirs)
+        .args(["--show-prompt", "-t", "sentiment", "-q", "Great film."])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("Classify the sentiment of each movie review as positive or negative.\n\nQ: A gorgeous"));
+    assert!(text.starts_with(
+        "Classify the sentiment of each movie review as positive or negative.\n\nQ: A gorgeous"
+    ));
     assert!(text.ends_with("Q: Great film.\nA:\n"), "{text:?}");
 }
 
 fn fails_with(out: std::process::Output, needle: &str) {
     assert!(!out.status.success());
-    assert!(out.stdout.is_empty(), "nothing on stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let err = stderr_of(&out);
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     assert!(err.starts_with("promptlab: "), "{err}");
@@ -104,26 +170,49 @@ fn fails_with(out: std::process::Output, needle: &str) {
 fn bad_templates_fail_with_one_clear_line() {
     let dirs = tempfile::tempdir().unwrap();
     let bad = dirs.path().join("bad.yaml");
-    std::fs::write(&bad, "name: bad\nexamples: []\nstrategy: cot\ncolour: blue\n").unwrap();
-    let out = scripted(&dirs).args(["-t", bad.to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        &bad,
+        "name: bad\nexamples: []\nstrategy: cot\ncolour: blue\n",
+    )
+    .unwrap();
+    let out = scripted(&dirs)
+        .args(["-t", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
     fails_with(out, "bad.yaml:4:1: unknown field `colour`");
-    let out = scripted(&dirs).args(["-t", "no-such-template"]).output().unwrap();
+    let out = scripted(&dirs)
+        .args(["-t", "no-such-template"])
+        .output()
+        .unwrap();
     fails_with(out, "no template named `no-such-template`");
 }
 
 #[test]
 fn absurd_n_fails_before_any_sampling() {
     let dirs = tempfile::tempdir().unwrap();
-    fails_with(scripted(&dirs).args(["-n", "0"]).output().unwrap(), "n must be between 1 and 64");
-    fails_with(scripted(&dirs).args(["-n", "100000"]).output().unwrap(), "n must be between 1 and 64");
+    fails_with(
+        scripted(&dirs).args(["-n", "0"]).output().unwrap(),
+        "n must be between 1 and 64",
+    );
+    fails_with(
+        scripted(&dirs).args(["-n", "100000"]).output().unwrap(),
+        "n must be between 1 and 64",
+    );
 }
 
 #[test]
 fn unreachable_server_fails_with_one_line() {
     let dirs = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/v1");
-    let out = promptlab(&dirs).args(["run", "--base-url", &url, "--model", "m", "--retries", "0"]).output().unwrap();
+    let out = promptlab(&dirs)
+        .args(["run", "--base-url", &url, "--model", "m", "--retries", "0"])
+        .output()
+        .unwrap();
     fails_with(out, "cannot connect to the server");
 }
 
@@ -132,28 +221,48 @@ async fn run_against_a_server_and_401() {
     let server = MockServer::start().await;
     let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The answer is 18.\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(body))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
         .mount(&server)
         .await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [{"id": "served-model"}]})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"data": [{"id": "served-model"}]})),
+        )
         .mount(&server)
         .await;
     let dirs = tempfile::tempdir().unwrap();
     let url = format!("{}/v1", server.uri());
-    let out = promptlab(&dirs).args(["run", "--base-url", &url, "-n", "3", "--json"]).output().unwrap();
+    let out = promptlab(&dirs)
+        .args(["run", "--base-url", &url, "-n", "3", "--json"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["backend"]["model"], "served-model", "discovered from /models");
+    assert_eq!(
+        v["backend"]["model"], "served-model",
+        "discovered from /models"
+    );
     assert_eq!(v["answer"], "18");
     assert_eq!(v["agreement"], 1.0);
 
     let denied = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": {"message": "bad key"}})))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(serde_json::json!({"error": {"message": "bad key"}})),
+        )
         .mount(&denied)
         .await;
     let url = format!("{}/v1", denied.uri());
-    let out = promptlab(&dirs).args(["run", "--base-url", &url, "--model", "m", "-n", "2"]).env("OPENAI_API_KEY", "sk-sentinel").output().unwrap();
+    let out = promptlab(&dirs)
+        .args(["run", "--base-url", &url, "--model", "m", "-n", "2"])
+        .env("OPENAI_API_KEY", "sk-sentinel")
+        .output()
+        .unwrap();
     fails_with(out, "authentication failed (HTTP 401): bad key");
 }

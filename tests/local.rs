@@ -15,11 +15,16 @@ use tokio_util::sync::CancellationToken;
 
 fn backend() -> LocalBackend {
     let path = default_model_path().expect("a cache dir");
-    assert!(path.is_file(), "the embedded model is missing at {}: run scripts/fetch-model.sh", path.display());
+    assert!(
+        path.is_file(),
+        "the embedded model is missing at {}: run scripts/fetch-model.sh",
+        path.display()
+    );
     LocalBackend::spawn(LocalSettings::new(path)).unwrap()
 }
 
-const FEW_SHOT: &str = "Q: What is 1 + 1?\nA: 2\n\nQ: What is 2 + 2?\nA: 4\n\nQ: What is 3 + 4?\nA:";
+const FEW_SHOT: &str =
+    "Q: What is 1 + 1?\nA: 2\n\nQ: What is 2 + 2?\nA: 4\n\nQ: What is 3 + 4?\nA:";
 
 fn request(prompt: &str, seed: u64, max_tokens: u32) -> SampleRequest {
     SampleRequest {
@@ -59,7 +64,10 @@ async fn batched_paths_are_independent_and_reproducible() {
     let req = request("Once upon a time", 11, 12);
     let first = batch(&b, req.clone(), 4).await;
     let distinct: std::collections::HashSet<&str> = first.iter().map(|(t, _)| t.as_str()).collect();
-    assert!(distinct.len() >= 2, "different seeds give different texts: {first:?}");
+    assert!(
+        distinct.len() >= 2,
+        "different seeds give different texts: {first:?}"
+    );
     for (text, f) in &first {
         assert!(!text.is_empty());
         assert_eq!(f.usage.completion_tokens, 12, "{text:?} {f:?}");
@@ -81,7 +89,10 @@ async fn stops_are_matched_on_text_and_cut() {
     assert_eq!(f.reason, "stop", "{text:?}");
     assert!(!text.contains("\n\n") && !text.contains("\nQ:"), "{text:?}");
     // The base 270M model follows the format (a short answer) even when its sum is wrong.
-    assert!(!text.trim().is_empty() && text.trim().len() <= 8, "{text:?}");
+    assert!(
+        !text.trim().is_empty() && text.trim().len() <= 8,
+        "{text:?}"
+    );
 }
 
 #[tokio::test]
@@ -89,7 +100,10 @@ async fn context_overflow_is_a_clear_error_before_decoding() {
     let b = backend();
     let huge = "word ".repeat(40_000);
     let err = drain(b.stream(request(&huge, 1, 16))).await.unwrap_err();
-    assert!(matches!(&err, BackendError::Invalid(m) if m.contains("exceed the model's context")), "{err}");
+    assert!(
+        matches!(&err, BackendError::Invalid(m) if m.contains("exceed the model's context")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +112,9 @@ async fn cancelled_paths_leave_the_batch_and_the_next_run_is_intact() {
     let mut greedy = request(FEW_SHOT, 1, 24);
     greedy.temperature = 0.0;
     let (before, _) = drain(b.stream(greedy.clone())).await.unwrap();
-    let mut streams = b.stream_batch(request("The weather today", 5, 200), 3).unwrap();
+    let mut streams = b
+        .stream_batch(request("The weather today", 5, 200), 3)
+        .unwrap();
     let first = streams[0].next().await;
     assert!(matches!(first, Some(Ok(StreamEvent::Text(_)))));
     drop(streams);
@@ -111,13 +127,18 @@ async fn bad_files_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let not_gguf = dir.path().join("notes.gguf");
     std::fs::write(&not_gguf, "hello").unwrap();
-    let err = LocalBackend::spawn(LocalSettings::new(not_gguf)).err().unwrap();
+    let err = LocalBackend::spawn(LocalSettings::new(not_gguf))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("not a GGUF"), "{err}");
     let broken = dir.path().join("broken.gguf");
     std::fs::write(&broken, b"GGUF\x03\x00\x00\x00garbage").unwrap();
     let b = LocalBackend::spawn(LocalSettings::new(broken)).unwrap();
     let err = drain(b.stream(request("x", 1, 4))).await.unwrap_err();
-    assert!(err.to_string().contains("llama.cpp could not load"), "{err}");
+    assert!(
+        err.to_string().contains("llama.cpp could not load"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

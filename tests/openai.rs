@@ -34,7 +34,9 @@ fn chat_stream(text: &str) -> String {
 }
 
 fn sse_response(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200).insert_header("content-type", "text/event-stream").set_body_string(body)
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_string(body)
 }
 
 fn settings(server: &MockServer) -> OpenAiSettings {
@@ -45,14 +47,25 @@ fn settings(server: &MockServer) -> OpenAiSettings {
 }
 
 fn request(prompt: Prompt) -> SampleRequest {
-    SampleRequest { prompt, stop: vec!["\nQ:".into()], max_tokens: 64, temperature: 0.7, top_p: 0.95, top_k: 40, seed: 3 }
+    SampleRequest {
+        prompt,
+        stop: vec!["\nQ:".into()],
+        max_tokens: 64,
+        temperature: 0.7,
+        top_p: 0.95,
+        top_k: 40,
+        seed: 3,
+    }
 }
 
 fn chat() -> Prompt {
     Prompt::Chat(vec![Message::new(Role::User, "2+3?")])
 }
 
-async fn collect(b: &OpenAiBackend, p: Prompt) -> Result<(String, promptlab::backend::Finish), BackendError> {
+async fn collect(
+    b: &OpenAiBackend,
+    p: Prompt,
+) -> Result<(String, promptlab::backend::Finish), BackendError> {
     let mut s = b.stream(request(p));
     let mut text = String::new();
     while let Some(ev) = s.next().await {
@@ -90,14 +103,18 @@ async fn completions_endpoint_with_logprobs() {
     ];
     Mock::given(method("POST"))
         .and(path("/v1/completions"))
-        .and(body_partial_json(serde_json::json!({"prompt": "Q: 2+3?\nA:", "logprobs": 1})))
+        .and(body_partial_json(
+            serde_json::json!({"prompt": "Q: 2+3?\nA:", "logprobs": 1}),
+        ))
         .respond_with(sse_response(sse(&events)))
         .mount(&server)
         .await;
     let mut s = settings(&server);
     s.logprobs = true;
     let b = OpenAiBackend::new(s).unwrap();
-    let (text, finish) = collect(&b, Prompt::Completion("Q: 2+3?\nA:".into())).await.unwrap();
+    let (text, finish) = collect(&b, Prompt::Completion("Q: 2+3?\nA:".into()))
+        .await
+        .unwrap();
     assert_eq!(text, " The answer is 5.");
     assert_eq!(finish.reason, "length");
     let lp = finish.logprob.unwrap();
@@ -133,17 +150,30 @@ async fn retries_429_honouring_retry_after_and_500() {
         let server = MockServer::start().await;
         let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         Mock::given(method("POST"))
-            .respond_with(FlakyThenOk { failures: 2, status, retry_after, seen: seen.clone() })
+            .respond_with(FlakyThenOk {
+                failures: 2,
+                status,
+                retry_after,
+                seen: seen.clone(),
+            })
             .mount(&server)
             .await;
         let b = OpenAiBackend::new(settings(&server)).unwrap();
         let started = Instant::now();
         let (text, _) = collect(&b, chat()).await.unwrap();
         assert_eq!(text, "The answer is 5.");
-        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3, "status {status}");
+        assert_eq!(
+            seen.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "status {status}"
+        );
         assert_eq!((b.stats().sent(), b.stats().retries()), (3, 2));
         if retry_after.is_some() {
-            assert!(started.elapsed() >= Duration::from_secs(2), "waited as told: {:?}", started.elapsed());
+            assert!(
+                started.elapsed() >= Duration::from_secs(2),
+                "waited as told: {:?}",
+                started.elapsed()
+            );
         }
     }
 }
@@ -151,12 +181,21 @@ async fn retries_429_honouring_retry_after_and_500() {
 #[tokio::test]
 async fn gives_up_after_bounded_retries_with_status_and_message() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(502).set_body_string("bad gateway")).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("bad gateway"))
+        .mount(&server)
+        .await;
     let mut s = settings(&server);
     s.retry.max_retries = 2;
     let b = OpenAiBackend::new(s).unwrap();
     let err = collect(&b, chat()).await.unwrap_err();
-    assert_eq!(err, BackendError::Http { status: 502, message: "bad gateway".into() });
+    assert_eq!(
+        err,
+        BackendError::Http {
+            status: 502,
+            message: "bad gateway".into()
+        }
+    );
     assert_eq!(b.stats().sent(), 3);
 }
 
@@ -169,31 +208,46 @@ async fn unauthorized_and_unknown_model_are_clear_and_not_retried() {
         .await;
     let b = OpenAiBackend::new(settings(&server)).unwrap();
     let err = collect(&b, chat()).await.unwrap_err();
-    assert!(matches!(&err, BackendError::Auth { status: 401, message } if message.contains("Incorrect API key")), "{err}");
+    assert!(
+        matches!(&err, BackendError::Auth { status: 401, message } if message.contains("Incorrect API key")),
+        "{err}"
+    );
     assert_eq!(b.stats().sent(), 1);
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({"error": "model \"nope\" not found"})))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"error": "model \"nope\" not found"})),
+        )
         .mount(&server)
         .await;
     let b = OpenAiBackend::new(settings(&server)).unwrap();
     let err = collect(&b, chat()).await.unwrap_err();
-    assert_eq!(err, BackendError::NotFound("model \"nope\" not found".into()));
+    assert_eq!(
+        err,
+        BackendError::NotFound("model \"nope\" not found".into())
+    );
 }
 
 #[tokio::test]
 async fn cut_stream_and_malformed_json_are_transient_errors() {
     let server = MockServer::start().await;
     let cut = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The answer\"}}]}\n\n";
-    Mock::given(method("POST")).respond_with(sse_response(cut.into())).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(sse_response(cut.into()))
+        .mount(&server)
+        .await;
     let b = OpenAiBackend::new(settings(&server)).unwrap();
     let err = collect(&b, chat()).await.unwrap_err();
     assert_eq!(err, BackendError::StreamCut);
     assert!(err.is_transient());
 
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(sse_response("data: {not json\n\n".into())).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(sse_response("data: {not json\n\n".into()))
+        .mount(&server)
+        .await;
     let b = OpenAiBackend::new(settings(&server)).unwrap();
     let err = collect(&b, chat()).await.unwrap_err();
     assert!(matches!(err, BackendError::Malformed(_)), "{err}");
@@ -220,17 +274,25 @@ impl Respond for CutOnce {
         let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
         let seed = body["seed"].as_u64().unwrap();
         if seed == 1 && self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-            return sse_response("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The ans\"}}]}\n\n".into());
+            return sse_response(
+                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The ans\"}}]}\n\n"
+                    .into(),
+            );
         }
-        let answer = if seed % 3 == 0 { 6 } else { 18 };
-        sse_response(chat_stream(&format!("16 - 3 - 4 = 9. 9 * 2 = {answer}. The answer is {answer}.")))
+        let answer = if seed.is_multiple_of(3) { 6 } else { 18 };
+        sse_response(chat_stream(&format!(
+            "16 - 3 - 4 = 9. 9 * 2 = {answer}. The answer is {answer}."
+        )))
     }
 }
 
 #[tokio::test]
 async fn engine_votes_over_http_and_resamples_cut_streams() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(CutOnce(Arc::default())).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(CutOnce(Arc::default()))
+        .mount(&server)
+        .await;
     let b = Arc::new(OpenAiBackend::new(settings(&server)).unwrap());
     let (mut t, _) = resolve("gsm8k-cot").unwrap();
     t.sampling.n = 6;
@@ -240,7 +302,14 @@ async fn engine_votes_over_http_and_resamples_cut_streams() {
     let result = run(b, plan, None, CancellationToken::new()).await;
     assert_eq!(result.succeeded(), 6);
     assert_eq!(result.tally.winner.as_deref(), Some("18"));
-    assert_eq!(result.tally.entry(Some("6")).unwrap().votes, 2, "seeds 3 and 6");
+    assert_eq!(
+        result.tally.entry(Some("6")).unwrap().votes,
+        2,
+        "seeds 3 and 6"
+    );
     assert_eq!(result.paths[0].resamples, 1);
-    assert_eq!(result.paths[0].text, "16 - 3 - 4 = 9. 9 * 2 = 18. The answer is 18.");
+    assert_eq!(
+        result.paths[0].text,
+        "16 - 3 - 4 = 9. 9 * 2 = 18. The answer is 18."
+    );
 }

@@ -99,7 +99,11 @@ pub fn run_table(
     );
     let _ = writeln!(out, "Q: {}\n", shorten(&plan.query, 110));
     let answers = result.paths.iter().map(|p| path_answer(p).chars().count());
-    let labels = result.tally.entries.iter().map(|e| e.answer.as_ref().map_or(11, |a| a.chars().count()));
+    let labels = result
+        .tally
+        .entries
+        .iter()
+        .map(|e| e.answer.as_ref().map_or(11, |a| a.chars().count()));
     let aw = answers.chain(labels).max().unwrap_or(6).clamp(6, 16);
     let _ = writeln!(
         out,

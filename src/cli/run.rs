@@ -83,12 +83,18 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let _ = progress.await;
 
     if result.succeeded() == 0 {
-        let why = result.paths.iter().find_map(|p| p.error.clone()).unwrap_or_else(|| "no path ran".into());
-        return Err(if result.paths.iter().all(|p| p.error.as_ref() == Some(&why)) {
-            why
-        } else {
-            format!("every path failed, the first with: {why}")
-        });
+        let why = result
+            .paths
+            .iter()
+            .find_map(|p| p.error.clone())
+            .unwrap_or_else(|| "no path ran".into());
+        return Err(
+            if result.paths.iter().all(|p| p.error.as_ref() == Some(&why)) {
+                why
+            } else {
+                format!("every path failed, the first with: {why}")
+            },
+        );
     }
     if args.json {
         println!("{}", run_json(&template, &plan, &info, &result));

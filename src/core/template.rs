@@ -238,7 +238,10 @@ mod tests {
 
     #[test]
     fn sampling_rejects_zero_and_huge_n() {
-        let mut s = Sampling { n: 0, ..Sampling::default() };
+        let mut s = Sampling {
+            n: 0,
+            ..Sampling::default()
+        };
         assert!(s.validate().unwrap_err().contains("between 1 and 64"));
         s.n = 10_000;
         assert!(s.validate().is_err());

@@ -179,9 +179,20 @@ pub async fn run(
     events: Option<Events>,
     cancel: CancellationToken,
 ) -> RunResult {
+    let permits = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+    run_limited(backend, plan, events, cancel, permits).await
+}
+
+/// As `run`, with a concurrency limit shared by many runs (an evaluation's items).
+pub async fn run_limited(
+    backend: Arc<dyn Backend>,
+    plan: Arc<RunPlan>,
+    events: Option<Events>,
+    cancel: CancellationToken,
+    permits: Arc<Semaphore>,
+) -> RunResult {
     let started = Instant::now();
     let n = plan.sampling.n as usize;
-    let permits = Arc::new(Semaphore::new(plan.concurrency.max(1)));
     // Backends that share one prompt's work across N samples get all first samples at once.
     let batched = match plan.machine().start() {
         Step::Sample(spec) => backend.stream_batch(plan.request(spec, 0), n),
