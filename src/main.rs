@@ -16,12 +16,13 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Some(Command::Run(args)) => promptlab::cli::run::run(args).await,
+            Some(Command::Tui(args)) => promptlab::cli::tui::tui(args).await,
             Some(Command::Templates(args)) => {
                 print!("{}", promptlab::cli::templates::templates(&args));
                 Ok(true)
             }
             Some(Command::Model(args)) => promptlab::cli::model::model(&args),
-            None => promptlab::cli::run::run(default_run()).await,
+            None => promptlab::cli::tui::tui(default_tui()).await,
         }
     });
     // Blocking work (the model thread) must not hold the process open.
@@ -33,13 +34,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Without a subcommand: until the interactive lab lands, one run of the default template.
-fn default_run() -> promptlab::cli::RunArgs {
-    use clap::FromArgMatches;
-    let m = <Cli as clap::CommandFactory>::command().get_matches_from(["promptlab", "run"]);
-    match Cli::from_arg_matches(&m).map(|c| c.command) {
-        Ok(Some(Command::Run(a))) => a,
-        _ => unreachable!("`promptlab run` parses"),
+/// `promptlab` alone is `promptlab tui` with its defaults.
+fn default_tui() -> promptlab::cli::TuiArgs {
+    match Cli::try_parse_from(["promptlab", "tui"]).map(|c| c.command) {
+        Ok(Some(Command::Tui(a))) => a,
+        _ => unreachable!("`promptlab tui` parses"),
     }
 }
 

@@ -104,8 +104,21 @@ pub struct BackendInfo {
     pub default_mode: Mode,
 }
 
+/// Whether a backend can sample yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Getting ready (loading a model); requests wait.
+    Preparing(String),
+    Failed(String),
+}
+
 pub trait Backend: Send + Sync {
     fn info(&self) -> BackendInfo;
+
+    fn readiness(&self) -> Readiness {
+        Readiness::Ready
+    }
 
     /// Streams one sampled completion. Dropping the stream cancels it.
     fn stream(&self, request: SampleRequest) -> SampleStream;

@@ -25,6 +25,9 @@ pub struct Config {
     pub concurrency: Option<usize>,
     #[serde(default)]
     pub logprobs: Option<bool>,
+    /// Key bindings of the lab: action -> keys, e.g. `run: [f5, ctrl-g]`.
+    #[serde(default)]
+    pub keys: std::collections::BTreeMap<crate::tui::keymap::Action, Vec<String>>,
 }
 
 impl Config {

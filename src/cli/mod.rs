@@ -6,6 +6,7 @@ pub mod model;
 pub mod output;
 pub mod run;
 pub mod templates;
+pub mod tui;
 
 use std::path::PathBuf;
 
@@ -27,6 +28,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the interactive lab (the default without a subcommand).
+    Tui(TuiArgs),
     /// Sample N reasoning paths for one query, extract each answer and vote.
     Run(RunArgs),
     /// List the templates you can name with --template.
@@ -130,6 +133,14 @@ pub struct RunArgs {
     /// Print each path's whole text instead of its start
     #[arg(long)]
     pub full: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 #[derive(Debug, Clone, Args)]

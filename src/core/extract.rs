@@ -189,6 +189,20 @@ impl Extractor {
     }
 }
 
+/// The byte range of the final-answer sentence ("The answer is 18.") in `text`, for
+/// highlighting: from the trigger to the end of its line or sentence.
+pub fn answer_sentence(text: &str) -> Option<(usize, usize)> {
+    let m = TRIGGER.find(text)?;
+    let rest = &text[m.end()..];
+    let end = rest
+        .char_indices()
+        .find(|&(i, c)| {
+            c == '\n' || (c == '.' && !rest[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
+        })
+        .map_or(text.len(), |(i, c)| m.end() + i + c.len_utf8());
+    Some((m.start(), end))
+}
+
 /// The options of a multiple-choice query: "(A) first (B) second" -> [('A', "first"), ...].
 pub fn parse_options(query: &str) -> Vec<(char, String)> {
     OPTION
@@ -358,6 +372,14 @@ mod tests {
         };
         assert!(Extractor::new(&bad).is_err());
         assert!(Extractor::new(&AnswerSpec::of(AnswerKind::Regex)).is_err());
+    }
+
+    #[test]
+    fn answer_sentence_spans_trigger_to_full_stop() {
+        let t = "9 * 2 = 18. The answer is 18.50 dollars. More.";
+        let (a, b) = answer_sentence(t).unwrap();
+        assert_eq!(&t[a..b], "The answer is 18.50 dollars.");
+        assert_eq!(answer_sentence("no trigger"), None);
     }
 
     #[test]

@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex};
 use futures::{StreamExt, stream};
 use tokio::sync::mpsc;
 
-use super::{Backend, BackendError, BackendInfo, SampleRequest, SampleStream, StreamEvent};
+use super::{
+    Backend, BackendError, BackendInfo, Readiness, SampleRequest, SampleStream, StreamEvent,
+};
 use crate::core::render::Mode;
 
 #[derive(Debug, Clone)]
@@ -140,6 +142,14 @@ impl LocalBackend {
 impl Backend for LocalBackend {
     fn info(&self) -> BackendInfo {
         self.info.clone()
+    }
+
+    fn readiness(&self) -> Readiness {
+        match self.status() {
+            LoadStatus::Loading => Readiness::Preparing("loading model…".into()),
+            LoadStatus::Ready(_) => Readiness::Ready,
+            LoadStatus::Failed(e) => Readiness::Failed(e),
+        }
     }
 
     fn stream(&self, request: SampleRequest) -> SampleStream {

@@ -1,0 +1,216 @@
+//! The interactive lab. One `AppState`; `update(&mut state, msg) -> effects`; `view(&state)`
+//! draws without changing anything. The loop selects over terminal events, engine events and
+//! (only while something is happening) a tick; it drains what is queued, then draws once, at
+//! most ~30 times a second while tokens stream, and not at all while idle.
+
+pub mod keymap;
+pub mod msg;
+pub mod panes;
+pub mod state;
+pub mod update;
+pub mod view;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::backend::{Backend, Readiness};
+use crate::core::template::Template;
+use crate::engine::{self, EngineEvent};
+use crate::store::template::{list, save_template};
+use keymap::Keymap;
+use msg::{Effect, Msg};
+use state::{AppState, PickItem};
+
+const FRAME: Duration = Duration::from_millis(33);
+const TICK: Duration = Duration::from_millis(250);
+
+pub struct LabOptions {
+    pub template: Template,
+    pub keymap: Keymap,
+    pub concurrency: usize,
+}
+
+type BackendResult = Result<Arc<dyn Backend>, String>;
+
+/// Runs the lab until the user quits. `backend` is being built while the first frame shows.
+pub async fn run_lab(
+    opts: LabOptions,
+    backend: oneshot::Receiver<BackendResult>,
+) -> Result<(), String> {
+    if !std::io::stdout().is_terminal() {
+        return Err("the lab needs a terminal; for scripts use `promptlab run`".into());
+    }
+    let mut state = AppState::new(&opts.template, opts.keymap, Instant::now());
+    state.concurrency = opts.concurrency;
+    let mut terminal = ratatui::init();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        hook(info);
+    }));
+    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+    let result = event_loop(&mut terminal, &mut state, backend).await;
+    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+/// Carries out effects: the only place the lab does I/O.
+struct Executor {
+    backend: Option<Arc<dyn Backend>>,
+    cancel: Option<CancellationToken>,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+impl Executor {
+    fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::StartRun { id, plan } => {
+                let Some(backend) = self.backend.clone() else {
+                    return;
+                };
+                let cancel = CancellationToken::new();
+                self.cancel = Some(cancel.clone());
+                let (etx, mut erx) = mpsc::unbounded_channel::<EngineEvent>();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    while let Some(event) = erx.recv().await {
+                        if tx.send(Msg::Engine { run: id, event }).is_err() {
+                            break;
+                        }
+                    }
+                });
+                tokio::spawn(engine::run(backend, plan, Some(etx), cancel));
+            }
+            Effect::CancelRun => {
+                if let Some(c) = &self.cancel {
+                    c.cancel();
+                }
+            }
+            Effect::ListTemplates => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let items = list()
+                        .into_iter()
+                        .map(|l| PickItem {
+                            summary: match &l.template {
+                                Ok(t) => format!("{:<14}{}", t.strategy.as_str(), t.description),
+                                Err(_) => String::new(),
+                            },
+                            name: l.name,
+                            template: l.template,
+                        })
+                        .collect();
+                    let _ = tx.send(Msg::Templates(items));
+                });
+            }
+            Effect::SaveTemplate { name, template } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let local = std::path::Path::new("templates");
+                    let dir = if local.is_dir() {
+                        local.to_path_buf()
+                    } else {
+                        crate::store::data_dir()
+                            .map(|d| d.join("templates"))
+                            .unwrap_or_else(|| local.to_path_buf())
+                    };
+                    let path = dir.join(format!("{name}.yaml"));
+                    let r = save_template(&path, &template)
+                        .map(|()| path.display().to_string())
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Saved(r));
+                });
+            }
+            Effect::Quit => {}
+        }
+    }
+
+    fn readiness(&self) -> Option<String> {
+        self.backend.as_ref().map(|b| match b.readiness() {
+            Readiness::Ready => "ready".to_string(),
+            Readiness::Preparing(m) => m,
+            Readiness::Failed(e) => format!("failed: {e}"),
+        })
+    }
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    state: &mut AppState,
+    mut backend_rx: oneshot::Receiver<BackendResult>,
+) -> Result<(), String> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut exec = Executor {
+        backend: None,
+        cancel: None,
+        tx,
+    };
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut backend_pending = true;
+    let mut dirty = true;
+    let mut last_draw = Instant::now() - FRAME;
+    if let Ok(size) = terminal.size() {
+        state.size = (size.width, size.height);
+    }
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            terminal
+                .draw(|f| view::view(state, f))
+                .map_err(|e| format!("cannot draw: {e}"))?;
+            last_draw = Instant::now();
+            dirty = false;
+        }
+        let busy = state.is_running() || backend_pending || state.backend_state != "ready";
+        let until_frame = FRAME.saturating_sub(last_draw.elapsed());
+        let mut batch: Vec<Msg> = Vec::new();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) => batch.push(Msg::Key(k)),
+                Some(Ok(Event::Mouse(m))) => batch.push(Msg::Mouse(m)),
+                Some(Ok(Event::Resize(w, h))) => batch.push(Msg::Resize(w, h)),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(format!("terminal input failed: {e}")),
+                None => return Ok(()),
+            },
+            Some(m) = rx.recv() => batch.push(m),
+            b = &mut backend_rx, if backend_pending => {
+                backend_pending = false;
+                match b.unwrap_or_else(|_| Err("the backend could not be built".into())) {
+                    Ok(backend) => {
+                        batch.push(Msg::Backend(Ok(backend.info())));
+                        exec.backend = Some(backend);
+                    }
+                    Err(e) => batch.push(Msg::Backend(Err(e))),
+                }
+            }
+            _ = tick.tick(), if busy => batch.push(Msg::Tick(Instant::now())),
+            _ = tokio::time::sleep(until_frame), if dirty => {}
+        }
+        // Drain whatever else is queued (token floods), then draw once.
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+        }
+        if let Some(r) = exec.readiness().filter(|r| *r != state.backend_state) {
+            batch.push(Msg::BackendState(r));
+        }
+        for m in batch {
+            dirty = true;
+            for effect in update::update(state, m) {
+                exec.run(effect);
+            }
+        }
+        if state.quit {
+            return Ok(());
+        }
+    }
+}

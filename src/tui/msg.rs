@@ -1,0 +1,46 @@
+//! What the lab reacts to, and what it asks the outside world to do.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use super::state::PickItem;
+use crate::backend::BackendInfo;
+use crate::core::template::Template;
+use crate::engine::{EngineEvent, RunPlan};
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick(Instant),
+    /// An event of run `run`.
+    Engine {
+        run: u64,
+        event: EngineEvent,
+    },
+    /// The backend is built (or could not be).
+    Backend(Result<BackendInfo, String>),
+    /// The backend's readiness changed ("loading model…", "ready", an error).
+    BackendState(String),
+    Templates(Vec<PickItem>),
+    /// A template was written (its path), or why not.
+    Saved(Result<String, String>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Effect {
+    StartRun {
+        id: u64,
+        plan: Arc<RunPlan>,
+    },
+    CancelRun,
+    ListTemplates,
+    SaveTemplate {
+        name: String,
+        template: Box<Template>,
+    },
+    Quit,
+}

@@ -1,0 +1,88 @@
+//! Every path of the run: its state, extracted answer and the start of its text.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{List, ListItem, ListState, Paragraph};
+
+use super::block;
+use crate::tui::state::{AppState, PathState, PathView};
+
+fn row(i: usize, p: &PathView, width: usize) -> ListItem<'static> {
+    let (icon, color, what) = match &p.state {
+        PathState::Waiting => ("·", Color::DarkGray, "waiting".to_string()),
+        PathState::Streaming => ("…", Color::Yellow, format!("{} tok", p.chunks)),
+        PathState::Done => (
+            "✓",
+            Color::Green,
+            format!(
+                "{} tok",
+                p.result.as_ref().map_or(0, |r| r.completion_tokens)
+            ),
+        ),
+        PathState::Failed(_) => ("✗", Color::Red, "failed".to_string()),
+    };
+    let answer = match (&p.state, p.result.as_ref().and_then(|r| r.answer.clone())) {
+        (PathState::Done, Some(a)) => a,
+        (PathState::Done, None) => "—".into(),
+        _ => String::new(),
+    };
+    let text = match &p.state {
+        PathState::Failed(e) => format!("{e}  {}", p.text.trim()),
+        _ => p.text.clone(),
+    };
+    let used = 2 + 3 + 9 + 10;
+    ListItem::new(Line::from(vec![
+        Span::styled(format!("{icon} "), Style::default().fg(color)),
+        Span::raw(format!("{i:>2} ")),
+        Span::styled(format!("{what:>8} "), Style::default().fg(Color::DarkGray)),
+        Span::styled(
+            format!("{:<9} ", crate::cli::output::shorten(&answer, 9)),
+            Style::default().fg(Color::Yellow),
+        ),
+        Span::raw(crate::cli::output::shorten(
+            &text,
+            width.saturating_sub(used),
+        )),
+    ]))
+}
+
+pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
+    let Some(run) = &s.run else {
+        let b = block(" Paths ".into(), focused);
+        let hint = format!(
+            "No run yet: {} samples N paths.",
+            s.keymap.first_key(crate::tui::keymap::Action::Run)
+        );
+        f.render_widget(
+            Paragraph::new(hint)
+                .style(Style::default().fg(Color::DarkGray))
+                .block(b),
+            area,
+        );
+        return;
+    };
+    let visible = run.visible(&s.sel.filter);
+    let filter = match &s.sel.filter {
+        Some(Some(a)) => format!(" · answer {a}"),
+        Some(None) => " · no answer".into(),
+        None => String::new(),
+    };
+    let title = format!(" Paths ({}/{}{filter}) ", visible.len(), run.paths.len());
+    let width = area.width.saturating_sub(2) as usize;
+    let items: Vec<ListItem> = visible
+        .iter()
+        .filter_map(|&i| run.paths.get(i).map(|p| row(i, p, width)))
+        .collect();
+    let list = List::new(items)
+        .block(block(title, focused))
+        .highlight_style(Style::default().bg(if focused {
+            Color::DarkGray
+        } else {
+            Color::Reset
+        }));
+    let mut state =
+        ListState::default().with_selected(visible.iter().position(|i| *i == s.sel.path));
+    f.render_stateful_widget(list, area, &mut state);
+}

@@ -1,0 +1,215 @@
+//! Popups: help, errors, the template picker, save-as, the example editor, one path in full.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
+
+use super::block;
+use crate::core::extract::answer_sentence;
+use crate::tui::keymap::Action;
+use crate::tui::state::{AppState, Popup};
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [r] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(r);
+    r
+}
+
+pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
+    match p {
+        Popup::Help { scroll } => {
+            let r = centered(area, 90, area.height.saturating_sub(4));
+            let mut lines = vec![
+                Line::styled(
+                    "Keys (change them under `keys:` in the config file)",
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Line::raw(""),
+            ];
+            for (a, keys) in s.keymap.all() {
+                let scope = if a.is_global() { "" } else { " (in lists)" };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{keys:>22}  "), Style::default().fg(Color::Cyan)),
+                    Span::raw(format!("{}{scope}", a.describe())),
+                ]));
+            }
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(lines)
+                    .scroll((*scroll, 0))
+                    .block(block(" Help ".into(), true)),
+                r,
+            );
+        }
+        Popup::Error(e) => {
+            let r = centered(area, 70, 9);
+            let b = block(" Error ".into(), true).border_style(Style::default().fg(Color::Red));
+            let text = Text::from(vec![
+                Line::raw(e.clone()),
+                Line::raw(""),
+                Line::styled(
+                    format!("{} closes", s.keymap.first_key(Action::Cancel)),
+                    Style::default().fg(Color::DarkGray),
+                ),
+            ]);
+            f.render_widget(Clear, r);
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(b), r);
+        }
+        Popup::Picker { items, selected } => {
+            let r = centered(area, 90, (items.len() as u16 + 2).max(5));
+            let rows: Vec<ListItem> = items
+                .iter()
+                .map(|i| {
+                    let (summary, style) = match &i.template {
+                        Ok(_) => (i.summary.clone(), Style::default()),
+                        Err(e) => (e.clone(), Style::default().fg(Color::Red)),
+                    };
+                    ListItem::new(Line::from(vec![
+                        Span::styled(format!("{:<20}", i.name), Style::default().fg(Color::Cyan)),
+                        Span::styled(summary, style),
+                    ]))
+                })
+                .collect();
+            let list = List::new(rows)
+                .block(block(" Load a template (Enter) ".into(), true))
+                .highlight_style(Style::default().bg(Color::DarkGray));
+            f.render_widget(Clear, r);
+            f.render_stateful_widget(
+                list,
+                r,
+                &mut ListState::default().with_selected(Some(*selected)),
+            );
+        }
+        Popup::SaveAs { name } => {
+            let r = centered(area, 60, 3);
+            let b = block(
+                " Save as template (Enter saves to templates/NAME.yaml) ".into(),
+                true,
+            );
+            let inner = b.inner(r);
+            f.render_widget(Clear, r);
+            f.render_widget(b, r);
+            f.render_widget(name.as_ref(), inner);
+        }
+        Popup::Example {
+            index,
+            field,
+            editors,
+        } => {
+            let r = centered(
+                area,
+                area.width.saturating_sub(8).min(100),
+                area.height.saturating_sub(4).min(22),
+            );
+            f.render_widget(Clear, r);
+            let outer = block(
+                format!(
+                    " Example {} ({} next field, {} done) ",
+                    index + 1,
+                    s.keymap.first_key(Action::FocusNext),
+                    s.keymap.first_key(Action::Cancel)
+                ),
+                true,
+            );
+            let inner = outer.inner(r);
+            f.render_widget(outer, r);
+            let rows = Layout::vertical([
+                Constraint::Percentage(35),
+                Constraint::Percentage(45),
+                Constraint::Percentage(20),
+            ])
+            .split(inner);
+            for (i, name) in ["Input", "Rationale", "Answer"].iter().enumerate() {
+                let b = block(format!(" {name} "), i == *field);
+                let ir = b.inner(rows[i]);
+                f.render_widget(b, rows[i]);
+                f.render_widget(&editors[i], ir);
+            }
+        }
+        Popup::PathDetail { path, scroll } => {
+            let Some(run) = &s.run else { return };
+            let Some(p) = run.paths.get(*path) else {
+                return;
+            };
+            let r = centered(
+                area,
+                area.width.saturating_sub(6),
+                area.height.saturating_sub(4),
+            );
+            let result = p.result.as_ref();
+            let answer = result.and_then(|r| r.answer.clone());
+            let title = match result {
+                Some(res) => format!(
+                    " Path {path} · answer {} · {} · {} tokens · {:.1}s ({}/{} switch) ",
+                    answer.clone().unwrap_or_else(|| "none".into()),
+                    res.error
+                        .clone()
+                        .or(res.finish_reason.clone())
+                        .unwrap_or_default(),
+                    res.completion_tokens,
+                    res.latency_ms as f64 / 1000.0,
+                    s.keymap.first_key(Action::Left),
+                    s.keymap.first_key(Action::Right),
+                ),
+                None => format!(" Path {path} · streaming "),
+            };
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(highlighted(&p.text, answer.as_deref()))
+                    .wrap(Wrap { trim: false })
+                    .scroll((*scroll, 0))
+                    .block(block(title, true)),
+                r,
+            );
+        }
+    }
+}
+
+/// The path's text with the final-answer sentence underlined and the answer in it highlighted.
+pub fn highlighted(text: &str, answer: Option<&str>) -> Text<'static> {
+    let sentence = Style::default().add_modifier(Modifier::UNDERLINED);
+    let hit = Style::default()
+        .fg(Color::Black)
+        .bg(Color::Green)
+        .add_modifier(Modifier::BOLD);
+    let Some((a, b)) = answer_sentence(text) else {
+        return Text::raw(text.to_string());
+    };
+    let mut spans: Vec<Span<'static>> = vec![Span::raw(text[..a].to_string())];
+    let sent = &text[a..b];
+    let lower = sent.to_lowercase();
+    match answer.and_then(|ans| lower.find(&ans.to_lowercase()).map(|i| (i, i + ans.len()))) {
+        Some((i, j))
+            if sent.is_char_boundary(i)
+                && sent.is_char_boundary(j)
+                && lower.len() == sent.len() =>
+        {
+            spans.push(Span::styled(sent[..i].to_string(), sentence));
+            spans.push(Span::styled(sent[i..j].to_string(), hit));
+            spans.push(Span::styled(sent[j..].to_string(), sentence));
+        }
+        _ => spans.push(Span::styled(sent.to_string(), sentence)),
+    }
+    spans.push(Span::raw(text[b..].to_string()));
+    // Split into lines so wrapping and newlines render as in the text.
+    let mut lines: Vec<Line<'static>> = vec![Line::default()];
+    for span in spans {
+        let style = span.style;
+        let mut parts = span.content.split('\n').peekable();
+        while let Some(part) = parts.next() {
+            if let Some(l) = lines.last_mut().filter(|_| !part.is_empty()) {
+                l.push_span(Span::styled(part.to_string(), style));
+            }
+            if parts.peek().is_some() {
+                lines.push(Line::default());
+            }
+        }
+    }
+    Text::from(lines)
+}

@@ -1,0 +1,113 @@
+//! The live vote: answers by votes as bars, the no-answer bucket apart, winner and agreement.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::block;
+use crate::core::vote::TallyEntry;
+use crate::tui::state::AppState;
+
+pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
+    let b = block(" Tally ".into(), focused);
+    let Some(run) = &s.run else {
+        f.render_widget(Paragraph::new("").block(b), area);
+        return;
+    };
+    let t = &run.tally;
+    let b = block(
+        format!(" Tally ({} of {} voted) ", t.voted, run.paths.len()),
+        focused,
+    );
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let label_w = t
+        .entries
+        .iter()
+        .map(|e| e.answer.as_ref().map_or(9, |a| a.chars().count()))
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 14);
+    let bar_w = (inner.width as usize).saturating_sub(label_w + 14).max(1);
+    let max = t.entries.iter().map(|e| e.votes).max().unwrap_or(1).max(1);
+    let mut lines: Vec<Line> = Vec::new();
+    let line = |i: usize, e: &TallyEntry| {
+        let selected = focused && i == s.sel.tally;
+        let filtered = s.sel.filter.as_ref() == Some(&e.answer);
+        let winner = e.answer.is_some() && e.answer == t.winner;
+        let label = e.answer.clone().unwrap_or_else(|| "no answer".into());
+        let color = match (&e.answer, winner) {
+            (None, _) => Color::DarkGray,
+            (_, true) => Color::Green,
+            _ => Color::Blue,
+        };
+        let filled = (e.votes as usize * bar_w).div_ceil(max as usize);
+        let mut style = Style::default();
+        if selected {
+            style = style.bg(Color::DarkGray);
+        }
+        Line::from(vec![
+            Span::styled(
+                if filtered { "◆" } else { " " },
+                Style::default().fg(Color::Cyan),
+            ),
+            Span::styled(
+                format!(
+                    "{:<label_w$} ",
+                    crate::cli::output::shorten(&label, label_w)
+                ),
+                style.add_modifier(if winner {
+                    Modifier::BOLD
+                } else {
+                    Modifier::empty()
+                }),
+            ),
+            Span::styled("█".repeat(filled), Style::default().fg(color)),
+            Span::raw(format!(
+                "{} {:>2} {:>3.0}%",
+                " ".repeat(bar_w - filled),
+                e.votes,
+                e.share * 100.0
+            )),
+        ])
+    };
+    for (i, e) in t.entries.iter().enumerate() {
+        if e.answer.is_none() {
+            lines.push(Line::styled(
+                format!(" {}", "─".repeat(inner.width.saturating_sub(2) as usize)),
+                Style::default().fg(Color::DarkGray),
+            ));
+        }
+        lines.push(line(i, e));
+    }
+    lines.push(Line::raw(""));
+    match &t.winner {
+        Some(w) => lines.push(Line::from(vec![
+            Span::raw(" winner "),
+            Span::styled(
+                w.clone(),
+                Style::default()
+                    .fg(Color::Green)
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!(" · agreement {:.0}%", t.agreement * 100.0)),
+        ])),
+        None if t.voted > 0 => lines.push(Line::styled(
+            " no parsable answer yet",
+            Style::default().fg(Color::DarkGray),
+        )),
+        None => lines.push(Line::styled(
+            " waiting for the first path…",
+            Style::default().fg(Color::DarkGray),
+        )),
+    }
+    if let Some(w) = &t.weighted_winner {
+        lines.push(Line::from(vec![
+            Span::raw(" probability-weighted "),
+            Span::styled(w.clone(), Style::default().fg(Color::Magenta)),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,384 @@
+//! The lab's state: the prompt being edited, the run being watched, focus and popups. Only
+//! `update` changes it; `view` reads it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ratatui_textarea::{TextArea, WrapMode};
+
+use super::keymap::Keymap;
+use crate::backend::BackendInfo;
+use crate::core::extract::AnswerSpec;
+use crate::core::render::{Mode, render};
+use crate::core::template::{Example, Sampling, Strategy, TEMPLATE_VERSION, Template};
+use crate::core::vote::{Ballot, Tally};
+use crate::engine::{PathResult, RunPlan, RunResult};
+
+/// Panes that can have focus, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Instruction,
+    Examples,
+    Query,
+    Settings,
+    Paths,
+    Tally,
+    Prompt,
+}
+
+impl Focus {
+    pub const ORDER: [Focus; 7] = [
+        Focus::Instruction,
+        Focus::Examples,
+        Focus::Query,
+        Focus::Settings,
+        Focus::Paths,
+        Focus::Tally,
+        Focus::Prompt,
+    ];
+
+    pub fn next(self) -> Focus {
+        let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        Self::ORDER[(i + 1) % Self::ORDER.len()]
+    }
+
+    pub fn prev(self) -> Focus {
+        let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
+        Self::ORDER[(i + Self::ORDER.len() - 1) % Self::ORDER.len()]
+    }
+
+    pub fn is_editor(self) -> bool {
+        matches!(self, Focus::Instruction | Focus::Query)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Focus::Instruction => "Instruction",
+            Focus::Examples => "Examples",
+            Focus::Query => "Query",
+            Focus::Settings => "Settings",
+            Focus::Paths => "Paths",
+            Focus::Tally => "Tally",
+            Focus::Prompt => "Prompt",
+        }
+    }
+}
+
+pub fn editor(text: &str, placeholder: &str) -> TextArea<'static> {
+    let lines: Vec<String> = if text.is_empty() {
+        vec![String::new()]
+    } else {
+        text.lines().map(String::from).collect()
+    };
+    let mut t = TextArea::new(lines);
+    t.set_wrap_mode(WrapMode::WordOrGlyph);
+    t.set_placeholder_text(placeholder);
+    t.set_cursor_line_style(ratatui::style::Style::default());
+    t
+}
+
+pub fn editor_text(t: &TextArea<'_>) -> String {
+    t.lines().join("\n")
+}
+
+/// The prompt being shaped.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub name: String,
+    pub description: String,
+    pub instruction: TextArea<'static>,
+    pub query: TextArea<'static>,
+    pub examples: Vec<Example>,
+    pub strategy: Strategy,
+    pub answer: AnswerSpec,
+    pub sampling: Sampling,
+    /// `None`: the backend's default.
+    pub mode: Option<Mode>,
+    pub queries: Vec<String>,
+    pub query_pick: usize,
+}
+
+impl Lab {
+    pub fn from_template(t: &Template) -> Lab {
+        let mut queries: Vec<String> = t.query.iter().cloned().collect();
+        queries.extend(t.queries.iter().cloned());
+        Lab {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            instruction: editor(
+                t.instruction.as_deref().unwrap_or(""),
+                "(no instruction: type one, or leave it to the examples)",
+            ),
+            query: editor(t.query.as_deref().unwrap_or(""), "type a question"),
+            examples: t.examples.clone(),
+            strategy: t.strategy,
+            answer: t.answer.clone(),
+            sampling: t.sampling.clone(),
+            mode: t.mode,
+            queries,
+            query_pick: 0,
+        }
+    }
+
+    /// The current edits as a template.
+    pub fn template(&self) -> Template {
+        let instruction = editor_text(&self.instruction);
+        let query = editor_text(&self.query);
+        Template {
+            version: TEMPLATE_VERSION,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            instruction: Some(instruction).filter(|s| !s.trim().is_empty()),
+            examples: self.examples.clone(),
+            strategy: self.strategy,
+            answer: self.answer.clone(),
+            sampling: self.sampling.clone(),
+            mode: self.mode,
+            query: Some(query).filter(|s| !s.trim().is_empty()),
+            queries: self.queries.iter().skip(1).cloned().collect(),
+        }
+    }
+
+    pub fn query_text(&self) -> String {
+        editor_text(&self.query)
+    }
+
+    pub fn active_examples(&self) -> usize {
+        self.examples.iter().filter(|e| e.enabled).count()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PathState {
+    Waiting,
+    Streaming,
+    Done,
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct PathView {
+    pub state: PathState,
+    pub text: String,
+    pub chunks: u32,
+    pub result: Option<PathResult>,
+}
+
+/// A run as it streams in.
+#[derive(Debug, Clone)]
+pub struct RunView {
+    pub id: u64,
+    pub plan: Arc<RunPlan>,
+    pub paths: Vec<PathView>,
+    pub tally: Tally,
+    pub started: Instant,
+    pub result: Option<RunResult>,
+    pub cancelling: bool,
+}
+
+impl RunView {
+    pub fn new(id: u64, plan: Arc<RunPlan>, started: Instant) -> RunView {
+        let n = plan.sampling.n as usize;
+        let paths = (0..n)
+            .map(|_| PathView {
+                state: PathState::Waiting,
+                text: String::new(),
+                chunks: 0,
+                result: None,
+            })
+            .collect();
+        RunView {
+            id,
+            plan,
+            paths,
+            tally: Tally::default(),
+            started,
+            result: None,
+            cancelling: false,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.result.is_none()
+    }
+
+    pub fn done(&self) -> usize {
+        self.paths
+            .iter()
+            .filter(|p| matches!(p.state, PathState::Done | PathState::Failed(_)))
+            .count()
+    }
+
+    /// Completion tokens so far: exact for finished paths, streamed chunks for the others.
+    pub fn tokens(&self) -> u64 {
+        self.paths
+            .iter()
+            .map(|p| {
+                p.result
+                    .as_ref()
+                    .map_or(u64::from(p.chunks), |r| u64::from(r.completion_tokens))
+            })
+            .sum()
+    }
+
+    pub fn elapsed(&self, now: Instant) -> Duration {
+        match &self.result {
+            Some(r) => Duration::from_millis(r.elapsed_ms),
+            None => now.saturating_duration_since(self.started),
+        }
+    }
+
+    pub fn retally(&mut self) {
+        let ballots: Vec<Ballot> = self
+            .paths
+            .iter()
+            .filter_map(|p| p.result.as_ref())
+            .filter(|r| r.succeeded())
+            .map(|r| Ballot {
+                path: r.index,
+                answer: r.answer.clone(),
+                logprob: r.logprob,
+            })
+            .collect();
+        self.tally = Tally::from_ballots(&ballots);
+    }
+
+    /// Indices of the paths shown, given an answer filter (`Some(None)`: the no-answer bucket).
+    pub fn visible(&self, filter: &Option<Option<String>>) -> Vec<usize> {
+        match filter {
+            None => (0..self.paths.len()).collect(),
+            Some(answer) => self
+                .tally
+                .entry(answer.as_deref())
+                .map(|e| e.paths.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PickItem {
+    pub name: String,
+    pub summary: String,
+    pub template: Result<Template, String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Popup {
+    Help {
+        scroll: u16,
+    },
+    Error(String),
+    Picker {
+        items: Vec<PickItem>,
+        selected: usize,
+    },
+    SaveAs {
+        name: Box<TextArea<'static>>,
+    },
+    /// Editing example `index`: input, rationale, answer.
+    Example {
+        index: usize,
+        field: usize,
+        editors: Box<[TextArea<'static>; 3]>,
+    },
+    PathDetail {
+        path: usize,
+        scroll: u16,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub example: usize,
+    pub path: usize,
+    pub tally: usize,
+    /// Paths filtered to one answer (`Some(None)`: the no-answer bucket).
+    pub filter: Option<Option<String>>,
+    pub setting: usize,
+    pub prompt_scroll: u16,
+}
+
+pub struct AppState {
+    pub lab: Lab,
+    pub run: Option<RunView>,
+    pub next_run: u64,
+    pub focus: Focus,
+    pub popup: Option<Popup>,
+    pub sel: Selection,
+    pub status: String,
+    pub backend: Option<BackendInfo>,
+    /// "loading model…", "ready", or why the backend is unusable.
+    pub backend_state: String,
+    pub keymap: Keymap,
+    /// The rendered prompt of the current edits (kept current by `update`).
+    pub preview: String,
+    /// The last time the state was told (ticks), for elapsed-time displays.
+    pub now: Instant,
+    /// Terminal size, for mouse hit-testing against the same layout `view` draws.
+    pub size: (u16, u16),
+    /// Paths sampled at once.
+    pub concurrency: usize,
+    pub quit: bool,
+}
+
+impl AppState {
+    pub fn new(template: &Template, keymap: Keymap, now: Instant) -> AppState {
+        let mut s = AppState {
+            lab: Lab::from_template(template),
+            run: None,
+            next_run: 1,
+            focus: Focus::Query,
+            popup: None,
+            sel: Selection::default(),
+            status: String::new(),
+            backend: None,
+            backend_state: "starting…".into(),
+            keymap,
+            preview: String::new(),
+            now,
+            size: (120, 40),
+            concurrency: 16,
+            quit: false,
+        };
+        s.refresh_preview();
+        s
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.lab
+            .mode
+            .or(self.backend.as_ref().map(|b| b.default_mode))
+            .unwrap_or(Mode::Completion)
+    }
+
+    pub fn refresh_preview(&mut self) {
+        let t = self.lab.template();
+        let query = self.lab.query_text();
+        let r = render(&t, &query, self.mode());
+        let stops = if r.stop.is_empty() {
+            String::new()
+        } else {
+            format!("\n\n── stop at: {:?}", r.stop)
+        };
+        self.preview = format!("{}{stops}", r.prompt);
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.run.as_ref().is_some_and(RunView::is_running)
+    }
+
+    /// Shows the text cursor only in the focused editor.
+    pub fn sync_cursors(&mut self) {
+        use ratatui::style::{Modifier, Style};
+        let on = Style::default().add_modifier(Modifier::REVERSED);
+        let off = Style::default();
+        let focus = self.focus;
+        self.lab
+            .instruction
+            .set_cursor_style(if focus == Focus::Instruction { on } else { off });
+        self.lab
+            .query
+            .set_cursor_style(if focus == Focus::Query { on } else { off });
+    }
+}

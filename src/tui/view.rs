@@ -1,0 +1,309 @@
+//! `view(&AppState, &mut Frame)`: draws the lab and changes nothing. The layout is a pure
+//! function of the area and the state, shared with mouse hit-testing in `update`.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout as Split, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::keymap::Action;
+use super::panes;
+use super::state::{AppState, Focus};
+
+/// Wide terminals put editors and results side by side; narrower ones show one page at a time.
+pub const WIDE: u16 = 120;
+pub const MIN_W: u16 = 30;
+pub const MIN_H: u16 = 10;
+
+pub struct Layout {
+    pub header: Rect,
+    pub tabs: Option<Rect>,
+    pub panes: Vec<(Focus, Rect)>,
+    pub status: Rect,
+    pub footer: Rect,
+}
+
+pub fn layout(area: Rect, s: &AppState) -> Layout {
+    let rows = Split::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .split(area);
+    let (header, mut body, settings, status, footer) =
+        (rows[0], rows[1], rows[2], rows[3], rows[4]);
+    let mut panes = vec![(Focus::Settings, settings)];
+    let mut tabs = None;
+    if area.width >= WIDE {
+        let cols =
+            Split::horizontal([Constraint::Percentage(44), Constraint::Percentage(56)]).split(body);
+        panes.extend(editors(cols[0]));
+        let right = Split::vertical([Constraint::Percentage(62), Constraint::Percentage(38)])
+            .split(cols[1]);
+        let results = Split::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+            .split(right[0]);
+        panes.push((Focus::Paths, results[0]));
+        panes.push((Focus::Tally, results[1]));
+        panes.push((Focus::Prompt, right[1]));
+    } else {
+        let split = Split::vertical([Constraint::Length(1), Constraint::Min(0)]).split(body);
+        tabs = Some(split[0]);
+        body = split[1];
+        match page(s.focus) {
+            Page::Edit => panes.extend(editors(body)),
+            Page::Run => {
+                let r = Split::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
+                    .split(body);
+                panes.push((Focus::Paths, r[0]));
+                panes.push((Focus::Tally, r[1]));
+            }
+            Page::Prompt => panes.push((Focus::Prompt, body)),
+        }
+    }
+    Layout {
+        header,
+        tabs,
+        panes,
+        status,
+        footer,
+    }
+}
+
+fn editors(area: Rect) -> Vec<(Focus, Rect)> {
+    let instr = if area.height >= 24 { 6 } else { 4 };
+    let query = if area.height >= 30 { 7 } else { 5 };
+    let r = Split::vertical([
+        Constraint::Length(instr),
+        Constraint::Min(3),
+        Constraint::Length(query),
+    ])
+    .split(area);
+    vec![
+        (Focus::Instruction, r[0]),
+        (Focus::Examples, r[1]),
+        (Focus::Query, r[2]),
+    ]
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Edit,
+    Run,
+    Prompt,
+}
+
+pub fn page(f: Focus) -> Page {
+    match f {
+        Focus::Instruction | Focus::Examples | Focus::Query | Focus::Settings => Page::Edit,
+        Focus::Paths | Focus::Tally => Page::Run,
+        Focus::Prompt => Page::Prompt,
+    }
+}
+
+pub fn view(s: &AppState, f: &mut Frame) {
+    let area = f.area();
+    if area.width < MIN_W || area.height < MIN_H {
+        let msg = format!(
+            "promptlab needs at least {MIN_W}x{MIN_H} (now {}x{})",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let l = layout(area, s);
+    header(s, f, l.header);
+    if let Some(t) = l.tabs {
+        tabs(s, f, t);
+    }
+    for (pane, rect) in &l.panes {
+        let focused = s.focus == *pane && s.popup.is_none();
+        match pane {
+            Focus::Instruction => {
+                panes::editor::draw(f, *rect, "Instruction", &s.lab.instruction, focused)
+            }
+            Focus::Query => panes::query::draw(f, *rect, s, focused),
+            Focus::Examples => panes::examples::draw(f, *rect, s, focused),
+            Focus::Settings => panes::settings::draw(f, *rect, s, focused),
+            Focus::Paths => panes::paths::draw(f, *rect, s, focused),
+            Focus::Tally => panes::tally::draw(f, *rect, s, focused),
+            Focus::Prompt => panes::prompt::draw(f, *rect, s, focused),
+        }
+    }
+    status(s, f, l.status);
+    footer(s, f, l.footer);
+    if let Some(p) = &s.popup {
+        panes::popup::draw(f, area, s, p);
+    }
+}
+
+pub fn border(focused: bool) -> Style {
+    if focused {
+        Style::default().fg(Color::Cyan)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    }
+}
+
+fn header(s: &AppState, f: &mut Frame, area: Rect) {
+    let backend = match &s.backend {
+        Some(b) => format!("{} {} ({})", b.kind, b.model, s.backend_state),
+        None => s.backend_state.clone(),
+    };
+    let line = Line::from(vec![
+        Span::styled(
+            " promptlab ",
+            Style::default()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!(" {} ", s.lab.name)),
+        Span::styled(
+            format!("· {}", s.lab.description),
+            Style::default().fg(Color::DarkGray),
+        ),
+    ]);
+    let right = format!(" {backend} ");
+    let width = (right.chars().count() as u16).min(area.width / 2);
+    let [left_area, right_area] =
+        Split::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);
+    f.render_widget(Paragraph::new(line), left_area);
+    f.render_widget(
+        Paragraph::new(
+            Line::from(Span::styled(right, Style::default().fg(Color::Yellow))).right_aligned(),
+        ),
+        right_area,
+    );
+}
+
+fn tabs(s: &AppState, f: &mut Frame, area: Rect) {
+    let current = page(s.focus);
+    let mut spans = vec![];
+    for (p, name) in [
+        (Page::Edit, "Edit"),
+        (Page::Run, "Run"),
+        (Page::Prompt, "Prompt"),
+    ] {
+        let style = if p == current {
+            Style::default().fg(Color::Black).bg(Color::Cyan)
+        } else {
+            Style::default().fg(Color::DarkGray)
+        };
+        spans.push(Span::styled(format!(" {name} "), style));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::styled(
+        format!("({} switches)", s.keymap.first_key(Action::FocusNext)),
+        Style::default().fg(Color::DarkGray),
+    ));
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn status(s: &AppState, f: &mut Frame, area: Rect) {
+    let stats = match &s.run {
+        Some(r) => {
+            let secs = r.elapsed(s.now).as_secs_f64();
+            let tokens = r.tokens();
+            let rate = if secs > 0.05 {
+                format!(" · {:.0} tok/s", tokens as f64 / secs)
+            } else {
+                String::new()
+            };
+            let state = if r.cancelling && r.is_running() {
+                " · cancelling"
+            } else {
+                ""
+            };
+            format!(
+                "run {} · {}/{} paths · {tokens} tok · {secs:.1}s{rate}{state} ",
+                r.id,
+                r.done(),
+                r.paths.len()
+            )
+        }
+        None => String::new(),
+    };
+    let width = (stats.chars().count() as u16).min(area.width / 2);
+    let [left, right] =
+        Split::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);
+    f.render_widget(
+        Paragraph::new(Line::from(Span::styled(
+            format!(" {}", s.status),
+            Style::default().fg(Color::Gray),
+        ))),
+        left,
+    );
+    f.render_widget(Paragraph::new(Line::from(stats).right_aligned()), right);
+}
+
+fn footer(s: &AppState, f: &mut Frame, area: Rect) {
+    let k = |a: Action| s.keymap.first_key(a);
+    let local: Vec<(String, &str)> = match s.focus {
+        Focus::Instruction | Focus::Query => vec![(k(Action::NextQuery), "next query")],
+        Focus::Examples => vec![
+            (format!("{}/{}", k(Action::Up), k(Action::Down)), "select"),
+            (k(Action::Select), "edit"),
+            (k(Action::Add), "add"),
+            (k(Action::Duplicate), "dup"),
+            (k(Action::Delete), "delete"),
+            (
+                format!("{}/{}", k(Action::MoveUp), k(Action::MoveDown)),
+                "move",
+            ),
+            (k(Action::ToggleExample), "on/off"),
+        ],
+        Focus::Settings => vec![
+            (
+                format!("{}/{}", k(Action::Left), k(Action::Right)),
+                "setting",
+            ),
+            (format!("{}/{}", k(Action::Up), k(Action::Down)), "change"),
+        ],
+        Focus::Paths => vec![
+            (format!("{}/{}", k(Action::Up), k(Action::Down)), "select"),
+            (k(Action::Select), "open"),
+        ],
+        Focus::Tally => vec![
+            (format!("{}/{}", k(Action::Up), k(Action::Down)), "select"),
+            (k(Action::Select), "filter paths"),
+            (k(Action::Back), "clear"),
+        ],
+        Focus::Prompt => vec![(format!("{}/{}", k(Action::Up), k(Action::Down)), "scroll")],
+    };
+    let run = if s.is_running() {
+        (k(Action::Cancel), "cancel")
+    } else {
+        (k(Action::Run), "run")
+    };
+    let global = [
+        run,
+        (k(Action::ToggleCot), "CoT"),
+        (k(Action::CycleStrategy), "strategy"),
+        (
+            format!("{}/{}", k(Action::MoreVotes), k(Action::FewerVotes)),
+            "N",
+        ),
+        (k(Action::FocusNext), "next pane"),
+        (k(Action::Help), "help"),
+        (k(Action::Quit), "quit"),
+    ];
+    let mut spans = vec![];
+    for (key, what) in local
+        .iter()
+        .map(|(a, b)| (a.as_str(), *b))
+        .chain(global.iter().map(|(a, b)| (a.as_str(), *b)))
+    {
+        spans.push(Span::styled(
+            format!(" {key}"),
+            Style::default().fg(Color::Cyan),
+        ));
+        spans.push(Span::raw(format!(" {what} ")));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

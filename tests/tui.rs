@@ -1,0 +1,269 @@
+//! The lab end to end without a terminal: synthesized keys drive `update`, the scripted
+//! backend drives real engine runs, and `view` draws into ratatui's TestBackend for insta
+//! snapshots of the main screens.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use promptlab::backend::BackendInfo;
+use promptlab::backend::scripted::{Script, ScriptedBackend};
+use promptlab::core::render::Mode;
+use promptlab::engine::{self, EngineEvent};
+use promptlab::store::template::resolve;
+use promptlab::tui::keymap::Keymap;
+use promptlab::tui::msg::{Effect, Msg};
+use promptlab::tui::state::{AppState, Focus, Popup};
+use promptlab::tui::update::update;
+use promptlab::tui::view::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio_util::sync::CancellationToken;
+
+fn lab(template: &str) -> AppState {
+    let (t, _) = resolve(template).unwrap();
+    let mut s = AppState::new(&t, Keymap::default(), Instant::now());
+    update(
+        &mut s,
+        Msg::Backend(Ok(BackendInfo {
+            kind: "scripted".into(),
+            model: "demo-script".into(),
+            default_mode: Mode::Completion,
+        })),
+    );
+    update(&mut s, Msg::BackendState("ready".into()));
+    s
+}
+
+fn press(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
+    update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn press_mod(s: &mut AppState, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
+    update(s, Msg::Key(KeyEvent::new(code, mods)))
+}
+
+fn type_text(s: &mut AppState, text: &str) {
+    for c in text.chars() {
+        press(s, KeyCode::Char(c));
+    }
+}
+
+fn draw(s: &AppState, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(s, f)).unwrap();
+    t
+}
+
+fn demo_backend() -> Arc<ScriptedBackend> {
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/demo-script.yaml"
+    ))
+    .unwrap();
+    let mut script: Script = serde_saphyr::from_str(&yaml).unwrap();
+    for r in &mut script.responses {
+        r.delay_ms = 0;
+    }
+    Arc::new(ScriptedBackend::new(script))
+}
+
+/// Runs what `StartRun` asks for on the scripted backend; returns the run's events with
+/// timings fixed so snapshots are stable.
+async fn events_of(effects: Vec<Effect>) -> (u64, Vec<EngineEvent>) {
+    let Some(Effect::StartRun { id, plan }) = effects
+        .into_iter()
+        .find(|e| matches!(e, Effect::StartRun { .. }))
+    else {
+        panic!("no run started")
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    engine::run(demo_backend(), plan, Some(tx), CancellationToken::new()).await;
+    let mut out = vec![];
+    while let Some(mut e) = rx.recv().await {
+        match &mut e {
+            EngineEvent::PathDone(p) => p.latency_ms = 100 * (p.index as u64 + 1),
+            EngineEvent::RunDone(r) => {
+                r.elapsed_ms = 1200;
+                for p in &mut r.paths {
+                    p.latency_ms = 100 * (p.index as u64 + 1);
+                }
+            }
+            _ => {}
+        }
+        out.push(e);
+    }
+    // Paths finish in a scheduler-dependent order; feed them in path order.
+    out.sort_by_key(|e| match e {
+        EngineEvent::PathStarted { path }
+        | EngineEvent::Chunk { path, .. }
+        | EngineEvent::PathRestarted { path, .. } => (0, *path),
+        EngineEvent::PathDone(p) => (1, p.index),
+        EngineEvent::RunDone(_) => (2, 0),
+    });
+    (id, out)
+}
+
+async fn finished_run(s: &mut AppState) {
+    s.lab.sampling.seed = 0;
+    let effects = press(s, KeyCode::F(5));
+    let (run, events) = events_of(effects).await;
+    for event in events {
+        update(s, Msg::Engine { run, event });
+    }
+}
+
+#[test]
+fn empty_lab() {
+    let s = lab("gsm8k-cot");
+    insta::assert_snapshot!(draw(&s, 140, 40).backend());
+}
+
+#[test]
+fn editing_examples() {
+    let mut s = lab("gsm8k-cot");
+    s.focus = Focus::Examples;
+    press(&mut s, KeyCode::Down);
+    press(&mut s, KeyCode::Char(' ')); // example 2 off
+    press(&mut s, KeyCode::Char('d')); // duplicate it
+    assert_eq!(s.lab.examples.len(), 9);
+    assert_eq!(s.lab.active_examples(), 7);
+    press(&mut s, KeyCode::Enter);
+    assert!(matches!(s.popup, Some(Popup::Example { index: 2, .. })));
+    press_mod(&mut s, KeyCode::End, KeyModifiers::CONTROL);
+    type_text(&mut s, " (edited)");
+    insta::assert_snapshot!("example_editor", draw(&s, 140, 40).backend());
+    press(&mut s, KeyCode::Esc);
+    assert!(
+        s.lab.examples[2].input.ends_with("(edited)"),
+        "{}",
+        s.lab.examples[2].input
+    );
+    insta::assert_snapshot!("examples_list", draw(&s, 140, 40).backend());
+    assert!(!s.preview.contains("If there are 3 cars in the parking lot and 2 more cars arrive, how many cars are in the parking lot?\nA"));
+}
+
+#[tokio::test]
+async fn run_in_progress() {
+    let mut s = lab("gsm8k-cot");
+    s.lab.sampling.seed = 0;
+    let effects = press(&mut s, KeyCode::F(5));
+    let (run, events) = events_of(effects).await;
+    // Starts, and the first few chunks of every path.
+    let mut seen = std::collections::HashMap::new();
+    for e in events {
+        let take = match &e {
+            EngineEvent::PathStarted { .. } => true,
+            EngineEvent::Chunk { path, .. } => {
+                let n = seen.entry(*path).or_insert(0);
+                *n += 1;
+                *n <= 4 + path
+            }
+            _ => false,
+        };
+        if take {
+            update(&mut s, Msg::Engine { run, event: e });
+        }
+    }
+    assert!(s.is_running());
+    insta::assert_snapshot!(draw(&s, 140, 40).backend());
+    // Esc cancels.
+    let effects = press(&mut s, KeyCode::Esc);
+    assert!(matches!(effects.as_slice(), [Effect::CancelRun]));
+}
+
+#[tokio::test]
+async fn finished_run_with_tally_and_cluster_filter() {
+    let mut s = lab("gsm8k-cot");
+    finished_run(&mut s).await;
+    assert!(!s.is_running());
+    let run = s.run.as_ref().unwrap();
+    assert_eq!(run.tally.winner.as_deref(), Some("18"));
+    insta::assert_snapshot!("finished_run", draw(&s, 140, 40).backend());
+
+    s.focus = Focus::Tally;
+    press(&mut s, KeyCode::Down);
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.sel.filter, Some(Some("22".to_string())));
+    insta::assert_snapshot!("filtered_cluster", draw(&s, 140, 40).backend());
+
+    s.focus = Focus::Paths;
+    press(&mut s, KeyCode::Enter);
+    assert!(matches!(s.popup, Some(Popup::PathDetail { path: 2, .. })));
+    insta::assert_snapshot!("path_detail", draw(&s, 140, 40).backend());
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut s = lab("gsm8k-cot");
+    s.focus = Focus::Paths;
+    press(&mut s, KeyCode::Char('?'));
+    assert!(matches!(s.popup, Some(Popup::Help { .. })));
+    insta::assert_snapshot!(draw(&s, 140, 40).backend());
+}
+
+#[tokio::test]
+async fn narrow_layout_pages() {
+    let mut s = lab("gsm8k-cot");
+    insta::assert_snapshot!("narrow_edit", draw(&s, 80, 24).backend());
+    finished_run(&mut s).await;
+    s.focus = Focus::Paths;
+    insta::assert_snapshot!("narrow_run", draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn error_popup_for_an_empty_query() {
+    let mut s = lab("gsm8k-cot");
+    s.focus = Focus::Query;
+    press_mod(&mut s, KeyCode::Char('a'), KeyModifiers::CONTROL); // line start
+    press_mod(&mut s, KeyCode::Char('k'), KeyModifiers::CONTROL); // delete to end
+    for _ in 0..5 {
+        press(&mut s, KeyCode::Backspace);
+        press_mod(&mut s, KeyCode::Char('k'), KeyModifiers::CONTROL);
+    }
+    assert_eq!(s.lab.query_text(), "");
+    let effects = press(&mut s, KeyCode::F(5));
+    assert!(effects.is_empty());
+    assert!(matches!(&s.popup, Some(Popup::Error(e)) if e.contains("query is empty")));
+    insta::assert_snapshot!(draw(&s, 140, 40).backend());
+    press(&mut s, KeyCode::Esc);
+    assert!(s.popup.is_none());
+}
+
+#[tokio::test]
+async fn no_size_panics_or_overlaps() {
+    let mut s = lab("gsm8k-cot");
+    finished_run(&mut s).await;
+    for popup in [
+        None,
+        Some(Popup::Help { scroll: 0 }),
+        Some(Popup::PathDetail { path: 0, scroll: 0 }),
+    ] {
+        s.popup = popup;
+        for focus in Focus::ORDER {
+            s.focus = focus;
+            for w in (0..=160).step_by(7) {
+                for h in (0..=50).step_by(5) {
+                    draw(&s, w, h);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn typing_goes_to_the_focused_editor_and_updates_the_preview() {
+    let mut s = lab("zero-shot-cot");
+    s.focus = Focus::Instruction;
+    type_text(&mut s, "Answer with care?");
+    assert!(
+        s.preview.starts_with("Answer with care?\n\nQ: "),
+        "{}",
+        s.preview
+    );
+    assert!(s.popup.is_none(), "'?' typed, not help");
+    press(&mut s, KeyCode::F(2));
+    assert_eq!(s.lab.strategy.as_str(), "direct");
+    press_mod(&mut s, KeyCode::Up, KeyModifiers::ALT);
+    assert_eq!(s.lab.sampling.n, 6);
+}
