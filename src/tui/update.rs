@@ -618,3 +618,132 @@ fn mouse(s: &mut AppState, m: MouseEvent) -> Vec<Effect> {
     }
     vec![]
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use crossterm::event::{KeyCode, KeyModifiers, MouseEventKind};
+
+    use super::*;
+    use crate::backend::BackendInfo;
+    use crate::engine::PathResult;
+    use crate::store::template::resolve;
+    use crate::tui::keymap::Keymap;
+
+    fn lab() -> AppState {
+        let (t, _) = resolve("gsm8k-cot").unwrap();
+        let mut s = AppState::new(&t, Keymap::default(), Instant::now());
+        update(&mut s, Msg::Backend(Ok(BackendInfo { kind: "scripted".into(), model: "m".into(), default_mode: Mode::Completion })));
+        s
+    }
+
+    fn key(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
+        update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    }
+
+    fn done(index: usize, answer: Option<&str>) -> PathResult {
+        PathResult {
+            index,
+            text: String::new(),
+            answer: answer.map(String::from),
+            finish_reason: Some("stop".into()),
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            latency_ms: 1,
+            error: None,
+            logprob: None,
+            resamples: 0,
+        }
+    }
+
+    #[test]
+    fn run_starts_once_and_cancel_and_quit_stop_it() {
+        let mut s = lab();
+        let e = key(&mut s, KeyCode::F(5));
+        assert!(matches!(e.as_slice(), [Effect::StartRun { id: 1, .. }]));
+        assert!(key(&mut s, KeyCode::F(5)).is_empty(), "one run at a time");
+        assert!(s.status.contains("in progress"));
+        assert!(matches!(key(&mut s, KeyCode::Esc).as_slice(), [Effect::CancelRun]));
+        assert!(s.run.as_ref().unwrap().cancelling);
+        let e = update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)));
+        assert!(matches!(e.as_slice(), [Effect::CancelRun, Effect::Quit]));
+        assert!(s.quit);
+    }
+
+    #[test]
+    fn tally_updates_as_paths_finish_and_stale_runs_are_ignored() {
+        let mut s = lab();
+        key(&mut s, KeyCode::F(5));
+        update(&mut s, Msg::Engine { run: 1, event: EngineEvent::PathDone(done(0, Some("18"))) });
+        assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("18"));
+        update(&mut s, Msg::Engine { run: 1, event: EngineEvent::PathDone(done(1, Some("20"))) });
+        update(&mut s, Msg::Engine { run: 1, event: EngineEvent::PathDone(done(2, Some("20"))) });
+        assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("20"));
+        update(&mut s, Msg::Engine { run: 7, event: EngineEvent::PathDone(done(3, Some("99"))) });
+        assert!(s.run.as_ref().unwrap().tally.entry(Some("99")).is_none());
+        update(&mut s, Msg::Engine { run: 1, event: EngineEvent::Chunk { path: 4, text: "abc".into() } });
+        assert_eq!(s.run.as_ref().unwrap().paths[4].text, "abc");
+        assert_eq!(s.run.as_ref().unwrap().done(), 3);
+    }
+
+    #[test]
+    fn example_list_edits() {
+        let mut s = lab();
+        s.focus = Focus::Examples;
+        let first = s.lab.examples[0].input.clone();
+        key(&mut s, KeyCode::Char('J'));
+        assert_eq!(s.lab.examples[1].input, first);
+        assert_eq!(s.sel.example, 1);
+        key(&mut s, KeyCode::Char('x'));
+        assert_eq!(s.lab.examples.len(), 7);
+        assert!(!s.lab.examples.iter().any(|e| e.input == first));
+        key(&mut s, KeyCode::Char('a'));
+        assert_eq!(s.lab.examples.len(), 8);
+        assert!(matches!(s.popup, Some(Popup::Example { index: 2, .. })));
+        key(&mut s, KeyCode::Esc);
+        key(&mut s, KeyCode::Char(' '));
+        assert_eq!(s.lab.active_examples(), 7);
+        assert!(!s.preview.contains("Q: \nA:"), "switched-off examples are not sent");
+    }
+
+    #[test]
+    fn settings_stay_in_range() {
+        let mut s = lab();
+        s.focus = Focus::Settings;
+        key(&mut s, KeyCode::Right); // N
+        for _ in 0..100 {
+            key(&mut s, KeyCode::Up);
+        }
+        assert_eq!(s.lab.sampling.n, MAX_N);
+        for _ in 0..100 {
+            key(&mut s, KeyCode::Down);
+        }
+        assert_eq!(s.lab.sampling.n, 1);
+        key(&mut s, KeyCode::Right); // temperature
+        for _ in 0..30 {
+            key(&mut s, KeyCode::Up);
+        }
+        assert_eq!(s.lab.sampling.temperature, 2.0);
+        key(&mut s, KeyCode::Left);
+        key(&mut s, KeyCode::Left); // strategy
+        key(&mut s, KeyCode::Up);
+        assert_eq!(s.lab.strategy, crate::core::template::Strategy::ZeroShotCot);
+    }
+
+    #[test]
+    fn a_click_focuses_the_pane_under_the_mouse() {
+        let mut s = lab();
+        s.size = (140, 40);
+        let l = layout(Rect::new(0, 0, 140, 40), &s);
+        let (_, tally) = l.panes.iter().find(|(f, _)| *f == Focus::Tally).unwrap();
+        let click = MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: tally.x + 2,
+            row: tally.y + 2,
+            modifiers: KeyModifiers::NONE,
+        };
+        update(&mut s, Msg::Mouse(click));
+        assert_eq!(s.focus, Focus::Tally);
+    }
+}
