@@ -21,14 +21,32 @@ fn streaming_lab(n: u32) -> AppState {
     let (mut t, _) = resolve("gsm8k-cot").expect("template");
     t.sampling.n = n;
     let mut s = AppState::new(&t, Keymap::default(), Instant::now());
-    update(&mut s, Msg::Backend(Ok(BackendInfo { kind: "local".into(), model: "bench".into(), default_mode: Mode::Completion })));
-    let effects = update(&mut s, Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::F(5))));
+    update(
+        &mut s,
+        Msg::Backend(Ok(BackendInfo {
+            kind: "local".into(),
+            model: "bench".into(),
+            default_mode: Mode::Completion,
+        })),
+    );
+    let effects = update(
+        &mut s,
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::F(5),
+        )),
+    );
     let run = match effects.first() {
         Some(Effect::StartRun { id, .. }) => *id,
         _ => panic!("run did not start"),
     };
     for path in 0..n as usize {
-        update(&mut s, Msg::Engine { run, event: EngineEvent::PathStarted { path } });
+        update(
+            &mut s,
+            Msg::Engine {
+                run,
+                event: EngineEvent::PathStarted { path },
+            },
+        );
     }
     s
 }
@@ -44,8 +62,19 @@ fn frame_time(width: u16, height: u16) {
     for f in 0..frames {
         // Between two frames every path receives a token, as when 40 paths stream.
         for path in 0..40 {
-            let text = words.split(' ').nth((f + path) % 20).unwrap_or("x").to_string() + " ";
-            update(&mut s, Msg::Engine { run, event: EngineEvent::Chunk { path, text } });
+            let text = words
+                .split(' ')
+                .nth((f + path) % 20)
+                .unwrap_or("x")
+                .to_string()
+                + " ";
+            update(
+                &mut s,
+                Msg::Engine {
+                    run,
+                    event: EngineEvent::Chunk { path, text },
+                },
+            );
         }
         let t = Instant::now();
         term.draw(|fr| view(&s, fr)).expect("draw");
@@ -64,12 +93,20 @@ fn first_frame() {
     #[cfg(feature = "local")]
     let _backend = promptlab::backend::local::model::default_model_path()
         .filter(|p| p.is_file())
-        .and_then(|p| promptlab::backend::local::LocalBackend::spawn(promptlab::backend::local::LocalSettings::new(p)).ok());
+        .and_then(|p| {
+            promptlab::backend::local::LocalBackend::spawn(
+                promptlab::backend::local::LocalSettings::new(p),
+            )
+            .ok()
+        });
     s.focus = Focus::Query;
     let mut term = Terminal::new(TestBackend::new(150, 42)).expect("terminal");
     term.draw(|f| view(&s, f)).expect("draw");
     let _ = RunPlan::new(&template, "q", Mode::Completion);
-    println!("  start to first frame (template, state, model thread started, draw): {:.2} ms (goal < 50 ms)", t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "  start to first frame (template, state, model thread started, draw): {:.2} ms (goal < 50 ms)",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
 }
 
 fn cpu_ticks(pid: &str) -> Option<u64> {
@@ -79,7 +116,9 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
 }
 
 fn idle_cpu() {
-    let bin = std::env::current_exe().ok().and_then(|p| Some(p.parent()?.parent()?.join("promptlab")));
+    let bin = std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.parent()?.join("promptlab")));
     let Some(bin) = bin.filter(|b| b.is_file()) else {
         println!("  idle CPU: skipped (build the binary: cargo build --release)");
         return;
@@ -89,9 +128,21 @@ fn idle_cpu() {
         return;
     }
     let session = "promptlab-idle-bench";
-    let _ = Command::new("tmux").args(["kill-session", "-t", session]).output();
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", session])
+        .output();
     let started = Command::new("tmux")
-        .args(["new-session", "-d", "-s", session, "-x", "150", "-y", "42", &format!("exec {}", bin.display())])
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "150",
+            "-y",
+            "42",
+            &format!("exec {}", bin.display()),
+        ])
         .status();
     if !started.is_ok_and(|s| s.success()) {
         println!("  idle CPU: skipped (tmux could not start)");
@@ -107,7 +158,9 @@ fn idle_cpu() {
     let before = cpu_ticks(&pid);
     std::thread::sleep(Duration::from_secs(secs));
     let after = cpu_ticks(&pid);
-    let _ = Command::new("tmux").args(["kill-session", "-t", session]).output();
+    let _ = Command::new("tmux")
+        .args(["kill-session", "-t", session])
+        .output();
     match (before, after) {
         (Some(b), Some(a)) => println!(
             "  idle CPU over {secs} s (release binary, model loaded): {:.2}% of one core ({} ticks)",

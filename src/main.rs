@@ -17,12 +17,17 @@ fn main() -> ExitCode {
         match cli.command {
             Some(Command::Run(args)) => promptlab::cli::run::run(args).await,
             Some(Command::Tui(args)) => promptlab::cli::tui::tui(args).await,
+            Some(Command::Replay(args)) => promptlab::cli::replay::replay(args).await,
             Some(Command::Templates(args)) => {
                 print!("{}", promptlab::cli::templates::templates(&args));
                 Ok(true)
             }
             Some(Command::Model(args)) => promptlab::cli::model::model(&args),
-            None => promptlab::cli::tui::tui(default_tui()).await,
+            None => {
+                let mut args = default_tui();
+                args.session = cli.file;
+                promptlab::cli::tui::tui(args).await
+            }
         }
     });
     // Blocking work (the model thread) must not hold the process open.

@@ -267,3 +267,46 @@ fn typing_goes_to_the_focused_editor_and_updates_the_preview() {
     press_mod(&mut s, KeyCode::Up, KeyModifiers::ALT);
     assert_eq!(s.lab.sampling.n, 6);
 }
+
+#[tokio::test]
+async fn runs_are_recorded_autosaved_browsed_and_compared() {
+    let mut s = lab("gsm8k-cot");
+    s.clock = || "2026-11-28T12:00:00Z".to_string();
+    finished_run(&mut s).await;
+    assert_eq!(s.session.runs.len(), 1);
+    // The second run: N 5 -> 6 and chain of thought off.
+    press_mod(&mut s, KeyCode::Up, KeyModifiers::ALT);
+    press(&mut s, KeyCode::F(2));
+    let effects = press(&mut s, KeyCode::F(5));
+    let (run, events) = events_of(effects).await;
+    let mut saved = vec![];
+    for event in events {
+        saved.extend(update(&mut s, Msg::Engine { run, event }));
+    }
+    assert!(
+        matches!(saved.as_slice(), [Effect::SaveSession { session, .. }] if session.runs.len() == 2),
+        "autosave after the run"
+    );
+    assert_eq!(s.history, Some(1));
+    press_mod(&mut s, KeyCode::Left, KeyModifiers::ALT);
+    assert_eq!(s.history, Some(0));
+    assert_eq!(
+        s.run.as_ref().unwrap().paths.len(),
+        5,
+        "run 1 exactly as it was"
+    );
+    press_mod(&mut s, KeyCode::Right, KeyModifiers::ALT);
+    press_mod(&mut s, KeyCode::Char('c'), KeyModifiers::ALT);
+    assert!(matches!(s.popup, Some(Popup::Compare { a: 0, b: 1, .. })));
+    insta::assert_snapshot!(draw(&s, 140, 40).backend());
+    // Ctrl-S on an unnamed session asks a name, then saves there.
+    press(&mut s, KeyCode::Esc);
+    press_mod(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(matches!(s.popup, Some(Popup::SaveAs { .. })));
+    press(&mut s, KeyCode::Char('2'));
+    let e = press(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(e.as_slice(), [Effect::SaveSession { path, .. }] if path.ends_with("gsm8k-cot2.yaml"))
+    );
+    assert!(s.session.named);
+}

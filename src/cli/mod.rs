@@ -4,6 +4,7 @@ pub mod backend;
 pub mod config;
 pub mod model;
 pub mod output;
+pub mod replay;
 pub mod run;
 pub mod templates;
 pub mod tui;
@@ -21,9 +22,13 @@ use crate::core::template::Strategy;
     version,
     about = "A terminal prompt lab: see what a prompt does"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// A session file to open in the lab (`promptlab SESSION.yaml`)
+    #[arg(value_name = "SESSION.yaml")]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +37,8 @@ pub enum Command {
     Tui(TuiArgs),
     /// Sample N reasoning paths for one query, extract each answer and vote.
     Run(RunArgs),
+    /// Print a session's recorded runs without calling a model; re-run or re-vote them.
+    Replay(ReplayArgs),
     /// List the templates you can name with --template.
     Templates(TemplatesArgs),
     /// Show the embedded model: which, where, size, context, whether present.
@@ -133,14 +140,52 @@ pub struct RunArgs {
     /// Print each path's whole text instead of its start
     #[arg(long)]
     pub full: bool,
+    /// Append the run to this session file (created if needed)
+    #[arg(long, value_name = "SESSION.yaml")]
+    pub save: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct TuiArgs {
+    /// Open this session (its edits and its runs)
+    #[arg(long, value_name = "FILE")]
+    pub session: Option<PathBuf>,
     #[command(flatten)]
     pub prompt: PromptArgs,
     #[command(flatten)]
     pub backend: BackendArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The session file
+    pub session: PathBuf,
+    /// Only run K (1 is the first)
+    #[arg(long, value_name = "K")]
+    pub run: Option<usize>,
+    /// One JSON object per run (the same fields as `run --json`), one per line
+    #[arg(long)]
+    pub json: bool,
+    /// Print each path's whole text
+    #[arg(long)]
+    pub full: bool,
+    /// Re-send the recorded prompts to a backend and show recorded and new tallies side by side
+    #[arg(long)]
+    pub rerun: bool,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Re-vote offline with another answer kind (number, choice, text, regex)
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// The pattern for --kind regex (group 1 is the answer)
+    #[arg(long)]
+    pub pattern: Option<String>,
+    /// Labels for --kind choice, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    pub choices: Vec<String>,
+    /// Write the re-voted answers and tallies back into the session file
+    #[arg(long)]
+    pub write: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -6,16 +6,61 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::backend::BackendInfo;
+use crate::core::render::Prompt;
 use crate::core::template::Template;
 use crate::engine::{PathResult, RunPlan, RunResult};
+use crate::store::session::RunRecord;
+
+/// Everything shown of one run, live or recorded.
+pub struct Report<'a> {
+    pub template: &'a Template,
+    pub query: &'a str,
+    pub prompt: &'a Prompt,
+    pub stop: &'a [String],
+    pub backend: &'a BackendInfo,
+    pub result: &'a RunResult,
+}
+
+impl<'a> Report<'a> {
+    pub fn live(
+        template: &'a Template,
+        plan: &'a RunPlan,
+        backend: &'a BackendInfo,
+        result: &'a RunResult,
+    ) -> Self {
+        Report {
+            template,
+            query: &plan.query,
+            prompt: &plan.first.prompt,
+            stop: &plan.first.stop,
+            backend,
+            result,
+        }
+    }
+
+    pub fn recorded(r: &'a RunRecord) -> Self {
+        Report {
+            template: &r.template,
+            query: &r.query,
+            prompt: &r.prompt,
+            stop: &r.stop,
+            backend: &r.backend,
+            result: &r.result,
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        run_json(self)
+    }
+
+    pub fn table(&self, full: bool) -> String {
+        run_table(self, full)
+    }
+}
 
 /// The `run --json` object.
-pub fn run_json(
-    template: &Template,
-    plan: &RunPlan,
-    backend: &BackendInfo,
-    result: &RunResult,
-) -> Value {
+fn run_json(r: &Report<'_>) -> Value {
+    let (template, backend, result) = (r.template, r.backend, r.result);
     #[derive(Serialize)]
     struct Row<'a> {
         answer: Option<&'a str>,
@@ -39,13 +84,13 @@ pub fn run_json(
         .collect();
     json!({
         "template": template.name,
-        "strategy": plan.strategy,
-        "mode": plan.first.prompt.mode(),
+        "strategy": template.strategy,
+        "mode": r.prompt.mode(),
         "backend": backend,
-        "query": plan.query,
-        "prompt": plan.first.prompt,
-        "stop": plan.first.stop,
-        "sampling": plan.sampling,
+        "query": r.query,
+        "prompt": r.prompt,
+        "stop": r.stop,
+        "sampling": template.sampling,
         "paths": result.paths,
         "tally": tally,
         "answer": result.tally.winner,
@@ -78,26 +123,21 @@ fn path_answer(p: &PathResult) -> String {
 }
 
 /// The table for people.
-pub fn run_table(
-    template: &Template,
-    plan: &RunPlan,
-    backend: &BackendInfo,
-    result: &RunResult,
-    full: bool,
-) -> String {
+fn run_table(r: &Report<'_>, full: bool) -> String {
+    let (template, backend, result) = (r.template, r.backend, r.result);
     let mut out = String::new();
     let n = result.paths.len();
     let _ = writeln!(
         out,
         "{} · {} · {} path{} · {} {}",
         template.name,
-        plan.strategy,
+        template.strategy,
         n,
         if n == 1 { "" } else { "s" },
         backend.kind,
         backend.model
     );
-    let _ = writeln!(out, "Q: {}\n", shorten(&plan.query, 110));
+    let _ = writeln!(out, "Q: {}\n", shorten(r.query, 110));
     let answers = result.paths.iter().map(|p| path_answer(p).chars().count());
     let labels = result
         .tally

@@ -8,10 +8,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::config::Config;
-use super::output::{run_json, run_table};
+use super::output::Report;
 use super::{PromptArgs, RunArgs, backend};
 use crate::core::template::Template;
 use crate::engine::{self, EngineEvent, RunPlan};
+use crate::store::session::{RunRecord, append_run, now_rfc3339};
 
 /// Applies the prompt flags to a template.
 pub fn apply_overrides(t: &mut Template, a: &PromptArgs) {
@@ -96,10 +97,27 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
             },
         );
     }
+    let report = Report::live(&template, &plan, &info, &result);
     if args.json {
-        println!("{}", run_json(&template, &plan, &info, &result));
+        println!("{}", report.json());
     } else {
-        print!("{}", run_table(&template, &plan, &info, &result, args.full));
+        print!("{}", report.table(args.full));
+    }
+    if let Some(path) = &args.save {
+        let mut lab = template.clone();
+        lab.query = Some(plan.query.clone());
+        let record = RunRecord {
+            timestamp: now_rfc3339(),
+            template: lab.clone(),
+            query: plan.query.clone(),
+            mode: plan.first.prompt.mode(),
+            prompt: plan.first.prompt.clone(),
+            stop: plan.first.stop.clone(),
+            backend: info.clone(),
+            result,
+        };
+        let runs = append_run(path, &lab, record).map_err(|e| e.to_string())?;
+        eprintln!("saved run {runs} to {}", path.display());
     }
     Ok(true)
 }

@@ -1,19 +1,42 @@
-//! `promptlab` / `promptlab tui`: opens the lab on a template, building the backend while the
-//! first frame is already up.
+//! `promptlab` / `promptlab tui` / `promptlab SESSION.yaml`: opens the lab on a template or a
+//! session, building the backend while the first frame is already up.
+
+use std::path::PathBuf;
 
 use tokio::sync::oneshot;
 
 use super::config::Config;
 use super::run::apply_overrides;
 use super::{TuiArgs, backend};
+use crate::store::session::{load_session, now_rfc3339, sessions_dir};
 use crate::tui::keymap::Keymap;
 use crate::tui::{LabOptions, run_lab};
 
 pub async fn tui(args: TuiArgs) -> Result<bool, String> {
     let config = Config::load()?;
     let keymap = Keymap::with_overrides(&config.keys).map_err(|e| format!("config keys: {e}"))?;
-    let (mut template, _) =
-        crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
+    let session = match &args.session {
+        Some(path) => Some((path.clone(), load_session(path).map_err(|e| e.to_string())?)),
+        None => None,
+    };
+    let mut notice = None;
+    let mut template = match &session {
+        Some((_, s)) => {
+            if let Some(origin) = &s.origin
+                && crate::store::template::resolve(origin).is_err()
+            {
+                notice = Some(format!(
+                    "template `{origin}` no longer exists; the session carries its own copy"
+                ));
+            }
+            s.lab.clone()
+        }
+        None => {
+            crate::store::template::resolve(&args.prompt.template)
+                .map_err(|e| e.to_string())?
+                .0
+        }
+    };
     apply_overrides(&mut template, &args.prompt);
     if let Some(q) = &args.prompt.query {
         template.query = Some(q.clone());
@@ -29,11 +52,25 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
         .or(config.concurrency)
         .unwrap_or(16)
         .max(1);
+    let dir = sessions_dir().unwrap_or_else(|| PathBuf::from("sessions"));
+    let stamp: String = now_rfc3339()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let autosave = dir.join(format!("autosave-{stamp}.yaml"));
+    let session = session.map(|(p, mut s)| {
+        s.lab = template.clone();
+        (p, s)
+    });
     run_lab(
         LabOptions {
             template,
             keymap,
             concurrency,
+            session,
+            sessions_dir: dir,
+            autosave,
+            notice,
         },
         rx,
     )

@@ -249,3 +249,157 @@ mod tests {
         assert!(s.validate().is_ok());
     }
 }
+
+/// One difference between two prompt set-ups: what, before, after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub what: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// What changed from `a` to `b` (with their queries): instruction, examples, strategy,
+/// sampling, mode, answer kind, query. Examples are matched by input.
+pub fn diff(a: &Template, a_query: &str, b: &Template, b_query: &str) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut push = |what: &str, before: String, after: String| {
+        if before != after {
+            out.push(Change {
+                what: what.into(),
+                before,
+                after,
+            });
+        }
+    };
+    push(
+        "instruction",
+        a.instruction.clone().unwrap_or_default(),
+        b.instruction.clone().unwrap_or_default(),
+    );
+    push(
+        "query",
+        a_query.trim().to_string(),
+        b_query.trim().to_string(),
+    );
+    push("strategy", a.strategy.to_string(), b.strategy.to_string());
+    push("N", a.sampling.n.to_string(), b.sampling.n.to_string());
+    push(
+        "temperature",
+        format!("{:.2}", a.sampling.temperature),
+        format!("{:.2}", b.sampling.temperature),
+    );
+    push(
+        "top-p",
+        format!("{:.2}", a.sampling.top_p),
+        format!("{:.2}", b.sampling.top_p),
+    );
+    push(
+        "top-k",
+        a.sampling.top_k.to_string(),
+        b.sampling.top_k.to_string(),
+    );
+    push(
+        "max tokens",
+        a.sampling.max_tokens.to_string(),
+        b.sampling.max_tokens.to_string(),
+    );
+    push(
+        "seed",
+        a.sampling.seed.to_string(),
+        b.sampling.seed.to_string(),
+    );
+    push("mode", format!("{:?}", a.mode), format!("{:?}", b.mode));
+    push(
+        "answer",
+        a.answer.kind.as_str().to_string(),
+        b.answer.kind.as_str().to_string(),
+    );
+    let active = |t: &Template| t.active_examples().count();
+    push(
+        "active examples",
+        format!("{} of {}", active(a), a.examples.len()),
+        format!("{} of {}", active(b), b.examples.len()),
+    );
+    for e in &b.examples {
+        match a.examples.iter().find(|x| x.input == e.input) {
+            None => push("example added", String::new(), e.input.clone()),
+            Some(old) if old.enabled != e.enabled => {
+                let state = |on: bool| if on { "on" } else { "off" }.to_string();
+                push(
+                    &format!("example \"{}\"", short(&e.input)),
+                    state(old.enabled),
+                    state(e.enabled),
+                );
+            }
+            Some(old) if old.rationale != e.rationale || old.answer != e.answer => push(
+                &format!("example \"{}\"", short(&e.input)),
+                format!(
+                    "{} → {}",
+                    old.rationale.clone().unwrap_or_default(),
+                    old.answer
+                ),
+                format!("{} → {}", e.rationale.clone().unwrap_or_default(), e.answer),
+            ),
+            Some(_) => {}
+        }
+    }
+    for e in &a.examples {
+        if !b.examples.iter().any(|x| x.input == e.input) {
+            push("example removed", e.input.clone(), String::new());
+        }
+    }
+    out
+}
+
+fn short(s: &str) -> String {
+    let s: String = s.chars().take(30).collect();
+    format!("{s}…")
+}
+
+#[cfg(test)]
+mod diff_tests {
+    use super::*;
+
+    #[test]
+    fn reports_what_changed() {
+        let ex = |i: &str, on: bool| Example {
+            input: i.into(),
+            rationale: None,
+            answer: "1".into(),
+            enabled: on,
+        };
+        let a = Template {
+            version: 1,
+            name: "a".into(),
+            description: String::new(),
+            instruction: None,
+            examples: vec![ex("one", true), ex("two", true)],
+            strategy: Strategy::Direct,
+            answer: AnswerSpec::default(),
+            sampling: Sampling::default(),
+            mode: None,
+            query: None,
+            queries: vec![],
+        };
+        let mut b = a.clone();
+        b.strategy = Strategy::Cot;
+        b.sampling.n = 10;
+        b.examples[1].enabled = false;
+        b.examples.push(ex("three", true));
+        let d = diff(&a, "q", &b, "q");
+        let whats: Vec<&str> = d.iter().map(|c| c.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            [
+                "strategy",
+                "N",
+                "active examples",
+                "example \"two…\"",
+                "example added"
+            ]
+        );
+        assert_eq!(d[0].before, "direct");
+        assert_eq!(d[0].after, "cot");
+        assert!(diff(&a, "q", &a, "q").is_empty());
+    }
+}

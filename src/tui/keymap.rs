@@ -24,6 +24,12 @@ pub enum Action {
     NextQuery,
     OpenTemplate,
     SaveTemplate,
+    SaveSession,
+    SaveSessionAs,
+    OpenSession,
+    PrevRun,
+    NextRun,
+    Compare,
     // In lists (examples, paths, tally, settings, pickers) when they have focus.
     Up,
     Down,
@@ -44,7 +50,7 @@ pub enum Action {
 impl Action {
     /// Actions that work everywhere, editors included.
     pub fn is_global(self) -> bool {
-        self <= Action::SaveTemplate
+        self <= Action::Compare
     }
 
     pub fn describe(self) -> &'static str {
@@ -62,7 +68,13 @@ impl Action {
             Action::FewerVotes => "N - 1",
             Action::NextQuery => "next query from the template",
             Action::OpenTemplate => "load a template",
-            Action::SaveTemplate => "save as a new template",
+            Action::SaveTemplate => "export the edits as a new template",
+            Action::SaveSession => "save the session (asks a name the first time)",
+            Action::SaveSessionAs => "save the session under a new name",
+            Action::OpenSession => "open a session",
+            Action::PrevRun => "show the previous run of the session",
+            Action::NextRun => "show the next run of the session",
+            Action::Compare => "compare the shown run with the one before it",
             Action::Up => "up",
             Action::Down => "down",
             Action::Left => "previous setting",
@@ -224,8 +236,14 @@ impl Default for Keymap {
             (MoreVotes, &["alt-up", "alt-="]),
             (FewerVotes, &["alt-down", "alt--"]),
             (NextQuery, &["f6", "alt-q"]),
-            (OpenTemplate, &["ctrl-o"]),
-            (SaveTemplate, &["ctrl-s"]),
+            (OpenTemplate, &["alt-t"]),
+            (SaveTemplate, &["alt-e"]),
+            (SaveSession, &["ctrl-s"]),
+            (SaveSessionAs, &["alt-s"]),
+            (OpenSession, &["ctrl-o"]),
+            (PrevRun, &["alt-left", "["]),
+            (NextRun, &["alt-right", "]"]),
+            (Compare, &["alt-c"]),
             (Up, &["up", "k"]),
             (Down, &["down", "j"]),
             (Left, &["left", "h"]),

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backend::{Backend, Readiness};
 use crate::core::template::Template;
 use crate::engine::{self, EngineEvent};
+use crate::store::session::{Session, list_sessions, load_session, save_session};
 use crate::store::template::{list, save_template};
 use keymap::Keymap;
 use msg::{Effect, Msg};
@@ -35,6 +36,13 @@ pub struct LabOptions {
     pub template: Template,
     pub keymap: Keymap,
     pub concurrency: usize,
+    /// A session to open, with its path.
+    pub session: Option<(std::path::PathBuf, Session)>,
+    /// Where named sessions go, and the autosave file of an unnamed one.
+    pub sessions_dir: std::path::PathBuf,
+    pub autosave: std::path::PathBuf,
+    /// A first line for the status bar.
+    pub notice: Option<String>,
 }
 
 type BackendResult = Result<Arc<dyn Backend>, String>;
@@ -49,6 +57,14 @@ pub async fn run_lab(
     }
     let mut state = AppState::new(&opts.template, opts.keymap, Instant::now());
     state.concurrency = opts.concurrency;
+    state.session.dir = opts.sessions_dir;
+    state.session.path = opts.autosave;
+    if let Some((path, session)) = opts.session {
+        state.open_session(path, session);
+    }
+    if let Some(n) = opts.notice {
+        state.status = n;
+    }
     let mut terminal = ratatui::init();
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -67,6 +83,8 @@ struct Executor {
     backend: Option<Arc<dyn Backend>>,
     cancel: Option<CancellationToken>,
     tx: mpsc::UnboundedSender<Msg>,
+    /// Session writes under way, awaited before the lab exits.
+    saves: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Executor {
@@ -129,6 +147,32 @@ impl Executor {
                     let _ = tx.send(Msg::Saved(r));
                 });
             }
+            Effect::SaveSession { path, session } => {
+                let tx = self.tx.clone();
+                self.saves.retain(|h| !h.is_finished());
+                // Serialising and writing happen off the UI thread: a save never stalls a frame.
+                self.saves.push(tokio::task::spawn_blocking(move || {
+                    let r = save_session(&path, &session)
+                        .map(|()| path)
+                        .map_err(|e| format!("{e} (the file on disk is untouched)"));
+                    let _ = tx.send(Msg::SessionSaved(r));
+                }));
+            }
+            Effect::ListSessions => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Msg::Sessions(list_sessions()));
+                });
+            }
+            Effect::OpenSession(path) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = load_session(&path)
+                        .map(|s| (path, Box::new(s)))
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::SessionOpened(r));
+                });
+            }
             Effect::Quit => {}
         }
     }
@@ -152,6 +196,7 @@ async fn event_loop(
         backend: None,
         cancel: None,
         tx,
+        saves: Vec::new(),
     };
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -210,6 +255,9 @@ async fn event_loop(
             }
         }
         if state.quit {
+            for save in exec.saves.drain(..) {
+                let _ = save.await;
+            }
             return Ok(());
         }
     }

@@ -5,10 +5,13 @@ use std::time::Instant;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
+use std::path::PathBuf;
+
 use super::state::PickItem;
 use crate::backend::BackendInfo;
 use crate::core::template::Template;
 use crate::engine::{EngineEvent, RunPlan};
+use crate::store::session::{ListedSession, Session};
 
 #[derive(Debug)]
 pub enum Msg {
@@ -28,6 +31,9 @@ pub enum Msg {
     Templates(Vec<PickItem>),
     /// A template was written (its path), or why not.
     Saved(Result<String, String>),
+    Sessions(Vec<ListedSession>),
+    SessionOpened(Result<(PathBuf, Box<Session>), String>),
+    SessionSaved(Result<PathBuf, String>),
 }
 
 #[derive(Debug, Clone)]
@@ -42,5 +48,11 @@ pub enum Effect {
         name: String,
         template: Box<Template>,
     },
+    SaveSession {
+        path: PathBuf,
+        session: Box<Session>,
+    },
+    ListSessions,
+    OpenSession(PathBuf),
     Quit,
 }

@@ -1,7 +1,7 @@
 //! The lab's state: the prompt being edited, the run being watched, focus and popups. Only
 //! `update` changes it; `view` reads it.
 
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ratatui_textarea::{TextArea, WrapMode};
@@ -9,10 +9,11 @@ use ratatui_textarea::{TextArea, WrapMode};
 use super::keymap::Keymap;
 use crate::backend::BackendInfo;
 use crate::core::extract::AnswerSpec;
-use crate::core::render::{Mode, render};
+use crate::core::render::{Mode, Prompt, render};
 use crate::core::template::{Example, Sampling, Strategy, TEMPLATE_VERSION, Template};
 use crate::core::vote::{Ballot, Tally};
 use crate::engine::{PathResult, RunPlan, RunResult};
+use crate::store::session::{ListedSession, RunRecord, Session};
 
 /// Panes that can have focus, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,11 +165,22 @@ pub struct PathView {
     pub result: Option<PathResult>,
 }
 
-/// A run as it streams in.
+/// What a run was asked: the edits, the query and the exact first prompt.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub template: Template,
+    pub query: String,
+    pub mode: Mode,
+    pub prompt: Prompt,
+    pub stop: Vec<String>,
+    pub timestamp: String,
+}
+
+/// A run as it streams in, or a recorded one.
 #[derive(Debug, Clone)]
 pub struct RunView {
     pub id: u64,
-    pub plan: Arc<RunPlan>,
+    pub meta: RunMeta,
     pub paths: Vec<PathView>,
     pub tally: Tally,
     pub started: Instant,
@@ -177,7 +189,13 @@ pub struct RunView {
 }
 
 impl RunView {
-    pub fn new(id: u64, plan: Arc<RunPlan>, started: Instant) -> RunView {
+    pub fn new(
+        id: u64,
+        plan: &RunPlan,
+        template: Template,
+        timestamp: String,
+        started: Instant,
+    ) -> RunView {
         let n = plan.sampling.n as usize;
         let paths = (0..n)
             .map(|_| PathView {
@@ -187,15 +205,73 @@ impl RunView {
                 result: None,
             })
             .collect();
+        let meta = RunMeta {
+            template,
+            query: plan.query.clone(),
+            mode: plan.first.prompt.mode(),
+            prompt: plan.first.prompt.clone(),
+            stop: plan.first.stop.clone(),
+            timestamp,
+        };
         RunView {
             id,
-            plan,
+            meta,
             paths,
             tally: Tally::default(),
             started,
             result: None,
             cancelling: false,
         }
+    }
+
+    /// A recorded run, exactly as it ended.
+    pub fn from_record(id: u64, r: &RunRecord, now: Instant) -> RunView {
+        let paths = r
+            .result
+            .paths
+            .iter()
+            .map(|p| PathView {
+                state: match &p.error {
+                    Some(e) => PathState::Failed(e.clone()),
+                    None => PathState::Done,
+                },
+                text: p.text.clone(),
+                chunks: p.completion_tokens,
+                result: Some(p.clone()),
+            })
+            .collect();
+        let meta = RunMeta {
+            template: r.template.clone(),
+            query: r.query.clone(),
+            mode: r.mode,
+            prompt: r.prompt.clone(),
+            stop: r.stop.clone(),
+            timestamp: r.timestamp.clone(),
+        };
+        RunView {
+            id,
+            meta,
+            paths,
+            tally: r.result.tally.clone(),
+            started: now,
+            result: Some(r.result.clone()),
+            cancelling: false,
+        }
+    }
+
+    /// The session record of a finished run.
+    pub fn record(&self, backend: BackendInfo) -> Option<RunRecord> {
+        let m = &self.meta;
+        Some(RunRecord {
+            timestamp: m.timestamp.clone(),
+            template: m.template.clone(),
+            query: m.query.clone(),
+            mode: m.mode,
+            prompt: m.prompt.clone(),
+            stop: m.stop.clone(),
+            backend,
+            result: self.result.clone()?,
+        })
     }
 
     pub fn is_running(&self) -> bool {
@@ -263,6 +339,12 @@ pub struct PickItem {
     pub template: Result<Template, String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveWhat {
+    Template,
+    Session,
+}
+
 #[derive(Debug, Clone)]
 pub enum Popup {
     Help {
@@ -275,6 +357,17 @@ pub enum Popup {
     },
     SaveAs {
         name: Box<TextArea<'static>>,
+        what: SaveWhat,
+    },
+    Sessions {
+        items: Vec<ListedSession>,
+        selected: usize,
+    },
+    /// Run `a` against run `b` (indices into the session's runs).
+    Compare {
+        a: usize,
+        b: usize,
+        scroll: u16,
     },
     /// Editing example `index`: input, rationale, answer.
     Example {
@@ -299,9 +392,45 @@ pub struct Selection {
     pub prompt_scroll: u16,
 }
 
+/// The session the lab records into.
+#[derive(Debug, Clone)]
+pub struct SessionState {
+    /// Where it is saved: a named file, or an autosave file until the user names it.
+    pub path: PathBuf,
+    pub named: bool,
+    pub created: String,
+    pub origin: Option<String>,
+    pub runs: Vec<RunRecord>,
+    /// Where named sessions go.
+    pub dir: PathBuf,
+}
+
+impl SessionState {
+    pub fn to_session(&self, lab: Template) -> Session {
+        Session {
+            version: crate::store::session::SESSION_VERSION,
+            created: self.created.clone(),
+            origin: self.origin.clone(),
+            lab,
+            runs: self.runs.clone(),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
 pub struct AppState {
     pub lab: Lab,
+    pub session: SessionState,
+    /// The run on screen: live, or the recorded run `history` points at.
     pub run: Option<RunView>,
+    /// Index of the shown run in `session.runs`, when it is a recorded one.
+    pub history: Option<usize>,
     pub next_run: u64,
     pub focus: Focus,
     pub popup: Option<Popup>,
@@ -319,14 +448,26 @@ pub struct AppState {
     pub size: (u16, u16),
     /// Paths sampled at once.
     pub concurrency: usize,
+    /// Wall-clock timestamps for run records (fixed in tests).
+    pub clock: fn() -> String,
     pub quit: bool,
 }
 
 impl AppState {
     pub fn new(template: &Template, keymap: Keymap, now: Instant) -> AppState {
+        let session = SessionState {
+            path: PathBuf::from("sessions/unsaved.yaml"),
+            named: false,
+            created: crate::store::session::now_rfc3339(),
+            origin: Some(template.name.clone()),
+            runs: Vec::new(),
+            dir: PathBuf::from("sessions"),
+        };
         let mut s = AppState {
             lab: Lab::from_template(template),
+            session,
             run: None,
+            history: None,
             next_run: 1,
             focus: Focus::Query,
             popup: None,
@@ -339,6 +480,7 @@ impl AppState {
             now,
             size: (120, 40),
             concurrency: 16,
+            clock: crate::store::session::now_rfc3339,
             quit: false,
         };
         s.refresh_preview();
@@ -366,6 +508,30 @@ impl AppState {
 
     pub fn is_running(&self) -> bool {
         self.run.as_ref().is_some_and(RunView::is_running)
+    }
+
+    /// Opens a session: its edits in the editors, its last run on screen.
+    pub fn open_session(&mut self, path: PathBuf, session: Session) {
+        self.lab = Lab::from_template(&session.lab);
+        self.session.path = path;
+        self.session.named = true;
+        self.session.created = session.created;
+        self.session.origin = session.origin;
+        self.session.runs = session.runs;
+        self.sel = Selection::default();
+        self.show_run(self.session.runs.len().checked_sub(1));
+        self.refresh_preview();
+    }
+
+    /// Shows recorded run `i` (or nothing).
+    pub fn show_run(&mut self, i: Option<usize>) {
+        self.history = i.filter(|i| *i < self.session.runs.len());
+        self.run = self
+            .history
+            .map(|i| RunView::from_record(i as u64 + 1, &self.session.runs[i], self.now));
+        self.sel.filter = None;
+        self.sel.path = 0;
+        self.sel.tally = 0;
     }
 
     /// Shows the text cursor only in the focused editor.

@@ -7,8 +7,11 @@ use ratatui::layout::{Position, Rect};
 
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
-use super::state::{AppState, Focus, Lab, PathState, Popup, RunView, editor, editor_text};
+use super::state::{
+    AppState, Focus, Lab, PathState, Popup, RunView, SaveWhat, editor, editor_text,
+};
 use super::view::layout;
+use crate::backend::BackendInfo;
 use crate::core::extract::AnswerKind;
 use crate::core::render::Mode;
 use crate::core::template::{Example, MAX_N};
@@ -46,10 +49,7 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.now = now;
             vec![]
         }
-        Msg::Engine { run, event } => {
-            engine_event(s, run, event);
-            vec![]
-        }
+        Msg::Engine { run, event } => engine_event(s, run, event),
         Msg::Backend(Ok(info)) => {
             s.backend = Some(info);
             s.refresh_preview();
@@ -77,7 +77,55 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.popup = Some(Popup::Error(e));
             vec![]
         }
+        Msg::Sessions(items) => {
+            if items.is_empty() {
+                s.status = format!(
+                    "no sessions yet in {} or ./sessions",
+                    s.session.dir.display()
+                );
+            } else {
+                s.popup = Some(Popup::Sessions { items, selected: 0 });
+            }
+            vec![]
+        }
+        Msg::SessionOpened(Ok((path, session))) => {
+            s.status = format!("opened {} ({} runs)", path.display(), session.runs.len());
+            s.open_session(path, *session);
+            vec![]
+        }
+        Msg::SessionOpened(Err(e)) | Msg::SessionSaved(Err(e)) => {
+            s.popup = Some(Popup::Error(e));
+            vec![]
+        }
+        Msg::SessionSaved(Ok(path)) => {
+            if s.session.named {
+                s.status = format!("saved {}", path.display());
+            }
+            vec![]
+        }
     }
+}
+
+/// Saves the session where it lives (autosave file until named).
+fn save_session(s: &AppState) -> Effect {
+    Effect::SaveSession {
+        path: s.session.path.clone(),
+        session: Box::new(s.session.to_session(s.lab.template())),
+    }
+}
+
+fn ask_name(s: &mut AppState, what: SaveWhat) {
+    let suggestion = match what {
+        SaveWhat::Template => format!("{}-edited", s.lab.name),
+        SaveWhat::Session if s.session.named => s.session.name(),
+        SaveWhat::Session => s.lab.name.clone(),
+    };
+    let mut name = editor(&suggestion, "");
+    name.move_cursor(ratatui_textarea::CursorMove::End);
+    s.popup = Some(Popup::SaveAs {
+        name: Box::new(name),
+        what,
+    });
 }
 
 fn key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
@@ -121,6 +169,10 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
             if s.is_running() {
                 e.push(Effect::CancelRun);
             }
+            // Keep the latest edits with the recorded runs.
+            if s.session.named || !s.session.runs.is_empty() {
+                e.push(save_session(s));
+            }
             e.push(Effect::Quit);
             return e;
         }
@@ -147,13 +199,42 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
             }
         }
         Action::OpenTemplate => return vec![Effect::ListTemplates],
-        Action::SaveTemplate => {
-            let mut name = editor(&format!("{}-edited", s.lab.name), "");
-            name.move_cursor(ratatui_textarea::CursorMove::End);
-            s.popup = Some(Popup::SaveAs {
-                name: Box::new(name),
-            });
+        Action::SaveTemplate => ask_name(s, SaveWhat::Template),
+        Action::SaveSession if s.session.named => return vec![save_session(s)],
+        Action::SaveSession | Action::SaveSessionAs => ask_name(s, SaveWhat::Session),
+        Action::OpenSession => return vec![Effect::ListSessions],
+        Action::PrevRun | Action::NextRun => {
+            if s.is_running() {
+                s.status = "the run history opens when the run ends".into();
+            } else if s.session.runs.is_empty() {
+                s.status = "no runs in this session yet".into();
+            } else {
+                let last = s.session.runs.len() - 1;
+                let at = s.history.unwrap_or(last);
+                let to = if a == Action::PrevRun {
+                    at.saturating_sub(1)
+                } else {
+                    (at + 1).min(last)
+                };
+                s.show_run(Some(to));
+                s.status = format!(
+                    "run {} of {} · {}",
+                    to + 1,
+                    last + 1,
+                    s.session.runs[to].timestamp
+                );
+            }
         }
+        Action::Compare => match s.history {
+            Some(b) if b > 0 && !s.is_running() => {
+                s.popup = Some(Popup::Compare {
+                    a: b - 1,
+                    b,
+                    scroll: 0,
+                })
+            }
+            _ => s.status = "compare needs a shown run with one before it".into(),
+        },
         other => pane_action(s, other),
     }
     vec![]
@@ -190,7 +271,8 @@ fn start_run(s: &mut AppState) -> Vec<Effect> {
     };
     let id = s.next_run;
     s.next_run += 1;
-    s.run = Some(RunView::new(id, plan.clone(), s.now));
+    s.run = Some(RunView::new(id, &plan, template, (s.clock)(), s.now));
+    s.history = None;
     s.sel.filter = None;
     s.sel.path = 0;
     s.sel.tally = 0;
@@ -198,9 +280,9 @@ fn start_run(s: &mut AppState) -> Vec<Effect> {
     vec![Effect::StartRun { id, plan }]
 }
 
-fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) {
+fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
     let Some(run) = s.run.as_mut().filter(|r| r.id == id) else {
-        return;
+        return vec![];
     };
     match e {
         EngineEvent::PathStarted { path } => {
@@ -250,8 +332,20 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) {
             };
             run.result = Some(result);
             run.retally();
+            // Record it and autosave: a crash from here on loses nothing.
+            let backend = s.backend.clone().unwrap_or_else(|| BackendInfo {
+                kind: "unknown".into(),
+                model: "unknown".into(),
+                default_mode: s.mode(),
+            });
+            if let Some(record) = s.run.as_ref().and_then(|r| r.record(backend)) {
+                s.session.runs.push(record);
+                s.history = Some(s.session.runs.len() - 1);
+                return vec![save_session(s)];
+            }
         }
     }
+    vec![]
 }
 
 fn pane_action(s: &mut AppState, a: Action) {
@@ -525,15 +619,21 @@ fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             Some(Action::Cancel) => s.popup = None,
             _ => {}
         },
-        Popup::SaveAs { name } => match a {
+        Popup::SaveAs { name, what } => match a {
             Some(Action::Cancel) => s.popup = None,
             Some(Action::Select) => {
+                let what = *what;
                 let name = editor_text(name).trim().to_string();
                 if !valid_name(&name) {
-                    s.status = "a template name uses letters, digits, '-' and '_'".into();
+                    s.status = "a name uses letters, digits, '-' and '_'".into();
                     return vec![];
                 }
                 s.popup = None;
+                if what == SaveWhat::Session {
+                    s.session.path = s.session.dir.join(format!("{name}.yaml"));
+                    s.session.named = true;
+                    return vec![save_session(s)];
+                }
                 let mut template = s.lab.template();
                 template.name.clone_from(&name);
                 s.lab.name.clone_from(&name);
@@ -545,6 +645,37 @@ fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             _ => {
                 name.input(k);
             }
+        },
+        Popup::Sessions { items, selected } => match a {
+            Some(Action::Up) => *selected = selected.saturating_sub(1),
+            Some(Action::Down) => *selected = (*selected + 1).min(items.len().saturating_sub(1)),
+            Some(Action::Select) => {
+                let path = items.get(*selected).map(|i| i.path.clone());
+                s.popup = None;
+                if let Some(path) = path {
+                    return vec![Effect::OpenSession(path)];
+                }
+            }
+            Some(Action::Cancel) => s.popup = None,
+            _ => {}
+        },
+        Popup::Compare {
+            a: first,
+            b: second,
+            scroll,
+        } => match a {
+            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
+            Some(Action::Down) => *scroll = scroll.saturating_add(1),
+            Some(Action::Left) if *first > 0 => {
+                *first -= 1;
+                *scroll = 0;
+            }
+            Some(Action::Right) if *second + 1 < s.session.runs.len() => {
+                *second += 1;
+                *scroll = 0;
+            }
+            Some(Action::Cancel | Action::Select | Action::Back) => s.popup = None,
+            _ => {}
         },
         Popup::Example {
             index,
@@ -634,7 +765,14 @@ mod tests {
     fn lab() -> AppState {
         let (t, _) = resolve("gsm8k-cot").unwrap();
         let mut s = AppState::new(&t, Keymap::default(), Instant::now());
-        update(&mut s, Msg::Backend(Ok(BackendInfo { kind: "scripted".into(), model: "m".into(), default_mode: Mode::Completion })));
+        update(
+            &mut s,
+            Msg::Backend(Ok(BackendInfo {
+                kind: "scripted".into(),
+                model: "m".into(),
+                default_mode: Mode::Completion,
+            })),
+        );
         s
     }
 
@@ -664,9 +802,15 @@ mod tests {
         assert!(matches!(e.as_slice(), [Effect::StartRun { id: 1, .. }]));
         assert!(key(&mut s, KeyCode::F(5)).is_empty(), "one run at a time");
         assert!(s.status.contains("in progress"));
-        assert!(matches!(key(&mut s, KeyCode::Esc).as_slice(), [Effect::CancelRun]));
+        assert!(matches!(
+            key(&mut s, KeyCode::Esc).as_slice(),
+            [Effect::CancelRun]
+        ));
         assert!(s.run.as_ref().unwrap().cancelling);
-        let e = update(&mut s, Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)));
+        let e = update(
+            &mut s,
+            Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+        );
         assert!(matches!(e.as_slice(), [Effect::CancelRun, Effect::Quit]));
         assert!(s.quit);
     }
@@ -675,14 +819,47 @@ mod tests {
     fn tally_updates_as_paths_finish_and_stale_runs_are_ignored() {
         let mut s = lab();
         key(&mut s, KeyCode::F(5));
-        update(&mut s, Msg::Engine { run: 1, event: EngineEvent::PathDone(done(0, Some("18"))) });
+        update(
+            &mut s,
+            Msg::Engine {
+                run: 1,
+                event: EngineEvent::PathDone(done(0, Some("18"))),
+            },
+        );
         assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("18"));
-        update(&mut s, Msg::Engine { run: 1, event: EngineEvent::PathDone(done(1, Some("20"))) });
-        update(&mut s, Msg::Engine { run: 1, event: EngineEvent::PathDone(done(2, Some("20"))) });
+        update(
+            &mut s,
+            Msg::Engine {
+                run: 1,
+                event: EngineEvent::PathDone(done(1, Some("20"))),
+            },
+        );
+        update(
+            &mut s,
+            Msg::Engine {
+                run: 1,
+                event: EngineEvent::PathDone(done(2, Some("20"))),
+            },
+        );
         assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("20"));
-        update(&mut s, Msg::Engine { run: 7, event: EngineEvent::PathDone(done(3, Some("99"))) });
+        update(
+            &mut s,
+            Msg::Engine {
+                run: 7,
+                event: EngineEvent::PathDone(done(3, Some("99"))),
+            },
+        );
         assert!(s.run.as_ref().unwrap().tally.entry(Some("99")).is_none());
-        update(&mut s, Msg::Engine { run: 1, event: EngineEvent::Chunk { path: 4, text: "abc".into() } });
+        update(
+            &mut s,
+            Msg::Engine {
+                run: 1,
+                event: EngineEvent::Chunk {
+                    path: 4,
+                    text: "abc".into(),
+                },
+            },
+        );
         assert_eq!(s.run.as_ref().unwrap().paths[4].text, "abc");
         assert_eq!(s.run.as_ref().unwrap().done(), 3);
     }
@@ -704,7 +881,10 @@ mod tests {
         key(&mut s, KeyCode::Esc);
         key(&mut s, KeyCode::Char(' '));
         assert_eq!(s.lab.active_examples(), 7);
-        assert!(!s.preview.contains("Q: \nA:"), "switched-off examples are not sent");
+        assert!(
+            !s.preview.contains("Q: \nA:"),
+            "switched-off examples are not sent"
+        );
     }
 
     #[test]

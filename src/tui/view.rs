@@ -150,6 +150,23 @@ pub fn border(focused: bool) -> Style {
     }
 }
 
+/// "session NAME · run 2/5 " when there is something to say.
+fn session_label(s: &AppState) -> String {
+    let runs = s.session.runs.len();
+    if !s.session.named && runs == 0 {
+        return String::new();
+    }
+    let name = if s.session.named {
+        s.session.name()
+    } else {
+        "unsaved".into()
+    };
+    match s.history {
+        Some(i) => format!("· session {name} · run {}/{runs} ", i + 1),
+        None => format!("· session {name} · {runs} runs "),
+    }
+}
+
 fn header(s: &AppState, f: &mut Frame, area: Rect) {
     let backend = match &s.backend {
         Some(b) => format!("{} {} ({})", b.kind, b.model, s.backend_state),
@@ -164,6 +181,7 @@ fn header(s: &AppState, f: &mut Frame, area: Rect) {
                 .add_modifier(Modifier::BOLD),
         ),
         Span::raw(format!(" {} ", s.lab.name)),
+        Span::styled(session_label(s), Style::default().fg(Color::Magenta)),
         Span::styled(
             format!("· {}", s.lab.description),
             Style::default().fg(Color::DarkGray),

@@ -7,9 +7,11 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::block;
+use crate::cli::replay::side_by_side;
 use crate::core::extract::answer_sentence;
+use crate::core::template::diff;
 use crate::tui::keymap::Action;
-use crate::tui::state::{AppState, Popup};
+use crate::tui::state::{AppState, Popup, SaveWhat};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [r] = Layout::vertical([Constraint::Length(h.min(area.height))])
@@ -86,12 +88,18 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 &mut ListState::default().with_selected(Some(*selected)),
             );
         }
-        Popup::SaveAs { name } => {
-            let r = centered(area, 60, 3);
-            let b = block(
-                " Save as template (Enter saves to templates/NAME.yaml) ".into(),
-                true,
-            );
+        Popup::SaveAs { name, what } => {
+            let title = match what {
+                SaveWhat::Template => {
+                    " Save as template (Enter saves templates/NAME.yaml) ".to_string()
+                }
+                SaveWhat::Session => format!(
+                    " Save session as (Enter saves {}/NAME.yaml) ",
+                    s.session.dir.display()
+                ),
+            };
+            let r = centered(area, (title.chars().count() as u16 + 4).max(60), 3);
+            let b = block(title, true);
             let inner = b.inner(r);
             f.render_widget(Clear, r);
             f.render_widget(b, r);
@@ -131,6 +139,116 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 f.render_widget(b, rows[i]);
                 f.render_widget(&editors[i], ir);
             }
+        }
+        Popup::Sessions { items, selected } => {
+            let r = centered(
+                area,
+                100,
+                (items.len() as u16 + 2).clamp(5, area.height.saturating_sub(4)),
+            );
+            let rows: Vec<ListItem> = items
+                .iter()
+                .map(|i| {
+                    let name = i.path.display().to_string();
+                    let line = match &i.error {
+                        None => Line::from(vec![
+                            Span::styled(format!("{name:<44} "), Style::default().fg(Color::Cyan)),
+                            Span::raw(format!(
+                                "{:<21} {:<18} {:>3} runs",
+                                i.created, i.template, i.runs
+                            )),
+                        ]),
+                        Some(e) => Line::from(vec![
+                            Span::styled(format!("{name:<44} "), Style::default().fg(Color::Cyan)),
+                            Span::styled(e.clone(), Style::default().fg(Color::Red)),
+                        ]),
+                    };
+                    ListItem::new(line)
+                })
+                .collect();
+            let list = List::new(rows)
+                .block(block(
+                    " Open a session (Enter) · created · template · runs ".into(),
+                    true,
+                ))
+                .highlight_style(Style::default().bg(Color::DarkGray));
+            f.render_widget(Clear, r);
+            f.render_stateful_widget(
+                list,
+                r,
+                &mut ListState::default().with_selected(Some(*selected)),
+            );
+        }
+        Popup::Compare { a, b, scroll } => {
+            let (Some(ra), Some(rb)) = (s.session.runs.get(*a), s.session.runs.get(*b)) else {
+                return;
+            };
+            let r = centered(
+                area,
+                area.width.saturating_sub(8).min(110),
+                area.height.saturating_sub(4),
+            );
+            let mut lines = vec![
+                Line::styled(
+                    format!("What changed from run {} to run {}", a + 1, b + 1),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Line::raw(""),
+            ];
+            let changes = diff(&ra.template, &ra.query, &rb.template, &rb.query);
+            if changes.is_empty() {
+                lines.push(Line::raw(
+                    "  the same prompt and settings (only the samples differ)",
+                ));
+            }
+            for c in changes {
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!("  {:<18}", c.what),
+                        Style::default().fg(Color::Cyan),
+                    ),
+                    Span::styled(
+                        crate::cli::output::shorten(&c.before, 40),
+                        Style::default().fg(Color::Red),
+                    ),
+                    Span::raw("  →  "),
+                    Span::styled(
+                        crate::cli::output::shorten(&c.after, 40),
+                        Style::default().fg(Color::Green),
+                    ),
+                ]));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                format!("Tallies (run {} | run {})", a + 1, b + 1),
+                Style::default().add_modifier(Modifier::BOLD),
+            ));
+            let (la, lb) = (format!("run {}", a + 1), format!("run {}", b + 1));
+            for l in side_by_side(&ra.result.tally, &rb.result.tally, [&la, &lb]).lines() {
+                lines.push(Line::raw(l.to_string()));
+            }
+            let winners =
+                |t: &crate::core::vote::Tally| t.winner.clone().unwrap_or_else(|| "none".into());
+            lines.push(Line::raw(format!(
+                "  answer {} ({:.0}%) → {} ({:.0}%)",
+                winners(&ra.result.tally),
+                ra.result.tally.agreement * 100.0,
+                winners(&rb.result.tally),
+                rb.result.tally.agreement * 100.0
+            )));
+            let title = format!(
+                " Compare ({}/{} earlier/later pair, {} closes) ",
+                s.keymap.first_key(Action::Left),
+                s.keymap.first_key(Action::Right),
+                s.keymap.first_key(Action::Cancel)
+            );
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(lines)
+                    .scroll((*scroll, 0))
+                    .block(block(title, true)),
+                r,
+            );
         }
         Popup::PathDetail { path, scroll } => {
             let Some(run) = &s.run else { return };

@@ -1,0 +1,195 @@
+//! `promptlab replay`: recorded runs exactly as they were, re-run against a backend, or
+//! re-voted offline with another answer kind.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::config::Config;
+use super::output::Report;
+use super::{ReplayArgs, backend};
+use crate::core::extract::{AnswerKind, AnswerSpec};
+use crate::core::vote::Tally;
+use crate::engine::{self, RunPlan};
+use crate::store::session::{RunRecord, load_session, revote, save_session};
+
+fn answer_kind(s: &str) -> Result<AnswerKind, String> {
+    match s {
+        "number" => Ok(AnswerKind::Number),
+        "choice" => Ok(AnswerKind::Choice),
+        "text" => Ok(AnswerKind::Text),
+        "regex" => Ok(AnswerKind::Regex),
+        other => Err(format!(
+            "unknown answer kind `{other}` (number, choice, text or regex)"
+        )),
+    }
+}
+
+pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
+    let mut session = load_session(&args.session).map_err(|e| e.to_string())?;
+    let total = session.runs.len();
+    let selected: Vec<usize> = match args.run {
+        Some(k) if k >= 1 && k <= total => vec![k - 1],
+        Some(k) => {
+            return Err(format!(
+                "{} has {total} runs; there is no run {k}",
+                args.session.display()
+            ));
+        }
+        None => (0..total).collect(),
+    };
+    if selected.is_empty() {
+        return Err(format!("{} has no runs yet", args.session.display()));
+    }
+    if let Some(kind) = &args.kind {
+        let spec = AnswerSpec {
+            kind: answer_kind(kind)?,
+            pattern: args.pattern.clone(),
+            choices: args.choices.clone(),
+        };
+        for &i in &selected {
+            session.runs[i] = revote(&session.runs[i], &spec)?;
+        }
+        if args.write {
+            save_session(&args.session, &session).map_err(|e| e.to_string())?;
+            eprintln!(
+                "re-voted {} run(s) in {}",
+                selected.len(),
+                args.session.display()
+            );
+        }
+    }
+    if args.rerun {
+        return rerun(&args, &session.runs, &selected).await;
+    }
+    let mut out = String::new();
+    for &i in &selected {
+        let r = &session.runs[i];
+        let report = Report::recorded(r);
+        if args.json {
+            let mut v = report.json();
+            v["run"] = json!(i + 1);
+            v["timestamp"] = json!(r.timestamp);
+            let _ = writeln!(out, "{v}");
+        } else {
+            let _ = writeln!(out, "── run {} of {total} · {} ──", i + 1, r.timestamp);
+            out.push_str(&report.table(args.full));
+            out.push('\n');
+        }
+    }
+    print!("{out}");
+    Ok(true)
+}
+
+/// The plan that re-sends a recorded run's prompts exactly.
+fn plan_of(r: &RunRecord) -> Result<RunPlan, String> {
+    let mut plan = RunPlan::new(&r.template, &r.query, r.mode)?;
+    plan.first.prompt = r.prompt.clone();
+    plan.first.stop = r.stop.clone();
+    Ok(plan)
+}
+
+async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Result<bool, String> {
+    let config = Config::load()?;
+    let resolved = backend::resolve(&args.backend, &config)?;
+    let backend = backend::build(&resolved).await?;
+    let info = backend.info();
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let mut any_ok = false;
+    for &i in selected {
+        let r = &runs[i];
+        let plan = Arc::new(plan_of(r)?);
+        let new = engine::run(backend.clone(), plan, None, cancel.clone()).await;
+        any_ok |= new.succeeded() > 0;
+        if args.json {
+            let mut recorded = Report::recorded(r).json();
+            recorded["run"] = json!(i + 1);
+            let v = json!({
+                "run": i + 1,
+                "recorded": {"backend": r.backend, "tally": recorded["tally"], "answer": r.result.tally.winner, "agreement": r.result.tally.agreement},
+                "rerun": {"backend": info, "tally": tally_rows(&new.tally), "answer": new.tally.winner, "agreement": new.tally.agreement, "paths": new.paths},
+            });
+            println!("{v}");
+        } else {
+            println!(
+                "── run {} · recorded {} {} vs now {} {} ──",
+                i + 1,
+                r.backend.kind,
+                r.backend.model,
+                info.kind,
+                info.model
+            );
+            print!(
+                "{}",
+                side_by_side(&r.result.tally, &new.tally, ["recorded", "now"])
+            );
+            let verdict = if r.result.tally.winner == new.tally.winner {
+                "same answer"
+            } else {
+                "the answer changed"
+            };
+            println!(
+                "{verdict}: {} → {}\n",
+                show(&r.result.tally.winner),
+                show(&new.tally.winner)
+            );
+        }
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    if !any_ok {
+        return Err("every re-run path failed".into());
+    }
+    Ok(true)
+}
+
+fn show(a: &Option<String>) -> String {
+    a.clone().unwrap_or_else(|| "(none)".into())
+}
+
+fn tally_rows(t: &Tally) -> serde_json::Value {
+    json!(
+        t.entries
+            .iter()
+            .map(|e| json!({"answer": e.answer, "votes": e.votes}))
+            .collect::<Vec<_>>()
+    )
+}
+
+/// Two tallies in two columns: answer, votes in the first, votes in the second.
+pub fn side_by_side(recorded: &Tally, new: &Tally, labels: [&str; 2]) -> String {
+    let mut answers: Vec<Option<String>> =
+        recorded.entries.iter().map(|e| e.answer.clone()).collect();
+    for e in &new.entries {
+        if !answers.contains(&e.answer) {
+            answers.push(e.answer.clone());
+        }
+    }
+    let w = answers
+        .iter()
+        .map(|a| a.as_ref().map_or(11, |s| s.chars().count()))
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 24);
+    let mut out = format!("  {:<w$}  {:>8}  {:>8}\n", "answer", labels[0], labels[1]);
+    for a in &answers {
+        let votes = |t: &Tally| t.entry(a.as_deref()).map_or(0, |e| e.votes);
+        let label = a.clone().unwrap_or_else(|| "(no answer)".into());
+        let _ = writeln!(
+            out,
+            "  {label:<w$}  {:>8}  {:>8}",
+            votes(recorded),
+            votes(new)
+        );
+    }
+    out
+}

@@ -1,0 +1,421 @@
+//! Sessions: the lab's editable state plus every run made in it, as versioned YAML.
+//!
+//! A session never holds an API key: runs record the backend's kind and model name only.
+//! Writes are atomic (see `atomic`), so a crash mid-save leaves the previous good file.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::write_atomic;
+use super::template::StoreError;
+use crate::backend::BackendInfo;
+use crate::core::extract::{AnswerSpec, Extractor};
+use crate::core::render::{Mode, Prompt};
+use crate::core::template::Template;
+use crate::core::vote::{Ballot, Tally};
+use crate::engine::RunResult;
+
+/// The session format version this build writes; older versions are migrated on load.
+pub const SESSION_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Session {
+    pub version: u32,
+    pub created: String,
+    /// The template the session started from (informational: `lab` carries everything).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The editable state: instruction, examples (with on/off), query, strategy, sampling...
+    pub lab: Template,
+    #[serde(default)]
+    pub runs: Vec<RunRecord>,
+}
+
+/// One run exactly as it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    pub timestamp: String,
+    /// The edits at the time of the run.
+    pub template: Template,
+    pub query: String,
+    pub mode: Mode,
+    /// The first-stage prompt exactly as sent, with its stop sequences.
+    pub prompt: Prompt,
+    #[serde(default)]
+    pub stop: Vec<String>,
+    pub backend: BackendInfo,
+    pub result: RunResult,
+}
+
+impl Session {
+    pub fn new(lab: Template) -> Session {
+        Session {
+            version: SESSION_VERSION,
+            created: now_rfc3339(),
+            origin: Some(lab.name.clone()),
+            lab,
+            runs: Vec::new(),
+        }
+    }
+
+    pub fn to_yaml(&self) -> Result<String, String> {
+        serde_saphyr::to_string(self).map_err(|e| e.to_string())
+    }
+
+    pub fn from_yaml(yaml: &str, source: &str) -> Result<Session, StoreError> {
+        // Look at the version first, so a newer file is reported as such rather than as
+        // whatever key it added.
+        #[derive(Deserialize)]
+        struct Probe {
+            version: Option<u32>,
+        }
+        let probe: Result<Probe, _> = serde_saphyr::from_str(yaml);
+        if let Ok(Probe { version: Some(v) }) = probe
+            && v > SESSION_VERSION
+        {
+            return Err(StoreError::Parse {
+                path: source.to_string(),
+                message: format!(
+                    "session version {v} is newer than this promptlab reads ({SESSION_VERSION}); upgrade promptlab"
+                ),
+            });
+        }
+        let s: Session = serde_saphyr::from_str(yaml).map_err(|e| StoreError::Parse {
+            path: match e.location() {
+                Some(l) => format!("{source}:{}:{}", l.line(), l.column()),
+                None => source.to_string(),
+            },
+            message: e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        })?;
+        if s.version == 0 {
+            return Err(StoreError::Parse {
+                path: source.to_string(),
+                message: "session version 0 is not a version".into(),
+            });
+        }
+        Ok(s)
+    }
+}
+
+pub fn load_session(path: &Path) -> Result<Session, StoreError> {
+    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Session::from_yaml(&text, &path.display().to_string())
+}
+
+pub fn save_session(path: &Path, session: &Session) -> Result<(), StoreError> {
+    let yaml = session.to_yaml().map_err(|message| StoreError::Parse {
+        path: path.display().to_string(),
+        message,
+    })?;
+    write_atomic(path, yaml.as_bytes()).map_err(|source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Appends a run to the session at `path`, creating it (from `lab`) if there is none.
+pub fn append_run(path: &Path, lab: &Template, record: RunRecord) -> Result<usize, StoreError> {
+    let mut session = if path.exists() {
+        load_session(path)?
+    } else {
+        Session::new(lab.clone())
+    };
+    session.lab = lab.clone();
+    session.runs.push(record);
+    save_session(path, &session)?;
+    Ok(session.runs.len())
+}
+
+/// Where the lab keeps sessions: `~/.local/share/promptlab/sessions`.
+pub fn sessions_dir() -> Option<PathBuf> {
+    super::data_dir().map(|d| d.join("sessions"))
+}
+
+/// A session as listed in the picker.
+#[derive(Debug, Clone)]
+pub struct ListedSession {
+    pub path: PathBuf,
+    pub created: String,
+    pub template: String,
+    pub runs: usize,
+    pub modified: SystemTime,
+    pub error: Option<String>,
+}
+
+/// Sessions in `./sessions` and the data dir, most recently changed first.
+pub fn list_sessions() -> Vec<ListedSession> {
+    let mut dirs = vec![PathBuf::from("sessions")];
+    dirs.extend(sessions_dir());
+    let mut out: Vec<ListedSession> = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if p.extension().is_none_or(|x| x != "yaml" && x != "yml") {
+                continue;
+            }
+            let modified = p
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(UNIX_EPOCH);
+            let listed = match load_session(&p) {
+                Ok(s) => ListedSession {
+                    created: s.created,
+                    template: s.origin.unwrap_or(s.lab.name),
+                    runs: s.runs.len(),
+                    path: p,
+                    modified,
+                    error: None,
+                },
+                Err(e) => ListedSession {
+                    created: String::new(),
+                    template: String::new(),
+                    runs: 0,
+                    path: p,
+                    modified,
+                    error: Some(e.to_string()),
+                },
+            };
+            out.push(listed);
+        }
+    }
+    out.sort_by(|a, b| b.modified.cmp(&a.modified));
+    out
+}
+
+/// Recomputes a recorded run's answers and tally from its stored texts with another answer
+/// spec: re-voting without a model.
+pub fn revote(record: &RunRecord, spec: &AnswerSpec) -> Result<RunRecord, String> {
+    let extractor = Extractor::new(spec)?;
+    let mut r = record.clone();
+    r.template.answer = spec.clone();
+    for p in &mut r.result.paths {
+        if p.error.is_none() {
+            p.answer = extractor.extract(&p.text, &r.query);
+        }
+    }
+    let ballots: Vec<Ballot> = r
+        .result
+        .paths
+        .iter()
+        .filter(|p| p.error.is_none())
+        .map(|p| Ballot {
+            path: p.index,
+            answer: p.answer.clone(),
+            logprob: p.logprob,
+        })
+        .collect();
+    r.result.tally = Tally::from_ballots(&ballots);
+    Ok(r)
+}
+
+/// UTC now as RFC 3339 ("2026-11-28T13:04:05Z").
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+/// Seconds since the epoch as RFC 3339 UTC (civil-from-days, Howard Hinnant's algorithm).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Usage;
+    use crate::core::extract::AnswerKind;
+    use crate::engine::PathResult;
+    use crate::store::template::resolve;
+
+    pub(super) fn record(texts: &[&str]) -> RunRecord {
+        let (t, _) = resolve("gsm8k-cot").unwrap();
+        let paths: Vec<PathResult> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| PathResult {
+                index: i,
+                text: text.to_string(),
+                answer: Extractor::new(&t.answer).unwrap().extract(text, ""),
+                finish_reason: Some("stop".into()),
+                prompt_tokens: 900,
+                completion_tokens: 20 + i as u32,
+                latency_ms: 1000 + i as u64,
+                error: None,
+                logprob: None,
+                resamples: 0,
+            })
+            .collect();
+        RunRecord {
+            timestamp: rfc3339(1_795_000_000),
+            query: t.query.clone().unwrap(),
+            mode: Mode::Completion,
+            prompt: Prompt::Completion("Q: x\nA:".into()),
+            stop: vec!["\n\n".into(), "\nQ:".into()],
+            backend: BackendInfo {
+                kind: "local".into(),
+                model: "gemma".into(),
+                default_mode: Mode::Completion,
+            },
+            result: RunResult::from_paths(paths, 1234, false),
+            template: t,
+        }
+    }
+
+    #[test]
+    fn round_trip_is_byte_identical() {
+        let (t, _) = resolve("date-understanding").unwrap();
+        let mut s = Session::new(t);
+        s.runs.push(record(&[
+            "The answer is 18.",
+            "So 9 * 2 = 18.\nThe answer is 20.",
+            "  weird \"quotes\" and: colons\n\n  indented\ttab ",
+        ]));
+        s.runs
+            .push(record(&["", "The answer is 1/3 = 0.3333333333333333."]));
+        let yaml = s.to_yaml().unwrap();
+        let back = Session::from_yaml(&yaml, "s.yaml").unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.to_yaml().unwrap(), yaml);
+    }
+
+    #[test]
+    fn newer_version_and_broken_files_are_clear() {
+        let (t, _) = resolve("gsm8k-cot").unwrap();
+        let mut yaml = Session::new(t).to_yaml().unwrap();
+        yaml = yaml.replacen("version: 1", "version: 7", 1);
+        let err = Session::from_yaml(&yaml, "s.yaml").unwrap_err().to_string();
+        assert!(err.contains("version 7 is newer"), "{err}");
+        let err = Session::from_yaml("version: 1\ncreated: x\nlab: [\n", "s.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.yaml:"), "{err}");
+        let err = Session::from_yaml("version: 1\ncreated: x\nsurprise: 1\n", "s.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("surprise"), "{err}");
+    }
+
+    #[test]
+    fn version_1_fixture_still_loads() {
+        let s = load_session(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/session-v1.yaml"
+        )))
+        .unwrap();
+        assert_eq!(s.runs.len(), 1);
+        assert_eq!(s.runs[0].result.tally.winner.as_deref(), Some("18"));
+    }
+
+    #[test]
+    fn revote_recomputes_from_texts() {
+        let r = record(&[
+            "The answer is Paris.",
+            "the answer is paris",
+            "The answer is Rome.",
+        ]);
+        assert_eq!(r.result.tally.winner, None, "numbers: nothing parses");
+        let again = revote(&r, &AnswerSpec::of(AnswerKind::Text)).unwrap();
+        assert_eq!(again.result.tally.winner.as_deref(), Some("paris"));
+        assert_eq!(again.result.tally.entries[0].votes, 2);
+        let bad = AnswerSpec {
+            kind: AnswerKind::Regex,
+            pattern: Some("(".into()),
+            choices: vec![],
+        };
+        assert!(revote(&r, &bad).is_err());
+    }
+
+    #[test]
+    fn append_creates_then_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.yaml");
+        let (t, _) = resolve("gsm8k-cot").unwrap();
+        assert_eq!(
+            append_run(&p, &t, record(&["The answer is 1."])).unwrap(),
+            1
+        );
+        assert_eq!(
+            append_run(&p, &t, record(&["The answer is 2."])).unwrap(),
+            2
+        );
+        assert_eq!(load_session(&p).unwrap().runs.len(), 2);
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+    }
+
+    #[test]
+    fn usage_is_kept() {
+        let r = record(&["The answer is 3."]);
+        assert_eq!(
+            r.result.usage,
+            Usage {
+                prompt_tokens: 900,
+                completion_tokens: 20
+            }
+        );
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::tests::record;
+    use super::*;
+    use crate::store::template::resolve;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn any_recorded_text_round_trips(texts in proptest::collection::vec("\\PC{0,60}|[ \\t\\n\"':#>|-]{0,12}", 1..4), query in "\\PC{0,40}") {
+            let (t, _) = resolve("gsm8k-cot").unwrap();
+            let mut s = Session::new(t);
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let mut r = record(&refs);
+            r.query = query;
+            s.runs.push(r);
+            let yaml = s.to_yaml().unwrap();
+            let back = Session::from_yaml(&yaml, "s.yaml").unwrap();
+            prop_assert_eq!(&back, &s);
+            prop_assert_eq!(back.to_yaml().unwrap(), yaml);
+        }
+    }
+}
