@@ -120,6 +120,11 @@ pub trait Backend: Send + Sync {
         Readiness::Ready
     }
 
+    /// HTTP requests sent and retried so far, for backends that make them.
+    fn request_stats(&self) -> Option<(u64, u64)> {
+        None
+    }
+
     /// Streams one sampled completion. Dropping the stream cancels it.
     fn stream(&self, request: SampleRequest) -> SampleStream;
 

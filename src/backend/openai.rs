@@ -117,6 +117,10 @@ impl OpenAiBackend {
 }
 
 impl Backend for OpenAiBackend {
+    fn request_stats(&self) -> Option<(u64, u64)> {
+        Some((self.stats.sent(), self.stats.retries()))
+    }
+
     fn info(&self) -> BackendInfo {
         BackendInfo {
             kind: "openai".into(),

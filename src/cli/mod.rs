@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod eval;
 pub mod model;
 pub mod output;
 pub mod replay;
@@ -37,6 +38,8 @@ pub enum Command {
     Tui(TuiArgs),
     /// Sample N reasoning paths for one query, extract each answer and vote.
     Run(RunArgs),
+    /// Accuracy of prompts on a labelled dataset: first sample, majority vote, maj@k; variants side by side.
+    Eval(EvalArgs),
     /// Print a session's recorded runs without calling a model; re-run or re-vote them.
     Replay(ReplayArgs),
     /// List the templates you can name with --template.
@@ -154,6 +157,39 @@ pub struct TuiArgs {
     pub prompt: PromptArgs,
     #[command(flatten)]
     pub backend: BackendArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// JSONL, CSV (with a header) or BIG-bench task.json
+    #[arg(long, short = 'd')]
+    pub dataset: PathBuf,
+    /// Only the first K items
+    #[arg(long, value_name = "K")]
+    pub limit: Option<usize>,
+    /// Score the first sample by a separate greedy (temperature 0) sample
+    #[arg(long)]
+    pub greedy: bool,
+    /// A grid of variants: KEY=V1,V2 (strategy, n, temperature, top_p, top_k, max_tokens, seed,
+    /// mode, model, instruction, shots); repeat for more keys
+    #[arg(long, value_name = "KEY=V1,V2")]
+    pub vary: Vec<String>,
+    /// Sample afresh instead of using the sample cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Stop at the first broken dataset line instead of skipping it
+    #[arg(long)]
+    pub strict: bool,
+    /// Write items.jsonl, variants.csv and report.md here
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

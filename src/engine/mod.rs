@@ -20,6 +20,11 @@ use crate::core::strategy::{PathMachine, SampleSpec, Step};
 use crate::core::template::{Sampling, Strategy, Template};
 use crate::core::vote::{Ballot, LogProb, Tally};
 
+pub mod cache;
+pub mod eval;
+
+use cache::Cache;
+
 /// Everything one run needs, fixed before it starts.
 #[derive(Debug, Clone)]
 pub struct RunPlan {
@@ -33,6 +38,8 @@ pub struct RunPlan {
     pub concurrency: usize,
     /// Fresh samples after a stream broke mid-way (the HTTP layer retries the rest).
     pub max_resamples: u32,
+    /// Finished paths are looked up here first and stored here after.
+    pub cache: Option<Arc<Cache>>,
 }
 
 impl RunPlan {
@@ -51,6 +58,7 @@ impl RunPlan {
             extractor,
             concurrency: 16,
             max_resamples: 2,
+            cache: None,
         })
     }
 
@@ -193,10 +201,40 @@ pub async fn run_limited(
 ) -> RunResult {
     let started = Instant::now();
     let n = plan.sampling.n as usize;
-    // Backends that share one prompt's work across N samples get all first samples at once.
+    let info = backend.info();
+    let keys: Vec<Option<String>> = (0..n)
+        .map(|i| plan.cache.as_ref().map(|_| cache::key(&info, &plan, i)))
+        .collect();
+    let mut paths = Vec::with_capacity(n);
+    let mut missing = Vec::with_capacity(n);
+    for (i, key) in keys.iter().enumerate() {
+        match (&plan.cache, key) {
+            (Some(c), Some(k)) => match c.get(k) {
+                Some(mut hit) => {
+                    // Cached texts are re-read with the current answer extraction.
+                    hit.index = i;
+                    hit.answer = plan.extractor.extract(&hit.text, &plan.query);
+                    emit(&events, EngineEvent::PathStarted { path: i });
+                    emit(
+                        &events,
+                        EngineEvent::Chunk {
+                            path: i,
+                            text: hit.text.clone(),
+                        },
+                    );
+                    emit(&events, EngineEvent::PathDone(hit.clone()));
+                    paths.push(hit);
+                }
+                None => missing.push(i),
+            },
+            _ => missing.push(i),
+        }
+    }
+    // Backends that share one prompt's work across N samples get all first samples at once
+    // (when nothing of the run is cached).
     let batched = match plan.machine().start() {
-        Step::Sample(spec) => backend.stream_batch(plan.request(spec, 0), n),
-        Step::Done { .. } => None,
+        Step::Sample(spec) if missing.len() == n => backend.stream_batch(plan.request(spec, 0), n),
+        _ => None,
     };
     let mut first_streams: Vec<Option<SampleStream>> = match batched {
         Some(streams) if streams.len() == n => streams.into_iter().map(Some).collect(),
@@ -204,6 +242,10 @@ pub async fn run_limited(
     };
     let mut tasks = JoinSet::new();
     for (i, first) in first_streams.drain(..).enumerate() {
+        if !missing.contains(&i) {
+            continue;
+        }
+        let key = keys[i].clone();
         let (backend, plan, events, cancel, permits) = (
             backend.clone(),
             plan.clone(),
@@ -222,11 +264,13 @@ pub async fn run_limited(
                 },
             };
             let result = run_path(i, backend.as_ref(), &plan, first, &events, &cancel).await;
+            if let (Some(c), Some(k), true) = (&plan.cache, &key, result.succeeded()) {
+                c.put(k, &result);
+            }
             emit(&events, EngineEvent::PathDone(result.clone()));
             result
         });
     }
-    let mut paths = Vec::with_capacity(n);
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(p) => paths.push(p),

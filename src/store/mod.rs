@@ -1,6 +1,7 @@
 //! Files: templates (YAML), and atomic writes.
 
 pub mod atomic;
+pub mod dataset;
 pub mod session;
 pub mod template;
 

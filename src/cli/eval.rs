@@ -1,0 +1,426 @@
+//! `promptlab eval`: a template (and a grid of variants) over a labelled dataset.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::config::Config;
+use super::run::apply_overrides;
+use super::{BackendKind, EvalArgs, backend};
+use crate::backend::Backend;
+use crate::core::render::Mode;
+use crate::core::template::{Strategy, Template};
+use crate::engine::cache::Cache;
+use crate::engine::eval::{EvalOptions, Variant, VariantResult, eval_variant};
+use crate::store::atomic::write_atomic;
+use crate::store::dataset::load_dataset;
+
+const KEYS: &[&str] = &[
+    "strategy",
+    "n",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "seed",
+    "mode",
+    "model",
+    "instruction",
+    "shots",
+];
+
+/// `KEY=V1,V2` flags as (key, values), in the order given.
+fn parse_vary(flags: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+    flags
+        .iter()
+        .map(|f| {
+            let (k, vs) = f
+                .split_once('=')
+                .ok_or_else(|| format!("--vary {f}: expected KEY=V1,V2"))?;
+            let k = k.trim().replace('-', "_");
+            if !KEYS.contains(&k.as_str()) {
+                return Err(format!(
+                    "--vary: unknown key `{k}` (one of {})",
+                    KEYS.join(", ")
+                ));
+            }
+            let values: Vec<String> = vs
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+            if values.is_empty() {
+                return Err(format!("--vary {f}: no values"));
+            }
+            Ok((k, values))
+        })
+        .collect()
+}
+
+/// Every combination of the varied values.
+fn grid(vary: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
+    let mut out: Vec<Vec<(String, String)>> = vec![vec![]];
+    for (k, vs) in vary {
+        out = out
+            .into_iter()
+            .flat_map(|combo| {
+                vs.iter().map(move |v| {
+                    let mut c = combo.clone();
+                    c.push((k.clone(), v.clone()));
+                    c
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
+    let bad = |e: &dyn std::fmt::Display| format!("--vary {key}={value}: {e}");
+    let s = &mut t.sampling;
+    match key {
+        "strategy" => t.strategy = value.parse::<Strategy>().map_err(|e| bad(&e))?,
+        "n" => s.n = value.parse().map_err(|e| bad(&e))?,
+        "temperature" => s.temperature = value.parse().map_err(|e| bad(&e))?,
+        "top_p" => s.top_p = value.parse().map_err(|e| bad(&e))?,
+        "top_k" => s.top_k = value.parse().map_err(|e| bad(&e))?,
+        "max_tokens" => s.max_tokens = value.parse().map_err(|e| bad(&e))?,
+        "seed" => s.seed = value.parse().map_err(|e| bad(&e))?,
+        "mode" => t.mode = Some(value.parse::<Mode>().map_err(|e| bad(&e))?),
+        "instruction" => {
+            t.instruction = Some(value.to_string()).filter(|v| !v.is_empty() && v != "none")
+        }
+        "shots" => {
+            let k: usize = value.parse().map_err(|e| bad(&e))?;
+            for (i, e) in t.examples.iter_mut().enumerate() {
+                e.enabled = i < k;
+            }
+        }
+        _ => {} // "model" picks the backend
+    }
+    t.validate().map_err(|e| bad(&e))
+}
+
+pub async fn eval(args: EvalArgs) -> Result<bool, String> {
+    let config = Config::load()?;
+    let (mut base, _) =
+        crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
+    apply_overrides(&mut base, &args.prompt);
+    base.validate()
+        .map_err(|e| format!("{}: {e}", args.prompt.template))?;
+    let mut dataset = load_dataset(&args.dataset, args.strict).map_err(|e| e.to_string())?;
+    for p in &dataset.problems {
+        eprintln!("skipped {p}");
+    }
+    if let Some(k) = args.limit {
+        dataset.items.truncate(k);
+    }
+    let vary = parse_vary(&args.vary)?;
+    let resolved = backend::resolve(&args.backend, &config)?;
+
+    // One backend per model value (the default one when `model` is not varied).
+    let mut backends: BTreeMap<String, Arc<dyn Backend>> = BTreeMap::new();
+    let models: Vec<String> = vary
+        .iter()
+        .find(|(k, _)| k == "model")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| vec![String::new()]);
+    for m in &models {
+        let mut r = backend::Resolved {
+            kind: resolved.kind,
+            args: resolved.args.clone(),
+        };
+        if !m.is_empty() {
+            match r.kind {
+                BackendKind::Local => r.args.model_path = Some(m.into()),
+                _ => r.args.model = Some(m.clone()),
+            }
+        }
+        backends.insert(m.clone(), backend::build(&r).await?);
+    }
+
+    let mut variants = Vec::new();
+    for combo in grid(&vary) {
+        let mut t = base.clone();
+        let mut model = String::new();
+        for (k, v) in &combo {
+            apply(&mut t, k, v)?;
+            if k == "model" {
+                model.clone_from(v);
+            }
+        }
+        let backend = backends
+            .get(&model)
+            .cloned()
+            .ok_or("no backend for a variant")?;
+        let mode = t.mode.unwrap_or(backend.info().default_mode);
+        let name = if combo.is_empty() {
+            t.name.clone()
+        } else {
+            combo
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let settings = json!(combo.iter().cloned().collect::<BTreeMap<String, String>>());
+        variants.push(Variant {
+            name,
+            settings,
+            template: t,
+            mode,
+            backend,
+        });
+    }
+
+    let cache = if args.no_cache {
+        None
+    } else {
+        let dir = crate::store::cache_dir()
+            .ok_or("no cache directory; use --no-cache")?
+            .join("samples");
+        Some(Arc::new(
+            Cache::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?,
+        ))
+    };
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping: what is sampled is cached, so the same command resumes");
+            on_ctrl_c.cancel();
+        }
+    });
+    let concurrency = args
+        .prompt
+        .concurrency
+        .or(config.concurrency)
+        .unwrap_or(16)
+        .max(1);
+    let opts = EvalOptions {
+        permits: Arc::new(Semaphore::new(concurrency)),
+        greedy: args.greedy,
+        cache,
+        cancel: cancel.clone(),
+    };
+
+    let mut results: Vec<VariantResult> = Vec::new();
+    let items = dataset.items.len() as u64;
+    for v in &variants {
+        let bar = if std::io::stderr().is_terminal() {
+            ProgressBar::new(items)
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} {wide_bar} {pos}/{len} items · {msg} · ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(v.name.clone());
+        let b = bar.clone();
+        let on_item = Arc::new(move |done: usize, correct: usize| {
+            b.set_position(done as u64);
+            b.set_message(format!(
+                "accuracy {:.1}%",
+                100.0 * correct as f64 / done.max(1) as f64
+            ));
+        });
+        results.push(eval_variant(v, &dataset.items, &opts, on_item).await);
+        bar.finish_and_clear();
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+
+    let (mut sent, mut http_retries) = (0, 0);
+    for b in backends.values() {
+        if let Some((s, r)) = b.request_stats() {
+            sent += s;
+            http_retries += r;
+        }
+    }
+    let requests = (sent > 0).then(|| {
+        let succeeded: usize = results.iter().map(|r| r.samples.succeeded).sum();
+        let failed: usize = results.iter().map(|r| r.samples.failed).sum();
+        let resamples: usize = results.iter().map(|r| r.samples.resamples).sum();
+        json!({"sent": sent, "succeeded": succeeded, "failed": failed, "http_retries": http_retries, "resamples": resamples})
+    });
+    let report = json!({
+        "dataset": dataset.name,
+        "items": dataset.items.len(),
+        "skipped_lines": dataset.problems,
+        "variants": results,
+        "requests": requests,
+    });
+    if let Some(dir) = &args.out {
+        export(dir, &dataset.name, &results).map_err(|e| format!("{}: {e}", dir.display()))?;
+        eprintln!(
+            "wrote {}/items.jsonl, variants.csv, report.md",
+            dir.display()
+        );
+    }
+    if args.json {
+        println!("{report}");
+    } else {
+        print!("{}", table(&dataset.name, dataset.items.len(), &results));
+    }
+    if results.iter().all(|r| r.samples.succeeded == 0) {
+        return Err("no sample succeeded".into());
+    }
+    Ok(true)
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// The side-by-side table for people, then each variant's maj@k curve.
+pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
+    let w = results
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let mut out = format!("{dataset} · {items} items\n\n");
+    let _ = writeln!(
+        out,
+        "{:<w$}  {:>8}  {:>8}  {:>8}  {:>9}  {:>10}  {:>7}",
+        "variant", "first", "majority", "maj@N", "unparsed", "tokens", "time"
+    );
+    for r in results {
+        let _ = writeln!(
+            out,
+            "{:<w$}  {:>8}  {:>8}  {:>8}  {:>9}  {:>10}  {:>6.1}s{}",
+            r.name,
+            pct(r.accuracy_first),
+            pct(r.accuracy_majority),
+            r.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
+            pct(r.unparsed_rate),
+            r.usage.prompt_tokens + r.usage.completion_tokens,
+            r.elapsed_ms as f64 / 1000.0,
+            if r.samples.failed > 0 {
+                format!("  ({} samples failed)", r.samples.failed)
+            } else {
+                String::new()
+            }
+        );
+    }
+    out.push('\n');
+    for r in results.iter().filter(|r| r.maj_at_k.len() > 1) {
+        let curve: Vec<String> = r
+            .maj_at_k
+            .iter()
+            .enumerate()
+            .map(|(k, v)| format!("{}:{:.0}%", k + 1, v * 100.0))
+            .collect();
+        let _ = writeln!(out, "maj@k {:<w$}  {}", r.name, curve.join(" "));
+    }
+    out
+}
+
+fn export(dir: &Path, dataset: &str, results: &[VariantResult]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut items = String::new();
+    for r in results {
+        for i in &r.per_item {
+            let v: Value = json!({"variant": r.name, "id": i.id, "target": i.target, "answers": i.answers, "majority": i.majority, "correct": i.correct, "first_correct": i.first_correct, "maj_at_k": i.maj_at_k});
+            let _ = writeln!(items, "{v}");
+        }
+    }
+    write_atomic(&dir.join("items.jsonl"), items.as_bytes())?;
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let _ = csv.write_record([
+        "variant",
+        "accuracy_first",
+        "accuracy_majority",
+        "maj_at_n",
+        "unparsed_rate",
+        "prompt_tokens",
+        "completion_tokens",
+        "elapsed_ms",
+    ]);
+    for r in results {
+        let _ = csv.write_record([
+            r.name.clone(),
+            r.accuracy_first.to_string(),
+            r.accuracy_majority.to_string(),
+            r.maj_at_k.last().copied().unwrap_or(0.0).to_string(),
+            r.unparsed_rate.to_string(),
+            r.usage.prompt_tokens.to_string(),
+            r.usage.completion_tokens.to_string(),
+            r.elapsed_ms.to_string(),
+        ]);
+    }
+    write_atomic(
+        &dir.join("variants.csv"),
+        &csv.into_inner()
+            .map_err(|e| std::io::Error::other(e.to_string()))?,
+    )?;
+    let mut md = format!(
+        "# Evaluation: {dataset}\n\n| variant | first | majority | maj@N | unparsed | tokens | time |\n|---|---|---|---|---|---|---|\n"
+    );
+    for r in results {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {:.1}s |",
+            r.name,
+            pct(r.accuracy_first),
+            pct(r.accuracy_majority),
+            r.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
+            pct(r.unparsed_rate),
+            r.usage.prompt_tokens + r.usage.completion_tokens,
+            r.elapsed_ms as f64 / 1000.0
+        );
+    }
+    md.push_str("\n## maj@k\n\n");
+    for r in results {
+        let curve: Vec<String> = r
+            .maj_at_k
+            .iter()
+            .enumerate()
+            .map(|(k, v)| format!("{}: {}", k + 1, pct(*v)))
+            .collect();
+        let _ = writeln!(md, "- **{}**: {}", r.name, curve.join(", "));
+    }
+    write_atomic(&dir.join("report.md"), md.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_is_the_cartesian_product() {
+        let v = parse_vary(&["strategy=direct,cot".into(), "n=1,5,10".into()]).unwrap();
+        let g = grid(&v);
+        assert_eq!(g.len(), 6);
+        assert_eq!(
+            g[0],
+            vec![
+                ("strategy".into(), "direct".into()),
+                ("n".into(), "1".into())
+            ]
+        );
+        assert!(parse_vary(&["colour=red".into()]).is_err());
+        assert!(parse_vary(&["n".into()]).is_err());
+    }
+
+    #[test]
+    fn vary_values_are_checked() {
+        let (mut t, _) = crate::store::template::resolve("gsm8k-cot").unwrap();
+        assert!(apply(&mut t, "n", "0").is_err());
+        apply(&mut t, "shots", "2").unwrap();
+        assert_eq!(t.active_examples().count(), 2);
+        assert!(apply(&mut t, "strategy", "sideways").is_err());
+    }
+}

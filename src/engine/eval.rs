@@ -1,0 +1,260 @@
+//! Evaluation: one prompt set-up (a variant) over every item of a dataset, with the same
+//! engine, cache and concurrency limit as single runs; accuracy of the first sample and of the
+//! majority vote, and the maj@k curve from the same samples.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::cache::Cache;
+use super::{PathResult, RunPlan, run_limited};
+use crate::backend::{Backend, Usage};
+use crate::core::metrics::{maj_at_k, majority_correct};
+use crate::core::render::Mode;
+use crate::core::template::Template;
+use crate::store::dataset::Item;
+
+/// One set-up to evaluate.
+pub struct Variant {
+    pub name: String,
+    /// What distinguishes it (the `--vary` values), for reports.
+    pub settings: serde_json::Value,
+    pub template: Template,
+    pub mode: Mode,
+    pub backend: Arc<dyn Backend>,
+}
+
+pub struct EvalOptions {
+    pub permits: Arc<Semaphore>,
+    /// Score the first sample by a separate greedy (temperature 0) sample.
+    pub greedy: bool,
+    pub cache: Option<Arc<Cache>>,
+    pub cancel: CancellationToken,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemResult {
+    pub id: String,
+    pub target: Vec<String>,
+    /// Extracted answers in sample order; `null` when unparsed or failed.
+    pub answers: Vec<Option<String>>,
+    pub majority: Option<String>,
+    pub correct: bool,
+    pub first_correct: bool,
+    pub maj_at_k: Vec<f64>,
+    pub failed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The sampled paths, for drill-down and exports.
+    pub paths: Vec<PathResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SampleCounts {
+    pub succeeded: usize,
+    pub failed: usize,
+    /// Fresh samples after broken streams (each one more request).
+    pub resamples: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantResult {
+    pub name: String,
+    pub settings: serde_json::Value,
+    pub accuracy_first: f64,
+    pub accuracy_majority: f64,
+    /// maj@k for k = 1..N (index k-1), averaged over items.
+    pub maj_at_k: Vec<f64>,
+    /// Share of successful samples whose answer could not be parsed.
+    pub unparsed_rate: f64,
+    pub usage: Usage,
+    pub elapsed_ms: u64,
+    pub samples: SampleCounts,
+    pub cancelled: bool,
+    pub per_item: Vec<ItemResult>,
+}
+
+/// Progress after each item: items done, correct (majority) so far.
+pub type OnItem = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
+pub async fn eval_variant(
+    v: &Variant,
+    items: &[Item],
+    opts: &EvalOptions,
+    on_item: OnItem,
+) -> VariantResult {
+    let started = Instant::now();
+    let mut tasks = JoinSet::new();
+    for (pos, item) in items.iter().enumerate() {
+        let (item, backend, permits, cancel) = (
+            item.clone(),
+            v.backend.clone(),
+            opts.permits.clone(),
+            opts.cancel.clone(),
+        );
+        let (template, mode, greedy, cache) =
+            (v.template.clone(), v.mode, opts.greedy, opts.cache.clone());
+        tasks.spawn(async move {
+            (
+                pos,
+                eval_item(
+                    &item, template, mode, greedy, cache, backend, permits, cancel,
+                )
+                .await,
+            )
+        });
+    }
+    let mut per_item: Vec<Option<ItemResult>> = vec![None; items.len()];
+    let (mut done, mut correct) = (0, 0);
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((pos, r)) = joined else { continue };
+        done += 1;
+        correct += usize::from(r.correct);
+        on_item(done, correct);
+        per_item[pos] = Some(r);
+    }
+    let per_item: Vec<ItemResult> = per_item.into_iter().flatten().collect();
+    summarize(
+        v,
+        per_item,
+        started.elapsed().as_millis() as u64,
+        opts.cancel.is_cancelled(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn eval_item(
+    item: &Item,
+    template: Template,
+    mode: Mode,
+    greedy: bool,
+    cache: Option<Arc<Cache>>,
+    backend: Arc<dyn Backend>,
+    permits: Arc<Semaphore>,
+    cancel: CancellationToken,
+) -> ItemResult {
+    let failed_item = |error: String| ItemResult {
+        id: item.id.clone(),
+        target: item.targets.clone(),
+        answers: vec![],
+        majority: None,
+        correct: false,
+        first_correct: false,
+        maj_at_k: vec![],
+        failed: 0,
+        error: Some(error),
+        paths: vec![],
+    };
+    let mut plan = match RunPlan::new(&template, &item.input, mode) {
+        Ok(p) => p,
+        Err(e) => return failed_item(e),
+    };
+    plan.cache = cache;
+    let accepted: Vec<String> = item
+        .targets
+        .iter()
+        .filter_map(|t| plan.extractor.normalize_target(t, &plan.query))
+        .collect();
+    let greedy_plan = greedy.then(|| {
+        let mut g = plan.clone();
+        g.sampling.n = 1;
+        g.sampling.temperature = 0.0;
+        Arc::new(g)
+    });
+    let result = run_limited(
+        backend.clone(),
+        Arc::new(plan),
+        None,
+        cancel.clone(),
+        permits.clone(),
+    )
+    .await;
+    let answers: Vec<Option<String>> = result
+        .paths
+        .iter()
+        .map(|p| p.answer.clone().filter(|_| p.succeeded()))
+        .collect();
+    let refs: Vec<Option<&str>> = answers.iter().map(Option::as_deref).collect();
+    let first_correct = match greedy_plan {
+        Some(g) => {
+            let r = run_limited(backend, g, None, cancel, permits).await;
+            r.paths
+                .first()
+                .and_then(|p| p.answer.as_ref())
+                .is_some_and(|a| accepted.contains(a))
+        }
+        None => answers
+            .first()
+            .and_then(Option::as_ref)
+            .is_some_and(|a| accepted.contains(a)),
+    };
+    ItemResult {
+        id: item.id.clone(),
+        target: item.targets.clone(),
+        majority: result.tally.winner.clone(),
+        correct: majority_correct(&refs, &accepted),
+        first_correct,
+        maj_at_k: maj_at_k(&refs, &accepted),
+        failed: result.paths.iter().filter(|p| !p.succeeded()).count(),
+        error: None,
+        answers,
+        paths: result.paths,
+    }
+}
+
+fn summarize(
+    v: &Variant,
+    per_item: Vec<ItemResult>,
+    elapsed_ms: u64,
+    cancelled: bool,
+) -> VariantResult {
+    let n_items = per_item.len().max(1) as f64;
+    let n = per_item.iter().map(|i| i.maj_at_k.len()).max().unwrap_or(0);
+    let maj_at_k: Vec<f64> = (0..n)
+        .map(|k| {
+            per_item
+                .iter()
+                .map(|i| i.maj_at_k.get(k).copied().unwrap_or(0.0))
+                .sum::<f64>()
+                / n_items
+        })
+        .collect();
+    let mut usage = Usage::default();
+    let mut samples = SampleCounts::default();
+    let (mut ok, mut unparsed) = (0usize, 0usize);
+    for p in per_item.iter().flat_map(|i| &i.paths) {
+        usage += Usage {
+            prompt_tokens: p.prompt_tokens,
+            completion_tokens: p.completion_tokens,
+        };
+        samples.resamples += p.resamples as usize;
+        if p.succeeded() {
+            ok += 1;
+            unparsed += usize::from(p.answer.is_none());
+        } else {
+            samples.failed += 1;
+        }
+    }
+    samples.succeeded = ok;
+    VariantResult {
+        name: v.name.clone(),
+        settings: v.settings.clone(),
+        accuracy_first: per_item.iter().filter(|i| i.first_correct).count() as f64 / n_items,
+        accuracy_majority: per_item.iter().filter(|i| i.correct).count() as f64 / n_items,
+        maj_at_k,
+        unparsed_rate: if ok == 0 {
+            0.0
+        } else {
+            unparsed as f64 / ok as f64
+        },
+        usage,
+        elapsed_ms,
+        samples,
+        cancelled,
+        per_item,
+    }
+}

@@ -1,0 +1,281 @@
+//! Labelled datasets for evaluation: JSONL (`input`, `target`, optional `id` and `choices`),
+//! CSV with a header (the same columns; `choices` and several targets separated by `|`), and
+//! BIG-bench `task.json` (`examples` with `target` or `target_scores`). A target may list
+//! several accepted answers. Broken lines are reported with their line number and skipped,
+//! or stop the load with `strict`.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::template::StoreError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub id: String,
+    /// The question as asked (options appended as "(A) … (B) …" when the item has choices).
+    pub input: String,
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub name: String,
+    pub items: Vec<Item>,
+    /// Lines that could not be read, as "file:line: why".
+    pub problems: Vec<String>,
+}
+
+fn letter(i: usize) -> char {
+    (b'A' + (i % 26) as u8) as char
+}
+
+/// The query of an item with options: the input, then "Options: (A) … (B) …".
+fn with_choices(input: &str, choices: &[String]) -> String {
+    if choices.is_empty() {
+        return input.to_string();
+    }
+    let opts: Vec<String> = choices
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("({}) {c}", letter(i)))
+        .collect();
+    format!("{input}\nOptions: {}", opts.join(" "))
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn strings(v: &Value) -> Option<Vec<String>> {
+    match v {
+        Value::Array(a) => a.iter().map(scalar).collect(),
+        other => scalar(other).map(|s| vec![s]),
+    }
+}
+
+/// One JSON object as an item (JSONL lines and BIG-bench examples share this).
+fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, String> {
+    let o = obj.as_object().ok_or("not a JSON object")?;
+    let input = o.get("input").and_then(scalar).ok_or("no `input`")?;
+    let mut choices: Vec<String> = o.get("choices").and_then(strings).unwrap_or_default();
+    let targets = if let Some(t) = o.get("target") {
+        strings(t).ok_or("`target` must be a string, a number or a list of them")?
+    } else if let Some(Value::Object(scores)) = o.get("target_scores") {
+        // BIG-bench multiple choice: the options are the keys, the best-scored ones are right.
+        choices = scores.keys().cloned().collect();
+        let best = scores
+            .values()
+            .filter_map(Value::as_f64)
+            .fold(f64::NEG_INFINITY, f64::max);
+        scores
+            .iter()
+            .filter(|(_, s)| s.as_f64() == Some(best))
+            .map(|(k, _)| k.clone())
+            .collect()
+    } else {
+        return Err("no `target` (or `target_scores`)".into());
+    };
+    if targets.is_empty() {
+        return Err("`target` is empty".into());
+    }
+    let id = o
+        .get("id")
+        .and_then(scalar)
+        .unwrap_or_else(|| fallback_id.to_string());
+    Ok(Item {
+        id,
+        input: with_choices(&input, &choices),
+        targets,
+    })
+}
+
+pub fn load_dataset(path: &Path, strict: bool) -> Result<Dataset, StoreError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    let fail = |line: usize, message: String| StoreError::Parse {
+        path: format!("{name}:{line}"),
+        message,
+    };
+    let mut items = Vec::new();
+    let mut problems = Vec::new();
+    let mut problem = |line: usize, message: String| -> Result<(), StoreError> {
+        if strict {
+            return Err(fail(line, message));
+        }
+        problems.push(format!("{name}:{line}: {message}"));
+        Ok(())
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext == "json" {
+        let v: Value = serde_json::from_str(&text).map_err(|e| fail(e.line(), e.to_string()))?;
+        let examples = v
+            .get("examples")
+            .and_then(Value::as_array)
+            .ok_or_else(|| fail(1, "a BIG-bench task.json needs `examples`".into()))?;
+        for (i, ex) in examples.iter().enumerate() {
+            match item_of(ex, i + 1) {
+                Ok(it) => items.push(it),
+                Err(e) => problem(0, format!("example {}: {e}", i + 1))?,
+            }
+        }
+    } else if ext == "csv" {
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let headers = rdr.headers().map_err(|e| fail(1, e.to_string()))?.clone();
+        let col = |n: &str| {
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(n))
+        };
+        let (Some(ci), Some(ct)) = (col("input"), col("target")) else {
+            return Err(fail(
+                1,
+                "the header needs `input` and `target` columns".into(),
+            ));
+        };
+        let (cid, cch) = (col("id"), col("choices"));
+        for (i, rec) in rdr.records().enumerate() {
+            let line = rec
+                .as_ref()
+                .ok()
+                .and_then(|r| r.position())
+                .map_or(i + 2, |p| p.line() as usize);
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    problem(line, e.to_string())?;
+                    continue;
+                }
+            };
+            let get = |c: Option<usize>| {
+                c.and_then(|c| rec.get(c))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+            };
+            let (Some(input), Some(target)) = (get(Some(ci)), get(Some(ct))) else {
+                problem(line, "empty `input` or `target`".into())?;
+                continue;
+            };
+            let split = |s: &str| {
+                s.split('|')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+            };
+            let choices = get(cch).map(split).unwrap_or_default();
+            items.push(Item {
+                id: get(cid).map_or_else(|| (i + 1).to_string(), str::to_string),
+                input: with_choices(input, &choices),
+                targets: split(target),
+            });
+        }
+    } else {
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed = serde_json::from_str::<Value>(line)
+                .map_err(|e| e.to_string())
+                .and_then(|v| item_of(&v, items.len() + 1));
+            match parsed {
+                Ok(it) => items.push(it),
+                Err(e) => problem(i + 1, e)?,
+            }
+        }
+    }
+    if items.is_empty() {
+        return Err(StoreError::Parse {
+            path: name,
+            message: "no usable items".into(),
+        });
+    }
+    Ok(Dataset {
+        name,
+        items,
+        problems,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn jsonl_with_ids_lists_and_a_bad_line() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            &d,
+            "d.jsonl",
+            "{\"id\": 7, \"input\": \"1+1?\", \"target\": 2}\n\n{\"input\": \"city?\", \"target\": [\"NYC\", \"New York\"]}\nnot json\n{\"input\": \"c?\", \"target\": \"b\", \"choices\": [\"x\", \"y\"]}\n",
+        );
+        let ds = load_dataset(&p, false).unwrap();
+        assert_eq!(ds.items.len(), 3);
+        assert_eq!(
+            ds.items[0],
+            Item {
+                id: "7".into(),
+                input: "1+1?".into(),
+                targets: vec!["2".into()]
+            }
+        );
+        assert_eq!(ds.items[1].targets, vec!["NYC", "New York"]);
+        assert_eq!(ds.items[2].input, "c?\nOptions: (A) x (B) y");
+        assert_eq!(ds.problems.len(), 1);
+        assert!(ds.problems[0].contains("d.jsonl:4:"), "{:?}", ds.problems);
+        let err = load_dataset(&p, true).unwrap_err().to_string();
+        assert!(err.contains("d.jsonl:4"), "{err}");
+    }
+
+    #[test]
+    fn csv_with_header_and_quotes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            &d,
+            "d.csv",
+            "id,input,target\na,\"He said \"\"hi\"\", twice\",5\nb,,3\nc,q,1|one\n",
+        );
+        let ds = load_dataset(&p, false).unwrap();
+        assert_eq!(ds.items.len(), 2);
+        assert_eq!(ds.items[0].input, "He said \"hi\", twice");
+        assert_eq!(ds.items[1].targets, vec!["1", "one"]);
+        assert_eq!(ds.problems.len(), 1);
+        assert!(ds.problems[0].contains("d.csv:3"), "{:?}", ds.problems);
+    }
+
+    #[test]
+    fn bigbench_task_json() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(
+            &d,
+            "task.json",
+            r#"{"name": "t", "examples": [
+            {"input": "2+2?", "target": "4"},
+            {"input": "Sky?", "target_scores": {"blue": 1, "green": 0}}
+        ]}"#,
+        );
+        let ds = load_dataset(&p, false).unwrap();
+        assert_eq!(ds.items[0].targets, vec!["4"]);
+        assert_eq!(ds.items[1].input, "Sky?\nOptions: (A) blue (B) green");
+        assert_eq!(ds.items[1].targets, vec!["blue"]);
+    }
+}
