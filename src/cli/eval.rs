@@ -417,8 +417,9 @@ mod tests {
 
     #[test]
     fn vary_values_are_checked() {
-        let (mut t, _) = crate::store::template::resolve("gsm8k-cot").unwrap();
-        assert!(apply(&mut t, "n", "0").is_err());
+        let (fresh, _) = crate::store::template::resolve("gsm8k-cot").unwrap();
+        assert!(apply(&mut fresh.clone(), "n", "0").is_err());
+        let mut t = fresh.clone();
         apply(&mut t, "shots", "2").unwrap();
         assert_eq!(t.active_examples().count(), 2);
         assert!(apply(&mut t, "strategy", "sideways").is_err());

@@ -193,7 +193,7 @@ pub fn list_sessions() -> Vec<ListedSession> {
             out.push(listed);
         }
     }
-    out.sort_by(|a, b| b.modified.cmp(&a.modified));
+    out.sort_by_key(|s| std::cmp::Reverse(s.modified));
     out
 }
 
