@@ -49,17 +49,8 @@ pub async fn build(r: &Resolved) -> Result<Arc<dyn Backend>, String> {
                 .ok_or("the scripted backend needs --script FILE")?;
             let text =
                 std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let script: Script = serde_saphyr::from_str(&text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!(":{}:{}", l.line(), l.column()))
-                    .unwrap_or_default();
-                format!(
-                    "{}{at}: {}",
-                    path.display(),
-                    e.to_string().lines().next().unwrap_or_default()
-                )
-            })?;
+            let script: Script = crate::store::parse_yaml(&text, &path.display().to_string())
+                .map_err(|e| e.to_string())?;
             Ok(Arc::new(ScriptedBackend::new(script)))
         }
         BackendKind::Openai => Ok(Arc::new(openai(a).await?)),

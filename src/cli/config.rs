@@ -31,6 +31,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// Paths sampled at once: the flag, else the config, else 16.
+    pub fn concurrency(&self, flag: Option<usize>) -> usize {
+        flag.or(self.concurrency).unwrap_or(16).max(1)
+    }
+
     pub fn path() -> Option<PathBuf> {
         crate::store::config_dir().map(|d| d.join("config.yaml"))
     }
@@ -41,17 +46,8 @@ impl Config {
             return Ok(Config::default());
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => serde_saphyr::from_str(&text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!(":{}:{}", l.line(), l.column()))
-                    .unwrap_or_default();
-                format!(
-                    "{}{at}: {}",
-                    path.display(),
-                    e.to_string().lines().next().unwrap_or_default()
-                )
-            }),
+            Ok(text) => crate::store::parse_yaml(&text, &path.display().to_string())
+                .map_err(|e| e.to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
 
 use super::config::Config;
 use super::run::apply_overrides;
@@ -190,20 +189,9 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             Cache::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?,
         ))
     };
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("stopping: what is sampled is cached, so the same command resumes");
-            on_ctrl_c.cancel();
-        }
-    });
-    let concurrency = args
-        .prompt
-        .concurrency
-        .or(config.concurrency)
-        .unwrap_or(16)
-        .max(1);
+    let cancel =
+        super::cancel_on_ctrl_c("stopping: what is sampled is cached, so the same command resumes");
+    let concurrency = config.concurrency(args.prompt.concurrency);
     let opts = EvalOptions {
         permits: Arc::new(Semaphore::new(concurrency)),
         greedy: args.greedy,
@@ -283,6 +271,20 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
+/// A variant's figures: first, majority, maj@N, unparsed, tokens, time.
+fn cells(r: &VariantResult) -> [String; 6] {
+    [
+        pct(r.accuracy_first),
+        pct(r.accuracy_majority),
+        r.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
+        pct(r.unparsed_rate),
+        (r.usage.prompt_tokens + r.usage.completion_tokens).to_string(),
+        format!("{:.1}s", r.elapsed_ms as f64 / 1000.0),
+    ]
+}
+
+const COLUMNS: [&str; 6] = ["first", "majority", "maj@N", "unparsed", "tokens", "time"];
+
 /// The side-by-side table for people, then each variant's maj@k curve.
 pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
     let w = results
@@ -291,41 +293,36 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
         .max()
         .unwrap_or(7)
         .max(7);
-    let mut out = format!("{dataset} · {items} items\n\n");
-    let _ = writeln!(
-        out,
-        "{:<w$}  {:>8}  {:>8}  {:>8}  {:>9}  {:>10}  {:>7}",
-        "variant", "first", "majority", "maj@N", "unparsed", "tokens", "time"
-    );
+    let mut out = format!("{dataset} · {items} items\n\n{:<w$}", "variant");
+    for c in COLUMNS {
+        let _ = write!(out, "  {c:>9}");
+    }
+    out.push('\n');
     for r in results {
-        let _ = writeln!(
-            out,
-            "{:<w$}  {:>8}  {:>8}  {:>8}  {:>9}  {:>10}  {:>6.1}s{}",
-            r.name,
-            pct(r.accuracy_first),
-            pct(r.accuracy_majority),
-            r.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
-            pct(r.unparsed_rate),
-            r.usage.prompt_tokens + r.usage.completion_tokens,
-            r.elapsed_ms as f64 / 1000.0,
-            if r.samples.failed > 0 {
-                format!("  ({} samples failed)", r.samples.failed)
-            } else {
-                String::new()
-            }
-        );
+        let _ = write!(out, "{:<w$}", r.name);
+        for c in cells(r) {
+            let _ = write!(out, "  {c:>9}");
+        }
+        if r.samples.failed > 0 {
+            let _ = write!(out, "  ({} samples failed)", r.samples.failed);
+        }
+        out.push('\n');
     }
     out.push('\n');
     for r in results.iter().filter(|r| r.maj_at_k.len() > 1) {
-        let curve: Vec<String> = r
-            .maj_at_k
-            .iter()
-            .enumerate()
-            .map(|(k, v)| format!("{}:{:.0}%", k + 1, v * 100.0))
-            .collect();
-        let _ = writeln!(out, "maj@k {:<w$}  {}", r.name, curve.join(" "));
+        let _ = writeln!(out, "maj@k {:<w$}  {}", r.name, curve(r, " "));
     }
     out
+}
+
+/// "1:12% 2:15% …" for a variant's maj@k curve.
+fn curve(r: &VariantResult, sep: &str) -> String {
+    r.maj_at_k
+        .iter()
+        .enumerate()
+        .map(|(k, v)| format!("{}:{:.0}%", k + 1, v * 100.0))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 fn export(dir: &Path, dataset: &str, results: &[VariantResult]) -> std::io::Result<()> {
@@ -367,30 +364,16 @@ fn export(dir: &Path, dataset: &str, results: &[VariantResult]) -> std::io::Resu
             .map_err(|e| std::io::Error::other(e.to_string()))?,
     )?;
     let mut md = format!(
-        "# Evaluation: {dataset}\n\n| variant | first | majority | maj@N | unparsed | tokens | time |\n|---|---|---|---|---|---|---|\n"
+        "# Evaluation: {dataset}\n\n| variant | {} |\n|---|{}\n",
+        COLUMNS.join(" | "),
+        "---|".repeat(COLUMNS.len())
     );
     for r in results {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {:.1}s |",
-            r.name,
-            pct(r.accuracy_first),
-            pct(r.accuracy_majority),
-            r.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
-            pct(r.unparsed_rate),
-            r.usage.prompt_tokens + r.usage.completion_tokens,
-            r.elapsed_ms as f64 / 1000.0
-        );
+        let _ = writeln!(md, "| {} | {} |", r.name, cells(r).join(" | "));
     }
     md.push_str("\n## maj@k\n\n");
     for r in results {
-        let curve: Vec<String> = r
-            .maj_at_k
-            .iter()
-            .enumerate()
-            .map(|(k, v)| format!("{}: {}", k + 1, pct(*v)))
-            .collect();
-        let _ = writeln!(md, "- **{}**: {}", r.name, curve.join(", "));
+        let _ = writeln!(md, "- **{}**: {}", r.name, curve(r, ", "));
     }
     write_atomic(&dir.join("report.md"), md.as_bytes())
 }

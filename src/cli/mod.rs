@@ -13,9 +13,23 @@ pub mod tui;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
 
 use crate::core::render::Mode;
 use crate::core::template::Strategy;
+
+/// A token cancelled by the first Ctrl-C, which then says `message` on stderr.
+pub fn cancel_on_ctrl_c(message: &'static str) -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("{message}");
+            on_ctrl_c.cancel();
+        }
+    });
+    cancel
+}
 
 #[derive(Debug, Parser)]
 #[command(

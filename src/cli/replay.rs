@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 use super::config::Config;
 use super::output::Report;
@@ -96,13 +95,7 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
     let resolved = backend::resolve(&args.backend, &config)?;
     let backend = backend::build(&resolved).await?;
     let info = backend.info();
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
+    let cancel = super::cancel_on_ctrl_c("stopping after this run");
     let mut any_ok = false;
     for &i in selected {
         let r = &runs[i];

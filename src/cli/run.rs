@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::config::Config;
 use super::output::Report;
@@ -54,12 +53,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let info = backend.info();
     let mode = template.mode.unwrap_or(info.default_mode);
     let mut plan = RunPlan::new(&template, &query, mode)?;
-    plan.concurrency = args
-        .prompt
-        .concurrency
-        .or(config.concurrency)
-        .unwrap_or(16)
-        .max(1);
+    plan.concurrency = config.concurrency(args.prompt.concurrency);
     if args.show_prompt {
         println!("{}", plan.first.prompt);
         if !plan.first.stop.is_empty() {
@@ -69,14 +63,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     }
     let plan = Arc::new(plan);
 
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("cancelling…");
-            on_ctrl_c.cancel();
-        }
-    });
+    let cancel = super::cancel_on_ctrl_c("cancelling…");
 
     let (tx, rx) = mpsc::unbounded_channel();
     let progress = tokio::spawn(show_progress(rx, plan.sampling.n as u64));

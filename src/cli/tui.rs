@@ -46,12 +46,7 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
     tokio::spawn(async move {
         let _ = tx.send(backend::build(&resolved).await);
     });
-    let concurrency = args
-        .prompt
-        .concurrency
-        .or(config.concurrency)
-        .unwrap_or(16)
-        .max(1);
+    let concurrency = config.concurrency(args.prompt.concurrency);
     let dir = sessions_dir().unwrap_or_else(|| PathBuf::from("sessions"));
     let stamp: String = now_rfc3339()
         .chars()

@@ -6,8 +6,31 @@ pub mod session;
 pub mod template;
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use etcetera::BaseStrategy;
+use serde::de::DeserializeOwned;
+
+use template::StoreError;
+
+/// Parses YAML; errors name `source` with line and column ("t.yaml:4:1: unknown field …").
+pub fn parse_yaml<T: DeserializeOwned>(yaml: &str, source: &str) -> Result<T, StoreError> {
+    static POSITION: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"^(?:error: )?(?:line \d+ column \d+: )?").expect("static regex")
+    });
+    serde_saphyr::from_str(yaml).map_err(|e| {
+        let text = e.to_string();
+        // The message without the position it repeats ("error: line 4 column 1: ").
+        let message = POSITION
+            .replace(text.lines().next().unwrap_or_default().trim(), "")
+            .into_owned();
+        let path = match e.location() {
+            Some(l) => format!("{source}:{}:{}", l.line(), l.column()),
+            None => source.to_string(),
+        };
+        StoreError::Parse { path, message }
+    })
+}
 
 /// `~/.local/share/promptlab` (XDG), or `$PROMPTLAB_DATA_DIR`.
 pub fn data_dir() -> Option<PathBuf> {

@@ -84,19 +84,7 @@ impl Session {
                 ),
             });
         }
-        let s: Session = serde_saphyr::from_str(yaml).map_err(|e| StoreError::Parse {
-            path: match e.location() {
-                Some(l) => format!("{source}:{}:{}", l.line(), l.column()),
-                None => source.to_string(),
-            },
-            message: e
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-        })?;
+        let s: Session = super::parse_yaml(yaml, source)?;
         if s.version == 0 {
             return Err(StoreError::Parse {
                 path: source.to_string(),

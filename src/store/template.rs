@@ -64,32 +64,12 @@ impl std::fmt::Display for Origin {
 
 /// Parses template YAML; `source` names it in errors.
 pub fn parse_template(yaml: &str, source: &str) -> Result<Template, StoreError> {
-    let t: Template = serde_saphyr::from_str(yaml).map_err(|e| StoreError::Parse {
-        path: location(source, &e),
-        message: first_line(&e.to_string()),
-    })?;
+    let t: Template = super::parse_yaml(yaml, source)?;
     t.validate().map_err(|message| StoreError::Parse {
         path: source.to_string(),
         message,
     })?;
     Ok(t)
-}
-
-/// "file:line:col" for a YAML error, or just the file when the error has no position.
-fn location(source: &str, e: &serde_saphyr::Error) -> String {
-    match e.location() {
-        Some(l) => format!("{source}:{}:{}", l.line(), l.column()),
-        None => source.to_string(),
-    }
-}
-
-/// The message of a YAML error without the position it repeats ("error: line 4 column 1: ").
-fn first_line(s: &str) -> String {
-    static POSITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"^(?:error: )?(?:line \d+ column \d+: )?").expect("static regex")
-    });
-    let line = s.lines().next().unwrap_or(s).trim();
-    POSITION.replace(line, "").into_owned()
 }
 
 pub fn load_template_file(path: &Path) -> Result<Template, StoreError> {
