@@ -14,98 +14,11 @@ use super::config::Config;
 use super::run::apply_overrides;
 use super::{BackendKind, EvalArgs, backend};
 use crate::backend::Backend;
-use crate::core::render::Mode;
-use crate::core::template::{Strategy, Template};
+use crate::core::variants::parse_vary;
 use crate::engine::cache::Cache;
-use crate::engine::eval::{EvalOptions, Variant, VariantResult, eval_variant};
+use crate::engine::eval::{EvalOptions, VariantResult, eval_variant, variants};
 use crate::store::atomic::write_atomic;
 use crate::store::dataset::load_dataset;
-
-const KEYS: &[&str] = &[
-    "strategy",
-    "n",
-    "temperature",
-    "top_p",
-    "top_k",
-    "max_tokens",
-    "seed",
-    "mode",
-    "model",
-    "instruction",
-    "shots",
-];
-
-/// `KEY=V1,V2` flags as (key, values), in the order given.
-fn parse_vary(flags: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
-    flags
-        .iter()
-        .map(|f| {
-            let (k, vs) = f
-                .split_once('=')
-                .ok_or_else(|| format!("--vary {f}: expected KEY=V1,V2"))?;
-            let k = k.trim().replace('-', "_");
-            if !KEYS.contains(&k.as_str()) {
-                return Err(format!(
-                    "--vary: unknown key `{k}` (one of {})",
-                    KEYS.join(", ")
-                ));
-            }
-            let values: Vec<String> = vs
-                .split(',')
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .collect();
-            if values.is_empty() {
-                return Err(format!("--vary {f}: no values"));
-            }
-            Ok((k, values))
-        })
-        .collect()
-}
-
-/// Every combination of the varied values.
-fn grid(vary: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
-    let mut out: Vec<Vec<(String, String)>> = vec![vec![]];
-    for (k, vs) in vary {
-        out = out
-            .into_iter()
-            .flat_map(|combo| {
-                vs.iter().map(move |v| {
-                    let mut c = combo.clone();
-                    c.push((k.clone(), v.clone()));
-                    c
-                })
-            })
-            .collect();
-    }
-    out
-}
-
-fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
-    let bad = |e: &dyn std::fmt::Display| format!("--vary {key}={value}: {e}");
-    let s = &mut t.sampling;
-    match key {
-        "strategy" => t.strategy = value.parse::<Strategy>().map_err(|e| bad(&e))?,
-        "n" => s.n = value.parse().map_err(|e| bad(&e))?,
-        "temperature" => s.temperature = value.parse().map_err(|e| bad(&e))?,
-        "top_p" => s.top_p = value.parse().map_err(|e| bad(&e))?,
-        "top_k" => s.top_k = value.parse().map_err(|e| bad(&e))?,
-        "max_tokens" => s.max_tokens = value.parse().map_err(|e| bad(&e))?,
-        "seed" => s.seed = value.parse().map_err(|e| bad(&e))?,
-        "mode" => t.mode = Some(value.parse::<Mode>().map_err(|e| bad(&e))?),
-        "instruction" => {
-            t.instruction = Some(value.to_string()).filter(|v| !v.is_empty() && v != "none")
-        }
-        "shots" => {
-            let k: usize = value.parse().map_err(|e| bad(&e))?;
-            for (i, e) in t.examples.iter_mut().enumerate() {
-                e.enabled = i < k;
-            }
-        }
-        _ => {} // "model" picks the backend
-    }
-    t.validate().map_err(|e| bad(&e))
-}
 
 pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let config = Config::load()?;
@@ -145,49 +58,12 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         backends.insert(m.clone(), backend::build(&r).await?);
     }
 
-    let mut variants = Vec::new();
-    for combo in grid(&vary) {
-        let mut t = base.clone();
-        let mut model = String::new();
-        for (k, v) in &combo {
-            apply(&mut t, k, v)?;
-            if k == "model" {
-                model.clone_from(v);
-            }
-        }
-        let backend = backends
-            .get(&model)
-            .cloned()
-            .ok_or("no backend for a variant")?;
-        let mode = t.mode.unwrap_or(backend.info().default_mode);
-        let name = if combo.is_empty() {
-            t.name.clone()
-        } else {
-            combo
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let settings = json!(combo.iter().cloned().collect::<BTreeMap<String, String>>());
-        variants.push(Variant {
-            name,
-            settings,
-            template: t,
-            mode,
-            backend,
-        });
-    }
+    let variants = variants(&base, &vary, |model| backends.get(model).cloned())?;
 
     let cache = if args.no_cache {
         None
     } else {
-        let dir = crate::store::cache_dir()
-            .ok_or("no cache directory; use --no-cache")?
-            .join("samples");
-        Some(Arc::new(
-            Cache::open(&dir).map_err(|e| format!("{}: {e}", dir.display()))?,
-        ))
+        Some(Cache::open_default()?)
     };
     let cancel =
         super::cancel_on_ctrl_c("stopping: what is sampled is cached, so the same command resumes");
@@ -376,35 +252,4 @@ fn export(dir: &Path, dataset: &str, results: &[VariantResult]) -> std::io::Resu
         let _ = writeln!(md, "- **{}**: {}", r.name, curve(r, ", "));
     }
     write_atomic(&dir.join("report.md"), md.as_bytes())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grid_is_the_cartesian_product() {
-        let v = parse_vary(&["strategy=direct,cot".into(), "n=1,5,10".into()]).unwrap();
-        let g = grid(&v);
-        assert_eq!(g.len(), 6);
-        assert_eq!(
-            g[0],
-            vec![
-                ("strategy".into(), "direct".into()),
-                ("n".into(), "1".into())
-            ]
-        );
-        assert!(parse_vary(&["colour=red".into()]).is_err());
-        assert!(parse_vary(&["n".into()]).is_err());
-    }
-
-    #[test]
-    fn vary_values_are_checked() {
-        let (fresh, _) = crate::store::template::resolve("gsm8k-cot").unwrap();
-        assert!(apply(&mut fresh.clone(), "n", "0").is_err());
-        let mut t = fresh.clone();
-        apply(&mut t, "shots", "2").unwrap();
-        assert_eq!(t.active_examples().count(), 2);
-        assert!(apply(&mut t, "strategy", "sideways").is_err());
-    }
 }

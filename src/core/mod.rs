@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod render;
 pub mod strategy;
 pub mod template;
+pub mod variants;
 pub mod vote;
 
 pub use extract::{AnswerKind, AnswerSpec};

@@ -57,6 +57,16 @@ impl Cache {
         })
     }
 
+    /// The shared sample cache, `~/.cache/promptlab/samples/`.
+    pub fn open_default() -> Result<std::sync::Arc<Cache>, String> {
+        let dir = crate::store::cache_dir()
+            .ok_or("no cache directory; use --no-cache")?
+            .join("samples");
+        Cache::open(&dir)
+            .map(std::sync::Arc::new)
+            .map_err(|e| format!("{}: {e}", dir.display()))
+    }
+
     pub fn len(&self) -> usize {
         self.entries.lock().map_or(0, |e| e.len())
     }

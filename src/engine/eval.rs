@@ -16,6 +16,7 @@ use crate::backend::{Backend, Usage};
 use crate::core::metrics::{maj_at_k, majority_correct};
 use crate::core::render::Mode;
 use crate::core::template::Template;
+use crate::core::variants::{apply, grid};
 use crate::store::dataset::Item;
 
 /// One set-up to evaluate.
@@ -76,6 +77,53 @@ pub struct VariantResult {
     pub samples: SampleCounts,
     pub cancelled: bool,
     pub per_item: Vec<ItemResult>,
+}
+
+/// The variants of `base` for every combination of the `--vary` values; `backend_for(model)`
+/// gives a variant's backend (`""`: the default one).
+pub fn variants(
+    base: &Template,
+    vary: &[(String, Vec<String>)],
+    backend_for: impl Fn(&str) -> Option<Arc<dyn Backend>>,
+) -> Result<Vec<Variant>, String> {
+    grid(vary)
+        .into_iter()
+        .map(|combo| {
+            let mut template = base.clone();
+            let mut model = "";
+            for (k, v) in &combo {
+                apply(&mut template, k, v)?;
+                if k == "model" {
+                    model = v;
+                }
+            }
+            let backend =
+                backend_for(model).ok_or_else(|| format!("no backend for model `{model}`"))?;
+            let mode = template.mode.unwrap_or(backend.info().default_mode);
+            let name = if combo.is_empty() {
+                template.name.clone()
+            } else {
+                combo
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let settings = serde_json::json!(
+                combo
+                    .iter()
+                    .cloned()
+                    .collect::<std::collections::BTreeMap<String, String>>()
+            );
+            Ok(Variant {
+                name,
+                settings,
+                template,
+                mode,
+                backend,
+            })
+        })
+        .collect()
 }
 
 /// Progress after each item: items done, correct (majority) so far.

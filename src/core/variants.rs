@@ -1,0 +1,122 @@
+//! Variants of a template for side-by-side evaluation: `KEY=V1,V2` flags, their grid (every
+//! combination), and applying one combination to a template.
+
+use super::render::Mode;
+use super::template::{Strategy, Template};
+
+const KEYS: &[&str] = &[
+    "strategy",
+    "n",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "seed",
+    "mode",
+    "model",
+    "instruction",
+    "shots",
+];
+
+/// `KEY=V1,V2` flags as (key, values), in the order given.
+pub fn parse_vary(flags: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+    flags
+        .iter()
+        .map(|f| {
+            let (k, vs) = f
+                .split_once('=')
+                .ok_or_else(|| format!("--vary {f}: expected KEY=V1,V2"))?;
+            let k = k.trim().replace('-', "_");
+            if !KEYS.contains(&k.as_str()) {
+                return Err(format!(
+                    "--vary: unknown key `{k}` (one of {})",
+                    KEYS.join(", ")
+                ));
+            }
+            let values: Vec<String> = vs
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+            if values.is_empty() {
+                return Err(format!("--vary {f}: no values"));
+            }
+            Ok((k, values))
+        })
+        .collect()
+}
+
+/// Every combination of the varied values.
+pub fn grid(vary: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
+    let mut out: Vec<Vec<(String, String)>> = vec![vec![]];
+    for (k, vs) in vary {
+        out = out
+            .into_iter()
+            .flat_map(|combo| {
+                vs.iter().map(move |v| {
+                    let mut c = combo.clone();
+                    c.push((k.clone(), v.clone()));
+                    c
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
+    let bad = |e: &dyn std::fmt::Display| format!("--vary {key}={value}: {e}");
+    let s = &mut t.sampling;
+    match key {
+        "strategy" => t.strategy = value.parse::<Strategy>().map_err(|e| bad(&e))?,
+        "n" => s.n = value.parse().map_err(|e| bad(&e))?,
+        "temperature" => s.temperature = value.parse().map_err(|e| bad(&e))?,
+        "top_p" => s.top_p = value.parse().map_err(|e| bad(&e))?,
+        "top_k" => s.top_k = value.parse().map_err(|e| bad(&e))?,
+        "max_tokens" => s.max_tokens = value.parse().map_err(|e| bad(&e))?,
+        "seed" => s.seed = value.parse().map_err(|e| bad(&e))?,
+        "mode" => t.mode = Some(value.parse::<Mode>().map_err(|e| bad(&e))?),
+        "instruction" => {
+            t.instruction = Some(value.to_string()).filter(|v| !v.is_empty() && v != "none")
+        }
+        "shots" => {
+            let k: usize = value.parse().map_err(|e| bad(&e))?;
+            for (i, e) in t.examples.iter_mut().enumerate() {
+                e.enabled = i < k;
+            }
+        }
+        _ => {} // "model" picks the backend
+    }
+    t.validate().map_err(|e| bad(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_is_the_cartesian_product() {
+        let v = parse_vary(&["strategy=direct,cot".into(), "n=1,5,10".into()]).unwrap();
+        let g = grid(&v);
+        assert_eq!(g.len(), 6);
+        assert_eq!(
+            g[0],
+            vec![
+                ("strategy".into(), "direct".into()),
+                ("n".into(), "1".into())
+            ]
+        );
+        assert!(parse_vary(&["colour=red".into()]).is_err());
+        assert!(parse_vary(&["n".into()]).is_err());
+    }
+
+    #[test]
+    fn vary_values_are_checked() {
+        let (fresh, _) = crate::store::template::resolve("gsm8k-cot").unwrap();
+        assert!(apply(&mut fresh.clone(), "n", "0").is_err());
+        let mut t = fresh.clone();
+        apply(&mut t, "shots", "2").unwrap();
+        assert_eq!(t.active_examples().count(), 2);
+        assert!(apply(&mut t, "strategy", "sideways").is_err());
+    }
+}
