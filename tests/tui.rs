@@ -310,3 +310,77 @@ async fn runs_are_recorded_autosaved_browsed_and_compared() {
     );
     assert!(s.session.named);
 }
+
+#[tokio::test]
+async fn evaluation_view_with_table_chart_and_drill_down() {
+    let mut s = lab("gsm8k-cot");
+    press(&mut s, KeyCode::F(7));
+    assert!(matches!(s.popup, Some(Popup::EvalSetup { .. })));
+    let effects = press(&mut s, KeyCode::Enter);
+    let Some(Effect::StartEval {
+        dataset,
+        vary,
+        template,
+        ..
+    }) = effects.into_iter().next()
+    else {
+        panic!("no eval started")
+    };
+    assert_eq!(vary, vec!["strategy=direct,cot".to_string()]);
+    let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dataset);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cache_dir = tempfile::tempdir().unwrap();
+    // SAFETY: tests in this binary do not read the cache dir variable concurrently.
+    unsafe { std::env::set_var("PROMPTLAB_CACHE_DIR", cache_dir.path()) };
+    promptlab::tui::run_eval(
+        dataset,
+        vary,
+        *template,
+        demo_backend(),
+        4,
+        CancellationToken::new(),
+        tx,
+    )
+    .await;
+    while let Ok(m) = rx.try_recv() {
+        let m = match m {
+            Msg::EvalStarted {
+                items,
+                variants,
+                skipped,
+                ..
+            } => Msg::EvalStarted {
+                dataset: "assets/arith-mini.jsonl".into(),
+                items,
+                variants,
+                skipped,
+            },
+            Msg::EvalVariantDone(mut r) => {
+                r.elapsed_ms = 1000;
+                Msg::EvalVariantDone(r)
+            }
+            other => other,
+        };
+        update(&mut s, m);
+    }
+    let ev = s.eval.as_ref().unwrap();
+    assert!(!ev.running);
+    assert_eq!(ev.results.len(), 2);
+    assert_eq!(ev.results[0].per_item.len(), 12);
+    assert!(
+        s.status.starts_with("evaluation done: best"),
+        "{}",
+        s.status
+    );
+    insta::assert_snapshot!("eval_view", draw(&s, 140, 40).backend());
+    press(&mut s, KeyCode::Down);
+    press(&mut s, KeyCode::Enter);
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Eval {
+            detail: Some(1),
+            ..
+        })
+    ));
+    insta::assert_snapshot!("eval_item_paths", draw(&s, 140, 40).backend());
+}

@@ -30,6 +30,7 @@ pub enum Action {
     PrevRun,
     NextRun,
     Compare,
+    Eval,
     // In lists (examples, paths, tally, settings, pickers) when they have focus.
     Up,
     Down,
@@ -50,7 +51,7 @@ pub enum Action {
 impl Action {
     /// Actions that work everywhere, editors included.
     pub fn is_global(self) -> bool {
-        self <= Action::Compare
+        self <= Action::Eval
     }
 
     pub fn describe(self) -> &'static str {
@@ -75,6 +76,7 @@ impl Action {
             Action::PrevRun => "show the previous run of the session",
             Action::NextRun => "show the next run of the session",
             Action::Compare => "compare the shown run with the one before it",
+            Action::Eval => "evaluate the current prompt on a dataset (variants side by side)",
             Action::Up => "up",
             Action::Down => "down",
             Action::Left => "previous setting",
@@ -244,6 +246,7 @@ impl Default for Keymap {
             (PrevRun, &["alt-left", "["]),
             (NextRun, &["alt-right", "]"]),
             (Compare, &["alt-c"]),
+            (Eval, &["f7", "alt-v"]),
             (Up, &["up", "k"]),
             (Down, &["down", "j"]),
             (Left, &["left", "h"]),

@@ -22,7 +22,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Backend, Readiness};
 use crate::core::template::Template;
+use crate::core::variants::parse_vary;
+use crate::engine::cache::Cache;
+use crate::engine::eval::{EvalOptions, eval_variant, variants};
 use crate::engine::{self, EngineEvent};
+use crate::store::dataset::load_dataset;
 use crate::store::session::{Session, list_sessions, load_session, save_session};
 use crate::store::template::{list, save_template};
 use keymap::Keymap;
@@ -85,6 +89,70 @@ struct Executor {
     tx: mpsc::UnboundedSender<Msg>,
     /// Session writes under way, awaited before the lab exits.
     saves: Vec<tokio::task::JoinHandle<()>>,
+    eval_cancel: Option<CancellationToken>,
+}
+
+/// An evaluation for the lab (what `Effect::StartEval` does): the same engine, cache and variants as `promptlab eval`,
+/// reporting progress as messages.
+pub async fn run_eval(
+    dataset: std::path::PathBuf,
+    vary: Vec<String>,
+    template: Template,
+    backend: Arc<dyn Backend>,
+    concurrency: usize,
+    cancel: CancellationToken,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let fail = |e: String| {
+        let _ = tx.send(Msg::EvalFailed(e));
+    };
+    let loaded = tokio::task::spawn_blocking(move || load_dataset(&dataset, false)).await;
+    let data = match loaded {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return fail(e.to_string()),
+        Err(e) => return fail(e.to_string()),
+    };
+    let variants = match parse_vary(&vary).and_then(|v| {
+        variants(&template, &v, |model| {
+            model.is_empty().then(|| backend.clone())
+        })
+        .map_err(|e| format!("{e} (compare models with `promptlab eval --vary model=…`)"))
+    }) {
+        Ok(v) => v,
+        Err(e) => return fail(e),
+    };
+    let cache = tokio::task::spawn_blocking(Cache::open_default)
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let _ = tx.send(Msg::EvalStarted {
+        dataset: data.name.clone(),
+        items: data.items.len(),
+        variants: variants.iter().map(|v| v.name.clone()).collect(),
+        skipped: data.problems.len(),
+    });
+    let opts = EvalOptions {
+        permits: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+        greedy: false,
+        cache,
+        cancel: cancel.clone(),
+    };
+    for (i, v) in variants.iter().enumerate() {
+        let progress = tx.clone();
+        let on_item = Arc::new(move |done: usize, correct: usize| {
+            let _ = progress.send(Msg::EvalProgress {
+                variant: i,
+                done,
+                correct,
+            });
+        });
+        let result = eval_variant(v, &data.items, &opts, on_item).await;
+        let _ = tx.send(Msg::EvalVariantDone(Box::new(result)));
+        if cancel.is_cancelled() {
+            break;
+        }
+    }
+    let _ = tx.send(Msg::EvalFinished);
 }
 
 impl Executor {
@@ -173,6 +241,35 @@ impl Executor {
                     let _ = tx.send(Msg::SessionOpened(r));
                 });
             }
+            Effect::StartEval {
+                dataset,
+                vary,
+                template,
+                concurrency,
+            } => {
+                let Some(backend) = self.backend.clone() else {
+                    let _ = self
+                        .tx
+                        .send(Msg::EvalFailed("the backend is not ready yet".into()));
+                    return;
+                };
+                let cancel = CancellationToken::new();
+                self.eval_cancel = Some(cancel.clone());
+                tokio::spawn(run_eval(
+                    dataset,
+                    vary,
+                    *template,
+                    backend,
+                    concurrency,
+                    cancel,
+                    self.tx.clone(),
+                ));
+            }
+            Effect::CancelEval => {
+                if let Some(c) = &self.eval_cancel {
+                    c.cancel();
+                }
+            }
             Effect::Quit => {}
         }
     }
@@ -197,6 +294,7 @@ async fn event_loop(
         cancel: None,
         tx,
         saves: Vec::new(),
+        eval_cancel: None,
     };
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use super::state::PickItem;
 use crate::backend::BackendInfo;
 use crate::core::template::Template;
+use crate::engine::eval::VariantResult;
 use crate::engine::{EngineEvent, RunPlan};
 use crate::store::session::{ListedSession, Session};
 
@@ -34,6 +35,20 @@ pub enum Msg {
     Sessions(Vec<ListedSession>),
     SessionOpened(Result<(PathBuf, Box<Session>), String>),
     SessionSaved(Result<PathBuf, String>),
+    EvalStarted {
+        dataset: String,
+        items: usize,
+        variants: Vec<String>,
+        skipped: usize,
+    },
+    EvalProgress {
+        variant: usize,
+        done: usize,
+        correct: usize,
+    },
+    EvalVariantDone(Box<VariantResult>),
+    EvalFinished,
+    EvalFailed(String),
 }
 
 #[derive(Debug, Clone)]
@@ -54,5 +69,12 @@ pub enum Effect {
     },
     ListSessions,
     OpenSession(PathBuf),
+    StartEval {
+        dataset: PathBuf,
+        vary: Vec<String>,
+        template: Box<Template>,
+        concurrency: usize,
+    },
+    CancelEval,
     Quit,
 }

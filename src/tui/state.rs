@@ -379,6 +379,30 @@ pub enum Popup {
         path: usize,
         scroll: u16,
     },
+    /// Starting an evaluation: dataset path and `KEY=V1,V2` variants.
+    EvalSetup {
+        editors: Box<[TextArea<'static>; 2]>,
+        field: usize,
+    },
+    /// The evaluation: table, maj@k chart, items; `detail` drills into one item's paths.
+    Eval {
+        detail: Option<usize>,
+        scroll: u16,
+    },
+}
+
+/// An evaluation started from the lab, as it fills in.
+#[derive(Debug, Clone)]
+pub struct EvalView {
+    pub dataset: String,
+    pub items: usize,
+    pub variants: Vec<String>,
+    /// Items done and correct so far, per variant.
+    pub progress: Vec<(usize, usize)>,
+    pub results: Vec<crate::engine::eval::VariantResult>,
+    pub running: bool,
+    pub variant: usize,
+    pub item: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -426,6 +450,8 @@ impl SessionState {
 
 pub struct AppState {
     pub lab: Lab,
+    /// The latest evaluation, if one was started.
+    pub eval: Option<EvalView>,
     pub session: SessionState,
     /// The run on screen: live, or the recorded run `history` points at.
     pub run: Option<RunView>,
@@ -465,6 +491,7 @@ impl AppState {
         };
         let mut s = AppState {
             lab: Lab::from_template(template),
+            eval: None,
             session,
             run: None,
             history: None,

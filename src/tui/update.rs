@@ -8,7 +8,7 @@ use ratatui::layout::{Position, Rect};
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
 use super::state::{
-    AppState, Focus, Lab, PathState, Popup, RunView, SaveWhat, editor, editor_text,
+    AppState, EvalView, Focus, Lab, PathState, Popup, RunView, SaveWhat, editor, editor_text,
 };
 use super::view::layout;
 use crate::backend::BackendInfo;
@@ -97,6 +97,74 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.popup = Some(Popup::Error(e));
             vec![]
         }
+        Msg::EvalStarted {
+            dataset,
+            items,
+            variants,
+            skipped,
+        } => {
+            s.status = format!(
+                "evaluating {dataset}: {items} items × {} variant(s){}",
+                variants.len(),
+                if skipped > 0 {
+                    format!(" ({skipped} broken lines skipped)")
+                } else {
+                    String::new()
+                }
+            );
+            s.eval = Some(EvalView {
+                dataset,
+                items,
+                progress: vec![(0, 0); variants.len()],
+                variants,
+                results: vec![],
+                running: true,
+                variant: 0,
+                item: 0,
+            });
+            vec![]
+        }
+        Msg::EvalProgress {
+            variant,
+            done,
+            correct,
+        } => {
+            if let Some(p) = s.eval.as_mut().and_then(|e| e.progress.get_mut(variant)) {
+                *p = (done, correct);
+            }
+            vec![]
+        }
+        Msg::EvalVariantDone(r) => {
+            if let Some(e) = s.eval.as_mut() {
+                e.results.push(*r);
+            }
+            vec![]
+        }
+        Msg::EvalFinished => {
+            if let Some(e) = s.eval.as_mut() {
+                e.running = false;
+                let best = e
+                    .results
+                    .iter()
+                    .max_by(|a, b| a.accuracy_majority.total_cmp(&b.accuracy_majority));
+                s.status = match best {
+                    Some(b) => format!(
+                        "evaluation done: best {} at {:.1}% (majority)",
+                        b.name,
+                        b.accuracy_majority * 100.0
+                    ),
+                    None => "evaluation stopped".into(),
+                };
+            }
+            vec![]
+        }
+        Msg::EvalFailed(e) => {
+            if let Some(ev) = s.eval.as_mut() {
+                ev.running = false;
+            }
+            s.popup = Some(Popup::Error(e));
+            vec![]
+        }
         Msg::SessionSaved(Ok(path)) => {
             if s.session.named {
                 s.status = format!("saved {}", path.display());
@@ -104,6 +172,24 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             vec![]
         }
     }
+}
+
+fn open_eval_setup(s: &mut AppState) {
+    let dataset = s
+        .eval
+        .as_ref()
+        .map_or("assets/arith-mini.jsonl".to_string(), |e| e.dataset.clone());
+    let mut editors = Box::new([
+        editor(&dataset, "a dataset: .jsonl, .csv or BIG-bench task.json"),
+        editor(
+            "strategy=direct,cot",
+            "variants: KEY=V1,V2 … (empty: the prompt as it is)",
+        ),
+    ]);
+    for e in editors.iter_mut() {
+        e.move_cursor(ratatui_textarea::CursorMove::End);
+    }
+    s.popup = Some(Popup::EvalSetup { editors, field: 0 });
 }
 
 /// Saves the session where it lives (autosave file until named).
@@ -225,6 +311,15 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                 );
             }
         }
+        Action::Eval => match &s.eval {
+            Some(_) => {
+                s.popup = Some(Popup::Eval {
+                    detail: None,
+                    scroll: 0,
+                })
+            }
+            None => open_eval_setup(s),
+        },
         Action::Compare => match s.history {
             Some(b) if b > 0 && !s.is_running() => {
                 s.popup = Some(Popup::Compare {
@@ -659,6 +754,76 @@ fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             Some(Action::Cancel) => s.popup = None,
             _ => {}
         },
+        Popup::EvalSetup { editors, field } => match s.keymap.action(&k, true) {
+            Some(Action::FocusNext | Action::FocusPrev) => *field = 1 - *field,
+            Some(Action::Cancel) => s.popup = None,
+            _ if a == Some(Action::Select) => {
+                let dataset = editor_text(&editors[0]).trim().to_string();
+                let vary: Vec<String> = editor_text(&editors[1])
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect();
+                if dataset.is_empty() {
+                    s.status = "give a dataset file".into();
+                    return vec![];
+                }
+                if let Err(e) = crate::core::variants::parse_vary(&vary) {
+                    s.status = e;
+                    return vec![];
+                }
+                let template = s.lab.template();
+                if let Err(e) = template.validate() {
+                    s.popup = Some(Popup::Error(e));
+                    return vec![];
+                }
+                s.eval = None;
+                s.popup = Some(Popup::Eval {
+                    detail: None,
+                    scroll: 0,
+                });
+                return vec![Effect::StartEval {
+                    dataset: dataset.into(),
+                    vary,
+                    template: Box::new(template),
+                    concurrency: s.concurrency,
+                }];
+            }
+            _ => {
+                editors[*field].input(k);
+            }
+        },
+        Popup::Eval { detail, scroll } => {
+            let ev = s.eval.as_mut();
+            match (a, ev) {
+                (Some(Action::Cancel), _) if detail.is_some() => *detail = None,
+                (Some(Action::Cancel), _) => s.popup = None,
+                (Some(Action::Delete), Some(ev)) if ev.running => return vec![Effect::CancelEval],
+                (Some(Action::Add), Some(ev)) if !ev.running => open_eval_setup(s),
+                (Some(Action::Left), Some(ev)) => ev.variant = ev.variant.saturating_sub(1),
+                (Some(Action::Right), Some(ev)) => {
+                    ev.variant = (ev.variant + 1).min(ev.results.len().saturating_sub(1))
+                }
+                (Some(Action::Up), Some(_)) if detail.is_some() => {
+                    *scroll = scroll.saturating_sub(1)
+                }
+                (Some(Action::Down), Some(_)) if detail.is_some() => {
+                    *scroll = scroll.saturating_add(1)
+                }
+                (Some(Action::Up), Some(ev)) => ev.item = ev.item.saturating_sub(1),
+                (Some(Action::Down), Some(ev)) => {
+                    ev.item = (ev.item + 1).min(ev.items.saturating_sub(1))
+                }
+                (Some(Action::Select), Some(ev)) if ev.results.get(ev.variant).is_some() => {
+                    *detail = if detail.is_some() {
+                        None
+                    } else {
+                        Some(ev.item)
+                    };
+                    *scroll = 0;
+                }
+                _ => {}
+            }
+        }
         Popup::Compare {
             a: first,
             b: second,

@@ -1,6 +1,7 @@
 //! One file per pane; each draws from `&AppState` only.
 
 pub mod editor;
+pub mod eval;
 pub mod examples;
 pub mod paths;
 pub mod popup;

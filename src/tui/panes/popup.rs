@@ -250,6 +250,37 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 r,
             );
         }
+        Popup::EvalSetup { editors, field } => {
+            let r = centered(area, 80, 8);
+            f.render_widget(Clear, r);
+            let outer = block(
+                format!(
+                    " Evaluate the current prompt ({} next field, Enter start, {} cancel) ",
+                    s.keymap.first_key(Action::FocusNext),
+                    s.keymap.first_key(Action::Cancel)
+                ),
+                true,
+            );
+            let inner = outer.inner(r);
+            f.render_widget(outer, r);
+            let rows =
+                Layout::vertical([Constraint::Length(3), Constraint::Length(3)]).split(inner);
+            for (i, name) in ["Dataset", "Variants (KEY=V1,V2 …)"].iter().enumerate() {
+                let b = block(format!(" {name} "), i == *field);
+                let ir = b.inner(rows[i]);
+                f.render_widget(b, rows[i]);
+                f.render_widget(&editors[i], ir);
+            }
+        }
+        Popup::Eval { detail, scroll } => {
+            let r = centered(
+                area,
+                area.width.saturating_sub(4),
+                area.height.saturating_sub(2),
+            );
+            f.render_widget(Clear, r);
+            super::eval::draw(f, r, s, *detail, *scroll);
+        }
         Popup::PathDetail { path, scroll } => {
             let Some(run) = &s.run else { return };
             let Some(p) = run.paths.get(*path) else {

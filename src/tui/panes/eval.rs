@@ -1,0 +1,241 @@
+//! The evaluation view: variants side by side, their maj@k curves as a chart, and the items of
+//! one variant with a drill-down into an item's paths.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Chart, Dataset, GraphType, List, ListItem, ListState, Paragraph, Wrap,
+};
+
+use super::block;
+use crate::tui::keymap::Action;
+use crate::tui::state::{AppState, EvalView};
+
+const COLORS: [Color; 6] = [
+    Color::Cyan,
+    Color::Magenta,
+    Color::Yellow,
+    Color::Green,
+    Color::Blue,
+    Color::Red,
+];
+
+pub fn draw(f: &mut Frame, area: Rect, s: &AppState, detail: Option<usize>, scroll: u16) {
+    let k = |a: Action| s.keymap.first_key(a);
+    let Some(ev) = &s.eval else {
+        let b = block(" Evaluation ".into(), true);
+        f.render_widget(Paragraph::new("loading the dataset…").block(b), area);
+        return;
+    };
+    let state = if ev.running { "running" } else { "done" };
+    let title = format!(
+        " Evaluation · {} · {} items · {state} ({}/{} variant, {}/{} item, {} paths, {} stop, {} new, {} close) ",
+        ev.dataset,
+        ev.items,
+        k(Action::Left),
+        k(Action::Right),
+        k(Action::Up),
+        k(Action::Down),
+        k(Action::Select),
+        k(Action::Delete),
+        k(Action::Add),
+        k(Action::Cancel)
+    );
+    let b = block(title, true);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    let rows = ev.variants.len() as u16 + 1;
+    let [table_area, chart_area, items_area] = Layout::vertical([
+        Constraint::Length(rows),
+        Constraint::Length(10.min(inner.height / 3)),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    table(f, table_area, ev);
+    chart(f, chart_area, ev);
+    match detail {
+        Some(i) => item_paths(f, items_area, ev, i, scroll),
+        None => items(f, items_area, ev),
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn table(f: &mut Frame, area: Rect, ev: &EvalView) {
+    let w = ev
+        .variants
+        .iter()
+        .map(|v| v.chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let mut lines = vec![Line::styled(
+        format!(
+            "  {:<w$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>7}",
+            "variant", "first", "majority", "maj@N", "unparsed", "tokens", "time"
+        ),
+        Style::default().fg(Color::DarkGray),
+    )];
+    for (i, name) in ev.variants.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let marker = if i == ev.variant { "▶ " } else { "  " };
+        let text = match ev.results.get(i) {
+            Some(r) => format!(
+                "{:<w$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>6.1}s",
+                name,
+                pct(r.accuracy_first),
+                pct(r.accuracy_majority),
+                r.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
+                pct(r.unparsed_rate),
+                r.usage.prompt_tokens + r.usage.completion_tokens,
+                r.elapsed_ms as f64 / 1000.0
+            ),
+            None => {
+                let (done, correct) = ev.progress.get(i).copied().unwrap_or_default();
+                let running = if done > 0 {
+                    format!("{:.1}% so far", 100.0 * correct as f64 / done as f64)
+                } else {
+                    "waiting".into()
+                };
+                format!("{name:<w$}  {done}/{} items · {running}", ev.items)
+            }
+        };
+        lines.push(Line::from(vec![
+            Span::raw(marker),
+            Span::styled(text, Style::default().fg(color)),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+fn chart(f: &mut Frame, area: Rect, ev: &EvalView) {
+    let curves: Vec<Vec<(f64, f64)>> = ev
+        .results
+        .iter()
+        .map(|r| {
+            r.maj_at_k
+                .iter()
+                .enumerate()
+                .map(|(k, v)| ((k + 1) as f64, *v))
+                .collect()
+        })
+        .collect();
+    let max_k = curves.iter().map(Vec::len).max().unwrap_or(1).max(2) as f64;
+    let datasets: Vec<Dataset> = curves
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Dataset::default()
+                .name(ev.results[i].name.clone())
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(Style::default().fg(COLORS[i % COLORS.len()]))
+                .data(c)
+        })
+        .collect();
+    let chart = Chart::new(datasets)
+        .x_axis(
+            Axis::default()
+                .title("k")
+                .bounds([1.0, max_k])
+                .labels(["1".to_string(), format!("{max_k}")]),
+        )
+        .y_axis(
+            Axis::default()
+                .title("maj@k")
+                .bounds([0.0, 1.0])
+                .labels(["0%", "50%", "100%"]),
+        );
+    f.render_widget(chart, area);
+}
+
+fn items(f: &mut Frame, area: Rect, ev: &EvalView) {
+    let Some(r) = ev.results.get(ev.variant) else {
+        f.render_widget(
+            Paragraph::new("items appear when the variant is done")
+                .style(Style::default().fg(Color::DarkGray)),
+            area,
+        );
+        return;
+    };
+    let rows: Vec<ListItem> = r
+        .per_item
+        .iter()
+        .map(|it| {
+            let (mark, color) = if it.correct {
+                ("✓", Color::Green)
+            } else {
+                ("✗", Color::Red)
+            };
+            let answers: Vec<String> = it
+                .answers
+                .iter()
+                .map(|a| a.clone().unwrap_or_else(|| "—".into()))
+                .collect();
+            ListItem::new(Line::from(vec![
+                Span::styled(format!("{mark} "), Style::default().fg(color)),
+                Span::raw(format!("{:<10} ", it.id)),
+                Span::styled(
+                    format!(
+                        "{:<10}",
+                        it.majority.clone().unwrap_or_else(|| "none".into())
+                    ),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(
+                    format!(" target {:<10} ", it.target.join("|")),
+                    Style::default().fg(Color::DarkGray),
+                ),
+                Span::raw(format!("votes {}", answers.join(" "))),
+            ]))
+        })
+        .collect();
+    let list = List::new(rows)
+        .block(block(format!(" Items of {} ", r.name), false))
+        .highlight_style(Style::default().bg(Color::DarkGray));
+    f.render_stateful_widget(
+        list,
+        area,
+        &mut ListState::default().with_selected(Some(ev.item)),
+    );
+}
+
+fn item_paths(f: &mut Frame, area: Rect, ev: &EvalView, item: usize, scroll: u16) {
+    let Some(it) = ev
+        .results
+        .get(ev.variant)
+        .and_then(|r| r.per_item.get(item))
+    else {
+        return;
+    };
+    let mut lines = vec![Line::styled(
+        format!("item {} · target {}", it.id, it.target.join(" | ")),
+        Style::default().add_modifier(Modifier::BOLD),
+    )];
+    for p in &it.paths {
+        lines.push(Line::raw(""));
+        let head = match (&p.error, &p.answer) {
+            (Some(e), _) => format!("path {} · failed: {e}", p.index),
+            (None, a) => format!(
+                "path {} · answer {}",
+                p.index,
+                a.clone().unwrap_or_else(|| "none".into())
+            ),
+        };
+        lines.push(Line::styled(head, Style::default().fg(Color::Cyan)));
+        lines.extend(p.text.trim().lines().map(|l| Line::raw(l.to_string())));
+    }
+    let b = block(format!(" Paths of item {} ", it.id), false);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(b),
+        area,
+    );
+}
