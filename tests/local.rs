@@ -154,3 +154,32 @@ async fn engine_runs_a_template_on_the_embedded_model() {
     assert!(result.paths.iter().all(|p| p.logprob.is_some()));
     assert!(result.tally.weighted_winner.is_some() || result.tally.winner.is_none());
 }
+
+#[tokio::test]
+async fn a_lora_that_is_not_an_adapter_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.gguf");
+    std::fs::write(&notes, "hello").unwrap();
+    let path = default_model_path().unwrap();
+    let err = LocalBackend::spawn(LocalSettings {
+        lora: Some(notes),
+        ..LocalSettings::new(path.clone())
+    })
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("LoRA adapter") && err.to_string().contains("not a GGUF"),
+        "{err}"
+    );
+    // A real GGUF that is a whole model, not an adapter: llama.cpp refuses it, and we say so.
+    let b = LocalBackend::spawn(LocalSettings {
+        lora: Some(path.clone()),
+        ..LocalSettings::new(path)
+    })
+    .unwrap();
+    let err = drain(b.stream(request("x", 1, 4))).await.unwrap_err();
+    assert!(
+        err.to_string().contains("could not load the LoRA adapter"),
+        "{err}"
+    );
+}

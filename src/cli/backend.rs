@@ -135,7 +135,11 @@ fn local(a: &BackendArgs) -> Result<Arc<dyn Backend>, String> {
         None => crate::backend::local::model::default_model_path()
             .ok_or("cannot find a cache directory for the embedded model; give --model-path")?,
     };
-    let backend = LocalBackend::spawn(LocalSettings::new(path)).map_err(|e| e.to_string())?;
+    let backend = LocalBackend::spawn(LocalSettings {
+        lora: a.lora.clone(),
+        ..LocalSettings::new(path)
+    })
+    .map_err(|e| e.to_string())?;
     Ok(Arc::new(backend))
 }
 

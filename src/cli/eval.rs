@@ -37,28 +37,39 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let vary = parse_vary(&args.vary)?;
     let resolved = backend::resolve(&args.backend, &config)?;
 
-    // One backend per model value (the default one when `model` is not varied).
-    let mut backends: BTreeMap<String, Arc<dyn Backend>> = BTreeMap::new();
-    let models: Vec<String> = vary
-        .iter()
-        .find(|(k, _)| k == "model")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_else(|| vec![String::new()]);
-    for m in &models {
-        let mut r = backend::Resolved {
-            kind: resolved.kind,
-            args: resolved.args.clone(),
-        };
-        if !m.is_empty() {
-            match r.kind {
-                BackendKind::Local => r.args.model_path = Some(m.into()),
-                _ => r.args.model = Some(m.clone()),
+    // One backend per (model, lora) pair varied ("" is the default of each).
+    let values = |key: &str| {
+        vary.iter()
+            .find(|(k, _)| k == key)
+            .map_or_else(|| vec![String::new()], |(_, v)| v.clone())
+    };
+    let mut backends: BTreeMap<(String, String), Arc<dyn Backend>> = BTreeMap::new();
+    for m in values("model") {
+        for l in values("lora") {
+            let mut r = backend::Resolved {
+                kind: resolved.kind,
+                args: resolved.args.clone(),
+            };
+            if !m.is_empty() {
+                match r.kind {
+                    BackendKind::Local => r.args.model_path = Some(m.clone().into()),
+                    _ => r.args.model = Some(m.clone()),
+                }
             }
+            if !l.is_empty() {
+                if r.kind != BackendKind::Local {
+                    return Err("--vary lora needs the local backend (a server names its adapters as models)".into());
+                }
+                r.args.lora = (l != "none").then(|| l.clone().into());
+            }
+            backends.insert((m.clone(), l), backend::build(&r).await?);
         }
-        backends.insert(m.clone(), backend::build(&r).await?);
     }
-
-    let variants = variants(&base, &vary, |model| backends.get(model).cloned())?;
+    let variants = variants(&base, &vary, |model, lora| {
+        backends
+            .get(&(model.to_string(), lora.to_string()))
+            .cloned()
+    })?;
 
     let cache = if args.no_cache {
         None

@@ -89,6 +89,9 @@ pub struct BackendArgs {
     /// A GGUF file for the local backend [default: the embedded Gemma 3 270M]
     #[arg(long)]
     pub model_path: Option<PathBuf>,
+    /// A LoRA adapter GGUF applied on the local model (a fine-tuned specialist)
+    #[arg(long, value_name = "FILE.gguf")]
+    pub lora: Option<PathBuf>,
     /// Script of canned responses for the scripted backend (YAML)
     #[arg(long)]
     pub script: Option<PathBuf>,

@@ -14,6 +14,7 @@ const KEYS: &[&str] = &[
     "seed",
     "mode",
     "model",
+    "lora",
     "instruction",
     "shots",
 ];
@@ -85,7 +86,7 @@ pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
                 e.enabled = i < k;
             }
         }
-        _ => {} // "model" picks the backend
+        _ => {} // "model" and "lora" pick the backend
     }
     t.validate().map_err(|e| bad(&e))
 }

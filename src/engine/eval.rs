@@ -79,26 +79,28 @@ pub struct VariantResult {
     pub per_item: Vec<ItemResult>,
 }
 
-/// The variants of `base` for every combination of the `--vary` values; `backend_for(model)`
-/// gives a variant's backend (`""`: the default one).
+/// The variants of `base` for every combination of the `--vary` values;
+/// `backend_for(model, lora)` gives a variant's backend (`""`: the default).
 pub fn variants(
     base: &Template,
     vary: &[(String, Vec<String>)],
-    backend_for: impl Fn(&str) -> Option<Arc<dyn Backend>>,
+    backend_for: impl Fn(&str, &str) -> Option<Arc<dyn Backend>>,
 ) -> Result<Vec<Variant>, String> {
     grid(vary)
         .into_iter()
         .map(|combo| {
             let mut template = base.clone();
-            let mut model = "";
+            let (mut model, mut lora) = ("", "");
             for (k, v) in &combo {
                 apply(&mut template, k, v)?;
-                if k == "model" {
-                    model = v;
+                match k.as_str() {
+                    "model" => model = v,
+                    "lora" => lora = v,
+                    _ => {}
                 }
             }
-            let backend =
-                backend_for(model).ok_or_else(|| format!("no backend for model `{model}`"))?;
+            let backend = backend_for(model, lora)
+                .ok_or_else(|| format!("no backend for model `{model}` lora `{lora}`"))?;
             let mode = template.mode.unwrap_or(backend.info().default_mode);
             let name = if combo.is_empty() {
                 template.name.clone()

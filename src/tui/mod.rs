@@ -113,10 +113,14 @@ pub async fn run_eval(
         Err(e) => return fail(e.to_string()),
     };
     let variants = match parse_vary(&vary).and_then(|v| {
-        variants(&template, &v, |model| {
-            model.is_empty().then(|| backend.clone())
+        variants(&template, &v, |model, lora| {
+            (model.is_empty() && lora.is_empty()).then(|| backend.clone())
         })
-        .map_err(|e| format!("{e} (compare models with `promptlab eval --vary model=…`)"))
+        .map_err(|e| {
+            format!(
+                "{e} (compare models and adapters with `promptlab eval --vary model=…` or `lora=…`)"
+            )
+        })
     }) {
         Ok(v) => v,
         Err(e) => return fail(e),

@@ -26,6 +26,8 @@ use crate::core::render::Mode;
 #[derive(Debug, Clone)]
 pub struct LocalSettings {
     pub model_path: PathBuf,
+    /// A LoRA adapter GGUF applied on top of the model.
+    pub lora: Option<PathBuf>,
     /// CPU threads for llama.cpp (default: all cores; llama.cpp's own default is 4).
     pub threads: i32,
     /// Smallest context (KV cells) to allocate; grows on demand up to what a job needs.
@@ -41,6 +43,7 @@ impl LocalSettings {
         let threads = std::thread::available_parallelism().map_or(4, |n| n.get() as i32);
         LocalSettings {
             model_path,
+            lora: None,
             threads,
             min_ctx: 4096,
             max_seqs: crate::core::template::MAX_N,
@@ -84,12 +87,20 @@ impl LocalBackend {
     /// Checks the file and starts the model thread; loading goes on in the background.
     pub fn spawn(settings: LocalSettings) -> Result<Self, BackendError> {
         model::check_gguf(&settings.model_path).map_err(BackendError::Model)?;
+        if let Some(lora) = &settings.lora {
+            model::check_gguf(lora)
+                .map_err(|e| BackendError::Model(format!("LoRA adapter: {e}")))?;
+        }
+        let stem = |p: &std::path::Path| {
+            p.file_stem()
+                .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned())
+        };
         let info = BackendInfo {
             kind: "local".into(),
-            model: settings
-                .model_path
-                .file_stem()
-                .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned()),
+            model: match &settings.lora {
+                Some(l) => format!("{}+{}", stem(&settings.model_path), stem(l)),
+                None => stem(&settings.model_path),
+            },
             default_mode: if model::looks_instruction_tuned(&settings.model_path) {
                 Mode::Chat
             } else {

@@ -12,7 +12,7 @@ use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::model::{LlamaChatMessage, LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 
 use super::sampler::PathSampler;
@@ -42,7 +42,7 @@ fn set(status: &Mutex<LoadStatus>, s: LoadStatus) {
 
 pub(super) fn run(settings: LocalSettings, jobs: Receiver<Job>, status: Arc<Mutex<LoadStatus>>) {
     let loaded = llama().and_then(|backend| {
-        let model = LlamaModel::load_from_file(
+        let mut model = LlamaModel::load_from_file(
             backend,
             &settings.model_path,
             &LlamaModelParams::default(),
@@ -53,9 +53,15 @@ pub(super) fn run(settings: LocalSettings, jobs: Receiver<Job>, status: Arc<Mute
                 settings.model_path.display()
             )
         })?;
-        Ok((backend, model))
+        let lora = match &settings.lora {
+            Some(path) => Some(model.lora_adapter_init(path).map_err(|e| {
+                format!("llama.cpp could not load the LoRA adapter {} ({e}): not an adapter of this model?", path.display())
+            })?),
+            None => None,
+        };
+        Ok((backend, model, lora))
     });
-    let (backend, model) = match loaded {
+    let (backend, model, lora) = match loaded {
         Ok(x) => x,
         Err(message) => {
             tracing::error!("{message}");
@@ -79,7 +85,9 @@ pub(super) fn run(settings: LocalSettings, jobs: Receiver<Job>, status: Arc<Mute
     };
     tracing::info!(?facts, "model loaded");
     set(&status, LoadStatus::Ready(facts));
-    Scheduler::new(&settings, backend, &model).serve(jobs);
+    let mut scheduler = Scheduler::new(&settings, backend, &model);
+    scheduler.lora = lora;
+    scheduler.serve(jobs);
 }
 
 /// One path being decoded.
@@ -109,6 +117,8 @@ struct Scheduler<'m> {
     active: Vec<Seq>,
     free_ids: Vec<i32>,
     next_job: u64,
+    /// An adapter applied to every context (a fine-tuned specialist on the base model).
+    lora: Option<LlamaLoraAdapter>,
 }
 
 impl<'m> Scheduler<'m> {
@@ -123,6 +133,7 @@ impl<'m> Scheduler<'m> {
             active: Vec::new(),
             free_ids: (0..settings.max_seqs as i32).rev().collect(),
             next_job: 0,
+            lora: None,
         }
     }
 
@@ -215,9 +226,13 @@ impl<'m> Scheduler<'m> {
             .with_n_threads(self.settings.threads)
             .with_n_threads_batch(self.settings.threads)
             .with_kv_unified(true);
-        let ctx = self.model.new_context(self.backend, params).map_err(|e| {
+        let mut ctx = self.model.new_context(self.backend, params).map_err(|e| {
             BackendError::Model(format!("cannot create a context of {capacity} tokens: {e}"))
         })?;
+        if let Some(adapter) = self.lora.as_mut() {
+            ctx.lora_adapter_set(adapter, 1.0)
+                .map_err(|e| BackendError::Model(format!("cannot apply the LoRA adapter: {e}")))?;
+        }
         tracing::info!(capacity, "context created");
         self.ctx = Some(ctx);
         self.capacity = capacity;
