@@ -1,31 +1,10 @@
 //! The `promptlab` binary end to end: templates, run (scripted and over HTTP), bad input.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{promptlab, scripted};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn promptlab(dirs: &tempfile::TempDir) -> Command {
-    let mut c = Command::cargo_bin("promptlab").unwrap();
-    c.env_remove("OPENAI_BASE_URL")
-        .env_remove("OPENAI_API_KEY")
-        .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
-        .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
-        .env("PROMPTLAB_DATA_DIR", dirs.path().join("data"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn scripted(dirs: &tempfile::TempDir) -> Command {
-    let mut c = promptlab(dirs);
-    c.args([
-        "run",
-        "--backend",
-        "scripted",
-        "--script",
-        "assets/demo-script.yaml",
-    ]);
-    c
-}
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

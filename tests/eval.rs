@@ -78,37 +78,31 @@ async fn cache_samples_only_what_is_missing_and_keeps_samples_independent() {
     });
     let cache = Arc::new(Cache::open(dir.path()).unwrap());
     let data = items(3);
-    let noop = Arc::new(|_: usize, _: usize| {});
-    let first = eval_variant(
-        &variant(backend.clone(), 3),
-        &data,
-        &options(Some(cache.clone()), 8),
-        noop.clone(),
-    )
-    .await;
+    let run = |n: u32| {
+        let (backend, cache) = (backend.clone(), cache.clone());
+        let data = data.clone();
+        async move {
+            eval_variant(
+                &variant(backend, n),
+                &data,
+                &options(Some(cache), 8),
+                Arc::new(|_: usize, _: usize| {}),
+            )
+            .await
+        }
+    };
+    let first = run(3).await;
     assert_eq!(calls.load(Ordering::SeqCst), 9);
     assert_eq!(cache.len(), 9, "each of the N samples has its own entry");
     // The same eval again: everything from the cache, identical results.
-    let again = eval_variant(
-        &variant(backend.clone(), 3),
-        &data,
-        &options(Some(cache.clone()), 8),
-        noop.clone(),
-    )
-    .await;
+    let again = run(3).await;
     assert_eq!(calls.load(Ordering::SeqCst), 9);
     assert_eq!(
         serde_json::to_value(&first.per_item).unwrap(),
         serde_json::to_value(&again.per_item).unwrap()
     );
     // N 3 -> 5 samples only the two new paths of each item.
-    let more = eval_variant(
-        &variant(backend.clone(), 5),
-        &data,
-        &options(Some(cache.clone()), 8),
-        noop.clone(),
-    )
-    .await;
+    let more = run(5).await;
     assert_eq!(calls.load(Ordering::SeqCst), 9 + 6);
     assert_eq!(more.per_item[0].answers.len(), 5);
     // Reopening the file (a new process) finds the same samples.

@@ -4,36 +4,17 @@
 use std::process::{Command as Std, Stdio};
 use std::time::Instant;
 
+mod common;
+
 use assert_cmd::Command;
+use common::{promptlab, scripted};
 use promptlab::store::session::{load_session, save_session};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn promptlab(dirs: &tempfile::TempDir) -> Command {
-    let mut c = Command::cargo_bin("promptlab").unwrap();
-    c.env_remove("OPENAI_BASE_URL")
-        .env_remove("OPENAI_API_KEY")
-        .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
-        .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
-        .env("PROMPTLAB_DATA_DIR", dirs.path().join("data"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
 fn record_run(dirs: &tempfile::TempDir, session: &std::path::Path, extra: &[&str]) {
-    let out = promptlab(dirs)
-        .args([
-            "run",
-            "--backend",
-            "scripted",
-            "--script",
-            "assets/demo-script.yaml",
-            "-n",
-            "5",
-            "--seed",
-            "0",
-            "--save",
-        ])
+    let out = scripted(dirs)
+        .args(["-n", "5", "--seed", "0", "--save"])
         .arg(session)
         .args(extra)
         .output()
@@ -79,18 +60,9 @@ fn replay_is_exact_and_stable() {
     assert_eq!(runs[0]["run"], 1);
     assert_eq!(runs[1]["strategy"], "direct");
     // Replayed JSON carries what `run --json` does.
-    let live: serde_json::Value = serde_json::from_str(&stdout(promptlab(&dirs).args([
-        "run",
-        "--backend",
-        "scripted",
-        "--script",
-        "assets/demo-script.yaml",
-        "-n",
-        "5",
-        "--seed",
-        "0",
-        "--json",
-    ])))
+    let live: serde_json::Value = serde_json::from_str(&stdout(
+        scripted(&dirs).args(["-n", "5", "--seed", "0", "--json"]),
+    ))
     .unwrap();
     for key in [
         "template",
@@ -191,17 +163,8 @@ fn bad_session_files_are_reported_and_left_alone() {
         "{err}"
     );
     // Appending to it fails the same way and leaves it byte for byte.
-    let out = promptlab(&dirs)
-        .args([
-            "run",
-            "--backend",
-            "scripted",
-            "--script",
-            "assets/demo-script.yaml",
-            "-n",
-            "2",
-            "--save",
-        ])
+    let out = scripted(&dirs)
+        .args(["-n", "2", "--save"])
         .arg(&bad)
         .output()
         .unwrap();
@@ -215,17 +178,8 @@ fn bad_session_files_are_reported_and_left_alone() {
     // Somewhere it cannot be written: a clear line, nothing else touched.
     let file = dirs.path().join("plain-file");
     std::fs::write(&file, "x").unwrap();
-    let out = promptlab(&dirs)
-        .args([
-            "run",
-            "--backend",
-            "scripted",
-            "--script",
-            "assets/demo-script.yaml",
-            "-n",
-            "2",
-            "--save",
-        ])
+    let out = scripted(&dirs)
+        .args(["-n", "2", "--save"])
         .arg(file.join("s.yaml"))
         .output()
         .unwrap();
