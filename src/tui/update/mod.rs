@@ -1,21 +1,21 @@
 //! `update(state, msg) -> effects`: every change of the lab's state happens here, with no I/O.
 
+mod panes;
+mod popup;
+
 use std::sync::Arc;
 
-use crossterm::event::{KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
-use ratatui::layout::{Position, Rect};
+use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
-use super::state::{
-    AppState, EvalView, Focus, Lab, PathState, Popup, RunView, SaveWhat, editor, editor_text,
-};
-use super::view::layout;
+use super::state::{AppState, EvalView, Focus, PathState, Popup, RunView, SaveWhat, editor};
 use crate::backend::BackendInfo;
-use crate::core::extract::AnswerKind;
 use crate::core::render::Mode;
-use crate::core::template::{Example, MAX_N};
+use crate::core::template::MAX_N;
 use crate::engine::{EngineEvent, RunPlan};
+use panes::{mouse, pane_action};
+use popup::popup_key;
 
 /// The settings bar's fields, in order.
 pub const SETTINGS: [&str; 9] = [
@@ -174,7 +174,7 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
     }
 }
 
-fn open_eval_setup(s: &mut AppState) {
+pub(super) fn open_eval_setup(s: &mut AppState) {
     let dataset = s
         .eval
         .as_ref()
@@ -193,7 +193,7 @@ fn open_eval_setup(s: &mut AppState) {
 }
 
 /// Saves the session where it lives (autosave file until named).
-fn save_session(s: &AppState) -> Effect {
+pub(super) fn save_session(s: &AppState) -> Effect {
     Effect::SaveSession {
         path: s.session.path.clone(),
         session: Box::new(s.session.to_session(s.lab.template())),
@@ -335,7 +335,7 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
     vec![]
 }
 
-fn set_strategy(s: &mut AppState, strategy: crate::core::template::Strategy) {
+pub(super) fn set_strategy(s: &mut AppState, strategy: crate::core::template::Strategy) {
     s.lab.strategy = strategy;
     s.status = format!("strategy: {strategy}");
     s.refresh_preview();
@@ -443,489 +443,19 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
     vec![]
 }
 
-fn pane_action(s: &mut AppState, a: Action) {
-    match s.focus {
-        Focus::Examples => examples_action(s, a),
-        Focus::Settings => settings_action(s, a),
-        Focus::Paths => paths_action(s, a),
-        Focus::Tally => tally_action(s, a),
-        Focus::Prompt => match a {
-            Action::Up => s.sel.prompt_scroll = s.sel.prompt_scroll.saturating_sub(1),
-            Action::Down => s.sel.prompt_scroll = s.sel.prompt_scroll.saturating_add(1),
-            _ => {}
-        },
-        Focus::Instruction | Focus::Query => {}
-    }
-}
-
-fn open_example(s: &mut AppState, index: usize) {
-    let Some(e) = s.lab.examples.get(index) else {
-        return;
-    };
-    let editors = Box::new([
-        editor(&e.input, "the example's question"),
-        editor(
-            e.rationale.as_deref().unwrap_or(""),
-            "its reasoning (shown under chain of thought)",
-        ),
-        editor(&e.answer, "its answer"),
-    ]);
-    s.popup = Some(Popup::Example {
-        index,
-        field: 0,
-        editors,
-    });
-}
-
-fn examples_action(s: &mut AppState, a: Action) {
-    let ex = &mut s.lab.examples;
-    let i = s.sel.example.min(ex.len().saturating_sub(1));
-    let mut changed = true;
-    match a {
-        Action::Up => {
-            s.sel.example = i.saturating_sub(1);
-            changed = false;
-        }
-        Action::Down => {
-            s.sel.example = (i + 1).min(ex.len().saturating_sub(1));
-            changed = false;
-        }
-        Action::Add => {
-            ex.insert(
-                (i + 1).min(ex.len()),
-                Example {
-                    input: String::new(),
-                    rationale: None,
-                    answer: String::new(),
-                    enabled: true,
-                },
-            );
-            s.sel.example = (i + 1).min(ex.len() - 1);
-            open_example(s, s.sel.example);
-        }
-        Action::Duplicate if !ex.is_empty() => {
-            let copy = ex[i].clone();
-            ex.insert(i + 1, copy);
-            s.sel.example = i + 1;
-        }
-        Action::Delete if !ex.is_empty() => {
-            ex.remove(i);
-            s.sel.example = i.min(ex.len().saturating_sub(1));
-        }
-        Action::MoveUp if i > 0 && !ex.is_empty() => {
-            ex.swap(i, i - 1);
-            s.sel.example = i - 1;
-        }
-        Action::MoveDown if i + 1 < ex.len() => {
-            ex.swap(i, i + 1);
-            s.sel.example = i + 1;
-        }
-        Action::ToggleExample if !ex.is_empty() => ex[i].enabled = !ex[i].enabled,
-        Action::Select if !ex.is_empty() => {
-            open_example(s, i);
-            changed = false;
-        }
-        _ => changed = false,
-    }
-    if changed {
-        s.refresh_preview();
-    }
-}
-
-fn settings_action(s: &mut AppState, a: Action) {
-    let field = s.sel.setting.min(SETTINGS.len() - 1);
-    let up = match a {
-        Action::Left => {
-            s.sel.setting = field.saturating_sub(1);
-            return;
-        }
-        Action::Right => {
-            s.sel.setting = (field + 1).min(SETTINGS.len() - 1);
-            return;
-        }
-        Action::Up | Action::Increase => true,
-        Action::Down | Action::Decrease => false,
-        _ => return,
-    };
-    let sm = &mut s.lab.sampling;
-    let step = |v: f32, d: f32| ((v + if up { d } else { -d }) * 100.0).round() / 100.0;
-    match field {
-        0 => {
-            let next = if up {
-                s.lab.strategy.cycle()
-            } else {
-                s.lab.strategy.cycle().cycle()
-            };
-            set_strategy(s, next);
-            return;
-        }
-        1 => {
-            sm.n = if up {
-                (sm.n + 1).min(MAX_N)
-            } else {
-                sm.n.saturating_sub(1).max(1)
-            }
-        }
-        2 => sm.temperature = step(sm.temperature, 0.1).clamp(0.0, 2.0),
-        3 => sm.top_p = step(sm.top_p, 0.05).clamp(0.05, 1.0),
-        4 => {
-            sm.top_k = if up {
-                sm.top_k.saturating_add(5)
-            } else {
-                sm.top_k.saturating_sub(5)
-            }
-        }
-        5 => {
-            sm.max_tokens = if up {
-                (sm.max_tokens * 2).min(4096)
-            } else {
-                (sm.max_tokens / 2).max(8)
-            }
-        }
-        6 => {
-            sm.seed = if up {
-                sm.seed.wrapping_add(1)
-            } else {
-                sm.seed.wrapping_sub(1)
-            }
-        }
-        7 => return action_mode(s),
-        _ => {
-            let kinds = [
-                AnswerKind::Number,
-                AnswerKind::Choice,
-                AnswerKind::Text,
-                AnswerKind::Regex,
-            ];
-            let i = kinds
-                .iter()
-                .position(|k| *k == s.lab.answer.kind)
-                .unwrap_or(0);
-            let mut next = if up {
-                (i + 1) % kinds.len()
-            } else {
-                (i + kinds.len() - 1) % kinds.len()
-            };
-            // `regex` needs a pattern; skip it when the template has none.
-            if kinds[next] == AnswerKind::Regex && s.lab.answer.pattern.is_none() {
-                next = if up { 0 } else { 2 };
-            }
-            s.lab.answer.kind = kinds[next];
-        }
-    }
-    s.refresh_preview();
-}
-
-fn action_mode(s: &mut AppState) {
-    action(s, Action::CycleMode);
-}
-
-fn paths_action(s: &mut AppState, a: Action) {
-    let Some(run) = &s.run else { return };
-    let visible = run.visible(&s.sel.filter);
-    let at = visible.iter().position(|i| *i == s.sel.path).unwrap_or(0);
-    match a {
-        Action::Up => s.sel.path = visible.get(at.saturating_sub(1)).copied().unwrap_or(0),
-        Action::Down => {
-            s.sel.path = visible
-                .get((at + 1).min(visible.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or(0)
-        }
-        Action::Select if !visible.is_empty() => {
-            s.popup = Some(Popup::PathDetail {
-                path: visible[at],
-                scroll: 0,
-            })
-        }
-        Action::Back => s.sel.filter = None,
-        _ => {}
-    }
-}
-
-fn tally_action(s: &mut AppState, a: Action) {
-    let Some(run) = &s.run else { return };
-    let n = run.tally.entries.len();
-    match a {
-        Action::Up => s.sel.tally = s.sel.tally.saturating_sub(1),
-        Action::Down => s.sel.tally = (s.sel.tally + 1).min(n.saturating_sub(1)),
-        Action::Select => {
-            if let Some(e) = run.tally.entries.get(s.sel.tally) {
-                let bucket = Some(e.answer.clone());
-                s.sel.filter = if s.sel.filter == bucket { None } else { bucket };
-                if let Some(first) = run.visible(&s.sel.filter).first() {
-                    s.sel.path = *first;
-                }
-            }
-        }
-        Action::Back => s.sel.filter = None,
-        _ => {}
-    }
-}
-
-fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
-    let a = s.keymap.action(&k, false);
-    let Some(popup) = s.popup.as_mut() else {
-        return vec![];
-    };
-    match popup {
-        Popup::Help { scroll } => match a {
-            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-            Some(Action::Down) => *scroll = scroll.saturating_add(1),
-            _ => s.popup = None,
-        },
-        Popup::Error(_) => {
-            if matches!(
-                a,
-                Some(Action::Cancel | Action::Select | Action::Back | Action::Quit)
-            ) {
-                s.popup = None;
-            }
-        }
-        Popup::PathDetail { path, scroll } => match a {
-            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-            Some(Action::Down) => *scroll = scroll.saturating_add(1),
-            Some(Action::Left) => {
-                *path = path.saturating_sub(1);
-                *scroll = 0;
-            }
-            Some(Action::Right) => {
-                let n = s.run.as_ref().map_or(1, |r| r.paths.len());
-                *path = (*path + 1).min(n.saturating_sub(1));
-                *scroll = 0;
-            }
-            Some(Action::Cancel | Action::Select | Action::Back) => s.popup = None,
-            _ => {}
-        },
-        Popup::Picker { items, selected } => match a {
-            Some(Action::Up) => *selected = selected.saturating_sub(1),
-            Some(Action::Down) => *selected = (*selected + 1).min(items.len().saturating_sub(1)),
-            Some(Action::Select) => match items.get(*selected).map(|i| i.template.clone()) {
-                Some(Ok(t)) => {
-                    s.lab = Lab::from_template(&t);
-                    s.sel = Default::default();
-                    s.status = format!("loaded template {}", t.name);
-                    s.popup = None;
-                    s.refresh_preview();
-                }
-                Some(Err(e)) => s.popup = Some(Popup::Error(e)),
-                None => s.popup = None,
-            },
-            Some(Action::Cancel) => s.popup = None,
-            _ => {}
-        },
-        Popup::SaveAs { name, what } => match a {
-            Some(Action::Cancel) => s.popup = None,
-            Some(Action::Select) => {
-                let what = *what;
-                let name = editor_text(name).trim().to_string();
-                if !valid_name(&name) {
-                    s.status = "a name uses letters, digits, '-' and '_'".into();
-                    return vec![];
-                }
-                s.popup = None;
-                if what == SaveWhat::Session {
-                    s.session.path = s.session.dir.join(format!("{name}.yaml"));
-                    s.session.named = true;
-                    return vec![save_session(s)];
-                }
-                let mut template = s.lab.template();
-                template.name.clone_from(&name);
-                s.lab.name.clone_from(&name);
-                return vec![Effect::SaveTemplate {
-                    name,
-                    template: Box::new(template),
-                }];
-            }
-            _ => {
-                name.input(k);
-            }
-        },
-        Popup::Sessions { items, selected } => match a {
-            Some(Action::Up) => *selected = selected.saturating_sub(1),
-            Some(Action::Down) => *selected = (*selected + 1).min(items.len().saturating_sub(1)),
-            Some(Action::Select) => {
-                let path = items.get(*selected).map(|i| i.path.clone());
-                s.popup = None;
-                if let Some(path) = path {
-                    return vec![Effect::OpenSession(path)];
-                }
-            }
-            Some(Action::Cancel) => s.popup = None,
-            _ => {}
-        },
-        Popup::EvalSetup { editors, field } => match s.keymap.action(&k, true) {
-            Some(Action::FocusNext | Action::FocusPrev) => *field = 1 - *field,
-            Some(Action::Cancel) => s.popup = None,
-            _ if a == Some(Action::Select) => {
-                let dataset = editor_text(&editors[0]).trim().to_string();
-                let vary: Vec<String> = editor_text(&editors[1])
-                    .split_whitespace()
-                    .map(String::from)
-                    .collect();
-                if dataset.is_empty() {
-                    s.status = "give a dataset file".into();
-                    return vec![];
-                }
-                if let Err(e) = crate::core::variants::parse_vary(&vary) {
-                    s.status = e;
-                    return vec![];
-                }
-                let template = s.lab.template();
-                if let Err(e) = template.validate() {
-                    s.popup = Some(Popup::Error(e));
-                    return vec![];
-                }
-                s.eval = None;
-                s.popup = Some(Popup::Eval {
-                    detail: None,
-                    scroll: 0,
-                });
-                return vec![Effect::StartEval {
-                    dataset: dataset.into(),
-                    vary,
-                    template: Box::new(template),
-                    concurrency: s.concurrency,
-                }];
-            }
-            _ => {
-                editors[*field].input(k);
-            }
-        },
-        Popup::Eval { detail, scroll } => {
-            let ev = s.eval.as_mut();
-            match (a, ev) {
-                (Some(Action::Cancel), _) if detail.is_some() => *detail = None,
-                (Some(Action::Cancel), _) => s.popup = None,
-                (Some(Action::Delete), Some(ev)) if ev.running => return vec![Effect::CancelEval],
-                (Some(Action::Add), Some(ev)) if !ev.running => open_eval_setup(s),
-                (Some(Action::Left), Some(ev)) => ev.variant = ev.variant.saturating_sub(1),
-                (Some(Action::Right), Some(ev)) => {
-                    ev.variant = (ev.variant + 1).min(ev.results.len().saturating_sub(1))
-                }
-                (Some(Action::Up), Some(_)) if detail.is_some() => {
-                    *scroll = scroll.saturating_sub(1)
-                }
-                (Some(Action::Down), Some(_)) if detail.is_some() => {
-                    *scroll = scroll.saturating_add(1)
-                }
-                (Some(Action::Up), Some(ev)) => ev.item = ev.item.saturating_sub(1),
-                (Some(Action::Down), Some(ev)) => {
-                    ev.item = (ev.item + 1).min(ev.items.saturating_sub(1))
-                }
-                (Some(Action::Select), Some(ev)) if ev.results.get(ev.variant).is_some() => {
-                    *detail = if detail.is_some() {
-                        None
-                    } else {
-                        Some(ev.item)
-                    };
-                    *scroll = 0;
-                }
-                _ => {}
-            }
-        }
-        Popup::Compare {
-            a: first,
-            b: second,
-            scroll,
-        } => match a {
-            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-            Some(Action::Down) => *scroll = scroll.saturating_add(1),
-            Some(Action::Left) if *first > 0 => {
-                *first -= 1;
-                *scroll = 0;
-            }
-            Some(Action::Right) if *second + 1 < s.session.runs.len() => {
-                *second += 1;
-                *scroll = 0;
-            }
-            Some(Action::Cancel | Action::Select | Action::Back) => s.popup = None,
-            _ => {}
-        },
-        Popup::Example {
-            index,
-            field,
-            editors,
-        } => {
-            let tab = s.keymap.action(&k, true);
-            match tab {
-                Some(Action::FocusNext) => *field = (*field + 1) % 3,
-                Some(Action::FocusPrev) => *field = (*field + 2) % 3,
-                Some(Action::Cancel) => {
-                    let index = *index;
-                    let [input, rationale, answer] = editors.as_ref();
-                    let rationale = editor_text(rationale);
-                    if let Some(e) = s.lab.examples.get_mut(index) {
-                        e.input = editor_text(input);
-                        e.rationale = Some(rationale).filter(|r| !r.trim().is_empty());
-                        e.answer = editor_text(answer);
-                    }
-                    s.popup = None;
-                    s.refresh_preview();
-                }
-                _ => {
-                    editors[*field].input(k);
-                }
-            }
-        }
-    }
-    vec![]
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-fn mouse(s: &mut AppState, m: MouseEvent) -> Vec<Effect> {
-    if s.popup.is_some() {
-        return vec![];
-    }
-    let area = Rect::new(0, 0, s.size.0, s.size.1);
-    let at = Position::new(m.column, m.row);
-    let Some(pane) = layout(area, s)
-        .panes
-        .iter()
-        .find(|(_, r)| r.contains(at))
-        .map(|(f, _)| *f)
-    else {
-        return vec![];
-    };
-    match m.kind {
-        MouseEventKind::Down(MouseButton::Left) => s.focus = pane,
-        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
-            let up = m.kind == MouseEventKind::ScrollUp;
-            let focus = std::mem::replace(&mut s.focus, pane);
-            if pane.is_editor() {
-                let ed = if pane == Focus::Instruction {
-                    &mut s.lab.instruction
-                } else {
-                    &mut s.lab.query
-                };
-                ed.scroll((if up { -1 } else { 1 }, 0));
-            } else {
-                pane_action(s, if up { Action::Up } else { Action::Down });
-            }
-            s.focus = focus;
-        }
-        _ => {}
-    }
-    vec![]
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
 
-    use crossterm::event::{KeyCode, KeyModifiers, MouseEventKind};
+    use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    use ratatui::layout::Rect;
 
     use super::*;
     use crate::backend::BackendInfo;
     use crate::engine::PathResult;
     use crate::store::template::resolve;
     use crate::tui::keymap::Keymap;
+    use crate::tui::view::layout;
 
     fn lab() -> AppState {
         let (t, _) = resolve("gsm8k-cot").unwrap();

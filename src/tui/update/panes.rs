@@ -1,0 +1,268 @@
+//! Keys in the focused pane (examples, settings, paths, tally, prompt) and the mouse.
+
+use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use super::{SETTINGS, action, set_strategy};
+use crate::core::extract::AnswerKind;
+use crate::core::template::{Example, MAX_N};
+use crate::tui::keymap::Action;
+use crate::tui::msg::Effect;
+use crate::tui::state::{AppState, Focus, Popup, editor};
+use crate::tui::view::layout;
+
+pub(super) fn pane_action(s: &mut AppState, a: Action) {
+    match s.focus {
+        Focus::Examples => examples_action(s, a),
+        Focus::Settings => settings_action(s, a),
+        Focus::Paths => paths_action(s, a),
+        Focus::Tally => tally_action(s, a),
+        Focus::Prompt => match a {
+            Action::Up => s.sel.prompt_scroll = s.sel.prompt_scroll.saturating_sub(1),
+            Action::Down => s.sel.prompt_scroll = s.sel.prompt_scroll.saturating_add(1),
+            _ => {}
+        },
+        Focus::Instruction | Focus::Query => {}
+    }
+}
+
+pub(super) fn open_example(s: &mut AppState, index: usize) {
+    let Some(e) = s.lab.examples.get(index) else {
+        return;
+    };
+    let editors = Box::new([
+        editor(&e.input, "the example's question"),
+        editor(
+            e.rationale.as_deref().unwrap_or(""),
+            "its reasoning (shown under chain of thought)",
+        ),
+        editor(&e.answer, "its answer"),
+    ]);
+    s.popup = Some(Popup::Example {
+        index,
+        field: 0,
+        editors,
+    });
+}
+
+fn examples_action(s: &mut AppState, a: Action) {
+    let ex = &mut s.lab.examples;
+    let i = s.sel.example.min(ex.len().saturating_sub(1));
+    let mut changed = true;
+    match a {
+        Action::Up => {
+            s.sel.example = i.saturating_sub(1);
+            changed = false;
+        }
+        Action::Down => {
+            s.sel.example = (i + 1).min(ex.len().saturating_sub(1));
+            changed = false;
+        }
+        Action::Add => {
+            ex.insert(
+                (i + 1).min(ex.len()),
+                Example {
+                    input: String::new(),
+                    rationale: None,
+                    answer: String::new(),
+                    enabled: true,
+                },
+            );
+            s.sel.example = (i + 1).min(ex.len() - 1);
+            open_example(s, s.sel.example);
+        }
+        Action::Duplicate if !ex.is_empty() => {
+            let copy = ex[i].clone();
+            ex.insert(i + 1, copy);
+            s.sel.example = i + 1;
+        }
+        Action::Delete if !ex.is_empty() => {
+            ex.remove(i);
+            s.sel.example = i.min(ex.len().saturating_sub(1));
+        }
+        Action::MoveUp if i > 0 && !ex.is_empty() => {
+            ex.swap(i, i - 1);
+            s.sel.example = i - 1;
+        }
+        Action::MoveDown if i + 1 < ex.len() => {
+            ex.swap(i, i + 1);
+            s.sel.example = i + 1;
+        }
+        Action::ToggleExample if !ex.is_empty() => ex[i].enabled = !ex[i].enabled,
+        Action::Select if !ex.is_empty() => {
+            open_example(s, i);
+            changed = false;
+        }
+        _ => changed = false,
+    }
+    if changed {
+        s.refresh_preview();
+    }
+}
+
+fn settings_action(s: &mut AppState, a: Action) {
+    let field = s.sel.setting.min(SETTINGS.len() - 1);
+    let up = match a {
+        Action::Left => {
+            s.sel.setting = field.saturating_sub(1);
+            return;
+        }
+        Action::Right => {
+            s.sel.setting = (field + 1).min(SETTINGS.len() - 1);
+            return;
+        }
+        Action::Up | Action::Increase => true,
+        Action::Down | Action::Decrease => false,
+        _ => return,
+    };
+    let sm = &mut s.lab.sampling;
+    let step = |v: f32, d: f32| ((v + if up { d } else { -d }) * 100.0).round() / 100.0;
+    match field {
+        0 => {
+            let next = if up {
+                s.lab.strategy.cycle()
+            } else {
+                s.lab.strategy.cycle().cycle()
+            };
+            set_strategy(s, next);
+            return;
+        }
+        1 => {
+            sm.n = if up {
+                (sm.n + 1).min(MAX_N)
+            } else {
+                sm.n.saturating_sub(1).max(1)
+            }
+        }
+        2 => sm.temperature = step(sm.temperature, 0.1).clamp(0.0, 2.0),
+        3 => sm.top_p = step(sm.top_p, 0.05).clamp(0.05, 1.0),
+        4 => {
+            sm.top_k = if up {
+                sm.top_k.saturating_add(5)
+            } else {
+                sm.top_k.saturating_sub(5)
+            }
+        }
+        5 => {
+            sm.max_tokens = if up {
+                (sm.max_tokens * 2).min(4096)
+            } else {
+                (sm.max_tokens / 2).max(8)
+            }
+        }
+        6 => {
+            sm.seed = if up {
+                sm.seed.wrapping_add(1)
+            } else {
+                sm.seed.wrapping_sub(1)
+            }
+        }
+        7 => return action_mode(s),
+        _ => {
+            let kinds = [
+                AnswerKind::Number,
+                AnswerKind::Choice,
+                AnswerKind::Text,
+                AnswerKind::Regex,
+            ];
+            let i = kinds
+                .iter()
+                .position(|k| *k == s.lab.answer.kind)
+                .unwrap_or(0);
+            let mut next = if up {
+                (i + 1) % kinds.len()
+            } else {
+                (i + kinds.len() - 1) % kinds.len()
+            };
+            // `regex` needs a pattern; skip it when the template has none.
+            if kinds[next] == AnswerKind::Regex && s.lab.answer.pattern.is_none() {
+                next = if up { 0 } else { 2 };
+            }
+            s.lab.answer.kind = kinds[next];
+        }
+    }
+    s.refresh_preview();
+}
+
+fn action_mode(s: &mut AppState) {
+    action(s, Action::CycleMode);
+}
+
+fn paths_action(s: &mut AppState, a: Action) {
+    let Some(run) = &s.run else { return };
+    let visible = run.visible(&s.sel.filter);
+    let at = visible.iter().position(|i| *i == s.sel.path).unwrap_or(0);
+    match a {
+        Action::Up => s.sel.path = visible.get(at.saturating_sub(1)).copied().unwrap_or(0),
+        Action::Down => {
+            s.sel.path = visible
+                .get((at + 1).min(visible.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        }
+        Action::Select if !visible.is_empty() => {
+            s.popup = Some(Popup::PathDetail {
+                path: visible[at],
+                scroll: 0,
+            })
+        }
+        Action::Back => s.sel.filter = None,
+        _ => {}
+    }
+}
+
+fn tally_action(s: &mut AppState, a: Action) {
+    let Some(run) = &s.run else { return };
+    let n = run.tally.entries.len();
+    match a {
+        Action::Up => s.sel.tally = s.sel.tally.saturating_sub(1),
+        Action::Down => s.sel.tally = (s.sel.tally + 1).min(n.saturating_sub(1)),
+        Action::Select => {
+            if let Some(e) = run.tally.entries.get(s.sel.tally) {
+                let bucket = Some(e.answer.clone());
+                s.sel.filter = if s.sel.filter == bucket { None } else { bucket };
+                if let Some(first) = run.visible(&s.sel.filter).first() {
+                    s.sel.path = *first;
+                }
+            }
+        }
+        Action::Back => s.sel.filter = None,
+        _ => {}
+    }
+}
+
+pub(super) fn mouse(s: &mut AppState, m: MouseEvent) -> Vec<Effect> {
+    if s.popup.is_some() {
+        return vec![];
+    }
+    let area = Rect::new(0, 0, s.size.0, s.size.1);
+    let at = Position::new(m.column, m.row);
+    let Some(pane) = layout(area, s)
+        .panes
+        .iter()
+        .find(|(_, r)| r.contains(at))
+        .map(|(f, _)| *f)
+    else {
+        return vec![];
+    };
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => s.focus = pane,
+        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+            let up = m.kind == MouseEventKind::ScrollUp;
+            let focus = std::mem::replace(&mut s.focus, pane);
+            if pane.is_editor() {
+                let ed = if pane == Focus::Instruction {
+                    &mut s.lab.instruction
+                } else {
+                    &mut s.lab.query
+                };
+                ed.scroll((if up { -1 } else { 1 }, 0));
+            } else {
+                pane_action(s, if up { Action::Up } else { Action::Down });
+            }
+            s.focus = focus;
+        }
+        _ => {}
+    }
+    vec![]
+}
