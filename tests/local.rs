@@ -107,6 +107,17 @@ async fn context_overflow_is_a_clear_error_before_decoding() {
 }
 
 #[tokio::test]
+async fn a_batch_too_big_for_memory_is_refused_before_decoding() {
+    let b = backend();
+    let mut streams = b.stream_batch(request(FEW_SHOT, 1, 2048), 64).unwrap();
+    let err = drain(streams.remove(0)).await.unwrap_err();
+    assert!(
+        matches!(&err, BackendError::Invalid(m) if m.contains("lower N or max tokens")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn cancelled_paths_leave_the_batch_and_the_next_run_is_intact() {
     let b = backend();
     let mut greedy = request(FEW_SHOT, 1, 24);

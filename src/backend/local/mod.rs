@@ -32,6 +32,8 @@ pub struct LocalSettings {
     pub threads: i32,
     /// Smallest context (KV cells) to allocate; grows on demand up to what a job needs.
     pub min_ctx: u32,
+    /// Largest context allocated (bounds memory: N paths x max tokens must fit).
+    pub max_ctx: u32,
     /// Most sequences decoded at once.
     pub max_seqs: u32,
     /// Tokens per prompt-evaluation chunk.
@@ -46,6 +48,7 @@ impl LocalSettings {
             lora: None,
             threads,
             min_ctx: 4096,
+            max_ctx: 65_536,
             max_seqs: crate::core::template::MAX_N,
             n_batch: 512,
         }

@@ -197,6 +197,14 @@ impl<'m> Scheduler<'m> {
                 continue;
             }
             let need = prompt_len + n * max_tokens;
+            if need > self.settings.max_ctx {
+                let e = BackendError::Invalid(format!(
+                    "{n} paths of up to {max_tokens} tokens on a {prompt_len}-token prompt need {need} cache cells, more than {} allowed; lower N or max tokens",
+                    self.settings.max_ctx
+                ));
+                fail_job(self.queue.pop_front(), &e);
+                continue;
+            }
             let fits = self.free_ids.len() as u32 >= n && self.reserved() + need <= self.capacity;
             if !fits {
                 if !self.active.is_empty() {
