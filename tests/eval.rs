@@ -203,3 +203,29 @@ async fn unreliable_server_eval_completes_and_counts_reconcile() {
     );
     assert_eq!(server.received_requests().await.unwrap().len(), sent);
 }
+
+#[tokio::test]
+async fn greedy_first_sample_is_a_separate_temperature_zero_sample() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let backend: Arc<dyn Backend> = Arc::new(Counting {
+        inner: ScriptedBackend::from_texts(["The answer is 0.", "The answer is 2."]),
+        calls: calls.clone(),
+    });
+    let mut opts = options(None, 4);
+    opts.greedy = true;
+    let r = eval_variant(
+        &variant(backend, 2),
+        &items(2),
+        &opts,
+        Arc::new(|_: usize, _: usize| {}),
+    )
+    .await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2 * (2 + 1),
+        "N samples plus one greedy sample per item"
+    );
+    // Seeds 1 and 2 answer 2 and 0; the greedy sample (seed 1) answers 2: right for item 1 only.
+    assert!(r.per_item[1].first_correct);
+    assert!(!r.per_item[0].first_correct);
+}
