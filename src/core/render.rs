@@ -140,7 +140,7 @@ pub fn example_answer(example: &Example, strategy: Strategy) -> String {
     };
     match (strategy, &example.rationale) {
         (Strategy::Direct, _) | (_, None) => answer.to_string(),
-        (Strategy::Cot | Strategy::ZeroShotCot, Some(r)) => {
+        (Strategy::Cot | Strategy::ZeroShotCot | Strategy::LeastToMost, Some(r)) => {
             let r = r.trim();
             if r.is_empty() {
                 sentence()
@@ -163,19 +163,26 @@ pub fn answer_trigger(kind: AnswerKind, query: &str) -> String {
     }
 }
 
-/// Renders the first-stage prompt for `query`.
+/// The template's instruction, if it says anything.
+pub fn instruction(template: &Template) -> Option<&str> {
+    template
+        .instruction
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Renders the first-stage prompt for `query` (for least-to-most: the decomposition prompt).
 pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
     let strategy = template.strategy;
     let query = query.trim();
+    if strategy == Strategy::LeastToMost {
+        return super::least_to_most::decompose_prompt(template, query, mode);
+    }
     match mode {
         Mode::Completion => {
             let mut p = String::new();
-            if let Some(instr) = template
-                .instruction
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
+            if let Some(instr) = instruction(template) {
                 p.push_str(instr);
                 p.push_str("\n\n");
             }
@@ -193,7 +200,9 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
                     p.push_str(STEP_BY_STEP);
                     vec!["\nQ:".to_string()]
                 }
-                Strategy::Direct | Strategy::Cot => vec!["\n\n".to_string(), "\nQ:".to_string()],
+                Strategy::Direct | Strategy::Cot | Strategy::LeastToMost => {
+                    vec!["\n\n".to_string(), "\nQ:".to_string()]
+                }
             };
             Rendered {
                 prompt: Prompt::Completion(p),
@@ -202,12 +211,7 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
         }
         Mode::Chat => {
             let mut msgs = Vec::new();
-            if let Some(instr) = template
-                .instruction
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            {
+            if let Some(instr) = instruction(template) {
                 msgs.push(Message::new(Role::System, instr));
             }
             for e in template.active_examples() {
@@ -216,7 +220,7 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
             }
             let ask = match strategy {
                 Strategy::ZeroShotCot => format!("{query}\n\n{STEP_BY_STEP}"),
-                Strategy::Direct | Strategy::Cot => query.to_string(),
+                Strategy::Direct | Strategy::Cot | Strategy::LeastToMost => query.to_string(),
             };
             msgs.push(Message::new(Role::User, ask));
             Rendered {
@@ -247,14 +251,17 @@ mod tests {
                     rationale: Some("3 + 2 = 5.".into()),
                     answer: "5".into(),
                     enabled: true,
+                    steps: vec![],
                 },
                 Example {
                     input: "off".into(),
                     rationale: None,
                     answer: "0".into(),
                     enabled: false,
+                    steps: vec![],
                 },
             ],
+            decomposition: vec![],
             strategy,
             answer: AnswerSpec::default(),
             sampling: Sampling::default(),

@@ -1,6 +1,7 @@
 //! Strategies as sans-IO state machines: a path asks for samples and is fed completions,
 //! without knowing where they come from. The engine owns the loop; tests drive it with strings.
 
+use super::least_to_most::{LeastToMost, SubStep};
 use super::render::{Prompt, Rendered};
 use super::template::Strategy;
 
@@ -13,6 +14,10 @@ pub enum Stage {
     Reason,
     /// Zero-shot CoT, stage 2: extract the answer from the reasoning.
     Extract,
+    /// Least-to-most: list the sub-questions.
+    Decompose,
+    /// Least-to-most: answer sub-question k.
+    Solve(usize),
 }
 
 /// One model call a path needs.
@@ -34,6 +39,10 @@ pub enum Step {
     /// The path is complete; `text` is everything the path produced, prefaces included.
     Done {
         text: String,
+        /// Least-to-most's answered sub-questions (empty for the other strategies).
+        steps: Vec<SubStep>,
+        /// Where in `text` the final answer is read from.
+        answer_from: usize,
     },
 }
 
@@ -42,13 +51,10 @@ pub const EXTRACT_MAX_TOKENS: u32 = 32;
 
 /// One reasoning path of a run.
 #[derive(Debug, Clone)]
-pub struct PathMachine {
-    strategy: Strategy,
-    first: Rendered,
-    answer_trigger: String,
-    max_tokens: u32,
-    stage: Option<Stage>,
-    text: String,
+pub enum PathMachine {
+    /// Direct, few-shot CoT and zero-shot CoT.
+    Simple(SimplePath),
+    LeastToMost(Box<LeastToMost>),
 }
 
 impl PathMachine {
@@ -60,20 +66,48 @@ impl PathMachine {
         answer_trigger: String,
         max_tokens: u32,
     ) -> Self {
-        PathMachine {
+        PathMachine::Simple(SimplePath {
             strategy,
             first,
             answer_trigger,
             max_tokens,
             stage: None,
             text: String::new(),
-        }
+        })
     }
 
     pub fn start(&mut self) -> Step {
+        match self {
+            PathMachine::Simple(m) => m.start(),
+            PathMachine::LeastToMost(m) => m.start(),
+        }
+    }
+
+    /// Feeds the completion of the sample last asked for.
+    pub fn on_completion(&mut self, completion: &str) -> Step {
+        match self {
+            PathMachine::Simple(m) => m.on_completion(completion),
+            PathMachine::LeastToMost(m) => m.on_completion(completion),
+        }
+    }
+}
+
+/// The machine of the one- and two-stage strategies.
+#[derive(Debug, Clone)]
+pub struct SimplePath {
+    strategy: Strategy,
+    first: Rendered,
+    answer_trigger: String,
+    max_tokens: u32,
+    stage: Option<Stage>,
+    text: String,
+}
+
+impl SimplePath {
+    pub fn start(&mut self) -> Step {
         let stage = match self.strategy {
             Strategy::ZeroShotCot => Stage::Reason,
-            Strategy::Direct | Strategy::Cot => Stage::Answer,
+            Strategy::Direct | Strategy::Cot | Strategy::LeastToMost => Stage::Answer,
         };
         self.stage = Some(stage);
         Step::Sample(SampleSpec {
@@ -102,11 +136,13 @@ impl PathMachine {
                     preface,
                 })
             }
-            Some(Stage::Answer) | Some(Stage::Extract) | None => {
+            _ => {
                 self.stage = None;
                 self.text.push_str(completion);
                 Step::Done {
                     text: std::mem::take(&mut self.text),
+                    steps: Vec::new(),
+                    answer_from: 0,
                 }
             }
         }
@@ -130,7 +166,14 @@ mod tests {
         let mut m = PathMachine::new(Strategy::Direct, rendered(), String::new(), 64);
         let Step::Sample(s) = m.start() else { panic!() };
         assert_eq!((s.stage, s.max_tokens), (Stage::Answer, 64));
-        assert_eq!(m.on_completion(" 5"), Step::Done { text: " 5".into() });
+        assert_eq!(
+            m.on_completion(" 5"),
+            Step::Done {
+                text: " 5".into(),
+                steps: vec![],
+                answer_from: 0
+            }
+        );
     }
 
     #[test]
@@ -151,7 +194,7 @@ mod tests {
             s2.prompt.to_string(),
             "Q: 2+3?\nA: Let's think step by step. 2 + 3 = 5.\nTherefore, the answer (arabic numerals) is"
         );
-        let Step::Done { text } = m.on_completion(" 5.") else {
+        let Step::Done { text, .. } = m.on_completion(" 5.") else {
             panic!()
         };
         assert_eq!(

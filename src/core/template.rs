@@ -22,16 +22,25 @@ pub enum Strategy {
     /// Zero-shot chain of thought (Kojima et al. 2022): "Let's think step by step.", then a
     /// second stage that extracts the answer from the reasoning.
     ZeroShotCot,
+    /// Least-to-most (Zhou et al. 2022): decompose into sub-questions, then solve them in
+    /// order, each with the answers before it; the last one is the question itself.
+    LeastToMost,
 }
 
 impl Strategy {
-    pub const ALL: [Strategy; 3] = [Strategy::Direct, Strategy::Cot, Strategy::ZeroShotCot];
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Direct,
+        Strategy::Cot,
+        Strategy::ZeroShotCot,
+        Strategy::LeastToMost,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Strategy::Direct => "direct",
             Strategy::Cot => "cot",
             Strategy::ZeroShotCot => "zero-shot-cot",
+            Strategy::LeastToMost => "least-to-most",
         }
     }
 
@@ -39,16 +48,17 @@ impl Strategy {
     pub fn toggle_cot(self) -> Strategy {
         match self {
             Strategy::Direct => Strategy::Cot,
-            Strategy::Cot | Strategy::ZeroShotCot => Strategy::Direct,
+            Strategy::Cot | Strategy::ZeroShotCot | Strategy::LeastToMost => Strategy::Direct,
         }
     }
 
-    /// The next strategy in the cycle direct -> cot -> zero-shot-cot -> direct.
+    /// The next strategy in the cycle direct -> cot -> zero-shot-cot -> least-to-most -> direct.
     pub fn cycle(self) -> Strategy {
         match self {
             Strategy::Direct => Strategy::Cot,
             Strategy::Cot => Strategy::ZeroShotCot,
-            Strategy::ZeroShotCot => Strategy::Direct,
+            Strategy::ZeroShotCot => Strategy::LeastToMost,
+            Strategy::LeastToMost => Strategy::Direct,
         }
     }
 }
@@ -66,7 +76,9 @@ impl std::str::FromStr for Strategy {
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown strategy `{s}` (expected direct, cot or zero-shot-cot)")
+                format!(
+                    "unknown strategy `{s}` (expected direct, cot, zero-shot-cot or least-to-most)"
+                )
             })
     }
 }
@@ -83,6 +95,26 @@ pub struct Example {
     /// Switched-off examples stay in the template but are left out of the prompt.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub enabled: bool,
+    /// Least-to-most solving exemplar: the sub-questions in order with their answers (the last
+    /// one answers the input and ends "The answer is X.").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<SolveStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolveStep {
+    pub question: String,
+    pub answer: String,
+}
+
+/// A least-to-most decomposition exemplar: a problem and the sub-questions to answer before
+/// the problem's own question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decomposition {
+    pub input: String,
+    pub subquestions: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -159,6 +191,9 @@ pub struct Template {
     pub instruction: Option<String>,
     #[serde(default)]
     pub examples: Vec<Example>,
+    /// Least-to-most decomposition exemplars.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decomposition: Vec<Decomposition>,
     #[serde(default)]
     pub strategy: Strategy,
     #[serde(default)]
@@ -228,7 +263,7 @@ mod tests {
     fn strategy_cycle_visits_all() {
         let mut s = Strategy::Direct;
         let mut seen = vec![];
-        for _ in 0..3 {
+        for _ in 0..Strategy::ALL.len() {
             seen.push(s);
             s = s.cycle();
         }
@@ -367,6 +402,7 @@ mod diff_tests {
             rationale: None,
             answer: "1".into(),
             enabled: on,
+            steps: vec![],
         };
         let a = Template {
             version: 1,
@@ -374,6 +410,7 @@ mod diff_tests {
             description: String::new(),
             instruction: None,
             examples: vec![ex("one", true), ex("two", true)],
+            decomposition: vec![],
             strategy: Strategy::Direct,
             answer: AnswerSpec::default(),
             sampling: Sampling::default(),

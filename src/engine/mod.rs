@@ -15,6 +15,7 @@ use crate::backend::{
     Backend, BackendError, Finish, SampleRequest, SampleStream, StreamEvent, Usage,
 };
 use crate::core::extract::Extractor;
+use crate::core::least_to_most::{LeastToMost, SubStep};
 use crate::core::render::{Mode, Prompt, Rendered, answer_trigger, render};
 use crate::core::strategy::{PathMachine, SampleSpec, Step};
 use crate::core::template::{Sampling, Strategy, Template};
@@ -40,6 +41,8 @@ pub struct RunPlan {
     pub max_resamples: u32,
     /// Finished paths are looked up here first and stored here after.
     pub cache: Option<Arc<Cache>>,
+    /// The least-to-most machine every path starts from (that strategy only).
+    least_to_most: Option<LeastToMost>,
 }
 
 impl RunPlan {
@@ -59,16 +62,22 @@ impl RunPlan {
             concurrency: 16,
             max_resamples: 2,
             cache: None,
+            least_to_most: (template.strategy == Strategy::LeastToMost).then(|| {
+                LeastToMost::new(template.clone(), query, mode, template.sampling.max_tokens)
+            }),
         })
     }
 
     fn machine(&self) -> PathMachine {
-        PathMachine::new(
-            self.strategy,
-            self.first.clone(),
-            self.answer_trigger.clone(),
-            self.sampling.max_tokens,
-        )
+        match &self.least_to_most {
+            Some(m) => PathMachine::LeastToMost(Box::new(m.clone())),
+            None => PathMachine::new(
+                self.strategy,
+                self.first.clone(),
+                self.answer_trigger.clone(),
+                self.sampling.max_tokens,
+            ),
+        }
     }
 
     fn request(&self, spec: SampleSpec, path: usize) -> SampleRequest {
@@ -100,6 +109,9 @@ pub struct PathResult {
     /// Fresh samples taken after broken streams.
     #[serde(default)]
     pub resamples: u32,
+    /// Least-to-most: the sub-questions with their answers, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<SubStep>,
 }
 
 impl PathResult {
@@ -298,6 +310,7 @@ fn cancelled_path(index: usize, text: String, usage: Usage, latency_ms: u64) -> 
         error: Some("cancelled".into()),
         logprob: None,
         resamples: 0,
+        steps: Vec::new(),
     }
 }
 
@@ -328,12 +341,22 @@ async fn run_path(
     let latency = |started: Instant| started.elapsed().as_millis() as u64;
     loop {
         let spec = match step {
-            Step::Done { text } => {
-                let answer = plan.extractor.extract(&text, &plan.query);
+            Step::Done {
+                text,
+                mut steps,
+                answer_from,
+            } => {
+                let answer = plan
+                    .extractor
+                    .extract(text.get(answer_from..).unwrap_or(&text), &plan.query);
+                for s in &mut steps {
+                    s.answer = plan.extractor.extract(&s.text, &plan.query);
+                }
                 return PathResult {
                     index: i,
                     text,
                     answer,
+                    steps,
                     finish_reason,
                     prompt_tokens: usage.prompt_tokens,
                     completion_tokens: usage.completion_tokens,

@@ -18,7 +18,9 @@ fn template(strategy: Strategy, n: u32) -> Template {
             rationale: Some("1+1=2.".into()),
             answer: "2".into(),
             enabled: true,
+            steps: vec![],
         }],
+        decomposition: vec![],
         strategy,
         answer: AnswerSpec::default(),
         sampling: Sampling {

@@ -264,6 +264,7 @@ mod tests {
                 error: None,
                 logprob: None,
                 resamples: 0,
+                steps: vec![],
             })
             .collect();
         RunRecord {

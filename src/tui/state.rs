@@ -96,6 +96,8 @@ pub struct Lab {
     /// `None`: the backend's default.
     pub mode: Option<Mode>,
     pub queries: Vec<String>,
+    /// Least-to-most decomposition exemplars (kept as loaded; not edited in the lab).
+    pub decomposition: Vec<crate::core::template::Decomposition>,
     pub query_pick: usize,
 }
 
@@ -112,6 +114,7 @@ impl Lab {
             ),
             query: editor(t.query.as_deref().unwrap_or(""), "type a question"),
             examples: t.examples.clone(),
+            decomposition: t.decomposition.clone(),
             strategy: t.strategy,
             answer: t.answer.clone(),
             sampling: t.sampling.clone(),
@@ -131,6 +134,7 @@ impl Lab {
             description: self.description.clone(),
             instruction: Some(instruction).filter(|s| !s.trim().is_empty()),
             examples: self.examples.clone(),
+            decomposition: self.decomposition.clone(),
             strategy: self.strategy,
             answer: self.answer.clone(),
             sampling: self.sampling.clone(),

@@ -487,6 +487,7 @@ mod tests {
             error: None,
             logprob: None,
             resamples: 0,
+            steps: vec![],
         }
     }
 

@@ -66,6 +66,7 @@ fn examples_action(s: &mut AppState, a: Action) {
                     rationale: None,
                     answer: String::new(),
                     enabled: true,
+                    steps: Vec::new(),
                 },
             );
             s.sel.example = (i + 1).min(ex.len() - 1);
