@@ -44,6 +44,7 @@ fn session(runs: usize, paths: usize) -> Session {
                     error: None,
                     logprob: None,
                     resamples: 0,
+                    steps: vec![],
                 }
             })
             .collect();
