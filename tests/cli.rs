@@ -245,3 +245,29 @@ async fn run_against_a_server_and_401() {
         .unwrap();
     fails_with(out, "authentication failed (HTTP 401): bad key");
 }
+
+#[test]
+fn least_to_most_paths_carry_their_steps() {
+    let dirs = tempfile::tempdir().unwrap();
+    let out = scripted(&dirs)
+        .args(["-t", "least-to-most-math", "-n", "2", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["strategy"], "least-to-most");
+    assert_eq!(v["answer"], "18");
+    let steps = v["paths"][0]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(
+        steps[0]["question"],
+        "How many eggs does Janet sell each day?"
+    );
+    assert_eq!(steps[0]["answer"], "9");
+    assert!(
+        steps[1]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("The answer is 18.")
+    );
+}

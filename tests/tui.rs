@@ -384,3 +384,13 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     ));
     insta::assert_snapshot!("eval_item_paths", draw(&s, 140, 40).backend());
 }
+
+#[tokio::test]
+async fn least_to_most_path_shows_its_chain_as_a_tree() {
+    let mut s = lab("least-to-most-math");
+    finished_run(&mut s).await;
+    s.focus = Focus::Paths;
+    press(&mut s, KeyCode::Enter);
+    assert!(matches!(s.popup, Some(Popup::PathDetail { path: 0, .. })));
+    insta::assert_snapshot!(draw(&s, 140, 30).backend());
+}

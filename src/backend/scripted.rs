@@ -1,7 +1,8 @@
 //! Canned completions for tests and demos: no model, fully deterministic.
 //!
 //! A script is a list of responses. A request picks among the responses whose `when` text
-//! occurs in its prompt (or, if none does, among those without `when`) by `seed % count`, so
+//! occurs latest in its prompt (or, if none occurs, among those without `when`) by
+//! `seed % count`, so
 //! path `i` of a run (seed + i) walks through them in order and the same seed always gives
 //! the same text. Each response streams word by word with an optional delay, and may end in
 //! an error or a cut stream, for the first `fail_times` uses or always.
@@ -90,20 +91,22 @@ impl ScriptedBackend {
     }
 
     fn pick(&self, prompt: &str, seed: u64) -> Option<usize> {
-        let matching: Vec<usize> = (0..self.responses.len())
-            .filter(|&i| {
-                self.responses[i]
-                    .when
-                    .as_deref()
-                    .is_some_and(|w| prompt.contains(w))
-            })
-            .collect();
-        let pool = if matching.is_empty() {
-            (0..self.responses.len())
+        // Responses whose `when` occurs latest in the prompt answer it (the last question
+        // asked); without any, those with no `when`.
+        let at = |i: usize| {
+            self.responses[i]
+                .when
+                .as_deref()
+                .and_then(|w| prompt.rfind(w))
+        };
+        let latest = (0..self.responses.len()).filter_map(at).max();
+        let pool: Vec<usize> = match latest {
+            Some(pos) => (0..self.responses.len())
+                .filter(|&i| at(i) == Some(pos))
+                .collect(),
+            None => (0..self.responses.len())
                 .filter(|&i| self.responses[i].when.is_none())
-                .collect()
-        } else {
-            matching
+                .collect(),
         };
         (!pool.is_empty()).then(|| pool[(seed % pool.len() as u64) as usize])
     }

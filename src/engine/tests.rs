@@ -241,3 +241,80 @@ async fn concurrency_is_bounded() {
     assert_eq!(result.succeeded(), 12);
     assert_eq!(peak.load(Ordering::SeqCst), 3);
 }
+
+fn least_to_most_backend(fail_second_step: bool) -> Arc<ScriptedBackend> {
+    Arc::new(ScriptedBackend::new(Script {
+        model: None,
+        responses: vec![
+            ScriptedResponse {
+                when: Some("Sub-questions:".into()),
+                text: "\n1. How many cars does Ben have?".into(),
+                ..Default::default()
+            },
+            ScriptedResponse {
+                when: Some("Q: How many cars does Ben have?\nA:".into()),
+                text: " Ben has 3 + 4 = 7 cars.".into(),
+                ..Default::default()
+            },
+            ScriptedResponse {
+                when: Some("Q: How many cars do they have together?\nA:".into()),
+                text: " 3 + 7 = 10. The answer is 10.".into(),
+                error: fail_second_step.then(|| "server went away".to_string()),
+                ..Default::default()
+            },
+        ],
+    }))
+}
+
+#[tokio::test]
+async fn least_to_most_chains_stream_steps_and_vote() {
+    let (mut t, _) = crate::store::template::resolve("least-to-most-math").unwrap();
+    t.sampling.n = 3;
+    let q = "Tom has 3 cars. Ben has 4 more cars than Tom. How many cars do they have together?";
+    let plan = Arc::new(RunPlan::new(&t, q, Mode::Completion).unwrap());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let result = run(
+        least_to_most_backend(false),
+        plan,
+        Some(tx),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(result.tally.winner.as_deref(), Some("10"));
+    let p = &result.paths[0];
+    assert_eq!(p.steps.len(), 2);
+    assert_eq!(p.steps[0].question, "How many cars does Ben have?");
+    assert_eq!(p.steps[0].answer.as_deref(), Some("7"));
+    assert_eq!(p.steps[1].question, "How many cars do they have together?");
+    assert_eq!(p.answer.as_deref(), Some("10"));
+    // The streamed text is the tree as it grows.
+    let streamed: String = collect_events(&mut rx)
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            EngineEvent::Chunk { path: 0, text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(streamed, p.text);
+    assert!(p.text.contains("\n\nQ: How many cars does Ben have?\nA: Ben has 3 + 4 = 7 cars.\n\nQ: How many cars do they have together?\nA: 3 + 7"), "{}", p.text);
+}
+
+#[tokio::test]
+async fn a_failing_sub_question_fails_its_path_and_keeps_the_chain_so_far() {
+    let (mut t, _) = crate::store::template::resolve("least-to-most-math").unwrap();
+    t.sampling.n = 1;
+    let q = "Tom has 3 cars. Ben has 4 more cars than Tom. How many cars do they have together?";
+    let plan = Arc::new(RunPlan::new(&t, q, Mode::Completion).unwrap());
+    let result = run(
+        least_to_most_backend(true),
+        plan,
+        None,
+        CancellationToken::new(),
+    )
+    .await;
+    let p = &result.paths[0];
+    assert_eq!(p.error.as_deref(), Some("model error: server went away"));
+    assert!(p.text.contains("Ben has 3 + 4 = 7 cars."), "{}", p.text);
+    assert_eq!(result.tally.voted, 0);
+}

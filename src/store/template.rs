@@ -29,6 +29,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "date-understanding",
         include_str!("../../templates/date-understanding.yaml"),
     ),
+    (
+        "least-to-most-math",
+        include_str!("../../templates/least-to-most-math.yaml"),
+    ),
+    (
+        "least-to-most-letters",
+        include_str!("../../templates/least-to-most-letters.yaml"),
+    ),
 ];
 
 #[derive(Debug, Error)]

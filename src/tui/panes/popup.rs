@@ -310,14 +310,61 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
             };
             f.render_widget(Clear, r);
             f.render_widget(
-                Paragraph::new(highlighted(&p.text, answer.as_deref()))
-                    .wrap(Wrap { trim: false })
-                    .scroll((*scroll, 0))
-                    .block(block(title, true)),
+                Paragraph::new(match result.filter(|r| !r.steps.is_empty()) {
+                    Some(r) => chain(&r.steps, answer.as_deref()),
+                    None => highlighted(&p.text, answer.as_deref()),
+                })
+                .wrap(Wrap { trim: false })
+                .scroll((*scroll, 0))
+                .block(block(title, true)),
                 r,
             );
         }
     }
+}
+
+/// A least-to-most chain as a tree: each sub-question, its answer, what was read from it; the
+/// last answer highlighted as above.
+fn chain(steps: &[crate::core::least_to_most::SubStep], answer: Option<&str>) -> Text<'static> {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        let (branch, stem) = if last {
+            ("└─", "   ")
+        } else {
+            ("├─", "│  ")
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{branch} Q{}: ", i + 1),
+                Style::default().fg(Color::Cyan),
+            ),
+            Span::styled(
+                s.question.clone(),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+        ]));
+        let text = if last {
+            highlighted(s.text.trim(), answer)
+        } else {
+            Text::raw(s.text.trim().to_string())
+        };
+        for (j, l) in text.lines.into_iter().enumerate() {
+            let mut spans = vec![Span::styled(
+                format!("{stem}{}", if j == 0 { "A: " } else { "   " }),
+                Style::default().fg(Color::DarkGray),
+            )];
+            spans.extend(l.spans);
+            lines.push(Line::from(spans));
+        }
+        if let Some(a) = s.answer.as_ref().filter(|_| !last) {
+            lines.push(Line::styled(
+                format!("{stem}   → {a}"),
+                Style::default().fg(Color::Yellow),
+            ));
+        }
+    }
+    Text::from(lines)
 }
 
 /// The path's text with the final-answer sentence underlined and the answer in it highlighted.
