@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             Some(Command::Tui(args)) => promptlab::cli::tui::tui(args).await,
             Some(Command::Replay(args)) => promptlab::cli::replay::replay(args).await,
             Some(Command::Eval(args)) => promptlab::cli::eval::eval(args).await,
+            Some(Command::Optimize(args)) => promptlab::cli::optimize::optimize(args).await,
             Some(Command::Templates(args)) => {
                 print!("{}", promptlab::cli::templates::templates(&args));
                 Ok(true)

@@ -271,3 +271,111 @@ fn least_to_most_paths_carry_their_steps() {
             .ends_with("The answer is 18.")
     );
 }
+
+fn ape_fixture(dirs: &tempfile::TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let script = dirs.path().join("ape.yaml");
+    std::fs::write(
+        &script,
+        "responses:\n  - when: \"The instruction was to\"\n    text: \" add the two numbers\"\n  - when: \"The instruction was to\"\n    text: \" double it\"\n  - when: \"Generate a variation\"\n    text: \" Sum the two numbers.\"\n  - text: \" The answer is 4.\"\n",
+    )
+    .unwrap();
+    let data = dirs.path().join("d.jsonl");
+    let lines: String = (0..8)
+        .map(|i| {
+            format!(
+                "{{\"id\": {i}, \"input\": \"What is 2 + 2? ({i})\", \"target\": {}}}\n",
+                if i % 2 == 0 { 4 } else { 5 }
+            )
+        })
+        .collect();
+    std::fs::write(&data, lines).unwrap();
+    (script, data)
+}
+
+#[test]
+fn optimize_searches_scores_on_held_out_and_writes_a_template() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (script, data) = ape_fixture(&dirs);
+    let out_t = dirs.path().join("best.yaml");
+    let out = promptlab(&dirs)
+        .args([
+            "optimize",
+            "-t",
+            "gsm8k-direct",
+            "--backend",
+            "scripted",
+            "--candidates",
+            "3",
+            "--rounds",
+            "2",
+            "--keep",
+            "1",
+            "--dev",
+            "4",
+            "--json",
+            "--script",
+        ])
+        .arg(&script)
+        .arg("-d")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out_t)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("plan: up to"),
+        "the budget is told first: {err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let board = v["leaderboard"].as_array().unwrap();
+    let names: Vec<&str> = board
+        .iter()
+        .map(|c| c["instruction"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Sum the two numbers."),
+        "round 2 varied the best: {names:?}"
+    );
+    assert!(names.len() >= 2);
+    assert_eq!(v["held_out"]["items"], 4);
+    assert!(v["calls"].as_u64().unwrap() <= v["planned_calls"].as_u64().unwrap());
+    let written = promptlab::store::template::load_template_file(&out_t).unwrap();
+    assert_eq!(written.instruction.as_deref(), v["best"].as_str());
+}
+
+#[test]
+fn optimize_stops_at_its_budget() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (script, data) = ape_fixture(&dirs);
+    let out = promptlab(&dirs)
+        .args([
+            "optimize",
+            "-t",
+            "gsm8k-direct",
+            "--backend",
+            "scripted",
+            "--candidates",
+            "3",
+            "--rounds",
+            "3",
+            "--dev",
+            "4",
+            "--budget",
+            "8",
+            "--json",
+            "--script",
+        ])
+        .arg(&script)
+        .arg("-d")
+        .arg(&data)
+        .arg("--out")
+        .arg(dirs.path().join("t.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["budget_reached"], true);
+    assert!(v["calls"].as_u64().unwrap() <= 8);
+}

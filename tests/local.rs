@@ -194,3 +194,55 @@ async fn a_lora_that_is_not_an_adapter_is_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn optimize_end_to_end_on_the_embedded_model_with_a_tiny_budget() {
+    let dirs = tempfile::tempdir().unwrap();
+    let out_t = dirs.path().join("ape.yaml");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("promptlab"))
+        .args([
+            "optimize",
+            "-t",
+            "gsm8k-direct",
+            "-d",
+            "assets/arith-mini.jsonl",
+            "--candidates",
+            "2",
+            "--rounds",
+            "1",
+            "--dev",
+            "2",
+            "--held-out",
+            "2",
+            "--max-tokens",
+            "8",
+            "--budget",
+            "12",
+            "--json",
+            "--out",
+        ])
+        .arg(&out_t)
+        .arg("--model-path")
+        .arg(default_model_path().unwrap())
+        .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
+        .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
+        .env_remove("OPENAI_BASE_URL")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        // A 270M base model may propose nothing usable; that must be said plainly.
+        assert!(stderr.contains("no usable instruction"), "{stderr}");
+        return;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["calls"].as_u64().unwrap() <= 12, "{v}");
+    assert!(!v["leaderboard"].as_array().unwrap().is_empty());
+    assert!(
+        promptlab::store::template::load_template_file(&out_t)
+            .unwrap()
+            .instruction
+            .is_some()
+    );
+}

@@ -4,6 +4,7 @@ pub mod backend;
 pub mod config;
 pub mod eval;
 pub mod model;
+pub mod optimize;
 pub mod output;
 pub mod replay;
 pub mod run;
@@ -54,6 +55,8 @@ pub enum Command {
     Run(RunArgs),
     /// Accuracy of prompts on a labelled dataset: first sample, majority vote, maj@k; variants side by side.
     Eval(EvalArgs),
+    /// Automatic prompt search (APE): the model proposes instructions, the dev set scores them.
+    Optimize(OptimizeArgs),
     /// Print a session's recorded runs without calling a model; re-run or re-vote them.
     Replay(ReplayArgs),
     /// List the templates you can name with --template.
@@ -205,6 +208,39 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// One JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OptimizeArgs {
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[arg(long, short = 'd')]
+    pub dataset: PathBuf,
+    /// Instructions proposed in the first round
+    #[arg(long, default_value_t = 6)]
+    pub candidates: usize,
+    /// Rounds in all (later rounds vary the best)
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// Candidates varied after each round
+    #[arg(long, default_value_t = 2)]
+    pub keep: usize,
+    /// Dev items that score the candidates
+    #[arg(long, default_value_t = 20)]
+    pub dev: usize,
+    /// Held-out items for the final, honest score (default: the rest, at most 50)
+    #[arg(long)]
+    pub held_out: Option<usize>,
+    /// Stop before exceeding this many model calls
+    #[arg(long)]
+    pub budget: Option<usize>,
+    /// Where to write the template with the best instruction [default: templates/NAME-ape.yaml]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }

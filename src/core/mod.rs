@@ -1,6 +1,7 @@
 //! The pure heart of promptlab: templates, prompt rendering, strategies, answer extraction and
 //! voting. Nothing here touches files, the network, tokio or the terminal.
 
+pub mod ape;
 pub mod extract;
 pub mod least_to_most;
 pub mod metrics;

@@ -463,3 +463,46 @@ pub fn first_prompt(plan: &RunPlan) -> &Prompt {
 
 #[cfg(test)]
 mod tests;
+
+/// One plain completion of `prompt` (a user message in chat mode), collected whole: for
+/// the model calls of prompt search, which are not reasoning paths.
+pub async fn complete(
+    backend: &dyn Backend,
+    prompt: &str,
+    mode: Mode,
+    request: CompleteRequest,
+) -> Result<String, BackendError> {
+    let prompt = match mode {
+        Mode::Completion => Prompt::Completion(prompt.to_string()),
+        Mode::Chat => Prompt::Chat(vec![crate::core::render::Message::new(
+            crate::core::render::Role::User,
+            prompt,
+        )]),
+    };
+    let mut stream = backend.stream(SampleRequest {
+        prompt,
+        stop: request.stop,
+        max_tokens: request.max_tokens,
+        temperature: request.temperature,
+        top_p: 0.95,
+        top_k: 40,
+        seed: request.seed,
+    });
+    let mut text = String::new();
+    while let Some(ev) = stream.next().await {
+        match ev? {
+            StreamEvent::Text(t) => text.push_str(&t),
+            StreamEvent::Done(_) => return Ok(text),
+        }
+    }
+    Err(BackendError::StreamCut)
+}
+
+/// Sampling of one `complete` call.
+#[derive(Debug, Clone)]
+pub struct CompleteRequest {
+    pub stop: Vec<String>,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    pub seed: u64,
+}
