@@ -110,24 +110,24 @@ impl Ape {
                 if let Some(slot) = self.generating.get_mut(id) {
                     *slot = true;
                 }
-                if let Some(instruction) = text.as_deref().and_then(clean) {
-                    if !self
+                let fresh = text.as_deref().and_then(clean).filter(|i| {
+                    !self
                         .candidates
                         .iter()
-                        .any(|c| c.instruction.eq_ignore_ascii_case(&instruction))
-                    {
-                        self.candidates.push(Candidate {
-                            instruction: instruction.clone(),
-                            round: self.round,
-                            accuracy: None,
-                            samples: 0,
-                        });
-                        self.scoring += 1;
-                        out.push(ApeEffect::Score {
-                            id: self.candidates.len() - 1,
-                            instruction,
-                        });
-                    }
+                        .any(|c| c.instruction.eq_ignore_ascii_case(i))
+                });
+                if let Some(instruction) = fresh {
+                    self.candidates.push(Candidate {
+                        instruction: instruction.clone(),
+                        round: self.round,
+                        accuracy: None,
+                        samples: 0,
+                    });
+                    self.scoring += 1;
+                    out.push(ApeEffect::Score {
+                        id: self.candidates.len() - 1,
+                        instruction,
+                    });
                 }
             }
             ApeEvent::Scored {
@@ -383,7 +383,8 @@ mod tests {
 
     #[test]
     fn budget_counts_every_call() {
-        assert_eq!(planned_calls(&cfg(), 4, 1), 3 * 5 + 1 * 5);
+        // 3 proposals and 1 variation, each 1 call plus 4 dev samples.
+        assert_eq!(planned_calls(&cfg(), 4, 1), 4 * 5);
         assert_eq!(clean("\"sum them\""), Some("Sum them.".into()));
         assert_eq!(
             clean("follow this order:"),
