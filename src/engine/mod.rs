@@ -23,6 +23,7 @@ use crate::core::vote::{Ballot, LogProb, Tally};
 
 pub mod cache;
 pub mod eval;
+pub mod optimize;
 
 use cache::Cache;
 
