@@ -394,3 +394,68 @@ async fn least_to_most_path_shows_its_chain_as_a_tree() {
     assert!(matches!(s.popup, Some(Popup::PathDetail { path: 0, .. })));
     insta::assert_snapshot!(draw(&s, 140, 30).backend());
 }
+
+#[tokio::test]
+async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
+    let mut s = lab("gsm8k-direct");
+    press(&mut s, KeyCode::F(8));
+    assert!(matches!(s.popup, Some(Popup::OptimizeSetup { .. })));
+    let effects = press(&mut s, KeyCode::Enter);
+    let Some(Effect::StartOptimize {
+        dataset,
+        options,
+        template,
+        ..
+    }) = effects.into_iter().next()
+    else {
+        panic!("no search started")
+    };
+    let dirs = tempfile::tempdir().unwrap();
+    let script: Script = serde_saphyr::from_str(
+        "responses:\n  - when: \"The instruction was to\"\n    text: \" add the numbers\"\n  - when: \"The instruction was to\"\n    text: \" compute the total\"\n  - when: \"Generate a variation\"\n    text: \" Sum up the numbers.\"\n  - text: \" The answer is 18.\"\n",
+    )
+    .unwrap();
+    // SAFETY: tests in this binary do not read the cache dir variable concurrently.
+    unsafe { std::env::set_var("PROMPTLAB_CACHE_DIR", dirs.path()) };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dataset);
+    promptlab::tui::run_optimize(
+        dataset,
+        options,
+        *template,
+        Arc::new(ScriptedBackend::new(script)),
+        4,
+        CancellationToken::new(),
+        tx,
+    )
+    .await;
+    while let Ok(m) = rx.try_recv() {
+        let m = match m {
+            Msg::OptimizeStarted { planned_calls, .. } => Msg::OptimizeStarted {
+                dataset: "assets/arith-mini.jsonl".into(),
+                planned_calls,
+            },
+            other => other,
+        };
+        update(&mut s, m);
+    }
+    let o = s.optimize.as_ref().unwrap();
+    assert!(!o.running);
+    assert!(
+        o.leaderboard()
+            .iter()
+            .any(|c| c.instruction == "Sum up the numbers."),
+        "{:?}",
+        o.candidates
+    );
+    assert!(o.held.is_some());
+    insta::assert_snapshot!(draw(&s, 140, 30).backend());
+    let first = o.leaderboard()[0].instruction.clone();
+    press(&mut s, KeyCode::Enter);
+    assert!(s.popup.is_none());
+    assert_eq!(
+        s.lab.template().instruction.as_deref(),
+        Some(first.as_str())
+    );
+    assert!(s.preview.starts_with(&first));
+}

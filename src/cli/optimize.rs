@@ -4,9 +4,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -17,27 +14,9 @@ use crate::core::ape::ApeConfig;
 use crate::core::template::Template;
 use crate::engine::cache::Cache;
 use crate::engine::eval::EvalOptions;
-use crate::engine::optimize::{PROPOSAL_TOKENS, Progress, Search, SearchResult};
-use crate::store::dataset::{Item, load_dataset};
+use crate::engine::optimize::{PROPOSAL_TOKENS, Progress, Search, SearchResult, split};
+use crate::store::dataset::load_dataset;
 use crate::store::template::save_template;
-
-/// Dev and held-out items: the dataset shuffled with `seed`, dev first.
-pub fn split(
-    mut items: Vec<Item>,
-    dev: usize,
-    held: Option<usize>,
-    seed: u64,
-) -> Result<(Vec<Item>, Vec<Item>), String> {
-    if items.len() < 2 {
-        return Err("the dataset needs at least 2 items (dev and held-out)".into());
-    }
-    items.shuffle(&mut StdRng::seed_from_u64(seed));
-    let dev_n = dev.clamp(1, items.len() - 1);
-    let held_n = held.unwrap_or(50).min(items.len() - dev_n).max(1);
-    let held_items = items[dev_n..dev_n + held_n].to_vec();
-    items.truncate(dev_n);
-    Ok((items, held_items))
-}
 
 /// The template with the winning instruction.
 pub fn winner(base: &Template, original: &Template, r: &SearchResult) -> Option<Template> {

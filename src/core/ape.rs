@@ -254,6 +254,63 @@ pub fn clean(text: &str) -> Option<String> {
     Some(s)
 }
 
+/// The knobs of a search, as the lab asks for them: `candidates=6 rounds=2 keep=2 dev=20
+/// held=50 budget=400` (any subset; the rest default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOptions {
+    pub candidates: usize,
+    pub rounds: usize,
+    pub keep: usize,
+    pub dev: usize,
+    pub held: Option<usize>,
+    pub budget: Option<usize>,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            candidates: 6,
+            rounds: 2,
+            keep: 2,
+            dev: 20,
+            held: None,
+            budget: None,
+        }
+    }
+}
+
+impl std::str::FromStr for SearchOptions {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut o = SearchOptions::default();
+        for part in s.split_whitespace() {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}`: expected KEY=NUMBER"))?;
+            let n: usize = v
+                .parse()
+                .map_err(|_| format!("`{part}`: not a whole number"))?;
+            if n == 0 {
+                return Err(format!("`{part}`: must be at least 1"));
+            }
+            match k {
+                "candidates" => o.candidates = n,
+                "rounds" => o.rounds = n,
+                "keep" => o.keep = n,
+                "dev" => o.dev = n,
+                "held" => o.held = Some(n),
+                "budget" => o.budget = Some(n),
+                _ => {
+                    return Err(format!(
+                        "`{k}`: one of candidates, rounds, keep, dev, held, budget"
+                    ));
+                }
+            }
+        }
+        Ok(o)
+    }
+}
+
 /// Model calls an optimisation makes at most (generations, plus one per dev sample scored).
 pub fn planned_calls(cfg: &ApeConfig, dev: usize, samples_per_item: usize) -> usize {
     let score = dev * samples_per_item;
@@ -379,6 +436,15 @@ mod tests {
         });
         assert_eq!(e, vec![ApeEffect::Done]);
         assert!(a.leaderboard().is_empty());
+    }
+
+    #[test]
+    fn search_options_parse() {
+        let o: SearchOptions = "candidates=4 budget=100".parse().unwrap();
+        assert_eq!((o.candidates, o.rounds, o.budget), (4, 2, Some(100)));
+        assert!("rounds=0".parse::<SearchOptions>().is_err());
+        assert!("colour=3".parse::<SearchOptions>().is_err());
+        assert!("dev".parse::<SearchOptions>().is_err());
     }
 
     #[test]

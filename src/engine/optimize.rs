@@ -5,6 +5,9 @@
 use std::sync::Arc;
 
 use futures::future::join_all;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use serde_json::json;
 
 use super::eval::{EvalOptions, Variant, eval_variant};
@@ -174,4 +177,22 @@ impl Search {
             held_original,
         }
     }
+}
+
+/// Dev and held-out items: the dataset shuffled with `seed`, dev first.
+pub fn split(
+    mut items: Vec<Item>,
+    dev: usize,
+    held: Option<usize>,
+    seed: u64,
+) -> Result<(Vec<Item>, Vec<Item>), String> {
+    if items.len() < 2 {
+        return Err("the dataset needs at least 2 items (dev and held-out)".into());
+    }
+    items.shuffle(&mut StdRng::seed_from_u64(seed));
+    let dev_n = dev.clamp(1, items.len() - 1);
+    let held_n = held.unwrap_or(50).min(items.len() - dev_n).max(1);
+    let held_items = items[dev_n..dev_n + held_n].to_vec();
+    items.truncate(dev_n);
+    Ok((items, held_items))
 }

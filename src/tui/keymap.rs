@@ -31,6 +31,7 @@ pub enum Action {
     NextRun,
     Compare,
     Eval,
+    Optimize,
     // In lists (examples, paths, tally, settings, pickers) when they have focus.
     Up,
     Down,
@@ -51,7 +52,7 @@ pub enum Action {
 impl Action {
     /// Actions that work everywhere, editors included.
     pub fn is_global(self) -> bool {
-        self <= Action::Eval
+        self <= Action::Optimize
     }
 
     pub fn describe(self) -> &'static str {
@@ -77,6 +78,7 @@ impl Action {
             Action::NextRun => "show the next run of the session",
             Action::Compare => "compare the shown run with the one before it",
             Action::Eval => "evaluate the current prompt on a dataset (variants side by side)",
+            Action::Optimize => "search for a better instruction (APE) on a dataset",
             Action::Up => "up",
             Action::Down => "down",
             Action::Left => "previous setting",
@@ -247,6 +249,7 @@ impl Default for Keymap {
             (NextRun, &["alt-right", "]"]),
             (Compare, &["alt-c"]),
             (Eval, &["f7", "alt-v"]),
+            (Optimize, &["f8", "alt-o"]),
             (Up, &["up", "k"]),
             (Down, &["down", "j"]),
             (Left, &["left", "h"]),

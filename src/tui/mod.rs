@@ -21,10 +21,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Backend, Readiness};
+use crate::core::ape::{ApeConfig, SearchOptions};
 use crate::core::template::Template;
 use crate::core::variants::parse_vary;
 use crate::engine::cache::Cache;
 use crate::engine::eval::{EvalOptions, eval_variant, variants};
+use crate::engine::optimize::{Progress, Search, split};
 use crate::engine::{self, EngineEvent};
 use crate::store::dataset::load_dataset;
 use crate::store::session::{Session, list_sessions, load_session, save_session};
@@ -90,6 +92,82 @@ struct Executor {
     /// Session writes under way, awaited before the lab exits.
     saves: Vec<tokio::task::JoinHandle<()>>,
     eval_cancel: Option<CancellationToken>,
+    optimize_cancel: Option<CancellationToken>,
+}
+
+/// A prompt search for the lab (what `Effect::StartOptimize` does): the engine's search over
+/// the lab's current template, reporting progress as messages.
+pub async fn run_optimize(
+    dataset: std::path::PathBuf,
+    options: String,
+    mut template: Template,
+    backend: Arc<dyn Backend>,
+    concurrency: usize,
+    cancel: CancellationToken,
+    tx: mpsc::UnboundedSender<Msg>,
+) {
+    let fail = |e: String| {
+        let _ = tx.send(Msg::OptimizeFailed(e));
+    };
+    let o: SearchOptions = match options.parse() {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let name = dataset.display().to_string();
+    let data = match tokio::task::spawn_blocking(move || load_dataset(&dataset, false)).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return fail(e.to_string()),
+        Err(e) => return fail(e.to_string()),
+    };
+    template.sampling.n = 1;
+    template.sampling.temperature = 0.0;
+    let (dev, held) = match split(data.items, o.dev, o.held, template.sampling.seed) {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let cache = tokio::task::spawn_blocking(Cache::open_default)
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let search = Search {
+        backend,
+        cfg: ApeConfig {
+            candidates: o.candidates,
+            rounds: o.rounds,
+            keep: o.keep,
+            demos: 5,
+            seed: template.sampling.seed,
+        },
+        budget: o.budget,
+        opts: EvalOptions {
+            permits: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            greedy: false,
+            cache,
+            cancel,
+        },
+        base: template,
+        dev,
+        held,
+    };
+    let _ = tx.send(Msg::OptimizeStarted {
+        dataset: name,
+        planned_calls: search.planned_calls(),
+    });
+    let r = search
+        .run(|p| {
+            let _ = match p {
+                Progress::Round { round, .. } => tx.send(Msg::OptimizeRound(round)),
+                Progress::Scored(c) => tx.send(Msg::OptimizeScored(c)),
+                Progress::ProposalFailed { .. } => Ok(()),
+            };
+        })
+        .await;
+    let held = (!r.leaderboard.is_empty()).then_some((r.held_best, r.held_original));
+    let _ = tx.send(Msg::OptimizeFinished {
+        held,
+        calls: r.calls,
+        budget_reached: r.budget_reached,
+    });
 }
 
 /// An evaluation for the lab (what `Effect::StartEval` does): the same engine, cache and variants as `promptlab eval`,
@@ -274,6 +352,35 @@ impl Executor {
                     c.cancel();
                 }
             }
+            Effect::StartOptimize {
+                dataset,
+                options,
+                template,
+                concurrency,
+            } => {
+                let Some(backend) = self.backend.clone() else {
+                    let _ = self
+                        .tx
+                        .send(Msg::OptimizeFailed("the backend is not ready yet".into()));
+                    return;
+                };
+                let cancel = CancellationToken::new();
+                self.optimize_cancel = Some(cancel.clone());
+                tokio::spawn(run_optimize(
+                    dataset,
+                    options,
+                    *template,
+                    backend,
+                    concurrency,
+                    cancel,
+                    self.tx.clone(),
+                ));
+            }
+            Effect::CancelOptimize => {
+                if let Some(c) = &self.optimize_cancel {
+                    c.cancel();
+                }
+            }
             Effect::Quit => {}
         }
     }
@@ -299,6 +406,7 @@ async fn event_loop(
         tx,
         saves: Vec::new(),
         eval_cancel: None,
+        optimize_cancel: None,
     };
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);

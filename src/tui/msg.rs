@@ -49,6 +49,18 @@ pub enum Msg {
     EvalVariantDone(Box<VariantResult>),
     EvalFinished,
     EvalFailed(String),
+    OptimizeStarted {
+        dataset: String,
+        planned_calls: usize,
+    },
+    OptimizeRound(usize),
+    OptimizeScored(crate::core::ape::Candidate),
+    OptimizeFinished {
+        held: Option<(f64, f64)>,
+        calls: usize,
+        budget_reached: bool,
+    },
+    OptimizeFailed(String),
 }
 
 #[derive(Debug, Clone)]
@@ -76,5 +88,12 @@ pub enum Effect {
         concurrency: usize,
     },
     CancelEval,
+    StartOptimize {
+        dataset: PathBuf,
+        options: String,
+        template: Box<Template>,
+        concurrency: usize,
+    },
+    CancelOptimize,
     Quit,
 }

@@ -388,11 +388,48 @@ pub enum Popup {
         editors: Box<[TextArea<'static>; 2]>,
         field: usize,
     },
+    /// Starting a prompt search: dataset path and `candidates=… rounds=… dev=… budget=…`.
+    OptimizeSetup {
+        editors: Box<[TextArea<'static>; 2]>,
+        field: usize,
+    },
+    /// The prompt search's leaderboard, filling in live.
+    Optimize {
+        selected: usize,
+    },
     /// The evaluation: table, maj@k chart, items; `detail` drills into one item's paths.
     Eval {
         detail: Option<usize>,
         scroll: u16,
     },
+}
+
+/// A prompt search started from the lab, as it fills in.
+#[derive(Debug, Clone, Default)]
+pub struct OptimizeView {
+    pub dataset: String,
+    pub planned_calls: usize,
+    pub round: usize,
+    /// Scored candidates in the order they were scored.
+    pub candidates: Vec<crate::core::ape::Candidate>,
+    pub running: bool,
+    /// Held-out accuracy of the winner and of the original instruction, at the end.
+    pub held: Option<(f64, f64)>,
+    pub calls: usize,
+    pub budget_reached: bool,
+}
+
+impl OptimizeView {
+    /// Candidates best first (ties: the earlier one).
+    pub fn leaderboard(&self) -> Vec<&crate::core::ape::Candidate> {
+        let mut v: Vec<_> = self.candidates.iter().collect();
+        v.sort_by(|a, b| {
+            b.accuracy
+                .unwrap_or(0.0)
+                .total_cmp(&a.accuracy.unwrap_or(0.0))
+        });
+        v
+    }
 }
 
 /// An evaluation started from the lab, as it fills in.
@@ -456,6 +493,8 @@ pub struct AppState {
     pub lab: Lab,
     /// The latest evaluation, if one was started.
     pub eval: Option<EvalView>,
+    /// The latest prompt search, if one was started.
+    pub optimize: Option<OptimizeView>,
     pub session: SessionState,
     /// The run on screen: live, or the recorded run `history` points at.
     pub run: Option<RunView>,
@@ -496,6 +535,7 @@ impl AppState {
         let mut s = AppState {
             lab: Lab::from_template(template),
             eval: None,
+            optimize: None,
             session,
             run: None,
             history: None,

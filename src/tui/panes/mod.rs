@@ -3,6 +3,7 @@
 pub mod editor;
 pub mod eval;
 pub mod examples;
+pub mod optimize;
 pub mod paths;
 pub mod popup;
 pub mod prompt;

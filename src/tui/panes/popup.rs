@@ -250,27 +250,35 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 r,
             );
         }
-        Popup::EvalSetup { editors, field } => {
-            let r = centered(area, 80, 8);
-            f.render_widget(Clear, r);
-            let outer = block(
-                format!(
-                    " Evaluate the current prompt ({} next field, Enter start, {} cancel) ",
-                    s.keymap.first_key(Action::FocusNext),
-                    s.keymap.first_key(Action::Cancel)
-                ),
-                true,
+        Popup::EvalSetup { editors, field } => setup(
+            f,
+            area,
+            s,
+            "Evaluate the current prompt",
+            ["Dataset", "Variants (KEY=V1,V2 …)"],
+            editors,
+            *field,
+        ),
+        Popup::OptimizeSetup { editors, field } => setup(
+            f,
+            area,
+            s,
+            "Search for a better instruction (APE)",
+            [
+                "Dataset",
+                "Search (candidates= rounds= keep= dev= held= budget=)",
+            ],
+            editors,
+            *field,
+        ),
+        Popup::Optimize { selected } => {
+            let r = centered(
+                area,
+                area.width.saturating_sub(4),
+                area.height.saturating_sub(2),
             );
-            let inner = outer.inner(r);
-            f.render_widget(outer, r);
-            let rows =
-                Layout::vertical([Constraint::Length(3), Constraint::Length(3)]).split(inner);
-            for (i, name) in ["Dataset", "Variants (KEY=V1,V2 …)"].iter().enumerate() {
-                let b = block(format!(" {name} "), i == *field);
-                let ir = b.inner(rows[i]);
-                f.render_widget(b, rows[i]);
-                f.render_widget(&editors[i], ir);
-            }
+            f.render_widget(Clear, r);
+            super::optimize::draw(f, r, s, *selected);
         }
         Popup::Eval { detail, scroll } => {
             let r = centered(
@@ -320,6 +328,38 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 r,
             );
         }
+    }
+}
+
+/// A two-field form (dataset and options) that starts a long job.
+fn setup(
+    f: &mut Frame,
+    area: Rect,
+    s: &AppState,
+    title: &str,
+    labels: [&str; 2],
+    editors: &[ratatui_textarea::TextArea<'static>; 2],
+    field: usize,
+) {
+    let r = centered(area, 80, 8);
+    f.render_widget(Clear, r);
+    let k = |a: Action| s.keymap.first_key(a);
+    let outer = block(
+        format!(
+            " {title} ({} next field, Enter start, {} cancel) ",
+            k(Action::FocusNext),
+            k(Action::Cancel)
+        ),
+        true,
+    );
+    let inner = outer.inner(r);
+    f.render_widget(outer, r);
+    let rows = Layout::vertical([Constraint::Length(3), Constraint::Length(3)]).split(inner);
+    for (i, name) in labels.iter().enumerate() {
+        let b = block(format!(" {name} "), i == field);
+        let ir = b.inner(rows[i]);
+        f.render_widget(b, rows[i]);
+        f.render_widget(&editors[i], ir);
     }
 }
 

@@ -9,7 +9,9 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
-use super::state::{AppState, EvalView, Focus, PathState, Popup, RunView, SaveWhat, editor};
+use super::state::{
+    AppState, EvalView, Focus, OptimizeView, PathState, Popup, RunView, SaveWhat, editor,
+};
 use crate::backend::BackendInfo;
 use crate::core::render::Mode;
 use crate::core::template::MAX_N;
@@ -158,6 +160,60 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::OptimizeStarted {
+            dataset,
+            planned_calls,
+        } => {
+            s.status =
+                format!("searching instructions on {dataset}: up to {planned_calls} model calls");
+            s.optimize = Some(OptimizeView {
+                dataset,
+                planned_calls,
+                running: true,
+                ..Default::default()
+            });
+            vec![]
+        }
+        Msg::OptimizeRound(round) => {
+            if let Some(o) = s.optimize.as_mut() {
+                o.round = round;
+            }
+            vec![]
+        }
+        Msg::OptimizeScored(c) => {
+            if let Some(o) = s.optimize.as_mut() {
+                o.candidates.push(c);
+            }
+            vec![]
+        }
+        Msg::OptimizeFinished {
+            held,
+            calls,
+            budget_reached,
+        } => {
+            if let Some(o) = s.optimize.as_mut() {
+                o.running = false;
+                o.held = held;
+                o.calls = calls;
+                o.budget_reached = budget_reached;
+            }
+            s.status = match held {
+                Some((best, original)) => format!(
+                    "search done: the best instruction scores {:.0}% on held-out items ({:.0}% before)",
+                    best * 100.0,
+                    original * 100.0
+                ),
+                None => "search done: no usable instruction was proposed".into(),
+            };
+            vec![]
+        }
+        Msg::OptimizeFailed(e) => {
+            if let Some(o) = s.optimize.as_mut() {
+                o.running = false;
+            }
+            s.popup = Some(Popup::Error(e));
+            vec![]
+        }
         Msg::EvalFailed(e) => {
             if let Some(ev) = s.eval.as_mut() {
                 ev.running = false;
@@ -190,6 +246,24 @@ pub(super) fn open_eval_setup(s: &mut AppState) {
         e.move_cursor(ratatui_textarea::CursorMove::End);
     }
     s.popup = Some(Popup::EvalSetup { editors, field: 0 });
+}
+
+pub(super) fn open_optimize_setup(s: &mut AppState) {
+    let dataset = s
+        .optimize
+        .as_ref()
+        .map_or("assets/arith-mini.jsonl".to_string(), |o| o.dataset.clone());
+    let mut editors = Box::new([
+        editor(&dataset, "a dataset: .jsonl, .csv or BIG-bench task.json"),
+        editor(
+            "candidates=4 rounds=2 keep=2 dev=6 budget=200",
+            "candidates= rounds= keep= dev= held= budget=",
+        ),
+    ]);
+    for e in editors.iter_mut() {
+        e.move_cursor(ratatui_textarea::CursorMove::End);
+    }
+    s.popup = Some(Popup::OptimizeSetup { editors, field: 0 });
 }
 
 /// Saves the session where it lives (autosave file until named).
@@ -311,6 +385,10 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                 );
             }
         }
+        Action::Optimize => match &s.optimize {
+            Some(_) => s.popup = Some(Popup::Optimize { selected: 0 }),
+            None => open_optimize_setup(s),
+        },
         Action::Eval => match &s.eval {
             Some(_) => {
                 s.popup = Some(Popup::Eval {

@@ -2,7 +2,7 @@
 
 use crossterm::event::KeyEvent;
 
-use super::{open_eval_setup, save_session};
+use super::{open_eval_setup, open_optimize_setup, save_session};
 use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
 use crate::tui::state::{AppState, Lab, Popup, SaveWhat, editor_text};
@@ -164,6 +164,69 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                         Some(ev.item)
                     };
                     *scroll = 0;
+                }
+                _ => {}
+            }
+        }
+        Popup::OptimizeSetup { editors, field } => match s.keymap.action(&k, true) {
+            Some(Action::FocusNext | Action::FocusPrev) => *field = 1 - *field,
+            Some(Action::Cancel) => s.popup = None,
+            _ if a == Some(Action::Select) => {
+                let dataset = editor_text(&editors[0]).trim().to_string();
+                let options = editor_text(&editors[1]);
+                if dataset.is_empty() {
+                    s.status = "give a dataset file".into();
+                    return vec![];
+                }
+                if let Err(e) = options.parse::<crate::core::ape::SearchOptions>() {
+                    s.status = e;
+                    return vec![];
+                }
+                let template = s.lab.template();
+                if let Err(e) = template.validate() {
+                    s.popup = Some(Popup::Error(e));
+                    return vec![];
+                }
+                s.optimize = None;
+                s.popup = Some(Popup::Optimize { selected: 0 });
+                return vec![Effect::StartOptimize {
+                    dataset: dataset.into(),
+                    options,
+                    template: Box::new(template),
+                    concurrency: s.concurrency,
+                }];
+            }
+            _ => {
+                editors[*field].input(k);
+            }
+        },
+        Popup::Optimize { selected } => {
+            let running = s.optimize.as_ref().is_some_and(|o| o.running);
+            let board: Vec<String> = s
+                .optimize
+                .as_ref()
+                .map(|o| {
+                    o.leaderboard()
+                        .iter()
+                        .map(|c| c.instruction.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            match a {
+                Some(Action::Cancel) => s.popup = None,
+                Some(Action::Up) => *selected = selected.saturating_sub(1),
+                Some(Action::Down) => {
+                    *selected = (*selected + 1).min(board.len().saturating_sub(1))
+                }
+                Some(Action::Delete) if running => return vec![Effect::CancelOptimize],
+                Some(Action::Add) if !running => open_optimize_setup(s),
+                Some(Action::Select) => {
+                    if let Some(instruction) = board.get(*selected) {
+                        s.lab.instruction = crate::tui::state::editor(instruction, "");
+                        s.status = "the instruction is in the editor: run it, or export the template (Alt-E)".into();
+                        s.popup = None;
+                        s.refresh_preview();
+                    }
                 }
                 _ => {}
             }
