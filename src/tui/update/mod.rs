@@ -686,6 +686,61 @@ mod tests {
     }
 
     #[test]
+    fn changing_the_answer_kind_re_votes_the_shown_recorded_run() {
+        let mut s = lab();
+        key(&mut s, KeyCode::F(5));
+        let texts = [
+            "The answer is Paris.",
+            "the answer is paris",
+            "The answer is Rome.",
+            "x",
+            "y",
+        ];
+        for (i, t) in texts.iter().enumerate() {
+            let mut p = done(i, None);
+            p.text = t.to_string();
+            update(
+                &mut s,
+                Msg::Engine {
+                    run: 1,
+                    event: EngineEvent::PathDone(p),
+                },
+            );
+        }
+        let paths: Vec<PathResult> = s
+            .run
+            .as_ref()
+            .unwrap()
+            .paths
+            .iter()
+            .filter_map(|p| p.result.clone())
+            .collect();
+        let result = crate::engine::RunResult::from_paths(paths, 10, false);
+        update(
+            &mut s,
+            Msg::Engine {
+                run: 1,
+                event: EngineEvent::RunDone(result),
+            },
+        );
+        assert_eq!(
+            s.run.as_ref().unwrap().tally.winner,
+            None,
+            "numbers: nothing parses"
+        );
+        s.focus = Focus::Settings;
+        s.sel.setting = SETTINGS.len() - 1;
+        key(&mut s, KeyCode::Up); // number -> choice
+        key(&mut s, KeyCode::Up); // choice -> text
+        assert_eq!(s.session.runs[0].template.answer.kind.as_str(), "text");
+        assert_eq!(
+            s.run.as_ref().unwrap().tally.winner.as_deref(),
+            Some("paris")
+        );
+        assert!(s.status.contains("re-voted"), "{}", s.status);
+    }
+
+    #[test]
     fn a_click_focuses_the_pane_under_the_mouse() {
         let mut s = lab();
         s.size = (140, 40);

@@ -180,9 +180,35 @@ fn settings_action(s: &mut AppState, a: Action) {
                 next = if up { 0 } else { 2 };
             }
             s.lab.answer.kind = kinds[next];
+            revote_shown(s);
         }
     }
     s.refresh_preview();
+}
+
+/// Re-votes the recorded run on screen with the lab's answer spec, from its stored texts and
+/// without a model, and keeps the result in the session (saved with it).
+fn revote_shown(s: &mut AppState) {
+    let Some(i) = s.history.filter(|_| !s.is_running()) else {
+        return;
+    };
+    match crate::store::session::revote(&s.session.runs[i], &s.lab.answer) {
+        Ok(r) => {
+            s.session.runs[i] = r;
+            s.show_run(Some(i));
+            let winner = s
+                .run
+                .as_ref()
+                .and_then(|r| r.tally.winner.clone())
+                .unwrap_or_else(|| "none".into());
+            s.status = format!(
+                "run {} re-voted as {}: answer {winner} (save to keep it)",
+                i + 1,
+                s.lab.answer.kind.as_str()
+            );
+        }
+        Err(e) => s.status = e,
+    }
 }
 
 fn action_mode(s: &mut AppState) {
