@@ -329,10 +329,7 @@ impl Executor {
                 template,
                 concurrency,
             } => {
-                let Some(backend) = self.backend.clone() else {
-                    let _ = self
-                        .tx
-                        .send(Msg::EvalFailed("the backend is not ready yet".into()));
+                let Some(backend) = self.backend_or(Msg::EvalFailed) else {
                     return;
                 };
                 let cancel = CancellationToken::new();
@@ -358,10 +355,7 @@ impl Executor {
                 template,
                 concurrency,
             } => {
-                let Some(backend) = self.backend.clone() else {
-                    let _ = self
-                        .tx
-                        .send(Msg::OptimizeFailed("the backend is not ready yet".into()));
+                let Some(backend) = self.backend_or(Msg::OptimizeFailed) else {
                     return;
                 };
                 let cancel = CancellationToken::new();
@@ -383,6 +377,14 @@ impl Executor {
             }
             Effect::Quit => {}
         }
+    }
+
+    /// The backend, or `fail` sent back when it is not built yet.
+    fn backend_or(&self, fail: fn(String) -> Msg) -> Option<Arc<dyn Backend>> {
+        if self.backend.is_none() {
+            let _ = self.tx.send(fail("the backend is not ready yet".into()));
+        }
+        self.backend.clone()
     }
 
     fn readiness(&self) -> Option<String> {
