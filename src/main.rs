@@ -54,8 +54,8 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Logs go to a file (`~/.local/state/promptlab/promptlab.log` or the cache dir) so they never
-/// garble the terminal; `PROMPTLAB_LOG` sets the filter (default `warn`).
+/// Logs go to a file (`~/.cache/promptlab/promptlab.log`) so they never garble the terminal;
+/// `PROMPTLAB_LOG` sets the filter (default `warn`).
 fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let dir = promptlab::store::cache_dir()?;
     std::fs::create_dir_all(&dir).ok()?;
