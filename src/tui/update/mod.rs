@@ -230,39 +230,40 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
     }
 }
 
-pub(super) fn open_eval_setup(s: &mut AppState) {
-    let dataset = s
-        .eval
-        .as_ref()
-        .map_or("assets/arith-mini.jsonl".to_string(), |e| e.dataset.clone());
+/// The form's editors: the dataset (the last one used, or the shipped example) and the options.
+fn setup_editors(
+    last: Option<&str>,
+    options: &str,
+    hint: &str,
+) -> Box<[ratatui_textarea::TextArea<'static>; 2]> {
+    let dataset = last.unwrap_or("assets/arith-mini.jsonl");
     let mut editors = Box::new([
-        editor(&dataset, "a dataset: .jsonl, .csv or BIG-bench task.json"),
-        editor(
-            "strategy=direct,cot",
-            "variants: KEY=V1,V2 … (empty: the prompt as it is)",
-        ),
+        editor(dataset, "a dataset: .jsonl, .csv or BIG-bench task.json"),
+        editor(options, hint),
     ]);
     for e in editors.iter_mut() {
         e.move_cursor(ratatui_textarea::CursorMove::End);
     }
+    editors
+}
+
+pub(super) fn open_eval_setup(s: &mut AppState) {
+    let last = s.eval.as_ref().map(|e| e.dataset.as_str());
+    let editors = setup_editors(
+        last,
+        "strategy=direct,cot",
+        "variants: KEY=V1,V2 … (empty: the prompt as it is)",
+    );
     s.popup = Some(Popup::EvalSetup { editors, field: 0 });
 }
 
 pub(super) fn open_optimize_setup(s: &mut AppState) {
-    let dataset = s
-        .optimize
-        .as_ref()
-        .map_or("assets/arith-mini.jsonl".to_string(), |o| o.dataset.clone());
-    let mut editors = Box::new([
-        editor(&dataset, "a dataset: .jsonl, .csv or BIG-bench task.json"),
-        editor(
-            "candidates=4 rounds=2 keep=2 dev=6 budget=200",
-            "candidates= rounds= keep= dev= held= budget=",
-        ),
-    ]);
-    for e in editors.iter_mut() {
-        e.move_cursor(ratatui_textarea::CursorMove::End);
-    }
+    let last = s.optimize.as_ref().map(|o| o.dataset.as_str());
+    let editors = setup_editors(
+        last,
+        "candidates=4 rounds=2 keep=2 dev=6 budget=200",
+        "candidates= rounds= keep= dev= held= budget=",
+    );
     s.popup = Some(Popup::OptimizeSetup { editors, field: 0 });
 }
 

@@ -7,6 +7,54 @@ use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
 use crate::tui::state::{AppState, Lab, Popup, SaveWhat, editor_text};
 
+/// Submits the evaluation or prompt-search form on screen: checks the dataset, the options
+/// (`KEY=V1,V2` variants, or `candidates=… rounds=…`) and the current edits, then starts it.
+fn start_job(s: &mut AppState, dataset: String, options: String) -> Vec<Effect> {
+    let eval = matches!(s.popup, Some(Popup::EvalSetup { .. }));
+    let vary: Vec<String> = options.split_whitespace().map(String::from).collect();
+    let checked = if dataset.is_empty() {
+        Err("give a dataset file".to_string())
+    } else if eval {
+        crate::core::variants::parse_vary(&vary).map(|_| ())
+    } else {
+        options
+            .parse::<crate::core::ape::SearchOptions>()
+            .map(|_| ())
+    };
+    if let Err(e) = checked {
+        s.status = e;
+        return vec![];
+    }
+    let template = Box::new(s.lab.template());
+    if let Err(e) = template.validate() {
+        s.popup = Some(Popup::Error(e));
+        return vec![];
+    }
+    let (dataset, concurrency) = (dataset.into(), s.concurrency);
+    if eval {
+        s.eval = None;
+        s.popup = Some(Popup::Eval {
+            detail: None,
+            scroll: 0,
+        });
+        vec![Effect::StartEval {
+            dataset,
+            vary,
+            template,
+            concurrency,
+        }]
+    } else {
+        s.optimize = None;
+        s.popup = Some(Popup::Optimize { selected: 0 });
+        vec![Effect::StartOptimize {
+            dataset,
+            options,
+            template,
+            concurrency,
+        }]
+    }
+}
+
 pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
     let a = s.keymap.action(&k, false);
     let Some(popup) = s.popup.as_mut() else {
@@ -98,44 +146,22 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             Some(Action::Cancel) => s.popup = None,
             _ => {}
         },
-        Popup::EvalSetup { editors, field } => match s.keymap.action(&k, true) {
-            Some(Action::FocusNext | Action::FocusPrev) => *field = 1 - *field,
-            Some(Action::Cancel) => s.popup = None,
-            _ if a == Some(Action::Select) => {
-                let dataset = editor_text(&editors[0]).trim().to_string();
-                let vary: Vec<String> = editor_text(&editors[1])
-                    .split_whitespace()
-                    .map(String::from)
-                    .collect();
-                if dataset.is_empty() {
-                    s.status = "give a dataset file".into();
-                    return vec![];
+        Popup::EvalSetup { editors, field } | Popup::OptimizeSetup { editors, field } => {
+            match s.keymap.action(&k, true) {
+                Some(Action::FocusNext | Action::FocusPrev) => *field = 1 - *field,
+                Some(Action::Cancel) => s.popup = None,
+                _ if a == Some(Action::Select) => {
+                    let (dataset, options) = (
+                        editor_text(&editors[0]).trim().to_string(),
+                        editor_text(&editors[1]),
+                    );
+                    return start_job(s, dataset, options);
                 }
-                if let Err(e) = crate::core::variants::parse_vary(&vary) {
-                    s.status = e;
-                    return vec![];
+                _ => {
+                    editors[*field].input(k);
                 }
-                let template = s.lab.template();
-                if let Err(e) = template.validate() {
-                    s.popup = Some(Popup::Error(e));
-                    return vec![];
-                }
-                s.eval = None;
-                s.popup = Some(Popup::Eval {
-                    detail: None,
-                    scroll: 0,
-                });
-                return vec![Effect::StartEval {
-                    dataset: dataset.into(),
-                    vary,
-                    template: Box::new(template),
-                    concurrency: s.concurrency,
-                }];
             }
-            _ => {
-                editors[*field].input(k);
-            }
-        },
+        }
         Popup::Eval { detail, scroll } => {
             let ev = s.eval.as_mut();
             match (a, ev) {
@@ -168,38 +194,6 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 _ => {}
             }
         }
-        Popup::OptimizeSetup { editors, field } => match s.keymap.action(&k, true) {
-            Some(Action::FocusNext | Action::FocusPrev) => *field = 1 - *field,
-            Some(Action::Cancel) => s.popup = None,
-            _ if a == Some(Action::Select) => {
-                let dataset = editor_text(&editors[0]).trim().to_string();
-                let options = editor_text(&editors[1]);
-                if dataset.is_empty() {
-                    s.status = "give a dataset file".into();
-                    return vec![];
-                }
-                if let Err(e) = options.parse::<crate::core::ape::SearchOptions>() {
-                    s.status = e;
-                    return vec![];
-                }
-                let template = s.lab.template();
-                if let Err(e) = template.validate() {
-                    s.popup = Some(Popup::Error(e));
-                    return vec![];
-                }
-                s.optimize = None;
-                s.popup = Some(Popup::Optimize { selected: 0 });
-                return vec![Effect::StartOptimize {
-                    dataset: dataset.into(),
-                    options,
-                    template: Box::new(template),
-                    concurrency: s.concurrency,
-                }];
-            }
-            _ => {
-                editors[*field].input(k);
-            }
-        },
         Popup::Optimize { selected } => {
             let running = s.optimize.as_ref().is_some_and(|o| o.running);
             let board: Vec<String> = s
