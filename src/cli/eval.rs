@@ -16,7 +16,7 @@ use super::{BackendKind, EvalArgs, backend};
 use crate::backend::Backend;
 use crate::core::variants::parse_vary;
 use crate::engine::cache::Cache;
-use crate::engine::eval::{EvalOptions, VariantResult, eval_variant, variants};
+use crate::engine::eval::{EvalOptions, FIGURES, VariantResult, eval_variant, variants};
 use crate::store::atomic::write_atomic;
 use crate::store::dataset::load_dataset;
 
@@ -154,24 +154,6 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     Ok(true)
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
-/// A variant's figures: first, majority, maj@N, unparsed, tokens, time.
-fn cells(r: &VariantResult) -> [String; 6] {
-    [
-        pct(r.accuracy_first),
-        pct(r.accuracy_majority),
-        r.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
-        pct(r.unparsed_rate),
-        (r.usage.prompt_tokens + r.usage.completion_tokens).to_string(),
-        format!("{:.1}s", r.elapsed_ms as f64 / 1000.0),
-    ]
-}
-
-const COLUMNS: [&str; 6] = ["first", "majority", "maj@N", "unparsed", "tokens", "time"];
-
 /// The side-by-side table for people, then each variant's maj@k curve.
 pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
     let w = results
@@ -181,13 +163,13 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
         .unwrap_or(7)
         .max(7);
     let mut out = format!("{dataset} · {items} items\n\n{:<w$}", "variant");
-    for c in COLUMNS {
+    for c in FIGURES {
         let _ = write!(out, "  {c:>9}");
     }
     out.push('\n');
     for r in results {
         let _ = write!(out, "{:<w$}", r.name);
-        for c in cells(r) {
+        for c in r.figures() {
             let _ = write!(out, "  {c:>9}");
         }
         if r.samples.failed > 0 {
@@ -252,11 +234,11 @@ fn export(dir: &Path, dataset: &str, results: &[VariantResult]) -> std::io::Resu
     )?;
     let mut md = format!(
         "# Evaluation: {dataset}\n\n| variant | {} |\n|---|{}\n",
-        COLUMNS.join(" | "),
-        "---|".repeat(COLUMNS.len())
+        FIGURES.join(" | "),
+        "---|".repeat(FIGURES.len())
     );
     for r in results {
-        let _ = writeln!(md, "| {} | {} |", r.name, cells(r).join(" | "));
+        let _ = writeln!(md, "| {} | {} |", r.name, r.figures().join(" | "));
     }
     md.push_str("\n## maj@k\n\n");
     for r in results {

@@ -128,6 +128,28 @@ pub fn variants(
         .collect()
 }
 
+/// Column names of `VariantResult::figures`.
+pub const FIGURES: [&str; 6] = ["first", "majority", "maj@N", "unparsed", "tokens", "time"];
+
+/// A share as a percentage with one decimal.
+pub fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+impl VariantResult {
+    /// The figures shown for a variant everywhere (tables, reports, the lab), as `FIGURES`.
+    pub fn figures(&self) -> [String; 6] {
+        [
+            pct(self.accuracy_first),
+            pct(self.accuracy_majority),
+            self.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
+            pct(self.unparsed_rate),
+            (self.usage.prompt_tokens + self.usage.completion_tokens).to_string(),
+            format!("{:.1}s", self.elapsed_ms as f64 / 1000.0),
+        ]
+    }
+}
+
 /// Progress after each item: items done, correct (majority) so far.
 pub type OnItem = Arc<dyn Fn(usize, usize) + Send + Sync>;
 

@@ -11,6 +11,7 @@ use ratatui::widgets::{
 };
 
 use super::block;
+use crate::engine::eval::FIGURES;
 use crate::tui::keymap::Action;
 use crate::tui::state::{AppState, EvalView};
 
@@ -62,10 +63,6 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, detail: Option<usize>, scro
     }
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
 fn table(f: &mut Frame, area: Rect, ev: &EvalView) {
     let w = ev
         .variants
@@ -74,27 +71,23 @@ fn table(f: &mut Frame, area: Rect, ev: &EvalView) {
         .max()
         .unwrap_or(8)
         .max(8);
+    let row = |name: &str, cells: &[String]| {
+        let mut line = format!("{name:<w$}");
+        for c in cells {
+            line.push_str(&format!("  {c:>9}"));
+        }
+        line
+    };
+    let head: Vec<String> = FIGURES.iter().map(|s| s.to_string()).collect();
     let mut lines = vec![Line::styled(
-        format!(
-            "  {:<w$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>7}",
-            "variant", "first", "majority", "maj@N", "unparsed", "tokens", "time"
-        ),
+        format!("  {}", row("variant", &head)),
         Style::default().fg(Color::DarkGray),
     )];
     for (i, name) in ev.variants.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let marker = if i == ev.variant { "▶ " } else { "  " };
         let text = match ev.results.get(i) {
-            Some(r) => format!(
-                "{:<w$}  {:>8}  {:>8}  {:>8}  {:>8}  {:>9}  {:>6.1}s",
-                name,
-                pct(r.accuracy_first),
-                pct(r.accuracy_majority),
-                r.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
-                pct(r.unparsed_rate),
-                r.usage.prompt_tokens + r.usage.completion_tokens,
-                r.elapsed_ms as f64 / 1000.0
-            ),
+            Some(r) => row(name, &r.figures()),
             None => {
                 let (done, correct) = ev.progress.get(i).copied().unwrap_or_default();
                 let running = if done > 0 {
