@@ -292,12 +292,14 @@ fn ape_fixture(dirs: &tempfile::TempDir) -> (std::path::PathBuf, std::path::Path
     (script, data)
 }
 
-#[test]
-fn optimize_searches_scores_on_held_out_and_writes_a_template() {
-    let dirs = tempfile::tempdir().unwrap();
-    let (script, data) = ape_fixture(&dirs);
-    let out_t = dirs.path().join("best.yaml");
-    let out = promptlab(&dirs)
+/// `promptlab optimize --json` on the scripted fixture: 3 proposals, 4 dev items, plus `extra`.
+fn optimize(
+    dirs: &tempfile::TempDir,
+    out_t: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let (script, data) = ape_fixture(dirs);
+    promptlab(dirs)
         .args([
             "optimize",
             "-t",
@@ -306,22 +308,26 @@ fn optimize_searches_scores_on_held_out_and_writes_a_template() {
             "scripted",
             "--candidates",
             "3",
-            "--rounds",
-            "2",
-            "--keep",
-            "1",
             "--dev",
             "4",
             "--json",
-            "--script",
         ])
+        .args(extra)
+        .arg("--script")
         .arg(&script)
         .arg("-d")
         .arg(&data)
         .arg("--out")
-        .arg(&out_t)
+        .arg(out_t)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn optimize_searches_scores_on_held_out_and_writes_a_template() {
+    let dirs = tempfile::tempdir().unwrap();
+    let out_t = dirs.path().join("best.yaml");
+    let out = optimize(&dirs, &out_t, &["--rounds", "2", "--keep", "1"]);
     assert!(out.status.success(), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(
@@ -348,32 +354,11 @@ fn optimize_searches_scores_on_held_out_and_writes_a_template() {
 #[test]
 fn optimize_stops_at_its_budget() {
     let dirs = tempfile::tempdir().unwrap();
-    let (script, data) = ape_fixture(&dirs);
-    let out = promptlab(&dirs)
-        .args([
-            "optimize",
-            "-t",
-            "gsm8k-direct",
-            "--backend",
-            "scripted",
-            "--candidates",
-            "3",
-            "--rounds",
-            "3",
-            "--dev",
-            "4",
-            "--budget",
-            "8",
-            "--json",
-            "--script",
-        ])
-        .arg(&script)
-        .arg("-d")
-        .arg(&data)
-        .arg("--out")
-        .arg(dirs.path().join("t.yaml"))
-        .output()
-        .unwrap();
+    let out = optimize(
+        &dirs,
+        &dirs.path().join("t.yaml"),
+        &["--rounds", "3", "--budget", "8"],
+    );
     assert!(out.status.success(), "{}", stderr_of(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["budget_reached"], true);
