@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 use promptlab::backend::BackendInfo;
 use promptlab::cli::output::Report;
 use promptlab::core::extract::Extractor;
+use promptlab::core::record::{PathRecord, RunRecord, RunResult, StageRecord, settle};
 use promptlab::core::render::{Mode, Prompt};
-use promptlab::engine::{PathResult, RunResult};
-use promptlab::store::session::{RunRecord, Session, load_session, rfc3339, save_session};
+use promptlab::core::strategy::Stage;
+use promptlab::core::vote::LogProb;
+use promptlab::store::session::{Session, load_session, rfc3339, save_session};
 use promptlab::store::template::resolve;
 use promptlab::tui::keymap::Keymap;
 use promptlab::tui::state::AppState;
@@ -24,7 +26,7 @@ fn session(runs: usize, paths: usize) -> Session {
         promptlab::core::render::render(&t, t.query.as_deref().unwrap_or(""), Mode::Completion);
     let mut s = Session::new(t.clone());
     for r in 0..runs {
-        let ps: Vec<PathResult> = (0..paths)
+        let ps: Vec<PathRecord> = (0..paths)
             .map(|i| {
                 let text = format!(
                     " Janet's ducks lay 16 eggs per day. She eats 3 for breakfast and bakes muffins with 4, so she has 16 - 3 - 4 = {} eggs left. She sells each for $2, so she makes {} * 2 = {} dollars. The answer is {}.",
@@ -33,33 +35,28 @@ fn session(runs: usize, paths: usize) -> Session {
                     (9 + i % 3) * 2,
                     (9 + i % 3) * 2
                 );
-                PathResult {
-                    index: i,
-                    answer: ex.extract(&text, ""),
-                    text,
+                let mut p = PathRecord::new(i);
+                p.stages = vec![StageRecord {
                     finish_reason: Some("stop".into()),
                     prompt_tokens: 900,
                     completion_tokens: 60,
-                    latency_ms: 4000 + i as u64,
-                    error: None,
-                    logprob: None,
-                    resamples: 0,
-                    steps: vec![],
-                }
+                    logprob: Some(LogProb { sum: -12.5, tokens: 60 }),
+                    ..StageRecord::new(Stage::Answer, text)
+                }];
+                p.latency_ms = 4000 + i as u64;
+                settle(&mut p, &ex, "");
+                p
             })
             .collect();
         s.runs.push(RunRecord {
             timestamp: rfc3339(1_795_000_000 + r as u64 * 60),
+            promptlab: Some(promptlab::core::record::version()),
             template: t.clone(),
             query: t.query.clone().unwrap_or_default(),
             mode: Mode::Completion,
             prompt: prompt.prompt.clone(),
             stop: prompt.stop.clone(),
-            backend: BackendInfo {
-                kind: "local".into(),
-                model: "gemma-3-270m-q4_k_m".into(),
-                default_mode: Mode::Completion,
-            },
+            backend: BackendInfo::new("local", "gemma-3-270m-q4_k_m", Mode::Completion),
             result: RunResult::from_paths(ps, 5000, false),
         });
     }

@@ -23,11 +23,7 @@ fn streaming_lab(n: u32) -> AppState {
     let mut s = AppState::new(&t, Keymap::default(), Instant::now());
     update(
         &mut s,
-        Msg::Backend(Ok(BackendInfo {
-            kind: "local".into(),
-            model: "bench".into(),
-            default_mode: Mode::Completion,
-        })),
+        Msg::Backend(Ok(BackendInfo::new("local", "bench", Mode::Completion))),
     );
     let effects = update(
         &mut s,

@@ -97,10 +97,15 @@ async fn cache_samples_only_what_is_missing_and_keeps_samples_independent() {
     // The same eval again: everything from the cache, identical results.
     let again = run(3).await;
     assert_eq!(calls.load(Ordering::SeqCst), 9);
-    assert_eq!(
-        serde_json::to_value(&first.per_item).unwrap(),
-        serde_json::to_value(&again.per_item).unwrap()
-    );
+    assert_eq!((first.samples.fresh, first.samples.cached), (9, 0));
+    assert_eq!((again.samples.fresh, again.samples.cached), (0, 9));
+    for (a, b) in first.per_item.iter().zip(&again.per_item) {
+        assert_eq!((&a.answers, &a.majority), (&b.answers, &b.majority));
+        for (p, q) in a.paths.iter().zip(&b.paths) {
+            assert!(!p.cached && q.cached, "cache hits say so");
+            assert_eq!((&p.stages, &p.answer), (&q.stages, &q.answer));
+        }
+    }
     // N 3 -> 5 samples only the two new paths of each item.
     let more = run(5).await;
     assert_eq!(calls.load(Ordering::SeqCst), 9 + 6);
@@ -153,6 +158,15 @@ impl Respond for Unreliable {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreliable_server_eval_completes_and_counts_reconcile() {
+    unreliable_eval(promptlab::core::template::Strategy::Cot, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_reconcile_per_stage_for_two_stage_strategies_and_greedy() {
+    unreliable_eval(promptlab::core::template::Strategy::ZeroShotCot, true).await;
+}
+
+async fn unreliable_eval(strategy: promptlab::core::template::Strategy, greedy: bool) {
     let server = MockServer::start().await;
     Mock::given(wiremock::matchers::method("POST"))
         .respond_with(Unreliable {
@@ -166,8 +180,12 @@ async fn unreliable_server_eval_completes_and_counts_reconcile() {
     let backend = Arc::new(OpenAiBackend::new(s).unwrap());
     let stats = backend.stats();
     let noop = Arc::new(|_: usize, _: usize| {});
-    let r = eval_variant(&variant(backend, 5), &items(200), &options(None, 64), noop).await;
-    let samples = 200 * 5;
+    let mut v = variant(backend, 5);
+    v.template.strategy = strategy;
+    let mut opts = options(None, 64);
+    opts.greedy = greedy;
+    let r = eval_variant(&v, &items(200), &opts, noop).await;
+    let samples = 200 * (5 + usize::from(greedy));
     assert_eq!(
         r.samples.succeeded + r.samples.failed,
         samples,
@@ -196,10 +214,19 @@ async fn unreliable_server_eval_completes_and_counts_reconcile() {
         "the failures happened: {retries} retries, {} resamples",
         r.samples.resamples
     );
+    let c = &r.samples;
+    let stages = if strategy == promptlab::core::template::Strategy::ZeroShotCot {
+        2
+    } else {
+        1
+    };
+    // Every finished path made every stage's call; a failed path failed in exactly one.
+    assert!(c.calls_succeeded >= c.succeeded * stages, "{c:?}");
+    assert_eq!(c.calls_failed, c.failed, "{c:?}");
     assert_eq!(
         sent,
-        r.samples.succeeded + r.samples.failed + retries + r.samples.resamples,
-        "requests sent = successes + failures + retries"
+        c.calls_succeeded + c.calls_failed + c.calls_cancelled + retries + c.resamples,
+        "requests sent = calls that finished + failed + cancelled + HTTP retries + resamples: {c:?}"
     );
     assert_eq!(server.received_requests().await.unwrap().len(), sent);
 }

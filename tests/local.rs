@@ -162,7 +162,7 @@ async fn engine_runs_a_template_on_the_embedded_model() {
     let result = run(b, plan, None, CancellationToken::new()).await;
     assert_eq!(result.succeeded(), 3, "{result:?}");
     assert_eq!(result.tally.voted, 3);
-    assert!(result.paths.iter().all(|p| p.logprob.is_some()));
+    assert!(result.paths.iter().all(|p| p.logprob().is_some()));
     assert!(result.tally.weighted_winner.is_some() || result.tally.winner.is_none());
 }
 

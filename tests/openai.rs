@@ -309,7 +309,7 @@ async fn engine_votes_over_http_and_resamples_cut_streams() {
     );
     assert_eq!(result.paths[0].resamples, 1);
     assert_eq!(
-        result.paths[0].text,
+        result.paths[0].text(),
         "16 - 3 - 4 = 9. 9 * 2 = 18. The answer is 18."
     );
 }

@@ -25,11 +25,11 @@ fn lab(template: &str) -> AppState {
     let mut s = AppState::new(&t, Keymap::default(), Instant::now());
     update(
         &mut s,
-        Msg::Backend(Ok(BackendInfo {
-            kind: "scripted".into(),
-            model: "demo-script".into(),
-            default_mode: Mode::Completion,
-        })),
+        Msg::Backend(Ok(BackendInfo::new(
+            "scripted",
+            "demo-script",
+            Mode::Completion,
+        ))),
     );
     update(&mut s, Msg::BackendState("ready".into()));
     s

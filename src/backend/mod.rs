@@ -8,10 +8,9 @@ pub mod openai;
 pub mod scripted;
 
 use futures::stream::BoxStream;
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::core::render::{Mode, Prompt};
+use crate::core::render::Prompt;
 use crate::core::vote::LogProb;
 
 /// One sampled completion to produce.
@@ -26,18 +25,7 @@ pub struct SampleRequest {
     pub seed: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Usage {
-    pub prompt_tokens: u32,
-    pub completion_tokens: u32,
-}
-
-impl std::ops::AddAssign for Usage {
-    fn add_assign(&mut self, o: Usage) {
-        self.prompt_tokens += o.prompt_tokens;
-        self.completion_tokens += o.completion_tokens;
-    }
-}
+pub use crate::core::record::{BackendInfo, Usage};
 
 /// How a completion ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,16 +82,6 @@ impl BackendError {
     }
 }
 
-/// What a backend is, for headers, logs and session files (never secrets).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackendInfo {
-    /// "openai", "local" or "scripted".
-    pub kind: String,
-    pub model: String,
-    /// The rendering mode used when neither template nor user chose one.
-    pub default_mode: Mode,
-}
-
 /// Whether a backend can sample yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
@@ -136,6 +114,47 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// sha256 of `bytes`, in hex.
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Blocks read by `fingerprint_file`, and their size.
+const FINGERPRINT_BLOCKS: u64 = 32;
+const FINGERPRINT_BLOCK: u64 = 64 * 1024;
+
+/// A content fingerprint of a (model) file: sha256 over its length and 32 blocks of 64 KiB
+/// spread evenly from its first byte to its last (the whole file when it is smaller than
+/// that). A replaced, re-quantised or fine-tuned GGUF changes it, while hundreds of
+/// megabytes are not read at every start.
+pub fn fingerprint_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut data = len.to_le_bytes().to_vec();
+    if len <= FINGERPRINT_BLOCKS * FINGERPRINT_BLOCK {
+        f.read_to_end(&mut data)?;
+    } else {
+        let step = (len - FINGERPRINT_BLOCK) / (FINGERPRINT_BLOCKS - 1);
+        let mut block = vec![0u8; FINGERPRINT_BLOCK as usize];
+        for i in 0..FINGERPRINT_BLOCKS {
+            let at = if i + 1 == FINGERPRINT_BLOCKS {
+                len - FINGERPRINT_BLOCK
+            } else {
+                i * step
+            };
+            f.seek(SeekFrom::Start(at))?;
+            f.read_exact(&mut block)?;
+            data.extend_from_slice(&block);
+        }
+    }
+    Ok(digest(&data))
+}
+
 /// Cuts a completion at the first stop string, as servers do. Returns the kept text and
 /// whether a stop was found. Used by backends that match stops on text themselves.
 pub fn cut_at_stop<'a>(text: &'a str, stops: &[String]) -> (&'a str, bool) {
@@ -153,6 +172,27 @@ pub fn cut_at_stop<'a>(text: &'a str, stops: &[String]) -> (&'a str, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_follow_content_not_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.gguf"), dir.path().join("b.gguf"));
+        let big: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&a, &big).unwrap();
+        std::fs::write(&b, &big).unwrap();
+        let fa = fingerprint_file(&a).unwrap();
+        assert_eq!(
+            fa,
+            fingerprint_file(&b).unwrap(),
+            "same content, same print"
+        );
+        let mut changed = big.clone();
+        changed[4_999_999] ^= 1;
+        std::fs::write(&b, &changed).unwrap();
+        assert_ne!(fa, fingerprint_file(&b).unwrap(), "the last byte counts");
+        std::fs::write(&b, b"GGUF small").unwrap();
+        assert_ne!(fa, fingerprint_file(&b).unwrap());
+    }
 
     #[test]
     fn cut_at_earliest_stop() {

@@ -123,9 +123,9 @@ impl Backend for OpenAiBackend {
 
     fn info(&self) -> BackendInfo {
         BackendInfo {
-            kind: "openai".into(),
-            model: self.settings.model.clone(),
-            default_mode: self.settings.mode,
+            host: Some(crate::core::record::host_of(&self.settings.base_url)),
+            logprobs: self.settings.logprobs,
+            ..BackendInfo::new("openai", self.settings.model.clone(), self.settings.mode)
         }
     }
 

@@ -65,6 +65,8 @@ impl ScriptedResponse {
 
 pub struct ScriptedBackend {
     model: String,
+    /// sha256 of the responses: an edited script never answers from another's cache.
+    fingerprint: String,
     responses: Vec<ScriptedResponse>,
     uses: Vec<Arc<AtomicU32>>,
 }
@@ -76,7 +78,9 @@ impl ScriptedBackend {
             .iter()
             .map(|_| Arc::new(AtomicU32::new(0)))
             .collect();
+        let fingerprint = super::digest(format!("{:?}", script.responses).as_bytes());
         ScriptedBackend {
+            fingerprint,
             model: script.model.unwrap_or_else(|| "scripted".into()),
             responses: script.responses,
             uses,
@@ -131,9 +135,10 @@ fn words(text: &str) -> Vec<String> {
 impl Backend for ScriptedBackend {
     fn info(&self) -> BackendInfo {
         BackendInfo {
-            kind: "scripted".into(),
-            model: self.model.clone(),
-            default_mode: Mode::Completion,
+            fingerprint: Some(self.fingerprint.clone()),
+            // Scripts carry log-probabilities when they set `token_logprob`.
+            logprobs: true,
+            ..BackendInfo::new("scripted", self.model.clone(), Mode::Completion)
         }
     }
 

@@ -6,10 +6,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::backend::BackendInfo;
+use crate::core::record::{PathRecord, RunRecord, RunResult, version};
 use crate::core::render::Prompt;
 use crate::core::template::Template;
-use crate::engine::{PathResult, RunPlan, RunResult};
-use crate::store::session::RunRecord;
+use crate::engine::RunPlan;
 
 /// Everything shown of one run, live or recorded.
 pub struct Report<'a> {
@@ -19,6 +19,8 @@ pub struct Report<'a> {
     pub stop: &'a [String],
     pub backend: &'a BackendInfo,
     pub result: &'a RunResult,
+    /// The promptlab that made the run (`None`: recorded before versions were kept).
+    pub promptlab: Option<String>,
 }
 
 impl<'a> Report<'a> {
@@ -35,6 +37,7 @@ impl<'a> Report<'a> {
             stop: &plan.first.stop,
             backend,
             result,
+            promptlab: Some(version()),
         }
     }
 
@@ -46,6 +49,7 @@ impl<'a> Report<'a> {
             stop: &r.stop,
             backend: &r.backend,
             result: &r.result,
+            promptlab: r.promptlab.clone(),
         }
     }
 
@@ -82,7 +86,10 @@ fn run_json(r: &Report<'_>) -> Value {
             weight: e.weight,
         })
         .collect();
+    let paths: Vec<Value> = result.paths.iter().map(path_json).collect();
+    let origin = result.origin();
     json!({
+        "promptlab": r.promptlab,
         "template": template.name,
         "strategy": template.strategy,
         "mode": r.prompt.mode(),
@@ -91,7 +98,8 @@ fn run_json(r: &Report<'_>) -> Value {
         "prompt": r.prompt,
         "stop": r.stop,
         "sampling": template.sampling,
-        "paths": result.paths,
+        "paths": paths,
+        "samples": {"fresh": origin.fresh, "cached": origin.cached, "truncated": result.truncated()},
         "tally": tally,
         "answer": result.tally.winner,
         "agreement": result.tally.agreement,
@@ -114,12 +122,31 @@ pub fn shorten(text: &str, width: usize) -> String {
     }
 }
 
-fn path_answer(p: &PathResult) -> String {
-    match (&p.error, &p.answer) {
+/// One path of `run --json`: its record, with the derived whole text, usage, finish reason
+/// and truncation spelled out for scripts.
+pub fn path_json(p: &PathRecord) -> Value {
+    let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+    let u = p.usage();
+    v["text"] = json!(p.text());
+    v["finish_reason"] = json!(p.finish_reason());
+    v["truncated"] = json!(p.truncated());
+    v["prompt_tokens"] = json!(u.prompt_tokens);
+    v["completion_tokens"] = json!(u.completion_tokens);
+    v["logprob"] = json!(p.logprob());
+    v["steps"] = json!(p.steps());
+    v
+}
+
+/// A path's answer cell: its answer, "failed", "cancelled" or "—"; "✂" marks a path with a
+/// stage cut at its token limit.
+pub fn path_answer(p: &PathRecord) -> String {
+    let a = match (&p.error, &p.answer) {
+        (Some(_), _) if p.cancelled() => "cancelled".into(),
         (Some(_), _) => "failed".into(),
         (None, Some(a)) => a.clone(),
         (None, None) => "—".into(),
-    }
+    };
+    if p.truncated() { format!("{a} ✂") } else { a }
 }
 
 /// The table for people.
@@ -127,15 +154,20 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
     let (template, backend, result) = (r.template, r.backend, r.result);
     let mut out = String::new();
     let n = result.paths.len();
+    let origin = result.origin();
     let _ = writeln!(
         out,
-        "{} · {} · {} path{} · {} {}",
+        "{} · {} · {} path{}{} · {}",
         template.name,
         template.strategy,
         n,
         if n == 1 { "" } else { "s" },
-        backend.kind,
-        backend.model
+        if origin.cached > 0 {
+            format!(" ({} cached)", origin.cached)
+        } else {
+            String::new()
+        },
+        backend.label()
     );
     let _ = writeln!(out, "Q: {}\n", shorten(r.query, 110));
     let answers = result.paths.iter().map(|p| path_answer(p).chars().count());
@@ -151,22 +183,23 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         "#", "answer", "tokens", "time"
     );
     for p in &result.paths {
+        let full_text = p.text();
         let text = match &p.error {
-            Some(e) if p.text.is_empty() => format!("error: {e}"),
-            Some(e) => format!("error: {e} · {}", shorten(&p.text, 60)),
-            None => shorten(&p.text, 80),
+            Some(e) if full_text.is_empty() => format!("error: {e}"),
+            Some(e) => format!("error: {e} · {}", shorten(&full_text, 60)),
+            None => shorten(&full_text, 80),
         };
         let _ = writeln!(
             out,
             "{:>3}  {:<aw$}  {:>6}  {:>6.1}s  {}",
             p.index,
             shorten(&path_answer(p), aw),
-            p.completion_tokens,
+            p.completion_tokens(),
             p.latency_ms as f64 / 1000.0,
             text
         );
-        if full && !p.text.is_empty() {
-            for line in p.text.trim().lines() {
+        if full && !full_text.is_empty() {
+            for line in full_text.trim().lines() {
                 let _ = writeln!(out, "       │ {line}");
             }
         }
@@ -215,9 +248,10 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         let _ = writeln!(out, "Probability-weighted answer: {w}");
     }
     let failed = n - result.succeeded();
+    let truncated = result.truncated();
     let _ = writeln!(
         out,
-        "{} prompt + {} completion tokens · {:.1}s{}{}",
+        "{} prompt + {} completion tokens · {:.1}s{}{}{}",
         result.usage.prompt_tokens,
         result.usage.completion_tokens,
         result.elapsed_ms as f64 / 1000.0,
@@ -226,11 +260,23 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         } else {
             String::new()
         },
+        if truncated > 0 {
+            format!(" · {truncated} cut at max tokens (✂)")
+        } else {
+            String::new()
+        },
         if result.cancelled {
             " · cancelled"
         } else {
             ""
         },
+    );
+    let _ = writeln!(
+        out,
+        "made by {}",
+        r.promptlab
+            .as_deref()
+            .unwrap_or("a promptlab that did not record its version")
     );
     out
 }

@@ -10,9 +10,10 @@ use super::config::Config;
 use super::output::Report;
 use super::{ReplayArgs, backend};
 use crate::core::extract::{AnswerKind, AnswerSpec};
+use crate::core::record::RunRecord;
 use crate::core::vote::Tally;
 use crate::engine::{self, RunPlan};
-use crate::store::session::{RunRecord, load_session, revote, save_session};
+use crate::store::session::{load_session, save_session};
 
 fn answer_kind(s: &str) -> Result<AnswerKind, String> {
     match s {
@@ -49,7 +50,7 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
             choices: args.choices.clone(),
         };
         for &i in &selected {
-            session.runs[i] = revote(&session.runs[i], &spec)?;
+            session.runs[i] = session.runs[i].revote(&spec)?;
         }
         if args.write {
             save_session(&args.session, &session).map_err(|e| e.to_string())?;
@@ -108,17 +109,15 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
             let v = json!({
                 "run": i + 1,
                 "recorded": {"backend": r.backend, "tally": recorded["tally"], "answer": r.result.tally.winner, "agreement": r.result.tally.agreement},
-                "rerun": {"backend": info, "tally": tally_rows(&new.tally), "answer": new.tally.winner, "agreement": new.tally.agreement, "paths": new.paths},
+                "rerun": {"backend": info, "promptlab": crate::core::record::version(), "tally": tally_rows(&new.tally), "answer": new.tally.winner, "agreement": new.tally.agreement, "paths": new.paths.iter().map(super::output::path_json).collect::<Vec<_>>()},
             });
             println!("{v}");
         } else {
             println!(
-                "── run {} · recorded {} {} vs now {} {} ──",
+                "── run {} · recorded {} vs now {} ──",
                 i + 1,
-                r.backend.kind,
-                r.backend.model,
-                info.kind,
-                info.model
+                r.backend.label(),
+                info.label()
             );
             print!(
                 "{}",

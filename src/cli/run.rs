@@ -9,9 +9,10 @@ use tokio::sync::mpsc;
 use super::config::Config;
 use super::output::Report;
 use super::{PromptArgs, RunArgs, backend};
+use crate::core::record::{RunRecord, version};
 use crate::core::template::Template;
 use crate::engine::{self, EngineEvent, RunPlan};
-use crate::store::session::{RunRecord, append_run, now_rfc3339};
+use crate::store::session::{append_run, now_rfc3339};
 
 /// Applies the prompt flags to a template.
 pub fn apply_overrides(t: &mut Template, a: &PromptArgs) {
@@ -95,6 +96,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         lab.query = Some(plan.query.clone());
         let record = RunRecord {
             timestamp: now_rfc3339(),
+            promptlab: Some(version()),
             template: lab.clone(),
             query: plan.query.clone(),
             mode: plan.first.prompt.mode(),

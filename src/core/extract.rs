@@ -1,15 +1,23 @@
-//! Final-answer extraction from a model's text, by answer kind.
+//! Final-answer extraction from a model's text, by answer kind: one pure function of a text
+//! (and the query, for multiple-choice options) that survives how real models write.
 //!
-//! Every kind first looks for the answer trigger ("The answer is", also "the answer (arabic
-//! numerals) is" and "among A through E, the answer is" from zero-shot CoT's second stage) and
-//! reads what follows it. Without a trigger: `number` takes the last number in the text; `text`
-//! and `choice` accept a one-line completion (what direct few-shot prompts produce) and give up
-//! on anything longer. A path whose answer cannot be parsed gets `None`: the no-answer bucket.
+//! Where the answer is read:
+//! 1. the last `\boxed{…}` when there is one (math-tuned chat models);
+//! 2. else after the last answer trigger that is not negated: "The answer is", "the answer
+//!    (arabic numerals) is", "among A through E, the answer is" (zero-shot CoT's second stage),
+//!    "The final/correct answer/option/choice is", "Final answer:", and "Answer:" at the start
+//!    of a line, with Markdown emphasis around them; "the answer is not 12" is no trigger;
+//! 3. else, for numbers, the last number in the text; for text and choices, a one-line reply
+//!    (what direct few-shot prompts produce) or a line that starts with an option letter.
+//!
+//! A path whose answer cannot be parsed gets `None`: the no-answer bucket.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+
+use super::numbers;
 
 /// What kind of answer a task has, which decides how it is parsed and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
@@ -65,16 +73,24 @@ impl AnswerSpec {
 }
 
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bthe (?:final )?answer\b(?:\s*\([^)]*\))?\s*(?:is|:)\s*:?")
-        .expect("static regex")
+    Regex::new(
+        r"(?im)(?:\b(?:the\s+)?(?:final|correct|right|best)\s+(?:answer|option|choice)\b|\bthe\s+answer\b|^[\s>#*_]*answer\b)[*_]*(?:\s*\([^)\n]*\))?[*_]*\s*(?:\bis\b|\bwould\s+be\b|[:=])[\s*_:]*",
+    )
+    .expect("static regex")
 });
-static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(-)?(?:\$\s?)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?").expect("static regex")
+static NEGATED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^(?:not|never)\b").expect("static regex"));
+static BOXED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\\boxed\s*\{").expect("static regex"));
+static FRAC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\\d?frac\s*\{\s*([^{}]*)\}\s*\{\s*([^{}]*)\}").expect("static regex")
 });
 static LETTER_PAREN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\(([A-Za-z])\)").expect("static regex"));
-static LONE_LETTER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*\(?([A-Za-z])(?:\)|\.|:|\s*$)").expect("static regex"));
+static LEAD_LETTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?i:(?:option|choice|letter)\s*)?(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Z])(?:[).:,;!\]]|\s|$))")
+        .expect("static regex")
+});
 static OPTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\(([A-Z])\)\s*([^\n(]+)").expect("static regex"));
 
@@ -111,28 +127,35 @@ impl Extractor {
     /// The canonical answer in `text`, or `None` (the no-answer bucket). `query` supplies the
     /// options of a multiple-choice question.
     pub fn extract(&self, text: &str, query: &str) -> Option<String> {
-        let after = TRIGGER.find(text).map(|m| &text[m.end()..]);
+        if self.kind == AnswerKind::Regex {
+            let re = self.pattern.as_ref()?;
+            let caps = re.captures(text)?;
+            let m = caps.get(1).or_else(|| caps.get(0))?;
+            let t = fold(m.as_str());
+            return (!t.is_empty()).then_some(t);
+        }
+        let answer = locate(text);
         match self.kind {
-            AnswerKind::Number => match after {
-                Some(rest) => NUMBER.captures(rest).map(|c| number_of(rest, &c)),
-                None => NUMBER
-                    .captures_iter(text)
-                    .last()
-                    .map(|c| number_of(text, &c)),
+            AnswerKind::Number => match answer {
+                Located::Boxed(inner) => {
+                    let inner = FRAC.replace_all(inner, "($1)/($2)");
+                    let inner = inner.replace(['(', ')', '{', '}'], "");
+                    numbers::first(&inner).map(|f| f.value)
+                }
+                Located::After(rest) => {
+                    let line = rest.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                    numbers::first(line)
+                        .or_else(|| numbers::scan(rest).into_iter().next())
+                        .map(|f| f.value)
+                }
+                Located::Nowhere(searched) => numbers::scan(searched).pop().map(|f| f.value),
             },
             AnswerKind::Text => {
-                let seg = segment(after, text)?;
-                let t = fold(seg);
+                let t = fold(segment(&answer, text)?);
                 (!t.is_empty()).then_some(t)
             }
-            AnswerKind::Choice => self.choice(segment(after, text)?, query),
-            AnswerKind::Regex => {
-                let re = self.pattern.as_ref()?;
-                let caps = re.captures(text)?;
-                let m = caps.get(1).or_else(|| caps.get(0))?;
-                let t = fold(m.as_str());
-                (!t.is_empty()).then_some(t)
-            }
+            AnswerKind::Choice => self.choice(&answer, text, query),
+            AnswerKind::Regex => None,
         }
     }
 
@@ -145,54 +168,143 @@ impl Extractor {
         }
     }
 
-    fn choice(&self, seg: &str, query: &str) -> Option<String> {
-        let options: Vec<(char, String)> = if self.labels.is_empty() {
-            parse_options(query)
-        } else {
+    fn choice(&self, answer: &Located<'_>, text: &str, query: &str) -> Option<String> {
+        let labelled = !self.labels.is_empty();
+        let options: Vec<(char, String)> = if labelled {
             self.labels
                 .iter()
                 .enumerate()
                 .map(|(i, l)| ((b'A' + i as u8) as char, l.clone()))
                 .collect()
+        } else {
+            parse_options(query)
         };
-        let canonical = |letter: char| -> Option<String> {
+        let by_letter = |letter: char| -> Option<String> {
             let letter = letter.to_ascii_uppercase();
-            if self.labels.is_empty() {
-                (options.is_empty() || options.iter().any(|(l, _)| *l == letter))
-                    .then(|| letter.to_string())
-            } else {
-                options
-                    .iter()
-                    .find(|(l, _)| *l == letter)
-                    .map(|(_, t)| t.clone())
-            }
+            (options.is_empty() || options.iter().any(|(l, _)| *l == letter))
+                .then(|| letter.to_string())
         };
-        let letter = LETTER_PAREN
-            .captures(seg)
-            .or_else(|| LONE_LETTER.captures(seg))
-            .and_then(|c| c[1].chars().next());
-        if let Some(answer) = letter.and_then(canonical) {
-            return Some(answer);
+        let seg = match segment(answer, text) {
+            Some(seg) => seg,
+            // A reply that opens with its option ("B) 12/13/2026, because …").
+            None if !labelled => {
+                let first = text.lines().find(|l| !l.trim().is_empty())?;
+                return lead_letter(first).and_then(by_letter);
+            }
+            None => return None,
+        };
+        // Label sets ("positive", "negative") are read by their text only: a reply
+        // "A: negative" is negative, never option A.
+        if !labelled {
+            let letter = lead_letter(seg)
+                .or_else(|| LETTER_PAREN.captures(seg).and_then(|c| c[1].chars().next()));
+            if let Some(answer) = letter.and_then(by_letter) {
+                return Some(answer);
+            }
         }
         // Option text: the earliest mention wins; at one position the longest text wins.
         let folded = fold(seg);
-        options
+        let found = options
             .iter()
             .filter(|(_, t)| !t.is_empty())
             .filter_map(|(l, t)| {
-                folded
-                    .find(&fold(t))
-                    .map(|pos| (pos, std::cmp::Reverse(t.len()), *l))
+                find_word(&folded, &fold(t)).map(|pos| (pos, std::cmp::Reverse(t.len()), *l))
             })
-            .min()
-            .and_then(|(_, _, l)| canonical(l))
+            .min()?;
+        let letter = found.2;
+        if labelled {
+            options
+                .iter()
+                .find(|(l, _)| *l == letter)
+                .map(|(_, t)| t.clone())
+        } else {
+            by_letter(letter)
+        }
     }
 }
 
-/// The byte range of the final-answer sentence ("The answer is 18.") in `text`, for
-/// highlighting: from the trigger to the end of its line or sentence.
+/// Where in a text its answer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Located<'a> {
+    /// The content of the last `\boxed{…}`.
+    Boxed(&'a str),
+    /// What follows the last answer trigger that is not negated.
+    After(&'a str),
+    /// No trigger: the text to search as a whole (after any negated trigger).
+    Nowhere(&'a str),
+}
+
+/// Finds the answer's place: the last `\boxed{}`, else the last trigger that is not negated.
+fn locate(text: &str) -> Located<'_> {
+    if let Some(span) = last_boxed(text) {
+        return Located::Boxed(&text[span.0..span.1]);
+    }
+    let mut after_negated = 0;
+    let mut last = None;
+    for m in TRIGGER.find_iter(text) {
+        if NEGATED.is_match(&text[m.end()..]) {
+            after_negated = m.end();
+        } else {
+            last = Some(m);
+        }
+    }
+    match last {
+        Some(m) if m.end() >= after_negated => Located::After(&text[m.end()..]),
+        _ => Located::Nowhere(&text[after_negated..]),
+    }
+}
+
+/// The byte span of the content of the last `\boxed{…}` (braces balanced).
+fn last_boxed(text: &str) -> Option<(usize, usize)> {
+    let m = BOXED.find_iter(text).last()?;
+    let mut depth = 1;
+    for (i, c) in text[m.end()..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((m.end(), m.end() + i));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// An option letter at the start of `seg` ("B", "(b)", "B) …", "Option C", "B because …").
+fn lead_letter(seg: &str) -> Option<char> {
+    let seg = seg.trim_start_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '*' | '_' | '"' | '\'' | '`')
+    });
+    let c = LEAD_LETTER.captures(seg)?;
+    c.get(1)
+        .or_else(|| c.get(2))
+        .or_else(|| c.get(3))
+        .and_then(|m| m.as_str().chars().next())
+}
+
+/// The byte position of `needle` in `hay` as whole words ("no" is not found in "not").
+fn find_word(hay: &str, needle: &str) -> Option<usize> {
+    let is_word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    hay.match_indices(needle).map(|(i, _)| i).find(|&i| {
+        !is_word(hay[..i].chars().next_back()) && !is_word(hay[i + needle.len()..].chars().next())
+    })
+}
+
+/// The byte range of the final-answer sentence ("The answer is 18.", "\boxed{18}") in `text`,
+/// for highlighting: from the trigger the answer is read after to the end of its line or
+/// sentence.
 pub fn answer_sentence(text: &str) -> Option<(usize, usize)> {
-    let m = TRIGGER.find(text)?;
+    if let Some((a, b)) = last_boxed(text) {
+        let start = text[..a].rfind("\\boxed").unwrap_or(a);
+        return Some((start, b + 1));
+    }
+    let m = TRIGGER
+        .find_iter(text)
+        .filter(|m| !NEGATED.is_match(&text[m.end()..]))
+        .last()?;
     let rest = &text[m.end()..];
     let end = rest
         .char_indices()
@@ -211,11 +323,13 @@ pub fn parse_options(query: &str) -> Vec<(char, String)> {
         .collect()
 }
 
-/// The text an answer is read from: the first line after the trigger, or a one-line completion.
-fn segment<'a>(after_trigger: Option<&'a str>, text: &'a str) -> Option<&'a str> {
-    match after_trigger {
-        Some(rest) => rest.trim_start().lines().next(),
-        None => {
+/// The text a text or choice answer is read from: the first line after the trigger (or the
+/// boxed content), or a one-line reply.
+fn segment<'a>(answer: &Located<'a>, text: &'a str) -> Option<&'a str> {
+    match answer {
+        Located::Boxed(inner) => Some(inner),
+        Located::After(rest) => rest.lines().map(str::trim).find(|l| !l.is_empty()),
+        Located::Nowhere(_) => {
             let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
             let first = lines.next()?;
             lines.next().is_none().then_some(first)
@@ -223,40 +337,33 @@ fn segment<'a>(after_trigger: Option<&'a str>, text: &'a str) -> Option<&'a str>
     }
 }
 
-/// Trim, drop surrounding quotes and a final full stop, case-fold.
+/// Trim, drop surrounding quotes and Markdown emphasis and trailing punctuation, case-fold:
+/// `"NK."`, `**nk**` and `nk!` are all "nk".
 fn fold(s: &str) -> String {
-    let t = s.trim().trim_end_matches(['.', '!']).trim();
-    let t = t
-        .trim_matches(|c| c == '"' || c == '\'' || c == '`' || c == '*')
-        .trim();
-    t.to_lowercase()
-}
-
-/// The canonical form of a matched number: no sign for zero, no thousands separators, no
-/// trailing zeros after the decimal point. A minus right after a digit or a word ("16-3",
-/// "16 - 3") is subtraction, not a sign.
-fn number_of(haystack: &str, c: &regex::Captures<'_>) -> String {
-    let negative = c.get(1).is_some_and(|m| {
-        let before = haystack[..m.start()].trim_end();
-        !before.ends_with(|ch: char| ch.is_alphanumeric() || ch == ')')
-    });
-    let int = c[2].replace(',', "");
-    let int = int.trim_start_matches('0');
-    let int = if int.is_empty() { "0" } else { int };
-    let frac = c
-        .get(3)
-        .map(|m| m.as_str().trim_end_matches('0'))
-        .unwrap_or("");
-    let body = if frac.is_empty() {
-        int.to_string()
-    } else {
-        format!("{int}.{frac}")
-    };
-    if negative && body != "0" {
-        format!("-{body}")
-    } else {
-        body
+    let mut t = s.trim();
+    loop {
+        let before = t;
+        t = t
+            .trim_end_matches(['.', '!', '?', ',', ';', ':'])
+            .trim_matches(|c: char| {
+                matches!(
+                    c,
+                    '"' | '\''
+                        | '`'
+                        | '*'
+                        | '_'
+                        | '\u{201c}'
+                        | '\u{201d}'
+                        | '\u{2018}'
+                        | '\u{2019}'
+                )
+            })
+            .trim();
+        if t == before {
+            break;
+        }
     }
+    t.to_lowercase()
 }
 
 #[cfg(test)]
@@ -345,9 +452,11 @@ mod tests {
         };
         let e = Extractor::new(&spec).unwrap();
         assert_eq!(e.extract("Negative", "").as_deref(), Some("negative"));
+        assert_eq!(e.extract("A: negative", "").as_deref(), Some("negative"));
         assert_eq!(
-            e.extract("The answer is (A).", "").as_deref(),
-            Some("positive")
+            e.extract("The answer is (A).", ""),
+            None,
+            "labels never read letters"
         );
         assert_eq!(e.extract("meh", ""), None);
     }

@@ -7,7 +7,6 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::{Deserialize, Serialize};
 
 use super::render::{Message, Mode, Prompt, Rendered, example_answer, instruction};
 use super::strategy::{SampleSpec, Stage, Step};
@@ -193,17 +192,6 @@ pub fn final_question(problem: &str) -> String {
     }
 }
 
-/// One answered sub-question of a path.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SubStep {
-    pub question: String,
-    /// The model's answer as written.
-    pub text: String,
-    /// The answer extracted from `text` (filled in by the engine).
-    #[serde(default)]
-    pub answer: Option<String>,
-}
-
 /// The least-to-most machine of one path.
 #[derive(Debug, Clone)]
 pub struct LeastToMost {
@@ -213,7 +201,6 @@ pub struct LeastToMost {
     max_tokens: u32,
     questions: Vec<String>,
     answers: Vec<String>,
-    text: String,
 }
 
 impl LeastToMost {
@@ -225,26 +212,24 @@ impl LeastToMost {
             max_tokens,
             questions: vec![],
             answers: vec![],
-            text: String::new(),
         }
     }
 
     pub fn start(&mut self) -> Step {
         let r = decompose_prompt(&self.template, &self.query, self.mode);
-        self.text = LIST_HEAD.to_string();
         Step::Sample(SampleSpec {
             stage: Stage::Decompose,
             prompt: r.prompt,
             stop: r.stop,
             max_tokens: self.max_tokens,
             preface: LIST_HEAD.to_string(),
+            question: None,
         })
     }
 
     pub fn on_completion(&mut self, completion: &str) -> Step {
         if self.questions.is_empty() {
             // The decomposition: its sub-questions, then the problem's own question last.
-            self.text.push_str(completion.trim_end());
             let mut qs = parse_subquestions(completion);
             let last = final_question(&self.query);
             if qs
@@ -255,27 +240,11 @@ impl LeastToMost {
             }
             self.questions = qs;
         } else {
-            self.text.push_str(completion.trim_end());
             self.answers.push(completion.trim().to_string());
         }
         let k = self.answers.len();
         if k == self.questions.len() {
-            let steps = self
-                .questions
-                .iter()
-                .zip(&self.answers)
-                .map(|(q, a)| SubStep {
-                    question: q.clone(),
-                    text: a.clone(),
-                    answer: None,
-                })
-                .collect();
-            let answer_from = self.text.rfind("\nA:").map_or(0, |i| i + 3);
-            return Step::Done {
-                text: std::mem::take(&mut self.text),
-                steps,
-                answer_from,
-            };
+            return Step::Done;
         }
         let done: Vec<(String, String)> = self.questions[..k]
             .iter()
@@ -289,14 +258,13 @@ impl LeastToMost {
             &self.questions[k],
             self.mode,
         );
-        let preface = format!("\n\nQ: {}\nA:", self.questions[k]);
-        self.text.push_str(&preface);
         Step::Sample(SampleSpec {
             stage: Stage::Solve(k),
             prompt: r.prompt,
             stop: r.stop,
             max_tokens: self.max_tokens,
-            preface,
+            preface: format!("\n\nQ: {}\nA:", self.questions[k]),
+            question: Some(self.questions[k].clone()),
         })
     }
 }
@@ -367,18 +335,12 @@ mod tests {
         };
         assert_eq!(s1.stage, Stage::Solve(1));
         assert!(s1.prompt.to_string().ends_with("Q: How many cars does Ben have?\nA: Ben has 3 + 4 = 7 cars.\n\nQ: How many cars do they have?\nA:"));
-        let Step::Done {
-            text,
-            steps,
-            answer_from,
-        } = m.on_completion(" 3 + 7 = 10. The answer is 10.")
-        else {
-            panic!()
-        };
-        assert_eq!(steps.len(), 2);
-        assert_eq!(steps[1].question, "How many cars do they have?");
-        assert_eq!(&text[answer_from..], " 3 + 7 = 10. The answer is 10.");
-        assert!(text.starts_with("Sub-questions:\n1. How many cars does Ben have?\n\nQ: How many cars does Ben have?\nA: Ben has"));
+        assert_eq!(s1.question.as_deref(), Some("How many cars do they have?"));
+        assert_eq!(s1.preface, "\n\nQ: How many cars do they have?\nA:");
+        assert_eq!(
+            m.on_completion(" 3 + 7 = 10. The answer is 10."),
+            Step::Done
+        );
     }
 
     #[test]
@@ -394,10 +356,7 @@ mod tests {
                 .to_string()
                 .ends_with("Q: How many cars do they have?\nA:")
         );
-        let Step::Done { steps, .. } = m.on_completion(" The answer is 10.") else {
-            panic!()
-        };
-        assert_eq!(steps.len(), 1);
+        assert_eq!(m.on_completion(" The answer is 10."), Step::Done);
     }
 
     #[test]

@@ -5,6 +5,8 @@ pub mod ape;
 pub mod extract;
 pub mod least_to_most;
 pub mod metrics;
+pub mod numbers;
+pub mod record;
 pub mod render;
 pub mod strategy;
 pub mod template;
@@ -12,6 +14,7 @@ pub mod variants;
 pub mod vote;
 
 pub use extract::{AnswerKind, AnswerSpec};
+pub use record::{BackendInfo, PathRecord, RunRecord, RunResult, StageRecord, Usage};
 pub use render::{Message, Mode, Prompt, Role};
 pub use strategy::{PathMachine, Stage, Step};
 pub use template::{Example, Sampling, Strategy, Template};

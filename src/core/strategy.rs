@@ -1,12 +1,15 @@
 //! Strategies as sans-IO state machines: a path asks for samples and is fed completions,
 //! without knowing where they come from. The engine owns the loop; tests drive it with strings.
 
-use super::least_to_most::{LeastToMost, SubStep};
+use serde::{Deserialize, Serialize};
+
+use super::least_to_most::LeastToMost;
 use super::render::{Prompt, Rendered};
 use super::template::Strategy;
 
 /// Which stage a sample belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Stage {
     /// The only stage of direct and few-shot CoT prompts.
     Answer,
@@ -30,20 +33,17 @@ pub struct SampleSpec {
     /// Text that joins the path's visible text before this sample's output (the extraction
     /// phrase of zero-shot CoT), so the path reads as one piece.
     pub preface: String,
+    /// Least-to-most: the sub-question this sample answers.
+    pub question: Option<String>,
 }
 
 /// What a path wants next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     Sample(SampleSpec),
-    /// The path is complete; `text` is everything the path produced, prefaces included.
-    Done {
-        text: String,
-        /// Least-to-most's answered sub-questions (empty for the other strategies).
-        steps: Vec<SubStep>,
-        /// Where in `text` the final answer is read from.
-        answer_from: usize,
-    },
+    /// The path is complete: its record is the list of samples it took (see
+    /// `record::PathRecord`), and its answer is read from the last one.
+    Done,
 }
 
 /// Max tokens of zero-shot CoT's answer-extraction stage.
@@ -72,7 +72,6 @@ impl PathMachine {
             answer_trigger,
             max_tokens,
             stage: None,
-            text: String::new(),
         })
     }
 
@@ -100,7 +99,6 @@ pub struct SimplePath {
     answer_trigger: String,
     max_tokens: u32,
     stage: Option<Stage>,
-    text: String,
 }
 
 impl SimplePath {
@@ -116,6 +114,7 @@ impl SimplePath {
             stop: self.first.stop.clone(),
             max_tokens: self.max_tokens,
             preface: String::new(),
+            question: None,
         })
     }
 
@@ -126,7 +125,6 @@ impl SimplePath {
                 let reasoning = completion.trim_end();
                 let preface = format!("\n{}", self.answer_trigger);
                 let prompt = self.first.prompt.continued(reasoning, &preface);
-                self.text = format!("{reasoning}{preface}");
                 self.stage = Some(Stage::Extract);
                 Step::Sample(SampleSpec {
                     stage: Stage::Extract,
@@ -134,16 +132,12 @@ impl SimplePath {
                     stop: vec!["\n".to_string()],
                     max_tokens: EXTRACT_MAX_TOKENS,
                     preface,
+                    question: None,
                 })
             }
             _ => {
                 self.stage = None;
-                self.text.push_str(completion);
-                Step::Done {
-                    text: std::mem::take(&mut self.text),
-                    steps: Vec::new(),
-                    answer_from: 0,
-                }
+                Step::Done
             }
         }
     }
@@ -166,14 +160,7 @@ mod tests {
         let mut m = PathMachine::new(Strategy::Direct, rendered(), String::new(), 64);
         let Step::Sample(s) = m.start() else { panic!() };
         assert_eq!((s.stage, s.max_tokens), (Stage::Answer, 64));
-        assert_eq!(
-            m.on_completion(" 5"),
-            Step::Done {
-                text: " 5".into(),
-                steps: vec![],
-                answer_from: 0
-            }
-        );
+        assert_eq!(m.on_completion(" 5"), Step::Done);
     }
 
     #[test]
@@ -194,13 +181,8 @@ mod tests {
             s2.prompt.to_string(),
             "Q: 2+3?\nA: Let's think step by step. 2 + 3 = 5.\nTherefore, the answer (arabic numerals) is"
         );
-        let Step::Done { text, .. } = m.on_completion(" 5.") else {
-            panic!()
-        };
-        assert_eq!(
-            text,
-            " 2 + 3 = 5.\nTherefore, the answer (arabic numerals) is 5."
-        );
+        assert_eq!(s2.preface, "\nTherefore, the answer (arabic numerals) is");
+        assert_eq!(m.on_completion(" 5."), Step::Done);
     }
 
     #[test]

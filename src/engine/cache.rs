@@ -1,25 +1,35 @@
 //! The sample cache: every finished path stored under a content address of everything that
-//! decides it — backend, model, strategy, the exact prompt and stops, sampling settings, the
-//! path's index and its seed. Re-running an evaluation or raising N from 5 to 10 only samples
-//! what is missing, while the N samples of one prompt stay independent (index and seed are part
-//! of the key). An append-only JSONL file: a killed run keeps every line it wrote, and a torn
-//! last line is skipped.
+//! can change it — the backend's identity (kind; a server's host and model; the embedded
+//! model's GGUF and LoRA fingerprint; a script's content; whether log-probabilities are asked
+//! for), the strategy and every prompt it can send (the first prompt and stops, zero-shot
+//! CoT's extraction phrase, least-to-most's instruction, solving exemplars and
+//! decompositions), all sampling settings, the path's index and its seed, and the cache
+//! format. Re-running an evaluation or raising N from 5 to 10 only samples what is missing,
+//! while the N samples of one prompt stay independent (index and seed are part of the key).
+//!
+//! An append-only JSONL file: a killed run keeps every line it wrote. A line that does not
+//! parse (torn by a kill, from another program, invalid UTF-8) or that an older format wrote
+//! is skipped and counted, never read as a sample; appends always start on a fresh line.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::{PathResult, RunPlan};
+use super::RunPlan;
 use crate::backend::BackendInfo;
+use crate::core::record::PathRecord;
+
+/// The format of cache lines and keys; lines of any other format are skipped.
+pub const CACHE_FORMAT: u32 = 2;
 
 pub struct Cache {
     path: PathBuf,
-    entries: Mutex<HashMap<String, PathResult>>,
+    skipped: usize,
+    entries: Mutex<HashMap<String, PathRecord>>,
     file: Mutex<File>,
 }
 
@@ -31,8 +41,9 @@ impl std::fmt::Debug for Cache {
 
 #[derive(Serialize, Deserialize)]
 struct Line {
+    format: u32,
     key: String,
-    path: PathResult,
+    path: PathRecord,
 }
 
 impl Cache {
@@ -41,17 +52,33 @@ impl Cache {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("samples.jsonl");
         let mut entries = HashMap::new();
-        if let Ok(f) = File::open(&path) {
-            for line in BufReader::new(f).lines() {
-                // A line torn by a kill does not parse and is skipped.
-                if let Ok(l) = serde_json::from_str::<Line>(&line?) {
+        let mut skipped = 0;
+        let mut bytes = Vec::new();
+        if let Ok(mut f) = File::open(&path) {
+            f.read_to_end(&mut bytes)?;
+        }
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            match serde_json::from_slice::<Line>(line) {
+                Ok(l) if l.format == CACHE_FORMAT => {
                     entries.insert(l.key, l.path);
                 }
+                _ => skipped += 1,
             }
         }
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        if skipped > 0 {
+            tracing::warn!(
+                "{}: skipped {skipped} line(s) that are broken or of another format",
+                path.display()
+            );
+        }
+        let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
+        if bytes.last().is_some_and(|b| *b != b'\n') {
+            // A torn last line: the next entry starts on a line of its own.
+            file.write_all(b"\n")?;
+        }
         Ok(Cache {
             path,
+            skipped,
             entries: Mutex::new(entries),
             file: Mutex::new(file),
         })
@@ -67,6 +94,27 @@ impl Cache {
             .map_err(|e| format!("{}: {e}", dir.display()))
     }
 
+    /// The cache file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Lines skipped when the file was read (broken, foreign or of an older format).
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// A warning for people when lines were skipped.
+    pub fn warning(&self) -> Option<String> {
+        (self.skipped > 0).then(|| {
+            format!(
+                "warning: {}: skipped {} line(s) that are broken or of another cache format",
+                self.path.display(),
+                self.skipped
+            )
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.entries.lock().map_or(0, |e| e.len())
     }
@@ -75,15 +123,18 @@ impl Cache {
         self.len() == 0
     }
 
-    pub fn get(&self, key: &str) -> Option<PathResult> {
+    pub fn get(&self, key: &str) -> Option<PathRecord> {
         self.entries.lock().ok()?.get(key).cloned()
     }
 
     /// Stores a finished path; one `write` per line, so what was written survives a kill.
-    pub fn put(&self, key: &str, path: &PathResult) {
+    pub fn put(&self, key: &str, path: &PathRecord) {
+        let mut stored = path.clone();
+        stored.cached = false;
         let Ok(mut line) = serde_json::to_string(&Line {
+            format: CACHE_FORMAT,
             key: key.to_string(),
-            path: path.clone(),
+            path: stored,
         }) else {
             return;
         };
@@ -103,12 +154,20 @@ impl Cache {
 pub fn key(backend: &BackendInfo, plan: &RunPlan, index: usize) -> String {
     let s = &plan.sampling;
     let what = serde_json::json!({
-        "backend": backend.kind,
-        "model": backend.model,
+        "format": CACHE_FORMAT,
+        "backend": {
+            "kind": backend.kind,
+            "model": backend.model,
+            "host": backend.host,
+            "fingerprint": backend.fingerprint,
+            "logprobs": backend.logprobs,
+        },
         "strategy": plan.strategy,
         "prompt": plan.first.prompt,
         "stop": plan.first.stop,
         "answer_trigger": plan.answer_trigger,
+        "extract_max_tokens": crate::core::strategy::EXTRACT_MAX_TOKENS,
+        "later_prompts": plan.later_prompts(),
         "temperature": s.temperature,
         "top_p": s.top_p,
         "top_k": s.top_k,
@@ -116,6 +175,5 @@ pub fn key(backend: &BackendInfo, plan: &RunPlan, index: usize) -> String {
         "index": index,
         "seed": s.seed.wrapping_add(index as u64),
     });
-    let digest = Sha256::digest(what.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::backend::digest(what.to_string().as_bytes())
 }

@@ -11,9 +11,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::cache::Cache;
-use super::{PathResult, RunPlan, run_limited};
+use super::{RunPlan, run_limited};
 use crate::backend::{Backend, Usage};
 use crate::core::metrics::{maj_at_k, majority_correct};
+use crate::core::record::{PathRecord, SampleOrigin, origin};
 use crate::core::render::Mode;
 use crate::core::template::Template;
 use crate::core::variants::{apply, grid};
@@ -51,15 +52,64 @@ pub struct ItemResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The sampled paths, for drill-down and exports.
-    pub paths: Vec<PathResult>,
+    pub paths: Vec<PathRecord>,
+    /// `--greedy`: the separate temperature-0 path the first-sample accuracy is read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub greedy: Option<PathRecord>,
 }
 
+impl ItemResult {
+    /// Every path of the item, the greedy one included.
+    pub fn all_paths(&self) -> impl Iterator<Item = &PathRecord> {
+        self.paths.iter().chain(&self.greedy)
+    }
+}
+
+/// What a variant's samples cost, counted per path and per model call (stage), so that
+/// requests reconcile for every strategy: over HTTP,
+/// `http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples`
+/// (cached paths send nothing).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SampleCounts {
+    /// Paths that finished (fresh or cached) and paths that failed.
     pub succeeded: usize,
     pub failed: usize,
+    /// Paths sampled now, and paths read from the sample cache.
+    pub fresh: usize,
+    pub cached: usize,
+    /// Paths with a stage cut at its token limit.
+    pub truncated: usize,
+    /// Model calls of fresh paths: finished, failed for good, stopped by a cancel.
+    pub calls_succeeded: usize,
+    pub calls_failed: usize,
+    pub calls_cancelled: usize,
     /// Fresh samples after broken streams (each one more request).
     pub resamples: usize,
+}
+
+impl SampleCounts {
+    pub fn add(&mut self, p: &PathRecord) {
+        if p.succeeded() {
+            self.succeeded += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.truncated += usize::from(p.truncated());
+        let o: SampleOrigin = origin([p]);
+        self.fresh += o.fresh;
+        self.cached += o.cached;
+        if p.cached {
+            return;
+        }
+        self.resamples += p.resamples as usize;
+        for s in &p.stages {
+            match (&s.finish_reason, p.cancelled()) {
+                (Some(_), _) => self.calls_succeeded += 1,
+                (None, true) => self.calls_cancelled += 1,
+                (None, false) => self.calls_failed += 1,
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +122,8 @@ pub struct VariantResult {
     pub maj_at_k: Vec<f64>,
     /// Share of successful samples whose answer could not be parsed.
     pub unparsed_rate: f64,
+    /// Share of successful samples with a stage cut at its token limit.
+    pub truncated_rate: f64,
     pub usage: Usage,
     pub elapsed_ms: u64,
     pub samples: SampleCounts,
@@ -129,7 +181,16 @@ pub fn variants(
 }
 
 /// Column names of `VariantResult::figures`.
-pub const FIGURES: [&str; 6] = ["first", "majority", "maj@N", "unparsed", "tokens", "time"];
+pub const FIGURES: [&str; 8] = [
+    "first",
+    "majority",
+    "maj@N",
+    "unparsed",
+    "truncated",
+    "tokens",
+    "cached",
+    "time",
+];
 
 /// A share as a percentage with one decimal.
 pub fn pct(x: f64) -> String {
@@ -138,13 +199,16 @@ pub fn pct(x: f64) -> String {
 
 impl VariantResult {
     /// The figures shown for a variant everywhere (tables, reports, the lab), as `FIGURES`.
-    pub fn figures(&self) -> [String; 6] {
+    pub fn figures(&self) -> [String; 8] {
+        let paths = (self.samples.fresh + self.samples.cached).max(1);
         [
             pct(self.accuracy_first),
             pct(self.accuracy_majority),
             self.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
             pct(self.unparsed_rate),
+            pct(self.truncated_rate),
             (self.usage.prompt_tokens + self.usage.completion_tokens).to_string(),
+            pct(self.samples.cached as f64 / paths as f64),
             format!("{:.1}s", self.elapsed_ms as f64 / 1000.0),
         ]
     }
@@ -220,6 +284,7 @@ async fn eval_item(
         failed: 0,
         error: Some(error),
         paths: vec![],
+        greedy: None,
     };
     let mut plan = match RunPlan::new(&template, &item.input, mode) {
         Ok(p) => p,
@@ -251,19 +316,19 @@ async fn eval_item(
         .map(|p| p.answer.clone().filter(|_| p.succeeded()))
         .collect();
     let refs: Vec<Option<&str>> = answers.iter().map(Option::as_deref).collect();
-    let first_correct = match greedy_plan {
-        Some(g) => {
-            let r = run_limited(backend, g, None, cancel, permits).await;
-            r.paths
-                .first()
-                .and_then(|p| p.answer.as_ref())
-                .is_some_and(|a| accepted.contains(a))
-        }
-        None => answers
-            .first()
-            .and_then(Option::as_ref)
-            .is_some_and(|a| accepted.contains(a)),
+    let greedy = match greedy_plan {
+        Some(g) => run_limited(backend, g, None, cancel, permits)
+            .await
+            .paths
+            .into_iter()
+            .next(),
+        None => None,
     };
+    let first_answer = match &greedy {
+        Some(g) => g.answer.as_ref(),
+        None => answers.first().and_then(Option::as_ref),
+    };
+    let first_correct = first_answer.is_some_and(|a| accepted.contains(a));
     ItemResult {
         id: item.id.clone(),
         target: item.targets.clone(),
@@ -275,6 +340,7 @@ async fn eval_item(
         error: None,
         answers,
         paths: result.paths,
+        greedy,
     }
 }
 
@@ -297,32 +363,31 @@ fn summarize(
         .collect();
     let mut usage = Usage::default();
     let mut samples = SampleCounts::default();
-    let (mut ok, mut unparsed) = (0usize, 0usize);
+    let (mut unparsed, mut truncated) = (0usize, 0usize);
+    for p in per_item.iter().flat_map(|i| i.all_paths()) {
+        usage += p.usage();
+        samples.add(p);
+    }
     for p in per_item.iter().flat_map(|i| &i.paths) {
-        usage += Usage {
-            prompt_tokens: p.prompt_tokens,
-            completion_tokens: p.completion_tokens,
-        };
-        samples.resamples += p.resamples as usize;
         if p.succeeded() {
-            ok += 1;
             unparsed += usize::from(p.answer.is_none());
-        } else {
-            samples.failed += 1;
+            truncated += usize::from(p.truncated());
         }
     }
-    samples.succeeded = ok;
+    let ok = per_item
+        .iter()
+        .flat_map(|i| &i.paths)
+        .filter(|p| p.succeeded())
+        .count();
+    let rate = |x: usize| if ok == 0 { 0.0 } else { x as f64 / ok as f64 };
     VariantResult {
         name: v.name.clone(),
         settings: v.settings.clone(),
         accuracy_first: per_item.iter().filter(|i| i.first_correct).count() as f64 / n_items,
         accuracy_majority: per_item.iter().filter(|i| i.correct).count() as f64 / n_items,
         maj_at_k,
-        unparsed_rate: if ok == 0 {
-            0.0
-        } else {
-            unparsed as f64 / ok as f64
-        },
+        unparsed_rate: rate(unparsed),
+        truncated_rate: rate(truncated),
         usage,
         elapsed_ms,
         samples,

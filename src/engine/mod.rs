@@ -6,20 +6,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{
-    Backend, BackendError, Finish, SampleRequest, SampleStream, StreamEvent, Usage,
-};
+use crate::backend::{Backend, BackendError, Finish, SampleRequest, SampleStream, StreamEvent};
 use crate::core::extract::Extractor;
-use crate::core::least_to_most::{LeastToMost, SubStep};
+use crate::core::least_to_most::LeastToMost;
+use crate::core::record::{CANCELLED, StageRecord, settle};
+pub use crate::core::record::{PathRecord, RunResult};
 use crate::core::render::{Mode, Prompt, Rendered, answer_trigger, render};
 use crate::core::strategy::{PathMachine, SampleSpec, Step};
 use crate::core::template::{Sampling, Strategy, Template};
-use crate::core::vote::{Ballot, LogProb, Tally};
 
 pub mod cache;
 pub mod eval;
@@ -44,6 +42,9 @@ pub struct RunPlan {
     pub cache: Option<Arc<Cache>>,
     /// The least-to-most machine every path starts from (that strategy only).
     least_to_most: Option<LeastToMost>,
+    /// What the prompts after the first are built from, beyond the first prompt and the
+    /// samples (least-to-most's solving exemplars, decompositions and instruction).
+    later_prompts: serde_json::Value,
 }
 
 impl RunPlan {
@@ -66,7 +67,22 @@ impl RunPlan {
             least_to_most: (template.strategy == Strategy::LeastToMost).then(|| {
                 LeastToMost::new(template.clone(), query, mode, template.sampling.max_tokens)
             }),
+            later_prompts: match template.strategy {
+                Strategy::LeastToMost => serde_json::json!({
+                    "instruction": crate::core::render::instruction(template),
+                    "examples": template.active_examples().collect::<Vec<_>>(),
+                    "decomposition": template.decomposition,
+                    "query": query.trim(),
+                    "mode": mode,
+                }),
+                Strategy::Direct | Strategy::Cot | Strategy::ZeroShotCot => serde_json::Value::Null,
+            },
         })
+    }
+
+    /// What the prompts after the first depend on (part of the sample cache key).
+    pub fn later_prompts(&self) -> &serde_json::Value {
+        &self.later_prompts
     }
 
     fn machine(&self) -> PathMachine {
@@ -94,75 +110,6 @@ impl RunPlan {
     }
 }
 
-/// One sampled reasoning path and its extracted answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PathResult {
-    pub index: usize,
-    pub text: String,
-    pub answer: Option<String>,
-    pub finish_reason: Option<String>,
-    pub prompt_tokens: u32,
-    pub completion_tokens: u32,
-    pub latency_ms: u64,
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logprob: Option<LogProb>,
-    /// Fresh samples taken after broken streams.
-    #[serde(default)]
-    pub resamples: u32,
-    /// Least-to-most: the sub-questions with their answers, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub steps: Vec<SubStep>,
-}
-
-impl PathResult {
-    pub fn succeeded(&self) -> bool {
-        self.error.is_none()
-    }
-
-    fn ballot(&self) -> Option<Ballot> {
-        self.succeeded().then(|| Ballot {
-            path: self.index,
-            answer: self.answer.clone(),
-            logprob: self.logprob,
-        })
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunResult {
-    pub paths: Vec<PathResult>,
-    pub tally: Tally,
-    pub usage: Usage,
-    pub elapsed_ms: u64,
-    pub cancelled: bool,
-}
-
-impl RunResult {
-    pub fn from_paths(mut paths: Vec<PathResult>, elapsed_ms: u64, cancelled: bool) -> RunResult {
-        paths.sort_by_key(|p| p.index);
-        let ballots: Vec<Ballot> = paths.iter().filter_map(PathResult::ballot).collect();
-        let mut usage = Usage::default();
-        for p in &paths {
-            usage += Usage {
-                prompt_tokens: p.prompt_tokens,
-                completion_tokens: p.completion_tokens,
-            };
-        }
-        RunResult {
-            tally: Tally::from_ballots(&ballots),
-            paths,
-            usage,
-            elapsed_ms,
-            cancelled,
-        }
-    }
-
-    pub fn succeeded(&self) -> usize {
-        self.paths.iter().filter(|p| p.succeeded()).count()
-    }
-}
-
 /// What a run reports as it goes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineEvent {
@@ -179,7 +126,7 @@ pub enum EngineEvent {
         text: String,
         reason: String,
     },
-    PathDone(PathResult),
+    PathDone(PathRecord),
     RunDone(RunResult),
 }
 
@@ -224,15 +171,17 @@ pub async fn run_limited(
         match (&plan.cache, key) {
             (Some(c), Some(k)) => match c.get(k) {
                 Some(mut hit) => {
-                    // Cached texts are re-read with the current answer extraction.
+                    // Cached records are read with the current answer extraction, like
+                    // fresh ones.
                     hit.index = i;
-                    hit.answer = plan.extractor.extract(&hit.text, &plan.query);
+                    hit.cached = true;
+                    settle(&mut hit, &plan.extractor, &plan.query);
                     emit(&events, EngineEvent::PathStarted { path: i });
                     emit(
                         &events,
                         EngineEvent::Chunk {
                             path: i,
-                            text: hit.text.clone(),
+                            text: hit.text(),
                         },
                     );
                     emit(&events, EngineEvent::PathDone(hit.clone()));
@@ -272,7 +221,7 @@ pub async fn run_limited(
                 Some(_) => None,
                 None => tokio::select! {
                     biased;
-                    _ = cancel.cancelled() => return cancelled_path(i, String::new(), Usage::default(), 0),
+                    _ = cancel.cancelled() => return cancelled_path(PathRecord::new(i)),
                     p = permits.acquire_owned() => Some(p),
                 },
             };
@@ -299,20 +248,9 @@ pub async fn run_limited(
     result
 }
 
-fn cancelled_path(index: usize, text: String, usage: Usage, latency_ms: u64) -> PathResult {
-    PathResult {
-        index,
-        text,
-        answer: None,
-        finish_reason: None,
-        prompt_tokens: usage.prompt_tokens,
-        completion_tokens: usage.completion_tokens,
-        latency_ms,
-        error: Some("cancelled".into()),
-        logprob: None,
-        resamples: 0,
-        steps: Vec::new(),
-    }
+fn cancelled_path(mut path: PathRecord) -> PathRecord {
+    path.error = Some(CANCELLED.into());
+    path
 }
 
 /// How one sample ended.
@@ -329,48 +267,22 @@ async fn run_path(
     mut opened: Option<SampleStream>,
     events: &Option<Events>,
     cancel: &CancellationToken,
-) -> PathResult {
+) -> PathRecord {
     let started = Instant::now();
     emit(events, EngineEvent::PathStarted { path: i });
     let mut machine = plan.machine();
     let mut step = machine.start();
-    let mut shown = String::new();
-    let mut usage = Usage::default();
-    let mut logprob: Option<LogProb> = None;
-    let mut resamples = 0;
-    let mut finish_reason = None;
-    let latency = |started: Instant| started.elapsed().as_millis() as u64;
+    let mut path = PathRecord::new(i);
     loop {
         let spec = match step {
-            Step::Done {
-                text,
-                mut steps,
-                answer_from,
-            } => {
-                let answer = plan
-                    .extractor
-                    .extract(text.get(answer_from..).unwrap_or(&text), &plan.query);
-                for s in &mut steps {
-                    s.answer = plan.extractor.extract(&s.text, &plan.query);
-                }
-                return PathResult {
-                    index: i,
-                    text,
-                    answer,
-                    steps,
-                    finish_reason,
-                    prompt_tokens: usage.prompt_tokens,
-                    completion_tokens: usage.completion_tokens,
-                    latency_ms: latency(started),
-                    error: None,
-                    logprob,
-                    resamples,
-                };
+            Step::Done => {
+                path.latency_ms = started.elapsed().as_millis() as u64;
+                settle(&mut path, &plan.extractor, &plan.query);
+                return path;
             }
             Step::Sample(spec) => spec,
         };
         if !spec.preface.is_empty() {
-            shown.push_str(&spec.preface);
             emit(
                 events,
                 EngineEvent::Chunk {
@@ -379,21 +291,26 @@ async fn run_path(
                 },
             );
         }
+        let mut stage = StageRecord {
+            preface: spec.preface.clone(),
+            question: spec.question.clone(),
+            ..StageRecord::new(spec.stage, "")
+        };
         let request = plan.request(spec, i);
-        let before = shown.clone();
         let end = loop {
             let stream = opened
                 .take()
                 .unwrap_or_else(|| backend.stream(request.clone()));
-            match sample(i, stream, events, cancel, &mut shown).await {
-                SampleEnd::Failed(e) if e.is_transient() && resamples < plan.max_resamples => {
-                    resamples += 1;
-                    shown.clone_from(&before);
+            stage.text.clear();
+            match sample(i, stream, events, cancel, &mut stage.text).await {
+                SampleEnd::Failed(e) if e.is_transient() && path.resamples < plan.max_resamples => {
+                    path.resamples += 1;
+                    let before = format!("{}{}", path.text(), stage.preface);
                     emit(
                         events,
                         EngineEvent::PathRestarted {
                             path: i,
-                            text: before.clone(),
+                            text: before,
                             reason: e.to_string(),
                         },
                     );
@@ -403,41 +320,37 @@ async fn run_path(
         };
         match end {
             SampleEnd::Done(text, finish) => {
-                usage += finish.usage;
-                if let Some(l) = finish.logprob {
-                    let acc = logprob.get_or_insert(LogProb {
-                        sum: 0.0,
-                        tokens: 0,
-                    });
-                    acc.sum += l.sum;
-                    acc.tokens += l.tokens;
-                }
-                finish_reason = Some(finish.reason);
-                step = machine.on_completion(&text);
+                stage.text = text;
+                stage.finish_reason = Some(finish.reason);
+                stage.prompt_tokens = finish.usage.prompt_tokens;
+                stage.completion_tokens = finish.usage.completion_tokens;
+                stage.logprob = finish.logprob;
+                path.stages.push(stage);
+                step = machine.on_completion(&path.stages[path.stages.len() - 1].text);
             }
             SampleEnd::Failed(e) => {
-                let mut p = cancelled_path(i, shown, usage, latency(started));
-                p.error = Some(e.to_string());
-                p.resamples = resamples;
-                return p;
+                path.stages.push(stage);
+                path.latency_ms = started.elapsed().as_millis() as u64;
+                path.error = Some(e.to_string());
+                return path;
             }
             SampleEnd::Cancelled => {
-                let mut p = cancelled_path(i, shown, usage, latency(started));
-                p.resamples = resamples;
-                return p;
+                path.stages.push(stage);
+                path.latency_ms = started.elapsed().as_millis() as u64;
+                return cancelled_path(path);
             }
         }
     }
 }
 
+/// Streams one sample into `text` (so what arrived is kept when it fails or is cancelled).
 async fn sample(
     i: usize,
     mut stream: SampleStream,
     events: &Option<Events>,
     cancel: &CancellationToken,
-    shown: &mut String,
+    text: &mut String,
 ) -> SampleEnd {
-    let mut text = String::new();
     loop {
         let next = tokio::select! {
             biased;
@@ -447,10 +360,9 @@ async fn sample(
         match next {
             Some(Ok(StreamEvent::Text(t))) => {
                 text.push_str(&t);
-                shown.push_str(&t);
                 emit(events, EngineEvent::Chunk { path: i, text: t });
             }
-            Some(Ok(StreamEvent::Done(f))) => return SampleEnd::Done(text, f),
+            Some(Ok(StreamEvent::Done(f))) => return SampleEnd::Done(std::mem::take(text), f),
             Some(Err(e)) => return SampleEnd::Failed(e),
             None => return SampleEnd::Failed(BackendError::StreamCut),
         }

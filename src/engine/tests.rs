@@ -83,7 +83,7 @@ async fn n_paths_vote_with_seed_plus_i() {
             _ => None,
         })
         .collect();
-    assert_eq!(text0, result.paths[0].text);
+    assert_eq!(text0, result.paths[0].text());
 }
 
 #[tokio::test]
@@ -108,7 +108,7 @@ async fn zero_shot_cot_runs_two_stages_per_path() {
     .await;
     for p in &result.paths {
         assert_eq!(
-            p.text,
+            p.text(),
             " 2 plus 3 makes 5.\nTherefore, the answer (arabic numerals) is 5."
         );
         assert_eq!(p.answer.as_deref(), Some("5"));
@@ -140,9 +140,9 @@ async fn broken_stream_is_resampled_and_failure_stays_on_its_path() {
     let result = run(backend, plan, Some(tx), CancellationToken::new()).await;
     assert_eq!(result.paths[0].answer.as_deref(), Some("5"));
     assert_eq!(result.paths[0].resamples, 1);
-    assert_eq!(result.paths[0].text, "The answer is 5.");
+    assert_eq!(result.paths[0].text(), "The answer is 5.");
     assert_eq!(result.paths[1].error.as_deref(), Some("model error: boom"));
-    assert_eq!(result.paths[1].text, "partial");
+    assert_eq!(result.paths[1].text(), "partial");
     assert_eq!(result.tally.voted, 1);
     let events = collect_events(&mut rx).await;
     assert!(
@@ -177,8 +177,12 @@ async fn cancel_stops_promptly_and_keeps_what_arrived() {
     assert!(result.cancelled);
     for p in &result.paths {
         assert_eq!(p.error.as_deref(), Some("cancelled"));
-        assert!(p.text.starts_with('a'), "kept partial text: {:?}", p.text);
-        assert!(p.text.len() < "a b c d e f g h i j k l".len());
+        assert!(
+            p.text().starts_with('a'),
+            "kept partial text: {:?}",
+            p.text()
+        );
+        assert!(p.text().len() < "a b c d e f g h i j k l".len());
     }
 }
 
@@ -282,10 +286,13 @@ async fn least_to_most_chains_stream_steps_and_vote() {
     .await;
     assert_eq!(result.tally.winner.as_deref(), Some("10"));
     let p = &result.paths[0];
-    assert_eq!(p.steps.len(), 2);
-    assert_eq!(p.steps[0].question, "How many cars does Ben have?");
-    assert_eq!(p.steps[0].answer.as_deref(), Some("7"));
-    assert_eq!(p.steps[1].question, "How many cars do they have together?");
+    assert_eq!(p.steps().len(), 2);
+    assert_eq!(p.steps()[0].question, "How many cars does Ben have?");
+    assert_eq!(p.steps()[0].answer, Some("7"));
+    assert_eq!(
+        p.steps()[1].question,
+        "How many cars do they have together?"
+    );
     assert_eq!(p.answer.as_deref(), Some("10"));
     // The streamed text is the tree as it grows.
     let streamed: String = collect_events(&mut rx)
@@ -296,8 +303,8 @@ async fn least_to_most_chains_stream_steps_and_vote() {
             _ => None,
         })
         .collect();
-    assert_eq!(streamed, p.text);
-    assert!(p.text.contains("\n\nQ: How many cars does Ben have?\nA: Ben has 3 + 4 = 7 cars.\n\nQ: How many cars do they have together?\nA: 3 + 7"), "{}", p.text);
+    assert_eq!(streamed, p.text());
+    assert!(p.text().contains("\n\nQ: How many cars does Ben have?\nA: Ben has 3 + 4 = 7 cars.\n\nQ: How many cars do they have together?\nA: 3 + 7"), "{}", p.text());
 }
 
 #[tokio::test]
@@ -315,6 +322,6 @@ async fn a_failing_sub_question_fails_its_path_and_keeps_the_chain_so_far() {
     .await;
     let p = &result.paths[0];
     assert_eq!(p.error.as_deref(), Some("model error: server went away"));
-    assert!(p.text.contains("Ben has 3 + 4 = 7 cars."), "{}", p.text);
+    assert!(p.text().contains("Ben has 3 + 4 = 7 cars."), "{}", p.text());
     assert_eq!(result.tally.voted, 0);
 }

@@ -10,15 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::atomic::write_atomic;
 use super::template::StoreError;
-use crate::backend::BackendInfo;
-use crate::core::extract::{AnswerSpec, Extractor};
-use crate::core::render::{Mode, Prompt};
+pub use crate::core::record::RunRecord;
 use crate::core::template::Template;
-use crate::core::vote::{Ballot, Tally};
-use crate::engine::RunResult;
 
-/// The session format version this build writes; older versions are migrated on load.
-pub const SESSION_VERSION: u32 = 1;
+/// The session format version this build writes; older versions are migrated on load
+/// (format 1 kept a path's text whole; format 2 keeps each model call as a stage).
+pub const SESSION_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,23 +31,6 @@ pub struct Session {
     pub runs: Vec<RunRecord>,
 }
 
-/// One run exactly as it happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunRecord {
-    pub timestamp: String,
-    /// The edits at the time of the run.
-    pub template: Template,
-    pub query: String,
-    pub mode: Mode,
-    /// The first-stage prompt exactly as sent, with its stop sequences.
-    pub prompt: Prompt,
-    #[serde(default)]
-    pub stop: Vec<String>,
-    pub backend: BackendInfo,
-    pub result: RunResult,
-}
-
 impl Session {
     pub fn new(lab: Template) -> Session {
         Session {
@@ -63,7 +43,12 @@ impl Session {
     }
 
     pub fn to_yaml(&self) -> Result<String, String> {
-        serde_saphyr::to_string(self).map_err(|e| e.to_string())
+        let mut s = std::borrow::Cow::Borrowed(self);
+        if s.version != SESSION_VERSION {
+            // Written in this build's format, whatever it was read from.
+            s.to_mut().version = SESSION_VERSION;
+        }
+        serde_saphyr::to_string(s.as_ref()).map_err(|e| e.to_string())
     }
 
     pub fn from_yaml(yaml: &str, source: &str) -> Result<Session, StoreError> {
@@ -185,32 +170,6 @@ pub fn list_sessions() -> Vec<ListedSession> {
     out
 }
 
-/// Recomputes a recorded run's answers and tally from its stored texts with another answer
-/// spec: re-voting without a model.
-pub fn revote(record: &RunRecord, spec: &AnswerSpec) -> Result<RunRecord, String> {
-    let extractor = Extractor::new(spec)?;
-    let mut r = record.clone();
-    r.template.answer = spec.clone();
-    for p in &mut r.result.paths {
-        if p.error.is_none() {
-            p.answer = extractor.extract(&p.text, &r.query);
-        }
-    }
-    let ballots: Vec<Ballot> = r
-        .result
-        .paths
-        .iter()
-        .filter(|p| p.error.is_none())
-        .map(|p| Ballot {
-            path: p.index,
-            answer: p.answer.clone(),
-            logprob: p.logprob,
-        })
-        .collect();
-    r.result.tally = Tally::from_ballots(&ballots);
-    Ok(r)
-}
-
 /// UTC now as RFC 3339 ("2026-11-28T13:04:05Z").
 pub fn now_rfc3339() -> String {
     let secs = SystemTime::now()
@@ -243,41 +202,40 @@ pub fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Usage;
-    use crate::core::extract::AnswerKind;
-    use crate::engine::PathResult;
+    use crate::backend::{BackendInfo, Usage};
+    use crate::core::extract::{AnswerKind, AnswerSpec, Extractor};
+    use crate::core::record::{PathRecord, RunResult, StageRecord, settle};
+    use crate::core::render::{Mode, Prompt};
+    use crate::core::strategy::Stage;
     use crate::store::template::resolve;
 
     pub(super) fn record(texts: &[&str]) -> RunRecord {
         let (t, _) = resolve("gsm8k-cot").unwrap();
-        let paths: Vec<PathResult> = texts
+        let extractor = Extractor::new(&t.answer).unwrap();
+        let paths: Vec<PathRecord> = texts
             .iter()
             .enumerate()
-            .map(|(i, text)| PathResult {
-                index: i,
-                text: text.to_string(),
-                answer: Extractor::new(&t.answer).unwrap().extract(text, ""),
-                finish_reason: Some("stop".into()),
-                prompt_tokens: 900,
-                completion_tokens: 20 + i as u32,
-                latency_ms: 1000 + i as u64,
-                error: None,
-                logprob: None,
-                resamples: 0,
-                steps: vec![],
+            .map(|(i, text)| {
+                let mut p = PathRecord::new(i);
+                p.stages = vec![StageRecord {
+                    finish_reason: Some("stop".into()),
+                    prompt_tokens: 900,
+                    completion_tokens: 20 + i as u32,
+                    ..StageRecord::new(Stage::Answer, *text)
+                }];
+                p.latency_ms = 1000 + i as u64;
+                settle(&mut p, &extractor, "");
+                p
             })
             .collect();
         RunRecord {
             timestamp: rfc3339(1_795_000_000),
+            promptlab: Some(crate::core::record::version()),
             query: t.query.clone().unwrap(),
             mode: Mode::Completion,
             prompt: Prompt::Completion("Q: x\nA:".into()),
             stop: vec!["\n\n".into(), "\nQ:".into()],
-            backend: BackendInfo {
-                kind: "local".into(),
-                model: "gemma".into(),
-                default_mode: Mode::Completion,
-            },
+            backend: BackendInfo::new("local", "gemma", Mode::Completion),
             result: RunResult::from_paths(paths, 1234, false),
             template: t,
         }
@@ -304,7 +262,7 @@ mod tests {
     fn newer_version_and_broken_files_are_clear() {
         let (t, _) = resolve("gsm8k-cot").unwrap();
         let mut yaml = Session::new(t).to_yaml().unwrap();
-        yaml = yaml.replacen("version: 1", "version: 7", 1);
+        yaml = yaml.replacen("version: 2", "version: 7", 1);
         let err = Session::from_yaml(&yaml, "s.yaml").unwrap_err().to_string();
         assert!(err.contains("version 7 is newer"), "{err}");
         let err = Session::from_yaml("version: 1\ncreated: x\nlab: [\n", "s.yaml")
@@ -336,7 +294,7 @@ mod tests {
             "The answer is Rome.",
         ]);
         assert_eq!(r.result.tally.winner, None, "numbers: nothing parses");
-        let again = revote(&r, &AnswerSpec::of(AnswerKind::Text)).unwrap();
+        let again = r.revote(&AnswerSpec::of(AnswerKind::Text)).unwrap();
         assert_eq!(again.result.tally.winner.as_deref(), Some("paris"));
         assert_eq!(again.result.tally.entries[0].votes, 2);
         let bad = AnswerSpec {
@@ -344,7 +302,7 @@ mod tests {
             pattern: Some("(".into()),
             choices: vec![],
         };
-        assert!(revote(&r, &bad).is_err());
+        assert!(r.revote(&bad).is_err());
     }
 
     #[test]

@@ -9,11 +9,12 @@ use ratatui_textarea::{TextArea, WrapMode};
 use super::keymap::Keymap;
 use crate::backend::BackendInfo;
 use crate::core::extract::AnswerSpec;
+use crate::core::record::{PathRecord, RunRecord, RunResult, tally, version};
 use crate::core::render::{Mode, Prompt, render};
 use crate::core::template::{Example, Sampling, Strategy, TEMPLATE_VERSION, Template};
-use crate::core::vote::{Ballot, Tally};
-use crate::engine::{PathResult, RunPlan, RunResult};
-use crate::store::session::{ListedSession, RunRecord, Session};
+use crate::core::vote::Tally;
+use crate::engine::RunPlan;
+use crate::store::session::{ListedSession, Session};
 
 /// Panes that can have focus, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +167,7 @@ pub struct PathView {
     pub state: PathState,
     pub text: String,
     pub chunks: u32,
-    pub result: Option<PathResult>,
+    pub result: Option<PathRecord>,
 }
 
 /// What a run was asked: the edits, the query and the exact first prompt.
@@ -239,8 +240,8 @@ impl RunView {
                     Some(e) => PathState::Failed(e.clone()),
                     None => PathState::Done,
                 },
-                text: p.text.clone(),
-                chunks: p.completion_tokens,
+                text: p.text(),
+                chunks: p.completion_tokens(),
                 result: Some(p.clone()),
             })
             .collect();
@@ -268,6 +269,7 @@ impl RunView {
         let m = &self.meta;
         Some(RunRecord {
             timestamp: m.timestamp.clone(),
+            promptlab: Some(version()),
             template: m.template.clone(),
             query: m.query.clone(),
             mode: m.mode,
@@ -296,7 +298,7 @@ impl RunView {
             .map(|p| {
                 p.result
                     .as_ref()
-                    .map_or(u64::from(p.chunks), |r| u64::from(r.completion_tokens))
+                    .map_or(u64::from(p.chunks), |r| u64::from(r.completion_tokens()))
             })
             .sum()
     }
@@ -309,18 +311,7 @@ impl RunView {
     }
 
     pub fn retally(&mut self) {
-        let ballots: Vec<Ballot> = self
-            .paths
-            .iter()
-            .filter_map(|p| p.result.as_ref())
-            .filter(|r| r.succeeded())
-            .map(|r| Ballot {
-                path: r.index,
-                answer: r.answer.clone(),
-                logprob: r.logprob,
-            })
-            .collect();
-        self.tally = Tally::from_ballots(&ballots);
+        self.tally = tally(self.paths.iter().filter_map(|p| p.result.as_ref()));
     }
 
     /// Indices of the paths shown, given an answer filter (`Some(None)`: the no-answer bucket).

@@ -98,17 +98,32 @@ impl LocalBackend {
             p.file_stem()
                 .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned())
         };
+        // The model file and the adapter, by content: two `model.gguf` in different folders,
+        // or a file replaced in place, never share cached samples.
+        let print = |p: &std::path::Path| {
+            super::fingerprint_file(p)
+                .map_err(|e| BackendError::Model(format!("{}: cannot read: {e}", p.display())))
+        };
+        let mut fingerprint = print(&settings.model_path)?;
+        if let Some(l) = &settings.lora {
+            fingerprint = super::digest(format!("{fingerprint}+{}", print(l)?).as_bytes());
+        }
         let info = BackendInfo {
-            kind: "local".into(),
-            model: match &settings.lora {
-                Some(l) => format!("{}+{}", stem(&settings.model_path), stem(l)),
-                None => stem(&settings.model_path),
-            },
-            default_mode: if model::looks_instruction_tuned(&settings.model_path) {
-                Mode::Chat
-            } else {
-                Mode::Completion
-            },
+            fingerprint: Some(fingerprint),
+            // Every path carries full-vocabulary log-probabilities.
+            logprobs: true,
+            ..BackendInfo::new(
+                "local",
+                match &settings.lora {
+                    Some(l) => format!("{}+{}", stem(&settings.model_path), stem(l)),
+                    None => stem(&settings.model_path),
+                },
+                if model::looks_instruction_tuned(&settings.model_path) {
+                    Mode::Chat
+                } else {
+                    Mode::Completion
+                },
+            )
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let status = Arc::new(Mutex::new(LoadStatus::Loading));

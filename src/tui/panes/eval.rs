@@ -215,13 +215,18 @@ fn item_paths(f: &mut Frame, area: Rect, ev: &EvalView, item: usize, scroll: u16
         let head = match (&p.error, &p.answer) {
             (Some(e), _) => format!("path {} · failed: {e}", p.index),
             (None, a) => format!(
-                "path {} · answer {}",
+                "path {} · answer {}{}",
                 p.index,
-                a.clone().unwrap_or_else(|| "none".into())
+                a.clone().unwrap_or_else(|| "none".into()),
+                if p.truncated() {
+                    " · ✂ cut at max tokens"
+                } else {
+                    ""
+                }
             ),
         };
         lines.push(Line::styled(head, Style::default().fg(Color::Cyan)));
-        lines.extend(p.text.trim().lines().map(|l| Line::raw(l.to_string())));
+        lines.extend(p.text().trim().lines().map(|l| Line::raw(l.to_string())));
     }
     let b = block(format!(" Paths of item {} ", it.id), false);
     f.render_widget(

@@ -18,14 +18,13 @@ fn row(i: usize, p: &PathView, width: usize) -> ListItem<'static> {
             Color::Green,
             format!(
                 "{} tok",
-                p.result.as_ref().map_or(0, |r| r.completion_tokens)
+                p.result.as_ref().map_or(0, |r| r.completion_tokens())
             ),
         ),
         PathState::Failed(_) => ("✗", Color::Red, "failed".to_string()),
     };
-    let answer = match (&p.state, p.result.as_ref().and_then(|r| r.answer.clone())) {
-        (PathState::Done, Some(a)) => a,
-        (PathState::Done, None) => "—".into(),
+    let answer = match (&p.state, &p.result) {
+        (PathState::Done, Some(r)) => crate::cli::output::path_answer(r),
         _ => String::new(),
     };
     let text = match &p.state {

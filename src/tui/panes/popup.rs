@@ -305,11 +305,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 Some(res) => format!(
                     " Path {path} · answer {} · {} · {} tokens · {:.1}s ({}/{} switch) ",
                     answer.clone().unwrap_or_else(|| "none".into()),
-                    res.error
-                        .clone()
-                        .or(res.finish_reason.clone())
-                        .unwrap_or_default(),
-                    res.completion_tokens,
+                    res.error.clone().unwrap_or_else(|| finish_label(res)),
+                    res.completion_tokens(),
                     res.latency_ms as f64 / 1000.0,
                     s.keymap.first_key(Action::Left),
                     s.keymap.first_key(Action::Right),
@@ -318,9 +315,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
             };
             f.render_widget(Clear, r);
             f.render_widget(
-                Paragraph::new(match result.filter(|r| !r.steps.is_empty()) {
-                    Some(r) => chain(&r.steps, answer.as_deref()),
-                    None => highlighted(&p.text, answer.as_deref()),
+                Paragraph::new(match result {
+                    Some(r) if !r.steps().is_empty() => chain(&r.steps(), answer.as_deref()),
+                    Some(r) => highlighted(&p.text, r.answer_offset(), answer.as_deref()),
+                    None => Text::raw(p.text.clone()),
                 })
                 .wrap(Wrap { trim: false })
                 .scroll((*scroll, 0))
@@ -365,7 +363,7 @@ fn setup(
 
 /// A least-to-most chain as a tree: each sub-question, its answer, what was read from it; the
 /// last answer highlighted as above.
-fn chain(steps: &[crate::core::least_to_most::SubStep], answer: Option<&str>) -> Text<'static> {
+fn chain(steps: &[crate::core::record::StepView<'_>], answer: Option<&str>) -> Text<'static> {
     let mut lines: Vec<Line<'static>> = Vec::new();
     for (i, s) in steps.iter().enumerate() {
         let last = i + 1 == steps.len();
@@ -380,12 +378,12 @@ fn chain(steps: &[crate::core::least_to_most::SubStep], answer: Option<&str>) ->
                 Style::default().fg(Color::Cyan),
             ),
             Span::styled(
-                s.question.clone(),
+                s.question.to_string(),
                 Style::default().add_modifier(Modifier::BOLD),
             ),
         ]));
         let text = if last {
-            highlighted(s.text.trim(), answer)
+            highlighted(s.text.trim(), 0, answer)
         } else {
             Text::raw(s.text.trim().to_string())
         };
@@ -397,7 +395,7 @@ fn chain(steps: &[crate::core::least_to_most::SubStep], answer: Option<&str>) ->
             spans.extend(l.spans);
             lines.push(Line::from(spans));
         }
-        if let Some(a) = s.answer.as_ref().filter(|_| !last) {
+        if let Some(a) = s.answer.filter(|_| !last) {
             lines.push(Line::styled(
                 format!("{stem}   → {a}"),
                 Style::default().fg(Color::Yellow),
@@ -407,14 +405,30 @@ fn chain(steps: &[crate::core::least_to_most::SubStep], answer: Option<&str>) ->
     Text::from(lines)
 }
 
-/// The path's text with the final-answer sentence underlined and the answer in it highlighted.
-pub fn highlighted(text: &str, answer: Option<&str>) -> Text<'static> {
+/// "stop", or every stage's finish reason when a stage was cut ("length, stop").
+fn finish_label(p: &crate::core::record::PathRecord) -> String {
+    if p.truncated() {
+        let reasons: Vec<&str> = p
+            .stages
+            .iter()
+            .map(|s| s.finish_reason.as_deref().unwrap_or("?"))
+            .collect();
+        format!("✂ cut at max tokens ({})", reasons.join(", "))
+    } else {
+        p.finish_reason().unwrap_or_default().to_string()
+    }
+}
+
+/// The path's text with the final-answer sentence underlined and the answer in it highlighted;
+/// the sentence is looked for from `from` on (where the stage the answer is read from starts).
+pub fn highlighted(text: &str, from: usize, answer: Option<&str>) -> Text<'static> {
     let sentence = Style::default().add_modifier(Modifier::UNDERLINED);
     let hit = Style::default()
         .fg(Color::Black)
         .bg(Color::Green)
         .add_modifier(Modifier::BOLD);
-    let Some((a, b)) = answer_sentence(text) else {
+    let from = if text.is_char_boundary(from) { from } else { 0 };
+    let Some((a, b)) = answer_sentence(&text[from..]).map(|(a, b)| (a + from, b + from)) else {
         return Text::raw(text.to_string());
     };
     let mut spans: Vec<Span<'static>> = vec![Span::raw(text[..a].to_string())];

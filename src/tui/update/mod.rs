@@ -481,7 +481,7 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
                     Some(e) => PathState::Failed(e.clone()),
                     None => PathState::Done,
                 };
-                p.text.clone_from(&r.text);
+                p.text = r.text();
                 p.result = Some(r);
             }
             run.retally();
@@ -507,11 +507,10 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
             run.result = Some(result);
             run.retally();
             // Record it and autosave: a crash from here on loses nothing.
-            let backend = s.backend.clone().unwrap_or_else(|| BackendInfo {
-                kind: "unknown".into(),
-                model: "unknown".into(),
-                default_mode: s.mode(),
-            });
+            let backend = s
+                .backend
+                .clone()
+                .unwrap_or_else(|| BackendInfo::new("unknown", "unknown", s.mode()));
             if let Some(record) = s.run.as_ref().and_then(|r| r.record(backend)) {
                 s.session.runs.push(record);
                 s.history = Some(s.session.runs.len() - 1);
@@ -531,7 +530,8 @@ mod tests {
 
     use super::*;
     use crate::backend::BackendInfo;
-    use crate::engine::PathResult;
+    use crate::core::record::{PathRecord, StageRecord};
+    use crate::core::strategy::Stage;
     use crate::store::template::resolve;
     use crate::tui::keymap::Keymap;
     use crate::tui::view::layout;
@@ -541,11 +541,7 @@ mod tests {
         let mut s = AppState::new(&t, Keymap::default(), Instant::now());
         update(
             &mut s,
-            Msg::Backend(Ok(BackendInfo {
-                kind: "scripted".into(),
-                model: "m".into(),
-                default_mode: Mode::Completion,
-            })),
+            Msg::Backend(Ok(BackendInfo::new("scripted", "m", Mode::Completion))),
         );
         s
     }
@@ -554,20 +550,16 @@ mod tests {
         update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
     }
 
-    fn done(index: usize, answer: Option<&str>) -> PathResult {
-        PathResult {
-            index,
-            text: String::new(),
-            answer: answer.map(String::from),
+    fn done(index: usize, answer: Option<&str>) -> PathRecord {
+        let mut p = PathRecord::new(index);
+        p.stages = vec![StageRecord {
             finish_reason: Some("stop".into()),
             prompt_tokens: 1,
             completion_tokens: 1,
-            latency_ms: 1,
-            error: None,
-            logprob: None,
-            resamples: 0,
-            steps: vec![],
-        }
+            ..StageRecord::new(Stage::Answer, "")
+        }];
+        p.answer = answer.map(String::from);
+        p
     }
 
     #[test]
@@ -699,7 +691,7 @@ mod tests {
         ];
         for (i, t) in texts.iter().enumerate() {
             let mut p = done(i, None);
-            p.text = t.to_string();
+            p.stages[0].text = t.to_string();
             update(
                 &mut s,
                 Msg::Engine {
@@ -708,7 +700,7 @@ mod tests {
                 },
             );
         }
-        let paths: Vec<PathResult> = s
+        let paths: Vec<PathRecord> = s
             .run
             .as_ref()
             .unwrap()

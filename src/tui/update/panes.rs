@@ -192,7 +192,7 @@ fn revote_shown(s: &mut AppState) {
     let Some(i) = s.history.filter(|_| !s.is_running()) else {
         return;
     };
-    match crate::store::session::revote(&s.session.runs[i], &s.lab.answer) {
+    match s.session.runs[i].revote(&s.lab.answer) {
         Ok(r) => {
             s.session.runs[i] = r;
             s.show_run(Some(i));

@@ -1,0 +1,631 @@
+//! The one record of a run. The engine produces these, the store saves them as they are, the
+//! lab and the CLI only show them; cache hits, replay and re-votes read the same records.
+//!
+//! A path is the list of its model calls (stages), each with its own text, finish reason,
+//! token counts and log-probabilities; the path's visible text, usage and steps are derived
+//! from them. A path's answer comes from one pure function, [`settle`], of the record and the
+//! answer spec: the final stage's text is read (zero-shot CoT's extraction stage, the last
+//! sub-question of least-to-most), never an earlier one.
+
+use serde::{Deserialize, Serialize};
+
+use super::extract::{AnswerSpec, Extractor};
+use super::render::{Mode, Prompt};
+use super::strategy::Stage;
+use super::template::Template;
+use super::vote::{Ballot, LogProb, Tally};
+
+/// Finish reason of a stage cut at its token limit.
+pub const LENGTH: &str = "length";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, o: Usage) {
+        self.prompt_tokens += o.prompt_tokens;
+        self.completion_tokens += o.completion_tokens;
+    }
+}
+
+/// What produced a sample, for headers, logs, session files, exports and cache keys. Never
+/// a secret: a server is named by its host, never by its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendInfo {
+    /// "openai", "local" or "scripted".
+    pub kind: String,
+    pub model: String,
+    /// The rendering mode used when neither template nor user chose one.
+    pub default_mode: Mode,
+    /// A server's base URL without credentials, query or fragment ("http://127.0.0.1:8080/v1").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// A content fingerprint of what answers: the GGUF file (with its LoRA adapter) of the
+    /// embedded model, or a script's responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// Whether token log-probabilities are asked for (they change what a sample carries).
+    #[serde(default)]
+    pub logprobs: bool,
+}
+
+impl BackendInfo {
+    pub fn new(kind: &str, model: impl Into<String>, default_mode: Mode) -> Self {
+        BackendInfo {
+            kind: kind.into(),
+            model: model.into(),
+            default_mode,
+            host: None,
+            fingerprint: None,
+            logprobs: false,
+        }
+    }
+
+    /// "openai Qwen3-8B @ http://127.0.0.1:8000/v1", "local gemma-3-270m (a5fd3b62)".
+    pub fn label(&self) -> String {
+        let mut s = format!("{} {}", self.kind, self.model);
+        if let Some(h) = &self.host {
+            s.push_str(&format!(" @ {h}"));
+        }
+        if let Some(f) = &self.fingerprint {
+            s.push_str(&format!(" ({})", &f[..f.len().min(8)]));
+        }
+        s
+    }
+}
+
+/// The base URL of a server with any user name, password, query and fragment removed.
+pub fn host_of(base_url: &str) -> String {
+    let (scheme, rest) = base_url.split_once("://").unwrap_or(("", base_url));
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let rest = match rest.split_once('/') {
+        Some((authority, path)) => format!(
+            "{}/{}",
+            authority.rsplit('@').next().unwrap_or_default(),
+            path
+        ),
+        None => rest.rsplit('@').next().unwrap_or_default().to_string(),
+    };
+    let rest = rest.trim_end_matches('/');
+    if scheme.is_empty() {
+        rest.to_string()
+    } else {
+        format!("{scheme}://{rest}")
+    }
+}
+
+/// The promptlab version that produced a record or a report.
+pub fn version() -> String {
+    format!("promptlab {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// One model call of a path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageRecord {
+    pub stage: Stage,
+    /// Least-to-most: the sub-question this stage answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// Text that joins the path's visible text before this stage's output (zero-shot CoT's
+    /// extraction phrase, least-to-most's "Q: … A:").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub preface: String,
+    /// The model's output exactly as it arrived.
+    pub text: String,
+    /// "stop", "length", …; `None` when the call did not finish (failed or cancelled).
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+    #[serde(default)]
+    pub prompt_tokens: u32,
+    #[serde(default)]
+    pub completion_tokens: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprob: Option<LogProb>,
+    /// Least-to-most: the answer read from this sub-question's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+}
+
+impl StageRecord {
+    pub fn new(stage: Stage, text: impl Into<String>) -> Self {
+        StageRecord {
+            stage,
+            question: None,
+            preface: String::new(),
+            text: text.into(),
+            finish_reason: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            logprob: None,
+            answer: None,
+        }
+    }
+
+    pub fn truncated(&self) -> bool {
+        self.finish_reason.as_deref() == Some(LENGTH)
+    }
+}
+
+/// One sampled reasoning path and its extracted answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "wire::PathWire")]
+pub struct PathRecord {
+    pub index: usize,
+    pub stages: Vec<StageRecord>,
+    pub answer: Option<String>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    /// Fresh samples taken after broken streams.
+    #[serde(default)]
+    pub resamples: u32,
+    /// Read from the sample cache instead of sampled now.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
+}
+
+/// An answered sub-question of a least-to-most path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepView<'a> {
+    pub question: &'a str,
+    pub text: &'a str,
+    pub answer: Option<&'a str>,
+}
+
+impl PathRecord {
+    pub fn new(index: usize) -> Self {
+        PathRecord {
+            index,
+            stages: Vec::new(),
+            answer: None,
+            latency_ms: 0,
+            error: None,
+            resamples: 0,
+            cached: false,
+        }
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.error.as_deref() == Some(CANCELLED)
+    }
+
+    /// Everything the path produced, prefaces included, as it streamed.
+    pub fn text(&self) -> String {
+        let mut t = String::new();
+        for s in &self.stages {
+            t.push_str(&s.preface);
+            t.push_str(&s.text);
+        }
+        t
+    }
+
+    /// The text the final answer is read from: the last stage, with its preface (zero-shot
+    /// CoT's "Therefore, the answer (arabic numerals) is" belongs to the answer).
+    pub fn answer_text(&self) -> String {
+        self.stages
+            .last()
+            .map(|s| format!("{}{}", s.preface, s.text))
+            .unwrap_or_default()
+    }
+
+    /// Where `answer_text` starts in `text`.
+    pub fn answer_offset(&self) -> usize {
+        let all: usize = self
+            .stages
+            .iter()
+            .map(|s| s.preface.len() + s.text.len())
+            .sum();
+        all - self
+            .stages
+            .last()
+            .map_or(0, |s| s.preface.len() + s.text.len())
+    }
+
+    pub fn usage(&self) -> Usage {
+        let mut u = Usage::default();
+        for s in &self.stages {
+            u += Usage {
+                prompt_tokens: s.prompt_tokens,
+                completion_tokens: s.completion_tokens,
+            };
+        }
+        u
+    }
+
+    pub fn completion_tokens(&self) -> u32 {
+        self.usage().completion_tokens
+    }
+
+    /// The path's log-probability over every stage, when every finished stage has one.
+    pub fn logprob(&self) -> Option<LogProb> {
+        let mut acc = LogProb {
+            sum: 0.0,
+            tokens: 0,
+        };
+        for s in self.stages.iter().filter(|s| s.finish_reason.is_some()) {
+            let l = s.logprob?;
+            acc.sum += l.sum;
+            acc.tokens += l.tokens;
+        }
+        (acc.tokens > 0).then_some(acc)
+    }
+
+    /// The last stage's finish reason.
+    pub fn finish_reason(&self) -> Option<&str> {
+        self.stages.last().and_then(|s| s.finish_reason.as_deref())
+    }
+
+    /// Whether any stage was cut at its token limit (a reasoning stage cut short counts even
+    /// when the extraction stage after it stopped normally).
+    pub fn truncated(&self) -> bool {
+        self.stages.iter().any(StageRecord::truncated)
+    }
+
+    /// Least-to-most's answered sub-questions, in order.
+    pub fn steps(&self) -> Vec<StepView<'_>> {
+        self.stages
+            .iter()
+            .filter(|s| matches!(s.stage, Stage::Solve(_)))
+            .map(|s| StepView {
+                question: s.question.as_deref().unwrap_or(""),
+                text: &s.text,
+                answer: s.answer.as_deref(),
+            })
+            .collect()
+    }
+
+    /// This path's vote, if it finished.
+    pub fn ballot(&self) -> Option<Ballot> {
+        self.succeeded().then(|| Ballot {
+            path: self.index,
+            answer: self.answer.clone(),
+            logprob: self.logprob(),
+        })
+    }
+}
+
+/// The error of a path stopped by the user.
+pub const CANCELLED: &str = "cancelled";
+
+/// Reads a path's answers from its record: the final answer from the last stage, each
+/// least-to-most sub-answer from its own stage. The one place answers come from, for fresh
+/// runs, cache hits, replay, re-votes, evaluations and the lab. A failed path has none.
+pub fn settle(path: &mut PathRecord, extractor: &Extractor, query: &str) {
+    for s in &mut path.stages {
+        s.answer = match s.stage {
+            Stage::Solve(_) => extractor.extract(&s.text, query),
+            _ => None,
+        };
+    }
+    path.answer = if path.succeeded() {
+        extractor.extract(&path.answer_text(), query)
+    } else {
+        None
+    };
+}
+
+/// The tally of finished paths: the one tally builder.
+pub fn tally<'a>(paths: impl IntoIterator<Item = &'a PathRecord>) -> Tally {
+    let ballots: Vec<Ballot> = paths.into_iter().filter_map(PathRecord::ballot).collect();
+    Tally::from_ballots(&ballots)
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunResult {
+    pub paths: Vec<PathRecord>,
+    pub tally: Tally,
+    pub usage: Usage,
+    pub elapsed_ms: u64,
+    pub cancelled: bool,
+}
+
+/// Fresh and cached paths of a run or an evaluation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SampleOrigin {
+    pub fresh: usize,
+    pub cached: usize,
+}
+
+impl RunResult {
+    pub fn from_paths(mut paths: Vec<PathRecord>, elapsed_ms: u64, cancelled: bool) -> RunResult {
+        paths.sort_by_key(|p| p.index);
+        let mut usage = Usage::default();
+        for p in &paths {
+            usage += p.usage();
+        }
+        RunResult {
+            tally: tally(&paths),
+            paths,
+            usage,
+            elapsed_ms,
+            cancelled,
+        }
+    }
+
+    pub fn succeeded(&self) -> usize {
+        self.paths.iter().filter(|p| p.succeeded()).count()
+    }
+
+    pub fn truncated(&self) -> usize {
+        self.paths.iter().filter(|p| p.truncated()).count()
+    }
+
+    pub fn origin(&self) -> SampleOrigin {
+        origin(&self.paths)
+    }
+
+    /// The same run with every answer read again under `spec` (re-voting without a model).
+    pub fn revote(&self, extractor: &Extractor, query: &str) -> RunResult {
+        let mut r = self.clone();
+        for p in &mut r.paths {
+            settle(p, extractor, query);
+        }
+        r.tally = tally(&r.paths);
+        r
+    }
+}
+
+pub fn origin<'a>(paths: impl IntoIterator<Item = &'a PathRecord>) -> SampleOrigin {
+    let mut o = SampleOrigin::default();
+    for p in paths {
+        if p.cached {
+            o.cached += 1;
+        } else {
+            o.fresh += 1;
+        }
+    }
+    o
+}
+
+/// One run exactly as it happened: what was asked, of whom, and what came back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    pub timestamp: String,
+    /// The promptlab that made the run (absent in files from before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promptlab: Option<String>,
+    /// The edits at the time of the run.
+    pub template: Template,
+    pub query: String,
+    pub mode: Mode,
+    /// The first-stage prompt exactly as sent, with its stop sequences.
+    pub prompt: Prompt,
+    #[serde(default)]
+    pub stop: Vec<String>,
+    pub backend: BackendInfo,
+    pub result: RunResult,
+}
+
+impl RunRecord {
+    /// The record re-voted under another answer spec, which it then carries.
+    pub fn revote(&self, spec: &AnswerSpec) -> Result<RunRecord, String> {
+        let extractor = Extractor::new(spec)?;
+        let mut r = self.clone();
+        r.template.answer = spec.clone();
+        r.result = self.result.revote(&extractor, &self.query);
+        Ok(r)
+    }
+}
+
+/// Reading older files: session format 1 kept a path's whole text, its last finish reason,
+/// its token counts and least-to-most steps on the path itself.
+mod wire {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PathWire {
+        index: usize,
+        #[serde(default)]
+        stages: Option<Vec<StageRecord>>,
+        #[serde(default)]
+        answer: Option<String>,
+        #[serde(default)]
+        latency_ms: u64,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        resamples: u32,
+        #[serde(default)]
+        cached: bool,
+        // Format 1.
+        #[serde(default)]
+        text: Option<String>,
+        #[serde(default)]
+        finish_reason: Option<String>,
+        #[serde(default)]
+        prompt_tokens: u32,
+        #[serde(default)]
+        completion_tokens: u32,
+        #[serde(default)]
+        logprob: Option<LogProb>,
+        #[serde(default)]
+        steps: Vec<StepV1>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct StepV1 {
+        question: String,
+        text: String,
+        #[serde(default)]
+        answer: Option<String>,
+    }
+
+    impl From<PathWire> for PathRecord {
+        fn from(w: PathWire) -> PathRecord {
+            let stages = match w.stages {
+                Some(s) => s,
+                None => v1_stages(
+                    w.text.unwrap_or_default(),
+                    w.steps,
+                    StageRecord {
+                        finish_reason: w.finish_reason,
+                        prompt_tokens: w.prompt_tokens,
+                        completion_tokens: w.completion_tokens,
+                        logprob: w.logprob,
+                        ..StageRecord::new(Stage::Answer, "")
+                    },
+                ),
+            };
+            PathRecord {
+                index: w.index,
+                stages,
+                answer: w.answer,
+                latency_ms: w.latency_ms,
+                error: w.error,
+                resamples: w.resamples,
+                cached: w.cached,
+            }
+        }
+    }
+
+    /// A format-1 path as stages: one stage holding the whole text and the path's figures,
+    /// or for a least-to-most chain its decomposition and one stage per recorded step.
+    fn v1_stages(text: String, steps: Vec<StepV1>, last: StageRecord) -> Vec<StageRecord> {
+        let first_ask = steps
+            .first()
+            .and_then(|s| text.find(&format!("\n\nQ: {}\nA:", s.question)));
+        let Some(split) = first_ask else {
+            return vec![StageRecord { text, ..last }];
+        };
+        let mut stages = vec![StageRecord::new(Stage::Decompose, &text[..split])];
+        let k = steps.len();
+        for (i, s) in steps.into_iter().enumerate() {
+            let base = if i + 1 == k {
+                last.clone()
+            } else {
+                StageRecord::new(Stage::Answer, "")
+            };
+            stages.push(StageRecord {
+                stage: Stage::Solve(i),
+                preface: format!("\n\nQ: {}\nA:", s.question),
+                question: Some(s.question),
+                text: s.text,
+                answer: s.answer,
+                ..base
+            });
+        }
+        stages
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::extract::AnswerKind;
+
+    fn stage(stage: Stage, preface: &str, text: &str, finish: &str) -> StageRecord {
+        StageRecord {
+            preface: preface.into(),
+            finish_reason: Some(finish.into()),
+            completion_tokens: 5,
+            ..StageRecord::new(stage, text)
+        }
+    }
+
+    fn number() -> Extractor {
+        Extractor::new(&AnswerSpec::of(AnswerKind::Number)).unwrap()
+    }
+
+    #[test]
+    fn zero_shot_cot_reads_the_extraction_stage_not_the_reasoning() {
+        let mut p = PathRecord::new(0);
+        p.stages = vec![
+            stage(
+                Stage::Reason,
+                "",
+                " The answer is 12? No: 3 + 4 = 7, times 2 is 14.",
+                LENGTH,
+            ),
+            stage(
+                Stage::Extract,
+                "\nTherefore, the answer (arabic numerals) is",
+                " 14.",
+                "stop",
+            ),
+        ];
+        settle(&mut p, &number(), "");
+        assert_eq!(p.answer.as_deref(), Some("14"));
+        assert!(p.truncated(), "the reasoning stage was cut");
+        assert_eq!(p.finish_reason(), Some("stop"));
+        assert!(p.text().ends_with("is 14."));
+        assert_eq!(p.usage().completion_tokens, 10);
+    }
+
+    #[test]
+    fn least_to_most_reads_the_last_sub_answer_and_each_step() {
+        let mut p = PathRecord::new(0);
+        let mut s0 = stage(
+            Stage::Solve(0),
+            "\n\nQ: a?\nA:",
+            " The answer is 9.",
+            "stop",
+        );
+        s0.question = Some("a?".into());
+        let mut s1 = stage(Stage::Solve(1), "\n\nQ: b?\nA:", " 9 * 2 = 18.", "stop");
+        s1.question = Some("b?".into());
+        p.stages = vec![stage(Stage::Decompose, "", "1. a?", "stop"), s0, s1];
+        settle(&mut p, &number(), "");
+        assert_eq!(p.answer.as_deref(), Some("18"));
+        let steps = p.steps();
+        assert_eq!(steps.len(), 2);
+        assert_eq!((steps[0].question, steps[0].answer), ("a?", Some("9")));
+    }
+
+    #[test]
+    fn failed_paths_have_no_answer_and_no_vote() {
+        let mut p = PathRecord::new(3);
+        p.stages = vec![StageRecord::new(Stage::Answer, "The answer is 4")];
+        p.error = Some("HTTP 500: boom".into());
+        settle(&mut p, &number(), "");
+        assert_eq!(p.answer, None);
+        assert_eq!(p.ballot(), None);
+    }
+
+    #[test]
+    fn format_1_paths_load_as_one_stage() {
+        let json = r#"{"index":0,"text":"x. The answer is 18.","answer":"18","finish_reason":"length","prompt_tokens":9,"completion_tokens":7,"latency_ms":5,"error":null,"logprob":{"sum":-1.0,"tokens":7}}"#;
+        let p: PathRecord = serde_json::from_str(json).unwrap();
+        assert_eq!(p.stages.len(), 1);
+        assert_eq!(p.text(), "x. The answer is 18.");
+        assert!(p.truncated());
+        assert_eq!(p.usage().prompt_tokens, 9);
+        assert_eq!(p.logprob().unwrap().tokens, 7);
+        let back: PathRecord = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn format_1_chains_keep_their_steps() {
+        let json = r#"{"index":0,"text":"Sub-questions:\n1. a?\n\nQ: a?\nA: 9.\n\nQ: b?\nA: 18.","answer":"18","finish_reason":"stop","prompt_tokens":9,"completion_tokens":7,"latency_ms":5,"error":null,"steps":[{"question":"a?","text":"9.","answer":"9"},{"question":"b?","text":"18.","answer":"18"}]}"#;
+        let p: PathRecord = serde_json::from_str(json).unwrap();
+        assert_eq!(p.stages.len(), 3);
+        assert_eq!(p.steps()[1].question, "b?");
+        assert_eq!(p.stages[2].finish_reason.as_deref(), Some("stop"));
+    }
+
+    #[test]
+    fn hosts_never_carry_credentials() {
+        assert_eq!(
+            host_of("https://user:sk-secret@api.example.com/v1/?key=sk-2#x"),
+            "https://api.example.com/v1"
+        );
+        assert_eq!(
+            host_of("http://127.0.0.1:8080/v1/"),
+            "http://127.0.0.1:8080/v1"
+        );
+        assert_eq!(host_of("http://h:1"), "http://h:1");
+    }
+}
