@@ -6,7 +6,8 @@
 //! 2. else after the last answer trigger that is not negated: "The answer is", "the answer
 //!    (arabic numerals) is", "among A through E, the answer is" (zero-shot CoT's second stage),
 //!    "The final/correct answer/option/choice is", "Final answer:", and "Answer:" at the start
-//!    of a line, with Markdown emphasis around them; "the answer is not 12" is no trigger;
+//!    of a line, with Markdown emphasis around them, and GSM8K's "#### 18"; "the answer is not
+//!    12" is no trigger;
 //! 3. else, for numbers, the last number in the text; for text and choices, a one-line reply
 //!    (what direct few-shot prompts produce) or a line that starts with an option letter.
 //!
@@ -74,7 +75,7 @@ impl AnswerSpec {
 
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)(?:\b(?:the\s+)?(?:final|correct|right|best)\s+(?:answer|option|choice)\b|\bthe\s+answer\b|^[\s>#*_]*answer\b)[*_]*(?:\s*\([^)\n]*\))?[*_]*\s*(?:\bis\b|\bwould\s+be\b|[:=])[\s*_:]*",
+        r"(?im)(?:\b(?:the\s+)?(?:final|correct|right|best)\s+(?:answer|option|choice)\b|\bthe\s+answer\b|^[\s>#*_]*answer\b|^[\s>]*####)[*_]*(?:\s*\([^)\n]*\))?[*_]*\s*(?:\bis\b|\bwould\s+be\b|[:=])[\s*_:]*",
     )
     .expect("static regex")
 });
@@ -88,7 +89,7 @@ static FRAC: LazyLock<Regex> = LazyLock::new(|| {
 static LETTER_PAREN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\(([A-Za-z])\)").expect("static regex"));
 static LEAD_LETTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?i:(?:option|choice|letter)\s*)?(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Z])(?:[).:,;!\]]|\s|$))")
+    Regex::new(r"^(?i:(?:option|choice|letter)\s*)?(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Z])(?:[).:,;!\]*_]|\s|$))")
         .expect("static regex")
 });
 static OPTION: LazyLock<Regex> =
@@ -144,7 +145,18 @@ impl Extractor {
                 }
                 Located::After(rest) => {
                     let line = rest.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-                    numbers::first(line)
+                    // "The answer is 20 - 3 = 17.": an equation right after the trigger
+                    // gives its result.
+                    let sentence = &line[..sentence_end(line)];
+                    let chain = sentence
+                        .find(|c: char| {
+                            !(c.is_ascii_digit() || " .,$+-*/×÷()%=\u{2212}".contains(c))
+                        })
+                        .map_or(sentence, |end| &sentence[..end]);
+                    let result = chain.rfind('=').map(|i| &chain[i + 1..]);
+                    result
+                        .and_then(numbers::first)
+                        .or_else(|| numbers::first(line))
                         .or_else(|| numbers::scan(rest).into_iter().next())
                         .map(|f| f.value)
                 }
@@ -250,7 +262,17 @@ fn locate(text: &str) -> Located<'_> {
     }
     match last {
         Some(m) if m.end() >= after_negated => Located::After(&text[m.end()..]),
-        _ => Located::Nowhere(&text[after_negated..]),
+        None if after_negated == 0 => Located::Nowhere(text),
+        _ => {
+            // "… the answer is not 5. It is 6.": past the value the negation rejects, a value
+            // that follows is the answer; without one, an earlier trigger still stands.
+            let rest = &text[after_negated..];
+            let past = numbers::scan(rest).first().map_or(rest, |f| &rest[f.end..]);
+            match last {
+                Some(m) if numbers::scan(past).is_empty() => Located::After(&text[m.end()..]),
+                _ => Located::Nowhere(past),
+            }
+        }
     }
 }
 
@@ -306,13 +328,19 @@ pub fn answer_sentence(text: &str) -> Option<(usize, usize)> {
         .filter(|m| !NEGATED.is_match(&text[m.end()..]))
         .last()?;
     let rest = &text[m.end()..];
-    let end = rest
-        .char_indices()
+    let end = sentence_end(rest);
+    let end = m.end() + end + rest[end..].chars().next().map_or(0, char::len_utf8);
+    Some((m.start(), end.min(text.len())))
+}
+
+/// Where the first sentence of `s` ends: at a line break or a full stop that is not a
+/// decimal point (the byte index of that character, or the length of `s`).
+fn sentence_end(s: &str) -> usize {
+    s.char_indices()
         .find(|&(i, c)| {
-            c == '\n' || (c == '.' && !rest[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
+            c == '\n' || (c == '.' && !s[i + 1..].starts_with(|d: char| d.is_ascii_digit()))
         })
-        .map_or(text.len(), |(i, c)| m.end() + i + c.len_utf8());
-    Some((m.start(), end))
+        .map_or(s.len(), |(i, _)| i)
 }
 
 /// The options of a multiple-choice query: "(A) first (B) second" -> [('A', "first"), ...].
