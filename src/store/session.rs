@@ -347,6 +347,9 @@ mod props {
 
     use super::tests::record;
     use super::*;
+    use crate::core::extract::{AnswerKind, AnswerSpec, Extractor};
+    use crate::core::record::{PathRecord, RunResult, StageRecord, settle};
+    use crate::core::strategy::Stage;
     use crate::store::template::resolve;
 
     proptest! {
@@ -363,6 +366,47 @@ mod props {
             let back = Session::from_yaml(&yaml, "s.yaml").unwrap();
             prop_assert_eq!(&back, &s);
             prop_assert_eq!(back.to_yaml().unwrap(), yaml);
+        }
+
+        /// A run saved, loaded and re-voted under its own answer spec has the answers and
+        /// tally it had fresh, for one- and two-stage paths alike.
+        #[test]
+        fn saved_loaded_and_revoted_is_as_fresh(
+            paths in proptest::collection::vec(("\\PC{0,40}", proptest::option::of("[ 0-9a-e.,-]{0,8}"), any::<bool>()), 1..6),
+            kind in prop_oneof![Just(AnswerKind::Number), Just(AnswerKind::Text), Just(AnswerKind::Choice)],
+        ) {
+            let (mut t, _) = resolve("gsm8k-cot").unwrap();
+            t.answer = AnswerSpec::of(kind);
+            let query = "Which? (A) one (B) two";
+            let extractor = Extractor::new(&t.answer).unwrap();
+            let records: Vec<PathRecord> = paths.iter().enumerate().map(|(i, (first, second, cut))| {
+                let mut p = PathRecord::new(i);
+                let finish = if *cut { "length" } else { "stop" };
+                p.stages.push(StageRecord { finish_reason: Some(finish.into()), ..StageRecord::new(Stage::Reason, first.as_str()) });
+                if let Some(second) = second {
+                    p.stages.push(StageRecord {
+                        preface: "\nTherefore, the answer is".into(),
+                        finish_reason: Some("stop".into()),
+                        ..StageRecord::new(Stage::Extract, second.as_str())
+                    });
+                }
+                settle(&mut p, &extractor, query);
+                p
+            }).collect();
+            let mut r = record(&["x"]);
+            r.query = query.into();
+            r.template = t.clone();
+            r.result = RunResult::from_paths(records, 10, false);
+            let mut s = Session::new(t.clone());
+            s.runs.push(r.clone());
+            let back = Session::from_yaml(&s.to_yaml().unwrap(), "s.yaml").unwrap();
+            let loaded = &back.runs[0];
+            prop_assert_eq!(&loaded.result, &r.result);
+            let again = loaded.revote(&t.answer).unwrap();
+            prop_assert_eq!(&again.result.tally, &r.result.tally);
+            let answers = |x: &RunRecord| x.result.paths.iter().map(|p| p.answer.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(answers(&again), answers(&r));
+            prop_assert_eq!(again.result.truncated(), r.result.truncated());
         }
     }
 }
