@@ -85,7 +85,11 @@ async fn a_cache_hit_is_the_fresh_run_for_every_strategy() {
         // Reopened, as another process would.
         let cache = Arc::new(Cache::open(dir.path()).unwrap());
         let hit = sample(counting(&calls, |_| {}), &t, &cache).await;
-        assert_eq!(calls.load(Ordering::SeqCst), sent, "{strategy}: no new call");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            sent,
+            "{strategy}: no new call"
+        );
         assert_eq!(hit.tally, fresh.tally, "{strategy}");
         for (f, h) in fresh.paths.iter().zip(&hit.paths) {
             assert!(!f.cached && h.cached, "{strategy}");
@@ -96,7 +100,11 @@ async fn a_cache_hit_is_the_fresh_run_for_every_strategy() {
             );
         }
         if strategy == Strategy::LeastToMost {
-            assert_eq!(fresh.tally.winner.as_deref(), Some("18"), "the chain's last answer");
+            assert_eq!(
+                fresh.tally.winner.as_deref(),
+                Some("18"),
+                "the chain's last answer"
+            );
             assert!(fresh.paths.iter().all(|p| p.steps().len() == 2));
         }
         if strategy == Strategy::ZeroShotCot {
@@ -121,12 +129,21 @@ async fn anything_that_changes_a_sample_samples_afresh() {
     }
 
     let template_changes: Vec<(&str, Box<dyn Fn(&mut Template)>)> = vec![
-        ("temperature", Box::new(|t| apply(t, "temperature", "0.3").unwrap())),
+        (
+            "temperature",
+            Box::new(|t| apply(t, "temperature", "0.3").unwrap()),
+        ),
         ("top_p", Box::new(|t| apply(t, "top_p", "0.5").unwrap())),
         ("top_k", Box::new(|t| apply(t, "top_k", "7").unwrap())),
-        ("max_tokens", Box::new(|t| apply(t, "max_tokens", "99").unwrap())),
+        (
+            "max_tokens",
+            Box::new(|t| apply(t, "max_tokens", "99").unwrap()),
+        ),
         ("seed", Box::new(|t| apply(t, "seed", "77").unwrap())),
-        ("instruction", Box::new(|t| apply(t, "instruction", "Be brief.").unwrap())),
+        (
+            "instruction",
+            Box::new(|t| apply(t, "instruction", "Be brief.").unwrap()),
+        ),
         // The decomposition prompt is the same: only the solving exemplars change.
         ("shots", Box::new(|t| apply(t, "shots", "1").unwrap())),
         (
@@ -146,9 +163,18 @@ async fn anything_that_changes_a_sample_samples_afresh() {
 
     let identity_changes: Vec<(&str, Box<dyn Fn(&mut BackendInfo)>)> = vec![
         ("model", Box::new(|i| i.model = "other".into())),
-        ("server host", Box::new(|i| i.host = Some("http://10.0.0.2/v1".into()))),
-        ("GGUF or script fingerprint", Box::new(|i| i.fingerprint = Some("beef".into()))),
-        ("log-probabilities asked for", Box::new(|i| i.logprobs = !i.logprobs)),
+        (
+            "server host",
+            Box::new(|i| i.host = Some("http://10.0.0.2/v1".into())),
+        ),
+        (
+            "GGUF or script fingerprint",
+            Box::new(|i| i.fingerprint = Some("beef".into())),
+        ),
+        (
+            "log-probabilities asked for",
+            Box::new(|i| i.logprobs = !i.logprobs),
+        ),
         ("backend kind", Box::new(|i| i.kind = "openai".into())),
     ];
     for (what, change) in &identity_changes {
@@ -187,7 +213,10 @@ fn broken_foreign_and_old_lines_are_skipped_never_read() {
     assert_eq!(cache.len(), 0, "nothing is read as a sample");
     assert_eq!(cache.skipped(), 4);
     let warning = cache.warning().unwrap();
-    assert!(warning.contains("samples.jsonl") && warning.contains('4'), "{warning}");
+    assert!(
+        warning.contains("samples.jsonl") && warning.contains('4'),
+        "{warning}"
+    );
     // A new entry starts on its own line after the torn one, so both survive a reopen.
     let mut p = promptlab::core::record::PathRecord::new(0);
     p.stages = vec![promptlab::core::record::StageRecord::new(

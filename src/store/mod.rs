@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod dataset;
 pub mod session;
 pub mod template;
+pub mod writer;
 
 use std::path::PathBuf;
 use std::sync::LazyLock;

@@ -200,7 +200,7 @@ pub fn rfc3339(secs: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::backend::{BackendInfo, Usage};
     use crate::core::extract::{AnswerKind, AnswerSpec, Extractor};
@@ -209,7 +209,7 @@ mod tests {
     use crate::core::strategy::Stage;
     use crate::store::template::resolve;
 
-    pub(super) fn record(texts: &[&str]) -> RunRecord {
+    pub(crate) fn record(texts: &[&str]) -> RunRecord {
         let (t, _) = resolve("gsm8k-cot").unwrap();
         let extractor = Extractor::new(&t.answer).unwrap();
         let paths: Vec<PathRecord> = texts

@@ -29,8 +29,9 @@ use crate::engine::eval::{EvalOptions, eval_variant, variants};
 use crate::engine::optimize::{Progress, Search, split};
 use crate::engine::{self, EngineEvent};
 use crate::store::dataset::load_dataset;
-use crate::store::session::{Session, list_sessions, load_session, save_session};
+use crate::store::session::{Session, list_sessions, load_session};
 use crate::store::template::{list, save_template};
+use crate::store::writer::SessionWriter;
 use keymap::Keymap;
 use msg::{Effect, Msg};
 use state::{AppState, PickItem};
@@ -89,8 +90,8 @@ struct Executor {
     backend: Option<Arc<dyn Backend>>,
     cancel: Option<CancellationToken>,
     tx: mpsc::UnboundedSender<Msg>,
-    /// Session writes under way, awaited before the lab exits.
-    saves: Vec<tokio::task::JoinHandle<()>>,
+    /// The one session writer (saves land in order); finished before the lab exits.
+    saves: Option<SessionWriter>,
     eval_cancel: Option<CancellationToken>,
     optimize_cancel: Option<CancellationToken>,
 }
@@ -298,15 +299,16 @@ impl Executor {
                 });
             }
             Effect::SaveSession { path, session } => {
-                let tx = self.tx.clone();
-                self.saves.retain(|h| !h.is_finished());
-                // Serialising and writing happen off the UI thread: a save never stalls a frame.
-                self.saves.push(tokio::task::spawn_blocking(move || {
-                    let r = save_session(&path, &session)
-                        .map(|()| path)
-                        .map_err(|e| format!("{e} (the file on disk is untouched)"));
-                    let _ = tx.send(Msg::SessionSaved(r));
-                }));
+                // Serialising and writing happen on the writer's thread, in order: a save never
+                // stalls a frame, and an older snapshot never lands after a newer one.
+                match &self.saves {
+                    Some(w) => w.save(path, *session),
+                    None => {
+                        let _ = self.tx.send(Msg::SessionSaved(Err(
+                            "the session writer is not running; nothing was saved".into(),
+                        )));
+                    }
+                }
             }
             Effect::ListSessions => {
                 let tx = self.tx.clone();
@@ -402,11 +404,16 @@ async fn event_loop(
     mut backend_rx: oneshot::Receiver<BackendResult>,
 ) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let saved = tx.clone();
+    let writer = SessionWriter::spawn(move |r| {
+        let _ = saved.send(Msg::SessionSaved(r));
+    })
+    .map_err(|e| format!("cannot start the session writer: {e}"))?;
     let mut exec = Executor {
         backend: None,
         cancel: None,
         tx,
-        saves: Vec::new(),
+        saves: Some(writer),
         eval_cancel: None,
         optimize_cancel: None,
     };
@@ -467,8 +474,8 @@ async fn event_loop(
             }
         }
         if state.quit {
-            for save in exec.saves.drain(..) {
-                let _ = save.await;
+            if let Some(w) = exec.saves.take() {
+                let _ = tokio::task::spawn_blocking(move || w.finish()).await;
             }
             return Ok(());
         }
