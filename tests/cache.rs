@@ -113,6 +113,9 @@ async fn a_cache_hit_is_the_fresh_run_for_every_strategy() {
     }
 }
 
+/// A named change to a template or a backend identity.
+type Change<T> = (&'static str, Box<dyn Fn(&mut T)>);
+
 #[tokio::test]
 async fn anything_that_changes_a_sample_samples_afresh() {
     let dir = tempfile::tempdir().unwrap();
@@ -128,7 +131,7 @@ async fn anything_that_changes_a_sample_samples_afresh() {
         assert_eq!(calls.load(Ordering::SeqCst), before, "identical settings");
     }
 
-    let template_changes: Vec<(&str, Box<dyn Fn(&mut Template)>)> = vec![
+    let template_changes: Vec<Change<Template>> = vec![
         (
             "temperature",
             Box::new(|t| apply(t, "temperature", "0.3").unwrap()),
@@ -161,7 +164,7 @@ async fn anything_that_changes_a_sample_samples_afresh() {
         before = now;
     }
 
-    let identity_changes: Vec<(&str, Box<dyn Fn(&mut BackendInfo)>)> = vec![
+    let identity_changes: Vec<Change<BackendInfo>> = vec![
         ("model", Box::new(|i| i.model = "other".into())),
         (
             "server host",
