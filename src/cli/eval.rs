@@ -74,7 +74,11 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let cache = if args.no_cache {
         None
     } else {
-        Some(Cache::open_default()?)
+        let c = Cache::open_default()?;
+        if let Some(w) = c.warning() {
+            eprintln!("{w}");
+        }
+        Some(c)
     };
     let cancel =
         super::cancel_on_ctrl_c("stopping: what is sampled is cached, so the same command resumes");
@@ -123,13 +127,23 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             http_retries += r;
         }
     }
+    let sum = |f: fn(&VariantResult) -> usize| results.iter().map(f).sum::<usize>();
+    // Counted per model call (a zero-shot CoT path makes two, a least-to-most chain several);
+    // cached paths make none.
     let requests = (sent > 0).then(|| {
-        let succeeded: usize = results.iter().map(|r| r.samples.succeeded).sum();
-        let failed: usize = results.iter().map(|r| r.samples.failed).sum();
-        let resamples: usize = results.iter().map(|r| r.samples.resamples).sum();
-        json!({"sent": sent, "succeeded": succeeded, "failed": failed, "http_retries": http_retries, "resamples": resamples})
+        json!({
+            "http_sent": sent,
+            "calls_succeeded": sum(|r| r.samples.calls_succeeded),
+            "calls_failed": sum(|r| r.samples.calls_failed),
+            "calls_cancelled": sum(|r| r.samples.calls_cancelled),
+            "http_retries": http_retries,
+            "resamples": sum(|r| r.samples.resamples),
+            "identity": "http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples",
+        })
     });
+    let provenance = provenance(&results);
     let report = json!({
+        "provenance": provenance,
         "dataset": dataset.name,
         "items": dataset.items.len(),
         "skipped_lines": dataset.problems,
@@ -137,7 +151,8 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         "requests": requests,
     });
     if let Some(dir) = &args.out {
-        export(dir, &dataset.name, &results).map_err(|e| format!("{}: {e}", dir.display()))?;
+        export(dir, &dataset.name, &results, &provenance)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
         eprintln!(
             "wrote {}/items.jsonl, variants.csv, report.md",
             dir.display()
@@ -154,6 +169,37 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     Ok(true)
 }
 
+/// What produced an evaluation: the promptlab, every backend that sampled, and how many
+/// paths were sampled now or read from the cache.
+pub fn provenance(results: &[VariantResult]) -> Value {
+    let mut backends: Vec<&crate::backend::BackendInfo> = Vec::new();
+    for r in results {
+        if !backends.contains(&&r.backend) {
+            backends.push(&r.backend);
+        }
+    }
+    let fresh: usize = results.iter().map(|r| r.samples.fresh).sum();
+    let cached: usize = results.iter().map(|r| r.samples.cached).sum();
+    json!({
+        "promptlab": crate::core::record::version(),
+        "backends": backends,
+        "samples": {"fresh": fresh, "cached": cached},
+    })
+}
+
+/// One line for people: "promptlab 0.1.0 · local gemma (a5fd3b62) · 40 fresh, 10 cached paths".
+fn provenance_line(p: &Value, results: &[VariantResult]) -> String {
+    let mut labels: Vec<String> = results.iter().map(|r| r.backend.label()).collect();
+    labels.dedup();
+    format!(
+        "{} · {} · {} fresh, {} cached paths",
+        p["promptlab"].as_str().unwrap_or_default(),
+        labels.join(", "),
+        p["samples"]["fresh"],
+        p["samples"]["cached"]
+    )
+}
+
 /// The side-by-side table for people, then each variant's maj@k curve.
 pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
     let w = results
@@ -162,7 +208,11 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
         .max()
         .unwrap_or(7)
         .max(7);
-    let mut out = format!("{dataset} · {items} items\n\n{:<w$}", "variant");
+    let mut out = format!(
+        "{dataset} · {items} items · {}\n\n{:<w$}",
+        provenance_line(&provenance(results), results),
+        "variant"
+    );
     for c in FIGURES {
         let _ = write!(out, "  {c:>9}");
     }
@@ -194,12 +244,17 @@ fn curve(r: &VariantResult, sep: &str) -> String {
         .join(sep)
 }
 
-fn export(dir: &Path, dataset: &str, results: &[VariantResult]) -> std::io::Result<()> {
+fn export(
+    dir: &Path,
+    dataset: &str,
+    results: &[VariantResult],
+    provenance: &Value,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut items = String::new();
     for r in results {
         for i in &r.per_item {
-            let v: Value = json!({"variant": r.name, "id": i.id, "target": i.target, "answers": i.answers, "majority": i.majority, "correct": i.correct, "first_correct": i.first_correct, "maj_at_k": i.maj_at_k});
+            let v: Value = json!({"variant": r.name, "backend": r.backend.label(), "fresh": i.all_paths().filter(|p| !p.cached).count(), "cached": i.all_paths().filter(|p| p.cached).count(), "id": i.id, "target": i.target, "answers": i.answers, "majority": i.majority, "correct": i.correct, "first_correct": i.first_correct, "maj_at_k": i.maj_at_k});
             let _ = writeln!(items, "{v}");
         }
     }
@@ -211,9 +266,17 @@ fn export(dir: &Path, dataset: &str, results: &[VariantResult]) -> std::io::Resu
         "accuracy_majority",
         "maj_at_n",
         "unparsed_rate",
+        "truncated_rate",
         "prompt_tokens",
         "completion_tokens",
         "elapsed_ms",
+        "fresh_paths",
+        "cached_paths",
+        "backend",
+        "model",
+        "host",
+        "fingerprint",
+        "promptlab",
     ]);
     for r in results {
         let _ = csv.write_record([
@@ -222,9 +285,17 @@ fn export(dir: &Path, dataset: &str, results: &[VariantResult]) -> std::io::Resu
             r.accuracy_majority.to_string(),
             r.maj_at_k.last().copied().unwrap_or(0.0).to_string(),
             r.unparsed_rate.to_string(),
+            r.truncated_rate.to_string(),
             r.usage.prompt_tokens.to_string(),
             r.usage.completion_tokens.to_string(),
             r.elapsed_ms.to_string(),
+            r.samples.fresh.to_string(),
+            r.samples.cached.to_string(),
+            r.backend.kind.clone(),
+            r.backend.model.clone(),
+            r.backend.host.clone().unwrap_or_default(),
+            r.backend.fingerprint.clone().unwrap_or_default(),
+            crate::core::record::version(),
         ]);
     }
     write_atomic(
@@ -233,7 +304,8 @@ fn export(dir: &Path, dataset: &str, results: &[VariantResult]) -> std::io::Resu
             .map_err(|e| std::io::Error::other(e.to_string()))?,
     )?;
     let mut md = format!(
-        "# Evaluation: {dataset}\n\n| variant | {} |\n|---|{}\n",
+        "# Evaluation: {dataset}\n\nProduced by {}.\n\n| variant | {} |\n|---|{}\n",
+        provenance_line(provenance, results),
         FIGURES.join(" | "),
         "---|".repeat(FIGURES.len())
     );

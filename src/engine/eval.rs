@@ -116,6 +116,8 @@ impl SampleCounts {
 pub struct VariantResult {
     pub name: String,
     pub settings: serde_json::Value,
+    /// What produced its samples.
+    pub backend: crate::core::record::BackendInfo,
     pub accuracy_first: f64,
     pub accuracy_majority: f64,
     /// maj@k for k = 1..N (index k-1), averaged over items.
@@ -383,6 +385,7 @@ fn summarize(
     VariantResult {
         name: v.name.clone(),
         settings: v.settings.clone(),
+        backend: v.backend.info(),
         accuracy_first: per_item.iter().filter(|i| i.first_correct).count() as f64 / n_items,
         accuracy_majority: per_item.iter().filter(|i| i.correct).count() as f64 / n_items,
         maj_at_k,
