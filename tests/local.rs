@@ -231,12 +231,11 @@ fn optimize_end_to_end_on_the_embedded_model_with_a_tiny_budget() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        // A 270M base model may propose nothing usable; that must be said plainly.
-        assert!(stderr.contains("no usable instruction"), "{stderr}");
-        return;
-    }
+    // Greedy proposals and scoring on a fixed model and seed: the same instructions every
+    // time, so the search must come out with one.
+    assert!(out.status.success(), "{stderr}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["provenance"]["backend"]["kind"], "local", "{v}");
     assert!(v["calls"].as_u64().unwrap() <= 12, "{v}");
     assert!(!v["leaderboard"].as_array().unwrap().is_empty());
     assert!(

@@ -231,7 +231,7 @@ fn error_popup_for_an_empty_query() {
 }
 
 #[tokio::test]
-async fn no_size_panics_or_overlaps() {
+async fn every_size_pane_and_popup_draws_without_panicking() {
     let mut s = lab("gsm8k-cot");
     finished_run(&mut s).await;
     for popup in [

@@ -19,14 +19,21 @@ use crate::store::dataset::load_dataset;
 use crate::store::template::save_template;
 
 /// The template with the winning instruction.
-pub fn winner(base: &Template, original: &Template, r: &SearchResult) -> Option<Template> {
+/// `produced_by` names the backend and promptlab that searched and scored (kept in the
+/// template's description, so the file says where its figures came from).
+pub fn winner(
+    base: &Template,
+    original: &Template,
+    r: &SearchResult,
+    produced_by: &str,
+) -> Option<Template> {
     let best = r.leaderboard.first()?;
     let mut t = base.clone();
     t.name = format!("{}-ape", base.name);
     t.instruction = Some(best.instruction.clone());
     t.sampling = original.sampling.clone();
     t.description = format!(
-        "{} (instruction found by APE: dev {:.0}%, held-out {:.0}% vs {:.0}% before)",
+        "{} (instruction found by APE on {produced_by}: dev {:.0}%, held-out {:.0}% vs {:.0}% before)",
         base.description,
         best.accuracy.unwrap_or(0.0) * 100.0,
         r.held_best * 100.0,
@@ -61,6 +68,8 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         .items;
     let (dev, held) = split(items, args.dev, args.held_out, base.sampling.seed)?;
     let backend = backend::build(&backend::resolve(&args.backend, &config)?).await?;
+    let info = backend.info();
+    let produced_by = format!("{} with {}", info.label(), crate::core::record::version());
     let cancel = super::cancel_on_ctrl_c("stopping the search: the leaderboard so far follows");
     let search = Search {
         backend,
@@ -111,7 +120,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
             ),
         })
         .await;
-    let Some(best_template) = winner(&base, &original, &r) else {
+    let Some(best_template) = winner(&base, &original, &r, &produced_by) else {
         return Err("no usable instruction was proposed (is the model answering at all?)".into());
     };
     let out = args
@@ -123,6 +132,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         println!(
             "{}",
             json!({
+                "provenance": {"promptlab": crate::core::record::version(), "backend": info},
                 "leaderboard": r.leaderboard,
                 "best": best_template.instruction,
                 "dev_items": search.dev.len(),
@@ -134,6 +144,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
             })
         );
     } else {
+        println!("prompt search · {produced_by}");
         println!(
             "{:>3}  {:>7}  {:>7}  {:>5}  instruction",
             "#", "dev", "samples", "round"
