@@ -364,3 +364,54 @@ fn optimize_stops_at_its_budget() {
     assert_eq!(v["budget_reached"], true);
     assert!(v["calls"].as_u64().unwrap() <= 8);
 }
+
+#[test]
+fn model_text_cannot_drive_the_terminal_but_json_stays_exact() {
+    let dirs = tempfile::tempdir().unwrap();
+    let script = dirs.path().join("evil.yaml");
+    std::fs::write(
+        &script,
+        "responses:\n  - text: \"\\e]0;pwned\\a\\e[2J gone\\rThe answer is 7.\"\n",
+    )
+    .unwrap();
+    let session = dirs.path().join("s.yaml");
+    let base = |extra: &[&str]| {
+        let mut c = promptlab(&dirs);
+        c.args(["run", "--backend", "scripted", "--script"])
+            .arg(&script)
+            .args(["-n", "2", "--full", "-q", "What is \u{1b}[31m3 + 4?"])
+            .args(extra);
+        c.output().unwrap()
+    };
+    let out = base(&["--save", session.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}') && !table.contains('\r'),
+        "{table:?}"
+    );
+    assert!(
+        table.contains("\\x1b]0;pwned\\x07") && table.contains("\\r"),
+        "{table}"
+    );
+    let replay = promptlab(&dirs)
+        .arg("replay")
+        .arg(&session)
+        .arg("--full")
+        .output()
+        .unwrap();
+    let replay = String::from_utf8(replay.stdout).unwrap();
+    assert!(
+        !replay.contains('\u{1b}') && replay.contains("\\x1b[2J"),
+        "{replay:?}"
+    );
+    let json = base(&["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        v["paths"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("\u{1b}]0;pwned\u{7}")
+    );
+    assert_eq!(v["answer"], "7");
+}

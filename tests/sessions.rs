@@ -326,3 +326,77 @@ async fn no_secret_reaches_a_session_or_the_log() {
         );
     }
 }
+
+#[test]
+fn concurrent_saves_from_eight_processes_keep_eight_runs() {
+    let dirs = tempfile::tempdir().unwrap();
+    let s = dirs.path().join("same.yaml");
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            Std::new(assert_cmd::cargo::cargo_bin("promptlab"))
+                .env_remove("OPENAI_BASE_URL")
+                .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
+                .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
+                .env("PROMPTLAB_DATA_DIR", dirs.path().join("data"))
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .args([
+                    "run",
+                    "--backend",
+                    "scripted",
+                    "--script",
+                    "assets/demo-script.yaml",
+                ])
+                .args(["-n", "3", "--seed"])
+                .arg(i.to_string())
+                .arg("--save")
+                .arg(&s)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let session = load_session(&s).unwrap();
+    assert_eq!(session.runs.len(), 8, "no save lost another's run");
+    let mut seeds: Vec<u64> = session
+        .runs
+        .iter()
+        .map(|r| r.template.sampling.seed)
+        .collect();
+    seeds.sort_unstable();
+    assert_eq!(seeds, (0..8).collect::<Vec<u64>>());
+}
+
+#[test]
+fn a_large_session_saves_loads_and_grows() {
+    let dirs = tempfile::tempdir().unwrap();
+    let s = dirs.path().join("big.yaml");
+    record_run(&dirs, &s, &[]);
+    let mut session = load_session(&s).unwrap();
+    let mut run = session.runs[0].clone();
+    let path = run.result.paths[0].clone();
+    run.result.paths = (0..64)
+        .map(|i| {
+            let mut p = path.clone();
+            p.index = i;
+            p
+        })
+        .collect();
+    session.runs = vec![run; 200];
+    save_session(&s, &session).unwrap();
+    // Far past the YAML reader's default node budget (250,000): still readable, and the CLI
+    // can append to it and replay it.
+    let back = load_session(&s).unwrap();
+    assert_eq!(back.runs.len(), 200);
+    record_run(&dirs, &s, &[]);
+    assert_eq!(load_session(&s).unwrap().runs.len(), 201);
+    stdout(promptlab(&dirs).args(["replay", "--run", "201"]).arg(&s));
+}

@@ -110,8 +110,9 @@ fn run_json(r: &Report<'_>) -> Value {
     })
 }
 
-/// The start of a path's text on one line.
+/// The start of a path's text on one line, control characters made visible.
 pub fn shorten(text: &str, width: usize) -> String {
+    let text = crate::core::display::visible(text);
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= width {
         flat
@@ -199,7 +200,7 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
             text
         );
         if full && !full_text.is_empty() {
-            for line in full_text.trim().lines() {
+            for line in crate::core::display::visible(full_text.trim()).lines() {
                 let _ = writeln!(out, "       │ {line}");
             }
         }
@@ -233,6 +234,7 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
     match &tally.winner {
         Some(w) => {
             let votes = tally.entry(Some(w)).map_or(0, |e| e.votes);
+            let w = crate::core::display::visible(w);
             let _ = writeln!(
                 out,
                 "\nAnswer: {w}  (agreement {:.0}%, {votes}/{})",
@@ -245,6 +247,7 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         }
     }
     if let Some(w) = &tally.weighted_winner {
+        let w = crate::core::display::visible(w);
         let _ = writeln!(out, "Probability-weighted answer: {w}");
     }
     let failed = n - result.succeeded();

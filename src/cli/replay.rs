@@ -145,7 +145,10 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
 }
 
 fn show(a: &Option<String>) -> String {
-    a.clone().unwrap_or_else(|| "(none)".into())
+    a.as_deref().map_or_else(
+        || "(none)".into(),
+        |a| crate::core::display::visible(a).into_owned(),
+    )
 }
 
 fn tally_rows(t: &Tally) -> serde_json::Value {
@@ -175,7 +178,10 @@ pub fn side_by_side(recorded: &Tally, new: &Tally, labels: [&str; 2]) -> String 
     let mut out = format!("  {:<w$}  {:>8}  {:>8}\n", "answer", labels[0], labels[1]);
     for a in &answers {
         let votes = |t: &Tally| t.entry(a.as_deref()).map_or(0, |e| e.votes);
-        let label = a.clone().unwrap_or_else(|| "(no answer)".into());
+        let label = a.as_deref().map_or_else(
+            || "(no answer)".into(),
+            |a| crate::core::display::visible(a).into_owned(),
+        );
         let _ = writeln!(
             out,
             "  {label:<w$}  {:>8}  {:>8}",

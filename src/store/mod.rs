@@ -19,7 +19,7 @@ pub fn parse_yaml<T: DeserializeOwned>(yaml: &str, source: &str) -> Result<T, St
     static POSITION: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(r"^(?:error: )?(?:line \d+ column \d+: )?").expect("static regex")
     });
-    serde_saphyr::from_str(yaml).map_err(|e| {
+    serde_saphyr::from_str_with_options(yaml, options_for(yaml)).map_err(|e| {
         let text = e.to_string();
         // The message without the position it repeats ("error: line 4 column 1: ").
         let message = POSITION
@@ -31,6 +31,21 @@ pub fn parse_yaml<T: DeserializeOwned>(yaml: &str, source: &str) -> Result<T, St
         };
         StoreError::Parse { path, message }
     })
+}
+
+/// The reader's limits, sized from the text: a session the program wrote, however many runs
+/// it holds, is never refused for its node or event count (each node takes at least a byte
+/// or two of text), while aliases, depth and anchors keep the library's guards.
+fn options_for(yaml: &str) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    let n = yaml.len();
+    budget.max_nodes = budget.max_nodes.max(n);
+    budget.max_events = budget.max_events.max(2 * n);
+    budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(n);
+    budget.max_reader_input_bytes = budget.max_reader_input_bytes.map(|m| m.max(n));
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 /// `~/.local/share/promptlab` (XDG), or `$PROMPTLAB_DATA_DIR`.

@@ -58,7 +58,7 @@ impl Session {
         struct Probe {
             version: Option<u32>,
         }
-        let probe: Result<Probe, _> = serde_saphyr::from_str(yaml);
+        let probe: Result<Probe, _> = super::parse_yaml(yaml, source);
         if let Ok(Probe { version: Some(v) }) = probe
             && v > SESSION_VERSION
         {
@@ -88,7 +88,17 @@ pub fn load_session(path: &Path) -> Result<Session, StoreError> {
     Session::from_yaml(&text, &path.display().to_string())
 }
 
+/// Writes `session` to `path` (atomically, under the file's lock).
 pub fn save_session(path: &Path, session: &Session) -> Result<(), StoreError> {
+    super::atomic::locked(path, || write_session(path, session)).map_err(|source| {
+        StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    })?
+}
+
+fn write_session(path: &Path, session: &Session) -> Result<(), StoreError> {
     let yaml = session.to_yaml().map_err(|message| StoreError::Parse {
         path: path.display().to_string(),
         message,
@@ -99,17 +109,26 @@ pub fn save_session(path: &Path, session: &Session) -> Result<(), StoreError> {
     })
 }
 
-/// Appends a run to the session at `path`, creating it (from `lab`) if there is none.
+/// Appends a run to the session at `path`, creating it (from `lab`) if there is none. The
+/// read, the append and the write hold the file's lock: eight processes appending at once
+/// keep eight runs.
 pub fn append_run(path: &Path, lab: &Template, record: RunRecord) -> Result<usize, StoreError> {
-    let mut session = if path.exists() {
-        load_session(path)?
-    } else {
-        Session::new(lab.clone())
+    let io = |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
     };
-    session.lab = lab.clone();
-    session.runs.push(record);
-    save_session(path, &session)?;
-    Ok(session.runs.len())
+    super::atomic::locked(path, || {
+        let mut session = if path.exists() {
+            load_session(path)?
+        } else {
+            Session::new(lab.clone())
+        };
+        session.lab = lab.clone();
+        session.runs.push(record);
+        write_session(path, &session)?;
+        Ok(session.runs.len())
+    })
+    .map_err(io)?
 }
 
 /// Where the lab keeps sessions: `~/.local/share/promptlab/sessions`.

@@ -459,6 +459,9 @@ pub struct SessionState {
     pub runs: Vec<RunRecord>,
     /// Where named sessions go.
     pub dir: PathBuf,
+    /// The session as it was last opened or saved: quitting with nothing changed writes
+    /// nothing (a hand-written file keeps its comments).
+    pub saved: Option<Session>,
 }
 
 impl SessionState {
@@ -522,6 +525,7 @@ impl AppState {
             origin: Some(template.name.clone()),
             runs: Vec::new(),
             dir: PathBuf::from("sessions"),
+            saved: None,
         };
         let mut s = AppState {
             lab: Lab::from_template(template),
@@ -583,6 +587,7 @@ impl AppState {
         self.sel = Selection::default();
         self.show_run(self.session.runs.len().checked_sub(1));
         self.refresh_preview();
+        self.session.saved = Some(self.session.to_session(self.lab.template()));
     }
 
     /// Shows recorded run `i` (or nothing).

@@ -226,7 +226,9 @@ fn item_paths(f: &mut Frame, area: Rect, ev: &EvalView, item: usize, scroll: u16
             ),
         };
         lines.push(Line::styled(head, Style::default().fg(Color::Cyan)));
-        lines.extend(p.text().trim().lines().map(|l| Line::raw(l.to_string())));
+        let text = p.text();
+        let text = crate::core::display::visible(text.trim());
+        lines.extend(text.lines().map(|l| Line::raw(l.to_string())));
     }
     let b = block(format!(" Paths of item {} ", it.id), false);
     f.render_widget(

@@ -8,6 +8,7 @@ use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::block;
 use crate::cli::replay::side_by_side;
+use crate::core::display::visible;
 use crate::core::extract::answer_sentence;
 use crate::core::template::diff;
 use crate::tui::keymap::Action;
@@ -318,7 +319,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 Paragraph::new(match result {
                     Some(r) if !r.steps().is_empty() => chain(&r.steps(), answer.as_deref()),
                     Some(r) => highlighted(&p.text, r.answer_offset(), answer.as_deref()),
-                    None => Text::raw(p.text.clone()),
+                    None => Text::raw(visible(&p.text).into_owned()),
                 })
                 .wrap(Wrap { trim: false })
                 .scroll((*scroll, 0))
@@ -378,14 +379,14 @@ fn chain(steps: &[crate::core::record::StepView<'_>], answer: Option<&str>) -> T
                 Style::default().fg(Color::Cyan),
             ),
             Span::styled(
-                s.question.to_string(),
+                visible(s.question).into_owned(),
                 Style::default().add_modifier(Modifier::BOLD),
             ),
         ]));
         let text = if last {
             highlighted(s.text.trim(), 0, answer)
         } else {
-            Text::raw(s.text.trim().to_string())
+            Text::raw(visible(s.text.trim()).into_owned())
         };
         for (j, l) in text.lines.into_iter().enumerate() {
             let mut spans = vec![Span::styled(
@@ -429,7 +430,7 @@ pub fn highlighted(text: &str, from: usize, answer: Option<&str>) -> Text<'stati
         .add_modifier(Modifier::BOLD);
     let from = if text.is_char_boundary(from) { from } else { 0 };
     let Some((a, b)) = answer_sentence(&text[from..]).map(|(a, b)| (a + from, b + from)) else {
-        return Text::raw(text.to_string());
+        return Text::raw(visible(text).into_owned());
     };
     let mut spans: Vec<Span<'static>> = vec![Span::raw(text[..a].to_string())];
     let sent = &text[a..b];
@@ -451,7 +452,8 @@ pub fn highlighted(text: &str, from: usize, answer: Option<&str>) -> Text<'stati
     let mut lines: Vec<Line<'static>> = vec![Line::default()];
     for span in spans {
         let style = span.style;
-        let mut parts = span.content.split('\n').peekable();
+        let content = visible(&span.content).into_owned();
+        let mut parts = content.split('\n').peekable();
         while let Some(part) = parts.next() {
             if let Some(l) = lines.last_mut().filter(|_| !part.is_empty()) {
                 l.push_span(Span::styled(part.to_string(), style));

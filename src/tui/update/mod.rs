@@ -268,10 +268,12 @@ pub(super) fn open_optimize_setup(s: &mut AppState) {
 }
 
 /// Saves the session where it lives (autosave file until named).
-pub(super) fn save_session(s: &AppState) -> Effect {
+pub(super) fn save_session(s: &mut AppState) -> Effect {
+    let session = s.session.to_session(s.lab.template());
+    s.session.saved = Some(session.clone());
     Effect::SaveSession {
         path: s.session.path.clone(),
-        session: Box::new(s.session.to_session(s.lab.template())),
+        session: Box::new(session),
     }
 }
 
@@ -330,8 +332,10 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
             if s.is_running() {
                 e.push(Effect::CancelRun);
             }
-            // Keep the latest edits with the recorded runs.
-            if s.session.named || !s.session.runs.is_empty() {
+            // Keep the latest edits with the recorded runs; an unchanged session is not
+            // rewritten.
+            let changed = s.session.saved.as_ref() != Some(&s.session.to_session(s.lab.template()));
+            if (s.session.named || !s.session.runs.is_empty()) && changed {
                 e.push(save_session(s));
             }
             e.push(Effect::Quit);

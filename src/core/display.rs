@@ -1,0 +1,54 @@
+//! Text from a model, a dataset or a file, made safe to show on a terminal: control
+//! characters (an escape that would set the window title, clear the screen or move the
+//! cursor, a carriage return that overwrites a line) are shown as visible escapes such as
+//! `\x1b` and `\r`. Line breaks and tabs stay. `--json` output is never passed through this.
+
+use std::borrow::Cow;
+
+/// `text` with every control character but `\n` and `\t` written as a visible escape.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\r' => out.push_str("\\r"),
+            c if hidden(c) && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Characters a terminal would act on instead of showing: C0 and C1 controls (but line
+/// breaks and tabs), DEL, and the bidirectional overrides that reorder what is shown.
+fn hidden(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escapes_are_made_visible() {
+        assert_eq!(visible("plain\ntext\t."), "plain\ntext\t.");
+        assert_eq!(visible("\x1b]0;pwned\x07title"), "\\x1b]0;pwned\\x07title");
+        assert_eq!(visible("\x1b[2Jgone"), "\\x1b[2Jgone");
+        assert_eq!(visible("over\rwrite"), "over\\rwrite");
+        assert_eq!(visible("c1 \u{9b}31m"), "c1 \\x9b31m");
+        assert_eq!(visible("a\u{202e}b"), "a\\u{202e}b");
+    }
+
+    proptest! {
+        #[test]
+        fn nothing_a_terminal_acts_on_survives(text in "\\PC*|[\\x00-\\x1f\\x7f-\\x9f]{0,20}") {
+            let shown = visible(&text);
+            prop_assert!(!shown.chars().any(hidden));
+        }
+    }
+}
