@@ -34,6 +34,12 @@ fn main() -> ExitCode {
     });
     // Blocking work (the model thread) must not hold the process open.
     runtime.shutdown_background();
+    if promptlab::cli::interrupted() {
+        if let Err(e) = &outcome {
+            eprintln!("promptlab: {e}");
+        }
+        return ExitCode::from(130);
+    }
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

@@ -415,3 +415,124 @@ fn model_text_cannot_drive_the_terminal_but_json_stays_exact() {
     );
     assert_eq!(v["answer"], "7");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_dataset_session_or_template_is_refused_at_once() {
+    let dirs = tempfile::tempdir().unwrap();
+    let tdir = dirs.path().join("templates");
+    std::fs::create_dir_all(&tdir).unwrap();
+    let fifo = tdir.join("pipe.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let quick = std::time::Duration::from_secs(20);
+    let out = promptlab(&dirs)
+        .args(["eval", "-t", "gsm8k-cot", "--backend", "scripted", "--script", "assets/demo-script.yaml", "-d"])
+        .arg(&fifo)
+        .timeout(quick)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("not a regular file"), "{}", stderr_of(&out));
+    let out = promptlab(&dirs).arg("replay").arg(&fifo).timeout(quick).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    let out = promptlab(&dirs)
+        .arg("templates")
+        .env("PROMPTLAB_TEMPLATES", &tdir)
+        .timeout(quick)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the listing finishes: {}", stderr_of(&out));
+}
+
+#[test]
+fn optimize_never_overwrites_without_force() {
+    let dirs = tempfile::tempdir().unwrap();
+    let out_t = dirs.path().join("notes.yaml");
+    std::fs::write(&out_t, "my notes\n").unwrap();
+    let out = optimize(&dirs, &out_t, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("--force"), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&out_t).unwrap(), "my notes\n");
+    let out = optimize(&dirs, &out_t, &["--force"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(promptlab::store::template::load_template_file(&out_t).is_ok());
+}
+
+#[test]
+fn save_targets_are_checked_before_sampling() {
+    let dirs = tempfile::tempdir().unwrap();
+    let notes = dirs.path().join("notes.yaml");
+    std::fs::write(&notes, "just: notes\n").unwrap();
+    for target in [dirs.path().to_path_buf(), notes.clone()] {
+        let out = scripted(&dirs).arg("--save").arg(&target).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+        assert!(out.stdout.is_empty(), "nothing sampled or printed");
+        assert_eq!(stderr_of(&out).lines().count(), 1, "{}", stderr_of(&out));
+    }
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "just: notes\n");
+}
+
+#[test]
+fn a_revote_that_would_lose_every_answer_is_refused_and_the_file_kept() {
+    let dirs = tempfile::tempdir().unwrap();
+    let s = dirs.path().join("s.yaml");
+    let out = scripted(&dirs).arg("--save").arg(&s).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let before = std::fs::read(&s).unwrap();
+    let out = promptlab(&dirs)
+        .arg("replay")
+        .arg(&s)
+        .args(["--kind", "choice", "--write"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("--choices"), "{}", stderr_of(&out));
+    assert_eq!(std::fs::read(&s).unwrap(), before);
+}
+
+#[test]
+fn an_eval_that_got_nothing_says_why() {
+    let dirs = tempfile::tempdir().unwrap();
+    let out = promptlab(&dirs)
+        .args(["eval", "-t", "gsm8k-cot", "-d", "assets/arith-mini.jsonl", "--limit", "2"])
+        .args(["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--retries", "0", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr_of(&out).contains("cannot connect"), "{}", stderr_of(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_run_stopped_with_ctrl_c_exits_130_and_says_it_was_cancelled() {
+    let dirs = tempfile::tempdir().unwrap();
+    let script = dirs.path().join("slow.yaml");
+    std::fs::write(
+        &script,
+        "responses:\n  - text: \"one two three four five six seven eight nine ten The answer is 7.\"\n    delay_ms: 400\n",
+    )
+    .unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("promptlab"))
+        .env_remove("OPENAI_BASE_URL")
+        .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
+        .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
+        .env("PROMPTLAB_DATA_DIR", dirs.path().join("data"))
+        .args(["run", "--backend", "scripted", "-n", "2", "--json", "-q", "x", "--script"])
+        .arg(&script)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cancelled"], true);
+}

@@ -48,7 +48,7 @@ pub async fn build(r: &Resolved) -> Result<Arc<dyn Backend>, String> {
                 .as_ref()
                 .ok_or("the scripted backend needs --script FILE")?;
             let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                crate::store::read_text(path).map_err(|e| format!("{}: {e}", path.display()))?;
             let script: Script = crate::store::parse_yaml(&text, &path.display().to_string())
                 .map_err(|e| e.to_string())?;
             Ok(Arc::new(ScriptedBackend::new(script)))

@@ -45,7 +45,7 @@ impl Config {
         let Some(path) = Self::path() else {
             return Ok(Config::default());
         };
-        match std::fs::read_to_string(&path) {
+        match crate::store::read_text(&path) {
             Ok(text) => crate::store::parse_yaml(&text, &path.display().to_string())
                 .map_err(|e| e.to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),

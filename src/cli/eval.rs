@@ -142,7 +142,9 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         })
     });
     let provenance = provenance(&results);
+    let partial = results.iter().any(|r| r.cancelled) || results.len() < variants.len();
     let report = json!({
+        "partial": partial,
         "provenance": provenance,
         "dataset": dataset.name,
         "items": dataset.items.len(),
@@ -151,7 +153,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         "requests": requests,
     });
     if let Some(dir) = &args.out {
-        export(dir, &dataset.name, &results, &provenance)
+        export(dir, &dataset.name, &results, &provenance, partial)
             .map_err(|e| format!("{}: {e}", dir.display()))?;
         eprintln!(
             "wrote {}/items.jsonl, variants.csv, report.md",
@@ -164,7 +166,18 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         print!("{}", table(&dataset.name, dataset.items.len(), &results));
     }
     if results.iter().all(|r| r.samples.succeeded == 0) {
-        return Err("no sample succeeded".into());
+        let first = results
+            .iter()
+            .flat_map(|r| &r.per_item)
+            .find_map(|i| {
+                i.error
+                    .clone()
+                    .or_else(|| i.all_paths().find_map(|p| p.error.clone()))
+            });
+        return Err(match first {
+            Some(e) => format!("no sample succeeded; the first error: {e}"),
+            None => "no sample succeeded".into(),
+        });
     }
     Ok(true)
 }
@@ -249,6 +262,7 @@ fn export(
     dataset: &str,
     results: &[VariantResult],
     provenance: &Value,
+    partial: bool,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut items = String::new();
@@ -277,6 +291,7 @@ fn export(
         "host",
         "fingerprint",
         "promptlab",
+        "partial",
     ]);
     for r in results {
         let _ = csv.write_record([
@@ -296,6 +311,7 @@ fn export(
             r.backend.host.clone().unwrap_or_default(),
             r.backend.fingerprint.clone().unwrap_or_default(),
             crate::core::record::version(),
+            partial.to_string(),
         ]);
     }
     write_atomic(
@@ -304,7 +320,12 @@ fn export(
             .map_err(|e| std::io::Error::other(e.to_string()))?,
     )?;
     let mut md = format!(
-        "# Evaluation: {dataset}\n\nProduced by {}.\n\n| variant | {} |\n|---|{}\n",
+        "# Evaluation: {dataset}{}\n\nProduced by {}.\n\n| variant | {} |\n|---|{}\n",
+        if partial {
+            " (PARTIAL: stopped before every item was sampled)"
+        } else {
+            ""
+        },
         provenance_line(provenance, results),
         FIGURES.join(" | "),
         "---|".repeat(FIGURES.len())

@@ -26,10 +26,18 @@ pub fn cancel_on_ctrl_c(message: &'static str) -> CancellationToken {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             eprintln!("{message}");
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             on_ctrl_c.cancel();
         }
     });
     cancel
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the user stopped the command with Ctrl-C (it then exits 130, whatever it printed).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 #[derive(Debug, Parser)]
@@ -232,6 +240,9 @@ pub struct OptimizeArgs {
     /// Dev items that score the candidates
     #[arg(long, default_value_t = 20)]
     pub dev: usize,
+    /// Replace the file `--out` names if it exists
+    #[arg(long)]
+    pub force: bool,
     /// Held-out items for the final, honest score (default: the rest, at most 50)
     #[arg(long)]
     pub held_out: Option<usize>,
@@ -273,7 +284,7 @@ pub struct ReplayArgs {
     #[arg(long, value_delimiter = ',')]
     pub choices: Vec<String>,
     /// Write the re-voted answers and tallies back into the session file
-    #[arg(long)]
+    #[arg(long, requires = "kind")]
     pub write: bool,
 }
 

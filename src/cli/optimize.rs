@@ -67,6 +67,18 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         .map_err(|e| e.to_string())?
         .items;
     let (dev, held) = split(items, args.dev, args.held_out, base.sampling.seed)?;
+    // Where the winner goes, checked before anything is sampled: an existing file (the source
+    // template included) is replaced only with --force.
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| template_path(&format!("{}-ape", base.name)));
+    if out.exists() && !args.force {
+        return Err(format!(
+            "{} exists; give another --out, or --force to replace it",
+            out.display()
+        ));
+    }
     let backend = backend::build(&backend::resolve(&args.backend, &config)?).await?;
     let info = backend.info();
     let produced_by = format!("{} with {}", info.label(), crate::core::record::version());
@@ -123,10 +135,6 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
     let Some(best_template) = winner(&base, &original, &r, &produced_by) else {
         return Err("no usable instruction was proposed (is the model answering at all?)".into());
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| template_path(&best_template.name));
     save_template(&out, &best_template).map_err(|e| e.to_string())?;
     if args.json {
         println!(

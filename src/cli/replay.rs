@@ -49,6 +49,19 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
             pattern: args.pattern.clone(),
             choices: args.choices.clone(),
         };
+        // A choice without labels reads options from each query; when no query has any,
+        // every answer would be lost: refuse before anything changes.
+        if spec.kind == AnswerKind::Choice
+            && spec.choices.is_empty()
+            && selected.iter().all(|&i| {
+                crate::core::extract::parse_options(&session.runs[i].query).is_empty()
+            })
+        {
+            return Err(
+                "--kind choice needs --choices a,b,… (the recorded queries list no \"(A) …\" options)"
+                    .into(),
+            );
+        }
         for &i in &selected {
             session.runs[i] = session.runs[i].revote(&spec)?;
         }
@@ -98,11 +111,15 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
     let info = backend.info();
     let cancel = super::cancel_on_ctrl_c("stopping after this run");
     let mut any_ok = false;
+    let mut first_error: Option<String> = None;
     for &i in selected {
         let r = &runs[i];
         let plan = Arc::new(plan_of(r)?);
         let new = engine::run(backend.clone(), plan, None, cancel.clone()).await;
         any_ok |= new.succeeded() > 0;
+        if first_error.is_none() {
+            first_error = new.paths.iter().find_map(|p| p.error.clone());
+        }
         if args.json {
             let mut recorded = Report::recorded(r).json();
             recorded["run"] = json!(i + 1);
@@ -123,23 +140,32 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
                 "{}",
                 side_by_side(&r.result.tally, &new.tally, ["recorded", "now"])
             );
-            let verdict = if r.result.tally.winner == new.tally.winner {
-                "same answer"
+            if new.succeeded() == 0 {
+                // A failure is not a change of answer.
+                let why = new.paths.iter().find_map(|p| p.error.clone()).unwrap_or_default();
+                println!("every re-run path failed ({why}): no answer to compare\n");
             } else {
-                "the answer changed"
-            };
-            println!(
-                "{verdict}: {} → {}\n",
-                show(&r.result.tally.winner),
-                show(&new.tally.winner)
-            );
+                let verdict = if r.result.tally.winner == new.tally.winner {
+                    "same answer"
+                } else {
+                    "the answer changed"
+                };
+                println!(
+                    "{verdict}: {} → {}\n",
+                    show(&r.result.tally.winner),
+                    show(&new.tally.winner)
+                );
+            }
         }
         if cancel.is_cancelled() {
             break;
         }
     }
     if !any_ok {
-        return Err("every re-run path failed".into());
+        return Err(format!(
+            "every re-run path failed{}",
+            first_error.map(|e| format!(", the first with: {e}")).unwrap_or_default()
+        ));
     }
     Ok(true)
 }

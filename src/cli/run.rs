@@ -49,6 +49,9 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         .clone()
         .or_else(|| template.query.clone())
         .ok_or("no query: give one with --query (the template has none)")?;
+    if let Some(path) = &args.save {
+        check_save_target(path)?;
+    }
     let resolved = backend::resolve(&args.backend, &config)?;
     let backend = backend::build(&resolved).await?;
     let info = backend.info();
@@ -71,7 +74,9 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let result = engine::run(backend, plan.clone(), Some(tx), cancel).await;
     let _ = progress.await;
 
-    if result.succeeded() == 0 {
+    // A cancelled run shows what arrived (and exits 130); a run where every path failed says
+    // why.
+    if result.succeeded() == 0 && !result.cancelled {
         let why = result
             .paths
             .iter()
@@ -109,6 +114,17 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         eprintln!("saved run {runs} to {}", path.display());
     }
     Ok(true)
+}
+
+/// Refuses a `--save` target before anything is sampled: a folder, something that is not a
+/// session, or a place that cannot be written.
+fn check_save_target(path: &std::path::Path) -> Result<(), String> {
+    if path.exists() {
+        crate::store::session::load_session(path)
+            .map_err(|e| format!("--save: {e} (not a session this promptlab can add to)"))?;
+    }
+    crate::store::atomic::locked(path, || ())
+        .map_err(|e| format!("--save {}: cannot write there: {e}", path.display()))
 }
 
 /// A progress bar on stderr (only on a terminal): paths done, tokens streamed.

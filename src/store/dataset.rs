@@ -97,7 +97,7 @@ fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, String> {
 
 pub fn load_dataset(path: &Path, strict: bool) -> Result<Dataset, StoreError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+    let text = super::read_text(path).map_err(|source| StoreError::Io {
         path: name.clone(),
         source,
     })?;

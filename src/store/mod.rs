@@ -14,6 +14,28 @@ use serde::de::DeserializeOwned;
 
 use template::StoreError;
 
+/// Reads a text file a user named: only a regular file (a FIFO, a device or a folder is
+/// refused at once instead of blocking or failing oddly), without a leading byte-order mark.
+pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("is {what}"),
+        ));
+    }
+    let mut text = std::fs::read_to_string(path)?;
+    if text.starts_with('\u{feff}') {
+        text.drain(..3);
+    }
+    Ok(text)
+}
+
 /// Parses YAML; errors name `source` with line and column ("t.yaml:4:1: unknown field …").
 pub fn parse_yaml<T: DeserializeOwned>(yaml: &str, source: &str) -> Result<T, StoreError> {
     static POSITION: LazyLock<regex::Regex> = LazyLock::new(|| {

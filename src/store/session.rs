@@ -81,7 +81,7 @@ impl Session {
 }
 
 pub fn load_session(path: &Path) -> Result<Session, StoreError> {
-    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+    let text = super::read_text(path).map_err(|source| StoreError::Io {
         path: path.display().to_string(),
         source,
     })?;

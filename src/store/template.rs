@@ -81,7 +81,7 @@ pub fn parse_template(yaml: &str, source: &str) -> Result<Template, StoreError> 
 }
 
 pub fn load_template_file(path: &Path) -> Result<Template, StoreError> {
-    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+    let text = super::read_text(path).map_err(|source| StoreError::Io {
         path: path.display().to_string(),
         source,
     })?;

@@ -282,6 +282,9 @@ impl Keymap {
                 .collect::<Result<Vec<_>, _>>()?;
             map.bindings.insert(*action, parsed);
         }
+        if map.bindings.get(&Action::Quit).is_none_or(Vec::is_empty) {
+            return Err("keys: `quit` needs at least one key, or the lab has no way out".into());
+        }
         Ok(map)
     }
 
@@ -326,6 +329,15 @@ mod tests {
 
     fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn a_keymap_without_quit_is_refused() {
+        let mut o = BTreeMap::new();
+        o.insert(Action::Quit, vec![]);
+        assert!(Keymap::with_overrides(&o).unwrap_err().contains("quit"));
+        o.insert(Action::Quit, vec!["ctrl-x".to_string()]);
+        assert!(Keymap::with_overrides(&o).is_ok());
     }
 
     #[test]

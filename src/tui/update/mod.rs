@@ -567,6 +567,46 @@ mod tests {
     }
 
     #[test]
+    fn ctrl_q_quits_through_an_error_dialog() {
+        let mut s = lab();
+        s.popup = Some(Popup::Error("boom".into()));
+        let e = update(
+            &mut s,
+            Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+        );
+        assert!(s.quit && s.popup.is_none());
+        assert!(e.iter().any(|e| matches!(e, Effect::Quit)));
+    }
+
+    #[test]
+    fn quitting_an_unchanged_session_writes_nothing() {
+        let mut s = lab();
+        let (t, _) = resolve("gsm8k-cot").unwrap();
+        s.open_session(
+            std::path::PathBuf::from("sessions/x.yaml"),
+            crate::store::session::Session::new(t),
+        );
+        let e = update(
+            &mut s,
+            Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+        );
+        assert!(!e.iter().any(|e| matches!(e, Effect::SaveSession { .. })), "{e:?}");
+        // An edit is kept.
+        let mut s = lab();
+        let (t, _) = resolve("gsm8k-cot").unwrap();
+        s.open_session(
+            std::path::PathBuf::from("sessions/x.yaml"),
+            crate::store::session::Session::new(t),
+        );
+        s.lab.sampling.n += 1;
+        let e = update(
+            &mut s,
+            Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+        );
+        assert!(e.iter().any(|e| matches!(e, Effect::SaveSession { .. })), "{e:?}");
+    }
+
+    #[test]
     fn run_starts_once_and_cancel_and_quit_stop_it() {
         let mut s = lab();
         let e = key(&mut s, KeyCode::F(5));

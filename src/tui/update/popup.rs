@@ -67,11 +67,13 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             _ => s.popup = None,
         },
         Popup::Error(_) => {
-            if matches!(
-                a,
-                Some(Action::Cancel | Action::Select | Action::Back | Action::Quit)
-            ) {
+            if matches!(a, Some(Action::Cancel | Action::Select | Action::Back)) {
                 s.popup = None;
+            }
+            if a == Some(Action::Quit) {
+                // Quitting works through an error, as everywhere.
+                s.popup = None;
+                return super::action(s, Action::Quit);
             }
         }
         Popup::PathDetail { path, scroll } => match a {
