@@ -423,18 +423,39 @@ fn a_fifo_as_dataset_session_or_template_is_refused_at_once() {
     let tdir = dirs.path().join("templates");
     std::fs::create_dir_all(&tdir).unwrap();
     let fifo = tdir.join("pipe.yaml");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     let quick = std::time::Duration::from_secs(20);
     let out = promptlab(&dirs)
-        .args(["eval", "-t", "gsm8k-cot", "--backend", "scripted", "--script", "assets/demo-script.yaml", "-d"])
+        .args([
+            "eval",
+            "-t",
+            "gsm8k-cot",
+            "--backend",
+            "scripted",
+            "--script",
+            "assets/demo-script.yaml",
+            "-d",
+        ])
         .arg(&fifo)
         .timeout(quick)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
-    assert!(stderr_of(&out).contains("not a regular file"), "{}", stderr_of(&out));
-    let out = promptlab(&dirs).arg("replay").arg(&fifo).timeout(quick).output().unwrap();
+    assert!(
+        stderr_of(&out).contains("not a regular file"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = promptlab(&dirs)
+        .arg("replay")
+        .arg(&fifo)
+        .timeout(quick)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     let out = promptlab(&dirs)
         .arg("templates")
@@ -442,7 +463,11 @@ fn a_fifo_as_dataset_session_or_template_is_refused_at_once() {
         .timeout(quick)
         .output()
         .unwrap();
-    assert!(out.status.success(), "the listing finishes: {}", stderr_of(&out));
+    assert!(
+        out.status.success(),
+        "the listing finishes: {}",
+        stderr_of(&out)
+    );
 }
 
 #[test]
@@ -496,12 +521,32 @@ fn a_revote_that_would_lose_every_answer_is_refused_and_the_file_kept() {
 fn an_eval_that_got_nothing_says_why() {
     let dirs = tempfile::tempdir().unwrap();
     let out = promptlab(&dirs)
-        .args(["eval", "-t", "gsm8k-cot", "-d", "assets/arith-mini.jsonl", "--limit", "2"])
-        .args(["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--retries", "0", "--no-cache"])
+        .args([
+            "eval",
+            "-t",
+            "gsm8k-cot",
+            "-d",
+            "assets/arith-mini.jsonl",
+            "--limit",
+            "2",
+        ])
+        .args([
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+            "--retries",
+            "0",
+            "--no-cache",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr_of(&out).contains("cannot connect"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("cannot connect"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[cfg(unix)]
@@ -519,7 +564,17 @@ fn a_run_stopped_with_ctrl_c_exits_130_and_says_it_was_cancelled() {
         .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
         .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
         .env("PROMPTLAB_DATA_DIR", dirs.path().join("data"))
-        .args(["run", "--backend", "scripted", "-n", "2", "--json", "-q", "x", "--script"])
+        .args([
+            "run",
+            "--backend",
+            "scripted",
+            "-n",
+            "2",
+            "--json",
+            "-q",
+            "x",
+            "--script",
+        ])
         .arg(&script)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -400,3 +400,92 @@ fn a_large_session_saves_loads_and_grows() {
     assert_eq!(load_session(&s).unwrap().runs.len(), 201);
     stdout(promptlab(&dirs).args(["replay", "--run", "201"]).arg(&s));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_reaches_stderr_the_cache_exports_or_echoed_errors() {
+    let sentinel = "sk-sentinel-77aa21";
+    let good = MockServer::start().await;
+    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The answer is 2.\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .mount(&good)
+        .await;
+    // A proxy that echoes the Authorization header in its error.
+    let echo = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_string(format!(
+            "{{\"error\":{{\"message\":\"bad key Bearer {sentinel}\"}}}}"
+        )))
+        .mount(&echo)
+        .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let out_dir = dirs.path().join("out");
+    let eval = promptlab(&dirs)
+        .args([
+            "eval",
+            "-t",
+            "gsm8k-cot",
+            "-d",
+            "assets/arith-mini.jsonl",
+            "--limit",
+            "2",
+            "-n",
+            "2",
+        ])
+        .args([
+            "--base-url",
+            &format!("{}/v1", good.uri()),
+            "--model",
+            "m",
+            "--json",
+            "--out",
+        ])
+        .arg(&out_dir)
+        .env("OPENAI_API_KEY", sentinel)
+        .env("PROMPTLAB_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let failed = promptlab(&dirs)
+        .args(["run", "-t", "gsm8k-cot", "-n", "1", "--retries", "0"])
+        .args(["--base-url", &format!("{}/v1", echo.uri()), "--model", "m"])
+        .env("OPENAI_API_KEY", sentinel)
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    let failed_err = String::from_utf8_lossy(&failed.stderr).into_owned();
+    assert!(failed_err.contains("[redacted]"), "{failed_err}");
+    let mut places = vec![
+        (
+            "eval stdout",
+            String::from_utf8_lossy(&eval.stdout).into_owned(),
+        ),
+        (
+            "eval stderr",
+            String::from_utf8_lossy(&eval.stderr).into_owned(),
+        ),
+        ("echoed error", failed_err),
+        (
+            "cache",
+            std::fs::read_to_string(dirs.path().join("cache/samples/samples.jsonl")).unwrap(),
+        ),
+        (
+            "log",
+            std::fs::read_to_string(dirs.path().join("cache/promptlab.log")).unwrap(),
+        ),
+    ];
+    for f in ["items.jsonl", "variants.csv", "report.md"] {
+        places.push((f, std::fs::read_to_string(out_dir.join(f)).unwrap()));
+    }
+    for (name, text) in places {
+        assert!(!text.contains(sentinel), "the key leaked into the {name}");
+    }
+}

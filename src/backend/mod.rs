@@ -69,6 +69,29 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// The same error with every occurrence of `secret` in its text replaced.
+    pub fn redact(self, secret: &str) -> BackendError {
+        let r = |m: String| m.replace(secret, "[redacted]");
+        match self {
+            BackendError::Connect(m) => BackendError::Connect(r(m)),
+            BackendError::Timeout(m) => BackendError::Timeout(r(m)),
+            BackendError::Auth { status, message } => BackendError::Auth {
+                status,
+                message: r(message),
+            },
+            BackendError::NotFound(m) => BackendError::NotFound(r(m)),
+            BackendError::Http { status, message } => BackendError::Http {
+                status,
+                message: r(message),
+            },
+            BackendError::Transport(m) => BackendError::Transport(r(m)),
+            BackendError::StreamCut => BackendError::StreamCut,
+            BackendError::Malformed(m) => BackendError::Malformed(r(m)),
+            BackendError::Model(m) => BackendError::Model(r(m)),
+            BackendError::Invalid(m) => BackendError::Invalid(r(m)),
+        }
+    }
+
     /// Failures after a response had started, which the HTTP layer cannot retry but a fresh
     /// sample can.
     pub fn is_transient(&self) -> bool {

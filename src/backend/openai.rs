@@ -134,6 +134,12 @@ impl Backend for OpenAiBackend {
         let body = self.body(&req);
         let base_url = self.settings.base_url.clone();
         let chat = matches!(req.prompt, Prompt::Chat(_));
+        let key = self.settings.api_key.clone().filter(|k| k.len() >= 4);
+        let redact = move |e: BackendError| match &key {
+            Some(k) => e.redact(k),
+            None => e,
+        };
+        let later = redact.clone();
         let opened = async move {
             let result = if chat {
                 client.chat().create_stream_byot::<Value, Chunk>(body).await
@@ -143,8 +149,9 @@ impl Backend for OpenAiBackend {
                     .create_stream_byot::<Value, Chunk>(body)
                     .await
             };
-            result.map_err(|e| map_error(e, &base_url))
+            result.map_err(|e| redact(map_error(e, &base_url)))
         };
+        // A server that echoes the key in an error never gets it printed or saved.
         stream::once(opened)
             .flat_map(move |opened| -> SampleStream {
                 match opened {
@@ -152,6 +159,7 @@ impl Backend for OpenAiBackend {
                     Err(e) => Box::pin(stream::iter([Err(e)])),
                 }
             })
+            .map(move |ev| ev.map_err(&later))
             .boxed()
     }
 }

@@ -166,14 +166,11 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         print!("{}", table(&dataset.name, dataset.items.len(), &results));
     }
     if results.iter().all(|r| r.samples.succeeded == 0) {
-        let first = results
-            .iter()
-            .flat_map(|r| &r.per_item)
-            .find_map(|i| {
-                i.error
-                    .clone()
-                    .or_else(|| i.all_paths().find_map(|p| p.error.clone()))
-            });
+        let first = results.iter().flat_map(|r| &r.per_item).find_map(|i| {
+            i.error
+                .clone()
+                .or_else(|| i.all_paths().find_map(|p| p.error.clone()))
+        });
         return Err(match first {
             Some(e) => format!("no sample succeeded; the first error: {e}"),
             None => "no sample succeeded".into(),

@@ -151,8 +151,8 @@ pub struct PromptArgs {
     /// Base seed; path i samples with seed + i
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Paths sampled at once
-    #[arg(long)]
+    /// Paths sampled at once (at least 1)
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub concurrency: Option<usize>,
 }
 
@@ -166,7 +166,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Print exactly what is sent to the model
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub show_prompt: bool,
     /// Print each path's whole text instead of its start
     #[arg(long)]
@@ -229,16 +229,16 @@ pub struct OptimizeArgs {
     #[arg(long, short = 'd')]
     pub dataset: PathBuf,
     /// Instructions proposed in the first round
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 6, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub candidates: usize,
     /// Rounds in all (later rounds vary the best)
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub rounds: usize,
     /// Candidates varied after each round
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub keep: usize,
     /// Dev items that score the candidates
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub dev: usize,
     /// Replace the file `--out` names if it exists
     #[arg(long)]

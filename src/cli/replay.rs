@@ -53,9 +53,9 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
         // every answer would be lost: refuse before anything changes.
         if spec.kind == AnswerKind::Choice
             && spec.choices.is_empty()
-            && selected.iter().all(|&i| {
-                crate::core::extract::parse_options(&session.runs[i].query).is_empty()
-            })
+            && selected
+                .iter()
+                .all(|&i| crate::core::extract::parse_options(&session.runs[i].query).is_empty())
         {
             return Err(
                 "--kind choice needs --choices a,b,… (the recorded queries list no \"(A) …\" options)"
@@ -142,7 +142,11 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
             );
             if new.succeeded() == 0 {
                 // A failure is not a change of answer.
-                let why = new.paths.iter().find_map(|p| p.error.clone()).unwrap_or_default();
+                let why = new
+                    .paths
+                    .iter()
+                    .find_map(|p| p.error.clone())
+                    .unwrap_or_default();
                 println!("every re-run path failed ({why}): no answer to compare\n");
             } else {
                 let verdict = if r.result.tally.winner == new.tally.winner {
@@ -164,7 +168,9 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
     if !any_ok {
         return Err(format!(
             "every re-run path failed{}",
-            first_error.map(|e| format!(", the first with: {e}")).unwrap_or_default()
+            first_error
+                .map(|e| format!(", the first with: {e}"))
+                .unwrap_or_default()
         ));
     }
     Ok(true)

@@ -31,7 +31,7 @@ pub enum AnswerKind {
     Choice,
     /// Free text, trimmed and case-folded.
     Text,
-    /// A user pattern; group 1 (or the whole match) is the answer.
+    /// A user pattern; its group 1 is the answer.
     Regex,
 }
 
@@ -110,7 +110,14 @@ impl Extractor {
                 return Err("answer kind `regex` needs a `pattern`".into());
             }
             (_, Some(p)) => {
-                Some(Regex::new(p).map_err(|e| format!("answer pattern does not compile: {e}"))?)
+                let re =
+                    Regex::new(p).map_err(|e| format!("answer pattern does not compile: {e}"))?;
+                if re.captures_len() < 2 {
+                    return Err(format!(
+                        "answer pattern `{p}` has no group: put the answer in ( ), e.g. `ANSWER: (\\w+)`"
+                    ));
+                }
+                Some(re)
             }
             (_, None) => None,
         };

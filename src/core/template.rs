@@ -236,6 +236,12 @@ impl Template {
             .validate()
             .map_err(|e| format!("sampling: {e}"))?;
         self.answer.validate()?;
+        if self.strategy == Strategy::LeastToMost && self.decomposition.is_empty() {
+            return Err(
+                "strategy `least-to-most` needs `decomposition` exemplars (problems and their sub-questions)"
+                    .into(),
+            );
+        }
         if self.strategy == Strategy::Cot
             && let Some(i) = self.active_examples().position(|e| e.rationale.is_none())
         {

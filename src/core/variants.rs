@@ -34,17 +34,66 @@ pub fn parse_vary(flags: &[String]) -> Result<Vec<(String, Vec<String>)>, String
                     KEYS.join(", ")
                 ));
             }
-            let values: Vec<String> = vs
-                .split(',')
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .collect();
+            let values = split_values(vs).map_err(|e| format!("--vary {f}: {e}"))?;
             if values.is_empty() {
                 return Err(format!("--vary {f}: no values"));
             }
+            if let Some(v) = values
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| values[..i].contains(v).then_some(v))
+            {
+                return Err(format!("--vary {f}: `{v}` is given twice"));
+            }
             Ok((k, values))
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()
+        .and_then(|vary| {
+            match vary
+                .iter()
+                .enumerate()
+                .find(|(i, (k, _))| vary[..*i].iter().any(|(k2, _)| k2 == k))
+            {
+                Some((_, (k, _))) => Err(format!(
+                    "--vary: `{k}` is varied twice; give its values in one flag"
+                )),
+                None => Ok(vary),
+            }
+        })
+}
+
+/// Comma-separated values; a value in double quotes may hold commas
+/// (`instruction="Be brief, be right.",none`).
+fn split_values(vs: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut was_quoted = false;
+    for c in vs.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                was_quoted = true;
+            }
+            ',' if !quoted => {
+                let v = cur.trim().to_string();
+                if !v.is_empty() || was_quoted {
+                    out.push(v);
+                }
+                cur.clear();
+                was_quoted = false;
+            }
+            c => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quote is not closed".into());
+    }
+    let v = cur.trim().to_string();
+    if !v.is_empty() || was_quoted {
+        out.push(v);
+    }
+    Ok(out)
 }
 
 /// Every combination of the varied values.
@@ -82,6 +131,12 @@ pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
         }
         "shots" => {
             let k: usize = value.parse().map_err(|e| bad(&e))?;
+            if k > t.examples.len() {
+                return Err(bad(&format!(
+                    "the template has {} examples",
+                    t.examples.len()
+                )));
+            }
             for (i, e) in t.examples.iter_mut().enumerate() {
                 e.enabled = i < k;
             }
@@ -109,6 +164,14 @@ mod tests {
         );
         assert!(parse_vary(&["colour=red".into()]).is_err());
         assert!(parse_vary(&["n".into()]).is_err());
+        assert!(
+            parse_vary(&["n=1,1".into()]).is_err(),
+            "a duplicate variant"
+        );
+        assert!(parse_vary(&["n=1".into(), "n=2".into()]).is_err());
+        let v = parse_vary(&[r#"instruction="Be brief, be right.",none"#.into()]).unwrap();
+        assert_eq!(v[0].1, ["Be brief, be right.", "none"]);
+        assert!(parse_vary(&[r#"instruction="open"#.into()]).is_err());
     }
 
     #[test]
@@ -118,6 +181,7 @@ mod tests {
         let mut t = fresh.clone();
         apply(&mut t, "shots", "2").unwrap();
         assert_eq!(t.active_examples().count(), 2);
+        assert!(apply(&mut t, "shots", "99").is_err());
         assert!(apply(&mut t, "strategy", "sideways").is_err());
     }
 }

@@ -54,6 +54,12 @@ impl RunPlan {
             return Err("the query is empty: give one with --query or in the template".into());
         }
         let extractor = Extractor::new(&template.answer)?;
+        if template.answer.kind == crate::core::extract::AnswerKind::Choice
+            && template.answer.choices.is_empty()
+            && crate::core::extract::parse_options(query).is_empty()
+        {
+            return Err("answer kind `choice` needs `choices` in the template, or a query that lists its options as \"(A) … (B) …\"".into());
+        }
         Ok(RunPlan {
             query: query.trim().to_string(),
             strategy: template.strategy,

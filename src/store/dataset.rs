@@ -197,6 +197,21 @@ pub fn load_dataset(path: &Path, strict: bool) -> Result<Dataset, StoreError> {
             }
         }
     }
+    // Ids name items in exports and drill-downs: a repeated id is reported (and refused with
+    // --strict); later items with it are skipped.
+    let mut seen = std::collections::HashSet::new();
+    let mut unique = Vec::with_capacity(items.len());
+    for (i, it) in items.into_iter().enumerate() {
+        if seen.insert(it.id.clone()) {
+            unique.push(it);
+        } else {
+            problem(
+                0,
+                format!("item {}: duplicate id `{}` (skipped)", i + 1, it.id),
+            )?;
+        }
+    }
+    let items = unique;
     if items.is_empty() {
         return Err(StoreError::Parse {
             path: name,
@@ -277,5 +292,29 @@ mod tests {
         assert_eq!(ds.items[0].targets, vec!["4"]);
         assert_eq!(ds.items[1].input, "Sky?\nOptions: (A) blue (B) green");
         assert_eq!(ds.items[1].targets, vec!["blue"]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_duplicate_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.jsonl");
+        std::fs::write(
+            &p,
+            "\u{feff}{\"id\":\"a\",\"input\":\"1+1?\",\"target\":\"2\"}\n{\"id\":\"a\",\"input\":\"2+2?\",\"target\":\"4\"}\n{\"id\":\"b\",\"input\":\"3+3?\",\"target\":\"6\"}\n",
+        )
+        .unwrap();
+        let d = load_dataset(&p, false).unwrap();
+        assert_eq!(
+            d.items.len(),
+            2,
+            "the first item survives its BOM; the repeat is skipped"
+        );
+        assert_eq!(d.items[0].input, "1+1?");
+        assert!(
+            d.problems[0].contains("duplicate id `a`"),
+            "{:?}",
+            d.problems
+        );
+        assert!(load_dataset(&p, true).is_err(), "--strict stops");
     }
 }

@@ -590,7 +590,10 @@ mod tests {
             &mut s,
             Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
         );
-        assert!(!e.iter().any(|e| matches!(e, Effect::SaveSession { .. })), "{e:?}");
+        assert!(
+            !e.iter().any(|e| matches!(e, Effect::SaveSession { .. })),
+            "{e:?}"
+        );
         // An edit is kept.
         let mut s = lab();
         let (t, _) = resolve("gsm8k-cot").unwrap();
@@ -603,7 +606,10 @@ mod tests {
             &mut s,
             Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
         );
-        assert!(e.iter().any(|e| matches!(e, Effect::SaveSession { .. })), "{e:?}");
+        assert!(
+            e.iter().any(|e| matches!(e, Effect::SaveSession { .. })),
+            "{e:?}"
+        );
     }
 
     #[test]
