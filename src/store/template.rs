@@ -74,10 +74,43 @@ impl std::fmt::Display for Origin {
 pub fn parse_template(yaml: &str, source: &str) -> Result<Template, StoreError> {
     let t: Template = super::parse_yaml(yaml, source)?;
     t.validate().map_err(|message| StoreError::Parse {
-        path: source.to_string(),
+        path: match field_of(&message).and_then(|k| locate_key(yaml, k)) {
+            Some((line, col)) => format!("{source}:{line}:{col}"),
+            None => source.to_string(),
+        },
         message,
     })?;
     Ok(t)
+}
+
+/// The template key a validation message is about ("sampling: top_p must be …" -> `top_p`).
+fn field_of(message: &str) -> Option<&str> {
+    if let Some(rest) = message.strip_prefix("sampling: ") {
+        return rest.split_whitespace().next();
+    }
+    [
+        ("answer pattern", "pattern"),
+        ("answer kind", "kind"),
+        ("strategy", "strategy"),
+        ("`name`", "name"),
+        ("template version", "version"),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| message.starts_with(prefix))
+    .map(|(_, key)| key)
+}
+
+/// Line and column (1-based) of the first `key:` in a YAML text, in block or flow style.
+fn locate_key(yaml: &str, key: &str) -> Option<(usize, usize)> {
+    yaml.lines().enumerate().find_map(|(i, line)| {
+        let code = line.split(" #").next().unwrap_or(line);
+        code.match_indices(key).find_map(|(at, _)| {
+            let before = code[..at].chars().next_back();
+            let after = code[at + key.len()..].trim_start();
+            let starts = before.is_none_or(|c| c.is_whitespace() || matches!(c, '{' | ',' | '-'));
+            (starts && after.starts_with(':')).then_some((i + 1, at + 1))
+        })
+    })
 }
 
 pub fn load_template_file(path: &Path) -> Result<Template, StoreError> {
@@ -194,6 +227,17 @@ pub fn save_template(path: &Path, template: &Template) -> Result<(), StoreError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn range_and_regex_errors_name_line_and_column() {
+        let yaml = "version: 1\nname: t\nanswer: { kind: regex, pattern: \"x\" }\nsampling:\n  n: 5\n  top_p: 7\n";
+        let e = parse_template(yaml, "t.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("t.yaml:6:3: sampling: top_p"), "{e}");
+        let yaml = yaml.replace("top_p: 7", "top_p: 0.9");
+        let e = parse_template(&yaml, "t.yaml").unwrap_err().to_string();
+        assert!(e.starts_with("t.yaml:3:"), "{e}");
+        assert!(e.contains("no group"), "{e}");
+    }
     use crate::core::render::{Mode, render};
     use proptest::prelude::*;
 
