@@ -169,7 +169,7 @@ fn session_label(s: &AppState) -> String {
 
 fn header(s: &AppState, f: &mut Frame, area: Rect) {
     let backend = match &s.backend {
-        Some(b) => format!("{} {} ({})", b.kind, b.model, s.backend_state),
+        Some(b) => format!("{} ({})", b.label(), s.backend_state),
         None => s.backend_state.clone(),
     };
     let line = Line::from(vec![
