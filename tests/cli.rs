@@ -559,11 +559,7 @@ fn a_run_stopped_with_ctrl_c_exits_130_and_says_it_was_cancelled() {
         "responses:\n  - text: \"one two three four five six seven eight nine ten The answer is 7.\"\n    delay_ms: 400\n",
     )
     .unwrap();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("promptlab"))
-        .env_remove("OPENAI_BASE_URL")
-        .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
-        .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
-        .env("PROMPTLAB_DATA_DIR", dirs.path().join("data"))
+    let child = common::process(&dirs)
         .args([
             "run",
             "--backend",

@@ -333,12 +333,7 @@ fn concurrent_saves_from_eight_processes_keep_eight_runs() {
     let s = dirs.path().join("same.yaml");
     let children: Vec<_> = (0..8)
         .map(|i| {
-            Std::new(assert_cmd::cargo::cargo_bin("promptlab"))
-                .env_remove("OPENAI_BASE_URL")
-                .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
-                .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
-                .env("PROMPTLAB_DATA_DIR", dirs.path().join("data"))
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
+            common::process(&dirs)
                 .args([
                     "run",
                     "--backend",

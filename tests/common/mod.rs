@@ -27,3 +27,16 @@ pub fn scripted(dirs: &tempfile::TempDir) -> Command {
     ]);
     c
 }
+
+/// `promptlab` as a plain process (to spawn several at once or signal it), with the same
+/// isolated directories as `promptlab`.
+pub fn process(dirs: &tempfile::TempDir) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("promptlab"));
+    c.env_remove("OPENAI_BASE_URL")
+        .env_remove("OPENAI_API_KEY")
+        .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
+        .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
+        .env("PROMPTLAB_DATA_DIR", dirs.path().join("data"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
