@@ -14,7 +14,7 @@ use super::cache::Cache;
 use super::{RunPlan, run_limited};
 use crate::backend::{Backend, Usage};
 use crate::core::metrics::{maj_at_k, majority_correct};
-use crate::core::record::{PathRecord, SampleOrigin, origin};
+use crate::core::record::PathRecord;
 use crate::core::render::Mode;
 use crate::core::template::Template;
 use crate::core::variants::{apply, grid};
@@ -95,12 +95,11 @@ impl SampleCounts {
             self.failed += 1;
         }
         self.truncated += usize::from(p.truncated());
-        let o: SampleOrigin = origin([p]);
-        self.fresh += o.fresh;
-        self.cached += o.cached;
         if p.cached {
+            self.cached += 1;
             return;
         }
+        self.fresh += 1;
         self.resamples += p.resamples as usize;
         for s in &p.stages {
             match (&s.finish_reason, p.cancelled()) {
