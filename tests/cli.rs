@@ -587,3 +587,25 @@ fn a_run_stopped_with_ctrl_c_exits_130_and_says_it_was_cancelled() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["cancelled"], true);
 }
+
+#[test]
+fn a_flag_the_chosen_backend_would_ignore_is_refused() {
+    let dirs = tempfile::tempdir().unwrap();
+    let out = scripted(&dirs)
+        .args(["--base-url", "http://127.0.0.1:9/v1"])
+        .output()
+        .unwrap();
+    fails_with(out, "--base-url does not apply to the scripted backend");
+    let out = promptlab(&dirs)
+        .args([
+            "run",
+            "--backend",
+            "openai",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+        ])
+        .args(["--script", "assets/demo-script.yaml"])
+        .output()
+        .unwrap();
+    fails_with(out, "--script does not apply to the openai backend");
+}

@@ -368,6 +368,15 @@ fn concurrent_saves_from_eight_processes_keep_eight_runs() {
         .collect();
     seeds.sort_unstable();
     assert_eq!(seeds, (0..8).collect::<Vec<u64>>());
+    let left: Vec<_> = std::fs::read_dir(dirs.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "same.yaml")
+        .collect();
+    assert!(
+        left.iter().all(|n| !n.starts_with('.')),
+        "no lock or temp files left beside the session: {left:?}"
+    );
 }
 
 #[test]
@@ -483,4 +492,71 @@ async fn no_secret_reaches_stderr_the_cache_exports_or_echoed_errors() {
     for (name, text) in places {
         assert!(!text.contains(sentinel), "the key leaked into the {name}");
     }
+}
+
+/// The lab writes its whole session (`save_merged`); runs a `promptlab run --save` appended
+/// to the same file since the lab read it are kept, after the lab's own, and handed back.
+#[test]
+fn a_lab_save_keeps_runs_the_cli_appended_meanwhile() {
+    let dirs = tempfile::tempdir().unwrap();
+    let s = dirs.path().join("shared.yaml");
+    let out = common::scripted(&dirs)
+        .arg("--save")
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The lab opens it, re-votes its run and records one of its own.
+    let mut lab = load_session(&s).unwrap();
+    let revoted = lab.runs[0]
+        .revote(&promptlab::core::extract::AnswerSpec::of(
+            promptlab::core::extract::AnswerKind::Text,
+        ))
+        .unwrap();
+    lab.runs[0] = revoted.clone();
+    let mut mine = lab.runs[0].clone();
+    mine.timestamp = "2099-01-01T00:00:00Z".into();
+    lab.runs.push(mine);
+    // Meanwhile the CLI appends two.
+    for seed in ["5", "6"] {
+        let out = common::scripted(&dirs)
+            .args(["--seed", seed, "--save"])
+            .arg(&s)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let taken = promptlab::store::session::save_merged(&s, &mut lab).unwrap();
+    assert_eq!(
+        taken.len(),
+        2,
+        "the two CLI runs, not the re-voted one again"
+    );
+    let on_disk = load_session(&s).unwrap();
+    assert_eq!(on_disk.runs.len(), 4);
+    assert_eq!(on_disk.runs[0], revoted, "the lab's re-vote stands");
+    assert_eq!(on_disk.runs[1].timestamp, "2099-01-01T00:00:00Z");
+    let seeds: Vec<u64> = on_disk.runs[2..]
+        .iter()
+        .map(|r| r.template.sampling.seed)
+        .collect();
+    assert_eq!(seeds, vec![5, 6]);
+    // A second save takes in nothing more.
+    assert!(
+        promptlab::store::session::save_merged(&s, &mut lab)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A file there that is not a session is never overwritten by a merge save.
+#[test]
+fn a_merge_save_leaves_a_foreign_file_alone() {
+    let dirs = tempfile::tempdir().unwrap();
+    let notes = dirs.path().join("notes.yaml");
+    std::fs::write(&notes, "just: notes\n").unwrap();
+    let (t, _) = promptlab::store::template::resolve("gsm8k-cot").unwrap();
+    let mut s = promptlab::store::session::Session::new(t);
+    assert!(promptlab::store::session::save_merged(&notes, &mut s).is_err());
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "just: notes\n");
 }

@@ -305,9 +305,18 @@ async fn runs_are_recorded_autosaved_browsed_and_compared() {
     assert!(matches!(s.popup, Some(Popup::SaveAs { .. })));
     press(&mut s, KeyCode::Char('2'));
     let e = press(&mut s, KeyCode::Enter);
-    assert!(
-        matches!(e.as_slice(), [Effect::SaveSession { path, .. }] if path.ends_with("gsm8k-cot2.yaml"))
-    );
+    let Some(Effect::SaveSession { path, how, .. }) = e.first() else {
+        panic!("{e:?}")
+    };
+    assert!(path.ends_with("gsm8k-cot2.yaml"));
+    assert_eq!(*how, promptlab::store::writer::Write::Create);
+    // The session moves to its name once the file is written (never over another file).
+    assert!(!s.session.named);
+    let landed = promptlab::store::writer::Landed::Written {
+        path: path.clone(),
+        merged: vec![],
+    };
+    update(&mut s, Msg::SessionSaved(Ok(landed)));
     assert!(s.session.named);
 }
 
@@ -458,4 +467,62 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
         Some(first.as_str())
     );
     assert!(s.preview.starts_with(&first));
+}
+
+#[tokio::test]
+async fn browsing_an_earlier_run_shows_its_own_prompt_and_settings() {
+    let mut s = lab("gsm8k-cot");
+    s.clock = || "2026-11-28T12:00:00Z".to_string();
+    finished_run(&mut s).await;
+    // Today's edits differ: direct, N 9, an instruction.
+    press(&mut s, KeyCode::F(2));
+    for _ in 0..4 {
+        press_mod(&mut s, KeyCode::Up, KeyModifiers::ALT);
+    }
+    s.focus = Focus::Instruction;
+    type_text(&mut s, "Today's instruction.");
+    press_mod(&mut s, KeyCode::Left, KeyModifiers::ALT);
+    let screen = format!("{:?}", draw(&s, 140, 40).backend());
+    assert!(screen.contains("Prompt of run 1"), "{screen}");
+    assert!(screen.contains("run 1 (read-only)"), "{screen}");
+    assert!(screen.contains("N 5"), "the run's N, not today's 9");
+    assert!(!screen.contains("Today's instruction.\\n\\nQ:"));
+    insta::assert_snapshot!(draw(&s, 140, 40).backend());
+    press(&mut s, KeyCode::Esc);
+    let screen = format!("{:?}", draw(&s, 140, 40).backend());
+    assert!(screen.contains("N 9"), "back to the edits");
+}
+
+#[test]
+fn the_settings_bar_scrolls_to_the_selected_setting_at_100_columns() {
+    let mut s = lab("gsm8k-cot");
+    s.focus = Focus::Settings;
+    for _ in 0..8 {
+        press(&mut s, KeyCode::Right);
+    }
+    let t = draw(&s, 100, 30);
+    let bar = (0..100)
+        .map(|x| t.backend().buffer()[(x, 27)].symbol().to_string())
+        .collect::<String>();
+    assert!(bar.contains("answer number"), "{bar}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn the_footer_at_80x24_always_shows_help_and_quit() {
+    for focus in [Focus::Settings, Focus::Examples, Focus::Query, Focus::Paths] {
+        let mut s = lab("gsm8k-cot");
+        s.focus = focus;
+        let t = draw(&s, 80, 24);
+        let footer = (0..80)
+            .map(|x| t.backend().buffer()[(x, 23)].symbol().to_string())
+            .collect::<String>();
+        assert!(
+            footer.contains("F1 help") && footer.contains("quit"),
+            "{focus:?}: {footer}"
+        );
+    }
+    let mut s = lab("gsm8k-cot");
+    s.focus = Focus::Examples;
+    insta::assert_snapshot!(draw(&s, 80, 24).backend());
 }

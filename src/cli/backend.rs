@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::config::Config;
+use clap::ValueEnum;
+
 use super::{BackendArgs, BackendKind};
 use crate::backend::Backend;
 use crate::backend::openai::{OpenAiBackend, OpenAiSettings};
@@ -16,8 +18,8 @@ pub struct Resolved {
     pub args: BackendArgs,
 }
 
-pub fn resolve(args: &BackendArgs, config: &Config) -> Result<Resolved, String> {
-    let mut args = args.clone();
+pub fn resolve(given: &BackendArgs, config: &Config) -> Result<Resolved, String> {
+    let mut args = given.clone();
     args.base_url = args
         .base_url
         .or_else(|| config.base_url.clone())
@@ -36,7 +38,39 @@ pub fn resolve(args: &BackendArgs, config: &Config) -> Result<Resolved, String> 
         (None, Some(k)) => k,
         (None, None) => BackendKind::Local,
     };
+    refuse_foreign_flags(kind, given)?;
     Ok(Resolved { kind, args })
+}
+
+/// A flag given on the command line that the chosen backend would ignore is refused: a run
+/// must never look as if it used a server, a model file or a script it did not. (Settings
+/// from the config file or the environment are defaults for whichever backend runs.)
+fn refuse_foreign_flags(kind: BackendKind, given: &BackendArgs) -> Result<(), String> {
+    let from_env = std::env::var("OPENAI_BASE_URL").ok();
+    let base_url = given.base_url.is_some() && given.base_url != from_env;
+    let flags = [
+        ("--base-url", base_url, kind != BackendKind::Openai),
+        (
+            "--model-path",
+            given.model_path.is_some(),
+            kind != BackendKind::Local,
+        ),
+        ("--lora", given.lora.is_some(), kind != BackendKind::Local),
+        (
+            "--script",
+            given.script.is_some(),
+            kind != BackendKind::Scripted,
+        ),
+    ];
+    match flags.iter().find(|(_, set, foreign)| *set && *foreign) {
+        Some((flag, ..)) => Err(format!(
+            "{flag} does not apply to the {} backend; drop it or choose the backend it is for",
+            kind.to_possible_value()
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
+        )),
+        None => Ok(()),
+    }
 }
 
 pub async fn build(r: &Resolved) -> Result<Arc<dyn Backend>, String> {

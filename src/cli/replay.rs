@@ -13,19 +13,7 @@ use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::record::RunRecord;
 use crate::core::vote::Tally;
 use crate::engine::{self, RunPlan};
-use crate::store::session::{load_session, save_session};
-
-fn answer_kind(s: &str) -> Result<AnswerKind, String> {
-    match s {
-        "number" => Ok(AnswerKind::Number),
-        "choice" => Ok(AnswerKind::Choice),
-        "text" => Ok(AnswerKind::Text),
-        "regex" => Ok(AnswerKind::Regex),
-        other => Err(format!(
-            "unknown answer kind `{other}` (number, choice, text or regex)"
-        )),
-    }
-}
+use crate::store::session::{load_session, save_merged};
 
 pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
     let mut session = load_session(&args.session).map_err(|e| e.to_string())?;
@@ -45,7 +33,7 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
     }
     if let Some(kind) = &args.kind {
         let spec = AnswerSpec {
-            kind: answer_kind(kind)?,
+            kind: str::parse::<AnswerKind>(kind)?,
             pattern: args.pattern.clone(),
             choices: args.choices.clone(),
         };
@@ -66,11 +54,16 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
             session.runs[i] = session.runs[i].revote(&spec)?;
         }
         if args.write {
-            save_session(&args.session, &session).map_err(|e| e.to_string())?;
+            // Runs another process added since the file was read are kept.
+            let added = save_merged(&args.session, &mut session).map_err(|e| e.to_string())?;
             eprintln!(
-                "re-voted {} run(s) in {}",
+                "re-voted {} run(s) in {}{}",
                 selected.len(),
-                args.session.display()
+                args.session.display(),
+                match added.len() {
+                    0 => String::new(),
+                    n => format!(" (kept {n} run(s) added meanwhile)"),
+                }
             );
         }
     }

@@ -123,7 +123,7 @@ fn check_save_target(path: &std::path::Path) -> Result<(), String> {
         crate::store::session::load_session(path)
             .map_err(|e| format!("--save: {e} (not a session this promptlab can add to)"))?;
     }
-    crate::store::atomic::locked(path, || ())
+    crate::store::atomic::check_writable(path)
         .map_err(|e| format!("--save {}: cannot write there: {e}", path.display()))
 }
 

@@ -46,6 +46,21 @@ impl AnswerKind {
     }
 }
 
+impl std::str::FromStr for AnswerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            AnswerKind::Number,
+            AnswerKind::Choice,
+            AnswerKind::Text,
+            AnswerKind::Regex,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("unknown kind `{s}` (expected number, choice, text or regex)"))
+    }
+}
+
 /// The `answer:` block of a template.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -416,6 +416,23 @@ impl RunRecord {
         r.result = self.result.revote(&extractor, &self.query);
         Ok(r)
     }
+
+    /// Whether `other` records the same run, perhaps re-voted since: same time, question,
+    /// prompt, backend, duration and path texts (a re-vote changes only answers and tally).
+    pub fn same_run(&self, other: &RunRecord) -> bool {
+        self.timestamp == other.timestamp
+            && self.query == other.query
+            && self.prompt == other.prompt
+            && self.backend.label() == other.backend.label()
+            && self.result.elapsed_ms == other.result.elapsed_ms
+            && self.result.paths.len() == other.result.paths.len()
+            && self
+                .result
+                .paths
+                .iter()
+                .zip(&other.result.paths)
+                .all(|(a, b)| a.text() == b.text())
+    }
 }
 
 /// Reading older files: session format 1 kept a path's whole text, its last finish reason,

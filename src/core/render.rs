@@ -172,6 +172,15 @@ pub fn instruction(template: &Template) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The examples a strategy sends: the active ones, or none for zero-shot CoT (zero-shot
+/// means no demonstrations; the examples stay in the template for the other strategies).
+pub fn shown_examples(template: &Template) -> Vec<&Example> {
+    match template.strategy {
+        Strategy::ZeroShotCot => Vec::new(),
+        _ => template.active_examples().collect(),
+    }
+}
+
 /// Renders the first-stage prompt for `query` (for least-to-most: the decomposition prompt).
 pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
     let strategy = template.strategy;
@@ -186,7 +195,7 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
                 p.push_str(instr);
                 p.push_str("\n\n");
             }
-            for e in template.active_examples() {
+            for e in shown_examples(template) {
                 p.push_str(&format!(
                     "Q: {}\nA: {}\n\n",
                     e.input.trim(),
@@ -214,7 +223,7 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
             if let Some(instr) = instruction(template) {
                 msgs.push(Message::new(Role::System, instr));
             }
-            for e in template.active_examples() {
+            for e in shown_examples(template) {
                 msgs.push(Message::new(Role::User, e.input.trim()));
                 msgs.push(Message::new(Role::Assistant, example_answer(e, strategy)));
             }

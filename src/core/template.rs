@@ -152,6 +152,10 @@ impl Default for Sampling {
 
 /// Largest vote count accepted anywhere (CLI, TUI, templates).
 pub const MAX_N: u32 = 64;
+/// Largest top-k accepted (0 switches it off); more candidates than this never matter.
+pub const MAX_TOP_K: u32 = 1000;
+/// Largest completion length accepted.
+pub const MAX_TOKENS: u32 = 32_768;
 
 impl Sampling {
     /// Checks the ranges a backend would otherwise reject late or silently clamp.
@@ -168,9 +172,15 @@ impl Sampling {
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return Err(format!("top_p must be in (0, 1], got {}", self.top_p));
         }
-        if self.max_tokens == 0 || self.max_tokens > 32_768 {
+        if self.top_k > MAX_TOP_K {
             return Err(format!(
-                "max_tokens must be between 1 and 32768, got {}",
+                "top_k must be between 0 (off) and {MAX_TOP_K}, got {}",
+                self.top_k
+            ));
+        }
+        if self.max_tokens == 0 || self.max_tokens > MAX_TOKENS {
+            return Err(format!(
+                "max_tokens must be between 1 and {MAX_TOKENS}, got {}",
                 self.max_tokens
             ));
         }

@@ -18,17 +18,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     {
         return Ok(()); // nothing changed: the file keeps its bytes, times and comments
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
+    let (dir, tmp) = temp_beside(path)?;
+    let dir = dir.as_path();
     let result = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         if let Some(meta) = &existing {
@@ -45,6 +36,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// The folder of `path` (created if missing) and a fresh temporary name in it.
+fn temp_beside(path: &Path) -> io::Result<(PathBuf, PathBuf)> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    Ok((dir.to_path_buf(), tmp))
+}
+
+/// Whether `write_atomic(path, …)` could write: the folder exists or can be made, and a file
+/// can be created in it (tried, then removed).
+pub fn check_writable(path: &Path) -> io::Result<()> {
+    let target = resolve_links(path)?;
+    if target.is_dir() {
+        return Err(io::Error::other("a folder, not a file"));
+    }
+    let (_, tmp) = temp_beside(&target)?;
+    OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+    fs::remove_file(&tmp)
 }
 
 /// The file a path names, through any chain of symbolic links (a link to a file not yet
@@ -69,9 +88,10 @@ fn resolve_links(path: &Path) -> io::Result<PathBuf> {
     )))
 }
 
-/// Runs `f` holding an exclusive advisory lock tied to `path` (a `.NAME.lock` file beside
-/// it: the file itself is replaced by renames, so it cannot carry the lock). Other promptlab
-/// processes reading, changing and writing the same file wait their turn.
+/// Runs `f` holding an exclusive advisory lock on the folder that holds `path` (the file
+/// itself is replaced by renames, so it cannot carry the lock, and a lock file beside it would
+/// be left behind). Other promptlab processes reading, changing and writing a file in the same
+/// folder wait their turn; a cycle takes milliseconds. `f` must not take another such lock.
 pub fn locked<T>(path: &Path, f: impl FnOnce() -> T) -> io::Result<T> {
     let target = resolve_links(path)?;
     let dir = match target.parent() {
@@ -79,15 +99,7 @@ pub fn locked<T>(path: &Path, f: impl FnOnce() -> T) -> io::Result<T> {
         _ => Path::new("."),
     };
     fs::create_dir_all(dir)?;
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("file");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(format!(".{name}.lock")))?;
+    let lock = File::open(dir)?;
     lock.lock()?;
     let out = f();
     let _ = lock.unlock();

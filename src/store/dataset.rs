@@ -95,6 +95,35 @@ fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, String> {
     })
 }
 
+/// Where a dataset named in the lab lives: the path as typed when it is there (relative to the
+/// current directory), else the same relative path under the data directory's `datasets`
+/// folder, else under the project promptlab was built from (its shipped `assets/`).
+pub fn locate(typed: &Path) -> std::path::PathBuf {
+    if typed.is_absolute() || typed.exists() {
+        return typed.to_path_buf();
+    }
+    let mut candidates = Vec::new();
+    if let Some(d) = super::data_dir() {
+        candidates.push(d.join("datasets").join(typed));
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(typed));
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| typed.to_path_buf())
+}
+
+/// The dataset the lab's forms offer first: the shipped arithmetic sample, wherever it is.
+pub fn default_dataset() -> std::path::PathBuf {
+    let shipped = Path::new("assets/arith-mini.jsonl");
+    let found = locate(shipped);
+    if found.is_file() {
+        found
+    } else {
+        shipped.to_path_buf()
+    }
+}
+
 pub fn load_dataset(path: &Path, strict: bool) -> Result<Dataset, StoreError> {
     let name = path.display().to_string();
     let text = super::read_text(path).map_err(|source| StoreError::Io {

@@ -98,6 +98,46 @@ pub fn save_session(path: &Path, session: &Session) -> Result<(), StoreError> {
     })?
 }
 
+/// Writes the lab's `session` to `path` without losing runs another process (a `promptlab
+/// run --save`, another lab) added to the file since the lab read it: under the file's lock,
+/// runs on disk that the session does not hold are appended to it before it is written. A
+/// file there that is not a readable session is left alone. Returns the runs taken in.
+pub fn save_merged(path: &Path, session: &mut Session) -> Result<Vec<RunRecord>, StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    super::atomic::locked(path, || {
+        let added: Vec<RunRecord> = match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            _ => load_session(path)?
+                .runs
+                .into_iter()
+                .filter(|r| !session.runs.iter().any(|mine| mine.same_run(r)))
+                .collect(),
+        };
+        session.runs.extend(added.iter().cloned());
+        write_session(path, session)?;
+        Ok(added)
+    })
+    .map_err(io)?
+}
+
+/// Writes `session` to `path` only if no file is there (checked under the file's lock).
+/// `None`: one is, and it was left alone.
+pub fn save_new(path: &Path, session: &Session) -> Result<Option<Vec<RunRecord>>, StoreError> {
+    super::atomic::locked(path, || {
+        if std::fs::symlink_metadata(path).is_ok() {
+            return Ok(None);
+        }
+        write_session(path, session).map(|()| Some(Vec::new()))
+    })
+    .map_err(|source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    })?
+}
+
 fn write_session(path: &Path, session: &Session) -> Result<(), StoreError> {
     let yaml = session.to_yaml().map_err(|message| StoreError::Parse {
         path: path.display().to_string(),

@@ -212,6 +212,38 @@ pub fn list() -> Vec<Listed> {
     out
 }
 
+/// Where exported templates go: `./templates` when it exists (a project), else the data
+/// directory's `templates`.
+pub fn export_dir() -> PathBuf {
+    let local = PathBuf::from("templates");
+    if local.is_dir() {
+        return local;
+    }
+    crate::store::data_dir()
+        .map(|d| d.join("templates"))
+        .unwrap_or(local)
+}
+
+/// Whether `name` is a built-in template (a file of that name would hide it).
+pub fn is_builtin(name: &str) -> bool {
+    BUILTIN.iter().any(|(n, _)| *n == name)
+}
+
+/// Writes a template as YAML unless a file is there already (checked under its lock):
+/// `false` when one is, and it was left alone.
+pub fn save_new_template(path: &Path, template: &Template) -> Result<bool, StoreError> {
+    crate::store::atomic::locked(path, || {
+        if std::fs::symlink_metadata(path).is_ok() {
+            return Ok(false);
+        }
+        save_template(path, template).map(|()| true)
+    })
+    .map_err(|source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    })?
+}
+
 /// Writes a template as YAML, atomically.
 pub fn save_template(path: &Path, template: &Template) -> Result<(), StoreError> {
     let yaml = serde_saphyr::to_string(template).map_err(|e| StoreError::Parse {

@@ -1,40 +1,90 @@
 //! One writer for sessions: saves are written in the order they were asked for, by one
 //! thread, so an older snapshot can never land after a newer one. When saves of the same file
 //! queue up while one is written, only the newest of them is written (it holds all the
-//! others' runs); every request is still answered, in order.
+//! others' runs); every request is still answered, in order. Runs another process added to
+//! the file meanwhile are merged in, not overwritten (see `save_merged`), unless the save was
+//! asked to replace the file.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use super::session::{Session, save_session};
+use super::session::{Session, save_merged, save_new, save_session};
+use crate::core::record::RunRecord;
 
-/// What a save came to: the path written, or why not (the file on disk is then untouched).
-pub type Saved = Result<PathBuf, String>;
+/// What a save came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Landed {
+    /// Written, with the runs found in the file that the lab did not have.
+    Written {
+        path: PathBuf,
+        merged: Vec<RunRecord>,
+    },
+    /// Not written: a `Write::Create` found a file there.
+    Exists { path: PathBuf },
+}
+
+/// What a save came to, or why it failed (the file on disk is then untouched).
+pub type Saved = Result<Landed, String>;
+
+/// How a save treats a file already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// Keep runs others added to it (autosaves, saves of the open session).
+    Merge,
+    /// Replace it (the user said so).
+    Replace,
+    /// Write only if there is no file yet (a new name).
+    Create,
+}
+
+struct Job {
+    path: PathBuf,
+    session: Box<Session>,
+    how: Write,
+}
 
 pub struct SessionWriter {
-    tx: Option<mpsc::Sender<(PathBuf, Box<Session>)>>,
+    tx: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl SessionWriter {
     /// Starts the writer; `on_saved` hears of each save, in the order they were asked for.
     pub fn spawn(on_saved: impl Fn(Saved) + Send + 'static) -> std::io::Result<SessionWriter> {
-        let (tx, rx) = mpsc::channel::<(PathBuf, Box<Session>)>();
+        let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("promptlab-saves".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
                     let mut queued = vec![first];
                     queued.extend(rx.try_iter());
-                    for (i, (path, session)) in queued.iter().enumerate() {
-                        let newer = queued[i + 1..].iter().any(|(p, _)| p == path);
+                    for i in 0..queued.len() {
+                        let (before, after) = queued.split_at_mut(i + 1);
+                        let job = &mut before[i];
+                        let landed = |merged| Landed::Written {
+                            path: job.path.clone(),
+                            merged,
+                        };
+                        // A newer snapshot of this file follows at once: it holds this one's runs.
+                        let newer = after.iter().any(|j| j.path == job.path && j.how == job.how);
                         let r = if newer {
-                            Ok(path.clone()) // a newer snapshot of this file follows at once
+                            Ok(landed(Vec::new()))
                         } else {
-                            save_session(path, session)
-                                .map(|()| path.clone())
-                                .map_err(|e| format!("{e} (the file on disk is untouched)"))
+                            let written = match job.how {
+                                Write::Merge => save_merged(&job.path, &mut job.session).map(Some),
+                                Write::Replace => {
+                                    save_session(&job.path, &job.session).map(|()| Some(Vec::new()))
+                                }
+                                Write::Create => save_new(&job.path, &job.session),
+                            };
+                            match written {
+                                Ok(None) => Ok(Landed::Exists {
+                                    path: job.path.clone(),
+                                }),
+                                Ok(Some(merged)) => Ok(landed(merged)),
+                                Err(e) => Err(format!("{e} (the file on disk is untouched)")),
+                            }
                         };
                         on_saved(r);
                     }
@@ -47,9 +97,13 @@ impl SessionWriter {
     }
 
     /// Queues a snapshot of `session` to be written to `path`.
-    pub fn save(&self, path: PathBuf, session: Session) {
+    pub fn save(&self, path: PathBuf, session: Session, how: Write) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send((path, Box::new(session)));
+            let _ = tx.send(Job {
+                path,
+                session: Box::new(session),
+                how,
+            });
         }
     }
 
@@ -95,7 +149,7 @@ mod tests {
         for i in 0..60 {
             s.runs.push(one_run.clone());
             let path = if i % 2 == 0 { &a } else { &b };
-            writer.save(path.clone(), s.clone());
+            writer.save(path.clone(), s.clone(), Write::Merge);
         }
         writer.finish();
         assert_eq!(load_session(&a).unwrap().runs.len(), 59);
@@ -114,8 +168,8 @@ mod tests {
         let (t, _) = resolve("gsm8k-cot").unwrap();
         let s = Session::new(t);
         std::fs::write(dir.path().join("blocker"), "a file, not a folder").unwrap();
-        writer.save(dir.path().join("blocker/x.yaml"), s.clone());
-        writer.save(dir.path().join("ok.yaml"), s);
+        writer.save(dir.path().join("blocker/x.yaml"), s.clone(), Write::Merge);
+        writer.save(dir.path().join("ok.yaml"), s, Write::Replace);
         writer.finish();
         let heard = heard.lock().unwrap();
         assert!(heard[0].as_ref().is_err_and(|e| e.contains("untouched")));

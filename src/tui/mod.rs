@@ -14,8 +14,11 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
-use futures::StreamExt;
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
+use futures::{FutureExt, StreamExt};
 use ratatui::DefaultTerminal;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -28,9 +31,9 @@ use crate::engine::cache::Cache;
 use crate::engine::eval::{EvalOptions, eval_variant, variants};
 use crate::engine::optimize::{Progress, Search, split};
 use crate::engine::{self, EngineEvent};
-use crate::store::dataset::load_dataset;
+use crate::store::dataset::{load_dataset, locate};
 use crate::store::session::{Session, list_sessions, load_session};
-use crate::store::template::{list, save_template};
+use crate::store::template::{list, save_new_template, save_template};
 use crate::store::writer::SessionWriter;
 use keymap::Keymap;
 use msg::{Effect, Msg};
@@ -65,6 +68,10 @@ pub async fn run_lab(
     let mut state = AppState::new(&opts.template, opts.keymap, Instant::now());
     state.concurrency = opts.concurrency;
     state.session.dir = opts.sessions_dir;
+    state.templates_dir = crate::store::template::export_dir();
+    state.default_dataset = crate::store::dataset::default_dataset()
+        .display()
+        .to_string();
     state.session.path = opts.autosave;
     if let Some((path, session)) = opts.session {
         state.open_session(path, session);
@@ -75,14 +82,40 @@ pub async fn run_lab(
     let mut terminal = ratatui::init();
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+        let _ = crossterm::execute!(
+            std::io::stdout(),
+            DisableBracketedPaste,
+            DisableMouseCapture
+        );
         hook(info);
     }));
-    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture);
+    let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
     let result = event_loop(&mut terminal, &mut state, backend).await;
-    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        DisableBracketedPaste,
+        DisableMouseCapture
+    );
     ratatui::restore();
+    if result.is_ok() && state.session.written && !state.session.named {
+        eprintln!(
+            "this lab's runs and edits are kept in {} (open it with `promptlab {}`)",
+            state.session.path.display(),
+            state.session.path.display()
+        );
+    }
     result
+}
+
+/// A terminal event as a message (`None`: nothing the lab reacts to).
+fn terminal_msg(ev: Event) -> Option<Msg> {
+    match ev {
+        Event::Key(k) => Some(Msg::Key(k)),
+        Event::Mouse(m) => Some(Msg::Mouse(m)),
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        _ => None,
+    }
 }
 
 /// Carries out effects: the only place the lab does I/O.
@@ -115,11 +148,12 @@ pub async fn run_optimize(
         Err(e) => return fail(e),
     };
     let name = dataset.display().to_string();
-    let data = match tokio::task::spawn_blocking(move || load_dataset(&dataset, false)).await {
-        Ok(Ok(d)) => d,
-        Ok(Err(e)) => return fail(e.to_string()),
-        Err(e) => return fail(e.to_string()),
-    };
+    let data =
+        match tokio::task::spawn_blocking(move || load_dataset(&locate(&dataset), false)).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => return fail(e.to_string()),
+            Err(e) => return fail(e.to_string()),
+        };
     template.sampling.n = 1;
     template.sampling.temperature = 0.0;
     let (dev, held) = match split(data.items, o.dev, o.held, template.sampling.seed) {
@@ -185,7 +219,7 @@ pub async fn run_eval(
     let fail = |e: String| {
         let _ = tx.send(Msg::EvalFailed(e));
     };
-    let loaded = tokio::task::spawn_blocking(move || load_dataset(&dataset, false)).await;
+    let loaded = tokio::task::spawn_blocking(move || load_dataset(&locate(&dataset), false)).await;
     let data = match loaded {
         Ok(Ok(d)) => d,
         Ok(Err(e)) => return fail(e.to_string()),
@@ -270,7 +304,11 @@ impl Executor {
                         .into_iter()
                         .map(|l| PickItem {
                             summary: match &l.template {
-                                Ok(t) => format!("{:<14}{}", t.strategy.as_str(), t.description),
+                                Ok(t) => format!(
+                                    "{} {}",
+                                    panes::cell(t.strategy.as_str(), 13, false),
+                                    t.description
+                                ),
                                 Err(_) => String::new(),
                             },
                             name: l.name,
@@ -280,29 +318,30 @@ impl Executor {
                     let _ = tx.send(Msg::Templates(items));
                 });
             }
-            Effect::SaveTemplate { name, template } => {
+            Effect::SaveTemplate {
+                path,
+                template,
+                replace,
+            } => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let local = std::path::Path::new("templates");
-                    let dir = if local.is_dir() {
-                        local.to_path_buf()
+                    let r = if replace {
+                        save_template(&path, &template).map(|()| true)
                     } else {
-                        crate::store::data_dir()
-                            .map(|d| d.join("templates"))
-                            .unwrap_or_else(|| local.to_path_buf())
+                        save_new_template(&path, &template)
                     };
-                    let path = dir.join(format!("{name}.yaml"));
-                    let r = save_template(&path, &template)
-                        .map(|()| path.display().to_string())
-                        .map_err(|e| e.to_string());
-                    let _ = tx.send(Msg::Saved(r));
+                    let _ = tx.send(match r {
+                        Ok(true) => Msg::Saved(Ok(path.display().to_string())),
+                        Ok(false) => Msg::TemplateExists { path, template },
+                        Err(e) => Msg::Saved(Err(e.to_string())),
+                    });
                 });
             }
-            Effect::SaveSession { path, session } => {
+            Effect::SaveSession { path, session, how } => {
                 // Serialising and writing happen on the writer's thread, in order: a save never
                 // stalls a frame, and an older snapshot never lands after a newer one.
                 match &self.saves {
-                    Some(w) => w.save(path, *session),
+                    Some(w) => w.save(path, *session, how),
                     None => {
                         let _ = self.tx.send(Msg::SessionSaved(Err(
                             "the session writer is not running; nothing was saved".into(),
@@ -434,15 +473,16 @@ async fn event_loop(
             last_draw = Instant::now();
             dirty = false;
         }
-        let busy = state.is_running() || backend_pending || state.backend_state != "ready";
+        let busy = state.is_running()
+            || backend_pending
+            || state.backend_state != "ready"
+            || state.autosave_due.is_some();
         let until_frame = FRAME.saturating_sub(last_draw.elapsed());
-        let mut batch: Vec<Msg> = Vec::new();
+        // Each batch starts from the current time: a run started by a key counts from then.
+        let mut batch: Vec<Msg> = vec![Msg::Tick(Instant::now())];
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) => batch.push(Msg::Key(k)),
-                Some(Ok(Event::Mouse(m))) => batch.push(Msg::Mouse(m)),
-                Some(Ok(Event::Resize(w, h))) => batch.push(Msg::Resize(w, h)),
-                Some(Ok(_)) => {}
+                Some(Ok(ev)) => batch.extend(terminal_msg(ev)),
                 Some(Err(e)) => return Err(format!("terminal input failed: {e}")),
                 None => return Ok(()),
             },
@@ -460,15 +500,22 @@ async fn event_loop(
             _ = tick.tick(), if busy => batch.push(Msg::Tick(Instant::now())),
             _ = tokio::time::sleep(until_frame), if dirty => {}
         }
-        // Drain whatever else is queued (token floods), then draw once.
+        // Drain whatever else is queued (typing and pastes, token floods), then draw once.
+        while let Some(Some(ev)) = events.next().now_or_never() {
+            match ev {
+                Ok(ev) => batch.extend(terminal_msg(ev)),
+                Err(e) => return Err(format!("terminal input failed: {e}")),
+            }
+        }
         while let Ok(m) = rx.try_recv() {
             batch.push(m);
         }
         if let Some(r) = exec.readiness().filter(|r| *r != state.backend_state) {
             batch.push(Msg::BackendState(r));
         }
+        let only_tick = batch.len() == 1;
         for m in batch {
-            dirty = true;
+            dirty |= !only_tick || state.is_running();
             for effect in update::update(state, m) {
                 exec.run(effect);
             }

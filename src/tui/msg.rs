@@ -18,6 +18,8 @@ use crate::store::session::{ListedSession, Session};
 pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
+    /// Text pasted into the terminal (bracketed paste), as one piece.
+    Paste(String),
     Resize(u16, u16),
     Tick(Instant),
     /// An event of run `run`.
@@ -32,9 +34,14 @@ pub enum Msg {
     Templates(Vec<PickItem>),
     /// A template was written (its path), or why not.
     Saved(Result<String, String>),
+    /// A template export found a file of that name and left it alone.
+    TemplateExists {
+        path: PathBuf,
+        template: Box<Template>,
+    },
     Sessions(Vec<ListedSession>),
     SessionOpened(Result<(PathBuf, Box<Session>), String>),
-    SessionSaved(Result<PathBuf, String>),
+    SessionSaved(crate::store::writer::Saved),
     EvalStarted {
         dataset: String,
         items: usize,
@@ -72,12 +79,15 @@ pub enum Effect {
     CancelRun,
     ListTemplates,
     SaveTemplate {
-        name: String,
+        path: PathBuf,
         template: Box<Template>,
+        /// Replace a file already there (the user said so).
+        replace: bool,
     },
     SaveSession {
         path: PathBuf,
         session: Box<Session>,
+        how: crate::store::writer::Write,
     },
     ListSessions,
     OpenSession(PathBuf),

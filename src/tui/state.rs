@@ -76,6 +76,9 @@ pub fn editor(text: &str, placeholder: &str) -> TextArea<'static> {
     t.set_wrap_mode(WrapMode::WordOrGlyph);
     t.set_placeholder_text(placeholder);
     t.set_cursor_line_style(ratatui::style::Style::default());
+    // Typing continues the text: the cursor starts at its end.
+    t.move_cursor(ratatui_textarea::CursorMove::Bottom);
+    t.move_cursor(ratatui_textarea::CursorMove::End);
     t
 }
 
@@ -159,7 +162,20 @@ pub enum PathState {
     Waiting,
     Streaming,
     Done,
+    /// Stopped by the user: what arrived is kept.
+    Cancelled,
     Failed(String),
+}
+
+impl PathState {
+    /// How a recorded path ended.
+    pub fn of(p: &PathRecord) -> PathState {
+        match &p.error {
+            _ if p.cancelled() => PathState::Cancelled,
+            Some(e) => PathState::Failed(e.clone()),
+            None => PathState::Done,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +184,19 @@ pub struct PathView {
     pub text: String,
     pub chunks: u32,
     pub result: Option<PathRecord>,
+}
+
+impl PathView {
+    /// Tokens this path produced: the backend's count for a path that finished, the chunks
+    /// seen for one still streaming, and whichever is more for one cut short (its last stage
+    /// may have no count).
+    pub fn tokens(&self) -> u64 {
+        match &self.result {
+            Some(r) if r.succeeded() => u64::from(r.completion_tokens()),
+            Some(r) => u64::from(r.completion_tokens()).max(u64::from(self.chunks)),
+            None => u64::from(self.chunks),
+        }
+    }
 }
 
 /// What a run was asked: the edits, the query and the exact first prompt.
@@ -236,10 +265,7 @@ impl RunView {
             .paths
             .iter()
             .map(|p| PathView {
-                state: match &p.error {
-                    Some(e) => PathState::Failed(e.clone()),
-                    None => PathState::Done,
-                },
+                state: PathState::of(p),
                 text: p.text(),
                 chunks: p.completion_tokens(),
                 result: Some(p.clone()),
@@ -287,20 +313,19 @@ impl RunView {
     pub fn done(&self) -> usize {
         self.paths
             .iter()
-            .filter(|p| matches!(p.state, PathState::Done | PathState::Failed(_)))
+            .filter(|p| {
+                matches!(
+                    p.state,
+                    PathState::Done | PathState::Cancelled | PathState::Failed(_)
+                )
+            })
             .count()
     }
 
-    /// Completion tokens so far: exact for finished paths, streamed chunks for the others.
+    /// Completion tokens so far: exact for finished paths, streamed chunks for the others
+    /// (a cancelled path's count is what arrived before it stopped).
     pub fn tokens(&self) -> u64 {
-        self.paths
-            .iter()
-            .map(|p| {
-                p.result
-                    .as_ref()
-                    .map_or(u64::from(p.chunks), |r| u64::from(r.completion_tokens()))
-            })
-            .sum()
+        self.paths.iter().map(PathView::tokens).sum()
     }
 
     pub fn elapsed(&self, now: Instant) -> Duration {
@@ -340,12 +365,40 @@ pub enum SaveWhat {
     Session,
 }
 
+/// Something the user asked for that waits: for a yes in a `Confirm`, or for the run on
+/// screen to end (the lab never switches sessions under a live run).
+#[derive(Debug, Clone)]
+pub enum Pending {
+    Quit,
+    ListSessions,
+    /// A session that was read, to open.
+    Open(Box<(PathBuf, Session)>),
+    LoadTemplate(Box<Template>),
+    NextQuery,
+    /// Save the session under this path, replacing the file there.
+    ReplaceSession(PathBuf),
+    /// Export the template under this path, replacing the file there.
+    ReplaceTemplate(String, Box<Template>),
+    /// Cancel the run, then do the rest.
+    CancelRun(Box<Pending>),
+}
+
 #[derive(Debug, Clone)]
 pub enum Popup {
     Help {
         scroll: u16,
     },
     Error(String),
+    /// A yes/no question; yes does `then`.
+    Confirm {
+        question: String,
+        then: Pending,
+    },
+    /// Typing a value for setting `field` of the settings bar.
+    SettingInput {
+        field: usize,
+        editor: Box<TextArea<'static>>,
+    },
     Picker {
         items: Vec<PickItem>,
         selected: usize,
@@ -369,6 +422,8 @@ pub enum Popup {
         index: usize,
         field: usize,
         editors: Box<[TextArea<'static>; 3]>,
+        /// Just added: left empty, it is removed again.
+        fresh: bool,
     },
     PathDetail {
         path: usize,
@@ -462,6 +517,10 @@ pub struct SessionState {
     /// The session as it was last opened or saved: quitting with nothing changed writes
     /// nothing (a hand-written file keeps its comments).
     pub saved: Option<Session>,
+    /// A new name being saved to: the session moves there once the file is written.
+    pub renaming: Option<PathBuf>,
+    /// Whether a save of this session has landed (so there is a file to point to).
+    pub written: bool,
 }
 
 impl SessionState {
@@ -494,6 +553,17 @@ pub struct AppState {
     pub run: Option<RunView>,
     /// Index of the shown run in `session.runs`, when it is a recorded one.
     pub history: Option<usize>,
+    /// Browsing the history: the prompt and settings panes show the shown run's own, read-only.
+    pub viewing: bool,
+    /// The edits as last loaded or saved by the user: replacing edits that differ asks first.
+    pub base: Template,
+    /// Earlier states of the edits, for undo (newest last), and undone ones, for redo.
+    pub undo: Vec<Lab>,
+    pub redo: Vec<Lab>,
+    /// What to do once the run on screen has ended.
+    pub after_run: Option<Pending>,
+    /// When the edits should next be autosaved (set by a change, cleared by the save).
+    pub autosave_due: Option<Instant>,
     pub next_run: u64,
     pub focus: Focus,
     pub popup: Option<Popup>,
@@ -511,6 +581,12 @@ pub struct AppState {
     pub size: (u16, u16),
     /// Paths sampled at once.
     pub concurrency: usize,
+    /// Where exported templates are written.
+    pub templates_dir: PathBuf,
+    /// The dataset last typed in the evaluation or search form (shared by both).
+    pub dataset: Option<String>,
+    /// The dataset the forms offer before anything was typed.
+    pub default_dataset: String,
     /// Wall-clock timestamps for run records (fixed in tests).
     pub clock: fn() -> String,
     pub quit: bool,
@@ -526,6 +602,8 @@ impl AppState {
             runs: Vec::new(),
             dir: PathBuf::from("sessions"),
             saved: None,
+            renaming: None,
+            written: false,
         };
         let mut s = AppState {
             lab: Lab::from_template(template),
@@ -534,8 +612,14 @@ impl AppState {
             session,
             run: None,
             history: None,
+            viewing: false,
+            base: template.clone(),
+            undo: Vec::new(),
+            redo: Vec::new(),
+            after_run: None,
+            autosave_due: None,
             next_run: 1,
-            focus: Focus::Query,
+            focus: Focus::Settings,
             popup: None,
             sel: Selection::default(),
             status: String::new(),
@@ -546,10 +630,14 @@ impl AppState {
             now,
             size: (120, 40),
             concurrency: 16,
+            templates_dir: PathBuf::from("templates"),
+            dataset: None,
+            default_dataset: "assets/arith-mini.jsonl".into(),
             clock: crate::store::session::now_rfc3339,
             quit: false,
         };
         s.refresh_preview();
+        s.session.saved = Some(s.session.to_session(s.lab.template()));
         s
     }
 
@@ -579,6 +667,12 @@ impl AppState {
     /// Opens a session: its edits in the editors, its last run on screen.
     pub fn open_session(&mut self, path: PathBuf, session: Session) {
         self.lab = Lab::from_template(&session.lab);
+        self.base = session.lab.clone();
+        self.undo.clear();
+        self.redo.clear();
+        self.viewing = false;
+        self.session.renaming = None;
+        self.session.written = true;
         self.session.path = path;
         self.session.named = true;
         self.session.created = session.created;
@@ -593,12 +687,34 @@ impl AppState {
     /// Shows recorded run `i` (or nothing).
     pub fn show_run(&mut self, i: Option<usize>) {
         self.history = i.filter(|i| *i < self.session.runs.len());
+        // Recorded runs carry id 0: no engine event (live ids start at 1) can land in them.
         self.run = self
             .history
-            .map(|i| RunView::from_record(i as u64 + 1, &self.session.runs[i], self.now));
+            .map(|i| RunView::from_record(0, &self.session.runs[i], self.now));
         self.sel.filter = None;
         self.sel.path = 0;
         self.sel.tally = 0;
+    }
+
+    /// The run being browsed, when its own prompt and settings are shown instead of the edits.
+    pub fn viewed(&self) -> Option<(usize, &RunMeta)> {
+        let i = self.history.filter(|_| self.viewing)?;
+        Some((i, &self.run.as_ref()?.meta))
+    }
+
+    /// Whether the edits differ from what was last loaded or saved by the user.
+    pub fn edited(&self) -> bool {
+        self.lab.template() != self.base
+    }
+
+    /// Keeps the edits as they are for undo, before a change that is not typing in an editor.
+    pub fn checkpoint(&mut self) {
+        const KEEP: usize = 100;
+        self.undo.push(self.lab.clone());
+        if self.undo.len() > KEEP {
+            self.undo.remove(0);
+        }
+        self.redo.clear();
     }
 
     /// Shows the text cursor only in the focused editor.

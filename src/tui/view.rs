@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use super::keymap::Action;
 use super::panes;
-use super::state::{AppState, Focus};
+use super::state::{AppState, Focus, Popup};
 
 /// Wide terminals put editors and results side by side; narrower ones show one page at a time.
 pub const WIDE: u16 = 120;
@@ -88,7 +88,7 @@ fn editors(area: Rect) -> Vec<(Focus, Rect)> {
     ]
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
     Edit,
     Run,
@@ -161,9 +161,11 @@ fn session_label(s: &AppState) -> String {
     } else {
         "unsaved".into()
     };
-    match s.history {
-        Some(i) => format!("· session {name} · run {}/{runs} ", i + 1),
-        None => format!("· session {name} · {runs} runs "),
+    let plural = if runs == 1 { "" } else { "s" };
+    match (s.history, s.viewing) {
+        (Some(i), true) => format!("· session {name} · viewing run {}/{runs} ", i + 1),
+        (Some(i), false) => format!("· session {name} · run {}/{runs} ", i + 1),
+        (None, _) => format!("· session {name} · {runs} run{plural} "),
     }
 }
 
@@ -188,7 +190,9 @@ fn header(s: &AppState, f: &mut Frame, area: Rect) {
         ),
     ]);
     let right = format!(" {backend} ");
+    // The backend label keeps its room; the left side is cut short before it, never under it.
     let width = (right.chars().count() as u16).min(area.width / 2);
+    let line = crate::tui::panes::clip(line, area.width.saturating_sub(width) as usize);
     let [left_area, right_area] =
         Split::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);
     f.render_widget(Paragraph::new(line), left_area);
@@ -238,9 +242,10 @@ fn status(s: &AppState, f: &mut Frame, area: Rect) {
             } else {
                 ""
             };
+            // Recorded runs are numbered in the session; a live run by its own id.
+            let label = s.history.map_or(r.id, |i| i as u64 + 1);
             format!(
-                "run {} · {}/{} paths · {tokens} tok · {secs:.1}s{rate}{state} ",
-                r.id,
+                "run {label} · {}/{} paths · {tokens} tok · {secs:.1}s{rate}{state} ",
                 r.done(),
                 r.paths.len()
             )
@@ -250,11 +255,12 @@ fn status(s: &AppState, f: &mut Frame, area: Rect) {
     let width = (stats.chars().count() as u16).min(area.width / 2);
     let [left, right] =
         Split::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);
+    let message = Line::from(Span::styled(
+        format!(" {}", s.status),
+        Style::default().fg(Color::Gray),
+    ));
     f.render_widget(
-        Paragraph::new(Line::from(Span::styled(
-            format!(" {}", s.status),
-            Style::default().fg(Color::Gray),
-        ))),
+        Paragraph::new(crate::tui::panes::clip(message, left.width as usize)),
         left,
     );
     f.render_widget(Paragraph::new(Line::from(stats).right_aligned()), right);
@@ -262,37 +268,48 @@ fn status(s: &AppState, f: &mut Frame, area: Rect) {
 
 fn footer(s: &AppState, f: &mut Frame, area: Rect) {
     let k = |a: Action| s.keymap.first_key(a);
-    let local: Vec<(String, &str)> = match s.focus {
-        Focus::Instruction | Focus::Query => vec![(k(Action::NextQuery), "next query")],
-        Focus::Examples => vec![
-            (format!("{}/{}", k(Action::Up), k(Action::Down)), "select"),
+    let ud = |a: Action, b: Action| format!("{}/{}", k(a), k(b));
+    let local: Vec<(String, &str)> = match (&s.popup, s.focus) {
+        (Some(Popup::Example { .. }), _) => vec![
+            (k(Action::FocusNext), "next field"),
+            ("Enter".into(), "new line (answer: next field)"),
+            (k(Action::Cancel), "done"),
+        ],
+        (Some(Popup::SettingInput { .. } | Popup::SaveAs { .. }), _) => vec![
+            ("Enter".into(), "set"),
+            ("Ctrl-U".into(), "clear"),
+            (k(Action::Cancel), "cancel"),
+        ],
+        (Some(Popup::Confirm { .. }), _) => vec![("y".into(), "yes"), ("n".into(), "no")],
+        (_, Focus::Instruction | Focus::Query) => vec![
+            (k(Action::NextQuery), "next query"),
+            (ud(Action::Undo, Action::Redo), "undo/redo"),
+        ],
+        (_, Focus::Examples) => vec![
+            (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "edit"),
             (k(Action::Add), "add"),
             (k(Action::Duplicate), "dup"),
             (k(Action::Delete), "delete"),
-            (
-                format!("{}/{}", k(Action::MoveUp), k(Action::MoveDown)),
-                "move",
-            ),
+            (ud(Action::MoveUp, Action::MoveDown), "move"),
             (k(Action::ToggleExample), "on/off"),
+            (k(Action::Undo), "undo"),
         ],
-        Focus::Settings => vec![
-            (
-                format!("{}/{}", k(Action::Left), k(Action::Right)),
-                "setting",
-            ),
-            (format!("{}/{}", k(Action::Up), k(Action::Down)), "change"),
+        (_, Focus::Settings) => vec![
+            (ud(Action::Left, Action::Right), "setting"),
+            (ud(Action::Up, Action::Down), "change"),
+            (k(Action::Select), "type"),
         ],
-        Focus::Paths => vec![
-            (format!("{}/{}", k(Action::Up), k(Action::Down)), "select"),
+        (_, Focus::Paths) => vec![
+            (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "open"),
         ],
-        Focus::Tally => vec![
-            (format!("{}/{}", k(Action::Up), k(Action::Down)), "select"),
+        (_, Focus::Tally) => vec![
+            (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "filter paths"),
             (k(Action::Back), "clear"),
         ],
-        Focus::Prompt => vec![(format!("{}/{}", k(Action::Up), k(Action::Down)), "scroll")],
+        (_, Focus::Prompt) => vec![(ud(Action::Up, Action::Down), "scroll")],
     };
     let run = if s.is_running() {
         (k(Action::Cancel), "cancel")
@@ -303,25 +320,38 @@ fn footer(s: &AppState, f: &mut Frame, area: Rect) {
         run,
         (k(Action::ToggleCot), "CoT"),
         (k(Action::CycleStrategy), "strategy"),
-        (
-            format!("{}/{}", k(Action::MoreVotes), k(Action::FewerVotes)),
-            "N",
-        ),
+        (ud(Action::MoreVotes, Action::FewerVotes), "N"),
         (k(Action::FocusNext), "next pane"),
-        (k(Action::Help), "help"),
-        (k(Action::Quit), "quit"),
     ];
-    let mut spans = vec![];
-    for (key, what) in local
-        .iter()
-        .map(|(a, b)| (a.as_str(), *b))
-        .chain(global.iter().map(|(a, b)| (a.as_str(), *b)))
-    {
-        spans.push(Span::styled(
-            format!(" {key}"),
-            Style::default().fg(Color::Cyan),
-        ));
-        spans.push(Span::raw(format!(" {what} ")));
-    }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    let spans = |items: &mut dyn Iterator<Item = (&str, &str)>| -> Vec<Span<'static>> {
+        items
+            .flat_map(|(key, what)| {
+                [
+                    Span::styled(format!(" {key}"), Style::default().fg(Color::Cyan)),
+                    Span::raw(format!(" {what} ")),
+                ]
+            })
+            .collect()
+    };
+    // Help and quit always show, at the right; the rest is cut to the room left.
+    let essential = spans(
+        &mut [(k(Action::Help), "help"), (k(Action::Quit), "quit")]
+            .iter()
+            .map(|(a, b)| (a.as_str(), *b)),
+    );
+    let right = Line::from(essential);
+    let width = (right.width() as u16).min(area.width);
+    let [left_area, right_area] =
+        Split::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);
+    let left = Line::from(spans(
+        &mut local
+            .iter()
+            .map(|(a, b)| (a.as_str(), *b))
+            .chain(global.iter().map(|(a, b)| (a.as_str(), *b))),
+    ));
+    f.render_widget(
+        Paragraph::new(crate::tui::panes::clip(left, left_area.width as usize)),
+        left_area,
+    );
+    f.render_widget(Paragraph::new(right), right_area);
 }

@@ -11,11 +11,19 @@ use crate::tui::state::AppState;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     let ex = &s.lab.examples;
-    let title = format!(
-        " Examples ({}/{} active) ",
-        s.lab.active_examples(),
-        ex.len()
-    );
+    let title = if s.lab.strategy == crate::core::template::Strategy::ZeroShotCot && !ex.is_empty()
+    {
+        format!(
+            " Examples ({} kept, none sent: zero-shot-cot uses no examples) ",
+            ex.len()
+        )
+    } else {
+        format!(
+            " Examples ({}/{} active) ",
+            s.lab.active_examples(),
+            ex.len()
+        )
+    };
     let width = area.width.saturating_sub(12) as usize;
     let items: Vec<ListItem> = ex
         .iter()

@@ -23,3 +23,46 @@ pub fn block(title: String, focused: bool) -> Block<'static> {
         .border_style(border(focused))
         .title(title)
 }
+
+/// `line` cut to `width` columns, ending in "…" when something was cut.
+pub fn clip(line: ratatui::text::Line<'static>, width: usize) -> ratatui::text::Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let mut out = Vec::new();
+    let mut room = width.saturating_sub(1);
+    for span in line.spans {
+        if room == 0 {
+            break;
+        }
+        let mut text = String::new();
+        for c in span.content.chars() {
+            let w = ratatui::text::Span::raw(c.encode_utf8(&mut [0; 4]) as &str).width();
+            if w > room {
+                room = 0;
+                break;
+            }
+            room -= w;
+            text.push(c);
+        }
+        out.push(ratatui::text::Span::styled(text, span.style));
+    }
+    out.push(ratatui::text::Span::raw("…"));
+    ratatui::text::Line::from(out)
+}
+
+/// `text` in a column of `width` characters: cut with "…" (keeping its end when `keep_end`,
+/// e.g. a file name) and padded, so the next column always starts at the same place.
+pub fn cell(text: &str, width: usize, keep_end: bool) -> String {
+    let flat = crate::cli::output::shorten(text, usize::MAX);
+    let n = flat.chars().count();
+    let fitted = if n <= width {
+        flat
+    } else if keep_end {
+        let tail: String = flat.chars().skip(n + 1 - width).collect();
+        format!("…{tail}")
+    } else {
+        crate::cli::output::shorten(&flat, width)
+    };
+    format!("{fitted:<width$}")
+}

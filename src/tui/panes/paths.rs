@@ -13,14 +13,8 @@ fn row(i: usize, p: &PathView, width: usize) -> ListItem<'static> {
     let (icon, color, what) = match &p.state {
         PathState::Waiting => ("·", Color::DarkGray, "waiting".to_string()),
         PathState::Streaming => ("…", Color::Yellow, format!("{} tok", p.chunks)),
-        PathState::Done => (
-            "✓",
-            Color::Green,
-            format!(
-                "{} tok",
-                p.result.as_ref().map_or(0, |r| r.completion_tokens())
-            ),
-        ),
+        PathState::Done => ("✓", Color::Green, format!("{} tok", p.tokens())),
+        PathState::Cancelled => ("⊘", Color::Magenta, format!("{} tok", p.tokens())),
         PathState::Failed(_) => ("✗", Color::Red, "failed".to_string()),
     };
     let answer = match (&p.state, &p.result) {
@@ -29,6 +23,7 @@ fn row(i: usize, p: &PathView, width: usize) -> ListItem<'static> {
     };
     let text = match &p.state {
         PathState::Failed(e) => format!("{e}  {}", p.text.trim()),
+        PathState::Cancelled => format!("cancelled  {}", p.text.trim()),
         _ => p.text.clone(),
     };
     let used = 2 + 3 + 9 + 10;

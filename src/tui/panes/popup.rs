@@ -26,6 +26,32 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     match p {
+        Popup::Confirm { question, .. } => {
+            let w = area.width.saturating_sub(4).min(72);
+            let r = centered(area, w, 7);
+            let b =
+                block(" Confirm ".into(), true).border_style(Style::default().fg(Color::Yellow));
+            let text = Text::from(vec![
+                Line::raw(question.clone()),
+                Line::raw(""),
+                Line::styled(
+                    "y / Enter: yes    n / Esc: no",
+                    Style::default().fg(Color::Cyan),
+                ),
+            ]);
+            f.render_widget(Clear, r);
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(b), r);
+        }
+        Popup::SettingInput { field, editor } => {
+            let name = crate::tui::update::SETTINGS[*field];
+            let title = format!(" {name} (Enter sets it, Esc leaves it) ");
+            let r = centered(area, (title.chars().count() as u16 + 4).max(40), 3);
+            let b = block(title, true);
+            let inner = b.inner(r);
+            f.render_widget(Clear, r);
+            f.render_widget(b, r);
+            f.render_widget(editor.as_ref(), inner);
+        }
         Popup::Help { scroll } => {
             let r = centered(area, 90, area.height.saturating_sub(4));
             let mut lines = vec![
@@ -42,11 +68,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                     Span::raw(format!("{}{scope}", a.describe())),
                 ]));
             }
+            let hidden = (lines.len() as u16).saturating_sub(*scroll) > r.height.saturating_sub(2);
+            let more = if hidden { " ↓ more " } else { "" };
             f.render_widget(Clear, r);
             f.render_widget(
                 Paragraph::new(lines)
                     .scroll((*scroll, 0))
-                    .block(block(" Help ".into(), true)),
+                    .block(block(" Help ".into(), true).title_bottom(more)),
                 r,
             );
         }
@@ -74,7 +102,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                         Err(e) => (e.clone(), Style::default().fg(Color::Red)),
                     };
                     ListItem::new(Line::from(vec![
-                        Span::styled(format!("{:<20}", i.name), Style::default().fg(Color::Cyan)),
+                        Span::styled(
+                            format!("{} ", super::cell(&i.name, 22, false)),
+                            Style::default().fg(Color::Cyan),
+                        ),
                         Span::styled(summary, style),
                     ]))
                 })
@@ -91,9 +122,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
         }
         Popup::SaveAs { name, what } => {
             let title = match what {
-                SaveWhat::Template => {
-                    " Save as template (Enter saves templates/NAME.yaml) ".to_string()
-                }
+                SaveWhat::Template => format!(
+                    " Save as template (Enter saves {}/NAME.yaml) ",
+                    s.templates_dir.display()
+                ),
                 SaveWhat::Session => format!(
                     " Save session as (Enter saves {}/NAME.yaml) ",
                     s.session.dir.display()
@@ -110,6 +142,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
             index,
             field,
             editors,
+            ..
         } => {
             let r = centered(
                 area,
@@ -153,14 +186,23 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                     let name = i.path.display().to_string();
                     let line = match &i.error {
                         None => Line::from(vec![
-                            Span::styled(format!("{name:<44} "), Style::default().fg(Color::Cyan)),
+                            Span::styled(
+                                format!("{} ", super::cell(&name, 44, true)),
+                                Style::default().fg(Color::Cyan),
+                            ),
                             Span::raw(format!(
-                                "{:<21} {:<18} {:>3} runs",
-                                i.created, i.template, i.runs
+                                "{} {} {:>3} run{}",
+                                super::cell(&i.created, 21, false),
+                                super::cell(&i.template, 18, false),
+                                i.runs,
+                                if i.runs == 1 { "" } else { "s" }
                             )),
                         ]),
                         Some(e) => Line::from(vec![
-                            Span::styled(format!("{name:<44} "), Style::default().fg(Color::Cyan)),
+                            Span::styled(
+                                format!("{} ", super::cell(&name, 44, true)),
+                                Style::default().fg(Color::Cyan),
+                            ),
                             Span::styled(e.clone(), Style::default().fg(Color::Red)),
                         ]),
                     };

@@ -1,4 +1,6 @@
-//! The settings bar: strategy, N and sampling, always visible.
+//! The settings bar: strategy, N and sampling, always visible. While a recorded run is being
+//! browsed it shows that run's own settings, read-only. On a narrow terminal it scrolls so
+//! the selected setting is always on screen.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,13 +12,20 @@ use crate::tui::state::AppState;
 use crate::tui::update::SETTINGS;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
-    let sm = &s.lab.sampling;
-    let mode = match s.lab.mode {
-        Some(m) => m.as_str().to_string(),
-        None => format!("{} (auto)", s.mode().as_str()),
+    let viewed = s.viewed();
+    let (t, mode) = match viewed {
+        Some((_, meta)) => (&meta.template, meta.mode.as_str().to_string()),
+        None => (
+            &s.lab.template(),
+            match s.lab.mode {
+                Some(m) => m.as_str().to_string(),
+                None => format!("{} (auto)", s.mode().as_str()),
+            },
+        ),
     };
+    let sm = &t.sampling;
     let values = [
-        s.lab.strategy.to_string(),
+        t.strategy.to_string(),
         sm.n.to_string(),
         format!("{:.2}", sm.temperature),
         format!("{:.2}", sm.top_p),
@@ -24,34 +33,58 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         sm.max_tokens.to_string(),
         sm.seed.to_string(),
         mode,
-        s.lab.answer.kind.as_str().to_string(),
+        t.answer.kind.as_str().to_string(),
     ];
-    let mut spans = vec![Span::styled(
+    let mut lead = vec![Span::styled(
         if focused { "▶" } else { " " },
         Style::default().fg(Color::Cyan),
     )];
-    for (i, (name, value)) in SETTINGS.iter().zip(values).enumerate() {
-        let selected = focused && i == s.sel.setting;
-        let vstyle = if selected {
-            Style::default()
-                .fg(Color::Black)
-                .bg(Color::Cyan)
-                .add_modifier(Modifier::BOLD)
-        } else if i == 0 {
-            Style::default()
-                .fg(Color::Magenta)
-                .add_modifier(Modifier::BOLD)
-        } else {
-            Style::default()
-                .fg(Color::White)
-                .add_modifier(Modifier::BOLD)
-        };
-        spans.push(Span::styled(
-            format!(" {name} "),
-            Style::default().fg(Color::DarkGray),
+    if let Some((i, _)) = viewed {
+        lead.push(Span::styled(
+            format!(" run {} (read-only) ", i + 1),
+            Style::default().fg(Color::Black).bg(Color::Magenta),
         ));
-        spans.push(Span::styled(value, vstyle));
-        spans.push(Span::styled(" │", Style::default().fg(Color::DarkGray)));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    let fields: Vec<Vec<Span>> = SETTINGS
+        .iter()
+        .zip(values)
+        .enumerate()
+        .map(|(i, (name, value))| {
+            let selected = focused && i == s.sel.setting;
+            let vstyle = if selected {
+                Style::default()
+                    .fg(Color::Black)
+                    .bg(Color::Cyan)
+                    .add_modifier(Modifier::BOLD)
+            } else if i == 0 {
+                Style::default()
+                    .fg(Color::Magenta)
+                    .add_modifier(Modifier::BOLD)
+            } else {
+                Style::default()
+                    .fg(Color::White)
+                    .add_modifier(Modifier::BOLD)
+            };
+            vec![
+                Span::styled(format!(" {name} "), Style::default().fg(Color::DarkGray)),
+                Span::styled(value, vstyle),
+                Span::styled(" │", Style::default().fg(Color::DarkGray)),
+            ]
+        })
+        .collect();
+    let width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let room = (area.width as usize).saturating_sub(width(&lead));
+    // Start as far left as possible while the selected field still fits (with a "‹" mark).
+    let sel = s.sel.setting.min(fields.len() - 1);
+    let mut first = 0;
+    while first < sel && width(&fields[first..=sel].concat()) + usize::from(first > 0) > room {
+        first += 1;
+    }
+    let mut spans = lead;
+    if first > 0 {
+        spans.push(Span::styled("‹", Style::default().fg(Color::Cyan)));
+    }
+    spans.extend(fields[first..].concat());
+    let line = super::clip(Line::from(spans), area.width as usize);
+    f.render_widget(Paragraph::new(line), area);
 }

@@ -10,12 +10,15 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
 use super::state::{
-    AppState, EvalView, Focus, OptimizeView, PathState, Popup, RunView, SaveWhat, editor,
+    AppState, EvalView, Focus, Lab, OptimizeView, PathState, Pending, Popup, RunView, SaveWhat,
+    editor,
 };
 use crate::backend::BackendInfo;
 use crate::core::render::Mode;
 use crate::core::template::MAX_N;
 use crate::engine::{EngineEvent, RunPlan};
+use crate::store::writer::{Landed, Write};
+use crate::tui::view::Page;
 use panes::{mouse, pane_action};
 use popup::popup_key;
 
@@ -32,10 +35,26 @@ pub const SETTINGS: [&str; 9] = [
     "answer",
 ];
 
+/// How long edits wait before they are autosaved (typing keeps pushing nothing: the first
+/// change sets the time, the save takes everything up to then).
+pub const AUTOSAVE: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
+    let input = matches!(msg, Msg::Key(_) | Msg::Mouse(_) | Msg::Paste(_));
     let effects = dispatch(s, msg);
+    if input && s.autosave_due.is_none() && !s.quit && lab_unsaved(s) {
+        s.autosave_due = Some(s.now + AUTOSAVE);
+    }
     s.sync_cursors();
     effects
+}
+
+/// Whether the edits differ from the session file's (or, before any save, the template's).
+fn lab_unsaved(s: &AppState) -> bool {
+    s.session
+        .saved
+        .as_ref()
+        .is_none_or(|saved| saved.lab != s.lab.template())
 }
 
 fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
@@ -49,8 +68,18 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick(now) => {
             s.now = now;
-            vec![]
+            match s.autosave_due {
+                Some(due) if due <= now => {
+                    s.autosave_due = None;
+                    if lab_unsaved(s) {
+                        return vec![autosave(s)];
+                    }
+                    vec![]
+                }
+                _ => vec![],
+            }
         }
+        Msg::Paste(text) => paste(s, &text),
         Msg::Engine { run, event } => engine_event(s, run, event),
         Msg::Backend(Ok(info)) => {
             s.backend = Some(info);
@@ -79,6 +108,17 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.popup = Some(Popup::Error(e));
             vec![]
         }
+        Msg::TemplateExists { path, template } => {
+            let name = template.name.clone();
+            s.popup = Some(Popup::Confirm {
+                question: format!(
+                    "{} already exists. Replace it with these edits?",
+                    path.display()
+                ),
+                then: Pending::ReplaceTemplate(name, template),
+            });
+            vec![]
+        }
         Msg::Sessions(items) => {
             if items.is_empty() {
                 s.status = format!(
@@ -91,9 +131,14 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::SessionOpened(Ok((path, session))) => {
-            s.status = format!("opened {} ({} runs)", path.display(), session.runs.len());
-            s.open_session(path, *session);
-            vec![]
+            let open = Pending::Open(Box::new((path, *session)));
+            if s.is_running() {
+                // Never under a live run: it is recorded where it started, then this opens.
+                s.after_run = Some(open);
+                s.status = "the session opens when the run has ended".into();
+                return vec![];
+            }
+            perform(s, open)
         }
         Msg::SessionOpened(Err(e)) | Msg::SessionSaved(Err(e)) => {
             s.popup = Some(Popup::Error(e));
@@ -221,8 +266,40 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.popup = Some(Popup::Error(e));
             vec![]
         }
-        Msg::SessionSaved(Ok(path)) => {
-            if s.session.named {
+        Msg::SessionSaved(Ok(Landed::Exists { path })) => {
+            if s.session.renaming.as_ref() == Some(&path) {
+                s.session.renaming = None;
+                s.popup = Some(Popup::Confirm {
+                    question: format!(
+                        "{} already exists. Replace it with this session?",
+                        path.display()
+                    ),
+                    then: Pending::ReplaceSession(path),
+                });
+            }
+            vec![]
+        }
+        Msg::SessionSaved(Ok(Landed::Written { path, merged })) => {
+            if s.session.renaming.as_ref() == Some(&path) {
+                s.session.renaming = None;
+                s.session.path = path.clone();
+                s.session.named = true;
+            }
+            if path != s.session.path {
+                return vec![]; // an earlier session's last save
+            }
+            s.session.written = true;
+            if !merged.is_empty() {
+                s.status = format!(
+                    "took in {} run(s) another promptlab added to {}",
+                    merged.len(),
+                    path.display()
+                );
+                if let Some(saved) = s.session.saved.as_mut() {
+                    saved.runs.extend(merged.iter().cloned());
+                }
+                s.session.runs.extend(merged);
+            } else if s.session.named {
                 s.status = format!("saved {}", path.display());
             }
             vec![]
@@ -230,27 +307,23 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
     }
 }
 
-/// The form's editors: the dataset (the last one used, or the shipped example) and the options.
+/// The form's editors: the dataset (the last one typed in either form, or the shipped
+/// example) and the options.
 fn setup_editors(
-    last: Option<&str>,
+    s: &AppState,
     options: &str,
     hint: &str,
 ) -> Box<[ratatui_textarea::TextArea<'static>; 2]> {
-    let dataset = last.unwrap_or("assets/arith-mini.jsonl");
-    let mut editors = Box::new([
+    let dataset = s.dataset.as_deref().unwrap_or(&s.default_dataset);
+    Box::new([
         editor(dataset, "a dataset: .jsonl, .csv or BIG-bench task.json"),
         editor(options, hint),
-    ]);
-    for e in editors.iter_mut() {
-        e.move_cursor(ratatui_textarea::CursorMove::End);
-    }
-    editors
+    ])
 }
 
 pub(super) fn open_eval_setup(s: &mut AppState) {
-    let last = s.eval.as_ref().map(|e| e.dataset.as_str());
     let editors = setup_editors(
-        last,
+        s,
         "strategy=direct,cot",
         "variants: KEY=V1,V2 … (empty: the prompt as it is)",
     );
@@ -258,35 +331,173 @@ pub(super) fn open_eval_setup(s: &mut AppState) {
 }
 
 pub(super) fn open_optimize_setup(s: &mut AppState) {
-    let last = s.optimize.as_ref().map(|o| o.dataset.as_str());
     let editors = setup_editors(
-        last,
+        s,
         "candidates=4 rounds=2 keep=2 dev=6 budget=200",
         "candidates= rounds= keep= dev= held= budget=",
     );
     s.popup = Some(Popup::OptimizeSetup { editors, field: 0 });
 }
 
-/// Saves the session where it lives (autosave file until named).
-pub(super) fn save_session(s: &mut AppState) -> Effect {
+/// Saves the session where it lives (autosave file until named), keeping runs others added.
+pub(super) fn autosave(s: &mut AppState) -> Effect {
+    let path = s.session.path.clone();
+    save_to(s, path, Write::Merge)
+}
+
+/// Saves the session and its current edits to `path`.
+pub(super) fn save_to(s: &mut AppState, path: std::path::PathBuf, how: Write) -> Effect {
     let session = s.session.to_session(s.lab.template());
     s.session.saved = Some(session.clone());
+    s.autosave_due = None;
     Effect::SaveSession {
-        path: s.session.path.clone(),
+        path,
         session: Box::new(session),
+        how,
     }
 }
 
+/// Whether there is anything the session file lacks: runs or edits it does not hold.
+fn unsaved(s: &AppState) -> bool {
+    s.session.saved.as_ref() != Some(&s.session.to_session(s.lab.template()))
+}
+
+/// Asks `question`; yes does `then`.
+fn confirm(s: &mut AppState, question: String, then: Pending) {
+    s.popup = Some(Popup::Confirm { question, then });
+}
+
+/// Does what was asked for (confirmed, or waited for).
+pub(super) fn perform(s: &mut AppState, p: Pending) -> Vec<Effect> {
+    match p {
+        Pending::CancelRun(rest) if s.is_running() => {
+            s.after_run = Some(*rest);
+            cancel_run(s)
+        }
+        Pending::CancelRun(rest) => perform(s, *rest),
+        Pending::Quit => {
+            s.quit = true;
+            let mut e = vec![];
+            // Keep the latest edits with the recorded runs; an unchanged session is not
+            // rewritten.
+            if unsaved(s) {
+                e.push(autosave(s));
+            }
+            e.push(Effect::Quit);
+            e
+        }
+        Pending::ListSessions => vec![Effect::ListSessions],
+        Pending::Open(opened) => {
+            // The session being left keeps its edits: nothing is lost by opening another.
+            let mut e = vec![];
+            if unsaved(s) {
+                e.push(autosave(s));
+            }
+            let (path, session) = *opened;
+            let n = session.runs.len();
+            s.status = format!(
+                "opened {} ({n} run{})",
+                path.display(),
+                if n == 1 { "" } else { "s" }
+            );
+            s.open_session(path, session);
+            e
+        }
+        Pending::LoadTemplate(t) => {
+            s.checkpoint();
+            s.lab = Lab::from_template(&t);
+            s.base = *t;
+            s.sel = Default::default();
+            s.status = format!(
+                "loaded template {} ({} undoes it)",
+                s.base.name,
+                s.keymap.first_key(Action::Undo)
+            );
+            s.refresh_preview();
+            vec![]
+        }
+        Pending::NextQuery => {
+            if !s.lab.queries.is_empty() {
+                s.checkpoint();
+                s.lab.query_pick = (s.lab.query_pick + 1) % s.lab.queries.len();
+                s.lab.query = editor(&s.lab.queries[s.lab.query_pick], "type a question");
+                s.refresh_preview();
+            }
+            vec![]
+        }
+        Pending::ReplaceSession(path) => {
+            s.session.renaming = Some(path.clone());
+            vec![save_to(s, path, Write::Replace)]
+        }
+        Pending::ReplaceTemplate(name, template) => {
+            s.lab.name.clone_from(&name);
+            s.base = (*template).clone();
+            vec![Effect::SaveTemplate {
+                path: s.templates_dir.join(format!("{name}.yaml")),
+                template,
+                replace: true,
+            }]
+        }
+    }
+}
+
+fn cancel_run(s: &mut AppState) -> Vec<Effect> {
+    if let Some(r) = s.run.as_mut() {
+        r.cancelling = true;
+    }
+    s.status = "cancelling…".into();
+    vec![Effect::CancelRun]
+}
+
+/// Inserts pasted text as one edit into the editor that has the keyboard.
+fn paste(s: &mut AppState, text: &str) -> Vec<Effect> {
+    // Terminals send pasted line breaks as CR.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let one_line = |t: &str| t.replace('\n', " ");
+    match s.popup.as_mut() {
+        Some(Popup::Example { field, editors, .. }) => {
+            let t = if *field == 2 { one_line(&text) } else { text };
+            editors[*field].insert_str(t);
+        }
+        Some(Popup::SaveAs { name, .. }) => {
+            name.insert_str(one_line(&text));
+        }
+        Some(Popup::SettingInput { editor, .. }) => {
+            editor.insert_str(one_line(&text));
+        }
+        Some(Popup::EvalSetup { editors, field } | Popup::OptimizeSetup { editors, field }) => {
+            editors[*field].insert_str(one_line(&text));
+        }
+        Some(_) => {}
+        None => {
+            let ed = match s.focus {
+                Focus::Instruction => &mut s.lab.instruction,
+                Focus::Query => &mut s.lab.query,
+                _ => {
+                    s.status = format!(
+                        "pasted text goes into an editor: {} to the query or instruction first",
+                        s.keymap.first_key(Action::FocusNext)
+                    );
+                    return vec![];
+                }
+            };
+            if ed.insert_str(text) {
+                s.refresh_preview();
+            }
+        }
+    }
+    vec![]
+}
+
 fn ask_name(s: &mut AppState, what: SaveWhat) {
+    s.session.renaming = None;
     let suggestion = match what {
         SaveWhat::Template => format!("{}-edited", s.lab.name),
         SaveWhat::Session if s.session.named => s.session.name(),
         SaveWhat::Session => s.lab.name.clone(),
     };
-    let mut name = editor(&suggestion, "");
-    name.move_cursor(ratatui_textarea::CursorMove::End);
     s.popup = Some(Popup::SaveAs {
-        name: Box::new(name),
+        name: Box::new(editor(&suggestion, "")),
         what,
     });
 }
@@ -318,29 +529,33 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
         Action::Run => return start_run(s),
         Action::Cancel => {
             if s.is_running() {
-                if let Some(r) = s.run.as_mut() {
-                    r.cancelling = true;
-                }
-                s.status = "cancelling…".into();
-                return vec![Effect::CancelRun];
+                return cancel_run(s);
+            }
+            if s.viewing {
+                s.viewing = false;
+                s.status = "back to your edits".into();
             }
             s.sel.filter = None;
         }
         Action::Quit => {
-            s.quit = true;
+            if s.is_running() && !matches!(s.after_run, Some(Pending::Quit)) {
+                // What arrived is recorded first; a second press quits at once.
+                s.after_run = Some(Pending::Quit);
+                let e = cancel_run(s);
+                s.status = format!(
+                    "keeping what arrived, then quitting ({} again quits at once)",
+                    s.keymap.first_key(Action::Quit)
+                );
+                return e;
+            }
             let mut e = vec![];
             if s.is_running() {
                 e.push(Effect::CancelRun);
             }
-            // Keep the latest edits with the recorded runs; an unchanged session is not
-            // rewritten.
-            let changed = s.session.saved.as_ref() != Some(&s.session.to_session(s.lab.template()));
-            if (s.session.named || !s.session.runs.is_empty()) && changed {
-                e.push(save_session(s));
-            }
-            e.push(Effect::Quit);
+            e.extend(perform(s, Pending::Quit));
             return e;
         }
+        Action::Undo | Action::Redo => return undo(s, a == Action::Undo),
         Action::Help => s.popup = Some(Popup::Help { scroll: 0 }),
         Action::FocusNext => s.focus = s.focus.next(),
         Action::FocusPrev => s.focus = s.focus.prev(),
@@ -357,16 +572,33 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
         Action::MoreVotes => s.lab.sampling.n = (s.lab.sampling.n + 1).min(MAX_N),
         Action::FewerVotes => s.lab.sampling.n = s.lab.sampling.n.saturating_sub(1).max(1),
         Action::NextQuery => {
-            if !s.lab.queries.is_empty() {
-                s.lab.query_pick = (s.lab.query_pick + 1) % s.lab.queries.len();
-                s.lab.query = editor(&s.lab.queries[s.lab.query_pick], "type a question");
-                s.refresh_preview();
+            let typed = s.lab.query_text();
+            let picked = s.lab.queries.get(s.lab.query_pick);
+            if s.lab.queries.is_empty() {
+                s.status = "the template lists no further queries".into();
+            } else if !typed.trim().is_empty() && picked != Some(&typed) {
+                confirm(
+                    s,
+                    "Replace your edited query with the template's next one?".into(),
+                    Pending::NextQuery,
+                );
+            } else {
+                return perform(s, Pending::NextQuery);
             }
         }
         Action::OpenTemplate => return vec![Effect::ListTemplates],
         Action::SaveTemplate => ask_name(s, SaveWhat::Template),
-        Action::SaveSession if s.session.named => return vec![save_session(s)],
+        Action::SaveSession if s.session.named => {
+            s.base = s.lab.template();
+            return vec![autosave(s)];
+        }
         Action::SaveSession | Action::SaveSessionAs => ask_name(s, SaveWhat::Session),
+        Action::OpenSession if s.is_running() => confirm(
+            s,
+            "A run is still sampling. Cancel it (what arrived stays in this session) and open another session?"
+                .into(),
+            Pending::CancelRun(Box::new(Pending::ListSessions)),
+        ),
         Action::OpenSession => return vec![Effect::ListSessions],
         Action::PrevRun | Action::NextRun => {
             if s.is_running() {
@@ -382,10 +614,12 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                     (at + 1).min(last)
                 };
                 s.show_run(Some(to));
+                s.viewing = true;
                 s.status = format!(
-                    "run {} of {} · {}",
+                    "viewing run {} of {}, read-only ({}: your edits) · {}",
                     to + 1,
                     last + 1,
+                    s.keymap.first_key(Action::Cancel),
                     s.session.runs[to].timestamp
                 );
             }
@@ -414,6 +648,37 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
             _ => s.status = "compare needs a shown run with one before it".into(),
         },
         other => pane_action(s, other),
+    }
+    vec![]
+}
+
+/// Ctrl-Z / Ctrl-Y: in an editor, its own typing history; elsewhere the lab's (examples,
+/// settings, loaded templates and queries).
+fn undo(s: &mut AppState, back: bool) -> Vec<Effect> {
+    if s.focus.is_editor() {
+        let ed = if s.focus == Focus::Instruction {
+            &mut s.lab.instruction
+        } else {
+            &mut s.lab.query
+        };
+        if if back { ed.undo() } else { ed.redo() } {
+            s.refresh_preview();
+            return vec![];
+        }
+    }
+    let (from, to) = if back {
+        (&mut s.undo, &mut s.redo)
+    } else {
+        (&mut s.redo, &mut s.undo)
+    };
+    match from.pop() {
+        Some(lab) => {
+            to.push(std::mem::replace(&mut s.lab, lab));
+            s.sel.example = s.sel.example.min(s.lab.examples.len().saturating_sub(1));
+            s.status = if back { "undone" } else { "redone" }.into();
+            s.refresh_preview();
+        }
+        None => s.status = format!("nothing to {}", if back { "undo" } else { "redo" }),
     }
     vec![]
 }
@@ -451,6 +716,11 @@ fn start_run(s: &mut AppState) -> Vec<Effect> {
     s.next_run += 1;
     s.run = Some(RunView::new(id, &plan, template, (s.clock)(), s.now));
     s.history = None;
+    s.viewing = false;
+    // One page at a time on a narrow terminal: show the one with the run.
+    if s.size.0 < crate::tui::view::WIDE && crate::tui::view::page(s.focus) != Page::Run {
+        s.focus = Focus::Paths;
+    }
     s.sel.filter = None;
     s.sel.path = 0;
     s.sel.tally = 0;
@@ -481,10 +751,7 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
         }
         EngineEvent::PathDone(r) => {
             if let Some(p) = run.paths.get_mut(r.index) {
-                p.state = match &r.error {
-                    Some(e) => PathState::Failed(e.clone()),
-                    None => PathState::Done,
-                };
+                p.state = PathState::of(&r);
                 p.text = r.text();
                 p.result = Some(r);
             }
@@ -515,287 +782,20 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
                 .backend
                 .clone()
                 .unwrap_or_else(|| BackendInfo::new("unknown", "unknown", s.mode()));
+            let mut effects = vec![];
             if let Some(record) = s.run.as_ref().and_then(|r| r.record(backend)) {
                 s.session.runs.push(record);
                 s.history = Some(s.session.runs.len() - 1);
-                return vec![save_session(s)];
+                effects.push(autosave(s));
             }
+            if let Some(next) = s.after_run.take() {
+                effects.extend(perform(s, next));
+            }
+            return effects;
         }
     }
     vec![]
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Instant;
-
-    use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-    use ratatui::layout::Rect;
-
-    use super::*;
-    use crate::backend::BackendInfo;
-    use crate::core::record::{PathRecord, StageRecord};
-    use crate::core::strategy::Stage;
-    use crate::store::template::resolve;
-    use crate::tui::keymap::Keymap;
-    use crate::tui::view::layout;
-
-    fn lab() -> AppState {
-        let (t, _) = resolve("gsm8k-cot").unwrap();
-        let mut s = AppState::new(&t, Keymap::default(), Instant::now());
-        update(
-            &mut s,
-            Msg::Backend(Ok(BackendInfo::new("scripted", "m", Mode::Completion))),
-        );
-        s
-    }
-
-    fn key(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
-        update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-    }
-
-    fn done(index: usize, answer: Option<&str>) -> PathRecord {
-        let mut p = PathRecord::new(index);
-        p.stages = vec![StageRecord {
-            finish_reason: Some("stop".into()),
-            prompt_tokens: 1,
-            completion_tokens: 1,
-            ..StageRecord::new(Stage::Answer, "")
-        }];
-        p.answer = answer.map(String::from);
-        p
-    }
-
-    #[test]
-    fn ctrl_q_quits_through_an_error_dialog() {
-        let mut s = lab();
-        s.popup = Some(Popup::Error("boom".into()));
-        let e = update(
-            &mut s,
-            Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
-        );
-        assert!(s.quit && s.popup.is_none());
-        assert!(e.iter().any(|e| matches!(e, Effect::Quit)));
-    }
-
-    #[test]
-    fn quitting_an_unchanged_session_writes_nothing() {
-        let mut s = lab();
-        let (t, _) = resolve("gsm8k-cot").unwrap();
-        s.open_session(
-            std::path::PathBuf::from("sessions/x.yaml"),
-            crate::store::session::Session::new(t),
-        );
-        let e = update(
-            &mut s,
-            Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
-        );
-        assert!(
-            !e.iter().any(|e| matches!(e, Effect::SaveSession { .. })),
-            "{e:?}"
-        );
-        // An edit is kept.
-        let mut s = lab();
-        let (t, _) = resolve("gsm8k-cot").unwrap();
-        s.open_session(
-            std::path::PathBuf::from("sessions/x.yaml"),
-            crate::store::session::Session::new(t),
-        );
-        s.lab.sampling.n += 1;
-        let e = update(
-            &mut s,
-            Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
-        );
-        assert!(
-            e.iter().any(|e| matches!(e, Effect::SaveSession { .. })),
-            "{e:?}"
-        );
-    }
-
-    #[test]
-    fn run_starts_once_and_cancel_and_quit_stop_it() {
-        let mut s = lab();
-        let e = key(&mut s, KeyCode::F(5));
-        assert!(matches!(e.as_slice(), [Effect::StartRun { id: 1, .. }]));
-        assert!(key(&mut s, KeyCode::F(5)).is_empty(), "one run at a time");
-        assert!(s.status.contains("in progress"));
-        assert!(matches!(
-            key(&mut s, KeyCode::Esc).as_slice(),
-            [Effect::CancelRun]
-        ));
-        assert!(s.run.as_ref().unwrap().cancelling);
-        let e = update(
-            &mut s,
-            Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
-        );
-        assert!(matches!(e.as_slice(), [Effect::CancelRun, Effect::Quit]));
-        assert!(s.quit);
-    }
-
-    #[test]
-    fn tally_updates_as_paths_finish_and_stale_runs_are_ignored() {
-        let mut s = lab();
-        key(&mut s, KeyCode::F(5));
-        update(
-            &mut s,
-            Msg::Engine {
-                run: 1,
-                event: EngineEvent::PathDone(done(0, Some("18"))),
-            },
-        );
-        assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("18"));
-        update(
-            &mut s,
-            Msg::Engine {
-                run: 1,
-                event: EngineEvent::PathDone(done(1, Some("20"))),
-            },
-        );
-        update(
-            &mut s,
-            Msg::Engine {
-                run: 1,
-                event: EngineEvent::PathDone(done(2, Some("20"))),
-            },
-        );
-        assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("20"));
-        update(
-            &mut s,
-            Msg::Engine {
-                run: 7,
-                event: EngineEvent::PathDone(done(3, Some("99"))),
-            },
-        );
-        assert!(s.run.as_ref().unwrap().tally.entry(Some("99")).is_none());
-        update(
-            &mut s,
-            Msg::Engine {
-                run: 1,
-                event: EngineEvent::Chunk {
-                    path: 4,
-                    text: "abc".into(),
-                },
-            },
-        );
-        assert_eq!(s.run.as_ref().unwrap().paths[4].text, "abc");
-        assert_eq!(s.run.as_ref().unwrap().done(), 3);
-    }
-
-    #[test]
-    fn example_list_edits() {
-        let mut s = lab();
-        s.focus = Focus::Examples;
-        let first = s.lab.examples[0].input.clone();
-        key(&mut s, KeyCode::Char('J'));
-        assert_eq!(s.lab.examples[1].input, first);
-        assert_eq!(s.sel.example, 1);
-        key(&mut s, KeyCode::Char('x'));
-        assert_eq!(s.lab.examples.len(), 7);
-        assert!(!s.lab.examples.iter().any(|e| e.input == first));
-        key(&mut s, KeyCode::Char('a'));
-        assert_eq!(s.lab.examples.len(), 8);
-        assert!(matches!(s.popup, Some(Popup::Example { index: 2, .. })));
-        key(&mut s, KeyCode::Esc);
-        key(&mut s, KeyCode::Char(' '));
-        assert_eq!(s.lab.active_examples(), 7);
-        assert!(
-            !s.preview.contains("Q: \nA:"),
-            "switched-off examples are not sent"
-        );
-    }
-
-    #[test]
-    fn settings_stay_in_range() {
-        let mut s = lab();
-        s.focus = Focus::Settings;
-        key(&mut s, KeyCode::Right); // N
-        for _ in 0..100 {
-            key(&mut s, KeyCode::Up);
-        }
-        assert_eq!(s.lab.sampling.n, MAX_N);
-        for _ in 0..100 {
-            key(&mut s, KeyCode::Down);
-        }
-        assert_eq!(s.lab.sampling.n, 1);
-        key(&mut s, KeyCode::Right); // temperature
-        for _ in 0..30 {
-            key(&mut s, KeyCode::Up);
-        }
-        assert_eq!(s.lab.sampling.temperature, 2.0);
-        key(&mut s, KeyCode::Left);
-        key(&mut s, KeyCode::Left); // strategy
-        key(&mut s, KeyCode::Up);
-        assert_eq!(s.lab.strategy, crate::core::template::Strategy::ZeroShotCot);
-    }
-
-    #[test]
-    fn changing_the_answer_kind_re_votes_the_shown_recorded_run() {
-        let mut s = lab();
-        key(&mut s, KeyCode::F(5));
-        let texts = [
-            "The answer is Paris.",
-            "the answer is paris",
-            "The answer is Rome.",
-            "x",
-            "y",
-        ];
-        for (i, t) in texts.iter().enumerate() {
-            let mut p = done(i, None);
-            p.stages[0].text = t.to_string();
-            update(
-                &mut s,
-                Msg::Engine {
-                    run: 1,
-                    event: EngineEvent::PathDone(p),
-                },
-            );
-        }
-        let paths: Vec<PathRecord> = s
-            .run
-            .as_ref()
-            .unwrap()
-            .paths
-            .iter()
-            .filter_map(|p| p.result.clone())
-            .collect();
-        let result = crate::engine::RunResult::from_paths(paths, 10, false);
-        update(
-            &mut s,
-            Msg::Engine {
-                run: 1,
-                event: EngineEvent::RunDone(result),
-            },
-        );
-        assert_eq!(
-            s.run.as_ref().unwrap().tally.winner,
-            None,
-            "numbers: nothing parses"
-        );
-        s.focus = Focus::Settings;
-        s.sel.setting = SETTINGS.len() - 1;
-        key(&mut s, KeyCode::Up); // number -> choice
-        key(&mut s, KeyCode::Up); // choice -> text
-        assert_eq!(s.session.runs[0].template.answer.kind.as_str(), "text");
-        assert_eq!(
-            s.run.as_ref().unwrap().tally.winner.as_deref(),
-            Some("paris")
-        );
-        assert!(s.status.contains("re-voted"), "{}", s.status);
-    }
-
-    #[test]
-    fn a_click_focuses_the_pane_under_the_mouse() {
-        let mut s = lab();
-        s.size = (140, 40);
-        let l = layout(Rect::new(0, 0, 140, 40), &s);
-        let (_, tally) = l.panes.iter().find(|(f, _)| *f == Focus::Tally).unwrap();
-        let click = MouseEvent {
-            kind: MouseEventKind::Down(MouseButton::Left),
-            column: tally.x + 2,
-            row: tally.y + 2,
-            modifiers: KeyModifiers::NONE,
-        };
-        update(&mut s, Msg::Mouse(click));
-        assert_eq!(s.focus, Focus::Tally);
-    }
-}
+mod tests;

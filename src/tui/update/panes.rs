@@ -3,9 +3,10 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use super::{SETTINGS, action, set_strategy};
+use super::{SETTINGS, set_strategy};
 use crate::core::extract::AnswerKind;
-use crate::core::template::{Example, MAX_N};
+use crate::core::render::Mode;
+use crate::core::template::{Example, MAX_N, MAX_TOKENS, MAX_TOP_K};
 use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
 use crate::tui::state::{AppState, Focus, Popup, editor};
@@ -26,7 +27,7 @@ pub(super) fn pane_action(s: &mut AppState, a: Action) {
     }
 }
 
-pub(super) fn open_example(s: &mut AppState, index: usize) {
+pub(super) fn open_example(s: &mut AppState, index: usize, fresh: bool) {
     let Some(e) = s.lab.examples.get(index) else {
         return;
     };
@@ -42,10 +43,23 @@ pub(super) fn open_example(s: &mut AppState, index: usize) {
         index,
         field: 0,
         editors,
+        fresh,
     });
 }
 
 fn examples_action(s: &mut AppState, a: Action) {
+    let changes = matches!(
+        a,
+        Action::Add
+            | Action::Duplicate
+            | Action::Delete
+            | Action::MoveUp
+            | Action::MoveDown
+            | Action::ToggleExample
+    );
+    if changes && (!s.lab.examples.is_empty() || a == Action::Add) {
+        s.checkpoint();
+    }
     let ex = &mut s.lab.examples;
     let i = s.sel.example.min(ex.len().saturating_sub(1));
     let mut changed = true;
@@ -70,7 +84,7 @@ fn examples_action(s: &mut AppState, a: Action) {
                 },
             );
             s.sel.example = (i + 1).min(ex.len() - 1);
-            open_example(s, s.sel.example);
+            open_example(s, s.sel.example, true);
         }
         Action::Duplicate if !ex.is_empty() => {
             let copy = ex[i].clone();
@@ -80,6 +94,10 @@ fn examples_action(s: &mut AppState, a: Action) {
         Action::Delete if !ex.is_empty() => {
             ex.remove(i);
             s.sel.example = i.min(ex.len().saturating_sub(1));
+            s.status = format!(
+                "example deleted ({} brings it back)",
+                s.keymap.first_key(Action::Undo)
+            );
         }
         Action::MoveUp if i > 0 && !ex.is_empty() => {
             ex.swap(i, i - 1);
@@ -91,7 +109,7 @@ fn examples_action(s: &mut AppState, a: Action) {
         }
         Action::ToggleExample if !ex.is_empty() => ex[i].enabled = !ex[i].enabled,
         Action::Select if !ex.is_empty() => {
-            open_example(s, i);
+            open_example(s, i, false);
             changed = false;
         }
         _ => changed = false,
@@ -114,8 +132,18 @@ fn settings_action(s: &mut AppState, a: Action) {
         }
         Action::Up | Action::Increase => true,
         Action::Down | Action::Decrease => false,
+        Action::Select => return open_setting_input(s, field),
         _ => return,
     };
+    if let Some((i, _)) = s.viewed().filter(|_| field != ANSWER) {
+        s.status = format!(
+            "viewing run {}: its settings are read-only ({}: back to your edits)",
+            i + 1,
+            s.keymap.first_key(Action::Cancel)
+        );
+        return;
+    }
+    s.checkpoint();
     let sm = &mut s.lab.sampling;
     let step = |v: f32, d: f32| ((v + if up { d } else { -d }) * 100.0).round() / 100.0;
     match field {
@@ -139,7 +167,7 @@ fn settings_action(s: &mut AppState, a: Action) {
         3 => sm.top_p = step(sm.top_p, 0.05).clamp(0.05, 1.0),
         4 => {
             sm.top_k = if up {
-                sm.top_k.saturating_add(5)
+                sm.top_k.saturating_add(5).min(MAX_TOP_K)
             } else {
                 sm.top_k.saturating_sub(5)
             }
@@ -151,14 +179,20 @@ fn settings_action(s: &mut AppState, a: Action) {
                 (sm.max_tokens / 2).max(8)
             }
         }
+        // Bounded, never wrapping: ↓ at 0 stays at 0.
         6 => {
             sm.seed = if up {
-                sm.seed.wrapping_add(1)
+                sm.seed.saturating_add(1)
             } else {
-                sm.seed.wrapping_sub(1)
+                sm.seed.saturating_sub(1)
             }
         }
-        7 => return action_mode(s),
+        7 => {
+            // ↑ and ↓ walk the same ring in opposite directions.
+            let ring = [None, Some(Mode::Chat), Some(Mode::Completion)];
+            let i = ring.iter().position(|m| *m == s.lab.mode).unwrap_or(0);
+            s.lab.mode = ring[if up { (i + 1) % 3 } else { (i + 2) % 3 }];
+        }
         _ => {
             let kinds = [
                 AnswerKind::Number,
@@ -186,6 +220,91 @@ fn settings_action(s: &mut AppState, a: Action) {
     s.refresh_preview();
 }
 
+/// The answer field: changing it re-votes the shown run, so it works while browsing too.
+const ANSWER: usize = 8;
+
+/// Enter on a setting: a small field to type its value into.
+fn open_setting_input(s: &mut AppState, field: usize) {
+    if s.viewed().is_some() {
+        s.status = format!(
+            "viewing a recorded run: its settings are read-only ({}: back to your edits)",
+            s.keymap.first_key(Action::Cancel)
+        );
+        return;
+    }
+    let sm = &s.lab.sampling;
+    let current = match field {
+        0 => s.lab.strategy.to_string(),
+        1 => sm.n.to_string(),
+        2 => format!("{}", sm.temperature),
+        3 => format!("{}", sm.top_p),
+        4 => sm.top_k.to_string(),
+        5 => sm.max_tokens.to_string(),
+        6 => sm.seed.to_string(),
+        7 => s.lab.mode.map_or("auto", Mode::as_str).to_string(),
+        _ => s.lab.answer.kind.as_str().to_string(),
+    };
+    s.popup = Some(Popup::SettingInput {
+        field,
+        editor: Box::new(editor(&current, "")),
+    });
+}
+
+/// Sets setting `field` from typed text, within its bounds, or says what it accepts.
+pub(in crate::tui) fn set_typed(s: &mut AppState, field: usize, typed: &str) -> Result<(), String> {
+    fn num<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+        typed: &str,
+        name: &str,
+        lo: T,
+        hi: T,
+    ) -> Result<T, String> {
+        typed
+            .parse::<T>()
+            .ok()
+            .filter(|v| *v >= lo && *v <= hi)
+            .ok_or_else(|| format!("{name}: a number from {lo} to {hi}, got `{typed}`"))
+    }
+    let mut next = s.lab.clone();
+    let sm = &mut next.sampling;
+    match field {
+        0 => {
+            next.strategy = typed
+                .parse()
+                .map_err(|e: String| format!("strategy: {e}"))?
+        }
+        1 => sm.n = num(typed, "N", 1, MAX_N)?,
+        2 => sm.temperature = num(typed, "temperature", 0.0, 2.0)?,
+        3 => sm.top_p = num(typed, "top-p", 0.01, 1.0)?,
+        4 => sm.top_k = num(typed, "top-k (0: off)", 0, MAX_TOP_K)?,
+        5 => sm.max_tokens = num(typed, "max tokens", 1, MAX_TOKENS)?,
+        6 => sm.seed = num(typed, "seed", 0, u64::MAX)?,
+        7 => {
+            next.mode = match typed {
+                "auto" | "" => None,
+                m => Some(m.parse().map_err(|e: String| format!("mode: {e}"))?),
+            }
+        }
+        _ => {
+            let kind: AnswerKind = typed.parse().map_err(|e: String| format!("answer: {e}"))?;
+            if kind == AnswerKind::Regex && next.answer.pattern.is_none() {
+                return Err("answer: regex needs a pattern in the template".into());
+            }
+            next.answer.kind = kind;
+        }
+    }
+    if next.template() == s.lab.template() {
+        return Ok(());
+    }
+    s.checkpoint();
+    s.lab = next;
+    if field == ANSWER {
+        revote_shown(s);
+    }
+    s.status = format!("{} set to {typed}", SETTINGS[field]);
+    s.refresh_preview();
+    Ok(())
+}
+
 /// Re-votes the recorded run on screen with the lab's answer spec, from its stored texts and
 /// without a model, and keeps the result in the session (saved with it).
 fn revote_shown(s: &mut AppState) {
@@ -209,10 +328,6 @@ fn revote_shown(s: &mut AppState) {
         }
         Err(e) => s.status = e,
     }
-}
-
-fn action_mode(s: &mut AppState) {
-    action(s, Action::CycleMode);
 }
 
 fn paths_action(s: &mut AppState, a: Action) {

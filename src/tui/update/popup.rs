@@ -1,11 +1,12 @@
 //! Keys while a popup is open.
 
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{open_eval_setup, open_optimize_setup, save_session};
+use super::{autosave, confirm, open_eval_setup, open_optimize_setup, perform, save_to};
+use crate::store::writer::Write;
 use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
-use crate::tui::state::{AppState, Lab, Popup, SaveWhat, editor_text};
+use crate::tui::state::{AppState, Pending, Popup, SaveWhat, editor_text};
 
 /// Submits the evaluation or prompt-search form on screen: checks the dataset, the options
 /// (`KEY=V1,V2` variants, or `candidates=… rounds=…`) and the current edits, then starts it.
@@ -55,19 +56,60 @@ fn start_job(s: &mut AppState, dataset: String, options: String) -> Vec<Effect> 
     }
 }
 
+/// Ctrl-U in a dialog's text field clears it.
+fn is_clear(k: &KeyEvent) -> bool {
+    k.code == KeyCode::Char('u') && k.modifiers.contains(KeyModifiers::CONTROL)
+}
+
+/// Whether `k` closes a popup that only shows something: Esc, Enter, Backspace, or `q`.
+fn closes(a: Option<Action>, k: &KeyEvent) -> bool {
+    matches!(a, Some(Action::Cancel | Action::Select | Action::Back))
+        || (k.code == KeyCode::Char('q') && k.modifiers.is_empty())
+}
+
 pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
     let a = s.keymap.action(&k, false);
     let Some(popup) = s.popup.as_mut() else {
         return vec![];
     };
     match popup {
+        Popup::Confirm { then, .. } => {
+            let yes = matches!(k.code, KeyCode::Char('y' | 'Y')) || a == Some(Action::Select);
+            let no = matches!(k.code, KeyCode::Char('n' | 'N' | 'q')) || a == Some(Action::Cancel);
+            if yes {
+                let then = then.clone();
+                s.popup = None;
+                return perform(s, then);
+            }
+            if no {
+                s.popup = None;
+                s.status = "left as it was".into();
+            }
+        }
+        Popup::SettingInput { field, editor } => match a {
+            Some(Action::Cancel) => s.popup = None,
+            Some(Action::Select) => {
+                let (field, typed) = (*field, editor_text(editor));
+                match super::panes::set_typed(s, field, typed.trim()) {
+                    Ok(()) => s.popup = None,
+                    Err(e) => s.status = e,
+                }
+            }
+            _ if is_clear(&k) => {
+                editor.select_all();
+                editor.cut();
+            }
+            _ => {
+                editor.input(k);
+            }
+        },
         Popup::Help { scroll } => match a {
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
             Some(Action::Down) => *scroll = scroll.saturating_add(1),
             _ => s.popup = None,
         },
         Popup::Error(_) => {
-            if matches!(a, Some(Action::Cancel | Action::Select | Action::Back)) {
+            if closes(a, &k) {
                 s.popup = None;
             }
             if a == Some(Action::Quit) {
@@ -79,16 +121,26 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
         Popup::PathDetail { path, scroll } => match a {
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
             Some(Action::Down) => *scroll = scroll.saturating_add(1),
-            Some(Action::Left) => {
-                *path = path.saturating_sub(1);
+            Some(Action::Left | Action::Right) => {
+                // Within the paths shown: a filtered cluster stays filtered.
+                let visible = s
+                    .run
+                    .as_ref()
+                    .map(|r| r.visible(&s.sel.filter))
+                    .unwrap_or_default();
+                let at = visible.iter().position(|i| i == path).unwrap_or(0);
+                let to = if a == Some(Action::Left) {
+                    at.saturating_sub(1)
+                } else {
+                    (at + 1).min(visible.len().saturating_sub(1))
+                };
+                if let Some(p) = visible.get(to) {
+                    *path = *p;
+                    s.sel.path = *p;
+                }
                 *scroll = 0;
             }
-            Some(Action::Right) => {
-                let n = s.run.as_ref().map_or(1, |r| r.paths.len());
-                *path = (*path + 1).min(n.saturating_sub(1));
-                *scroll = 0;
-            }
-            Some(Action::Cancel | Action::Select | Action::Back) => s.popup = None,
+            _ if closes(a, &k) => s.popup = None,
             _ => {}
         },
         Popup::Picker { items, selected } => match a {
@@ -96,16 +148,22 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             Some(Action::Down) => *selected = (*selected + 1).min(items.len().saturating_sub(1)),
             Some(Action::Select) => match items.get(*selected).map(|i| i.template.clone()) {
                 Some(Ok(t)) => {
-                    s.lab = Lab::from_template(&t);
-                    s.sel = Default::default();
-                    s.status = format!("loaded template {}", t.name);
                     s.popup = None;
-                    s.refresh_preview();
+                    let load = Pending::LoadTemplate(Box::new(t));
+                    if s.edited() {
+                        confirm(
+                            s,
+                            "Replace your edits with this template? (Ctrl-Z undoes it)".into(),
+                            load,
+                        );
+                    } else {
+                        return perform(s, load);
+                    }
                 }
                 Some(Err(e)) => s.popup = Some(Popup::Error(e)),
                 None => s.popup = None,
             },
-            Some(Action::Cancel) => s.popup = None,
+            _ if closes(a, &k) => s.popup = None,
             _ => {}
         },
         Popup::SaveAs { name, what } => match a {
@@ -117,19 +175,38 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                     s.status = "a name uses letters, digits, '-' and '_'".into();
                     return vec![];
                 }
+                if what == SaveWhat::Template && crate::store::template::is_builtin(&name) {
+                    s.status = format!(
+                        "`{name}` is a built-in template; a file of that name would hide it: choose another name"
+                    );
+                    return vec![];
+                }
                 s.popup = None;
+                s.base = s.lab.template();
                 if what == SaveWhat::Session {
-                    s.session.path = s.session.dir.join(format!("{name}.yaml"));
-                    s.session.named = true;
-                    return vec![save_session(s)];
+                    let path = s.session.dir.join(format!("{name}.yaml"));
+                    if path == s.session.path {
+                        s.session.named = true;
+                        return vec![autosave(s)];
+                    }
+                    // The session moves to the new name once it is written; a file already
+                    // there is not replaced without a yes.
+                    s.session.renaming = Some(path.clone());
+                    return vec![save_to(s, path, Write::Create)];
                 }
                 let mut template = s.lab.template();
                 template.name.clone_from(&name);
                 s.lab.name.clone_from(&name);
+                s.base = template.clone();
                 return vec![Effect::SaveTemplate {
-                    name,
+                    path: s.templates_dir.join(format!("{name}.yaml")),
                     template: Box::new(template),
+                    replace: false,
                 }];
+            }
+            _ if is_clear(&k) => {
+                name.select_all();
+                name.cut();
             }
             _ => {
                 name.input(k);
@@ -145,19 +222,28 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                     return vec![Effect::OpenSession(path)];
                 }
             }
-            Some(Action::Cancel) => s.popup = None,
+            _ if closes(a, &k) => s.popup = None,
             _ => {}
         },
         Popup::EvalSetup { editors, field } | Popup::OptimizeSetup { editors, field } => {
             match s.keymap.action(&k, true) {
                 Some(Action::FocusNext | Action::FocusPrev) => *field = 1 - *field,
-                Some(Action::Cancel) => s.popup = None,
+                Some(Action::Cancel) => {
+                    // The typed dataset is kept for the next form (evaluation or search).
+                    s.dataset = Some(editor_text(&editors[0]).trim().to_string());
+                    s.popup = None;
+                }
                 _ if a == Some(Action::Select) => {
                     let (dataset, options) = (
                         editor_text(&editors[0]).trim().to_string(),
                         editor_text(&editors[1]),
                     );
+                    s.dataset = Some(dataset.clone());
                     return start_job(s, dataset, options);
+                }
+                _ if is_clear(&k) => {
+                    editors[*field].select_all();
+                    editors[*field].cut();
                 }
                 _ => {
                     editors[*field].input(k);
@@ -166,9 +252,12 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
         }
         Popup::Eval { detail, scroll } => {
             let ev = s.eval.as_mut();
+            let q = k.code == KeyCode::Char('q') && k.modifiers.is_empty();
             match (a, ev) {
                 (Some(Action::Cancel), _) if detail.is_some() => *detail = None,
                 (Some(Action::Cancel), _) => s.popup = None,
+                (None, _) if q && detail.is_some() => *detail = None,
+                (None, _) if q => s.popup = None,
                 (Some(Action::Delete), Some(ev)) if ev.running => return vec![Effect::CancelEval],
                 (Some(Action::Add), Some(ev)) if !ev.running => open_eval_setup(s),
                 (Some(Action::Left), Some(ev)) => ev.variant = ev.variant.saturating_sub(1),
@@ -210,6 +299,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 .unwrap_or_default();
             match a {
                 Some(Action::Cancel) => s.popup = None,
+                None if k.code == KeyCode::Char('q') && k.modifiers.is_empty() => s.popup = None,
                 Some(Action::Up) => *selected = selected.saturating_sub(1),
                 Some(Action::Down) => {
                     *selected = (*selected + 1).min(board.len().saturating_sub(1))
@@ -217,8 +307,9 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 Some(Action::Delete) if running => return vec![Effect::CancelOptimize],
                 Some(Action::Add) if !running => open_optimize_setup(s),
                 Some(Action::Select) => {
-                    if let Some(instruction) = board.get(*selected) {
-                        s.lab.instruction = crate::tui::state::editor(instruction, "");
+                    if let Some(instruction) = board.get(*selected).cloned() {
+                        s.checkpoint();
+                        s.lab.instruction = crate::tui::state::editor(&instruction, "");
                         s.status = "the instruction is in the editor: run it, or export the template (Alt-E)".into();
                         s.popup = None;
                         s.refresh_preview();
@@ -234,22 +325,27 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
         } => match a {
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
             Some(Action::Down) => *scroll = scroll.saturating_add(1),
+            // The pair moves together: ← compares run k-1 with run k.
             Some(Action::Left) if *first > 0 => {
                 *first -= 1;
+                *second -= 1;
                 *scroll = 0;
             }
             Some(Action::Right) if *second + 1 < s.session.runs.len() => {
+                *first += 1;
                 *second += 1;
                 *scroll = 0;
             }
-            Some(Action::Cancel | Action::Select | Action::Back) => s.popup = None,
+            _ if closes(a, &k) => s.popup = None,
             _ => {}
         },
         Popup::Example {
             index,
             field,
             editors,
+            fresh,
         } => {
+            let fresh = *fresh;
             let tab = s.keymap.action(&k, true);
             match tab {
                 Some(Action::FocusNext) => *field = (*field + 1) % 3,
@@ -257,15 +353,38 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 Some(Action::Cancel) => {
                     let index = *index;
                     let [input, rationale, answer] = editors.as_ref();
-                    let rationale = editor_text(rationale);
-                    if let Some(e) = s.lab.examples.get_mut(index) {
-                        e.input = editor_text(input);
-                        e.rationale = Some(rationale).filter(|r| !r.trim().is_empty());
-                        e.answer = editor_text(answer);
-                    }
+                    let (input, rationale, answer) = (
+                        editor_text(input),
+                        editor_text(rationale),
+                        editor_text(answer),
+                    );
                     s.popup = None;
+                    if let Some(e) = s.lab.examples.get(index).cloned() {
+                        let rationale = Some(rationale).filter(|r| !r.trim().is_empty());
+                        let empty = [&input, &answer].iter().all(|t| t.trim().is_empty())
+                            && rationale.is_none();
+                        let changed =
+                            e.input != input || e.answer != answer || e.rationale != rationale;
+                        if fresh && empty {
+                            // A new example left empty is not kept (nor is its undo step).
+                            s.lab.examples.remove(index);
+                            s.undo.pop();
+                            s.sel.example = index.saturating_sub(1);
+                            s.status = "the empty example was not added".into();
+                        } else if changed {
+                            if !fresh {
+                                s.checkpoint();
+                            }
+                            let e = &mut s.lab.examples[index];
+                            e.input = input;
+                            e.rationale = rationale;
+                            e.answer = answer;
+                        }
+                    }
                     s.refresh_preview();
                 }
+                // The answer is one line: Enter moves on to the next field.
+                _ if *field == 2 && k.code == KeyCode::Enter => *field = 0,
                 _ => {
                     editors[*field].input(k);
                 }
