@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in cmake clang libclang-dev python3-pip; do
+for pkg in cmake clang libclang-dev python3-pip tmux; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # python3-pip is only needed when there is no pip at all.

@@ -18,7 +18,7 @@ use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
     EventStream,
 };
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -501,9 +501,15 @@ async fn event_loop(
             _ = tokio::time::sleep(until_frame), if dirty => {}
         }
         // Drain whatever else is queued (typing and pastes, token floods), then draw once.
-        while let Some(Some(ev)) = events.next().now_or_never() {
-            match ev {
-                Ok(ev) => batch.extend(terminal_msg(ev)),
+        // Terminal input is read without waiting (the stream reads from the same queue;
+        // polling the stream itself here would leave its wake-up with a dead waker).
+        loop {
+            match crossterm::event::poll(Duration::ZERO) {
+                Ok(true) => match crossterm::event::read() {
+                    Ok(ev) => batch.extend(terminal_msg(ev)),
+                    Err(e) => return Err(format!("terminal input failed: {e}")),
+                },
+                Ok(false) => break,
                 Err(e) => return Err(format!("terminal input failed: {e}")),
             }
         }
