@@ -303,6 +303,8 @@ async fn runs_are_recorded_autosaved_browsed_and_compared() {
     press(&mut s, KeyCode::Esc);
     press_mod(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
     assert!(matches!(s.popup, Some(Popup::SaveAs { .. })));
+    // The suggestion is selected: End keeps it, then typing adds to it.
+    press(&mut s, KeyCode::End);
     press(&mut s, KeyCode::Char('2'));
     let e = press(&mut s, KeyCode::Enter);
     let Some(Effect::SaveSession { path, how, .. }) = e.first() else {

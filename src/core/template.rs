@@ -61,6 +61,15 @@ impl Strategy {
             Strategy::LeastToMost => Strategy::Direct,
         }
     }
+
+    /// The previous strategy in that cycle (`cycle` undone).
+    pub fn cycle_back(self) -> Strategy {
+        let mut s = self;
+        while s.cycle() != self {
+            s = s.cycle();
+        }
+        s
+    }
 }
 
 impl std::fmt::Display for Strategy {

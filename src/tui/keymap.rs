@@ -33,6 +33,7 @@ pub enum Action {
     Eval,
     Undo,
     Redo,
+    Interrupt,
     Optimize,
     // In lists (examples, paths, tally, settings, pickers) when they have focus.
     Up,
@@ -83,6 +84,7 @@ impl Action {
             Action::Optimize => "search for a better instruction (APE) on a dataset",
             Action::Undo => "undo (typing in an editor; else examples, settings, loads)",
             Action::Redo => "redo",
+            Action::Interrupt => "cancel the run; with none running, quit (the session is saved)",
             Action::Up => "up",
             Action::Down => "down",
             Action::Left => "previous setting",
@@ -256,6 +258,7 @@ impl Default for Keymap {
             (Optimize, &["f8", "alt-o"]),
             (Undo, &["ctrl-z"]),
             (Redo, &["ctrl-y"]),
+            (Interrupt, &["ctrl-c"]),
             (Up, &["up", "k"]),
             (Down, &["down", "j"]),
             (Left, &["left", "h"]),

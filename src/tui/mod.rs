@@ -416,6 +416,14 @@ impl Executor {
                     c.cancel();
                 }
             }
+            Effect::DiscardAutosave(path) => {
+                let autosave = path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("autosave-"));
+                if autosave {
+                    tokio::task::spawn_blocking(move || std::fs::remove_file(path));
+                }
+            }
             Effect::Quit => {}
         }
     }

@@ -105,5 +105,7 @@ pub enum Effect {
         concurrency: usize,
     },
     CancelOptimize,
+    /// Remove an unnamed session's autosave file once the session was saved under a name.
+    DiscardAutosave(PathBuf),
     Quit,
 }

@@ -280,13 +280,18 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::SessionSaved(Ok(Landed::Written { path, merged })) => {
+            let mut effects = vec![];
             if s.session.renaming.as_ref() == Some(&path) {
                 s.session.renaming = None;
-                s.session.path = path.clone();
+                let old = std::mem::replace(&mut s.session.path, path.clone());
+                // The autosave file of a session now named has served its purpose.
+                if !s.session.named && s.session.written && old != path {
+                    effects.push(Effect::DiscardAutosave(old));
+                }
                 s.session.named = true;
             }
             if path != s.session.path {
-                return vec![]; // an earlier session's last save
+                return effects; // an earlier session's last save
             }
             s.session.written = true;
             if !merged.is_empty() {
@@ -302,7 +307,7 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             } else if s.session.named {
                 s.status = format!("saved {}", path.display());
             }
-            vec![]
+            effects
         }
     }
 }
@@ -496,8 +501,11 @@ fn ask_name(s: &mut AppState, what: SaveWhat) {
         SaveWhat::Session if s.session.named => s.session.name(),
         SaveWhat::Session => s.lab.name.clone(),
     };
+    // The suggestion is selected: typing replaces it, → keeps it.
+    let mut name = editor(&suggestion, "");
+    name.select_all();
     s.popup = Some(Popup::SaveAs {
-        name: Box::new(editor(&suggestion, "")),
+        name: Box::new(name),
         what,
     });
 }
@@ -556,6 +564,9 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
             return e;
         }
         Action::Undo | Action::Redo => return undo(s, a == Action::Undo),
+        // Ctrl-C: stop the run, or leave when there is none (the session is saved).
+        Action::Interrupt if s.is_running() => return cancel_run(s),
+        Action::Interrupt => return action(s, Action::Quit),
         Action::Help => s.popup = Some(Popup::Help { scroll: 0 }),
         Action::FocusNext => s.focus = s.focus.next(),
         Action::FocusPrev => s.focus = s.focus.prev(),

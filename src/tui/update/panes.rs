@@ -151,7 +151,7 @@ fn settings_action(s: &mut AppState, a: Action) {
             let next = if up {
                 s.lab.strategy.cycle()
             } else {
-                s.lab.strategy.cycle().cycle()
+                s.lab.strategy.cycle_back()
             };
             set_strategy(s, next);
             return;

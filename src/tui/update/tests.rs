@@ -729,3 +729,57 @@ fn f5_on_a_narrow_terminal_shows_the_run_page() {
     key(&mut s, KeyCode::F(5));
     assert_eq!(crate::tui::view::page(s.focus), Page::Run);
 }
+
+#[test]
+fn ctrl_c_cancels_a_run_and_quits_when_idle() {
+    let mut s = lab();
+    key(&mut s, KeyCode::F(5));
+    assert!(matches!(ctrl(&mut s, 'c').as_slice(), [Effect::CancelRun]));
+    assert!(!s.quit);
+    run_done(&mut s, 1, true);
+    let e = ctrl(&mut s, 'c');
+    assert!(s.quit && matches!(e.last(), Some(Effect::Quit)), "{e:?}");
+}
+
+#[test]
+fn strategy_down_undoes_up() {
+    let mut s = lab();
+    s.focus = Focus::Settings;
+    s.sel.setting = 0;
+    let before = s.lab.strategy;
+    key(&mut s, KeyCode::Up);
+    key(&mut s, KeyCode::Down);
+    assert_eq!(s.lab.strategy, before);
+}
+
+#[test]
+fn save_as_replaces_the_suggestion_and_drops_the_autosave_file() {
+    let mut s = lab();
+    s.session.path = "sessions/autosave-1.yaml".into();
+    key(&mut s, KeyCode::F(5));
+    path_done(&mut s, 1, done(0, Some("18")));
+    run_done(&mut s, 1, false);
+    update(
+        &mut s,
+        Msg::SessionSaved(Ok(Landed::Written {
+            path: "sessions/autosave-1.yaml".into(),
+            merged: vec![],
+        })),
+    );
+    alt(&mut s, KeyCode::Char('s'));
+    typed(&mut s, "ducks"); // replaces the selected suggestion
+    let e = key(&mut s, KeyCode::Enter);
+    let target = std::path::PathBuf::from("sessions/ducks.yaml");
+    assert_eq!(saves(&e), vec![(target.clone(), 1, Write::Create)]);
+    let e = update(
+        &mut s,
+        Msg::SessionSaved(Ok(Landed::Written {
+            path: target,
+            merged: vec![],
+        })),
+    );
+    assert!(
+        matches!(e.as_slice(), [Effect::DiscardAutosave(p)] if p.ends_with("autosave-1.yaml")),
+        "{e:?}"
+    );
+}
