@@ -10,6 +10,7 @@ use promptlab::backend::local::model::default_model_path;
 use promptlab::backend::local::{LoadStatus, LocalBackend, LocalSettings};
 use promptlab::backend::{Backend, SampleRequest, SampleStream, StreamEvent};
 use promptlab::core::render::{Mode, render};
+use promptlab::core::template::Thinking;
 use promptlab::store::template::resolve;
 
 struct Outcome {
@@ -26,7 +27,7 @@ async fn drain_all(streams: Vec<SampleStream>, started: Instant) -> Outcome {
     let mut merged = futures::stream::select_all(streams);
     while let Some(ev) = merged.next().await {
         match ev.expect("sample") {
-            StreamEvent::Text(_) => {
+            StreamEvent::Text(_) | StreamEvent::Thinking(_) => {
                 first.get_or_insert_with(|| started.elapsed().as_secs_f64());
             }
             StreamEvent::Done(f) => {
@@ -77,6 +78,8 @@ fn main() {
         top_p: 0.95,
         top_k: 40,
         seed,
+        thinking: Thinking::Auto,
+        reasoning_effort: None,
     };
     // Warm up (first context allocation, caches).
     rt.block_on(drain_all(

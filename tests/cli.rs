@@ -609,3 +609,77 @@ fn a_flag_the_chosen_backend_would_ignore_is_refused() {
         .unwrap();
     fails_with(out, "--script does not apply to the openai backend");
 }
+
+/// A reasoning model's thinking is recorded apart from its answer and never voted on; the
+/// thinking switch is a variant like any other.
+#[test]
+fn reasoning_models_think_apart_and_thinking_is_a_variant() {
+    let dirs = tempfile::tempdir().unwrap();
+    let run = |query: &str| {
+        let out = promptlab(&dirs)
+            .args([
+                "run",
+                "-t",
+                "gsm8k-direct",
+                "-n",
+                "2",
+                "--json",
+                "-q",
+                query,
+            ])
+            .args([
+                "--backend",
+                "scripted",
+                "--script",
+                "assets/reasoning-script.yaml",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    // Apart (a reasoning field) and inline (<think> tags): the same record.
+    for (query, answer) in [
+        ("Tom has 4 apples and buys 3 more.", "7"),
+        ("A box holds 6 eggs. 3 boxes?", "18"),
+    ] {
+        let v = run(query);
+        assert_eq!(v["answer"], answer, "{v}");
+        for p in v["paths"].as_array().unwrap() {
+            assert_eq!(p["text"], answer);
+            assert!(p["thinking"].as_str().unwrap().len() > 20, "{p}");
+            assert!(!p["text"].as_str().unwrap().contains("think"));
+        }
+    }
+    // Switched off, the same model answers at once, and wrongly.
+    let out = promptlab(&dirs)
+        .args([
+            "eval",
+            "-t",
+            "gsm8k-direct",
+            "-d",
+            "assets/arith-mini.jsonl",
+            "-n",
+            "1",
+        ])
+        .args([
+            "--backend",
+            "scripted",
+            "--script",
+            "assets/reasoning-script.yaml",
+        ])
+        .args(["--vary", "thinking=off,on", "--no-cache", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let variants = v["variants"].as_array().unwrap();
+    let (off, on) = (&variants[0], &variants[1]);
+    assert_eq!(off["name"], "thinking=off");
+    assert!(
+        on["accuracy_majority"].as_f64() > off["accuracy_majority"].as_f64(),
+        "{v}"
+    );
+    assert_eq!(off["reasoning_tokens"], 0);
+    assert!(on["reasoning_tokens"].as_u64().unwrap() > 0);
+}

@@ -13,6 +13,7 @@ fn yaml_like() -> impl Strategy<Value = String> {
     proptest::collection::vec(
         prop_oneof![
             Just("version: 2\n".to_string()),
+            Just("version: 3\n".to_string()),
             Just("created: x\n".to_string()),
             Just("lab:\n  version: 1\n  name: t\n".to_string()),
             Just("runs:\n".to_string()),

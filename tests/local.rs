@@ -9,6 +9,7 @@ use promptlab::backend::local::model::default_model_path;
 use promptlab::backend::local::{LocalBackend, LocalSettings};
 use promptlab::backend::{Backend, BackendError, Finish, SampleRequest, SampleStream, StreamEvent};
 use promptlab::core::render::{Mode, Prompt};
+use promptlab::core::template::Thinking;
 use promptlab::engine::{RunPlan, run};
 use promptlab::store::template::resolve;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +36,8 @@ fn request(prompt: &str, seed: u64, max_tokens: u32) -> SampleRequest {
         top_p: 0.95,
         top_k: 40,
         seed,
+        thinking: Thinking::Auto,
+        reasoning_effort: None,
     }
 }
 
@@ -43,6 +46,7 @@ async fn drain(mut s: SampleStream) -> Result<(String, Finish), BackendError> {
     while let Some(ev) = s.next().await {
         match ev? {
             StreamEvent::Text(t) => text.push_str(&t),
+            StreamEvent::Thinking(_) => {}
             StreamEvent::Done(f) => return Ok((text, f)),
         }
     }

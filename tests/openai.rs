@@ -9,6 +9,7 @@ use promptlab::backend::openai::{OpenAiBackend, OpenAiSettings};
 use promptlab::backend::{Backend, BackendError, SampleRequest, StreamEvent};
 use promptlab::core::render::{Message, Prompt, Role};
 use promptlab::core::template::Strategy;
+use promptlab::core::template::Thinking;
 use promptlab::engine::{RunPlan, run};
 use promptlab::store::template::resolve;
 use tokio_util::sync::CancellationToken;
@@ -55,6 +56,8 @@ fn request(prompt: Prompt) -> SampleRequest {
         top_p: 0.95,
         top_k: 40,
         seed: 3,
+        thinking: Thinking::Auto,
+        reasoning_effort: None,
     }
 }
 
@@ -71,6 +74,7 @@ async fn collect(
     while let Some(ev) = s.next().await {
         match ev? {
             StreamEvent::Text(t) => text.push_str(&t),
+            StreamEvent::Thinking(_) => {}
             StreamEvent::Done(f) => return Ok((text, f)),
         }
     }
@@ -312,4 +316,170 @@ async fn engine_votes_over_http_and_resamples_cut_streams() {
         result.paths[0].text(),
         "16 - 3 - 4 = 9. 9 * 2 = 18. The answer is 18."
     );
+}
+
+/// A reasoning model's reply: `thinking` in `field` (or inline in `content` when `field` is
+/// "inline"), then `answer`; chunks of a few characters, so tags split across them; path
+/// `index` 1 interleaved (n > 1 replies) must never leak into path 0.
+fn reasoning_stream(field: &str, thinking: &str, answer: &str, finish: &str) -> String {
+    let chunks = |text: &str| -> Vec<String> {
+        text.chars()
+            .collect::<Vec<_>>()
+            .chunks(3)
+            .map(|c| c.iter().collect())
+            .collect()
+    };
+    let mut events = Vec::new();
+    let mut delta = |key: &str, text: String| {
+        events.push(serde_json::json!({"choices": [{"index": 0, "delta": {key: text}}]}));
+        events.push(serde_json::json!({"choices": [{"index": 1, "delta": {key: "OTHER PATH The answer is 99."}}]}));
+    };
+    if field == "inline" {
+        for c in chunks(&format!("<think>{thinking}</think>\n\n{answer}")) {
+            delta("content", c);
+        }
+    } else {
+        for c in chunks(thinking) {
+            delta(field, c);
+        }
+        for c in chunks(answer) {
+            delta("content", c);
+        }
+    }
+    events
+        .push(serde_json::json!({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}));
+    events.push(
+        serde_json::json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 60,
+        "completion_tokens_details": {"reasoning_tokens": 41}}}),
+    );
+    sse(&events)
+}
+
+/// The thinking has a decoy: a first guess of 41, corrected before the answer.
+const DECOY: &str = "First guess: the answer is 41. No wait, 6 * 7 = 42, so 42.";
+
+async fn run_reasoning(body: String, max_tokens: u32) -> promptlab::engine::RunResult {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(sse_response(body))
+        .mount(&server)
+        .await;
+    let b = Arc::new(OpenAiBackend::new(settings(&server)).unwrap());
+    let (mut t, _) = resolve("gsm8k-direct").unwrap();
+    t.sampling.n = 2;
+    t.sampling.max_tokens = max_tokens;
+    let plan =
+        Arc::new(RunPlan::new(&t, "6 times 7?", promptlab::core::render::Mode::Chat).unwrap());
+    run(b, plan, None, CancellationToken::new()).await
+}
+
+#[tokio::test]
+async fn thinking_is_kept_apart_and_never_voted_on() {
+    for field in ["reasoning", "reasoning_content", "inline"] {
+        // The answer text has no trigger phrase: read with the thinking, the decoy's "the
+        // answer is 41" would win.
+        let r = run_reasoning(reasoning_stream(field, DECOY, "42", "stop"), 256).await;
+        for p in &r.paths {
+            assert_eq!(p.thinking(), DECOY, "{field}");
+            assert_eq!(p.text().trim(), "42", "{field}");
+            assert_eq!(
+                p.answer.as_deref(),
+                Some("42"),
+                "{field}: read from the answer, not the thinking"
+            );
+            assert!(!p.text().contains("99"), "{field}: another index leaked in");
+        }
+        assert_eq!(r.tally.winner.as_deref(), Some("42"), "{field}");
+        assert_eq!(
+            r.paths[0].reasoning_tokens(),
+            41,
+            "{field}: the server's count"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_think_block_cut_at_max_tokens_is_truncated_with_no_answer() {
+    let r = run_reasoning(reasoning_stream("inline", DECOY, "", "length"), 64).await;
+    let p = &r.paths[0];
+    assert!(p.truncated() && p.truncated_in_thinking());
+    assert_eq!(p.answer, None, "no answer was given; the decoy is not one");
+    assert_eq!(r.tally.winner, None);
+}
+
+#[tokio::test]
+async fn the_thinking_switch_and_effort_are_sent_as_servers_expect() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(serde_json::json!({
+            "chat_template_kwargs": {"enable_thinking": false},
+            "reasoning_effort": "high",
+        })))
+        .respond_with(sse_response(chat_stream("5")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let b = OpenAiBackend::new(settings(&server)).unwrap();
+    let mut req = request(chat());
+    req.thinking = Thinking::Off;
+    req.reasoning_effort = Some(promptlab::core::template::Effort::High);
+    let mut s = b.stream(req);
+    while let Some(ev) = s.next().await {
+        if matches!(ev.unwrap(), StreamEvent::Done(_)) {
+            break;
+        }
+    }
+    // Auto sends neither.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(Echo)
+        .mount(&server)
+        .await;
+    let b = OpenAiBackend::new(settings(&server)).unwrap();
+    let (text, _) = collect(&b, chat()).await.unwrap();
+    assert!(
+        !text.contains("chat_template_kwargs") && !text.contains("reasoning_effort"),
+        "{text}"
+    );
+}
+
+/// Replies with the request body as the text.
+struct Echo;
+
+impl Respond for Echo {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body = String::from_utf8_lossy(&req.body).replace(' ', "_");
+        sse_response(chat_stream(&body))
+    }
+}
+
+/// OpenAI's reasoning models refuse `max_tokens`; the backend asks again once with
+/// `max_completion_tokens` and keeps using it.
+struct WantsCompletionTokens;
+
+impl Respond for WantsCompletionTokens {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        if body.get("max_tokens").is_some() {
+            return ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+                "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"}}));
+        }
+        assert_eq!(body["max_completion_tokens"], 64);
+        sse_response(chat_stream("The answer is 5."))
+    }
+}
+
+#[tokio::test]
+async fn max_completion_tokens_is_used_when_the_server_asks_for_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(WantsCompletionTokens)
+        .expect(3)
+        .mount(&server)
+        .await;
+    let b = OpenAiBackend::new(settings(&server)).unwrap();
+    assert_eq!(collect(&b, chat()).await.unwrap().0, "The answer is 5.");
+    // Remembered: the second request goes straight to max_completion_tokens.
+    assert_eq!(collect(&b, chat()).await.unwrap().0, "The answer is 5.");
 }

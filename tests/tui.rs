@@ -97,6 +97,7 @@ async fn events_of(effects: Vec<Effect>) -> (u64, Vec<EngineEvent>) {
     out.sort_by_key(|e| match e {
         EngineEvent::PathStarted { path }
         | EngineEvent::Chunk { path, .. }
+        | EngineEvent::Thinking { path, .. }
         | EngineEvent::PathRestarted { path, .. } => (0, *path),
         EngineEvent::PathDone(p) => (1, p.index),
         EngineEvent::RunDone(_) => (2, 0),
@@ -527,4 +528,41 @@ fn the_footer_at_80x24_always_shows_help_and_quit() {
     let mut s = lab("gsm8k-cot");
     s.focus = Focus::Examples;
     insta::assert_snapshot!(draw(&s, 80, 24).backend());
+}
+
+/// A reasoning model's path: the list says how long it thought, the path view shows the
+/// thinking dimmed above the answer it voted with.
+#[tokio::test]
+async fn a_reasoning_path_shows_its_thinking_above_its_answer() {
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/reasoning-script.yaml"
+    ))
+    .unwrap();
+    let script: Script = serde_saphyr::from_str(&yaml).unwrap();
+    let backend = Arc::new(ScriptedBackend::new(script));
+    let mut s = lab("gsm8k-direct");
+    s.lab.query = promptlab::tui::state::editor("Sara had 10 pens and gave away 4.", "");
+    s.lab.sampling.n = 3;
+    let effects = press(&mut s, KeyCode::F(5));
+    let Some(Effect::StartRun { id, plan }) = effects.into_iter().next() else {
+        panic!("no run")
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    engine::run(backend, plan, Some(tx), CancellationToken::new()).await;
+    while let Ok(event) = rx.try_recv() {
+        update(&mut s, Msg::Engine { run: id, event });
+    }
+    let run = s.run.as_ref().unwrap();
+    assert_eq!(
+        run.tally.winner.as_deref(),
+        Some("6"),
+        "never the thinking's decoy 14"
+    );
+    assert!(run.paths[0].thinking.contains("The answer is 14?"));
+    s.focus = Focus::Paths;
+    press(&mut s, KeyCode::Enter);
+    let screen = format!("{:?}", draw(&s, 120, 30).backend());
+    assert!(screen.contains("thinking"), "{screen}");
+    insta::assert_snapshot!(draw(&s, 120, 30).backend());
 }

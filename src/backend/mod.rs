@@ -11,6 +11,7 @@ use futures::stream::BoxStream;
 use thiserror::Error;
 
 use crate::core::render::Prompt;
+use crate::core::template::{Effort, Thinking};
 use crate::core::vote::LogProb;
 
 /// One sampled completion to produce.
@@ -23,6 +24,9 @@ pub struct SampleRequest {
     pub top_p: f32,
     pub top_k: u32,
     pub seed: u64,
+    /// Reasoning models: think or not (`Auto` sends nothing).
+    pub thinking: Thinking,
+    pub reasoning_effort: Option<Effort>,
 }
 
 pub use crate::core::record::{BackendInfo, Usage};
@@ -33,12 +37,18 @@ pub struct Finish {
     /// "stop", "length", or whatever the server said.
     pub reason: String,
     pub usage: Usage,
+    /// Of the completion tokens, those spent thinking, when the server says (else 0).
+    pub reasoning_tokens: u32,
     pub logprob: Option<LogProb>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
     Text(String),
+    /// A reasoning model's thinking, sent apart from the answer text (`reasoning`,
+    /// `reasoning_content`). Inline `<think>` tags arrive as `Text` and are told apart by
+    /// the engine.
+    Thinking(String),
     Done(Finish),
 }
 

@@ -3,6 +3,7 @@
 //! `finish_reason`s, missing optional fields and extra fields are all accepted.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_openai::Client;
@@ -17,6 +18,7 @@ use super::{
     Backend, BackendError, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent, Usage,
 };
 use crate::core::render::{Mode, Prompt};
+use crate::core::template::Thinking;
 use crate::core::vote::LogProb;
 
 #[derive(Debug, Clone)]
@@ -54,6 +56,9 @@ pub struct OpenAiBackend {
     client: Client<OpenAIConfig>,
     settings: OpenAiSettings,
     stats: Arc<RequestStats>,
+    /// The server refused `max_tokens` and wants `max_completion_tokens` (OpenAI's
+    /// reasoning models): learned from its first refusal, kept for every later request.
+    completion_tokens_field: Arc<AtomicBool>,
 }
 
 impl OpenAiBackend {
@@ -75,6 +80,7 @@ impl OpenAiBackend {
             client,
             settings,
             stats,
+            completion_tokens_field: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -94,6 +100,20 @@ impl OpenAiBackend {
             "top_p": req.top_p,
             "seed": req.seed,
         });
+        if self.completion_tokens_field.load(Ordering::Relaxed) {
+            use_completion_tokens_field(&mut body);
+        }
+        // The reasoning switch, as each kind of server expects it: `reasoning_effort` for
+        // OpenAI-style models, `chat_template_kwargs.enable_thinking` for Qwen3-style models
+        // on vLLM, SGLang and llama.cpp. Nothing when left to the server.
+        if let Some(e) = req.reasoning_effort {
+            body["reasoning_effort"] = json!(e.as_str());
+        }
+        match req.thinking {
+            Thinking::Auto => {}
+            Thinking::On => body["chat_template_kwargs"] = json!({ "enable_thinking": true }),
+            Thinking::Off => body["chat_template_kwargs"] = json!({ "enable_thinking": false }),
+        }
         let stop: Vec<&String> = req.stop.iter().filter(|s| !s.is_empty()).take(4).collect();
         if !stop.is_empty() {
             body["stop"] = json!(stop);
@@ -140,16 +160,36 @@ impl Backend for OpenAiBackend {
             None => e,
         };
         let later = redact.clone();
+        let switched = self.completion_tokens_field.clone();
         let opened = async move {
-            let result = if chat {
-                client.chat().create_stream_byot::<Value, Chunk>(body).await
-            } else {
-                client
-                    .completions()
-                    .create_stream_byot::<Value, Chunk>(body)
-                    .await
+            let open = |body: Value| {
+                let client = client.clone();
+                async move {
+                    if chat {
+                        client.chat().create_stream_byot::<Value, Chunk>(body).await
+                    } else {
+                        client
+                            .completions()
+                            .create_stream_byot::<Value, Chunk>(body)
+                            .await
+                    }
+                }
             };
-            result.map_err(|e| redact(map_error(e, &base_url)))
+            let first = open(body.clone())
+                .await
+                .map_err(|e| redact(map_error(e, &base_url)));
+            match first {
+                // Asked for `max_completion_tokens` instead: once more with it, remembered.
+                Err(e) if wants_completion_tokens_field(&e) && body.get("max_tokens").is_some() => {
+                    switched.store(true, Ordering::Relaxed);
+                    let mut body = body;
+                    use_completion_tokens_field(&mut body);
+                    open(body)
+                        .await
+                        .map_err(|e| redact(map_error(e, &base_url)))
+                }
+                other => other,
+            }
         };
         // A server that echoes the key in an error never gets it printed or saved.
         stream::once(opened)
@@ -161,6 +201,26 @@ impl Backend for OpenAiBackend {
             })
             .map(move |ev| ev.map_err(&later))
             .boxed()
+    }
+}
+
+/// Whether a refusal says the model takes `max_completion_tokens`, not `max_tokens`.
+fn wants_completion_tokens_field(e: &BackendError) -> bool {
+    match e {
+        BackendError::Http {
+            status: 400,
+            message,
+        } => {
+            message.contains("max_completion_tokens")
+                || (message.contains("max_tokens") && message.contains("nsupported"))
+        }
+        _ => false,
+    }
+}
+
+fn use_completion_tokens_field(body: &mut Value) {
+    if let Some(n) = body.as_object_mut().and_then(|o| o.remove("max_tokens")) {
+        body["max_completion_tokens"] = n;
     }
 }
 
@@ -196,6 +256,12 @@ struct Choice {
 struct Delta {
     #[serde(default)]
     content: Option<String>,
+    /// Thinking: vLLM and OpenRouter say `reasoning`, llama.cpp's server, DeepSeek and
+    /// older vLLM `reasoning_content`.
+    #[serde(default)]
+    reasoning: Option<String>,
+    #[serde(default)]
+    reasoning_content: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,14 +286,25 @@ struct ChunkUsage {
     prompt_tokens: Option<u32>,
     #[serde(default)]
     completion_tokens: Option<u32>,
+    #[serde(default)]
+    completion_tokens_details: Option<TokenDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u32>,
 }
 
 #[derive(Default)]
 struct Progress {
     finish_reason: Option<String>,
     usage: Option<Usage>,
+    reasoning_tokens: u32,
     logprob: Option<LogProb>,
-    text_chunks: u32,
+    chunks: u32,
+    /// Events of a chunk not yet handed on (a chunk can carry thinking and text).
+    pending: std::collections::VecDeque<StreamEvent>,
     ended: bool,
 }
 
@@ -239,6 +316,9 @@ fn events(
     stream::unfold(
         (chunks, Progress::default()),
         |(mut chunks, mut p)| async move {
+            if let Some(ev) = p.pending.pop_front() {
+                return Some((Ok(ev), (chunks, p)));
+            }
             if p.ended {
                 return None;
             }
@@ -263,14 +343,27 @@ fn events(
                                 prompt_tokens: u.prompt_tokens.unwrap_or(0),
                                 completion_tokens: u.completion_tokens.unwrap_or(0),
                             });
+                            p.reasoning_tokens = u
+                                .completion_tokens_details
+                                .and_then(|d| d.reasoning_tokens)
+                                .unwrap_or(0);
                         }
                         let mut text = String::new();
+                        let mut thinking = String::new();
                         for c in chunk
                             .choices
                             .into_iter()
                             .filter(|c| c.index.unwrap_or(0) == 0)
                         {
-                            if let Some(t) = c.delta.and_then(|d| d.content).or(c.text) {
+                            if let Some(d) = c.delta {
+                                if let Some(t) = d.reasoning.or(d.reasoning_content) {
+                                    thinking.push_str(&t);
+                                }
+                                if let Some(t) = d.content {
+                                    text.push_str(&t);
+                                }
+                            }
+                            if let Some(t) = c.text {
                                 text.push_str(&t);
                             }
                             if let Some(r) = c.finish_reason {
@@ -292,9 +385,15 @@ fn events(
                                 acc.tokens += values.len() as u32;
                             }
                         }
+                        if !thinking.is_empty() {
+                            p.pending.push_back(StreamEvent::Thinking(thinking));
+                        }
                         if !text.is_empty() {
-                            p.text_chunks += 1;
-                            return Some((Ok(StreamEvent::Text(text)), (chunks, p)));
+                            p.pending.push_back(StreamEvent::Text(text));
+                        }
+                        if let Some(ev) = p.pending.pop_front() {
+                            p.chunks += 1;
+                            return Some((Ok(ev), (chunks, p)));
                         }
                     }
                     Some(Err(e)) => {
@@ -308,8 +407,9 @@ fn events(
                                 reason,
                                 usage: p.usage.unwrap_or(Usage {
                                     prompt_tokens: 0,
-                                    completion_tokens: p.text_chunks,
+                                    completion_tokens: p.chunks,
                                 }),
+                                reasoning_tokens: p.reasoning_tokens,
                                 logprob: p.logprob.filter(|l| l.tokens > 0),
                             })),
                             None => Err(BackendError::StreamCut),

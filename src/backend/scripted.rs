@@ -5,7 +5,9 @@
 //! `seed % count`, so
 //! path `i` of a run (seed + i) walks through them in order and the same seed always gives
 //! the same text. Each response streams word by word with an optional delay, and may end in
-//! an error or a cut stream, for the first `fail_times` uses or always.
+//! an error or a cut stream, for the first `fail_times` uses or always. A response with
+//! `thinking` plays a reasoning model: it streams that thinking apart first (`inline: true`:
+//! between `<think>` tags in the text), unless the request switches thinking off.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -37,6 +39,16 @@ pub struct ScriptedResponse {
     #[serde(default)]
     pub when: Option<String>,
     pub text: String,
+    /// A reasoning model's thinking, streamed before the text (not when thinking is off).
+    #[serde(default)]
+    pub thinking: Option<String>,
+    /// Send the thinking inline, between `<think>` tags, as a server without a reasoning
+    /// parser does.
+    #[serde(default)]
+    pub inline: bool,
+    /// What this reasoning model says instead when thinking is switched off (default: `text`).
+    #[serde(default)]
+    pub off_text: Option<String>,
     /// Delay before each streamed word.
     #[serde(default)]
     pub delay_ms: u64,
@@ -152,12 +164,33 @@ impl Backend for ScriptedBackend {
         };
         let r = self.responses[i].clone();
         let use_no = self.uses[i].fetch_add(1, Ordering::Relaxed);
-        let (kept, _) = cut_at_stop(&r.text, &req.stop);
-        let mut pieces = words(kept);
+        let off = req.thinking == crate::core::template::Thinking::Off && r.thinking.is_some();
+        let said = match (&r.off_text, off) {
+            (Some(t), true) => t.as_str(),
+            _ => r.text.as_str(),
+        };
+        let (kept, _) = cut_at_stop(said, &req.stop);
+        let thinking = r.thinking.clone().filter(|_| !off);
+        // Thinking first (apart, or inline in tags), then the text; all within max_tokens.
+        let mut pieces: Vec<StreamEvent> = Vec::new();
+        if let Some(t) = &thinking {
+            if r.inline {
+                pieces.extend(
+                    words(&format!("<think>{t}</think>\n"))
+                        .into_iter()
+                        .map(StreamEvent::Text),
+                );
+            } else {
+                pieces.extend(words(t).into_iter().map(StreamEvent::Thinking));
+            }
+        }
+        let thought = pieces.len();
+        pieces.extend(words(kept).into_iter().map(StreamEvent::Text));
         let max = req.max_tokens as usize;
         let truncated = pieces.len() > max;
         pieces.truncate(max);
         let tokens = pieces.len() as u32;
+        let reasoning_tokens = if r.inline { 0 } else { thought.min(max) as u32 };
         let delay = Duration::from_millis(r.delay_ms);
         let prompt_tokens = match &req.prompt {
             Prompt::Completion(p) => p.len() as u32 / 4,
@@ -175,6 +208,7 @@ impl Backend for ScriptedBackend {
                         prompt_tokens,
                         completion_tokens: tokens,
                     },
+                    reasoning_tokens,
                     logprob: r.token_logprob.map(|lp| LogProb {
                         sum: lp * f64::from(tokens),
                         tokens,
@@ -185,7 +219,7 @@ impl Backend for ScriptedBackend {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            Ok(StreamEvent::Text(p))
+            Ok(p)
         });
         text_events.chain(stream::iter([end])).boxed()
     }
@@ -204,6 +238,8 @@ mod tests {
             top_p: 1.0,
             top_k: 40,
             seed,
+            thinking: crate::core::template::Thinking::Auto,
+            reasoning_effort: None,
         }
     }
 
@@ -214,6 +250,7 @@ mod tests {
         for it in items {
             match it {
                 Ok(StreamEvent::Text(t)) => text.push_str(&t),
+                Ok(StreamEvent::Thinking(t)) => text.push_str(&format!("[{t}]")),
                 Ok(StreamEvent::Done(f)) => end = Some(Ok(f)),
                 Err(e) => end = Some(Err(e)),
             }

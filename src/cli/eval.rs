@@ -238,6 +238,14 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
         out.push('\n');
     }
     out.push('\n');
+    // Reasoning models: how much of the completion went into thinking.
+    for r in results.iter().filter(|r| r.reasoning_tokens > 0) {
+        let _ = writeln!(
+            out,
+            "thinking {:<w$}  {} of {} completion tokens",
+            r.name, r.reasoning_tokens, r.usage.completion_tokens
+        );
+    }
     for r in results.iter().filter(|r| r.maj_at_k.len() > 1) {
         let _ = writeln!(out, "maj@k {:<w$}  {}", r.name, curve(r, " "));
     }
@@ -280,6 +288,7 @@ fn export(
         "truncated_rate",
         "prompt_tokens",
         "completion_tokens",
+        "reasoning_tokens",
         "elapsed_ms",
         "fresh_paths",
         "cached_paths",
@@ -300,6 +309,7 @@ fn export(
             r.truncated_rate.to_string(),
             r.usage.prompt_tokens.to_string(),
             r.usage.completion_tokens.to_string(),
+            r.reasoning_tokens.to_string(),
             r.elapsed_ms.to_string(),
             r.samples.fresh.to_string(),
             r.samples.cached.to_string(),

@@ -151,6 +151,13 @@ pub struct PromptArgs {
     /// Base seed; path i samples with seed + i
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Reasoning models: think before answering (on), answer at once (off), or leave it to
+    /// the server (auto)
+    #[arg(long, value_name = "on|off|auto")]
+    pub thinking: Option<crate::core::template::Thinking>,
+    /// Reasoning models: how hard to think
+    #[arg(long, value_name = "low|medium|high")]
+    pub reasoning_effort: Option<crate::core::template::Effort>,
     /// Paths sampled at once (at least 1)
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub concurrency: Option<usize>,

@@ -129,8 +129,11 @@ pub fn path_json(p: &PathRecord) -> Value {
     let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
     let u = p.usage();
     v["text"] = json!(p.text());
+    v["thinking"] = json!(p.thinking());
+    v["reasoning_tokens"] = json!(p.reasoning_tokens());
     v["finish_reason"] = json!(p.finish_reason());
     v["truncated"] = json!(p.truncated());
+    v["truncated_in_thinking"] = json!(p.truncated_in_thinking());
     v["prompt_tokens"] = json!(u.prompt_tokens);
     v["completion_tokens"] = json!(u.completion_tokens);
     v["logprob"] = json!(p.logprob());
@@ -178,9 +181,16 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         .iter()
         .map(|e| e.answer.as_ref().map_or(11, |a| a.chars().count()));
     let aw = answers.chain(labels).max().unwrap_or(6).clamp(6, 16);
+    // A reasoning model's paths get a column for the tokens spent thinking.
+    let thinks = result.paths.iter().any(|p| !p.thinking().is_empty());
+    let think_head = if thinks {
+        format!("{:>6}  ", "think")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{:>3}  {:<aw$}  {:>6}  {:>7}  text",
+        "{:>3}  {:<aw$}  {:>6}  {think_head}{:>7}  text",
         "#", "answer", "tokens", "time"
     );
     for p in &result.paths {
@@ -188,18 +198,30 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         let text = match &p.error {
             Some(e) if full_text.is_empty() => format!("error: {e}"),
             Some(e) => format!("error: {e} · {}", shorten(&full_text, 60)),
+            None if p.truncated_in_thinking() => {
+                "(cut at max tokens while thinking: no answer)".into()
+            }
             None => shorten(&full_text, 80),
+        };
+        let think = if thinks {
+            format!("{:>6}  ", p.reasoning_tokens())
+        } else {
+            String::new()
         };
         let _ = writeln!(
             out,
-            "{:>3}  {:<aw$}  {:>6}  {:>6.1}s  {}",
+            "{:>3}  {:<aw$}  {:>6}  {think}{:>6.1}s  {}",
             p.index,
             shorten(&path_answer(p), aw),
             p.completion_tokens(),
             p.latency_ms as f64 / 1000.0,
             text
         );
-        if full && !full_text.is_empty() {
+        if full {
+            let thinking = p.thinking();
+            for line in crate::core::display::visible(thinking.trim()).lines() {
+                let _ = writeln!(out, "       ┆ {line}");
+            }
             for line in crate::core::display::visible(full_text.trim()).lines() {
                 let _ = writeln!(out, "       │ {line}");
             }
@@ -252,11 +274,17 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
     }
     let failed = n - result.succeeded();
     let truncated = result.truncated();
+    let reasoning: u32 = result.paths.iter().map(PathRecord::reasoning_tokens).sum();
     let _ = writeln!(
         out,
-        "{} prompt + {} completion tokens · {:.1}s{}{}{}",
+        "{} prompt + {} completion tokens{} · {:.1}s{}{}{}",
         result.usage.prompt_tokens,
         result.usage.completion_tokens,
+        if reasoning > 0 {
+            format!(" ({reasoning} thinking)")
+        } else {
+            String::new()
+        },
         result.elapsed_ms as f64 / 1000.0,
         if failed > 0 {
             format!(" · {failed} failed")

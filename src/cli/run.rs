@@ -32,6 +32,8 @@ pub fn apply_overrides(t: &mut Template, a: &PromptArgs) {
     s.top_k = a.top_k.unwrap_or(s.top_k);
     s.max_tokens = a.max_tokens.unwrap_or(s.max_tokens);
     s.seed = a.seed.unwrap_or(s.seed);
+    s.thinking = a.thinking.unwrap_or(s.thinking);
+    s.reasoning_effort = a.reasoning_effort.or(s.reasoning_effort);
 }
 
 /// Runs and prints; `Ok(false)` when no path succeeded (the caller exits non-zero).
@@ -141,7 +143,7 @@ async fn show_progress(mut rx: mpsc::UnboundedReceiver<EngineEvent>, n: u64) {
     let mut chunks = 0u64;
     while let Some(ev) = rx.recv().await {
         match ev {
-            EngineEvent::Chunk { .. } => {
+            EngineEvent::Chunk { .. } | EngineEvent::Thinking { .. } => {
                 chunks += 1;
                 if chunks.is_multiple_of(8) {
                     bar.set_message(format!("{chunks} chunks"));

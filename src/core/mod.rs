@@ -11,6 +11,7 @@ pub mod record;
 pub mod render;
 pub mod strategy;
 pub mod template;
+pub mod thinking;
 pub mod variants;
 pub mod vote;
 

@@ -115,8 +115,13 @@ pub struct StageRecord {
     /// extraction phrase, least-to-most's "Q: … A:").
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub preface: String,
-    /// The model's output exactly as it arrived.
+    /// The model's output exactly as it arrived (a reasoning model's answer text: its
+    /// thinking is kept apart, below).
     pub text: String,
+    /// A reasoning model's thinking before that text (a `reasoning` field, or inline
+    /// `<think>…</think>`); answers are never read from it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub thinking: String,
     /// "stop", "length", …; `None` when the call did not finish (failed or cancelled).
     #[serde(default)]
     pub finish_reason: Option<String>,
@@ -124,6 +129,10 @@ pub struct StageRecord {
     pub prompt_tokens: u32,
     #[serde(default)]
     pub completion_tokens: u32,
+    /// Of `completion_tokens`, those spent thinking (as the server reports them, else
+    /// counted from the thinking's chunks).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reasoning_tokens: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprob: Option<LogProb>,
     /// Least-to-most: the answer read from this sub-question's text.
@@ -138,9 +147,11 @@ impl StageRecord {
             question: None,
             preface: String::new(),
             text: text.into(),
+            thinking: String::new(),
             finish_reason: None,
             prompt_tokens: 0,
             completion_tokens: 0,
+            reasoning_tokens: 0,
             logprob: None,
             answer: None,
         }
@@ -149,6 +160,10 @@ impl StageRecord {
     pub fn truncated(&self) -> bool {
         self.finish_reason.as_deref() == Some(LENGTH)
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One sampled reasoning path and its extracted answer.
@@ -205,6 +220,23 @@ impl PathRecord {
             t.push_str(&s.text);
         }
         t
+    }
+
+    /// Everything the path thought, stage by stage (empty for a model that does not think).
+    pub fn thinking(&self) -> String {
+        self.stages.iter().map(|s| s.thinking.as_str()).collect()
+    }
+
+    /// Completion tokens spent thinking.
+    pub fn reasoning_tokens(&self) -> u32 {
+        self.stages.iter().map(|s| s.reasoning_tokens).sum()
+    }
+
+    /// Cut at the token limit while still thinking: no answer text came at all.
+    pub fn truncated_in_thinking(&self) -> bool {
+        self.stages
+            .last()
+            .is_some_and(|s| s.truncated() && !s.thinking.is_empty() && s.text.trim().is_empty())
     }
 
     /// The text the final answer is read from: the last stage, with its preface (zero-shot

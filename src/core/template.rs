@@ -134,6 +134,74 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+/// Whether a reasoning model thinks before it answers: the chain-of-thought switch in the
+/// language of models that think on their own. `auto` sends nothing (the server's default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Thinking {
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+/// How hard an OpenAI-style reasoning model thinks (`reasoning_effort`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effort {
+    Low,
+    Medium,
+    High,
+}
+
+impl Thinking {
+    pub const ALL: [Thinking; 3] = [Thinking::Auto, Thinking::On, Thinking::Off];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Thinking::Auto => "auto",
+            Thinking::On => "on",
+            Thinking::Off => "off",
+        }
+    }
+
+    fn is_auto(&self) -> bool {
+        *self == Thinking::Auto
+    }
+}
+
+impl Effort {
+    pub const ALL: [Effort; 3] = [Effort::Low, Effort::Medium, Effort::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effort::Low => "low",
+            Effort::Medium => "medium",
+            Effort::High => "high",
+        }
+    }
+}
+
+impl std::str::FromStr for Thinking {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Thinking::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("unknown thinking `{s}` (expected auto, on or off)"))
+    }
+}
+
+impl std::str::FromStr for Effort {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Effort::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| format!("unknown reasoning effort `{s}` (expected low, medium or high)"))
+    }
+}
+
 /// Sampling settings. `n` is the self-consistency vote count; path `i` samples with `seed + i`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -144,6 +212,12 @@ pub struct Sampling {
     pub top_k: u32,
     pub max_tokens: u32,
     pub seed: u64,
+    /// Reasoning models: think or not (`auto`: the server's default).
+    #[serde(skip_serializing_if = "Thinking::is_auto")]
+    pub thinking: Thinking,
+    /// Reasoning models: `reasoning_effort` (absent: the server's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_effort: Option<Effort>,
 }
 
 impl Default for Sampling {
@@ -155,6 +229,8 @@ impl Default for Sampling {
             top_k: 40,
             max_tokens: 256,
             seed: 1,
+            thinking: Thinking::Auto,
+            reasoning_effort: None,
         }
     }
 }

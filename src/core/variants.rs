@@ -13,6 +13,8 @@ const KEYS: &[&str] = &[
     "max_tokens",
     "seed",
     "mode",
+    "thinking",
+    "reasoning_effort",
     "model",
     "lora",
     "instruction",
@@ -126,6 +128,13 @@ pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
         "max_tokens" => s.max_tokens = value.parse().map_err(|e| bad(&e))?,
         "seed" => s.seed = value.parse().map_err(|e| bad(&e))?,
         "mode" => t.mode = Some(value.parse::<Mode>().map_err(|e| bad(&e))?),
+        "thinking" => s.thinking = value.parse().map_err(|e| bad(&e))?,
+        "reasoning_effort" => {
+            s.reasoning_effort = match value {
+                "none" | "default" => None,
+                v => Some(v.parse().map_err(|e| bad(&e))?),
+            }
+        }
         "instruction" => {
             t.instruction = Some(value.to_string()).filter(|v| !v.is_empty() && v != "none")
         }

@@ -24,7 +24,7 @@ use crate::backend::BackendInfo;
 use crate::core::record::PathRecord;
 
 /// The format of cache lines and keys; lines of any other format are skipped.
-pub const CACHE_FORMAT: u32 = 2;
+pub const CACHE_FORMAT: u32 = 3;
 
 pub struct Cache {
     path: PathBuf,
@@ -172,6 +172,8 @@ pub fn key(backend: &BackendInfo, plan: &RunPlan, index: usize) -> String {
         "top_p": s.top_p,
         "top_k": s.top_k,
         "max_tokens": s.max_tokens,
+        "thinking": s.thinking,
+        "reasoning_effort": s.reasoning_effort,
         "index": index,
         "seed": s.seed.wrapping_add(index as u64),
     });

@@ -126,6 +126,8 @@ pub struct VariantResult {
     /// Share of successful samples with a stage cut at its token limit.
     pub truncated_rate: f64,
     pub usage: Usage,
+    /// Of the completion tokens, those spent thinking (reasoning models).
+    pub reasoning_tokens: u64,
     pub elapsed_ms: u64,
     pub samples: SampleCounts,
     pub cancelled: bool,
@@ -363,10 +365,12 @@ fn summarize(
         })
         .collect();
     let mut usage = Usage::default();
+    let mut reasoning_tokens = 0u64;
     let mut samples = SampleCounts::default();
     let (mut unparsed, mut truncated) = (0usize, 0usize);
     for p in per_item.iter().flat_map(|i| i.all_paths()) {
         usage += p.usage();
+        reasoning_tokens += u64::from(p.reasoning_tokens());
         samples.add(p);
     }
     for p in per_item.iter().flat_map(|i| &i.paths) {
@@ -391,6 +395,7 @@ fn summarize(
         unparsed_rate: rate(unparsed),
         truncated_rate: rate(truncated),
         usage,
+        reasoning_tokens,
         elapsed_ms,
         samples,
         cancelled,

@@ -18,6 +18,7 @@ pub use crate::core::record::{PathRecord, RunResult};
 use crate::core::render::{Mode, Prompt, Rendered, answer_trigger, render};
 use crate::core::strategy::{PathMachine, SampleSpec, Step};
 use crate::core::template::{Sampling, Strategy, Template};
+use crate::core::thinking::{Piece, Splitter};
 
 pub mod cache;
 pub mod eval;
@@ -112,6 +113,8 @@ impl RunPlan {
             top_p: self.sampling.top_p,
             top_k: self.sampling.top_k,
             seed: self.sampling.seed.wrapping_add(path as u64),
+            thinking: self.sampling.thinking,
+            reasoning_effort: self.sampling.reasoning_effort,
         }
     }
 }
@@ -123,6 +126,11 @@ pub enum EngineEvent {
         path: usize,
     },
     Chunk {
+        path: usize,
+        text: String,
+    },
+    /// A piece of a reasoning model's thinking (shown apart from the answer text).
+    Thinking {
         path: usize,
         text: String,
     },
@@ -259,9 +267,9 @@ fn cancelled_path(mut path: PathRecord) -> PathRecord {
     path
 }
 
-/// How one sample ended.
+/// How one sample ended (`Done` with the number of thinking chunks streamed).
 enum SampleEnd {
-    Done(String, Finish),
+    Done(Finish, u32),
     Failed(BackendError),
     Cancelled,
 }
@@ -308,7 +316,8 @@ async fn run_path(
                 .take()
                 .unwrap_or_else(|| backend.stream(request.clone()));
             stage.text.clear();
-            match sample(i, stream, events, cancel, &mut stage.text).await {
+            stage.thinking.clear();
+            match sample(i, stream, events, cancel, &mut stage).await {
                 SampleEnd::Failed(e) if e.is_transient() && path.resamples < plan.max_resamples => {
                     path.resamples += 1;
                     let before = format!("{}{}", path.text(), stage.preface);
@@ -325,11 +334,15 @@ async fn run_path(
             }
         };
         match end {
-            SampleEnd::Done(text, finish) => {
-                stage.text = text;
+            SampleEnd::Done(finish, thinking_chunks) => {
                 stage.finish_reason = Some(finish.reason);
                 stage.prompt_tokens = finish.usage.prompt_tokens;
                 stage.completion_tokens = finish.usage.completion_tokens;
+                // The server's count when it gives one, else the thinking's chunks.
+                stage.reasoning_tokens = match finish.reasoning_tokens {
+                    0 if !stage.thinking.is_empty() => thinking_chunks.min(stage.completion_tokens),
+                    n => n,
+                };
                 stage.logprob = finish.logprob;
                 path.stages.push(stage);
                 step = machine.on_completion(&path.stages[path.stages.len() - 1].text);
@@ -349,30 +362,47 @@ async fn run_path(
     }
 }
 
-/// Streams one sample into `text` (so what arrived is kept when it fails or is cancelled).
+/// Streams one sample into `stage` (so what arrived is kept when it fails or is
+/// cancelled): thinking, sent apart or inline between `<think>` tags, into its `thinking`,
+/// the rest into its `text`.
 async fn sample(
     i: usize,
     mut stream: SampleStream,
     events: &Option<Events>,
     cancel: &CancellationToken,
-    text: &mut String,
+    stage: &mut StageRecord,
 ) -> SampleEnd {
-    loop {
+    let mut inline = Splitter::default();
+    let mut thinking_chunks = 0;
+    let end = loop {
         let next = tokio::select! {
             biased;
-            _ = cancel.cancelled() => return SampleEnd::Cancelled,
+            _ = cancel.cancelled() => break SampleEnd::Cancelled,
             next = stream.next() => next,
         };
-        match next {
-            Some(Ok(StreamEvent::Text(t))) => {
-                text.push_str(&t);
-                emit(events, EngineEvent::Chunk { path: i, text: t });
+        let pieces = match next {
+            Some(Ok(StreamEvent::Text(t))) => inline.push(&t),
+            Some(Ok(StreamEvent::Thinking(t))) => vec![Piece::Thinking(t)],
+            Some(Ok(StreamEvent::Done(f))) => break SampleEnd::Done(f, thinking_chunks),
+            Some(Err(e)) => break SampleEnd::Failed(e),
+            None => break SampleEnd::Failed(BackendError::StreamCut),
+        };
+        for piece in pieces {
+            match piece {
+                Piece::Thinking(t) => {
+                    thinking_chunks += 1;
+                    stage.thinking.push_str(&t);
+                    emit(events, EngineEvent::Thinking { path: i, text: t });
+                }
+                Piece::Answer(t) => {
+                    stage.text.push_str(&t);
+                    emit(events, EngineEvent::Chunk { path: i, text: t });
+                }
             }
-            Some(Ok(StreamEvent::Done(f))) => return SampleEnd::Done(std::mem::take(text), f),
-            Some(Err(e)) => return SampleEnd::Failed(e),
-            None => return SampleEnd::Failed(BackendError::StreamCut),
         }
-    }
+    };
+    inline.finish(&mut stage.thinking, &mut stage.text);
+    end
 }
 
 /// The prompt a plan sends first (what `--show-prompt` prints).
@@ -406,12 +436,16 @@ pub async fn complete(
         top_p: 0.95,
         top_k: 40,
         seed: request.seed,
+        thinking: crate::core::template::Thinking::Auto,
+        reasoning_effort: None,
     });
     let mut text = String::new();
     while let Some(ev) = stream.next().await {
         match ev? {
             StreamEvent::Text(t) => text.push_str(&t),
-            StreamEvent::Done(_) => return Ok(text),
+            // A proposal is the answer, never the thinking that led to it.
+            StreamEvent::Thinking(_) => {}
+            StreamEvent::Done(_) => return Ok(crate::core::thinking::split(&text).1),
         }
     }
     Err(BackendError::StreamCut)

@@ -14,8 +14,9 @@ pub use crate::core::record::RunRecord;
 use crate::core::template::Template;
 
 /// The session format version this build writes; older versions are migrated on load
-/// (format 1 kept a path's text whole; format 2 keeps each model call as a stage).
-pub const SESSION_VERSION: u32 = 2;
+/// (format 1 kept a path's text whole; format 2 keeps each model call as a stage; format 3
+/// adds a stage's thinking and reasoning tokens).
+pub const SESSION_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -321,7 +322,7 @@ pub(crate) mod tests {
     fn newer_version_and_broken_files_are_clear() {
         let (t, _) = resolve("gsm8k-cot").unwrap();
         let mut yaml = Session::new(t).to_yaml().unwrap();
-        yaml = yaml.replacen("version: 2", "version: 7", 1);
+        yaml = yaml.replacen("version: 3", "version: 7", 1);
         let err = Session::from_yaml(&yaml, "s.yaml").unwrap_err().to_string();
         assert!(err.contains("version 7 is newer"), "{err}");
         let err = Session::from_yaml("version: 1\ncreated: x\nlab: [\n", "s.yaml")

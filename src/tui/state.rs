@@ -182,6 +182,8 @@ impl PathState {
 pub struct PathView {
     pub state: PathState,
     pub text: String,
+    /// A reasoning model's thinking so far (shown dimmed, never voted on).
+    pub thinking: String,
     pub chunks: u32,
     pub result: Option<PathRecord>,
 }
@@ -235,6 +237,7 @@ impl RunView {
             .map(|_| PathView {
                 state: PathState::Waiting,
                 text: String::new(),
+                thinking: String::new(),
                 chunks: 0,
                 result: None,
             })
@@ -267,6 +270,7 @@ impl RunView {
             .map(|p| PathView {
                 state: PathState::of(p),
                 text: p.text(),
+                thinking: p.thinking(),
                 chunks: p.completion_tokens(),
                 result: Some(p.clone()),
             })

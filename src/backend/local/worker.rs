@@ -436,6 +436,7 @@ impl Seq {
 
     fn finish(&mut self, reason: &str) {
         let finish = Finish {
+            reasoning_tokens: 0,
             reason: reason.into(),
             usage: Usage {
                 prompt_tokens: self.prompt_len,

@@ -12,6 +12,9 @@ use crate::tui::state::{AppState, PathState, PathView};
 fn row(i: usize, p: &PathView, width: usize) -> ListItem<'static> {
     let (icon, color, what) = match &p.state {
         PathState::Waiting => ("·", Color::DarkGray, "waiting".to_string()),
+        PathState::Streaming if p.text.is_empty() && !p.thinking.is_empty() => {
+            ("…", Color::Yellow, format!("{} think", p.chunks))
+        }
         PathState::Streaming => ("…", Color::Yellow, format!("{} tok", p.chunks)),
         PathState::Done => ("✓", Color::Green, format!("{} tok", p.tokens())),
         PathState::Cancelled => ("⊘", Color::Magenta, format!("{} tok", p.tokens())),
@@ -25,6 +28,11 @@ fn row(i: usize, p: &PathView, width: usize) -> ListItem<'static> {
         PathState::Failed(e) => format!("{e}  {}", p.text.trim()),
         PathState::Cancelled => format!("cancelled  {}", p.text.trim()),
         _ => p.text.clone(),
+    };
+    // How long the path thought, before its answer text.
+    let text = match p.thinking.chars().count() {
+        0 => text,
+        n => format!("[thought {n} chars] {}", text.trim_start()),
     };
     let used = 2 + 3 + 9 + 10;
     ListItem::new(Line::from(vec![

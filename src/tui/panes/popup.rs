@@ -346,26 +346,46 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
             let answer = result.and_then(|r| r.answer.clone());
             let title = match result {
                 Some(res) => format!(
-                    " Path {path} · answer {} · {} · {} tokens · {:.1}s ({}/{} switch) ",
+                    " Path {path} · answer {} · {} · {} tokens{} · {:.1}s ({}/{} switch) ",
                     answer.clone().unwrap_or_else(|| "none".into()),
                     res.error.clone().unwrap_or_else(|| finish_label(res)),
                     res.completion_tokens(),
+                    match res.reasoning_tokens() {
+                        0 => String::new(),
+                        n => format!(" ({n} thinking)"),
+                    },
                     res.latency_ms as f64 / 1000.0,
                     s.keymap.first_key(Action::Left),
                     s.keymap.first_key(Action::Right),
                 ),
                 None => format!(" Path {path} · streaming "),
             };
+            let mut text = match result {
+                Some(r) if !r.steps().is_empty() => chain(&r.steps(), answer.as_deref()),
+                Some(r) => highlighted(&p.text, r.answer_offset(), answer.as_deref()),
+                None => Text::raw(visible(&p.text).into_owned()),
+            };
+            // A reasoning model's thinking, dimmed, above the answer text it led to.
+            if !p.thinking.is_empty() {
+                let dim = Style::default()
+                    .fg(Color::DarkGray)
+                    .add_modifier(Modifier::ITALIC);
+                let mut lines = vec![Line::styled("thinking ┐", dim)];
+                lines.extend(
+                    visible(p.thinking.trim())
+                        .lines()
+                        .map(|l| Line::styled(format!("┆ {l}"), dim)),
+                );
+                lines.push(Line::styled("answer ┘", dim));
+                lines.extend(text.lines);
+                text = Text::from(lines);
+            }
             f.render_widget(Clear, r);
             f.render_widget(
-                Paragraph::new(match result {
-                    Some(r) if !r.steps().is_empty() => chain(&r.steps(), answer.as_deref()),
-                    Some(r) => highlighted(&p.text, r.answer_offset(), answer.as_deref()),
-                    None => Text::raw(visible(&p.text).into_owned()),
-                })
-                .wrap(Wrap { trim: false })
-                .scroll((*scroll, 0))
-                .block(block(title, true)),
+                Paragraph::new(text)
+                    .wrap(Wrap { trim: false })
+                    .scroll((*scroll, 0))
+                    .block(block(title, true)),
                 r,
             );
         }

@@ -34,6 +34,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         sm.seed.to_string(),
         mode,
         t.answer.kind.as_str().to_string(),
+        sm.thinking.as_str().to_string(),
+        sm.reasoning_effort
+            .map_or("default", crate::core::template::Effort::as_str)
+            .to_string(),
     ];
     let mut lead = vec![Span::styled(
         if focused { "▶" } else { " " },

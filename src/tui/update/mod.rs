@@ -23,7 +23,7 @@ use panes::{mouse, pane_action};
 use popup::popup_key;
 
 /// The settings bar's fields, in order.
-pub const SETTINGS: [&str; 9] = [
+pub const SETTINGS: [&str; 11] = [
     "strategy",
     "N",
     "temperature",
@@ -33,6 +33,8 @@ pub const SETTINGS: [&str; 9] = [
     "seed",
     "mode",
     "answer",
+    "thinking",
+    "effort",
 ];
 
 /// How long edits wait before they are autosaved (typing keeps pushing nothing: the first
@@ -755,15 +757,24 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
                 p.chunks += 1;
             }
         }
+        EngineEvent::Thinking { path, text } => {
+            if let Some(p) = run.paths.get_mut(path) {
+                p.thinking.push_str(&text);
+                p.chunks += 1;
+            }
+        }
         EngineEvent::PathRestarted { path, text, .. } => {
             if let Some(p) = run.paths.get_mut(path) {
                 p.text = text;
+                // The broken call's thinking is gone; the record has every stage's at the end.
+                p.thinking.clear();
             }
         }
         EngineEvent::PathDone(r) => {
             if let Some(p) = run.paths.get_mut(r.index) {
                 p.state = PathState::of(&r);
                 p.text = r.text();
+                p.thinking = r.thinking();
                 p.result = Some(r);
             }
             run.retally();

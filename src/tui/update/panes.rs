@@ -6,7 +6,7 @@ use ratatui::layout::{Position, Rect};
 use super::{SETTINGS, set_strategy};
 use crate::core::extract::AnswerKind;
 use crate::core::render::Mode;
-use crate::core::template::{Example, MAX_N, MAX_TOKENS, MAX_TOP_K};
+use crate::core::template::{Effort, Example, MAX_N, MAX_TOKENS, MAX_TOP_K, Thinking};
 use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
 use crate::tui::state::{AppState, Focus, Popup, editor};
@@ -187,11 +187,23 @@ fn settings_action(s: &mut AppState, a: Action) {
                 sm.seed.saturating_sub(1)
             }
         }
+        // ↑ and ↓ walk the same ring in opposite directions.
         7 => {
-            // ↑ and ↓ walk the same ring in opposite directions.
-            let ring = [None, Some(Mode::Chat), Some(Mode::Completion)];
-            let i = ring.iter().position(|m| *m == s.lab.mode).unwrap_or(0);
-            s.lab.mode = ring[if up { (i + 1) % 3 } else { (i + 2) % 3 }];
+            s.lab.mode = ring(
+                &[None, Some(Mode::Chat), Some(Mode::Completion)],
+                s.lab.mode,
+                up,
+            )
+        }
+        9 => sm.thinking = ring(&Thinking::ALL, sm.thinking, up),
+        10 => {
+            let efforts = [
+                None,
+                Some(Effort::Low),
+                Some(Effort::Medium),
+                Some(Effort::High),
+            ];
+            sm.reasoning_effort = ring(&efforts, sm.reasoning_effort, up);
         }
         _ => {
             let kinds = [
@@ -220,6 +232,13 @@ fn settings_action(s: &mut AppState, a: Action) {
     s.refresh_preview();
 }
 
+/// The value after (or before) `now` in `values`, round and round.
+fn ring<T: Copy + PartialEq>(values: &[T], now: T, up: bool) -> T {
+    let i = values.iter().position(|v| *v == now).unwrap_or(0);
+    let n = values.len();
+    values[if up { (i + 1) % n } else { (i + n - 1) % n }]
+}
+
 /// The answer field: changing it re-votes the shown run, so it works while browsing too.
 const ANSWER: usize = 8;
 
@@ -242,6 +261,11 @@ fn open_setting_input(s: &mut AppState, field: usize) {
         5 => sm.max_tokens.to_string(),
         6 => sm.seed.to_string(),
         7 => s.lab.mode.map_or("auto", Mode::as_str).to_string(),
+        9 => sm.thinking.as_str().to_string(),
+        10 => sm
+            .reasoning_effort
+            .map_or("default", Effort::as_str)
+            .to_string(),
         _ => s.lab.answer.kind.as_str().to_string(),
     };
     s.popup = Some(Popup::SettingInput {
@@ -282,6 +306,17 @@ pub(in crate::tui) fn set_typed(s: &mut AppState, field: usize, typed: &str) -> 
             next.mode = match typed {
                 "auto" | "" => None,
                 m => Some(m.parse().map_err(|e: String| format!("mode: {e}"))?),
+            }
+        }
+        9 => {
+            sm.thinking = typed
+                .parse()
+                .map_err(|e: String| format!("thinking: {e}"))?
+        }
+        10 => {
+            sm.reasoning_effort = match typed {
+                "default" | "" => None,
+                e => Some(e.parse().map_err(|e: String| format!("effort: {e}"))?),
             }
         }
         _ => {

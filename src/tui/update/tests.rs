@@ -330,7 +330,7 @@ fn changing_the_answer_kind_re_votes_the_shown_recorded_run() {
         "numbers: nothing parses"
     );
     s.focus = Focus::Settings;
-    s.sel.setting = SETTINGS.len() - 1;
+    s.sel.setting = SETTINGS.iter().position(|f| *f == "answer").unwrap();
     key(&mut s, KeyCode::Up); // number -> choice
     key(&mut s, KeyCode::Up); // choice -> text
     assert_eq!(s.session.runs[0].template.answer.kind.as_str(), "text");
