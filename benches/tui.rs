@@ -167,10 +167,83 @@ fn idle_cpu() {
     }
 }
 
+/// Four finished paths of ~4,000 characters side by side: opening the view (word diffs
+/// against the winner, computed once) and drawing it, escape sequences written to a sink as a
+/// real terminal would receive them.
+fn compare_view() {
+    let mut s = streaming_lab(4);
+    let run = s.run.as_ref().map_or(0, |r| r.id);
+    let sentence = |i: usize, k: usize| {
+        format!(
+            "Step {k}: she has {} eggs, eats {} and bakes {}, so {} are left to sell. ",
+            16 + (k % 3),
+            3 + (i * k) % 2,
+            4,
+            9 + (i + k) % 3
+        )
+    };
+    for i in 0..4 {
+        let mut text: String = (0..57).map(|k| sentence(i, k)).collect();
+        text.push_str(&format!("The answer is {}.", 18 + i % 2));
+        let mut p = promptlab::core::record::PathRecord::new(i);
+        p.stages = vec![promptlab::core::record::StageRecord {
+            finish_reason: Some("stop".into()),
+            ..promptlab::core::record::StageRecord::new(
+                promptlab::core::strategy::Stage::Reason,
+                text,
+            )
+        }];
+        p.answer = Some((18 + i % 2).to_string());
+        update(
+            &mut s,
+            Msg::Engine {
+                run,
+                event: EngineEvent::PathDone(p),
+            },
+        );
+    }
+    s.focus = Focus::Paths;
+    let c = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('c'));
+    let esc = crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Esc);
+    let opens = 50;
+    let t = Instant::now();
+    for _ in 0..opens {
+        update(&mut s, Msg::Key(esc));
+        update(&mut s, Msg::Key(c));
+    }
+    let open = t.elapsed().as_secs_f64() * 1000.0 / opens as f64;
+    let chars: usize = s
+        .run
+        .as_ref()
+        .map_or(0, |r| r.paths.iter().map(|p| p.text.len()).sum());
+    let mut term =
+        Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::sink())).expect("terminal");
+    term.resize(ratatui::layout::Rect::new(0, 0, 160, 45))
+        .expect("size");
+    let frames = 500;
+    let t = Instant::now();
+    for f in 0..frames {
+        // Scrolling, so every frame has new content to write.
+        let key = if f % 40 < 20 {
+            crossterm::event::KeyCode::Down
+        } else {
+            crossterm::event::KeyCode::Up
+        };
+        update(&mut s, Msg::Key(crossterm::event::KeyEvent::from(key)));
+        term.draw(|fr| view(&s, fr)).expect("draw");
+    }
+    println!(
+        "  paths side by side, 4 x {} chars (160x45, to a terminal sink): open {open:.2} ms (diffs, once), {:.3} ms/frame (goal < 4 ms)",
+        chars / 4,
+        t.elapsed().as_secs_f64() * 1000.0 / frames as f64
+    );
+}
+
 fn main() {
     println!("promptlab lab:");
     frame_time(160, 48);
     frame_time(80, 24);
+    compare_view();
     first_frame();
     idle_cpu();
 }

@@ -566,3 +566,86 @@ async fn a_reasoning_path_shows_its_thinking_above_its_answer() {
     assert!(screen.contains("thinking"), "{screen}");
     insta::assert_snapshot!(draw(&s, 120, 30).backend());
 }
+
+/// `c` in the Paths pane: the winner beside one path of each other answer, their departures
+/// from the winner highlighted, at the three widths the view adapts to.
+#[tokio::test]
+async fn paths_side_by_side_at_every_width() {
+    let mut s = lab("gsm8k-cot");
+    finished_run(&mut s).await;
+    s.focus = Focus::Paths;
+    press(&mut s, KeyCode::Char('c'));
+    let Some(Popup::ComparePaths(c)) = &s.popup else {
+        panic!("no compare view")
+    };
+    let winner = s.run.as_ref().unwrap().tally.winner.clone();
+    let first = &s.run.as_ref().unwrap().paths[c.columns[0]];
+    assert_eq!(
+        first.result.as_ref().unwrap().answer,
+        winner,
+        "the winner first"
+    );
+    assert!(
+        c.columns.len() >= 3,
+        "18, 22 and the unparsed path: {:?}",
+        c.columns
+    );
+    assert!(
+        c.texts[1].parts[0].1.iter().any(|w| w.differs),
+        "another answer's words depart somewhere"
+    );
+    assert!(
+        c.texts[0].parts[0].1.iter().all(|w| !w.differs),
+        "the winner against itself: nothing marked"
+    );
+    let t = draw(&s, 160, 45);
+    let marked = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .filter(|c| c.bg == ratatui::style::Color::Yellow)
+        .count();
+    assert!(marked > 0, "departures from the winner are highlighted");
+    insta::assert_snapshot!("compare_160x45", t.backend());
+    insta::assert_snapshot!("compare_100x30", draw(&s, 100, 30).backend());
+    insta::assert_snapshot!("compare_60x20", draw(&s, 60, 20).backend());
+    // Tab selects the next column, → puts another path in it, Enter opens that path.
+    press(&mut s, KeyCode::Tab);
+    let before = match &s.popup {
+        Some(Popup::ComparePaths(c)) => c.columns[1],
+        _ => panic!(),
+    };
+    press(&mut s, KeyCode::Right);
+    let Some(Popup::ComparePaths(c)) = &s.popup else {
+        panic!()
+    };
+    assert_eq!(c.selected, 1);
+    assert_ne!(c.columns[1], before);
+    let now = c.columns[1];
+    press(&mut s, KeyCode::Enter);
+    assert!(matches!(s.popup, Some(Popup::PathDetail { path, .. }) if path == now));
+}
+
+#[tokio::test]
+async fn least_to_most_chains_side_by_side_step_by_step() {
+    let mut s = lab("least-to-most-math");
+    finished_run(&mut s).await;
+    s.focus = Focus::Tally;
+    press(&mut s, KeyCode::Char('c'));
+    let Some(Popup::ComparePaths(c)) = &s.popup else {
+        panic!("no compare view")
+    };
+    assert!(
+        c.texts.iter().all(|t| t.parts.len() >= 2),
+        "one part per step"
+    );
+    assert!(
+        c.texts[0].parts[0]
+            .0
+            .as_deref()
+            .unwrap()
+            .starts_with("Q1: ")
+    );
+    insta::assert_snapshot!(draw(&s, 160, 45).backend());
+}

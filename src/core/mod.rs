@@ -2,6 +2,7 @@
 //! voting. Nothing here touches files, the network, tokio or the terminal.
 
 pub mod ape;
+pub mod compare;
 pub mod display;
 pub mod extract;
 pub mod least_to_most;

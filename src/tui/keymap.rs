@@ -50,6 +50,7 @@ pub enum Action {
     ToggleExample,
     Increase,
     Decrease,
+    ComparePaths,
 }
 
 impl Action {
@@ -99,6 +100,7 @@ impl Action {
             Action::ToggleExample => "switch the example on/off",
             Action::Increase => "increase the setting",
             Action::Decrease => "decrease the setting",
+            Action::ComparePaths => "read paths side by side, one per answer (Paths or Tally pane)",
         }
     }
 }
@@ -273,6 +275,7 @@ impl Default for Keymap {
             (ToggleExample, &["space"]),
             (Increase, &["+", "="]),
             (Decrease, &["-"]),
+            (ComparePaths, &["c"]),
         ];
         Keymap {
             bindings: table.iter().map(|(a, k)| (*a, keys(k))).collect(),

@@ -433,6 +433,8 @@ pub enum Popup {
         path: usize,
         scroll: u16,
     },
+    /// Paths side by side (`columns` are path indices, the first is the diff base).
+    ComparePaths(Box<ComparePaths>),
     /// Starting an evaluation: dataset path and `KEY=V1,V2` variants.
     EvalSetup {
         editors: Box<[TextArea<'static>; 2]>,
@@ -452,6 +454,27 @@ pub enum Popup {
         detail: Option<usize>,
         scroll: u16,
     },
+}
+
+/// Paths read side by side: each column's text as words marked where they depart from the
+/// first column's, computed once when the columns are chosen (never while drawing).
+#[derive(Debug, Clone)]
+pub struct ComparePaths {
+    pub columns: Vec<usize>,
+    /// The column ←/→ changes and Enter opens.
+    pub selected: usize,
+    pub scroll: u16,
+    /// Per column: its thinking (dimmed, not compared) and its parts (one part, or one per
+    /// least-to-most step, aligned across columns).
+    pub texts: Vec<ColumnText>,
+    /// Leading sentences every column shares, folded into one line.
+    pub shared: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ColumnText {
+    pub thinking: String,
+    pub parts: Vec<(Option<String>, Vec<crate::core::compare::Word>)>,
 }
 
 /// A prompt search started from the lab, as it fills in.

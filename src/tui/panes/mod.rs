@@ -1,5 +1,6 @@
 //! One file per pane; each draws from `&AppState` only.
 
+pub mod compare;
 pub mod editor;
 pub mod eval;
 pub mod examples;

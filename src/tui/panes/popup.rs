@@ -26,6 +26,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     match p {
+        Popup::ComparePaths(c) => super::compare::draw(f, area, s, c),
         Popup::Confirm { question, .. } => {
             let w = area.width.saturating_sub(4).min(72);
             let r = centered(area, w, 7);

@@ -9,7 +9,7 @@ use crate::core::render::Mode;
 use crate::core::template::{Effort, Example, MAX_N, MAX_TOKENS, MAX_TOP_K, Thinking};
 use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
-use crate::tui::state::{AppState, Focus, Popup, editor};
+use crate::tui::state::{AppState, ColumnText, ComparePaths, Focus, Popup, RunView, editor};
 use crate::tui::view::layout;
 
 pub(super) fn pane_action(s: &mut AppState, a: Action) {
@@ -384,7 +384,78 @@ fn paths_action(s: &mut AppState, a: Action) {
             })
         }
         Action::Back => s.sel.filter = None,
+        Action::ComparePaths => open_compare(s),
         _ => {}
+    }
+}
+
+/// Opens the paths side by side: one per answer cluster, the winner first (as many as fit).
+fn open_compare(s: &mut AppState) {
+    let Some(run) = &s.run else {
+        s.status = "no run to compare yet".into();
+        return;
+    };
+    let columns = crate::core::compare::representatives(&run.tally, run.paths.len(), 4);
+    s.popup = Some(Popup::ComparePaths(Box::new(compare(run, columns, 0))));
+}
+
+/// The side-by-side view of `columns`, its word differences computed here, once.
+pub(in crate::tui) fn compare(run: &RunView, columns: Vec<usize>, selected: usize) -> ComparePaths {
+    use crate::core::compare::{against, sentences, shared_opening};
+    let text = |i: usize| run.paths.get(i).map_or("", |p| p.text.as_str());
+    let steps = |i: usize| {
+        run.paths
+            .get(i)
+            .and_then(|p| p.result.as_ref())
+            .map(|r| {
+                r.steps()
+                    .iter()
+                    .map(|s| (s.question.to_string(), s.text.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let chained = columns.iter().all(|&i| !steps(i).is_empty());
+    let base = columns.first().copied().unwrap_or(0);
+    let shared = if chained {
+        0
+    } else {
+        shared_opening(&columns.iter().map(|&i| text(i)).collect::<Vec<_>>())
+    };
+    let texts = columns
+        .iter()
+        .map(|&i| {
+            let parts = if chained {
+                // Least-to-most: step k beside step k, each against the winner's step k.
+                let (mine, theirs) = (steps(i), steps(base));
+                mine.iter()
+                    .enumerate()
+                    .map(|(k, (q, t))| {
+                        let w = theirs.get(k).map_or("", |(_, t)| t.as_str());
+                        (Some(format!("Q{}: {q}", k + 1)), against(w, t))
+                    })
+                    .collect()
+            } else {
+                let skip =
+                    |t: &str| -> String { sentences(t)[shared.min(sentences(t).len())..].concat() };
+                vec![(None, against(&skip(text(base)), &skip(text(i))))]
+            };
+            ColumnText {
+                thinking: run
+                    .paths
+                    .get(i)
+                    .map(|p| p.thinking.clone())
+                    .unwrap_or_default(),
+                parts,
+            }
+        })
+        .collect();
+    ComparePaths {
+        columns,
+        selected,
+        scroll: 0,
+        texts,
+        shared,
     }
 }
 
@@ -404,6 +475,7 @@ fn tally_action(s: &mut AppState, a: Action) {
             }
         }
         Action::Back => s.sel.filter = None,
+        Action::ComparePaths => open_compare(s),
         _ => {}
     }
 }

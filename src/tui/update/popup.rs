@@ -318,6 +318,40 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 _ => {}
             }
         }
+        Popup::ComparePaths(c) => {
+            let n = s.run.as_ref().map_or(0, |r| r.paths.len());
+            match a {
+                Some(Action::Up) => c.scroll = c.scroll.saturating_sub(1),
+                Some(Action::Down) => c.scroll = c.scroll.saturating_add(1),
+                _ if matches!(s.keymap.action(&k, true), Some(Action::FocusNext)) => {
+                    c.selected = (c.selected + 1) % c.columns.len().max(1)
+                }
+                _ if matches!(s.keymap.action(&k, true), Some(Action::FocusPrev)) => {
+                    c.selected = (c.selected + c.columns.len().max(1) - 1) % c.columns.len().max(1)
+                }
+                // Another path in the selected column.
+                Some(Action::Left | Action::Right) if n > 0 => {
+                    let mut columns = c.columns.clone();
+                    let at = columns[c.selected];
+                    columns[c.selected] = if a == Some(Action::Left) {
+                        (at + n - 1) % n
+                    } else {
+                        (at + 1) % n
+                    };
+                    let (selected, scroll) = (c.selected, c.scroll);
+                    if let Some(run) = &s.run {
+                        **c = super::panes::compare(run, columns, selected);
+                        c.scroll = scroll;
+                    }
+                }
+                Some(Action::Select) => {
+                    let path = c.columns[c.selected];
+                    s.popup = Some(Popup::PathDetail { path, scroll: 0 });
+                }
+                _ if closes(a, &k) => s.popup = None,
+                _ => {}
+            }
+        }
         Popup::Compare {
             a: first,
             b: second,
