@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::backend::BackendInfo;
+use crate::core::display::{path_answer, shorten};
 use crate::core::record::{PathRecord, RunRecord, RunResult, version};
 use crate::core::render::Prompt;
 use crate::core::template::Template;
@@ -110,19 +111,6 @@ fn run_json(r: &Report<'_>) -> Value {
     })
 }
 
-/// The start of a path's text on one line, control characters made visible.
-pub fn shorten(text: &str, width: usize) -> String {
-    let text = crate::core::display::visible(text);
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= width {
-        flat
-    } else {
-        let mut s: String = flat.chars().take(width.saturating_sub(1)).collect();
-        s.push('…');
-        s
-    }
-}
-
 /// One path of `run --json`: its record, with the derived whole text, usage, finish reason
 /// and truncation spelled out for scripts.
 pub fn path_json(p: &PathRecord) -> Value {
@@ -139,18 +127,6 @@ pub fn path_json(p: &PathRecord) -> Value {
     v["logprob"] = json!(p.logprob());
     v["steps"] = json!(p.steps());
     v
-}
-
-/// A path's answer cell: its answer, "failed", "cancelled" or "—"; "✂" marks a path with a
-/// stage cut at its token limit.
-pub fn path_answer(p: &PathRecord) -> String {
-    let a = match (&p.error, &p.answer) {
-        (Some(_), _) if p.cancelled() => "cancelled".into(),
-        (Some(_), _) => "failed".into(),
-        (None, Some(a)) => a.clone(),
-        (None, None) => "—".into(),
-    };
-    if p.truncated() { format!("{a} ✂") } else { a }
 }
 
 /// The table for people.

@@ -131,7 +131,11 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
             );
             print!(
                 "{}",
-                side_by_side(&r.result.tally, &new.tally, ["recorded", "now"])
+                crate::core::display::side_by_side(
+                    &r.result.tally,
+                    &new.tally,
+                    ["recorded", "now"]
+                )
             );
             if new.succeeded() == 0 {
                 // A failure is not a change of answer.
@@ -183,36 +187,4 @@ fn tally_rows(t: &Tally) -> serde_json::Value {
             .map(|e| json!({"answer": e.answer, "votes": e.votes}))
             .collect::<Vec<_>>()
     )
-}
-
-/// Two tallies in two columns: answer, votes in the first, votes in the second.
-pub fn side_by_side(recorded: &Tally, new: &Tally, labels: [&str; 2]) -> String {
-    let mut answers: Vec<Option<String>> =
-        recorded.entries.iter().map(|e| e.answer.clone()).collect();
-    for e in &new.entries {
-        if !answers.contains(&e.answer) {
-            answers.push(e.answer.clone());
-        }
-    }
-    let w = answers
-        .iter()
-        .map(|a| a.as_ref().map_or(11, |s| s.chars().count()))
-        .max()
-        .unwrap_or(6)
-        .clamp(6, 24);
-    let mut out = format!("  {:<w$}  {:>8}  {:>8}\n", "answer", labels[0], labels[1]);
-    for a in &answers {
-        let votes = |t: &Tally| t.entry(a.as_deref()).map_or(0, |e| e.votes);
-        let label = a.as_deref().map_or_else(
-            || "(no answer)".into(),
-            |a| crate::core::display::visible(a).into_owned(),
-        );
-        let _ = writeln!(
-            out,
-            "  {label:<w$}  {:>8}  {:>8}",
-            votes(recorded),
-            votes(new)
-        );
-    }
-    out
 }

@@ -2,8 +2,13 @@
 //! characters (an escape that would set the window title, clear the screen or move the
 //! cursor, a carriage return that overwrites a line) are shown as visible escapes such as
 //! `\x1b` and `\r`. Line breaks and tabs stay. `--json` output is never passed through this.
+//! Also the small formatting both faces (`cli` and `tui`) share.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use super::record::PathRecord;
+use super::vote::Tally;
 
 /// `text` with every control character but `\n` and `\t` written as a visible escape.
 pub fn visible(text: &str) -> Cow<'_, str> {
@@ -20,6 +25,63 @@ pub fn visible(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The start of a text on one line of at most `width` characters, control characters made
+/// visible.
+pub fn shorten(text: &str, width: usize) -> String {
+    let text = visible(text);
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= width {
+        flat
+    } else {
+        let mut s: String = flat.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// A path's answer cell: its answer, "failed", "cancelled" or "—"; "✂" marks a path with a
+/// stage cut at its token limit.
+pub fn path_answer(p: &PathRecord) -> String {
+    let a = match (&p.error, &p.answer) {
+        (Some(_), _) if p.cancelled() => "cancelled".into(),
+        (Some(_), _) => "failed".into(),
+        (None, Some(a)) => a.clone(),
+        (None, None) => "—".into(),
+    };
+    if p.truncated() { format!("{a} ✂") } else { a }
+}
+
+/// Two tallies in two columns: answer, votes in the first, votes in the second.
+pub fn side_by_side(recorded: &Tally, new: &Tally, labels: [&str; 2]) -> String {
+    let mut answers: Vec<Option<String>> =
+        recorded.entries.iter().map(|e| e.answer.clone()).collect();
+    for e in &new.entries {
+        if !answers.contains(&e.answer) {
+            answers.push(e.answer.clone());
+        }
+    }
+    let w = answers
+        .iter()
+        .map(|a| a.as_ref().map_or(11, |s| s.chars().count()))
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 24);
+    let mut out = format!("  {:<w$}  {:>8}  {:>8}\n", "answer", labels[0], labels[1]);
+    for a in &answers {
+        let votes = |t: &Tally| t.entry(a.as_deref()).map_or(0, |e| e.votes);
+        let label = a
+            .as_deref()
+            .map_or_else(|| "(no answer)".into(), |a| visible(a).into_owned());
+        let _ = writeln!(
+            out,
+            "  {label:<w$}  {:>8}  {:>8}",
+            votes(recorded),
+            votes(new)
+        );
+    }
+    out
 }
 
 /// Characters a terminal would act on instead of showing: C0 and C1 controls (but line

@@ -4,6 +4,7 @@
 //! most ~30 times a second while tokens stream, and not at all while idle.
 
 pub mod keymap;
+pub mod layout;
 pub mod msg;
 pub mod panes;
 pub mod state;

@@ -16,6 +16,54 @@ use crate::core::vote::Tally;
 use crate::engine::RunPlan;
 use crate::store::session::{ListedSession, Session};
 
+/// The settings bar's fields, in order (`Selection::setting` indexes `ALL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Strategy,
+    N,
+    Temperature,
+    TopP,
+    TopK,
+    MaxTokens,
+    Seed,
+    Mode,
+    Answer,
+    Thinking,
+    Effort,
+}
+
+impl Setting {
+    pub const ALL: [Setting; 11] = [
+        Setting::Strategy,
+        Setting::N,
+        Setting::Temperature,
+        Setting::TopP,
+        Setting::TopK,
+        Setting::MaxTokens,
+        Setting::Seed,
+        Setting::Mode,
+        Setting::Answer,
+        Setting::Thinking,
+        Setting::Effort,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Setting::Strategy => "strategy",
+            Setting::N => "N",
+            Setting::Temperature => "temperature",
+            Setting::TopP => "top-p",
+            Setting::TopK => "top-k",
+            Setting::MaxTokens => "max tokens",
+            Setting::Seed => "seed",
+            Setting::Mode => "mode",
+            Setting::Answer => "answer",
+            Setting::Thinking => "thinking",
+            Setting::Effort => "effort",
+        }
+    }
+}
+
 /// Panes that can have focus, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -400,7 +448,7 @@ pub enum Popup {
     },
     /// Typing a value for setting `field` of the settings bar.
     SettingInput {
-        field: usize,
+        field: Setting,
         editor: Box<TextArea<'static>>,
     },
     Picker {

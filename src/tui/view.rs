@@ -1,5 +1,5 @@
-//! `view(&AppState, &mut Frame)`: draws the lab and changes nothing. The layout is a pure
-//! function of the area and the state, shared with mouse hit-testing in `update`.
+//! `view(&AppState, &mut Frame)`: draws the lab and changes nothing, in the areas `layout`
+//! gives (the same ones `update` hit-tests the mouse against).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout as Split, Rect};
@@ -8,100 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::keymap::Action;
+use super::layout::{MIN_H, MIN_W, Page, layout, page};
 use super::panes;
 use super::state::{AppState, Focus, Popup};
-
-/// Wide terminals put editors and results side by side; narrower ones show one page at a time.
-pub const WIDE: u16 = 120;
-pub const MIN_W: u16 = 30;
-pub const MIN_H: u16 = 10;
-
-pub struct Layout {
-    pub header: Rect,
-    pub tabs: Option<Rect>,
-    pub panes: Vec<(Focus, Rect)>,
-    pub status: Rect,
-    pub footer: Rect,
-}
-
-pub fn layout(area: Rect, s: &AppState) -> Layout {
-    let rows = Split::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .split(area);
-    let (header, mut body, settings, status, footer) =
-        (rows[0], rows[1], rows[2], rows[3], rows[4]);
-    let mut panes = vec![(Focus::Settings, settings)];
-    let mut tabs = None;
-    if area.width >= WIDE {
-        let cols =
-            Split::horizontal([Constraint::Percentage(44), Constraint::Percentage(56)]).split(body);
-        panes.extend(editors(cols[0]));
-        let right = Split::vertical([Constraint::Percentage(62), Constraint::Percentage(38)])
-            .split(cols[1]);
-        let results = Split::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
-            .split(right[0]);
-        panes.push((Focus::Paths, results[0]));
-        panes.push((Focus::Tally, results[1]));
-        panes.push((Focus::Prompt, right[1]));
-    } else {
-        let split = Split::vertical([Constraint::Length(1), Constraint::Min(0)]).split(body);
-        tabs = Some(split[0]);
-        body = split[1];
-        match page(s.focus) {
-            Page::Edit => panes.extend(editors(body)),
-            Page::Run => {
-                let r = Split::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
-                    .split(body);
-                panes.push((Focus::Paths, r[0]));
-                panes.push((Focus::Tally, r[1]));
-            }
-            Page::Prompt => panes.push((Focus::Prompt, body)),
-        }
-    }
-    Layout {
-        header,
-        tabs,
-        panes,
-        status,
-        footer,
-    }
-}
-
-fn editors(area: Rect) -> Vec<(Focus, Rect)> {
-    let instr = if area.height >= 24 { 6 } else { 4 };
-    let query = if area.height >= 30 { 7 } else { 5 };
-    let r = Split::vertical([
-        Constraint::Length(instr),
-        Constraint::Min(3),
-        Constraint::Length(query),
-    ])
-    .split(area);
-    vec![
-        (Focus::Instruction, r[0]),
-        (Focus::Examples, r[1]),
-        (Focus::Query, r[2]),
-    ]
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Page {
-    Edit,
-    Run,
-    Prompt,
-}
-
-pub fn page(f: Focus) -> Page {
-    match f {
-        Focus::Instruction | Focus::Examples | Focus::Query | Focus::Settings => Page::Edit,
-        Focus::Paths | Focus::Tally => Page::Run,
-        Focus::Prompt => Page::Prompt,
-    }
-}
 
 pub fn view(s: &AppState, f: &mut Frame) {
     let area = f.area();

@@ -121,7 +121,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, c: &ComparePaths) {
         let p = run.paths.get(path);
         let answer = p
             .and_then(|p| p.result.as_ref())
-            .map(crate::cli::output::path_answer)
+            .map(crate::core::display::path_answer)
             .unwrap_or_else(|| "…".into());
         let votes = p
             .and_then(|p| p.result.as_ref())

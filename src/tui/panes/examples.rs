@@ -37,11 +37,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
                     .fg(Color::DarkGray)
                     .add_modifier(Modifier::CROSSED_OUT)
             };
-            let input = crate::cli::output::shorten(
+            let input = crate::core::display::shorten(
                 &e.input,
                 width.saturating_sub(e.answer.len().min(12) + 3),
             );
-            let answer = crate::cli::output::shorten(&e.answer, 12);
+            let answer = crate::core::display::shorten(&e.answer, 12);
             ListItem::new(Line::from(vec![
                 Span::styled(
                     format!("{mark} {:>2} ", i + 1),

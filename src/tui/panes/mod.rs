@@ -55,7 +55,7 @@ pub fn clip(line: ratatui::text::Line<'static>, width: usize) -> ratatui::text::
 /// `text` in a column of `width` characters: cut with "…" (keeping its end when `keep_end`,
 /// e.g. a file name) and padded, so the next column always starts at the same place.
 pub fn cell(text: &str, width: usize, keep_end: bool) -> String {
-    let flat = crate::cli::output::shorten(text, usize::MAX);
+    let flat = crate::core::display::shorten(text, usize::MAX);
     let n = flat.chars().count();
     let fitted = if n <= width {
         flat
@@ -63,7 +63,7 @@ pub fn cell(text: &str, width: usize, keep_end: bool) -> String {
         let tail: String = flat.chars().skip(n + 1 - width).collect();
         format!("…{tail}")
     } else {
-        crate::cli::output::shorten(&flat, width)
+        crate::core::display::shorten(&flat, width)
     };
     format!("{fitted:<width$}")
 }

@@ -21,7 +21,7 @@ fn row(i: usize, p: &PathView, winner: Option<&str>, width: usize) -> ListItem<'
         PathState::Failed(_) => ("✗", Color::Red, "failed".to_string()),
     };
     let answer = match (&p.state, &p.result) {
-        (PathState::Done, Some(r)) => crate::cli::output::path_answer(r),
+        (PathState::Done, Some(r)) => crate::core::display::path_answer(r),
         _ => String::new(),
     };
     let text = match &p.state {
@@ -44,10 +44,10 @@ fn row(i: usize, p: &PathView, winner: Option<&str>, width: usize) -> ListItem<'
         Span::raw(format!("{i:>2} ")),
         Span::styled(format!("{what:>8} "), Style::default().fg(Color::DarkGray)),
         Span::styled(
-            format!("{:<9} ", crate::cli::output::shorten(&answer, 9)),
+            format!("{:<9} ", crate::core::display::shorten(&answer, 9)),
             Style::default().fg(Color::Yellow),
         ),
-        Span::raw(crate::cli::output::shorten(
+        Span::raw(crate::core::display::shorten(
             &text,
             width.saturating_sub(used),
         )),

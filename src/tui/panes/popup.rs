@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::block;
-use crate::cli::replay::side_by_side;
+use crate::core::display::side_by_side;
 use crate::core::display::visible;
 use crate::core::extract::answer_sentence;
 use crate::core::template::diff;
@@ -44,7 +44,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
             f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(b), r);
         }
         Popup::SettingInput { field, editor } => {
-            let name = crate::tui::update::SETTINGS[*field];
+            let name = field.label();
             let title = format!(" {name} (Enter sets it, Esc leaves it) ");
             let r = centered(area, (title.chars().count() as u16 + 4).max(40), 3);
             let b = block(title, true);
@@ -252,12 +252,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                         Style::default().fg(Color::Cyan),
                     ),
                     Span::styled(
-                        crate::cli::output::shorten(&c.before, 40),
+                        crate::core::display::shorten(&c.before, 40),
                         Style::default().fg(Color::Red),
                     ),
                     Span::raw("  →  "),
                     Span::styled(
-                        crate::cli::output::shorten(&c.after, 40),
+                        crate::core::display::shorten(&c.after, 40),
                         Style::default().fg(Color::Green),
                     ),
                 ]));

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::tui::state::AppState;
-use crate::tui::update::SETTINGS;
+use crate::tui::state::Setting;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     let viewed = s.viewed();
@@ -49,8 +49,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             Style::default().fg(Color::Black).bg(Color::Magenta),
         ));
     }
-    let fields: Vec<Vec<Span>> = SETTINGS
+    let fields: Vec<Vec<Span>> = Setting::ALL
         .iter()
+        .map(|f| f.label())
         .zip(values)
         .enumerate()
         .map(|(i, (name, value))| {

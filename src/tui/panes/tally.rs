@@ -56,7 +56,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             Span::styled(
                 format!(
                     "{:<label_w$} ",
-                    crate::cli::output::shorten(&label, label_w)
+                    crate::core::display::shorten(&label, label_w)
                 ),
                 style.add_modifier(if winner {
                     Modifier::BOLD

@@ -18,24 +18,9 @@ use crate::core::render::Mode;
 use crate::core::template::MAX_N;
 use crate::engine::{EngineEvent, RunPlan};
 use crate::store::writer::{Landed, Write};
-use crate::tui::view::Page;
+use crate::tui::layout::Page;
 use panes::{mouse, pane_action};
 use popup::popup_key;
-
-/// The settings bar's fields, in order.
-pub const SETTINGS: [&str; 11] = [
-    "strategy",
-    "N",
-    "temperature",
-    "top-p",
-    "top-k",
-    "max tokens",
-    "seed",
-    "mode",
-    "answer",
-    "thinking",
-    "effort",
-];
 
 /// How long edits wait before they are autosaved (typing keeps pushing nothing: the first
 /// change sets the time, the save takes everything up to then).
@@ -731,7 +716,7 @@ fn start_run(s: &mut AppState) -> Vec<Effect> {
     s.history = None;
     s.viewing = false;
     // One page at a time on a narrow terminal: show the one with the run.
-    if s.size.0 < crate::tui::view::WIDE && crate::tui::view::page(s.focus) != Page::Run {
+    if s.size.0 < crate::tui::layout::WIDE && crate::tui::layout::page(s.focus) != Page::Run {
         s.focus = Focus::Paths;
     }
     s.sel.filter = None;

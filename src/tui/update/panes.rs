@@ -3,14 +3,16 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use super::{SETTINGS, set_strategy};
+use super::set_strategy;
 use crate::core::extract::AnswerKind;
 use crate::core::render::Mode;
 use crate::core::template::{Effort, Example, MAX_N, MAX_TOKENS, MAX_TOP_K, Thinking};
 use crate::tui::keymap::Action;
+use crate::tui::layout::layout;
 use crate::tui::msg::Effect;
-use crate::tui::state::{AppState, ColumnText, ComparePaths, Focus, Popup, RunView, editor};
-use crate::tui::view::layout;
+use crate::tui::state::{
+    AppState, ColumnText, ComparePaths, Focus, Popup, RunView, Setting, editor,
+};
 
 pub(super) fn pane_action(s: &mut AppState, a: Action) {
     match s.focus {
@@ -120,14 +122,15 @@ fn examples_action(s: &mut AppState, a: Action) {
 }
 
 fn settings_action(s: &mut AppState, a: Action) {
-    let field = s.sel.setting.min(SETTINGS.len() - 1);
+    let index = s.sel.setting.min(Setting::ALL.len() - 1);
+    let field = Setting::ALL[index];
     let up = match a {
         Action::Left => {
-            s.sel.setting = field.saturating_sub(1);
+            s.sel.setting = index.saturating_sub(1);
             return;
         }
         Action::Right => {
-            s.sel.setting = (field + 1).min(SETTINGS.len() - 1);
+            s.sel.setting = (index + 1).min(Setting::ALL.len() - 1);
             return;
         }
         Action::Up | Action::Increase => true,
@@ -135,7 +138,7 @@ fn settings_action(s: &mut AppState, a: Action) {
         Action::Select => return open_setting_input(s, field),
         _ => return,
     };
-    if let Some((i, _)) = s.viewed().filter(|_| field != ANSWER) {
+    if let Some((i, _)) = s.viewed().filter(|_| field != Setting::Answer) {
         s.status = format!(
             "viewing run {}: its settings are read-only ({}: back to your edits)",
             i + 1,
@@ -147,7 +150,7 @@ fn settings_action(s: &mut AppState, a: Action) {
     let sm = &mut s.lab.sampling;
     let step = |v: f32, d: f32| ((v + if up { d } else { -d }) * 100.0).round() / 100.0;
     match field {
-        0 => {
+        Setting::Strategy => {
             let next = if up {
                 s.lab.strategy.cycle()
             } else {
@@ -156,23 +159,23 @@ fn settings_action(s: &mut AppState, a: Action) {
             set_strategy(s, next);
             return;
         }
-        1 => {
+        Setting::N => {
             sm.n = if up {
                 (sm.n + 1).min(MAX_N)
             } else {
                 sm.n.saturating_sub(1).max(1)
             }
         }
-        2 => sm.temperature = step(sm.temperature, 0.1).clamp(0.0, 2.0),
-        3 => sm.top_p = step(sm.top_p, 0.05).clamp(0.05, 1.0),
-        4 => {
+        Setting::Temperature => sm.temperature = step(sm.temperature, 0.1).clamp(0.0, 2.0),
+        Setting::TopP => sm.top_p = step(sm.top_p, 0.05).clamp(0.05, 1.0),
+        Setting::TopK => {
             sm.top_k = if up {
                 sm.top_k.saturating_add(5).min(MAX_TOP_K)
             } else {
                 sm.top_k.saturating_sub(5)
             }
         }
-        5 => {
+        Setting::MaxTokens => {
             sm.max_tokens = if up {
                 (sm.max_tokens * 2).min(4096)
             } else {
@@ -180,7 +183,7 @@ fn settings_action(s: &mut AppState, a: Action) {
             }
         }
         // Bounded, never wrapping: ↓ at 0 stays at 0.
-        6 => {
+        Setting::Seed => {
             sm.seed = if up {
                 sm.seed.saturating_add(1)
             } else {
@@ -188,15 +191,15 @@ fn settings_action(s: &mut AppState, a: Action) {
             }
         }
         // ↑ and ↓ walk the same ring in opposite directions.
-        7 => {
+        Setting::Mode => {
             s.lab.mode = ring(
                 &[None, Some(Mode::Chat), Some(Mode::Completion)],
                 s.lab.mode,
                 up,
             )
         }
-        9 => sm.thinking = ring(&Thinking::ALL, sm.thinking, up),
-        10 => {
+        Setting::Thinking => sm.thinking = ring(&Thinking::ALL, sm.thinking, up),
+        Setting::Effort => {
             let efforts = [
                 None,
                 Some(Effort::Low),
@@ -205,7 +208,7 @@ fn settings_action(s: &mut AppState, a: Action) {
             ];
             sm.reasoning_effort = ring(&efforts, sm.reasoning_effort, up);
         }
-        _ => {
+        Setting::Answer => {
             let kinds = [
                 AnswerKind::Number,
                 AnswerKind::Choice,
@@ -239,11 +242,8 @@ fn ring<T: Copy + PartialEq>(values: &[T], now: T, up: bool) -> T {
     values[if up { (i + 1) % n } else { (i + n - 1) % n }]
 }
 
-/// The answer field: changing it re-votes the shown run, so it works while browsing too.
-const ANSWER: usize = 8;
-
 /// Enter on a setting: a small field to type its value into.
-fn open_setting_input(s: &mut AppState, field: usize) {
+fn open_setting_input(s: &mut AppState, field: Setting) {
     if s.viewed().is_some() {
         s.status = format!(
             "viewing a recorded run: its settings are read-only ({}: back to your edits)",
@@ -253,20 +253,20 @@ fn open_setting_input(s: &mut AppState, field: usize) {
     }
     let sm = &s.lab.sampling;
     let current = match field {
-        0 => s.lab.strategy.to_string(),
-        1 => sm.n.to_string(),
-        2 => format!("{}", sm.temperature),
-        3 => format!("{}", sm.top_p),
-        4 => sm.top_k.to_string(),
-        5 => sm.max_tokens.to_string(),
-        6 => sm.seed.to_string(),
-        7 => s.lab.mode.map_or("auto", Mode::as_str).to_string(),
-        9 => sm.thinking.as_str().to_string(),
-        10 => sm
+        Setting::Strategy => s.lab.strategy.to_string(),
+        Setting::N => sm.n.to_string(),
+        Setting::Temperature => format!("{}", sm.temperature),
+        Setting::TopP => format!("{}", sm.top_p),
+        Setting::TopK => sm.top_k.to_string(),
+        Setting::MaxTokens => sm.max_tokens.to_string(),
+        Setting::Seed => sm.seed.to_string(),
+        Setting::Mode => s.lab.mode.map_or("auto", Mode::as_str).to_string(),
+        Setting::Thinking => sm.thinking.as_str().to_string(),
+        Setting::Effort => sm
             .reasoning_effort
             .map_or("default", Effort::as_str)
             .to_string(),
-        _ => s.lab.answer.kind.as_str().to_string(),
+        Setting::Answer => s.lab.answer.kind.as_str().to_string(),
     };
     s.popup = Some(Popup::SettingInput {
         field,
@@ -275,7 +275,11 @@ fn open_setting_input(s: &mut AppState, field: usize) {
 }
 
 /// Sets setting `field` from typed text, within its bounds, or says what it accepts.
-pub(in crate::tui) fn set_typed(s: &mut AppState, field: usize, typed: &str) -> Result<(), String> {
+pub(in crate::tui) fn set_typed(
+    s: &mut AppState,
+    field: Setting,
+    typed: &str,
+) -> Result<(), String> {
     fn num<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
         typed: &str,
         name: &str,
@@ -291,35 +295,35 @@ pub(in crate::tui) fn set_typed(s: &mut AppState, field: usize, typed: &str) -> 
     let mut next = s.lab.clone();
     let sm = &mut next.sampling;
     match field {
-        0 => {
+        Setting::Strategy => {
             next.strategy = typed
                 .parse()
                 .map_err(|e: String| format!("strategy: {e}"))?
         }
-        1 => sm.n = num(typed, "N", 1, MAX_N)?,
-        2 => sm.temperature = num(typed, "temperature", 0.0, 2.0)?,
-        3 => sm.top_p = num(typed, "top-p", 0.01, 1.0)?,
-        4 => sm.top_k = num(typed, "top-k (0: off)", 0, MAX_TOP_K)?,
-        5 => sm.max_tokens = num(typed, "max tokens", 1, MAX_TOKENS)?,
-        6 => sm.seed = num(typed, "seed", 0, u64::MAX)?,
-        7 => {
+        Setting::N => sm.n = num(typed, "N", 1, MAX_N)?,
+        Setting::Temperature => sm.temperature = num(typed, "temperature", 0.0, 2.0)?,
+        Setting::TopP => sm.top_p = num(typed, "top-p", 0.01, 1.0)?,
+        Setting::TopK => sm.top_k = num(typed, "top-k (0: off)", 0, MAX_TOP_K)?,
+        Setting::MaxTokens => sm.max_tokens = num(typed, "max tokens", 1, MAX_TOKENS)?,
+        Setting::Seed => sm.seed = num(typed, "seed", 0, u64::MAX)?,
+        Setting::Mode => {
             next.mode = match typed {
                 "auto" | "" => None,
                 m => Some(m.parse().map_err(|e: String| format!("mode: {e}"))?),
             }
         }
-        9 => {
+        Setting::Thinking => {
             sm.thinking = typed
                 .parse()
                 .map_err(|e: String| format!("thinking: {e}"))?
         }
-        10 => {
+        Setting::Effort => {
             sm.reasoning_effort = match typed {
                 "default" | "" => None,
                 e => Some(e.parse().map_err(|e: String| format!("effort: {e}"))?),
             }
         }
-        _ => {
+        Setting::Answer => {
             let kind: AnswerKind = typed.parse().map_err(|e: String| format!("answer: {e}"))?;
             if kind == AnswerKind::Regex && next.answer.pattern.is_none() {
                 return Err("answer: regex needs a pattern in the template".into());
@@ -332,10 +336,11 @@ pub(in crate::tui) fn set_typed(s: &mut AppState, field: usize, typed: &str) -> 
     }
     s.checkpoint();
     s.lab = next;
-    if field == ANSWER {
+    // The answer kind re-votes the shown run (so it works while browsing too).
+    if field == Setting::Answer {
         revote_shown(s);
     }
-    s.status = format!("{} set to {typed}", SETTINGS[field]);
+    s.status = format!("{} set to {typed}", field.label());
     s.refresh_preview();
     Ok(())
 }

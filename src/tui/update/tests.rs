@@ -12,8 +12,8 @@ use crate::core::record::{PathRecord, StageRecord};
 use crate::core::strategy::Stage;
 use crate::store::template::resolve;
 use crate::tui::keymap::Keymap;
+use crate::tui::layout::layout;
 use crate::tui::state::editor_text;
-use crate::tui::view::layout;
 
 fn lab() -> AppState {
     let (t, _) = resolve("gsm8k-cot").unwrap();
@@ -330,7 +330,10 @@ fn changing_the_answer_kind_re_votes_the_shown_recorded_run() {
         "numbers: nothing parses"
     );
     s.focus = Focus::Settings;
-    s.sel.setting = SETTINGS.iter().position(|f| *f == "answer").unwrap();
+    s.sel.setting = crate::tui::state::Setting::ALL
+        .iter()
+        .position(|f| *f == crate::tui::state::Setting::Answer)
+        .unwrap();
     key(&mut s, KeyCode::Up); // number -> choice
     key(&mut s, KeyCode::Up); // choice -> text
     assert_eq!(s.session.runs[0].template.answer.kind.as_str(), "text");
@@ -727,7 +730,7 @@ fn f5_on_a_narrow_terminal_shows_the_run_page() {
     s.size = (80, 24);
     s.focus = Focus::Query;
     key(&mut s, KeyCode::F(5));
-    assert_eq!(crate::tui::view::page(s.focus), Page::Run);
+    assert_eq!(crate::tui::layout::page(s.focus), Page::Run);
 }
 
 #[test]
