@@ -13,10 +13,10 @@ use promptlab::backend::openai::{OpenAiBackend, OpenAiSettings};
 use promptlab::core::render::Mode;
 use promptlab::engine::cache::Cache;
 use promptlab::engine::eval::{EvalOptions, Variant, eval_variant};
+use promptlab::engine::limit::Limiter;
 use promptlab::engine::{RunPlan, run_limited};
 use promptlab::store::dataset::Item;
 use promptlab::store::template::resolve;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -115,7 +115,7 @@ fn main() {
     let cpu0 = cpu_seconds();
     let started = Instant::now();
     let results = rt.block_on(async {
-        let permits = Arc::new(Semaphore::new(concurrency as usize));
+        let permits = Arc::new(Limiter::new(concurrency as usize));
         let tasks: Vec<_> = plans
             .into_iter()
             .map(|plan| {
@@ -193,7 +193,7 @@ fn main() {
         let t = Instant::now();
         let cache = Arc::new(Cache::open(dir.path()).expect("cache"));
         let opts = EvalOptions {
-            permits: Arc::new(Semaphore::new(concurrency as usize)),
+            permits: Arc::new(Limiter::new(concurrency as usize)),
             greedy: false,
             cache: Some(cache),
             cancel: CancellationToken::new(),

@@ -483,3 +483,69 @@ async fn max_completion_tokens_is_used_when_the_server_asks_for_it() {
     // Remembered: the second request goes straight to max_completion_tokens.
     assert_eq!(collect(&b, chat()).await.unwrap().0, "The answer is 5.");
 }
+
+/// A server that cannot take concurrent requests (llama-cpp-python's default): a request that
+/// arrives while another reply is still being sent gets a stream cut short.
+struct OneAtATime {
+    busy_until: std::sync::Mutex<Instant>,
+    cut: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Respond for OneAtATime {
+    fn respond(&self, _req: &Request) -> ResponseTemplate {
+        let now = Instant::now();
+        let mut busy = self.busy_until.lock().unwrap();
+        if now < *busy {
+            self.cut.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return sse_response(
+                "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"16 - 3\"}}]}\n\n".into(),
+            );
+        }
+        let took = Duration::from_millis(120);
+        *busy = now + took;
+        sse_response(chat_stream("16 - 3 - 4 = 9. 9 * 2 = 18. The answer is 18.")).set_delay(took)
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_cuts_concurrent_streams_gets_one_at_a_time_and_every_path_finishes() {
+    let server = MockServer::start().await;
+    let cut = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .respond_with(OneAtATime {
+            busy_until: std::sync::Mutex::new(Instant::now()),
+            cut: cut.clone(),
+        })
+        .mount(&server)
+        .await;
+    let b = Arc::new(OpenAiBackend::new(settings(&server)).unwrap());
+    let (mut t, _) = resolve("gsm8k-cot").unwrap();
+    t.sampling.n = 4;
+    let query = t.query.clone().unwrap();
+    let mut plan = RunPlan::new(&t, &query, promptlab::core::render::Mode::Chat).unwrap();
+    plan.concurrency = 16;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let result = run(b, Arc::new(plan), Some(tx), CancellationToken::new()).await;
+    assert!(
+        cut.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the server did cut streams"
+    );
+    assert_eq!(
+        result.succeeded(),
+        4,
+        "every path finishes: {:?}",
+        result.paths.iter().map(|p| &p.error).collect::<Vec<_>>()
+    );
+    assert_eq!(result.tally.winner.as_deref(), Some("18"));
+    let mut throttled = None;
+    while let Ok(e) = rx.try_recv() {
+        if let promptlab::engine::EngineEvent::Throttled { limit, .. } = e {
+            throttled = Some(limit);
+        }
+    }
+    assert_eq!(
+        throttled,
+        Some(1),
+        "the run said so, and went one at a time"
+    );
+}

@@ -101,6 +101,7 @@ async fn events_of(effects: Vec<Effect>) -> (u64, Vec<EngineEvent>) {
         | EngineEvent::PathRestarted { path, .. } => (0, *path),
         EngineEvent::PathDone(p) => (1, p.index),
         EngineEvent::RunDone(_) => (2, 0),
+        EngineEvent::Throttled { .. } => (0, 0),
     });
     (id, out)
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
 
 use super::config::Config;
 use super::run::apply_overrides;
@@ -84,7 +83,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         super::cancel_on_ctrl_c("stopping: what is sampled is cached, so the same command resumes");
     let concurrency = config.concurrency(args.prompt.concurrency);
     let opts = EvalOptions {
-        permits: Arc::new(Semaphore::new(concurrency)),
+        permits: Arc::new(crate::engine::limit::Limiter::new(concurrency)),
         greedy: args.greedy,
         cache,
         cancel: cancel.clone(),
@@ -118,6 +117,12 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         if cancel.is_cancelled() {
             break;
         }
+    }
+    if opts.permits.was_lowered() {
+        eprintln!(
+            "promptlab: the server seemed overloaded (streams cut, 429/503 or timeouts); concurrency was lowered to {} (of {concurrency})",
+            opts.permits.limit()
+        );
     }
 
     let (mut sent, mut http_retries) = (0, 0);

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 use super::config::Config;
 use super::run::apply_overrides;
@@ -94,7 +93,9 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         },
         budget: args.budget,
         opts: EvalOptions {
-            permits: Arc::new(Semaphore::new(config.concurrency(args.prompt.concurrency))),
+            permits: Arc::new(crate::engine::limit::Limiter::new(
+                config.concurrency(args.prompt.concurrency),
+            )),
             greedy: false,
             cache: Cache::open_default().ok(),
             cancel,

@@ -141,6 +141,7 @@ async fn show_progress(mut rx: mpsc::UnboundedReceiver<EngineEvent>, n: u64) {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut chunks = 0u64;
+    let mut throttled = false;
     while let Some(ev) = rx.recv().await {
         match ev {
             EngineEvent::Chunk { .. } | EngineEvent::Thinking { .. } => {
@@ -150,6 +151,16 @@ async fn show_progress(mut rx: mpsc::UnboundedReceiver<EngineEvent>, n: u64) {
                 }
             }
             EngineEvent::PathDone(_) => bar.inc(1),
+            // Said once, above the progress bar.
+            EngineEvent::Throttled { limit, reason } if !throttled => {
+                throttled = true;
+                bar.suspend(|| {
+                    eprintln!(
+                        "promptlab: the server seems overloaded ({reason}); sampling at most {limit} at once from now on"
+                    )
+                });
+            }
+            EngineEvent::Throttled { .. } => {}
             EngineEvent::RunDone(_) => break,
             EngineEvent::PathStarted { .. } | EngineEvent::PathRestarted { .. } => {}
         }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -31,7 +30,7 @@ pub struct Variant {
 }
 
 pub struct EvalOptions {
-    pub permits: Arc<Semaphore>,
+    pub permits: Arc<crate::engine::limit::Limiter>,
     /// Score the first sample by a separate greedy (temperature 0) sample.
     pub greedy: bool,
     pub cache: Option<Arc<Cache>>,
@@ -273,7 +272,7 @@ async fn eval_item(
     greedy: bool,
     cache: Option<Arc<Cache>>,
     backend: Arc<dyn Backend>,
-    permits: Arc<Semaphore>,
+    permits: Arc<crate::engine::limit::Limiter>,
     cancel: CancellationToken,
 ) -> ItemResult {
     let failed_item = |error: String| ItemResult {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -22,9 +22,11 @@ use crate::core::thinking::{Piece, Splitter};
 
 pub mod cache;
 pub mod eval;
+pub mod limit;
 pub mod optimize;
 
 use cache::Cache;
+use limit::{Limiter, Slot, Verdict};
 
 /// Everything one run needs, fixed before it starts.
 #[derive(Debug, Clone)]
@@ -142,6 +144,11 @@ pub enum EngineEvent {
     },
     PathDone(PathRecord),
     RunDone(RunResult),
+    /// The server seemed overloaded (`reason`): at most `limit` samples at once from now on.
+    Throttled {
+        limit: usize,
+        reason: String,
+    },
 }
 
 pub type Events = mpsc::UnboundedSender<EngineEvent>;
@@ -161,7 +168,7 @@ pub async fn run(
     events: Option<Events>,
     cancel: CancellationToken,
 ) -> RunResult {
-    let permits = Arc::new(Semaphore::new(plan.concurrency.max(1)));
+    let permits = Arc::new(Limiter::new(plan.concurrency));
     run_limited(backend, plan, events, cancel, permits).await
 }
 
@@ -171,7 +178,7 @@ pub async fn run_limited(
     plan: Arc<RunPlan>,
     events: Option<Events>,
     cancel: CancellationToken,
-    permits: Arc<Semaphore>,
+    permits: Arc<Limiter>,
 ) -> RunResult {
     let started = Instant::now();
     let n = plan.sampling.n as usize;
@@ -230,16 +237,16 @@ pub async fn run_limited(
             permits.clone(),
         );
         tasks.spawn(async move {
-            // Batched paths are already running; the others wait for a concurrency slot.
-            let _permit = match first {
-                Some(_) => None,
-                None => tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => return cancelled_path(PathRecord::new(i)),
-                    p = permits.acquire_owned() => Some(p),
-                },
-            };
-            let result = run_path(i, backend.as_ref(), &plan, first, &events, &cancel).await;
+            let result = run_path(
+                i,
+                backend.as_ref(),
+                &plan,
+                first,
+                &events,
+                &cancel,
+                &permits,
+            )
+            .await;
             if let (Some(c), Some(k), true) = (&plan.cache, &key, result.succeeded()) {
                 c.put(k, &result);
             }
@@ -274,6 +281,15 @@ enum SampleEnd {
     Cancelled,
 }
 
+/// Waits for a sampling slot, or `None` when the run is cancelled first.
+async fn slot<'a>(limiter: &'a Limiter, cancel: &CancellationToken) -> Option<Slot<'a>> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => None,
+        s = limiter.acquire() => Some(s),
+    }
+}
+
 async fn run_path(
     i: usize,
     backend: &dyn Backend,
@@ -281,8 +297,19 @@ async fn run_path(
     mut opened: Option<SampleStream>,
     events: &Option<Events>,
     cancel: &CancellationToken,
+    limiter: &Limiter,
 ) -> PathRecord {
+    // Batched paths are already running; the others wait for a concurrency slot.
+    let mut held = match opened {
+        Some(_) => None,
+        None => match slot(limiter, cancel).await {
+            Some(s) => Some(s),
+            None => return cancelled_path(PathRecord::new(i)),
+        },
+    };
     let started = Instant::now();
+    // Failures of the path itself (a crowded server's cuts are not counted).
+    let mut own_failures = 0;
     emit(events, EngineEvent::PathStarted { path: i });
     let mut machine = plan.machine();
     let mut step = machine.start();
@@ -318,8 +345,29 @@ async fn run_path(
             stage.text.clear();
             stage.thinking.clear();
             match sample(i, stream, events, cancel, &mut stage).await {
-                SampleEnd::Failed(e) if e.is_transient() && path.resamples < plan.max_resamples => {
+                SampleEnd::Failed(e) if e.is_transient() && own_failures < plan.max_resamples => {
                     path.resamples += 1;
+                    // A busy server: fewer samples at once, and this one waits for a slot
+                    // under the new limit before it asks again (not held against it).
+                    match limiter.failed(&e) {
+                        Verdict::Failed => own_failures += 1,
+                        Verdict::Crowded(lowered) => {
+                            if let Some(limit) = lowered {
+                                emit(
+                                    events,
+                                    EngineEvent::Throttled {
+                                        limit,
+                                        reason: e.to_string(),
+                                    },
+                                );
+                            }
+                        }
+                    }
+                    drop(held.take());
+                    match slot(limiter, cancel).await {
+                        Some(s) => held = Some(s),
+                        None => break SampleEnd::Cancelled,
+                    }
                     let before = format!("{}{}", path.text(), stage.preface);
                     emit(
                         events,
@@ -335,6 +383,7 @@ async fn run_path(
         };
         match end {
             SampleEnd::Done(finish, thinking_chunks) => {
+                limiter.succeeded();
                 stage.finish_reason = Some(finish.reason);
                 stage.prompt_tokens = finish.usage.prompt_tokens;
                 stage.completion_tokens = finish.usage.completion_tokens;

@@ -176,7 +176,7 @@ pub async fn run_optimize(
         },
         budget: o.budget,
         opts: EvalOptions {
-            permits: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            permits: Arc::new(crate::engine::limit::Limiter::new(concurrency)),
             greedy: false,
             cache,
             cancel,
@@ -250,7 +250,7 @@ pub async fn run_eval(
         skipped: data.problems.len(),
     });
     let opts = EvalOptions {
-        permits: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+        permits: Arc::new(crate::engine::limit::Limiter::new(concurrency)),
         greedy: false,
         cache,
         cancel: cancel.clone(),

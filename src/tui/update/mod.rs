@@ -748,6 +748,10 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
                 p.chunks += 1;
             }
         }
+        EngineEvent::Throttled { limit, reason } => {
+            s.status =
+                format!("the server seems overloaded ({reason}): sampling at most {limit} at once");
+        }
         EngineEvent::PathRestarted { path, text, .. } => {
             if let Some(p) = run.paths.get_mut(path) {
                 p.text = text;

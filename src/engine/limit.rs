@@ -1,0 +1,201 @@
+//! How many samples are in flight at once, adapted to what the server takes: additive increase,
+//! multiplicative decrease (AIMD). A server that cuts a stream when another request arrives
+//! (llama-cpp-python's default), answers 429/503 or times out under load makes the limit drop
+//! to half of what was in flight; each run of successes as long as the limit raises it by one,
+//! up to the configured concurrency. A sample that met such a failure gives its slot back and
+//! waits for one under the new limit before it is sampled again, so every path finishes.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Semaphore;
+
+use crate::backend::BackendError;
+
+pub struct Limiter {
+    slots: Semaphore,
+    state: Mutex<State>,
+    /// Set the first time the limit was lowered (so it is said once).
+    lowered: AtomicBool,
+}
+
+struct State {
+    limit: usize,
+    max: usize,
+    in_flight: usize,
+    /// Slots to take out of circulation as they come back (a lowered limit).
+    debt: usize,
+    successes: usize,
+}
+
+/// What a failure told the limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not a sign of overload: the sample failed on its own.
+    Failed,
+    /// Overload while other samples were in flight: the server's doing, not the sample's (a
+    /// retry is not held against it); `Some(limit)` when the limit dropped to `limit`.
+    Crowded(Option<usize>),
+}
+
+/// A sampling slot; given back when dropped.
+pub struct Slot<'a> {
+    limiter: &'a Limiter,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.limiter.release();
+    }
+}
+
+impl Limiter {
+    pub fn new(max: usize) -> Limiter {
+        let max = max.max(1);
+        Limiter {
+            slots: Semaphore::new(max),
+            state: Mutex::new(State {
+                limit: max,
+                max,
+                in_flight: 0,
+                debt: 0,
+                successes: 0,
+            }),
+            lowered: AtomicBool::new(false),
+        }
+    }
+
+    /// Waits for a slot under the current limit.
+    pub async fn acquire(&self) -> Slot<'_> {
+        if let Ok(p) = self.slots.acquire().await {
+            p.forget();
+        }
+        self.lock().in_flight += 1;
+        Slot { limiter: self }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn release(&self) {
+        let mut s = self.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        if s.debt > 0 {
+            s.debt -= 1;
+        } else {
+            self.slots.add_permits(1);
+        }
+    }
+
+    /// The current limit.
+    pub fn limit(&self) -> usize {
+        self.lock().limit
+    }
+
+    /// Whether the limit was ever lowered.
+    pub fn was_lowered(&self) -> bool {
+        self.lowered.load(Ordering::Relaxed)
+    }
+
+    /// A sample finished: after `limit` successes in a row (at least 8, so a server that
+    /// took one at a time is not crowded again at once) the limit grows by one.
+    pub fn succeeded(&self) {
+        let mut s = self.lock();
+        s.successes += 1;
+        if s.successes >= s.limit.max(8) && s.limit < s.max {
+            s.successes = 0;
+            s.limit += 1;
+            if s.debt > 0 {
+                s.debt -= 1;
+            } else {
+                self.slots.add_permits(1);
+            }
+        }
+    }
+
+    /// A sample failed with `e`: when that is a sign of overload and others were in flight,
+    /// the limit drops to half of what was in flight.
+    pub fn failed(&self, e: &BackendError) -> Verdict {
+        if !overload(e) {
+            return Verdict::Failed;
+        }
+        let mut s = self.lock();
+        if s.in_flight <= 1 {
+            return Verdict::Failed; // alone, and still refused: not a matter of load
+        }
+        s.successes = 0;
+        let target = (s.in_flight.min(s.limit) / 2).max(1);
+        if target >= s.limit {
+            return Verdict::Crowded(None);
+        }
+        s.debt += s.limit - target;
+        s.limit = target;
+        // Slots free right now go out at once; the rest as they come back.
+        let free = self.slots.forget_permits(s.debt);
+        s.debt -= free;
+        self.lowered.store(true, Ordering::Relaxed);
+        Verdict::Crowded(Some(target))
+    }
+}
+
+/// Failures a busy server gives: a stream cut short, a timeout, 429 or 503.
+fn overload(e: &BackendError) -> bool {
+    matches!(
+        e,
+        BackendError::StreamCut
+            | BackendError::Timeout(_)
+            | BackendError::Http {
+                status: 429 | 503,
+                ..
+            }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn overload_halves_what_was_in_flight_and_successes_win_it_back() {
+        let l = Limiter::new(8);
+        let slots: Vec<_> = futures::future::join_all((0..6).map(|_| l.acquire())).await;
+        assert_eq!(
+            l.failed(&BackendError::StreamCut),
+            Verdict::Crowded(Some(3))
+        );
+        assert_eq!(
+            l.failed(&BackendError::Model("bad".into())),
+            Verdict::Failed
+        );
+        drop(slots);
+        // Three slots now, however many come back.
+        let held: Vec<_> = futures::future::join_all((0..3).map(|_| l.acquire())).await;
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(20), l.acquire())
+                .await
+                .is_err(),
+            "a fourth waits"
+        );
+        drop(held);
+        for _ in 0..8 {
+            l.succeeded();
+        }
+        assert_eq!(l.limit(), 4);
+        assert!(l.was_lowered());
+        // Never below one, never above the maximum; alone, a failure is the sample's own.
+        let two: Vec<_> = futures::future::join_all((0..2).map(|_| l.acquire())).await;
+        for _ in 0..5 {
+            l.failed(&BackendError::Timeout("t".into()));
+        }
+        assert_eq!(l.limit(), 1);
+        drop(two);
+        let one = l.acquire().await;
+        assert_eq!(l.failed(&BackendError::StreamCut), Verdict::Failed);
+        drop(one);
+        for _ in 0..200 {
+            l.succeeded();
+        }
+        assert_eq!(l.limit(), 8);
+    }
+}
