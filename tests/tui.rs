@@ -233,7 +233,7 @@ fn error_popup_for_an_empty_query() {
 }
 
 #[tokio::test]
-async fn every_size_pane_and_popup_draws_without_panicking() {
+async fn every_size_pane_and_popup_draws_without_panicking_or_overlapping() {
     let mut s = lab("gsm8k-cot");
     finished_run(&mut s).await;
     for popup in [
@@ -244,12 +244,31 @@ async fn every_size_pane_and_popup_draws_without_panicking() {
         s.popup = popup;
         for focus in Focus::ORDER {
             s.focus = focus;
-            for w in (0..=160).step_by(7) {
-                for h in (0..=50).step_by(5) {
-                    draw(&s, w, h);
+            for zoom in [false, true] {
+                s.zoom = zoom;
+                // Zoom changes only the wide layout.
+                let widths = if zoom { 120..=160 } else { 0..=160 };
+                for w in widths.step_by(7) {
+                    for h in (0..=50).step_by(5) {
+                        draw(&s, w, h);
+                        // No two panes share a cell, and none leaves the screen.
+                        let area = ratatui::layout::Rect::new(0, 0, w, h);
+                        let l = promptlab::tui::layout::layout(area, &s);
+                        let rects: Vec<_> = l.panes.iter().map(|(_, r)| *r).collect();
+                        for (i, a) in rects.iter().enumerate() {
+                            assert!(area.contains(a.as_position()) || a.area() == 0, "{w}x{h}");
+                            for b in &rects[i + 1..] {
+                                assert!(
+                                    a.intersection(*b).area() == 0,
+                                    "{w}x{h}: {a:?} overlaps {b:?}"
+                                );
+                            }
+                        }
+                    }
                 }
             }
         }
+        s.zoom = false;
     }
 }
 

@@ -25,6 +25,10 @@ pub struct Config {
     pub concurrency: Option<usize>,
     #[serde(default)]
     pub logprobs: Option<bool>,
+    /// The lab's edit side, in percent of a wide terminal (20 to 80; the lab remembers it
+    /// here when changed with Alt-, and Alt-.).
+    #[serde(default)]
+    pub split: Option<u16>,
     /// Key bindings of the lab: action -> keys, e.g. `run: [f5, ctrl-g]`.
     #[serde(default)]
     pub keys: std::collections::BTreeMap<crate::tui::keymap::Action, Vec<String>>,
@@ -37,7 +41,7 @@ impl Config {
     }
 
     pub fn path() -> Option<PathBuf> {
-        crate::store::config_dir().map(|d| d.join("config.yaml"))
+        crate::store::config_file()
     }
 
     /// Loads the config file if there is one; a broken file is an error, not silently ignored.

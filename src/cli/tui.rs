@@ -66,6 +66,7 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
             sessions_dir: dir,
             autosave,
             notice,
+            split: config.split.unwrap_or(crate::tui::state::DEFAULT_SPLIT),
         },
         rx,
     )

@@ -147,12 +147,19 @@ fn push(out: &mut Vec<Piece>, p: Piece) {
 
 /// A whole reply split at once: `(thinking, answer)`.
 pub fn split(text: &str) -> (String, String) {
+    split_chunks([text])
+}
+
+/// A reply that arrived in `chunks`, split: `(thinking, answer)`.
+pub fn split_chunks<'a>(chunks: impl IntoIterator<Item = &'a str>) -> (String, String) {
     let mut s = Splitter::default();
     let (mut thinking, mut answer) = (String::new(), String::new());
-    for p in s.push(text) {
-        match p {
-            Piece::Thinking(t) => thinking.push_str(&t),
-            Piece::Answer(t) => answer.push_str(&t),
+    for c in chunks {
+        for p in s.push(c) {
+            match p {
+                Piece::Thinking(t) => thinking.push_str(&t),
+                Piece::Answer(t) => answer.push_str(&t),
+            }
         }
     }
     s.finish(&mut thinking, &mut answer);
@@ -165,20 +172,8 @@ mod tests {
 
     use super::*;
 
-    /// Feeds `chunks` and returns the settled (thinking, answer).
     fn run(chunks: &[&str]) -> (String, String) {
-        let mut s = Splitter::default();
-        let (mut thinking, mut answer) = (String::new(), String::new());
-        for c in chunks {
-            for p in s.push(c) {
-                match p {
-                    Piece::Thinking(t) => thinking.push_str(&t),
-                    Piece::Answer(t) => answer.push_str(&t),
-                }
-            }
-        }
-        s.finish(&mut thinking, &mut answer);
-        (thinking, answer)
+        split_chunks(chunks.iter().copied())
     }
 
     #[test]

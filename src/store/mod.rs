@@ -6,7 +6,7 @@ pub mod session;
 pub mod template;
 pub mod writer;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use etcetera::BaseStrategy;
@@ -98,4 +98,72 @@ pub fn cache_dir() -> Option<PathBuf> {
     etcetera::choose_base_strategy()
         .ok()
         .map(|s| s.cache_dir().join("promptlab"))
+}
+
+/// Sets top-level `key: value` in the YAML file at `path` by editing that one line (or
+/// appending it), so the rest of a hand-written file (comments, order) stays as it is. The
+/// write is atomic and under the file's lock; a missing file is created.
+pub fn set_yaml_line(path: &Path, key: &str, value: &str) -> std::io::Result<()> {
+    atomic::locked(path, || {
+        let old = match read_text(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let line = format!("{key}: {value}");
+        let prefix = format!("{key}:");
+        let mut found = false;
+        let mut lines: Vec<String> = old
+            .lines()
+            .map(|l| {
+                if !found && l.starts_with(&prefix) {
+                    found = true;
+                    line.clone()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        if !found {
+            lines.push(line);
+        }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        atomic::write_atomic(path, text.as_bytes())
+    })?
+}
+
+/// The config file (`config.yaml` in the config directory).
+pub fn config_file() -> Option<PathBuf> {
+    config_dir().map(|d| d.join("config.yaml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_setting_is_changed_and_the_rest_of_the_file_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.yaml");
+        std::fs::write(
+            &p,
+            "# my settings\nbase_url: http://x/v1  # the lab box\nsplit: 44\n",
+        )
+        .unwrap();
+        set_yaml_line(&p, "split", "52").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "# my settings\nbase_url: http://x/v1  # the lab box\nsplit: 52\n"
+        );
+        set_yaml_line(&p, "concurrency", "4").unwrap();
+        assert!(
+            std::fs::read_to_string(&p)
+                .unwrap()
+                .ends_with("split: 52\nconcurrency: 4\n")
+        );
+        let fresh = dir.path().join("new/config.yaml");
+        set_yaml_line(&fresh, "split", "60").unwrap();
+        assert_eq!(std::fs::read_to_string(&fresh).unwrap(), "split: 60\n");
+    }
 }

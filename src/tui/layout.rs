@@ -32,11 +32,20 @@ pub fn layout(area: Rect, s: &AppState) -> Layout {
     let mut panes = vec![(Focus::Settings, settings)];
     let mut tabs = None;
     if area.width >= WIDE {
-        let cols =
-            Split::horizontal([Constraint::Percentage(44), Constraint::Percentage(56)]).split(body);
-        panes.extend(editors(cols[0]));
+        // Zoomed, the run side has the whole width; else the edit side has `split` percent.
+        let run_side = if s.zoom {
+            body
+        } else {
+            let cols = Split::horizontal([
+                Constraint::Percentage(s.split),
+                Constraint::Percentage(100 - s.split),
+            ])
+            .split(body);
+            panes.extend(editors(cols[0]));
+            cols[1]
+        };
         let right = Split::vertical([Constraint::Percentage(62), Constraint::Percentage(38)])
-            .split(cols[1]);
+            .split(run_side);
         let results = Split::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
             .split(right[0]);
         panes.push((Focus::Paths, results[0]));

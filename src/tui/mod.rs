@@ -54,6 +54,8 @@ pub struct LabOptions {
     pub autosave: std::path::PathBuf,
     /// A first line for the status bar.
     pub notice: Option<String>,
+    /// The edit side's share of a wide terminal (from the config file).
+    pub split: u16,
 }
 
 type BackendResult = Result<Arc<dyn Backend>, String>;
@@ -68,6 +70,7 @@ pub async fn run_lab(
     }
     let mut state = AppState::new(&opts.template, opts.keymap, Instant::now());
     state.concurrency = opts.concurrency;
+    state.split = opts.split.clamp(20, 80);
     state.session.dir = opts.sessions_dir;
     state.templates_dir = crate::store::template::export_dir();
     state.default_dataset = crate::store::dataset::default_dataset()
@@ -416,6 +419,22 @@ impl Executor {
                 if let Some(c) = &self.optimize_cancel {
                     c.cancel();
                 }
+            }
+            Effect::RememberSplit(split) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let written = crate::store::config_file()
+                        .ok_or_else(|| "no config directory".to_string())
+                        .and_then(|p| {
+                            crate::store::set_yaml_line(&p, "split", &split.to_string())
+                                .map_err(|e| format!("{}: {e}", p.display()))
+                        });
+                    if let Err(e) = written {
+                        let _ = tx.send(Msg::Saved(Err(format!(
+                            "the layout could not be kept: {e}"
+                        ))));
+                    }
+                });
             }
             Effect::DiscardAutosave(path) => {
                 let autosave = path

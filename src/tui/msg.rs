@@ -105,6 +105,8 @@ pub enum Effect {
         concurrency: usize,
     },
     CancelOptimize,
+    /// Keep the edit side's share in the config file.
+    RememberSplit(u16),
     /// Remove an unnamed session's autosave file once the session was saved under a name.
     DiscardAutosave(PathBuf),
     Quit,

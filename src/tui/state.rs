@@ -16,6 +16,9 @@ use crate::core::vote::Tally;
 use crate::engine::RunPlan;
 use crate::store::session::{ListedSession, Session};
 
+/// The edit side's share of a wide terminal unless the config says otherwise.
+pub const DEFAULT_SPLIT: u16 = 44;
+
 /// The settings bar's fields, in order (`Selection::setting` indexes `ALL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
@@ -658,6 +661,10 @@ pub struct AppState {
     pub concurrency: usize,
     /// Where exported templates are written.
     pub templates_dir: PathBuf,
+    /// The edit side's share of a wide terminal, in percent (20 to 80).
+    pub split: u16,
+    /// The run side over the whole width.
+    pub zoom: bool,
     /// The dataset last typed in the evaluation or search form (shared by both).
     pub dataset: Option<String>,
     /// The dataset the forms offer before anything was typed.
@@ -706,6 +713,8 @@ impl AppState {
             size: (120, 40),
             concurrency: 16,
             templates_dir: PathBuf::from("templates"),
+            split: DEFAULT_SPLIT,
+            zoom: false,
             dataset: None,
             default_dataset: "assets/arith-mini.jsonl".into(),
             clock: crate::store::session::now_rfc3339,

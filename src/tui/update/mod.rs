@@ -551,6 +551,23 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
             return e;
         }
         Action::Undo | Action::Redo => return undo(s, a == Action::Undo),
+        Action::Zoom => {
+            s.zoom = !s.zoom;
+            // Zoomed, the editors are not on screen: the focus goes to the run.
+            if s.zoom && (s.focus.is_editor() || s.focus == Focus::Examples) {
+                s.focus = Focus::Paths;
+            }
+        }
+        Action::EditSideNarrower | Action::EditSideWider => {
+            let step: i32 = if a == Action::EditSideWider { 4 } else { -4 };
+            let split = (i32::from(s.split) + step).clamp(20, 80) as u16;
+            if split != s.split {
+                s.split = split;
+                s.zoom = false;
+                s.status = format!("edit side {split}% (kept in the config file)");
+                return vec![Effect::RememberSplit(split)];
+            }
+        }
         // Ctrl-C: stop the run, or leave when there is none (the session is saved).
         Action::Interrupt if s.is_running() => return cancel_run(s),
         Action::Interrupt => return action(s, Action::Quit),

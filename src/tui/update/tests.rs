@@ -189,36 +189,12 @@ fn quitting_mid_run_records_what_arrived_first() {
 fn tally_updates_as_paths_finish_and_stale_runs_are_ignored() {
     let mut s = lab();
     key(&mut s, KeyCode::F(5));
-    update(
-        &mut s,
-        Msg::Engine {
-            run: 1,
-            event: EngineEvent::PathDone(done(0, Some("18"))),
-        },
-    );
+    path_done(&mut s, 1, done(0, Some("18")));
     assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("18"));
-    update(
-        &mut s,
-        Msg::Engine {
-            run: 1,
-            event: EngineEvent::PathDone(done(1, Some("20"))),
-        },
-    );
-    update(
-        &mut s,
-        Msg::Engine {
-            run: 1,
-            event: EngineEvent::PathDone(done(2, Some("20"))),
-        },
-    );
+    path_done(&mut s, 1, done(1, Some("20")));
+    path_done(&mut s, 1, done(2, Some("20")));
     assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("20"));
-    update(
-        &mut s,
-        Msg::Engine {
-            run: 7,
-            event: EngineEvent::PathDone(done(3, Some("99"))),
-        },
-    );
+    path_done(&mut s, 7, done(3, Some("99")));
     assert!(s.run.as_ref().unwrap().tally.entry(Some("99")).is_none());
     update(
         &mut s,
@@ -784,5 +760,40 @@ fn save_as_replaces_the_suggestion_and_drops_the_autosave_file() {
     assert!(
         matches!(e.as_slice(), [Effect::DiscardAutosave(p)] if p.ends_with("autosave-1.yaml")),
         "{e:?}"
+    );
+}
+
+#[test]
+fn zoom_gives_the_run_the_width_and_the_split_is_kept_within_bounds() {
+    let mut s = lab();
+    s.size = (160, 45);
+    let area = Rect::new(0, 0, 160, 45);
+    s.focus = Focus::Query;
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::F(9), KeyModifiers::NONE)),
+    );
+    let l = layout(area, &s);
+    assert!(
+        !l.panes.iter().any(|(f, _)| f.is_editor()),
+        "editors hidden"
+    );
+    let (_, paths) = l.panes.iter().find(|(f, _)| *f == Focus::Paths).unwrap();
+    assert_eq!(paths.x, 0, "the run side starts at the left edge");
+    assert_eq!(s.focus, Focus::Paths);
+    update(
+        &mut s,
+        Msg::Key(KeyEvent::new(KeyCode::F(9), KeyModifiers::NONE)),
+    );
+    assert!(layout(area, &s).panes.iter().any(|(f, _)| f.is_editor()));
+    let e = alt(&mut s, KeyCode::Char('.'));
+    assert!(matches!(e.as_slice(), [Effect::RememberSplit(48)]), "{e:?}");
+    for _ in 0..30 {
+        alt(&mut s, KeyCode::Char(','));
+    }
+    assert_eq!(s.split, 20);
+    assert!(
+        alt(&mut s, KeyCode::Char(',')).is_empty(),
+        "nothing to remember at the bound"
     );
 }
