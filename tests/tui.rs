@@ -9,6 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use promptlab::backend::BackendInfo;
 use promptlab::backend::scripted::{Script, ScriptedBackend};
 use promptlab::core::render::Mode;
+use promptlab::engine::cache::Cache;
 use promptlab::engine::{self, EngineEvent};
 use promptlab::store::template::resolve;
 use promptlab::tui::keymap::Keymap;
@@ -362,18 +363,16 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dataset);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let cache_dir = tempfile::tempdir().unwrap();
-    // SAFETY: tests in this binary do not read the cache dir variable concurrently.
-    unsafe { std::env::set_var("PROMPTLAB_CACHE_DIR", cache_dir.path()) };
-    promptlab::tui::run_eval(
-        dataset,
-        vary,
-        *template,
-        demo_backend(),
-        4,
-        CancellationToken::new(),
+    // Its own cache: nothing shared with other tests through the environment.
+    let cache = Some(Arc::new(Cache::open(cache_dir.path()).unwrap()));
+    let ctx = promptlab::tui::JobContext {
+        backend: demo_backend(),
+        concurrency: 4,
+        cache,
+        cancel: CancellationToken::new(),
         tx,
-    )
-    .await;
+    };
+    promptlab::tui::run_eval(dataset, vary, *template, ctx).await;
     while let Ok(m) = rx.try_recv() {
         let m = match m {
             Msg::EvalStarted {
@@ -447,20 +446,17 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
         "responses:\n  - when: \"The instruction was to\"\n    text: \" add the numbers\"\n  - when: \"The instruction was to\"\n    text: \" compute the total\"\n  - when: \"Generate a variation\"\n    text: \" Sum up the numbers.\"\n  - text: \" The answer is 18.\"\n",
     )
     .unwrap();
-    // SAFETY: tests in this binary do not read the cache dir variable concurrently.
-    unsafe { std::env::set_var("PROMPTLAB_CACHE_DIR", dirs.path()) };
+    let cache = Some(Arc::new(Cache::open(dirs.path()).unwrap()));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dataset);
-    promptlab::tui::run_optimize(
-        dataset,
-        options,
-        *template,
-        Arc::new(ScriptedBackend::new(script)),
-        4,
-        CancellationToken::new(),
+    let ctx = promptlab::tui::JobContext {
+        backend: Arc::new(ScriptedBackend::new(script)),
+        concurrency: 4,
+        cache,
+        cancel: CancellationToken::new(),
         tx,
-    )
-    .await;
+    };
+    promptlab::tui::run_optimize(dataset, options, *template, ctx).await;
     while let Ok(m) = rx.try_recv() {
         let m = match m {
             Msg::OptimizeStarted { planned_calls, .. } => Msg::OptimizeStarted {

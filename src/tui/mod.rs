@@ -133,17 +133,39 @@ struct Executor {
     optimize_cancel: Option<CancellationToken>,
 }
 
+/// What a long job of the lab runs with, and where it reports.
+pub struct JobContext {
+    pub backend: Arc<dyn Backend>,
+    pub concurrency: usize,
+    /// The sample cache (the user's, in the lab; a test's own in tests).
+    pub cache: Option<Arc<Cache>>,
+    pub cancel: CancellationToken,
+    pub tx: mpsc::UnboundedSender<Msg>,
+}
+
+/// The user's sample cache, opened off the async threads (none when it cannot be opened).
+async fn default_cache() -> Option<Arc<Cache>> {
+    tokio::task::spawn_blocking(Cache::open_default)
+        .await
+        .ok()
+        .and_then(Result::ok)
+}
+
 /// A prompt search for the lab (what `Effect::StartOptimize` does): the engine's search over
 /// the lab's current template, reporting progress as messages.
 pub async fn run_optimize(
     dataset: std::path::PathBuf,
     options: String,
     mut template: Template,
-    backend: Arc<dyn Backend>,
-    concurrency: usize,
-    cancel: CancellationToken,
-    tx: mpsc::UnboundedSender<Msg>,
+    ctx: JobContext,
 ) {
+    let JobContext {
+        backend,
+        concurrency,
+        cache,
+        cancel,
+        tx,
+    } = ctx;
     let fail = |e: String| {
         let _ = tx.send(Msg::OptimizeFailed(e));
     };
@@ -164,10 +186,6 @@ pub async fn run_optimize(
         Ok(x) => x,
         Err(e) => return fail(e),
     };
-    let cache = tokio::task::spawn_blocking(Cache::open_default)
-        .await
-        .ok()
-        .and_then(Result::ok);
     let search = Search {
         backend,
         cfg: ApeConfig {
@@ -215,11 +233,15 @@ pub async fn run_eval(
     dataset: std::path::PathBuf,
     vary: Vec<String>,
     template: Template,
-    backend: Arc<dyn Backend>,
-    concurrency: usize,
-    cancel: CancellationToken,
-    tx: mpsc::UnboundedSender<Msg>,
+    ctx: JobContext,
 ) {
+    let JobContext {
+        backend,
+        concurrency,
+        cache,
+        cancel,
+        tx,
+    } = ctx;
     let fail = |e: String| {
         let _ = tx.send(Msg::EvalFailed(e));
     };
@@ -242,10 +264,6 @@ pub async fn run_eval(
         Ok(v) => v,
         Err(e) => return fail(e),
     };
-    let cache = tokio::task::spawn_blocking(Cache::open_default)
-        .await
-        .ok()
-        .and_then(Result::ok);
     let _ = tx.send(Msg::EvalStarted {
         dataset: data.name.clone(),
         items: data.items.len(),
@@ -379,15 +397,17 @@ impl Executor {
                 };
                 let cancel = CancellationToken::new();
                 self.eval_cancel = Some(cancel.clone());
-                tokio::spawn(run_eval(
-                    dataset,
-                    vary,
-                    *template,
-                    backend,
-                    concurrency,
-                    cancel,
-                    self.tx.clone(),
-                ));
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let ctx = JobContext {
+                        backend,
+                        concurrency,
+                        cache: default_cache().await,
+                        cancel,
+                        tx,
+                    };
+                    run_eval(dataset, vary, *template, ctx).await
+                });
             }
             Effect::CancelEval => {
                 if let Some(c) = &self.eval_cancel {
@@ -405,15 +425,17 @@ impl Executor {
                 };
                 let cancel = CancellationToken::new();
                 self.optimize_cancel = Some(cancel.clone());
-                tokio::spawn(run_optimize(
-                    dataset,
-                    options,
-                    *template,
-                    backend,
-                    concurrency,
-                    cancel,
-                    self.tx.clone(),
-                ));
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let ctx = JobContext {
+                        backend,
+                        concurrency,
+                        cache: default_cache().await,
+                        cancel,
+                        tx,
+                    };
+                    run_optimize(dataset, options, *template, ctx).await
+                });
             }
             Effect::CancelOptimize => {
                 if let Some(c) = &self.optimize_cancel {
