@@ -392,22 +392,11 @@ impl Executor {
                 template,
                 concurrency,
             } => {
-                let Some(backend) = self.backend_or(Msg::EvalFailed) else {
+                let Some(ctx) = self.job(Msg::EvalFailed, concurrency, |e| &mut e.eval_cancel)
+                else {
                     return;
                 };
-                let cancel = CancellationToken::new();
-                self.eval_cancel = Some(cancel.clone());
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let ctx = JobContext {
-                        backend,
-                        concurrency,
-                        cache: default_cache().await,
-                        cancel,
-                        tx,
-                    };
-                    run_eval(dataset, vary, *template, ctx).await
-                });
+                tokio::spawn(async move { run_eval(dataset, vary, *template, ctx.await).await });
             }
             Effect::CancelEval => {
                 if let Some(c) = &self.eval_cancel {
@@ -420,22 +409,14 @@ impl Executor {
                 template,
                 concurrency,
             } => {
-                let Some(backend) = self.backend_or(Msg::OptimizeFailed) else {
+                let Some(ctx) =
+                    self.job(Msg::OptimizeFailed, concurrency, |e| &mut e.optimize_cancel)
+                else {
                     return;
                 };
-                let cancel = CancellationToken::new();
-                self.optimize_cancel = Some(cancel.clone());
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let ctx = JobContext {
-                        backend,
-                        concurrency,
-                        cache: default_cache().await,
-                        cancel,
-                        tx,
-                    };
-                    run_optimize(dataset, options, *template, ctx).await
-                });
+                tokio::spawn(
+                    async move { run_optimize(dataset, options, *template, ctx.await).await },
+                );
             }
             Effect::CancelOptimize => {
                 if let Some(c) = &self.optimize_cancel {
@@ -468,6 +449,30 @@ impl Executor {
             }
             Effect::Quit => {}
         }
+    }
+
+    /// What a new evaluation or search runs with: the backend (or `fail` sent back when it
+    /// is not built yet), a fresh cancel token kept in `slot`, and the user's sample cache,
+    /// opened once the job's task runs (off the event loop).
+    fn job(
+        &mut self,
+        fail: fn(String) -> Msg,
+        concurrency: usize,
+        slot: fn(&mut Executor) -> &mut Option<CancellationToken>,
+    ) -> Option<impl std::future::Future<Output = JobContext> + Send + 'static> {
+        let backend = self.backend_or(fail)?;
+        let cancel = CancellationToken::new();
+        *slot(self) = Some(cancel.clone());
+        let tx = self.tx.clone();
+        Some(async move {
+            JobContext {
+                backend,
+                concurrency,
+                cache: default_cache().await,
+                cancel,
+                tx,
+            }
+        })
     }
 
     /// The backend, or `fail` sent back when it is not built yet.

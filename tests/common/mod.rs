@@ -5,14 +5,7 @@ use assert_cmd::Command;
 
 /// `promptlab` with its directories inside `dirs` and no ambient OpenAI settings.
 pub fn promptlab(dirs: &tempfile::TempDir) -> Command {
-    let mut c = Command::cargo_bin("promptlab").unwrap();
-    c.env_remove("OPENAI_BASE_URL")
-        .env_remove("OPENAI_API_KEY")
-        .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
-        .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
-        .env("PROMPTLAB_DATA_DIR", dirs.path().join("data"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
+    Command::from_std(process(dirs))
 }
 
 /// `promptlab run` on the scripted demo backend (no model).

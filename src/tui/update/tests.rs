@@ -284,22 +284,7 @@ fn changing_the_answer_kind_re_votes_the_shown_recorded_run() {
             },
         );
     }
-    let paths: Vec<PathRecord> = s
-        .run
-        .as_ref()
-        .unwrap()
-        .paths
-        .iter()
-        .filter_map(|p| p.result.clone())
-        .collect();
-    let result = crate::engine::RunResult::from_paths(paths, 10, false);
-    update(
-        &mut s,
-        Msg::Engine {
-            run: 1,
-            event: EngineEvent::RunDone(result),
-        },
-    );
+    run_done(&mut s, 1, false);
     assert_eq!(
         s.run.as_ref().unwrap().tally.winner,
         None,
