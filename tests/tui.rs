@@ -10,6 +10,7 @@ use promptlab::backend::BackendInfo;
 use promptlab::backend::scripted::{Script, ScriptedBackend};
 use promptlab::core::render::Mode;
 use promptlab::engine::cache::Cache;
+use promptlab::engine::jobs::JobEvent;
 use promptlab::engine::{self, EngineEvent};
 use promptlab::store::template::resolve;
 use promptlab::tui::keymap::Keymap;
@@ -375,20 +376,20 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     promptlab::tui::run_eval(dataset, vary, *template, ctx).await;
     while let Ok(m) = rx.try_recv() {
         let m = match m {
-            Msg::EvalStarted {
+            Msg::Job(JobEvent::EvalStarted {
                 items,
                 variants,
                 skipped,
                 ..
-            } => Msg::EvalStarted {
+            }) => Msg::Job(JobEvent::EvalStarted {
                 dataset: "assets/arith-mini.jsonl".into(),
                 items,
                 variants,
                 skipped,
-            },
-            Msg::EvalVariantDone(mut r) => {
+            }),
+            Msg::Job(JobEvent::VariantDone(mut r)) => {
                 r.elapsed_ms = 1000;
-                Msg::EvalVariantDone(r)
+                Msg::Job(JobEvent::VariantDone(r))
             }
             other => other,
         };
@@ -459,10 +460,10 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
     promptlab::tui::run_optimize(dataset, options, *template, ctx).await;
     while let Ok(m) = rx.try_recv() {
         let m = match m {
-            Msg::OptimizeStarted { planned_calls, .. } => Msg::OptimizeStarted {
-                dataset: "assets/arith-mini.jsonl".into(),
-                planned_calls,
-            },
+            Msg::Job(JobEvent::SearchStarted(mut plan)) => {
+                plan.dataset = "assets/arith-mini.jsonl".into();
+                Msg::Job(JobEvent::SearchStarted(plan))
+            }
             other => other,
         };
         update(&mut s, m);

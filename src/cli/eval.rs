@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
@@ -15,9 +15,81 @@ use super::{BackendKind, EvalArgs, backend};
 use crate::backend::Backend;
 use crate::core::variants::parse_vary;
 use crate::engine::cache::Cache;
-use crate::engine::eval::{EvalOptions, FIGURES, VariantResult, eval_variant, variants};
+use crate::engine::eval::{EvalOptions, FIGURES, VariantResult, variants};
+use crate::engine::jobs::{self, EvalJob, JobEvent, Report};
 use crate::store::atomic::write_atomic;
-use crate::store::dataset::load_dataset;
+
+/// What the progress display knows: items per variant, variant names, the current bar.
+#[derive(Default)]
+struct Bars {
+    items: u64,
+    names: Vec<String>,
+    current: Option<(usize, ProgressBar)>,
+}
+
+impl Bars {
+    fn show(&mut self, e: JobEvent) {
+        match e {
+            JobEvent::EvalStarted {
+                items, variants, ..
+            } => {
+                self.items = items as u64;
+                self.names = variants;
+            }
+            JobEvent::ItemDone {
+                variant,
+                done,
+                correct,
+            } => {
+                let bar = match self.current.take() {
+                    Some((v, b)) if v == variant => b,
+                    _ => self.bar(variant),
+                };
+                bar.set_position(done as u64);
+                bar.set_message(format!(
+                    "accuracy {:.1}%",
+                    100.0 * correct as f64 / done.max(1) as f64
+                ));
+                self.current = Some((variant, bar));
+            }
+            JobEvent::VariantDone(_) => {
+                if let Some((_, b)) = self.current.take() {
+                    b.finish_and_clear();
+                }
+            }
+            JobEvent::EvalFinished {
+                lowered: Some((limit, of)),
+            } => eprintln!(
+                "promptlab: the server seemed overloaded (streams cut, 429/503 or timeouts); concurrency was lowered to {limit} (of {of})"
+            ),
+            _ => {}
+        }
+    }
+
+    /// A bar for a variant on stderr when it is a terminal.
+    fn bar(&self, variant: usize) -> ProgressBar {
+        let bar = if std::io::stderr().is_terminal() {
+            ProgressBar::new(self.items)
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} {wide_bar} {pos}/{len} items · {msg} · ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(self.names.get(variant).cloned().unwrap_or_default());
+        bar
+    }
+}
+
+/// Shows an evaluation's events on stderr: a progress bar per variant, and a note when the
+/// server was found overloaded.
+fn progress() -> Report {
+    let bars = Mutex::new(Bars::default());
+    Arc::new(move |e| bars.lock().unwrap_or_else(|e| e.into_inner()).show(e))
+}
 
 pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let config = Config::load()?;
@@ -26,12 +98,9 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     apply_overrides(&mut base, &args.prompt);
     base.validate()
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
-    let mut dataset = load_dataset(&args.dataset, args.strict).map_err(|e| e.to_string())?;
+    let dataset = jobs::load(args.dataset.clone(), args.strict, args.limit).await?;
     for p in &dataset.problems {
         eprintln!("skipped {p}");
-    }
-    if let Some(k) = args.limit {
-        dataset.items.truncate(k);
     }
     let vary = parse_vary(&args.vary)?;
     let resolved = backend::resolve(&args.backend, &config)?;
@@ -82,48 +151,18 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let cancel =
         super::cancel_on_ctrl_c("stopping: what is sampled is cached, so the same command resumes");
     let concurrency = config.concurrency(args.prompt.concurrency);
-    let opts = EvalOptions {
-        permits: Arc::new(crate::engine::limit::Limiter::new(concurrency)),
-        greedy: args.greedy,
-        cache,
-        cancel: cancel.clone(),
+    let job = EvalJob {
+        dataset,
+        variants,
+        opts: EvalOptions {
+            permits: Arc::new(crate::engine::limit::Limiter::new(concurrency)),
+            greedy: args.greedy,
+            cache,
+            cancel: cancel.clone(),
+        },
     };
-
-    let mut results: Vec<VariantResult> = Vec::new();
-    let items = dataset.items.len() as u64;
-    for v in &variants {
-        let bar = if std::io::stderr().is_terminal() {
-            ProgressBar::new(items)
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix} {wide_bar} {pos}/{len} items · {msg} · ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_prefix(v.name.clone());
-        let b = bar.clone();
-        let on_item = Arc::new(move |done: usize, correct: usize| {
-            b.set_position(done as u64);
-            b.set_message(format!(
-                "accuracy {:.1}%",
-                100.0 * correct as f64 / done.max(1) as f64
-            ));
-        });
-        results.push(eval_variant(v, &dataset.items, &opts, on_item).await);
-        bar.finish_and_clear();
-        if cancel.is_cancelled() {
-            break;
-        }
-    }
-    if opts.permits.was_lowered() {
-        eprintln!(
-            "promptlab: the server seemed overloaded (streams cut, 429/503 or timeouts); concurrency was lowered to {} (of {concurrency})",
-            opts.permits.limit()
-        );
-    }
+    let results = job.run(&progress()).await;
+    let (dataset, variants) = (&job.dataset, &job.variants);
 
     let (mut sent, mut http_retries) = (0, 0);
     for b in backends.values() {

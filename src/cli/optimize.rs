@@ -9,12 +9,12 @@ use serde_json::json;
 use super::config::Config;
 use super::run::apply_overrides;
 use super::{OptimizeArgs, backend};
-use crate::core::ape::ApeConfig;
+use crate::core::ape::SearchOptions;
 use crate::core::template::Template;
 use crate::engine::cache::Cache;
 use crate::engine::eval::EvalOptions;
-use crate::engine::optimize::{PROPOSAL_TOKENS, Progress, Search, SearchResult, split};
-use crate::store::dataset::load_dataset;
+use crate::engine::jobs::{self, JobEvent};
+use crate::engine::optimize::SearchResult;
 use crate::store::template::save_template;
 
 /// The template with the winning instruction.
@@ -41,14 +41,41 @@ pub fn winner(
     Some(t)
 }
 
-/// `templates/NAME.yaml` when there is a ./templates, else the data dir's.
+/// `NAME.yaml` where templates are exported (`./templates` in a project, else the data dir's).
 pub fn template_path(name: &str) -> PathBuf {
-    let dir = if std::path::Path::new("templates").is_dir() {
-        PathBuf::from("templates")
-    } else {
-        crate::store::data_dir().map_or_else(|| PathBuf::from("."), |d| d.join("templates"))
-    };
-    dir.join(format!("{name}.yaml"))
+    crate::store::template::export_dir().join(format!("{name}.yaml"))
+}
+
+/// Shows a search's events on stderr: its plan, then each round and score.
+fn show(e: JobEvent) {
+    match e {
+        JobEvent::SearchStarted(p) => eprintln!(
+            "APE: {} proposals, {} round(s), keeping {}; scoring on {} dev items x {} sample(s); held-out check on {} items\n\
+             plan: up to {} model calls for the search (+{} for the held-out check), up to ~{} generated tokens{}",
+            p.candidates,
+            p.rounds,
+            p.keep,
+            p.dev,
+            p.samples,
+            p.held,
+            p.planned_calls,
+            p.held_calls,
+            p.max_tokens,
+            p.budget
+                .map(|b| format!("; stopping at the budget of {b} calls"))
+                .unwrap_or_default()
+        ),
+        JobEvent::Round { round, proposals } => {
+            eprintln!("round {round}: {proposals} proposal(s)…")
+        }
+        JobEvent::ProposalFailed(error) => eprintln!("  a proposal failed: {error}"),
+        JobEvent::Scored(c) => eprintln!(
+            "  {:>5.1}%  {}",
+            c.accuracy.unwrap_or(0.0) * 100.0,
+            c.instruction
+        ),
+        _ => {}
+    }
 }
 
 pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
@@ -57,15 +84,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
     let mut base = original.clone();
     apply_overrides(&mut base, &args.prompt);
-    // Scoring is one greedy sample per item unless the flags say otherwise.
-    base.sampling.n = args.prompt.votes.unwrap_or(1);
-    base.sampling.temperature = args.prompt.temperature.unwrap_or(0.0);
-    base.validate()
-        .map_err(|e| format!("{}: {e}", args.prompt.template))?;
-    let items = load_dataset(&args.dataset, false)
-        .map_err(|e| e.to_string())?
-        .items;
-    let (dev, held) = split(items, args.dev, args.held_out, base.sampling.seed)?;
+    let dataset = jobs::load(args.dataset.clone(), false, None).await?;
     // Where the winner goes, checked before anything is sampled: an existing file (the source
     // template included) is replaced only with --force.
     let out = args
@@ -82,58 +101,34 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
     let info = backend.info();
     let produced_by = format!("{} with {}", info.label(), crate::core::record::version());
     let cancel = super::cancel_on_ctrl_c("stopping the search: the leaderboard so far follows");
-    let search = Search {
-        backend,
-        cfg: ApeConfig {
-            candidates: args.candidates.max(1),
-            rounds: args.rounds.max(1),
-            keep: args.keep.max(1),
-            demos: 5,
-            seed: base.sampling.seed,
-        },
+    let options = SearchOptions {
+        candidates: args.candidates,
+        rounds: args.rounds,
+        keep: args.keep,
+        dev: args.dev,
+        held: args.held_out,
         budget: args.budget,
-        opts: EvalOptions {
-            permits: Arc::new(crate::engine::limit::Limiter::new(
-                config.concurrency(args.prompt.concurrency),
-            )),
-            greedy: false,
-            cache: Cache::open_default().ok(),
-            cancel,
-        },
-        base: base.clone(),
-        dev,
-        held,
     };
-    let planned = search.planned_calls();
-    eprintln!(
-        "APE: {} proposals, {} round(s), keeping {}; scoring on {} dev items x {} sample(s); held-out check on {} items\n\
-         plan: up to {planned} model calls for the search (+{} for the held-out check), up to ~{} generated tokens{}",
-        search.cfg.candidates,
-        search.cfg.rounds,
-        search.cfg.keep,
-        search.dev.len(),
-        base.sampling.n,
-        search.held.len(),
-        2 * search.held.len() * base.sampling.n as usize,
-        planned * base.sampling.max_tokens.max(PROPOSAL_TOKENS) as usize,
-        args.budget
-            .map(|b| format!("; stopping at the budget of {b} calls"))
-            .unwrap_or_default()
-    );
-    let r = search
-        .run(|p| match p {
-            Progress::Round { round, proposals } => {
-                eprintln!("round {round}: {proposals} proposal(s)…")
-            }
-            Progress::ProposalFailed { error } => eprintln!("  a proposal failed: {error}"),
-            Progress::Scored(c) => eprintln!(
-                "  {:>5.1}%  {}",
-                c.accuracy.unwrap_or(0.0) * 100.0,
-                c.instruction
-            ),
-        })
-        .await;
-    let Some(best_template) = winner(&base, &original, &r, &produced_by) else {
+    let opts = EvalOptions {
+        permits: Arc::new(crate::engine::limit::Limiter::new(
+            config.concurrency(args.prompt.concurrency),
+        )),
+        greedy: false,
+        cache: Cache::open_default().ok(),
+        cancel,
+    };
+    let search = jobs::search(
+        backend,
+        &base,
+        dataset,
+        &options,
+        args.prompt.votes,
+        args.prompt.temperature,
+        opts,
+    )?;
+    let base = &search.base;
+    let r = search.run(&show).await;
+    let Some(best_template) = winner(base, &original, &r, &produced_by) else {
         return Err("no usable instruction was proposed (is the model answering at all?)".into());
     };
     save_template(&out, &best_template).map_err(|e| e.to_string())?;

@@ -93,6 +93,11 @@ impl Limiter {
         self.lock().limit
     }
 
+    /// The limit asked for (the most it grows back to).
+    pub fn max(&self) -> usize {
+        self.lock().max
+    }
+
     /// Whether the limit was ever lowered.
     pub fn was_lowered(&self) -> bool {
         self.lowered.load(Ordering::Relaxed)

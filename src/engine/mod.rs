@@ -22,6 +22,7 @@ use crate::core::thinking::{Piece, Splitter};
 
 pub mod cache;
 pub mod eval;
+pub mod jobs;
 pub mod limit;
 pub mod optimize;
 

@@ -1,6 +1,6 @@
 //! Automatic prompt search driven over the engine: proposals and variations as plain
 //! completions, scores as evaluations of the dev items, the winner scored again on held-out
-//! items. The CLI and the lab both run it, reporting progress their own way.
+//! items. The CLI and the lab both run it (set up by `jobs::search`), showing its `JobEvent`s.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use rand::seq::SliceRandom;
 use serde_json::json;
 
 use super::eval::{EvalOptions, Variant, eval_variant};
+use super::jobs::JobEvent;
 use super::{CompleteRequest, complete};
 use crate::backend::Backend;
 use crate::core::ape::{Ape, ApeConfig, ApeEffect, ApeEvent, Candidate, planned_calls};
@@ -24,19 +25,14 @@ pub struct Search {
     pub backend: Arc<dyn Backend>,
     /// The template whose instruction is searched; its sampling scores the candidates.
     pub base: Template,
+    /// The dataset's name, for reports.
+    pub dataset: String,
     pub dev: Vec<Item>,
     pub held: Vec<Item>,
     pub cfg: ApeConfig,
     /// Model calls not to exceed.
     pub budget: Option<usize>,
     pub opts: EvalOptions,
-}
-
-#[derive(Debug, Clone)]
-pub enum Progress {
-    Round { round: usize, proposals: usize },
-    ProposalFailed { error: String },
-    Scored(Candidate),
 }
 
 #[derive(Debug, Clone)]
@@ -74,7 +70,10 @@ impl Search {
         (r.accuracy_majority, r.samples.succeeded + r.samples.failed)
     }
 
-    pub async fn run(&self, on: impl Fn(Progress)) -> SearchResult {
+    /// Searches (until done, cancelled or over budget), reporting `SearchStarted`, each round,
+    /// failed proposal and scored candidate, then `SearchFinished`.
+    pub async fn run(&self, on: &(dyn Fn(JobEvent) + Send + Sync)) -> SearchResult {
+        on(JobEvent::SearchStarted(Box::new(self.plan())));
         let pairs: Vec<(String, String)> = self
             .dev
             .iter()
@@ -102,7 +101,7 @@ impl Search {
                     break;
                 }
                 calls += gens.len();
-                on(Progress::Round {
+                on(JobEvent::Round {
                     round: ape.round(),
                     proposals: gens.len(),
                 });
@@ -130,9 +129,7 @@ impl Search {
                     .await;
                 for (id, text) in outs {
                     if let Err(e) = &text {
-                        on(Progress::ProposalFailed {
-                            error: e.to_string(),
-                        });
+                        on(JobEvent::ProposalFailed(e.to_string()));
                     }
                     queue.extend(ape.handle(ApeEvent::Generated {
                         id,
@@ -154,7 +151,7 @@ impl Search {
                         samples: spent,
                     }));
                     if let Some(c) = ape.candidates().get(id) {
-                        on(Progress::Scored(c.clone()));
+                        on(JobEvent::Scored(c.clone()));
                     }
                 }
             }
@@ -168,14 +165,16 @@ impl Search {
             ),
             None => (0.0, 0.0),
         };
-        SearchResult {
+        let result = SearchResult {
             leaderboard,
             calls,
             planned: self.planned_calls(),
             budget_reached,
             held_best,
             held_original,
-        }
+        };
+        on(JobEvent::SearchFinished(Box::new(result.clone())));
+        result
     }
 }
 

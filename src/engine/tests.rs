@@ -6,6 +6,7 @@ use crate::backend::SampleStream;
 use crate::backend::scripted::{Script, ScriptedBackend, ScriptedResponse};
 use crate::core::extract::AnswerSpec;
 use crate::core::template::Example;
+use crate::engine::limit::Limiter;
 
 fn template(strategy: Strategy, n: u32) -> Template {
     Template {
@@ -324,4 +325,187 @@ async fn a_failing_sub_question_fails_its_path_and_keeps_the_chain_so_far() {
     assert_eq!(p.error.as_deref(), Some("model error: server went away"));
     assert!(p.text().contains("Ben has 3 + 4 = 7 cars."), "{}", p.text());
     assert_eq!(result.tally.voted, 0);
+}
+
+fn dataset(targets: &[&str]) -> crate::store::dataset::Dataset {
+    crate::store::dataset::Dataset {
+        name: "sums".into(),
+        items: targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| crate::store::dataset::Item {
+                id: i.to_string(),
+                input: format!("What is {i} + 1?"),
+                targets: vec![t.to_string()],
+            })
+            .collect(),
+        problems: vec![],
+    }
+}
+
+/// Events of a job, collected through its report.
+fn recorder() -> (jobs::Report, Arc<std::sync::Mutex<Vec<jobs::JobEvent>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    (Arc::new(move |e| sink.lock().unwrap().push(e)), seen)
+}
+
+fn eval_options(cancel: CancellationToken) -> eval::EvalOptions {
+    eval::EvalOptions {
+        permits: Arc::new(Limiter::new(4)),
+        greedy: false,
+        cache: None,
+        cancel,
+    }
+}
+
+#[tokio::test]
+async fn an_evaluation_job_reports_start_items_variants_and_end_in_order() {
+    let backend: Arc<dyn Backend> = Arc::new(ScriptedBackend::new(Script {
+        model: None,
+        responses: vec![ScriptedResponse {
+            text: "The answer is 2.".into(),
+            ..Default::default()
+        }],
+    }));
+    let vary = crate::core::variants::parse_vary(&["strategy=direct,cot".into()]).unwrap();
+    let variants = eval::variants(&template(Strategy::Direct, 1), &vary, |_, _| {
+        Some(backend.clone())
+    })
+    .unwrap();
+    let job = jobs::EvalJob {
+        dataset: dataset(&["2", "3", "2"]),
+        variants,
+        opts: eval_options(CancellationToken::new()),
+    };
+    let (report, seen) = recorder();
+    let results = job.run(&report).await;
+    assert_eq!(results.len(), 2);
+    assert!((results[0].accuracy_majority - 2.0 / 3.0).abs() < 1e-9);
+    let seen = seen.lock().unwrap();
+    let kinds: Vec<String> = seen
+        .iter()
+        .map(|e| match e {
+            jobs::JobEvent::EvalStarted {
+                items, variants, ..
+            } => format!("start {items} {}", variants.join("|")),
+            jobs::JobEvent::ItemDone { variant, done, .. } => format!("item {variant} {done}"),
+            jobs::JobEvent::VariantDone(r) => format!("done {}", r.name),
+            jobs::JobEvent::EvalFinished { lowered } => format!("end {lowered:?}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "start 3 strategy=direct|strategy=cot",
+            "item 0 1",
+            "item 0 2",
+            "item 0 3",
+            "done strategy=direct",
+            "item 1 1",
+            "item 1 2",
+            "item 1 3",
+            "done strategy=cot",
+            "end None",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_evaluation_job_still_ends_with_what_it_scored() {
+    let backend: Arc<dyn Backend> = Arc::new(ScriptedBackend::new(Script {
+        model: None,
+        responses: vec![ScriptedResponse {
+            text: "The answer is 2.".into(),
+            ..Default::default()
+        }],
+    }));
+    let vary = crate::core::variants::parse_vary(&["strategy=direct,cot".into()]).unwrap();
+    let variants = eval::variants(&template(Strategy::Direct, 1), &vary, |_, _| {
+        Some(backend.clone())
+    })
+    .unwrap();
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let job = jobs::EvalJob {
+        dataset: dataset(&["2"]),
+        variants,
+        opts: eval_options(cancel),
+    };
+    let (report, seen) = recorder();
+    let results = job.run(&report).await;
+    assert_eq!(results.len(), 1, "no variant starts after a cancel");
+    assert!(results[0].cancelled);
+    let seen = seen.lock().unwrap();
+    assert!(matches!(
+        seen.last(),
+        Some(jobs::JobEvent::EvalFinished { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_search_job_is_set_up_like_the_cli_and_reports_its_plan_first_and_result_last() {
+    let backend: Arc<dyn Backend> = Arc::new(ScriptedBackend::new(Script {
+        model: None,
+        responses: vec![
+            ScriptedResponse {
+                when: Some("The instruction was to".into()),
+                text: " add one".into(),
+                ..Default::default()
+            },
+            ScriptedResponse {
+                when: Some("Generate a variation".into()),
+                text: " Add one to the number.".into(),
+                ..Default::default()
+            },
+            ScriptedResponse {
+                text: "The answer is 2.".into(),
+                ..Default::default()
+            },
+        ],
+    }));
+    let options: crate::core::ape::SearchOptions = "candidates=2 rounds=1 dev=3".parse().unwrap();
+    let mut base = template(Strategy::Direct, 5);
+    base.sampling.temperature = 0.8;
+    let search = jobs::search(
+        backend,
+        &base,
+        dataset(&["2", "2", "2", "3", "2"]),
+        &options,
+        None,
+        None,
+        eval_options(CancellationToken::new()),
+    )
+    .unwrap();
+    // Scored by one greedy sample unless the user says otherwise.
+    assert_eq!(search.base.sampling.n, 1);
+    assert_eq!(search.base.sampling.temperature, 0.0);
+    assert_eq!((search.dev.len(), search.held.len()), (3, 2));
+    let (report, seen) = recorder();
+    let r = search.run(report.as_ref()).await;
+    assert!(!r.leaderboard.is_empty());
+    let seen = seen.lock().unwrap();
+    let Some(jobs::JobEvent::SearchStarted(plan)) = seen.first() else {
+        panic!("{:?}", seen.first())
+    };
+    assert_eq!((plan.dataset.as_str(), plan.dev, plan.held), ("sums", 3, 2));
+    assert!(seen.iter().any(|e| matches!(e, jobs::JobEvent::Scored(_))));
+    let Some(jobs::JobEvent::SearchFinished(done)) = seen.last() else {
+        panic!("{:?}", seen.last())
+    };
+    assert_eq!(done.calls, r.calls);
+    let too_small = jobs::search(
+        Arc::new(ScriptedBackend::new(Script {
+            model: None,
+            responses: vec![],
+        })),
+        &base,
+        dataset(&["2"]),
+        &options,
+        None,
+        None,
+        eval_options(CancellationToken::new()),
+    );
+    assert!(too_small.is_err());
 }

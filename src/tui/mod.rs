@@ -25,14 +25,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Backend, Readiness};
-use crate::core::ape::{ApeConfig, SearchOptions};
+use crate::core::ape::SearchOptions;
 use crate::core::template::Template;
 use crate::core::variants::parse_vary;
 use crate::engine::cache::Cache;
-use crate::engine::eval::{EvalOptions, eval_variant, variants};
-use crate::engine::optimize::{Progress, Search, split};
+use crate::engine::eval::{EvalOptions, variants};
+use crate::engine::jobs::{self, EvalJob};
 use crate::engine::{self, EngineEvent};
-use crate::store::dataset::{load_dataset, locate};
 use crate::store::session::{Session, list_sessions, load_session};
 use crate::store::template::{list, save_new_template, save_template};
 use crate::store::writer::SessionWriter;
@@ -151,147 +150,89 @@ async fn default_cache() -> Option<Arc<Cache>> {
         .and_then(Result::ok)
 }
 
+impl JobContext {
+    /// The evaluation options of a lab job (no separate greedy sample).
+    fn options(&self) -> EvalOptions {
+        EvalOptions {
+            permits: Arc::new(crate::engine::limit::Limiter::new(self.concurrency)),
+            greedy: false,
+            cache: self.cache.clone(),
+            cancel: self.cancel.clone(),
+        }
+    }
+
+    /// The job's events as lab messages.
+    fn report(&self) -> jobs::Report {
+        let tx = self.tx.clone();
+        Arc::new(move |e| {
+            let _ = tx.send(Msg::Job(e));
+        })
+    }
+}
+
 /// A prompt search for the lab (what `Effect::StartOptimize` does): the engine's search over
-/// the lab's current template, reporting progress as messages.
+/// the lab's current template, set up as `promptlab optimize` sets it up.
 pub async fn run_optimize(
     dataset: std::path::PathBuf,
     options: String,
-    mut template: Template,
+    template: Template,
     ctx: JobContext,
 ) {
-    let JobContext {
-        backend,
-        concurrency,
-        cache,
-        cancel,
-        tx,
-    } = ctx;
-    let fail = |e: String| {
-        let _ = tx.send(Msg::OptimizeFailed(e));
+    let search = async {
+        let o: SearchOptions = options.parse()?;
+        let data = jobs::load(dataset, false, None).await?;
+        jobs::search(
+            ctx.backend.clone(),
+            &template,
+            data,
+            &o,
+            None,
+            None,
+            ctx.options(),
+        )
     };
-    let o: SearchOptions = match options.parse() {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
-    let name = dataset.display().to_string();
-    let data =
-        match tokio::task::spawn_blocking(move || load_dataset(&locate(&dataset), false)).await {
-            Ok(Ok(d)) => d,
-            Ok(Err(e)) => return fail(e.to_string()),
-            Err(e) => return fail(e.to_string()),
-        };
-    template.sampling.n = 1;
-    template.sampling.temperature = 0.0;
-    let (dev, held) = match split(data.items, o.dev, o.held, template.sampling.seed) {
-        Ok(x) => x,
-        Err(e) => return fail(e),
-    };
-    let search = Search {
-        backend,
-        cfg: ApeConfig {
-            candidates: o.candidates,
-            rounds: o.rounds,
-            keep: o.keep,
-            demos: 5,
-            seed: template.sampling.seed,
-        },
-        budget: o.budget,
-        opts: EvalOptions {
-            permits: Arc::new(crate::engine::limit::Limiter::new(concurrency)),
-            greedy: false,
-            cache,
-            cancel,
-        },
-        base: template,
-        dev,
-        held,
-    };
-    let _ = tx.send(Msg::OptimizeStarted {
-        dataset: name,
-        planned_calls: search.planned_calls(),
-    });
-    let r = search
-        .run(|p| {
-            let _ = match p {
-                Progress::Round { round, .. } => tx.send(Msg::OptimizeRound(round)),
-                Progress::Scored(c) => tx.send(Msg::OptimizeScored(c)),
-                Progress::ProposalFailed { .. } => Ok(()),
-            };
-        })
-        .await;
-    let held = (!r.leaderboard.is_empty()).then_some((r.held_best, r.held_original));
-    let _ = tx.send(Msg::OptimizeFinished {
-        held,
-        calls: r.calls,
-        budget_reached: r.budget_reached,
-    });
+    match search.await {
+        Ok(search) => {
+            search.run(ctx.report().as_ref()).await;
+        }
+        Err(e) => {
+            let _ = ctx.tx.send(Msg::OptimizeFailed(e));
+        }
+    }
 }
 
-/// An evaluation for the lab (what `Effect::StartEval` does): the same engine, cache and variants as `promptlab eval`,
-/// reporting progress as messages.
+/// An evaluation for the lab (what `Effect::StartEval` does): the same job as
+/// `promptlab eval`, over the lab's one backend.
 pub async fn run_eval(
     dataset: std::path::PathBuf,
     vary: Vec<String>,
     template: Template,
     ctx: JobContext,
 ) {
-    let JobContext {
-        backend,
-        concurrency,
-        cache,
-        cancel,
-        tx,
-    } = ctx;
-    let fail = |e: String| {
-        let _ = tx.send(Msg::EvalFailed(e));
-    };
-    let loaded = tokio::task::spawn_blocking(move || load_dataset(&locate(&dataset), false)).await;
-    let data = match loaded {
-        Ok(Ok(d)) => d,
-        Ok(Err(e)) => return fail(e.to_string()),
-        Err(e) => return fail(e.to_string()),
-    };
-    let variants = match parse_vary(&vary).and_then(|v| {
-        variants(&template, &v, |model, lora| {
-            (model.is_empty() && lora.is_empty()).then(|| backend.clone())
+    let job = async {
+        let dataset = jobs::load(dataset, false, None).await?;
+        let variants = variants(&template, &parse_vary(&vary)?, |model, lora| {
+            (model.is_empty() && lora.is_empty()).then(|| ctx.backend.clone())
         })
         .map_err(|e| {
             format!(
                 "{e} (compare models and adapters with `promptlab eval --vary model=…` or `lora=…`)"
             )
+        })?;
+        Ok::<_, String>(EvalJob {
+            dataset,
+            variants,
+            opts: ctx.options(),
         })
-    }) {
-        Ok(v) => v,
-        Err(e) => return fail(e),
     };
-    let _ = tx.send(Msg::EvalStarted {
-        dataset: data.name.clone(),
-        items: data.items.len(),
-        variants: variants.iter().map(|v| v.name.clone()).collect(),
-        skipped: data.problems.len(),
-    });
-    let opts = EvalOptions {
-        permits: Arc::new(crate::engine::limit::Limiter::new(concurrency)),
-        greedy: false,
-        cache,
-        cancel: cancel.clone(),
-    };
-    for (i, v) in variants.iter().enumerate() {
-        let progress = tx.clone();
-        let on_item = Arc::new(move |done: usize, correct: usize| {
-            let _ = progress.send(Msg::EvalProgress {
-                variant: i,
-                done,
-                correct,
-            });
-        });
-        let result = eval_variant(v, &data.items, &opts, on_item).await;
-        let _ = tx.send(Msg::EvalVariantDone(Box::new(result)));
-        if cancel.is_cancelled() {
-            break;
+    match job.await {
+        Ok(job) => {
+            job.run(&ctx.report()).await;
+        }
+        Err(e) => {
+            let _ = ctx.tx.send(Msg::EvalFailed(e));
         }
     }
-    let _ = tx.send(Msg::EvalFinished);
 }
 
 impl Executor {

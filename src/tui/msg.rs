@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use super::state::PickItem;
 use crate::backend::BackendInfo;
 use crate::core::template::Template;
-use crate::engine::eval::VariantResult;
 use crate::engine::{EngineEvent, RunPlan};
 use crate::store::session::{ListedSession, Session};
 
@@ -42,31 +41,9 @@ pub enum Msg {
     Sessions(Vec<ListedSession>),
     SessionOpened(Result<(PathBuf, Box<Session>), String>),
     SessionSaved(crate::store::writer::Saved),
-    EvalStarted {
-        dataset: String,
-        items: usize,
-        variants: Vec<String>,
-        skipped: usize,
-    },
-    EvalProgress {
-        variant: usize,
-        done: usize,
-        correct: usize,
-    },
-    EvalVariantDone(Box<VariantResult>),
-    EvalFinished,
+    /// An evaluation or search reports.
+    Job(crate::engine::jobs::JobEvent),
     EvalFailed(String),
-    OptimizeStarted {
-        dataset: String,
-        planned_calls: usize,
-    },
-    OptimizeRound(usize),
-    OptimizeScored(crate::core::ape::Candidate),
-    OptimizeFinished {
-        held: Option<(f64, f64)>,
-        calls: usize,
-        budget_reached: bool,
-    },
     OptimizeFailed(String),
 }
 

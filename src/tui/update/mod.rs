@@ -16,6 +16,7 @@ use super::state::{
 use crate::backend::BackendInfo;
 use crate::core::render::Mode;
 use crate::core::template::MAX_N;
+use crate::engine::jobs::JobEvent;
 use crate::engine::{EngineEvent, RunPlan};
 use crate::store::writer::{Landed, Write};
 use crate::tui::layout::Page;
@@ -131,112 +132,8 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.popup = Some(Popup::Error(e));
             vec![]
         }
-        Msg::EvalStarted {
-            dataset,
-            items,
-            variants,
-            skipped,
-        } => {
-            s.status = format!(
-                "evaluating {dataset}: {items} items × {} variant(s){}",
-                variants.len(),
-                if skipped > 0 {
-                    format!(" ({skipped} broken lines skipped)")
-                } else {
-                    String::new()
-                }
-            );
-            s.eval = Some(EvalView {
-                dataset,
-                items,
-                progress: vec![(0, 0); variants.len()],
-                variants,
-                results: vec![],
-                running: true,
-                variant: 0,
-                item: 0,
-            });
-            vec![]
-        }
-        Msg::EvalProgress {
-            variant,
-            done,
-            correct,
-        } => {
-            if let Some(p) = s.eval.as_mut().and_then(|e| e.progress.get_mut(variant)) {
-                *p = (done, correct);
-            }
-            vec![]
-        }
-        Msg::EvalVariantDone(r) => {
-            if let Some(e) = s.eval.as_mut() {
-                e.results.push(*r);
-            }
-            vec![]
-        }
-        Msg::EvalFinished => {
-            if let Some(e) = s.eval.as_mut() {
-                e.running = false;
-                let best = e
-                    .results
-                    .iter()
-                    .max_by(|a, b| a.accuracy_majority.total_cmp(&b.accuracy_majority));
-                s.status = match best {
-                    Some(b) => format!(
-                        "evaluation done: best {} at {:.1}% (majority)",
-                        b.name,
-                        b.accuracy_majority * 100.0
-                    ),
-                    None => "evaluation stopped".into(),
-                };
-            }
-            vec![]
-        }
-        Msg::OptimizeStarted {
-            dataset,
-            planned_calls,
-        } => {
-            s.status =
-                format!("searching instructions on {dataset}: up to {planned_calls} model calls");
-            s.optimize = Some(OptimizeView {
-                dataset,
-                planned_calls,
-                running: true,
-                ..Default::default()
-            });
-            vec![]
-        }
-        Msg::OptimizeRound(round) => {
-            if let Some(o) = s.optimize.as_mut() {
-                o.round = round;
-            }
-            vec![]
-        }
-        Msg::OptimizeScored(c) => {
-            if let Some(o) = s.optimize.as_mut() {
-                o.candidates.push(c);
-            }
-            vec![]
-        }
-        Msg::OptimizeFinished {
-            held,
-            calls,
-            budget_reached,
-        } => {
-            if let Some(o) = s.optimize.as_mut() {
-                o.running = false;
-                o.held = held;
-                o.calls = calls;
-                o.budget_reached = budget_reached;
-            }
-            s.status = match held {
-                Some((best, original)) => format!(
-                    "search done: the best instruction scores {:.0}% on held-out items ({:.0}% before)",
-                    best * 100.0,
-                    original * 100.0
-                ),
-                None => "search done: no usable instruction was proposed".into(),
-            };
+        Msg::Job(e) => {
+            job_event(s, e);
             vec![]
         }
         Msg::OptimizeFailed(e) => {
@@ -827,3 +724,111 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests;
+
+/// An evaluation's or a search's progress, shown in its view and the status line.
+fn job_event(s: &mut AppState, e: JobEvent) {
+    match e {
+        JobEvent::EvalStarted {
+            dataset,
+            items,
+            variants,
+            skipped,
+        } => {
+            s.status = format!(
+                "evaluating {dataset}: {items} items × {} variant(s){}",
+                variants.len(),
+                if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} broken lines skipped)", skipped.len())
+                }
+            );
+            s.eval = Some(EvalView {
+                dataset,
+                items,
+                progress: vec![(0, 0); variants.len()],
+                variants,
+                results: vec![],
+                running: true,
+                variant: 0,
+                item: 0,
+            });
+        }
+        JobEvent::ItemDone {
+            variant,
+            done,
+            correct,
+        } => {
+            if let Some(p) = s.eval.as_mut().and_then(|e| e.progress.get_mut(variant)) {
+                *p = (done, correct);
+            }
+        }
+        JobEvent::VariantDone(r) => {
+            if let Some(e) = s.eval.as_mut() {
+                e.results.push(*r);
+            }
+        }
+        JobEvent::EvalFinished { lowered } => {
+            if let Some(e) = s.eval.as_mut() {
+                e.running = false;
+                let best = e
+                    .results
+                    .iter()
+                    .max_by(|a, b| a.accuracy_majority.total_cmp(&b.accuracy_majority));
+                s.status = match best {
+                    Some(b) => format!(
+                        "evaluation done: best {} at {:.1}% (majority)",
+                        b.name,
+                        b.accuracy_majority * 100.0
+                    ),
+                    None => "evaluation stopped".into(),
+                };
+                if let Some((limit, of)) = lowered {
+                    s.status.push_str(&format!(
+                        "; the server seemed overloaded, concurrency lowered to {limit} (of {of})"
+                    ));
+                }
+            }
+        }
+        JobEvent::SearchStarted(plan) => {
+            s.status = format!(
+                "searching instructions on {}: up to {} model calls",
+                plan.dataset, plan.planned_calls
+            );
+            s.optimize = Some(OptimizeView {
+                dataset: plan.dataset,
+                planned_calls: plan.planned_calls,
+                running: true,
+                ..Default::default()
+            });
+        }
+        JobEvent::Round { round, .. } => {
+            if let Some(o) = s.optimize.as_mut() {
+                o.round = round;
+            }
+        }
+        JobEvent::ProposalFailed(_) => {}
+        JobEvent::Scored(c) => {
+            if let Some(o) = s.optimize.as_mut() {
+                o.candidates.push(c);
+            }
+        }
+        JobEvent::SearchFinished(r) => {
+            let held = (!r.leaderboard.is_empty()).then_some((r.held_best, r.held_original));
+            if let Some(o) = s.optimize.as_mut() {
+                o.running = false;
+                o.held = held;
+                o.calls = r.calls;
+                o.budget_reached = r.budget_reached;
+            }
+            s.status = match held {
+                Some((best, original)) => format!(
+                    "search done: the best instruction scores {:.0}% on held-out items ({:.0}% before)",
+                    best * 100.0,
+                    original * 100.0
+                ),
+                None => "search done: no usable instruction was proposed".into(),
+            };
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Evaluation and prompt-search jobs, as `promptlab eval` / `optimize` and the lab's
+//! evaluation and search views run them: one dataset loader, one scoring set-up with its
+//! defaults, and one event enum the faces only show.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::eval::{EvalOptions, VariantResult, eval_variant};
+use super::optimize::{PROPOSAL_TOKENS, Search, SearchResult, split};
+use crate::backend::Backend;
+use crate::core::ape::{ApeConfig, Candidate, SearchOptions};
+use crate::core::template::Template;
+use crate::store::dataset::{Dataset, load_dataset, locate};
+
+pub use super::eval::Variant;
+
+/// What an evaluation or a search reports, in order.
+#[derive(Debug, Clone)]
+pub enum JobEvent {
+    /// An evaluation begins: its dataset, items, variant names and the dataset lines skipped.
+    EvalStarted {
+        dataset: String,
+        items: usize,
+        variants: Vec<String>,
+        skipped: Vec<String>,
+    },
+    /// Variant `variant` has `done` items scored, `correct` of them by majority.
+    ItemDone {
+        variant: usize,
+        done: usize,
+        correct: usize,
+    },
+    VariantDone(Box<VariantResult>),
+    /// Every variant is scored, or the job was cancelled. `lowered`: the concurrency a server
+    /// that seemed overloaded was brought down to, of the one asked for.
+    EvalFinished {
+        lowered: Option<(usize, usize)>,
+    },
+    SearchStarted(Box<SearchPlan>),
+    Round {
+        round: usize,
+        proposals: usize,
+    },
+    ProposalFailed(String),
+    Scored(Candidate),
+    SearchFinished(Box<SearchResult>),
+}
+
+/// Where a job reports (a progress bar, stderr, the lab's message queue).
+pub type Report = Arc<dyn Fn(JobEvent) + Send + Sync>;
+
+/// Reads a dataset off the async threads: a path, or a name under the data directory or the
+/// shipped assets; the first `limit` items when given.
+pub async fn load(path: PathBuf, strict: bool, limit: Option<usize>) -> Result<Dataset, String> {
+    let mut data = tokio::task::spawn_blocking(move || load_dataset(&locate(&path), strict))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    if let Some(k) = limit {
+        data.items.truncate(k);
+    }
+    Ok(data)
+}
+
+/// Variants of one dataset, scored one after the other with the same options.
+pub struct EvalJob {
+    pub dataset: Dataset,
+    pub variants: Vec<Variant>,
+    pub opts: EvalOptions,
+}
+
+impl EvalJob {
+    /// Scores every variant (until cancelled), reporting as it goes.
+    pub async fn run(&self, on: &Report) -> Vec<VariantResult> {
+        on(JobEvent::EvalStarted {
+            dataset: self.dataset.name.clone(),
+            items: self.dataset.items.len(),
+            variants: self.variants.iter().map(|v| v.name.clone()).collect(),
+            skipped: self.dataset.problems.clone(),
+        });
+        let mut results = Vec::new();
+        for (i, v) in self.variants.iter().enumerate() {
+            let report = on.clone();
+            let on_item = Arc::new(move |done, correct| {
+                report(JobEvent::ItemDone {
+                    variant: i,
+                    done,
+                    correct,
+                })
+            });
+            let r = eval_variant(v, &self.dataset.items, &self.opts, on_item).await;
+            on(JobEvent::VariantDone(Box::new(r.clone())));
+            results.push(r);
+            if self.opts.cancel.is_cancelled() {
+                break;
+            }
+        }
+        let limiter = &self.opts.permits;
+        on(JobEvent::EvalFinished {
+            lowered: limiter
+                .was_lowered()
+                .then(|| (limiter.limit(), limiter.max())),
+        });
+        results
+    }
+}
+
+/// What a search will do, shown before it starts.
+#[derive(Debug, Clone)]
+pub struct SearchPlan {
+    pub dataset: String,
+    pub candidates: usize,
+    pub rounds: usize,
+    pub keep: usize,
+    pub dev: usize,
+    pub held: usize,
+    /// Samples per item when scoring.
+    pub samples: usize,
+    /// Model calls of the search, and of the held-out check after it.
+    pub planned_calls: usize,
+    pub held_calls: usize,
+    /// Generated tokens at most.
+    pub max_tokens: usize,
+    pub budget: Option<usize>,
+}
+
+/// A search for a better instruction than `base`'s on `dataset`: candidates scored by `votes`
+/// samples at `temperature` (one greedy sample unless given), dev and held-out items drawn
+/// with the template's seed.
+pub fn search(
+    backend: Arc<dyn Backend>,
+    base: &Template,
+    dataset: Dataset,
+    o: &SearchOptions,
+    votes: Option<u32>,
+    temperature: Option<f32>,
+    opts: EvalOptions,
+) -> Result<Search, String> {
+    let mut base = base.clone();
+    base.sampling.n = votes.unwrap_or(1);
+    base.sampling.temperature = temperature.unwrap_or(0.0);
+    base.validate().map_err(|e| format!("{}: {e}", base.name))?;
+    let (dev, held) = split(dataset.items, o.dev, o.held, base.sampling.seed)?;
+    Ok(Search {
+        backend,
+        cfg: ApeConfig {
+            candidates: o.candidates.max(1),
+            rounds: o.rounds.max(1),
+            keep: o.keep.max(1),
+            demos: 5,
+            seed: base.sampling.seed,
+        },
+        budget: o.budget,
+        opts,
+        base,
+        dataset: dataset.name,
+        dev,
+        held,
+    })
+}
+
+impl Search {
+    pub fn plan(&self) -> SearchPlan {
+        let samples = self.base.sampling.n as usize;
+        let planned_calls = self.planned_calls();
+        SearchPlan {
+            dataset: self.dataset.clone(),
+            candidates: self.cfg.candidates,
+            rounds: self.cfg.rounds,
+            keep: self.cfg.keep,
+            dev: self.dev.len(),
+            held: self.held.len(),
+            samples,
+            planned_calls,
+            held_calls: 2 * self.held.len() * samples,
+            max_tokens: planned_calls * self.base.sampling.max_tokens.max(PROPOSAL_TOKENS) as usize,
+            budget: self.budget,
+        }
+    }
+}
