@@ -192,12 +192,7 @@ fn main() {
         let cpu0 = cpu_seconds();
         let t = Instant::now();
         let cache = Arc::new(Cache::open(dir.path()).expect("cache"));
-        let opts = EvalOptions {
-            permits: Arc::new(Limiter::new(concurrency as usize)),
-            greedy: false,
-            cache: Some(cache),
-            cancel: CancellationToken::new(),
-        };
+        let opts = EvalOptions::new(concurrency as usize, Some(cache), CancellationToken::new());
         let r = rt.block_on(eval_variant(&variant, &data, &opts, Arc::new(|_, _| {})));
         let (wall, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
         println!(

@@ -12,7 +12,6 @@ use promptlab::backend::{Backend, BackendInfo, SampleRequest, SampleStream};
 use promptlab::core::render::Mode;
 use promptlab::engine::cache::Cache;
 use promptlab::engine::eval::{EvalOptions, Variant, eval_variant};
-use promptlab::engine::limit::Limiter;
 use promptlab::store::dataset::Item;
 use promptlab::store::template::resolve;
 use tokio_util::sync::CancellationToken;
@@ -56,12 +55,7 @@ fn variant(backend: Arc<dyn Backend>, n: u32) -> Variant {
 }
 
 fn options(cache: Option<Arc<Cache>>, concurrency: usize) -> EvalOptions {
-    EvalOptions {
-        permits: Arc::new(Limiter::new(concurrency)),
-        greedy: false,
-        cache,
-        cancel: CancellationToken::new(),
-    }
+    EvalOptions::new(concurrency, cache, CancellationToken::new())
 }
 
 #[tokio::test]

@@ -102,7 +102,8 @@ async fn events_of(effects: Vec<Effect>) -> (u64, Vec<EngineEvent>) {
         | EngineEvent::Thinking { path, .. }
         | EngineEvent::PathRestarted { path, .. } => (0, *path),
         EngineEvent::PathDone(p) => (1, p.index),
-        EngineEvent::RunDone(_) => (2, 0),
+        EngineEvent::Settled { .. } => (2, 0),
+        EngineEvent::RunDone(_) => (3, 0),
         EngineEvent::Throttled { .. } => (0, 0),
     });
     (id, out)

@@ -158,6 +158,10 @@ pub struct PromptArgs {
     /// Reasoning models: how hard to think
     #[arg(long, value_name = "low|medium|high")]
     pub reasoning_effort: Option<crate::core::template::Effort>,
+    /// Adaptive self-consistency: stop sampling once the vote is settled (-n stays the most):
+    /// none, beta[:CONF] (default 0.95) or esc[:W] (default 5)
+    #[arg(long, value_name = "RULE")]
+    pub early_stop: Option<crate::core::early_stop::Rule>,
     /// Paths sampled at once (at least 1)
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub concurrency: Option<usize>,
@@ -210,9 +214,18 @@ pub struct EvalArgs {
     #[arg(long)]
     pub greedy: bool,
     /// A grid of variants: KEY=V1,V2 (strategy, n, temperature, top_p, top_k, max_tokens, seed,
-    /// mode, model, instruction, shots); repeat for more keys
+    /// mode, thinking, reasoning_effort, early_stop, model, lora, instruction, shots); repeat
+    /// for more keys
     #[arg(long, value_name = "KEY=V1,V2")]
     pub vary: Vec<String>,
+    /// Offline what-if: replay the cached N samples of each item in random orders under this
+    /// early-stop rule (no request is sent; run the evaluation once first)
+    #[arg(long, value_name = "RULE", conflicts_with_all = ["no_cache", "early_stop", "greedy"])]
+    pub simulate_early_stop: Option<crate::core::early_stop::Rule>,
+    /// Random orders per item for --simulate-early-stop
+    #[arg(long, value_name = "K", default_value_t = 20, requires = "simulate_early_stop",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    pub orders: usize,
     /// Sample afresh instead of using the sample cache
     #[arg(long)]
     pub no_cache: bool,

@@ -2,7 +2,6 @@
 //! plan first, progress on stderr, then the leaderboard and the held-out check.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde_json::json;
 
@@ -109,14 +108,11 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         held: args.held_out,
         budget: args.budget,
     };
-    let opts = EvalOptions {
-        permits: Arc::new(crate::engine::limit::Limiter::new(
-            config.concurrency(args.prompt.concurrency),
-        )),
-        greedy: false,
-        cache: Cache::open_default().ok(),
+    let opts = EvalOptions::new(
+        config.concurrency(args.prompt.concurrency),
+        Cache::open_default().ok(),
         cancel,
-    };
+    );
     let search = jobs::search(
         backend,
         &base,

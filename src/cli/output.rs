@@ -108,6 +108,7 @@ fn run_json(r: &Report<'_>) -> Value {
         "usage": result.usage,
         "elapsed_ms": result.elapsed_ms,
         "cancelled": result.cancelled,
+        "early_stop": result.early_stop,
     })
 }
 
@@ -278,6 +279,9 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
             ""
         },
     );
+    if let Some(e) = &result.early_stop {
+        let _ = writeln!(out, "{}", e.describe());
+    }
     let _ = writeln!(
         out,
         "made by {}",

@@ -34,6 +34,7 @@ pub fn apply_overrides(t: &mut Template, a: &PromptArgs) {
     s.seed = a.seed.unwrap_or(s.seed);
     s.thinking = a.thinking.unwrap_or(s.thinking);
     s.reasoning_effort = a.reasoning_effort.or(s.reasoning_effort);
+    s.early_stop = a.early_stop.unwrap_or(s.early_stop);
 }
 
 /// Runs and prints; `Ok(false)` when no path succeeded (the caller exits non-zero).
@@ -161,6 +162,10 @@ async fn show_progress(mut rx: mpsc::UnboundedReceiver<EngineEvent>, n: u64) {
                 });
             }
             EngineEvent::Throttled { .. } => {}
+            EngineEvent::Settled { after, of } => {
+                bar.set_length(after as u64);
+                bar.set_message(format!("settled after {after} of {of}"));
+            }
             EngineEvent::RunDone(_) => break,
             EngineEvent::PathStarted { .. } | EngineEvent::PathRestarted { .. } => {}
         }

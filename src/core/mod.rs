@@ -2,8 +2,10 @@
 //! voting. Nothing here touches files, the network, tokio or the terminal.
 
 pub mod ape;
+pub mod chart;
 pub mod compare;
 pub mod display;
+pub mod early_stop;
 pub mod extract;
 pub mod least_to_most;
 pub mod metrics;

@@ -359,6 +359,9 @@ pub struct RunResult {
     pub usage: Usage,
     pub elapsed_ms: u64,
     pub cancelled: bool,
+    /// Where adaptive self-consistency stopped (runs with an early-stop rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<crate::core::early_stop::EarlyStop>,
 }
 
 /// Fresh and cached paths of a run or an evaluation.
@@ -381,6 +384,7 @@ impl RunResult {
             usage,
             elapsed_ms,
             cancelled,
+            early_stop: None,
         }
     }
 

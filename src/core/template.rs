@@ -1,6 +1,7 @@
 //! The template model: a reusable prompt recipe (instruction, few-shot examples, strategy,
 //! answer kind, sampling defaults). Loading from YAML lives in `store::template`.
 
+use crate::core::early_stop::Rule;
 use serde::{Deserialize, Serialize};
 
 use super::extract::AnswerSpec;
@@ -218,6 +219,9 @@ pub struct Sampling {
     /// Reasoning models: `reasoning_effort` (absent: the server's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<Effort>,
+    /// Adaptive self-consistency: stop sampling once the vote is settled (`n` stays the most).
+    #[serde(skip_serializing_if = "Rule::is_none")]
+    pub early_stop: Rule,
 }
 
 impl Default for Sampling {
@@ -231,6 +235,7 @@ impl Default for Sampling {
             seed: 1,
             thinking: Thinking::Auto,
             reasoning_effort: None,
+            early_stop: Rule::None,
         }
     }
 }

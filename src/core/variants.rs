@@ -15,6 +15,7 @@ const KEYS: &[&str] = &[
     "mode",
     "thinking",
     "reasoning_effort",
+    "early_stop",
     "model",
     "lora",
     "instruction",
@@ -135,6 +136,7 @@ pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
                 v => Some(v.parse().map_err(|e| bad(&e))?),
             }
         }
+        "early_stop" => s.early_stop = value.parse().map_err(|e: String| bad(&e))?,
         "instruction" => {
             t.instruction = Some(value.to_string()).filter(|v| !v.is_empty() && v != "none")
         }

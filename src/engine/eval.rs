@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 use super::cache::Cache;
 use super::{RunPlan, run_limited};
 use crate::backend::{Backend, Usage};
+use crate::core::chart::Series;
+use crate::core::early_stop::{Rule, Simulated, simulate};
 use crate::core::metrics::{maj_at_k, majority_correct};
 use crate::core::record::PathRecord;
 use crate::core::render::Mode;
@@ -29,12 +31,29 @@ pub struct Variant {
     pub backend: Arc<dyn Backend>,
 }
 
+#[derive(Clone)]
 pub struct EvalOptions {
     pub permits: Arc<crate::engine::limit::Limiter>,
     /// Score the first sample by a separate greedy (temperature 0) sample.
     pub greedy: bool,
     pub cache: Option<Arc<Cache>>,
     pub cancel: CancellationToken,
+    /// Offline what-if: read every sample from the cache (never a request) and replay it
+    /// under this early-stop rule in this many random orders.
+    pub what_if: Option<(Rule, usize)>,
+}
+
+impl EvalOptions {
+    /// At most `concurrency` samples at once, no greedy sample, no what-if.
+    pub fn new(concurrency: usize, cache: Option<Arc<Cache>>, cancel: CancellationToken) -> Self {
+        EvalOptions {
+            permits: Arc::new(crate::engine::limit::Limiter::new(concurrency)),
+            greedy: false,
+            cache,
+            cancel,
+            what_if: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,6 +74,14 @@ pub struct ItemResult {
     /// `--greedy`: the separate temperature-0 path the first-sample accuracy is read from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub greedy: Option<PathRecord>,
+    /// Paths sampled to their end (not cancelled); fewer than N when the vote settled early.
+    pub samples: usize,
+    /// Where the early-stop rule stopped (variants with one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<crate::core::early_stop::EarlyStop>,
+    /// The targets as the answer extraction reads them.
+    #[serde(skip)]
+    pub accepted: Vec<String>,
 }
 
 impl ItemResult {
@@ -128,8 +155,16 @@ pub struct VariantResult {
     /// Of the completion tokens, those spent thinking (reasoning models).
     pub reasoning_tokens: u64,
     pub elapsed_ms: u64,
+    /// Paths sampled to their end per item, on average (fewer than N with an early-stop rule).
+    pub samples_per_item: f64,
     pub samples: SampleCounts,
     pub cancelled: bool,
+    /// The early-stop rule its runs used (none: full self-consistency).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<Rule>,
+    /// `--simulate-early-stop`: the rule replayed offline on the cached samples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what_if: Option<Simulated>,
     pub per_item: Vec<ItemResult>,
 }
 
@@ -183,10 +218,11 @@ pub fn variants(
 }
 
 /// Column names of `VariantResult::figures`.
-pub const FIGURES: [&str; 8] = [
+pub const FIGURES: [&str; 9] = [
     "first",
     "majority",
     "maj@N",
+    "samples",
     "unparsed",
     "truncated",
     "tokens",
@@ -201,12 +237,13 @@ pub fn pct(x: f64) -> String {
 
 impl VariantResult {
     /// The figures shown for a variant everywhere (tables, reports, the lab), as `FIGURES`.
-    pub fn figures(&self) -> [String; 8] {
+    pub fn figures(&self) -> [String; 9] {
         let paths = (self.samples.fresh + self.samples.cached).max(1);
         [
             pct(self.accuracy_first),
             pct(self.accuracy_majority),
             self.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
+            format!("{:.1}", self.samples_per_item),
             pct(self.unparsed_rate),
             pct(self.truncated_rate),
             (self.usage.prompt_tokens + self.usage.completion_tokens).to_string(),
@@ -214,6 +251,39 @@ impl VariantResult {
             format!("{:.1}s", self.elapsed_ms as f64 / 1000.0),
         ]
     }
+}
+
+/// What the accuracy-against-samples chart draws: each full self-consistency variant's maj@k
+/// curve, each early-stop variant (and each what-if) as a point.
+pub fn chart_series(results: &[VariantResult]) -> Vec<Series> {
+    let mut series = Vec::new();
+    for r in results {
+        match r.early_stop {
+            Some(_) => series.push(Series::Point {
+                name: r.name.clone(),
+                x: r.samples_per_item,
+                y: r.accuracy_majority,
+            }),
+            None if !r.maj_at_k.is_empty() => series.push(Series::Curve {
+                name: r.name.clone(),
+                points: r
+                    .maj_at_k
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| ((k + 1) as f64, *v))
+                    .collect(),
+            }),
+            None => {}
+        }
+        if let Some(s) = &r.what_if {
+            series.push(Series::Point {
+                name: format!("{} what-if {}", r.name, s.rule),
+                x: s.samples_per_item,
+                y: s.accuracy,
+            });
+        }
+    }
+    series
 }
 
 /// Progress after each item: items done, correct (majority) so far.
@@ -228,23 +298,14 @@ pub async fn eval_variant(
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for (pos, item) in items.iter().enumerate() {
-        let (item, backend, permits, cancel) = (
+        let (item, template, backend, opts) = (
             item.clone(),
+            v.template.clone(),
             v.backend.clone(),
-            opts.permits.clone(),
-            opts.cancel.clone(),
+            opts.clone(),
         );
-        let (template, mode, greedy, cache) =
-            (v.template.clone(), v.mode, opts.greedy, opts.cache.clone());
-        tasks.spawn(async move {
-            (
-                pos,
-                eval_item(
-                    &item, template, mode, greedy, cache, backend, permits, cancel,
-                )
-                .await,
-            )
-        });
+        let mode = v.mode;
+        tasks.spawn(async move { (pos, eval_item(&item, template, mode, backend, opts).await) });
     }
     let mut per_item: Vec<Option<ItemResult>> = vec![None; items.len()];
     let (mut done, mut correct) = (0, 0);
@@ -256,25 +317,47 @@ pub async fn eval_variant(
         per_item[pos] = Some(r);
     }
     let per_item: Vec<ItemResult> = per_item.into_iter().flatten().collect();
-    summarize(
+    let mut r = summarize(
         v,
         per_item,
         started.elapsed().as_millis() as u64,
         opts.cancel.is_cancelled(),
-    )
+    );
+    if let Some((rule, orders)) = opts.what_if {
+        r.what_if = Some(what_if(
+            &r.per_item,
+            &rule,
+            orders,
+            v.template.sampling.seed,
+        ));
+    }
+    r
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The offline what-if of an early-stop rule over the items whose samples were all cached.
+fn what_if(per_item: &[ItemResult], rule: &Rule, orders: usize, seed: u64) -> Simulated {
+    let items: Vec<(Vec<Option<String>>, Vec<String>)> = per_item
+        .iter()
+        .filter(|i| i.error.is_none() && !i.paths.is_empty() && i.paths.iter().all(|p| p.cached))
+        .map(|i| (i.answers.clone(), i.accepted.clone()))
+        .collect();
+    simulate(rule, &items, orders, seed)
+}
+
 async fn eval_item(
     item: &Item,
     template: Template,
     mode: Mode,
-    greedy: bool,
-    cache: Option<Arc<Cache>>,
     backend: Arc<dyn Backend>,
-    permits: Arc<crate::engine::limit::Limiter>,
-    cancel: CancellationToken,
+    opts: EvalOptions,
 ) -> ItemResult {
+    let EvalOptions {
+        permits,
+        greedy,
+        cache,
+        cancel,
+        what_if,
+    } = opts;
     let failed_item = |error: String| ItemResult {
         id: item.id.clone(),
         target: item.targets.clone(),
@@ -287,12 +370,20 @@ async fn eval_item(
         error: Some(error),
         paths: vec![],
         greedy: None,
+        samples: 0,
+        early_stop: None,
+        accepted: vec![],
     };
     let mut plan = match RunPlan::new(&template, &item.input, mode) {
         Ok(p) => p,
         Err(e) => return failed_item(e),
     };
     plan.cache = cache;
+    if what_if.is_some() {
+        // A what-if replays what is cached, in full: never a request, never an early stop.
+        plan.cache_only = true;
+        plan.sampling.early_stop = Rule::None;
+    }
     let accepted: Vec<String> = item
         .targets
         .iter()
@@ -341,6 +432,9 @@ async fn eval_item(
         failed: result.paths.iter().filter(|p| !p.succeeded()).count(),
         error: None,
         answers,
+        samples: result.paths.iter().filter(|p| !p.cancelled()).count(),
+        early_stop: result.early_stop,
+        accepted,
         paths: result.paths,
         greedy,
     }
@@ -354,14 +448,16 @@ fn summarize(
 ) -> VariantResult {
     let n_items = per_item.len().max(1) as f64;
     let n = per_item.iter().map(|i| i.maj_at_k.len()).max().unwrap_or(0);
+    // An item whose vote settled early keeps its answer at every larger k.
+    let at = |i: &ItemResult, k: usize| match i.maj_at_k.get(k) {
+        Some(v) => *v,
+        None if i.early_stop.as_ref().is_some_and(|e| e.settled) => {
+            i.maj_at_k.last().copied().unwrap_or(0.0)
+        }
+        None => 0.0,
+    };
     let maj_at_k: Vec<f64> = (0..n)
-        .map(|k| {
-            per_item
-                .iter()
-                .map(|i| i.maj_at_k.get(k).copied().unwrap_or(0.0))
-                .sum::<f64>()
-                / n_items
-        })
+        .map(|k| per_item.iter().map(|i| at(i, k)).sum::<f64>() / n_items)
         .collect();
     let mut usage = Usage::default();
     let mut reasoning_tokens = 0u64;
@@ -396,8 +492,11 @@ fn summarize(
         usage,
         reasoning_tokens,
         elapsed_ms,
+        samples_per_item: per_item.iter().map(|i| i.samples).sum::<usize>() as f64 / n_items,
         samples,
         cancelled,
+        early_stop: Some(v.template.sampling.early_stop).filter(|r| !r.is_none()),
+        what_if: None,
         per_item,
     }
 }

@@ -10,7 +10,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{Backend, BackendError, Finish, SampleRequest, SampleStream, StreamEvent};
+use crate::backend::{
+    Backend, BackendError, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent,
+};
+use crate::core::early_stop::EarlyStop;
 use crate::core::extract::Extractor;
 use crate::core::least_to_most::LeastToMost;
 use crate::core::record::{CANCELLED, StageRecord, settle};
@@ -44,6 +47,8 @@ pub struct RunPlan {
     pub max_resamples: u32,
     /// Finished paths are looked up here first and stored here after.
     pub cache: Option<Arc<Cache>>,
+    /// Read paths from the cache only: one that is not there fails without a request.
+    pub cache_only: bool,
     /// The least-to-most machine every path starts from (that strategy only).
     least_to_most: Option<LeastToMost>,
     /// What the prompts after the first are built from, beyond the first prompt and the
@@ -74,6 +79,7 @@ impl RunPlan {
             concurrency: 16,
             max_resamples: 2,
             cache: None,
+            cache_only: false,
             least_to_most: (template.strategy == Strategy::LeastToMost).then(|| {
                 LeastToMost::new(template.clone(), query, mode, template.sampling.max_tokens)
             }),
@@ -144,6 +150,11 @@ pub enum EngineEvent {
         reason: String,
     },
     PathDone(PathRecord),
+    /// The early-stop rule found the vote settled after `after` of at most `of` paths.
+    Settled {
+        after: usize,
+        of: usize,
+    },
     RunDone(RunResult),
     /// The server seemed overloaded (`reason`): at most `limit` samples at once from now on.
     Throttled {
@@ -174,6 +185,13 @@ pub async fn run(
 }
 
 /// As `run`, with a concurrency limit shared by many runs (an evaluation's items).
+///
+/// Paths start in index order. With an early-stop rule no more are outstanding (started, not
+/// yet in the finished prefix) than the rule could still need (`Rule::needed`): an HTTP server
+/// gets waves and the local backend one batch per wave. The rule reads the answers of the
+/// finished prefix in index order; once they settle the vote the rest are never sampled. No
+/// path is running then: a path started when `needed` more answers could at best settle the
+/// vote, so the prefix that settles it reaches past every path started.
 pub async fn run_limited(
     backend: Arc<dyn Backend>,
     plan: Arc<RunPlan>,
@@ -183,91 +201,202 @@ pub async fn run_limited(
 ) -> RunResult {
     let started = Instant::now();
     let n = plan.sampling.n as usize;
+    let rule = plan.sampling.early_stop;
     let info = backend.info();
-    let keys: Vec<Option<String>> = (0..n)
-        .map(|i| plan.cache.as_ref().map(|_| cache::key(&info, &plan, i)))
-        .collect();
-    let mut paths = Vec::with_capacity(n);
-    let mut missing = Vec::with_capacity(n);
-    for (i, key) in keys.iter().enumerate() {
-        match (&plan.cache, key) {
-            (Some(c), Some(k)) => match c.get(k) {
-                Some(mut hit) => {
-                    // Cached records are read with the current answer extraction, like
-                    // fresh ones.
-                    hit.index = i;
-                    hit.cached = true;
-                    settle(&mut hit, &plan.extractor, &plan.query);
-                    emit(&events, EngineEvent::PathStarted { path: i });
-                    emit(
-                        &events,
-                        EngineEvent::Chunk {
-                            path: i,
-                            text: hit.text(),
-                        },
-                    );
-                    emit(&events, EngineEvent::PathDone(hit.clone()));
-                    paths.push(hit);
-                }
-                None => missing.push(i),
-            },
-            _ => missing.push(i),
-        }
-    }
-    // Backends that share one prompt's work across N samples get all first samples at once
-    // (when nothing of the run is cached).
-    let batched = match plan.machine().start() {
-        Step::Sample(spec) if missing.len() == n => backend.stream_batch(plan.request(spec, 0), n),
-        _ => None,
+    let ctx = PathContext {
+        backend,
+        plan: plan.clone(),
+        events: events.clone(),
+        cancel: cancel.clone(),
+        permits,
     };
-    let mut first_streams: Vec<Option<SampleStream>> = match batched {
-        Some(streams) if streams.len() == n => streams.into_iter().map(Some).collect(),
-        _ => (0..n).map(|_| None).collect(),
-    };
+    let mut done: Vec<Option<PathRecord>> = vec![None; n];
     let mut tasks = JoinSet::new();
-    for (i, first) in first_streams.drain(..).enumerate() {
-        if !missing.contains(&i) {
+    let mut next = 0;
+    let mut settled_after = None;
+    loop {
+        let prefix = done.iter().take_while(|d| d.is_some()).count();
+        let answers = answers_in_order(done[..prefix].iter().flatten());
+        if rule.check(&answers).settled {
+            settled_after = Some(prefix);
+            break;
+        }
+        let want = rule.needed(&answers, n);
+        let mut fresh = Vec::new();
+        let mut hit = false;
+        while next < n && next - prefix < want && !cancel.is_cancelled() {
+            if let Some(p) = cached(&plan, &info, next, &events).or_else(|| {
+                plan.cache_only.then(|| {
+                    let mut p = PathRecord::new(next);
+                    p.error = Some(NOT_CACHED.into());
+                    p
+                })
+            }) {
+                done[next] = Some(p);
+                next += 1;
+                hit = true;
+                break;
+            }
+            fresh.push(next);
+            next += 1;
+        }
+        ctx.spawn(&mut tasks, &fresh, &info);
+        if hit {
             continue;
         }
-        let key = keys[i].clone();
-        let (backend, plan, events, cancel, permits) = (
-            backend.clone(),
-            plan.clone(),
-            events.clone(),
-            cancel.clone(),
-            permits.clone(),
-        );
-        tasks.spawn(async move {
-            let result = run_path(
-                i,
-                backend.as_ref(),
-                &plan,
-                first,
-                &events,
-                &cancel,
-                &permits,
-            )
-            .await;
-            if let (Some(c), Some(k), true) = (&plan.cache, &key, result.succeeded()) {
-                c.put(k, &result);
+        match tasks.join_next().await {
+            Some(Ok(p)) => {
+                let i = p.index;
+                done[i] = Some(p);
             }
-            emit(&events, EngineEvent::PathDone(result.clone()));
-            result
-        });
+            Some(Err(e)) => tracing::error!("path task failed: {e}"),
+            None => break,
+        }
     }
+    // Only after a cancel, or a path task that failed, can paths still be running here.
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(p) => paths.push(p),
+            Ok(p) => {
+                let i = p.index;
+                done[i] = Some(p);
+            }
             Err(e) => tracing::error!("path task failed: {e}"),
         }
     }
-    let result = RunResult::from_paths(
+    let paths: Vec<PathRecord> = done.into_iter().flatten().collect();
+    let early_stop = (!rule.is_none()).then(|| {
+        // Settled: the paths the rule read; else every path that ran to its end.
+        let read: Vec<&PathRecord> = match settled_after {
+            Some(k) => paths.iter().take(k).collect(),
+            None => paths.iter().filter(|p| !p.cancelled()).collect(),
+        };
+        let used = read.len();
+        let answers = answers_in_order(read);
+        EarlyStop {
+            rule,
+            threshold: rule.threshold(),
+            samples_used: used,
+            max: n,
+            settled: settled_after.is_some(),
+            probability: rule.check(&answers).probability,
+        }
+    });
+    if let Some(e) = &early_stop
+        && e.settled
+    {
+        emit(
+            &events,
+            EngineEvent::Settled {
+                after: e.samples_used,
+                of: n,
+            },
+        );
+    }
+    let mut result = RunResult::from_paths(
         paths,
         started.elapsed().as_millis() as u64,
         cancel.is_cancelled(),
     );
+    result.early_stop = early_stop;
     emit(&events, EngineEvent::RunDone(result.clone()));
     result
+}
+
+/// The error of a path a cache-only run did not find in the cache.
+pub const NOT_CACHED: &str =
+    "not in the sample cache (run the same evaluation once without --simulate-early-stop)";
+
+/// The answers of finished paths, in index order (`None`: unparsed or failed).
+fn answers_in_order<'a>(paths: impl IntoIterator<Item = &'a PathRecord>) -> Vec<Option<&'a str>> {
+    paths
+        .into_iter()
+        .map(|p| p.answer.as_deref().filter(|_| p.succeeded()))
+        .collect()
+}
+
+/// Path `i` from the sample cache, read with the current answer extraction like a fresh one.
+fn cached(
+    plan: &RunPlan,
+    info: &BackendInfo,
+    i: usize,
+    events: &Option<Events>,
+) -> Option<PathRecord> {
+    let mut hit = plan.cache.as_ref()?.get(&cache::key(info, plan, i))?;
+    hit.index = i;
+    hit.cached = true;
+    settle(&mut hit, &plan.extractor, &plan.query);
+    emit(events, EngineEvent::PathStarted { path: i });
+    emit(
+        events,
+        EngineEvent::Chunk {
+            path: i,
+            text: hit.text(),
+        },
+    );
+    emit(events, EngineEvent::PathDone(hit.clone()));
+    Some(hit)
+}
+
+/// What every path task of a run shares.
+struct PathContext {
+    backend: Arc<dyn Backend>,
+    plan: Arc<RunPlan>,
+    events: Option<Events>,
+    cancel: CancellationToken,
+    permits: Arc<Limiter>,
+}
+
+impl PathContext {
+    /// Starts the paths `indices` (consecutive); backends that share one prompt's work get
+    /// their first samples as one batch.
+    fn spawn(&self, tasks: &mut JoinSet<PathRecord>, indices: &[usize], info: &BackendInfo) {
+        let Some(&first) = indices.first() else {
+            return;
+        };
+        let batched = match self.plan.machine().start() {
+            Step::Sample(spec) if indices.len() > 1 => self
+                .backend
+                .stream_batch(self.plan.request(spec, first), indices.len()),
+            _ => None,
+        };
+        let mut opened: Vec<Option<SampleStream>> = match batched {
+            Some(streams) if streams.len() == indices.len() => {
+                streams.into_iter().map(Some).collect()
+            }
+            _ => indices.iter().map(|_| None).collect(),
+        };
+        for (&i, first) in indices.iter().zip(opened.drain(..)) {
+            let key = self
+                .plan
+                .cache
+                .as_ref()
+                .map(|_| cache::key(info, &self.plan, i));
+            let (backend, plan, events, cancel, permits) = (
+                self.backend.clone(),
+                self.plan.clone(),
+                self.events.clone(),
+                self.cancel.clone(),
+                self.permits.clone(),
+            );
+            tasks.spawn(async move {
+                let result = run_path(
+                    i,
+                    backend.as_ref(),
+                    &plan,
+                    first,
+                    &events,
+                    &cancel,
+                    &permits,
+                )
+                .await;
+                if let (Some(c), Some(k), true) = (&plan.cache, &key, result.succeeded()) {
+                    c.put(k, &result);
+                }
+                emit(&events, EngineEvent::PathDone(result.clone()));
+                result
+            });
+        }
+    }
 }
 
 fn cancelled_path(mut path: PathRecord) -> PathRecord {

@@ -6,7 +6,6 @@ use crate::backend::SampleStream;
 use crate::backend::scripted::{Script, ScriptedBackend, ScriptedResponse};
 use crate::core::extract::AnswerSpec;
 use crate::core::template::Example;
-use crate::engine::limit::Limiter;
 
 fn template(strategy: Strategy, n: u32) -> Template {
     Template {
@@ -192,6 +191,8 @@ struct Gauge {
     inner: ScriptedBackend,
     open: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
+    /// Streams opened in all.
+    opened: Arc<AtomicUsize>,
 }
 
 impl Backend for Gauge {
@@ -199,6 +200,7 @@ impl Backend for Gauge {
         self.inner.info()
     }
     fn stream(&self, request: SampleRequest) -> SampleStream {
+        self.opened.fetch_add(1, Ordering::SeqCst);
         let now = self.open.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
         let open = self.open.clone();
@@ -239,6 +241,7 @@ async fn concurrency_is_bounded() {
         }),
         open: Arc::new(AtomicUsize::new(0)),
         peak: peak.clone(),
+        opened: Arc::new(AtomicUsize::new(0)),
     });
     let mut p = (*plan(Strategy::Direct, 12)).clone();
     p.concurrency = 3;
@@ -351,12 +354,7 @@ fn recorder() -> (jobs::Report, Arc<std::sync::Mutex<Vec<jobs::JobEvent>>>) {
 }
 
 fn eval_options(cancel: CancellationToken) -> eval::EvalOptions {
-    eval::EvalOptions {
-        permits: Arc::new(Limiter::new(4)),
-        greedy: false,
-        cache: None,
-        cancel,
-    }
+    eval::EvalOptions::new(4, None, cancel)
 }
 
 #[tokio::test]
@@ -508,4 +506,152 @@ async fn a_search_job_is_set_up_like_the_cli_and_reports_its_plan_first_and_resu
         eval_options(CancellationToken::new()),
     );
     assert!(too_small.is_err());
+}
+
+/// A scripted backend that counts the streams it opens, and the most open at once.
+fn gauged(responses: Vec<ScriptedResponse>) -> (Arc<Gauge>, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let (open, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let opened = Arc::new(AtomicUsize::new(0));
+    let backend = Arc::new(Gauge {
+        inner: ScriptedBackend::new(Script {
+            model: None,
+            responses,
+        }),
+        open,
+        peak: peak.clone(),
+        opened: opened.clone(),
+    });
+    (backend, opened, peak)
+}
+
+fn early_plan(rule: &str, n: u32) -> Arc<RunPlan> {
+    let mut p = (*plan(Strategy::Direct, n)).clone();
+    p.sampling.early_stop = rule.parse().unwrap();
+    Arc::new(p)
+}
+
+#[tokio::test]
+async fn a_unanimous_vote_stops_after_the_minimum_and_samples_no_more() {
+    for (rule, expected) in [("beta", 4), ("esc:5", 5), ("beta:0.6", 3)] {
+        let (backend, opened, peak) = gauged(vec![ScriptedResponse {
+            text: "The answer is 2.".into(),
+            delay_ms: 2,
+            ..Default::default()
+        }]);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let result = run(
+            backend,
+            early_plan(rule, 20),
+            Some(tx),
+            CancellationToken::new(),
+        )
+        .await;
+        assert_eq!(result.paths.len(), expected, "{rule}");
+        assert_eq!(opened.load(Ordering::SeqCst), expected, "{rule}: requests");
+        assert!(peak.load(Ordering::SeqCst) <= expected, "{rule}: in flight");
+        let e = result.early_stop.clone().unwrap();
+        assert!(e.settled);
+        assert_eq!((e.samples_used, e.max), (expected, 20));
+        assert_eq!(result.tally.winner.as_deref(), Some("2"));
+        let events = collect_events(&mut rx).await;
+        assert!(events.contains(&EngineEvent::Settled {
+            after: expected,
+            of: 20
+        }));
+    }
+}
+
+#[tokio::test]
+async fn a_split_vote_runs_to_n_and_says_it_never_settled() {
+    let (backend, opened, _) = gauged(vec![
+        ScriptedResponse::text("The answer is 2."),
+        ScriptedResponse::text("The answer is 3."),
+    ]);
+    let result = run(
+        backend,
+        early_plan("beta", 10),
+        None,
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(result.paths.len(), 10);
+    assert_eq!(opened.load(Ordering::SeqCst), 10);
+    let e = result.early_stop.unwrap();
+    assert!(!e.settled);
+    assert_eq!(e.samples_used, 10);
+    // Five against five: a coin flip.
+    assert!((e.probability.unwrap() - 0.5).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn waves_never_hold_more_in_flight_than_the_rule_could_still_need() {
+    // Paths answer 2, 3, 2, 3, … then only 2 (seed 1 + i picks the response).
+    let (backend, opened, peak) = gauged(vec![
+        ScriptedResponse {
+            text: "The answer is 2.".into(),
+            delay_ms: 3,
+            ..Default::default()
+        },
+        ScriptedResponse {
+            text: "The answer is 3.".into(),
+            delay_ms: 3,
+            ..Default::default()
+        },
+    ]);
+    let result = run(
+        backend,
+        early_plan("esc:3", 12),
+        None,
+        CancellationToken::new(),
+    )
+    .await;
+    // Alternating answers never give three alike in a row.
+    assert_eq!(result.paths.len(), 12);
+    assert_eq!(opened.load(Ordering::SeqCst), 12);
+    // Each new answer leaves the last one at best two short of a window.
+    assert!(
+        peak.load(Ordering::SeqCst) <= 3,
+        "{}",
+        peak.load(Ordering::SeqCst)
+    );
+}
+
+#[tokio::test]
+async fn cached_paths_count_in_order_and_a_settled_cache_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(Cache::open(dir.path()).unwrap());
+    let (backend, opened, _) = gauged(vec![ScriptedResponse::text("The answer is 2.")]);
+    let mut full = (*plan(Strategy::Direct, 8)).clone();
+    full.cache = Some(cache.clone());
+    let first = run(
+        backend.clone(),
+        Arc::new(full.clone()),
+        None,
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!((first.paths.len(), opened.load(Ordering::SeqCst)), (8, 8));
+    full.sampling.early_stop = "beta".parse().unwrap();
+    let again = run(backend, Arc::new(full), None, CancellationToken::new()).await;
+    assert_eq!(again.paths.len(), 4);
+    assert!(again.paths.iter().all(|p| p.cached));
+    assert_eq!(opened.load(Ordering::SeqCst), 8, "no new request");
+}
+
+#[tokio::test]
+async fn a_cache_only_run_fails_what_is_not_cached_without_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (backend, opened, _) = gauged(vec![ScriptedResponse::text("The answer is 2.")]);
+    let mut p = (*plan(Strategy::Direct, 3)).clone();
+    p.cache = Some(Arc::new(Cache::open(dir.path()).unwrap()));
+    p.cache_only = true;
+    let result = run(backend, Arc::new(p), None, CancellationToken::new()).await;
+    assert_eq!(opened.load(Ordering::SeqCst), 0);
+    assert_eq!(result.paths.len(), 3);
+    assert!(
+        result
+            .paths
+            .iter()
+            .all(|p| p.error.as_deref() == Some(NOT_CACHED))
+    );
 }

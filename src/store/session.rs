@@ -15,8 +15,9 @@ use crate::core::template::Template;
 
 /// The session format version this build writes; older versions are migrated on load
 /// (format 1 kept a path's text whole; format 2 keeps each model call as a stage; format 3
-/// adds a stage's thinking and reasoning tokens).
-pub const SESSION_VERSION: u32 = 3;
+/// adds a stage's thinking and reasoning tokens; format 4 an early-stop rule in the sampling
+/// settings and where a run stopped).
+pub const SESSION_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

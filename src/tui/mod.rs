@@ -153,12 +153,7 @@ async fn default_cache() -> Option<Arc<Cache>> {
 impl JobContext {
     /// The evaluation options of a lab job (no separate greedy sample).
     fn options(&self) -> EvalOptions {
-        EvalOptions {
-            permits: Arc::new(crate::engine::limit::Limiter::new(self.concurrency)),
-            greedy: false,
-            cache: self.cache.clone(),
-            cancel: self.cancel.clone(),
-        }
+        EvalOptions::new(self.concurrency, self.cache.clone(), self.cancel.clone())
     }
 
     /// The job's events as lab messages.

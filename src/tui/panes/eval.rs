@@ -11,7 +11,8 @@ use ratatui::widgets::{
 };
 
 use super::block;
-use crate::engine::eval::FIGURES;
+use crate::core::chart::{Series, max_x};
+use crate::engine::eval::{FIGURES, chart_series};
 use crate::tui::keymap::Action;
 use crate::tui::state::{AppState, EvalView};
 
@@ -106,41 +107,37 @@ fn table(f: &mut Frame, area: Rect, ev: &EvalView) {
     f.render_widget(Paragraph::new(lines), area);
 }
 
+/// Accuracy against samples per item: maj@k curves, early-stop variants as points (the chart
+/// `eval --out` writes as SVG).
 fn chart(f: &mut Frame, area: Rect, ev: &EvalView) {
-    let curves: Vec<Vec<(f64, f64)>> = ev
-        .results
+    let series = chart_series(&ev.results);
+    let points: Vec<Vec<(f64, f64)>> = series.iter().map(Series::points).collect();
+    let max_x = max_x(&series);
+    let datasets: Vec<Dataset> = series
         .iter()
-        .map(|r| {
-            r.maj_at_k
-                .iter()
-                .enumerate()
-                .map(|(k, v)| ((k + 1) as f64, *v))
-                .collect()
-        })
-        .collect();
-    let max_k = curves.iter().map(Vec::len).max().unwrap_or(1).max(2) as f64;
-    let datasets: Vec<Dataset> = curves
-        .iter()
+        .zip(&points)
         .enumerate()
-        .map(|(i, c)| {
-            Dataset::default()
-                .name(ev.results[i].name.clone())
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
+        .map(|(i, (s, p))| {
+            let d = Dataset::default()
+                .name(s.name().to_string())
                 .style(Style::default().fg(COLORS[i % COLORS.len()]))
-                .data(c)
+                .data(p);
+            match s {
+                Series::Curve { .. } => d.marker(Marker::Braille).graph_type(GraphType::Line),
+                Series::Point { .. } => d.marker(Marker::Dot).graph_type(GraphType::Scatter),
+            }
         })
         .collect();
     let chart = Chart::new(datasets)
         .x_axis(
             Axis::default()
-                .title("k")
-                .bounds([1.0, max_k])
-                .labels(["1".to_string(), format!("{max_k}")]),
+                .title("samples")
+                .bounds([1.0, max_x])
+                .labels(["1".to_string(), format!("{max_x}")]),
         )
         .y_axis(
             Axis::default()
-                .title("maj@k")
+                .title("accuracy")
                 .bounds([0.0, 1.0])
                 .labels(["0%", "50%", "100%"]),
         );

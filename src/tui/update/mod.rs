@@ -662,6 +662,9 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
                 p.chunks += 1;
             }
         }
+        EngineEvent::Settled { after, of } => {
+            s.status = format!("the vote settled after {after} of {of} paths; stopping the rest");
+        }
         EngineEvent::Throttled { limit, reason } => {
             s.status =
                 format!("the server seems overloaded ({reason}): sampling at most {limit} at once");
@@ -700,6 +703,9 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
                 }
                 (None, _) => format!("run {id}: no path gave a parsable answer"),
             };
+            // Paths the vote never needed were never sampled: they leave the list.
+            let sampled = result.paths.last().map_or(0, |p| p.index + 1);
+            run.paths.truncate(sampled);
             run.result = Some(result);
             run.retally();
             // Record it and autosave: a crash from here on loses nothing.

@@ -1,0 +1,200 @@
+//! Accuracy against samples per item: full self-consistency's maj@k curves as lines, early-stop
+//! rules as points on the same axes, so what stopping early costs shows at a glance. One set of
+//! series feeds both the SVG of `eval --out` and the lab's evaluation chart.
+
+use std::fmt::Write as _;
+
+/// One thing drawn: a curve (maj@k for k = 1..N) or a point (a rule's samples and accuracy).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Series {
+    Curve {
+        name: String,
+        points: Vec<(f64, f64)>,
+    },
+    Point {
+        name: String,
+        x: f64,
+        y: f64,
+    },
+}
+
+impl Series {
+    pub fn name(&self) -> &str {
+        match self {
+            Series::Curve { name, .. } | Series::Point { name, .. } => name,
+        }
+    }
+
+    /// Its points as (samples per item, accuracy in 0..=1).
+    pub fn points(&self) -> Vec<(f64, f64)> {
+        match self {
+            Series::Curve { points, .. } => points.clone(),
+            Series::Point { x, y, .. } => vec![(*x, *y)],
+        }
+    }
+}
+
+/// The largest samples-per-item value drawn (at least 2, so the axis has a span).
+pub fn max_x(series: &[Series]) -> f64 {
+    series
+        .iter()
+        .flat_map(Series::points)
+        .map(|(x, _)| x)
+        .fold(2.0, f64::max)
+        .ceil()
+}
+
+/// Line colours of the SVG, in series order.
+const PALETTE: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
+];
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A self-contained SVG of `series` under `title`.
+pub fn svg(title: &str, series: &[Series]) -> String {
+    let (w, h) = (760.0, 440.0);
+    let (left, right, top, bottom) = (60.0, 230.0, 40.0, 50.0);
+    let (pw, ph) = (w - left - right, h - top - bottom);
+    let xmax = max_x(series);
+    let px = |x: f64| left + (x - 1.0) / (xmax - 1.0) * pw;
+    let py = |y: f64| top + (1.0 - y.clamp(0.0, 1.0)) * ph;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{left}\" y=\"24\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+        escape(title)
+    );
+    for pct in [0, 25, 50, 75, 100] {
+        let y = py(f64::from(pct) / 100.0);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{pct}%</text>",
+            left + pw,
+            left - 6.0,
+            y + 4.0
+        );
+    }
+    let step = (xmax / 10.0).ceil().max(1.0) as usize;
+    for k in (1..=xmax as usize).step_by(step) {
+        let x = px(k as f64);
+        let _ = writeln!(
+            out,
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#999\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{k}</text>",
+            top + ph,
+            top + ph + 4.0,
+            top + ph + 18.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<rect x=\"{left}\" y=\"{top}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#333\"/>\n\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">samples per item</text>\n\
+         <text x=\"16\" y=\"{:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {:.1})\">accuracy (majority)</text>",
+        left + pw / 2.0,
+        h - 10.0,
+        top + ph / 2.0,
+        top + ph / 2.0
+    );
+    for (i, s) in series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        match s {
+            Series::Curve { points, .. } => {
+                let path: Vec<String> = points
+                    .iter()
+                    .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+                    path.join(" ")
+                );
+            }
+            Series::Point { x, y, .. } => {
+                let _ = writeln!(
+                    out,
+                    "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"5\" fill=\"{color}\" stroke=\"black\"/>",
+                    px(*x),
+                    py(*y)
+                );
+            }
+        }
+        let ly = top + 10.0 + 18.0 * i as f64;
+        let lx = left + pw + 16.0;
+        let mark = match s {
+            Series::Curve { .. } => format!(
+                "<line x1=\"{lx}\" y1=\"{ly}\" x2=\"{:.1}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"/>",
+                lx + 18.0
+            ),
+            Series::Point { .. } => format!(
+                "<circle cx=\"{:.1}\" cy=\"{ly}\" r=\"5\" fill=\"{color}\" stroke=\"black\"/>",
+                lx + 9.0
+            ),
+        };
+        let label = match s {
+            Series::Curve { name, .. } => format!("{name} (maj@k)"),
+            Series::Point { name, x, y } => format!("{name}: {:.0}% at {x:.1}", y * 100.0),
+        };
+        let _ = writeln!(
+            out,
+            "{mark}<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            lx + 24.0,
+            ly + 4.0,
+            escape(&label)
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_svg_draws_curves_and_points_and_escapes_names() {
+        let series = vec![
+            Series::Curve {
+                name: "n=20 <full>".into(),
+                points: (1..=20)
+                    .map(|k| (k as f64, 0.5 + k as f64 / 100.0))
+                    .collect(),
+            },
+            Series::Point {
+                name: "early_stop=beta".into(),
+                x: 5.5,
+                y: 0.68,
+            },
+        ];
+        let svg = svg("arith & sums", &series);
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<polyline").count(), 1);
+        // One point drawn, one legend mark.
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert!(svg.contains("arith &amp; sums"));
+        assert!(svg.contains("n=20 &lt;full&gt; (maj@k)"));
+        assert!(svg.contains("early_stop=beta: 68% at 5.5"));
+        assert_eq!(max_x(&series), 20.0);
+        // Every coordinate is a number (no NaN from a one-point axis).
+        assert!(!svg.contains("NaN"));
+        let lone = svg_points_only();
+        assert!(!lone.contains("NaN"));
+    }
+
+    fn svg_points_only() -> String {
+        svg(
+            "one",
+            &[Series::Point {
+                name: "x".into(),
+                x: 1.0,
+                y: 1.0,
+            }],
+        )
+    }
+}
