@@ -11,7 +11,7 @@ fn stderr_of(out: &std::process::Output) -> String {
 }
 
 #[test]
-fn templates_lists_the_shipped_six() {
+fn templates_lists_the_shipped_ones() {
     let dirs = tempfile::tempdir().unwrap();
     let out = promptlab(&dirs).arg("templates").output().unwrap();
     assert!(out.status.success());
@@ -23,6 +23,7 @@ fn templates_lists_the_shipped_six() {
         "sentiment",
         "last-letters",
         "date-understanding",
+        "sums",
     ] {
         assert!(text.contains(name), "{name} in {text}");
     }

@@ -249,3 +249,27 @@ fn optimize_end_to_end_on_the_embedded_model_with_a_tiny_budget() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn early_stop_on_the_embedded_model_samples_in_batched_waves_and_is_reproducible() {
+    let b = Arc::new(backend());
+    let (t, _) = resolve("sums").unwrap();
+    assert_eq!(t.sampling.early_stop.to_string(), "beta:0.95");
+    let plan = Arc::new(RunPlan::new(&t, "What is 21 plus 13?", Mode::Completion).unwrap());
+    let first = run(b.clone(), plan.clone(), None, CancellationToken::new()).await;
+    let e = first.early_stop.clone().unwrap();
+    assert_eq!(e.max, 20);
+    // Only what the rule read was sampled, every path to its end.
+    assert_eq!(first.paths.len(), e.samples_used, "{e:?}");
+    assert!(first.paths.iter().all(|p| p.succeeded()));
+    assert!(e.samples_used >= 4);
+    if e.settled {
+        assert!(e.probability.unwrap() >= 0.95);
+    }
+    // Batched waves keep each path's seed: the same run stops at the same path, same texts.
+    let again = run(b, plan, None, CancellationToken::new()).await;
+    assert_eq!(again.early_stop, first.early_stop);
+    let texts =
+        |r: &promptlab::engine::RunResult| r.paths.iter().map(|p| p.text()).collect::<Vec<_>>();
+    assert_eq!(texts(&again), texts(&first));
+}

@@ -518,7 +518,7 @@ async fn browsing_an_earlier_run_shows_its_own_prompt_and_settings() {
 fn the_settings_bar_scrolls_to_the_selected_setting_at_100_columns() {
     let mut s = lab("gsm8k-cot");
     s.focus = Focus::Settings;
-    for _ in 0..8 {
+    for _ in 0..promptlab::tui::state::Setting::Answer.index() {
         press(&mut s, KeyCode::Right);
     }
     let t = draw(&s, 100, 30);
@@ -666,4 +666,39 @@ async fn least_to_most_chains_side_by_side_step_by_step() {
             .starts_with("Q1: ")
     );
     insta::assert_snapshot!(draw(&s, 160, 45).backend());
+}
+
+#[tokio::test]
+async fn early_stop_from_the_settings_bar_samples_fewer_paths_and_says_where_it_settled() {
+    let mut s = lab("gsm8k-cot");
+    s.focus = Focus::Settings;
+    s.sel.setting = promptlab::tui::state::Setting::EarlyStop.index();
+    press(&mut s, KeyCode::Enter);
+    press_mod(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    type_text(&mut s, "beta:0.9");
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.lab.sampling.early_stop.to_string(), "beta:0.9");
+    s.lab.sampling.n = 20;
+    finished_run(&mut s).await;
+    let run = s.run.as_ref().unwrap();
+    let e = run.result.as_ref().unwrap().early_stop.clone().unwrap();
+    assert!(e.settled, "{e:?}");
+    // Paths never sampled are not listed (neither as waiting nor as failed).
+    assert_eq!(run.paths.len(), e.samples_used);
+    assert!(e.samples_used < 20);
+    let shown = run.early_stop().unwrap();
+    assert!(
+        shown.contains(&format!("settled after {} of 20", e.samples_used)),
+        "{shown}"
+    );
+    let screen = format!("{:?}", draw(&s, 140, 40).backend());
+    assert!(screen.contains("early stop beta:0.9: settled"), "{screen}");
+    // The setting travels with the session's record of the run.
+    let record = s.session.runs.last().unwrap();
+    assert_eq!(
+        record.template.sampling.early_stop,
+        s.lab.sampling.early_stop
+    );
+    assert_eq!(record.result.early_stop.as_ref(), Some(&e));
+    insta::assert_snapshot!(draw(&s, 140, 40).backend());
 }

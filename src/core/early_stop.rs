@@ -45,6 +45,17 @@ pub struct Check {
 }
 
 impl Rule {
+    /// The rules the lab's settings bar steps through.
+    pub const PRESETS: [Rule; 7] = [
+        Rule::None,
+        Rule::Beta { confidence: 0.9 },
+        Rule::Beta { confidence: 0.95 },
+        Rule::Beta { confidence: 0.99 },
+        Rule::Esc { window: 4 },
+        Rule::Esc { window: 5 },
+        Rule::Esc { window: 8 },
+    ];
+
     pub fn is_none(&self) -> bool {
         matches!(self, Rule::None)
     }
@@ -55,6 +66,14 @@ impl Rule {
             Rule::None => "none",
             Rule::Beta { .. } => "beta",
             Rule::Esc { .. } => "esc",
+        }
+    }
+
+    /// What `Check::probability` means under this rule, for people.
+    pub fn measure(&self) -> &'static str {
+        match self {
+            Rule::Esc { .. } => "window agreement",
+            _ => "P(leader stays)",
         }
     }
 
@@ -248,13 +267,9 @@ pub struct EarlyStop {
 impl EarlyStop {
     /// One line for people: "early stop beta:0.95: settled after 4 of 20 paths (P 0.969)".
     pub fn describe(&self) -> String {
-        let what = match self.rule {
-            Rule::Beta { .. } => "P(leader stays)",
-            _ => "window agreement",
-        };
         let p = self
             .probability
-            .map(|p| format!(", {what} {p:.3}"))
+            .map(|p| format!(", {} {p:.3}", self.rule.measure()))
             .unwrap_or_default();
         if self.settled {
             format!(

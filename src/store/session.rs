@@ -323,9 +323,9 @@ pub(crate) mod tests {
     fn newer_version_and_broken_files_are_clear() {
         let (t, _) = resolve("gsm8k-cot").unwrap();
         let mut yaml = Session::new(t).to_yaml().unwrap();
-        yaml = yaml.replacen("version: 3", "version: 7", 1);
+        yaml = yaml.replacen(&format!("version: {SESSION_VERSION}"), "version: 77", 1);
         let err = Session::from_yaml(&yaml, "s.yaml").unwrap_err().to_string();
-        assert!(err.contains("version 7 is newer"), "{err}");
+        assert!(err.contains("version 77 is newer"), "{err}");
         let err = Session::from_yaml("version: 1\ncreated: x\nlab: [\n", "s.yaml")
             .unwrap_err()
             .to_string();

@@ -21,6 +21,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/zero-shot-cot.yaml"),
     ),
     ("sentiment", include_str!("../../templates/sentiment.yaml")),
+    ("sums", include_str!("../../templates/sums.yaml")),
     (
         "last-letters",
         include_str!("../../templates/last-letters.yaml"),

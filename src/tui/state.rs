@@ -24,6 +24,7 @@ pub const DEFAULT_SPLIT: u16 = 44;
 pub enum Setting {
     Strategy,
     N,
+    EarlyStop,
     Temperature,
     TopP,
     TopK,
@@ -36,9 +37,10 @@ pub enum Setting {
 }
 
 impl Setting {
-    pub const ALL: [Setting; 11] = [
+    pub const ALL: [Setting; 12] = [
         Setting::Strategy,
         Setting::N,
+        Setting::EarlyStop,
         Setting::Temperature,
         Setting::TopP,
         Setting::TopK,
@@ -54,6 +56,7 @@ impl Setting {
         match self {
             Setting::Strategy => "strategy",
             Setting::N => "N",
+            Setting::EarlyStop => "stop",
             Setting::Temperature => "temperature",
             Setting::TopP => "top-p",
             Setting::TopK => "top-k",
@@ -64,6 +67,11 @@ impl Setting {
             Setting::Thinking => "thinking",
             Setting::Effort => "effort",
         }
+    }
+
+    /// Its place in the settings bar.
+    pub fn index(self) -> usize {
+        Setting::ALL.iter().position(|s| *s == self).unwrap_or(0)
     }
 }
 
@@ -388,6 +396,34 @@ impl RunView {
             Some(r) => Duration::from_millis(r.elapsed_ms),
             None => now.saturating_duration_since(self.started),
         }
+    }
+
+    /// Where the early-stop rule stands: settled (or not) once the run is over; live, what it
+    /// reads from the finished paths in index order. `None` without a rule.
+    pub fn early_stop(&self) -> Option<String> {
+        if let Some(e) = self.result.as_ref().and_then(|r| r.early_stop.as_ref()) {
+            return Some(e.describe());
+        }
+        let rule = self.meta.template.sampling.early_stop;
+        if rule.is_none() {
+            return None;
+        }
+        let answers: Vec<Option<&str>> = self
+            .paths
+            .iter()
+            .map_while(|p| p.result.as_ref())
+            .map(|r| r.answer.as_deref().filter(|_| r.succeeded()))
+            .collect();
+        let p = rule
+            .check(&answers)
+            .probability
+            .map(|p| format!(", {} {p:.2}", rule.measure()))
+            .unwrap_or_default();
+        Some(format!(
+            "early stop {rule}: {} of at most {} read{p}",
+            answers.len(),
+            self.paths.len()
+        ))
     }
 
     pub fn retally(&mut self) {

@@ -27,6 +27,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     let values = [
         t.strategy.to_string(),
         sm.n.to_string(),
+        sm.early_stop.to_string(),
         format!("{:.2}", sm.temperature),
         format!("{:.2}", sm.top_p),
         sm.top_k.to_string(),

@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::block;
 use crate::core::vote::TallyEntry;
@@ -109,5 +109,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             Span::styled(w.clone(), Style::default().fg(Color::Magenta)),
         ]));
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    if let Some(e) = run.early_stop() {
+        lines.push(Line::styled(
+            format!(" {e}"),
+            Style::default().fg(Color::Cyan),
+        ));
+    }
+    // The early-stop line wraps in a narrow pane; the bars always fit.
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

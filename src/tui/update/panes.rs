@@ -4,6 +4,7 @@ use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 use super::set_strategy;
+use crate::core::early_stop::Rule;
 use crate::core::extract::AnswerKind;
 use crate::core::render::Mode;
 use crate::core::template::{Effort, Example, MAX_N, MAX_TOKENS, MAX_TOP_K, Thinking};
@@ -166,6 +167,7 @@ fn settings_action(s: &mut AppState, a: Action) {
                 sm.n.saturating_sub(1).max(1)
             }
         }
+        Setting::EarlyStop => sm.early_stop = ring(&Rule::PRESETS, sm.early_stop, up),
         Setting::Temperature => sm.temperature = step(sm.temperature, 0.1).clamp(0.0, 2.0),
         Setting::TopP => sm.top_p = step(sm.top_p, 0.05).clamp(0.05, 1.0),
         Setting::TopK => {
@@ -255,6 +257,7 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
     let current = match field {
         Setting::Strategy => s.lab.strategy.to_string(),
         Setting::N => sm.n.to_string(),
+        Setting::EarlyStop => sm.early_stop.to_string(),
         Setting::Temperature => format!("{}", sm.temperature),
         Setting::TopP => format!("{}", sm.top_p),
         Setting::TopK => sm.top_k.to_string(),
@@ -301,6 +304,7 @@ pub(in crate::tui) fn set_typed(
                 .map_err(|e: String| format!("strategy: {e}"))?
         }
         Setting::N => sm.n = num(typed, "N", 1, MAX_N)?,
+        Setting::EarlyStop => sm.early_stop = typed.parse()?,
         Setting::Temperature => sm.temperature = num(typed, "temperature", 0.0, 2.0)?,
         Setting::TopP => sm.top_p = num(typed, "top-p", 0.01, 1.0)?,
         Setting::TopK => sm.top_k = num(typed, "top-k (0: off)", 0, MAX_TOP_K)?,

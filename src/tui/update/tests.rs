@@ -13,6 +13,7 @@ use crate::core::strategy::Stage;
 use crate::store::template::resolve;
 use crate::tui::keymap::Keymap;
 use crate::tui::layout::layout;
+use crate::tui::state::Setting;
 use crate::tui::state::editor_text;
 
 fn lab() -> AppState {
@@ -251,11 +252,19 @@ fn settings_stay_in_range() {
         key(&mut s, KeyCode::Down);
     }
     assert_eq!(s.lab.sampling.n, 1);
+    key(&mut s, KeyCode::Right); // early stop: a ring of rules, both ways
+    key(&mut s, KeyCode::Up);
+    assert_eq!(s.lab.sampling.early_stop.to_string(), "beta:0.9");
+    key(&mut s, KeyCode::Down);
+    key(&mut s, KeyCode::Down);
+    assert_eq!(s.lab.sampling.early_stop.to_string(), "esc:8");
+    key(&mut s, KeyCode::Up);
     key(&mut s, KeyCode::Right); // temperature
     for _ in 0..30 {
         key(&mut s, KeyCode::Up);
     }
     assert_eq!(s.lab.sampling.temperature, 2.0);
+    key(&mut s, KeyCode::Left);
     key(&mut s, KeyCode::Left);
     key(&mut s, KeyCode::Left); // strategy
     key(&mut s, KeyCode::Up);
@@ -291,10 +300,7 @@ fn changing_the_answer_kind_re_votes_the_shown_recorded_run() {
         "numbers: nothing parses"
     );
     s.focus = Focus::Settings;
-    s.sel.setting = crate::tui::state::Setting::ALL
-        .iter()
-        .position(|f| *f == crate::tui::state::Setting::Answer)
-        .unwrap();
+    s.sel.setting = Setting::Answer.index();
     key(&mut s, KeyCode::Up); // number -> choice
     key(&mut s, KeyCode::Up); // choice -> text
     assert_eq!(s.session.runs[0].template.answer.kind.as_str(), "text");
@@ -534,7 +540,7 @@ fn browsing_shows_the_runs_own_prompt_and_settings_read_only() {
     );
     assert_ne!(meta.template.sampling.n, 9);
     s.focus = Focus::Settings;
-    s.sel.setting = 1;
+    s.sel.setting = Setting::N.index();
     key(&mut s, KeyCode::Up);
     assert_eq!(s.lab.sampling.n, 9, "read-only while viewing");
     assert!(s.status.contains("read-only"), "{}", s.status);
@@ -577,7 +583,7 @@ fn shortcuts_work_from_the_first_frame() {
 fn settings_take_typed_values_and_stay_in_bounds() {
     let mut s = lab();
     s.focus = Focus::Settings;
-    s.sel.setting = 6; // seed
+    s.sel.setting = Setting::Seed.index();
     key(&mut s, KeyCode::Enter);
     ctrl(&mut s, 'u');
     typed(&mut s, "1234");
@@ -595,12 +601,12 @@ fn settings_take_typed_values_and_stay_in_bounds() {
     s.lab.sampling.seed = 0;
     key(&mut s, KeyCode::Down);
     assert_eq!(s.lab.sampling.seed, 0, "no wrap below 0");
-    s.sel.setting = 4; // top-k
+    s.sel.setting = Setting::TopK.index();
     for _ in 0..500 {
         key(&mut s, KeyCode::Up);
     }
     assert_eq!(s.lab.sampling.top_k, crate::core::template::MAX_TOP_K);
-    s.sel.setting = 7; // mode: ↓ undoes ↑
+    s.sel.setting = Setting::Mode.index(); // ↓ undoes ↑
     let m = s.lab.mode;
     key(&mut s, KeyCode::Up);
     assert_ne!(s.lab.mode, m);
