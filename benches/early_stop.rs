@@ -7,7 +7,7 @@
 //! - On the embedded model (when it is installed): the `sums` template (chain of thought) on
 //!   `assets/sums.jsonl`, no sample cache, so every sample is decoded.
 //!
-//! Run: `cargo bench --bench early_stop` (ITEMS=50, N=20, LATENCY_MS=50, LOCAL=0 to skip the
+//! Run: `cargo bench --bench early_stop` (ITEMS=60, N=20, LATENCY_MS=50, LOCAL=0 to skip the
 //! embedded model, RULES=none,beta:0.95,esc:5).
 
 use std::sync::Arc;
@@ -177,7 +177,7 @@ fn main() {
     let items: Vec<Item> = data
         .items
         .into_iter()
-        .take(env("ITEMS", 50) as usize)
+        .take(env("ITEMS", 60) as usize)
         .collect();
     let n = env("N", 20) as u32;
 

@@ -108,7 +108,7 @@ async fn completions_endpoint_with_logprobs() {
     Mock::given(method("POST"))
         .and(path("/v1/completions"))
         .and(body_partial_json(
-            serde_json::json!({"prompt": "Q: 2+3?\nA:", "logprobs": 1}),
+            serde_json::json!({"prompt": "Q: 2+3?\nA:", "logprobs": 5}),
         ))
         .respond_with(sse_response(sse(&events)))
         .mount(&server)
@@ -123,6 +123,58 @@ async fn completions_endpoint_with_logprobs() {
     assert_eq!(finish.reason, "length");
     let lp = finish.logprob.unwrap();
     assert_eq!((lp.sum, lp.tokens), (-1.0, 3));
+    // No candidates were sent: no confidence is made up.
+    assert_eq!(finish.confidence, None);
+}
+
+#[tokio::test]
+async fn top_logprobs_give_each_path_a_confidence_in_chat_and_completions() {
+    let server = MockServer::start().await;
+    let top = |lps: &[f64]| -> Vec<serde_json::Value> {
+        lps.iter()
+            .map(|l| serde_json::json!({"token": "x", "logprob": l}))
+            .collect()
+    };
+    let chat_events = vec![
+        serde_json::json!({"choices": [{"index": 0, "delta": {"content": "5"}, "logprobs": {"content": [
+            {"token": "5", "logprob": -0.01, "top_logprobs": top(&[-0.01, -6.0, -7.0, -8.0, -9.0])}
+        ]}, "finish_reason": null}]}),
+        serde_json::json!({"choices": [{"index": 0, "delta": {"content": "."}, "logprobs": {"content": [
+            {"token": ".", "logprob": -0.5, "top_logprobs": top(&[-0.5, -1.0, -2.0, -3.0, -3.5])}
+        ]}, "finish_reason": "stop"}]}),
+    ];
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_partial_json(
+            serde_json::json!({"logprobs": true, "top_logprobs": 5}),
+        ))
+        .respond_with(sse_response(sse(&chat_events)))
+        .mount(&server)
+        .await;
+    let completion_events = vec![
+        serde_json::json!({"choices": [{"index": 0, "text": " 5", "logprobs": {
+        "token_logprobs": [-0.01],
+        "top_logprobs": [{" 5": -0.01, " 6": -6.0, " 4": -7.0, " 7": -8.0, " 3": -9.0}]
+    }, "finish_reason": "stop"}]}),
+    ];
+    Mock::given(method("POST"))
+        .and(path("/v1/completions"))
+        .and(body_partial_json(serde_json::json!({"logprobs": 5})))
+        .respond_with(sse_response(sse(&completion_events)))
+        .mount(&server)
+        .await;
+    let mut s = settings(&server);
+    s.logprobs = true;
+    let b = OpenAiBackend::new(s).unwrap();
+    let (_, finish) = collect(&b, chat()).await.unwrap();
+    // Two tokens, one window: the mean of 30.01/5 and 10/5.
+    let c = finish.confidence.unwrap();
+    // Token confidences are kept as f32.
+    assert!((c - (30.01 / 5.0 + 10.0 / 5.0) / 2.0).abs() < 1e-5, "{c}");
+    let (_, finish) = collect(&b, Prompt::Completion("Q: 2+3?\nA:".into()))
+        .await
+        .unwrap();
+    assert!((finish.confidence.unwrap() - 30.01 / 5.0).abs() < 1e-5);
 }
 
 /// Fails `failures` times with `status` (and Retry-After), then streams.

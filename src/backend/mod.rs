@@ -40,6 +40,9 @@ pub struct Finish {
     /// Of the completion tokens, those spent thinking, when the server says (else 0).
     pub reasoning_tokens: u32,
     pub logprob: Option<LogProb>,
+    /// DeepConf's bottom-10% group confidence of the completion (`core::confidence`), where
+    /// the top candidates' log-probabilities are known.
+    pub confidence: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +147,14 @@ pub trait Backend: Send + Sync {
     /// `None`: the engine makes N `stream` calls instead.
     fn stream_batch(&self, _request: SampleRequest, _n: usize) -> Option<Vec<SampleStream>> {
         None
+    }
+
+    /// Whether samples decode together, one step for all of them: sampling fewer at once then
+    /// saves tokens but no time (a CPU step costs about the same for 4 sequences as for 20),
+    /// so an early-stop rule starts every path and stops the ones still running once the vote
+    /// is settled, instead of sampling in waves.
+    fn decodes_in_lockstep(&self) -> bool {
+        false
     }
 }
 

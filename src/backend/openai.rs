@@ -123,12 +123,14 @@ impl OpenAiBackend {
                 body["messages"] = json!(messages);
                 if s.logprobs {
                     body["logprobs"] = json!(true);
+                    // The alternatives give each token's confidence (DeepConf).
+                    body["top_logprobs"] = json!(crate::core::confidence::TOP_K);
                 }
             }
             Prompt::Completion(text) => {
                 body["prompt"] = json!(text);
                 if s.logprobs {
-                    body["logprobs"] = json!(1);
+                    body["logprobs"] = json!(crate::core::confidence::TOP_K);
                 }
             }
         }
@@ -269,15 +271,62 @@ struct Logprobs {
     /// Chat: `{content: [{token, logprob, ...}]}`.
     #[serde(default)]
     content: Option<Vec<TokenLogprob>>,
-    /// Completions: `{token_logprobs: [..]}`.
+    /// Completions: `{token_logprobs: [..], top_logprobs: [{token: logprob}, ..]}`.
     #[serde(default)]
     token_logprobs: Option<Vec<Option<f64>>>,
+    #[serde(default)]
+    top_logprobs: Option<Vec<Option<std::collections::HashMap<String, f64>>>>,
 }
 
 #[derive(Debug, Deserialize)]
 struct TokenLogprob {
     #[serde(default)]
     logprob: Option<f64>,
+    /// The top candidates at this position, the chosen one among them.
+    #[serde(default)]
+    top_logprobs: Vec<TopLogprob>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TopLogprob {
+    #[serde(default)]
+    logprob: Option<f64>,
+}
+
+impl Logprobs {
+    /// The chosen tokens' log-probabilities, and each token's top candidates' (largest
+    /// first; empty where the server sent none).
+    fn read(self) -> (Vec<f64>, Vec<Vec<f64>>) {
+        let sorted = |mut v: Vec<f64>| {
+            v.sort_by(|a, b| b.total_cmp(a));
+            v
+        };
+        match self.content {
+            Some(c) => c
+                .into_iter()
+                .map(|t| {
+                    let top = t.top_logprobs.into_iter().filter_map(|x| x.logprob);
+                    (t.logprob, sorted(top.collect()))
+                })
+                .filter_map(|(lp, top)| lp.map(|lp| (lp, top)))
+                .unzip(),
+            None => {
+                let chosen: Vec<f64> = self
+                    .token_logprobs
+                    .unwrap_or_default()
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                let top = self
+                    .top_logprobs
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| sorted(m.map(|m| m.into_values().collect()).unwrap_or_default()))
+                    .collect();
+                (chosen, top)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -302,6 +351,7 @@ struct Progress {
     usage: Option<Usage>,
     reasoning_tokens: u32,
     logprob: Option<LogProb>,
+    confidence: crate::core::confidence::Confidence,
     chunks: u32,
     /// Events of a chunk not yet handed on (a chunk can carry thinking and text).
     pending: std::collections::VecDeque<StreamEvent>,
@@ -370,13 +420,14 @@ fn events(
                                 p.finish_reason = Some(r);
                             }
                             if let Some(lp) = c.logprobs {
-                                let values: Vec<f64> = match (lp.content, lp.token_logprobs) {
-                                    (Some(c), _) => {
-                                        c.into_iter().filter_map(|t| t.logprob).collect()
+                                let (values, tops) = lp.read();
+                                for top in tops {
+                                    if let Some(conf) =
+                                        crate::core::confidence::token_confidence(&top)
+                                    {
+                                        p.confidence.push(conf);
                                     }
-                                    (None, Some(t)) => t.into_iter().flatten().collect(),
-                                    (None, None) => Vec::new(),
-                                };
+                                }
                                 let acc = p.logprob.get_or_insert(LogProb {
                                     sum: 0.0,
                                     tokens: 0,
@@ -411,6 +462,7 @@ fn events(
                                 }),
                                 reasoning_tokens: p.reasoning_tokens,
                                 logprob: p.logprob.filter(|l| l.tokens > 0),
+                                confidence: p.confidence.finish(),
                             })),
                             None => Err(BackendError::StreamCut),
                         };

@@ -64,6 +64,9 @@ pub struct ScriptedResponse {
     /// Log-probability of every token, for the weighted vote.
     #[serde(default)]
     pub token_logprob: Option<f64>,
+    /// The path's confidence (DeepConf), for the confidence-weighted vote.
+    #[serde(default)]
+    pub confidence: Option<f64>,
 }
 
 impl ScriptedResponse {
@@ -213,6 +216,7 @@ impl Backend for ScriptedBackend {
                         sum: lp * f64::from(tokens),
                         tokens,
                     }),
+                    confidence: r.confidence,
                 }))
             };
         let text_events = stream::iter(pieces).then(move |p| async move {

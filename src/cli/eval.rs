@@ -281,6 +281,19 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
         out.push('\n');
     }
     out.push('\n');
+    // DeepConf: where every path has a confidence, its two votes.
+    for r in results {
+        if let (Some(c), Some(f)) = (r.accuracy_confidence, r.accuracy_filtered) {
+            let _ = writeln!(
+                out,
+                "confidence {:<w$}  confidence-weighted {} · the most confident half {} (majority {})",
+                r.name,
+                crate::engine::eval::pct(c),
+                crate::engine::eval::pct(f),
+                crate::engine::eval::pct(r.accuracy_majority)
+            );
+        }
+    }
     // Reasoning models: how much of the completion went into thinking.
     for r in results.iter().filter(|r| r.reasoning_tokens > 0) {
         let _ = writeln!(
@@ -350,6 +363,8 @@ fn export(
         "variant",
         "accuracy_first",
         "accuracy_majority",
+        "accuracy_confidence",
+        "accuracy_filtered",
         "maj_at_n",
         "samples_per_item",
         "unparsed_rate",
@@ -372,6 +387,12 @@ fn export(
             r.name.clone(),
             r.accuracy_first.to_string(),
             r.accuracy_majority.to_string(),
+            r.accuracy_confidence
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            r.accuracy_filtered
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
             r.maj_at_k.last().copied().unwrap_or(0.0).to_string(),
             r.samples_per_item.to_string(),
             r.unparsed_rate.to_string(),

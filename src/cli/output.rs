@@ -105,6 +105,8 @@ fn run_json(r: &Report<'_>) -> Value {
         "answer": result.tally.winner,
         "agreement": result.tally.agreement,
         "weighted_answer": result.tally.weighted_winner,
+        "confidence_answer": result.tally.confidence_winner,
+        "filtered_answer": result.tally.filtered_winner,
         "usage": result.usage,
         "elapsed_ms": result.elapsed_ms,
         "cancelled": result.cancelled,
@@ -126,6 +128,7 @@ pub fn path_json(p: &PathRecord) -> Value {
     v["prompt_tokens"] = json!(u.prompt_tokens);
     v["completion_tokens"] = json!(u.completion_tokens);
     v["logprob"] = json!(p.logprob());
+    v["confidence"] = json!(p.confidence());
     v["steps"] = json!(p.steps());
     v
 }
@@ -249,7 +252,17 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         let w = crate::core::display::visible(w);
         let _ = writeln!(out, "Probability-weighted answer: {w}");
     }
-    let failed = n - result.succeeded();
+    if let (Some(c), Some(f)) = (&tally.confidence_winner, &tally.filtered_winner) {
+        let _ = writeln!(
+            out,
+            "Confidence-weighted answer: {} · the most confident {:.0}% vote: {}",
+            crate::core::display::visible(c),
+            crate::core::vote::CONFIDENT_SHARE * 100.0,
+            crate::core::display::visible(f)
+        );
+    }
+    let stopped = result.paths.iter().filter(|p| p.stopped()).count();
+    let failed = n - result.succeeded() - stopped;
     let truncated = result.truncated();
     let reasoning: u32 = result.paths.iter().map(PathRecord::reasoning_tokens).sum();
     let _ = writeln!(
@@ -280,7 +293,11 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         },
     );
     if let Some(e) = &result.early_stop {
-        let _ = writeln!(out, "{}", e.describe());
+        let stopped = match stopped {
+            0 => String::new(),
+            k => format!(" · {k} stopped mid-way"),
+        };
+        let _ = writeln!(out, "{}{stopped}", e.describe());
     }
     let _ = writeln!(
         out,

@@ -127,6 +127,7 @@ mod tests {
                 path: i,
                 answer: a.map(String::from),
                 logprob: None,
+                confidence: None,
             })
             .collect();
         let t = Tally::from_ballots(&ballots);

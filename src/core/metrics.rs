@@ -22,6 +22,7 @@ pub fn majority_correct(answers: &[Option<&str>], accepted: &[String]) -> bool {
             path: i,
             answer: a.map(str::to_string),
             logprob: None,
+            confidence: None,
         })
         .collect();
     Tally::from_ballots(&ballots)

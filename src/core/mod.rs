@@ -4,6 +4,7 @@
 pub mod ape;
 pub mod chart;
 pub mod compare;
+pub mod confidence;
 pub mod display;
 pub mod early_stop;
 pub mod extract;

@@ -135,6 +135,9 @@ pub struct StageRecord {
     pub reasoning_tokens: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprob: Option<LogProb>,
+    /// DeepConf's confidence of this call's completion (`core::confidence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
     /// Least-to-most: the answer read from this sub-question's text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
@@ -153,6 +156,7 @@ impl StageRecord {
             completion_tokens: 0,
             reasoning_tokens: 0,
             logprob: None,
+            confidence: None,
             answer: None,
         }
     }
@@ -210,6 +214,11 @@ impl PathRecord {
 
     pub fn cancelled(&self) -> bool {
         self.error.as_deref() == Some(CANCELLED)
+    }
+
+    /// Stopped by an early-stop rule mid-way: not a failure, a sample the vote did not need.
+    pub fn stopped(&self) -> bool {
+        self.error.as_deref() == Some(STOPPED)
     }
 
     /// Everything the path produced, prefaces included, as it streamed.
@@ -277,6 +286,17 @@ impl PathRecord {
     }
 
     /// The path's log-probability over every stage, when every finished stage has one.
+    /// The path's confidence: its least confident model call's (`None` unless every finished
+    /// call has one).
+    pub fn confidence(&self) -> Option<f64> {
+        let mut lowest: Option<f64> = None;
+        for s in self.stages.iter().filter(|s| s.finish_reason.is_some()) {
+            let c = s.confidence?;
+            lowest = Some(lowest.map_or(c, |l| l.min(c)));
+        }
+        lowest
+    }
+
     pub fn logprob(&self) -> Option<LogProb> {
         let mut acc = LogProb {
             sum: 0.0,
@@ -320,12 +340,16 @@ impl PathRecord {
             path: self.index,
             answer: self.answer.clone(),
             logprob: self.logprob(),
+            confidence: self.confidence(),
         })
     }
 }
 
 /// The error of a path stopped by the user.
 pub const CANCELLED: &str = "cancelled";
+/// The error of a path stopped because the vote was settled without it (what it had
+/// streamed is kept).
+pub const STOPPED: &str = "stopped: the vote was settled";
 
 /// Reads a path's answers from its record: the final answer from the last stage, each
 /// least-to-most sub-answer from its own stage. The one place answers come from, for fresh

@@ -32,7 +32,12 @@ pub struct Ballot {
     pub path: usize,
     pub answer: Option<String>,
     pub logprob: Option<LogProb>,
+    /// The path's confidence (`core::confidence`), where known.
+    pub confidence: Option<f64>,
 }
+
+/// Share of the most confident paths the filtered vote keeps (DeepConf's filter).
+pub const CONFIDENT_SHARE: f64 = 0.5;
 
 /// One answer's share of the vote. `answer: None` is the no-answer bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +64,12 @@ pub struct Tally {
     /// The probability-weighted winner, when every voting path has log-probabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weighted_winner: Option<String>,
+    /// When every voting path has a confidence (DeepConf): the confidence-weighted winner, and
+    /// the majority of the `CONFIDENT_SHARE` most confident paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence_winner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered_winner: Option<String>,
 }
 
 impl Tally {
@@ -95,22 +106,21 @@ impl Tally {
             .first()
             .map_or(0.0, |e| f64::from(e.votes) / f64::from(voted));
         let weighted_winner = if weighted {
-            let mut best: Option<&TallyEntry> = None;
-            for e in &parsed {
-                let better = match best {
-                    None => true,
-                    Some(b) => {
-                        e.weight.unwrap_or(0.0) > b.weight.unwrap_or(0.0)
-                            || (e.weight == b.weight && e.paths[0] < b.paths[0])
-                    }
-                };
-                if better {
-                    best = Some(e);
-                }
-            }
-            best.and_then(|e| e.answer.clone())
+            heaviest(&sorted, |b| b.logprob.map_or(0.0, |l| l.normalized_prob()))
         } else {
             None
+        };
+        let confident = !sorted.is_empty() && sorted.iter().all(|b| b.confidence.is_some());
+        let confidence_of = |b: &Ballot| b.confidence.unwrap_or(0.0);
+        let (confidence_winner, filtered_winner) = if confident {
+            let mut by_confidence = sorted.clone();
+            by_confidence.sort_by(|a, b| confidence_of(b).total_cmp(&confidence_of(a)));
+            let keep = ((sorted.len() as f64 * CONFIDENT_SHARE).ceil() as usize).max(1);
+            let mut kept = by_confidence[..keep].to_vec();
+            kept.sort_by_key(|b| b.path);
+            (heaviest(&sorted, confidence_of), heaviest(&kept, |_| 1.0))
+        } else {
+            (None, None)
         };
         let mut entries = parsed;
         entries.extend(none);
@@ -123,6 +133,8 @@ impl Tally {
             winner,
             agreement,
             weighted_winner,
+            confidence_winner,
+            filtered_winner,
         }
     }
 
@@ -130,6 +142,28 @@ impl Tally {
     pub fn entry(&self, answer: Option<&str>) -> Option<&TallyEntry> {
         self.entries.iter().find(|e| e.answer.as_deref() == answer)
     }
+}
+
+/// The parsed answer with the most `weight` over `ballots` (in path order); ties go to the
+/// answer whose first ballot came first.
+fn heaviest(ballots: &[&Ballot], weight: impl Fn(&Ballot) -> f64) -> Option<String> {
+    let mut totals: Vec<(&str, f64)> = Vec::new();
+    for b in ballots {
+        let Some(a) = b.answer.as_deref() else {
+            continue;
+        };
+        match totals.iter_mut().find(|(x, _)| *x == a) {
+            Some((_, w)) => *w += weight(b),
+            None => totals.push((a, weight(b))),
+        }
+    }
+    let mut best: Option<(&str, f64)> = None;
+    for (a, w) in totals {
+        if best.is_none_or(|(_, bw)| w > bw) {
+            best = Some((a, w));
+        }
+    }
+    best.map(|(a, _)| a.to_string())
 }
 
 fn empty_entry(answer: Option<String>, weighted: bool) -> TallyEntry {
@@ -152,6 +186,7 @@ mod tests {
             path,
             answer: a.map(String::from),
             logprob: None,
+            confidence: None,
         }
     }
 
@@ -206,16 +241,19 @@ mod tests {
                 path: 0,
                 answer: Some("a".into()),
                 logprob: lp(-30.0),
+                confidence: None,
             },
             Ballot {
                 path: 1,
                 answer: Some("a".into()),
                 logprob: lp(-30.0),
+                confidence: None,
             },
             Ballot {
                 path: 2,
                 answer: Some("b".into()),
                 logprob: lp(-1.0),
+                confidence: None,
             },
         ];
         let t = Tally::from_ballots(&ballots);
@@ -235,6 +273,7 @@ mod tests {
                     sum: -1.0,
                     tokens: 1,
                 }),
+                confidence: None,
             },
             b(1, Some("a")),
         ];
@@ -246,7 +285,7 @@ mod tests {
     proptest! {
         #[test]
         fn votes_add_up(answers in proptest::collection::vec(proptest::option::of("[a-c]"), 0..40)) {
-            let ballots: Vec<Ballot> = answers.iter().enumerate().map(|(i, a)| Ballot { path: i, answer: a.clone(), logprob: None }).collect();
+            let ballots: Vec<Ballot> = answers.iter().enumerate().map(|(i, a)| Ballot { path: i, answer: a.clone(), logprob: None, confidence: None }).collect();
             let t = Tally::from_ballots(&ballots);
             prop_assert_eq!(t.entries.iter().map(|e| e.votes).sum::<u32>(), answers.len() as u32);
             if let Some(w) = &t.winner {
@@ -254,5 +293,33 @@ mod tests {
                 prop_assert!(t.entries.iter().filter(|e| e.answer.is_some()).all(|e| e.votes <= top));
             }
         }
+    }
+
+    #[test]
+    fn confidence_weighs_the_vote_and_filters_the_least_sure_half() {
+        let c = |path: usize, a: &str, conf: f64| Ballot {
+            path,
+            answer: Some(a.into()),
+            logprob: None,
+            confidence: Some(conf),
+        };
+        // Three unsure paths say 7; two sure ones say 8.
+        let ballots = [
+            c(0, "7", 1.0),
+            c(1, "8", 9.0),
+            c(2, "7", 1.5),
+            c(3, "8", 8.0),
+            c(4, "7", 1.2),
+        ];
+        let t = Tally::from_ballots(&ballots);
+        assert_eq!(t.winner.as_deref(), Some("7"));
+        assert_eq!(t.confidence_winner.as_deref(), Some("8"));
+        // The most confident half (3 of 5): 9.0, 8.0, 1.5 -> 8, 8, 7.
+        assert_eq!(t.filtered_winner.as_deref(), Some("8"));
+        // One path without a confidence: no confidence votes at all.
+        let mut partial = ballots.to_vec();
+        partial[0].confidence = None;
+        let t = Tally::from_ballots(&partial);
+        assert_eq!((t.confidence_winner, t.filtered_winner), (None, None));
     }
 }

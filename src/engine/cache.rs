@@ -23,8 +23,9 @@ use super::RunPlan;
 use crate::backend::BackendInfo;
 use crate::core::record::PathRecord;
 
-/// The format of cache lines and keys; lines of any other format are skipped.
-pub const CACHE_FORMAT: u32 = 3;
+/// The format of cache lines and keys; lines of any other format are skipped (format 4: stages
+/// carry a confidence, asked for with each token's top candidates).
+pub const CACHE_FORMAT: u32 = 4;
 
 pub struct Cache {
     path: PathBuf,

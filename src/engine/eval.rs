@@ -74,7 +74,14 @@ pub struct ItemResult {
     /// `--greedy`: the separate temperature-0 path the first-sample accuracy is read from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub greedy: Option<PathRecord>,
-    /// Paths sampled to their end (not cancelled); fewer than N when the vote settled early.
+    /// DeepConf's votes (where every path has a confidence): the confidence-weighted winner
+    /// and the most confident half's, right or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence_correct: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filtered_correct: Option<bool>,
+    /// Paths sampled to their end (not stopped, not cancelled); fewer than N when the vote
+    /// settled early.
     pub samples: usize,
     /// Where the early-stop rule stopped (variants with one).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,6 +107,8 @@ pub struct SampleCounts {
     /// Paths that finished (fresh or cached) and paths that failed.
     pub succeeded: usize,
     pub failed: usize,
+    /// Paths the early-stop rule stopped mid-way (neither: samples the vote did not need).
+    pub stopped: usize,
     /// Paths sampled now, and paths read from the sample cache.
     pub fresh: usize,
     pub cached: usize,
@@ -117,6 +126,8 @@ impl SampleCounts {
     pub fn add(&mut self, p: &PathRecord) {
         if p.succeeded() {
             self.succeeded += 1;
+        } else if p.stopped() {
+            self.stopped += 1;
         } else {
             self.failed += 1;
         }
@@ -128,7 +139,7 @@ impl SampleCounts {
         self.fresh += 1;
         self.resamples += p.resamples as usize;
         for s in &p.stages {
-            match (&s.finish_reason, p.cancelled()) {
+            match (&s.finish_reason, p.cancelled() || p.stopped()) {
                 (Some(_), _) => self.calls_succeeded += 1,
                 (None, true) => self.calls_cancelled += 1,
                 (None, false) => self.calls_failed += 1,
@@ -145,6 +156,12 @@ pub struct VariantResult {
     pub backend: crate::core::record::BackendInfo,
     pub accuracy_first: f64,
     pub accuracy_majority: f64,
+    /// DeepConf (when every item's paths have confidences): accuracy of the
+    /// confidence-weighted vote and of the most confident half's vote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy_confidence: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy_filtered: Option<f64>,
     /// maj@k for k = 1..N (index k-1), averaged over items.
     pub maj_at_k: Vec<f64>,
     /// Share of successful samples whose answer could not be parsed.
@@ -373,6 +390,8 @@ async fn eval_item(
         samples: 0,
         early_stop: None,
         accepted: vec![],
+        confidence_correct: None,
+        filtered_correct: None,
     };
     let mut plan = match RunPlan::new(&template, &item.input, mode) {
         Ok(p) => p,
@@ -403,9 +422,11 @@ async fn eval_item(
         permits.clone(),
     )
     .await;
+    // The samples the vote used: paths the early-stop rule stopped are not among them.
     let answers: Vec<Option<String>> = result
         .paths
         .iter()
+        .filter(|p| !p.stopped())
         .map(|p| p.answer.clone().filter(|_| p.succeeded()))
         .collect();
     let refs: Vec<Option<&str>> = answers.iter().map(Option::as_deref).collect();
@@ -429,15 +450,40 @@ async fn eval_item(
         correct: majority_correct(&refs, &accepted),
         first_correct,
         maj_at_k: maj_at_k(&refs, &accepted),
-        failed: result.paths.iter().filter(|p| !p.succeeded()).count(),
+        failed: result
+            .paths
+            .iter()
+            .filter(|p| !p.succeeded() && !p.stopped())
+            .count(),
         error: None,
         answers,
-        samples: result.paths.iter().filter(|p| !p.cancelled()).count(),
+        samples: result
+            .paths
+            .iter()
+            .filter(|p| !p.cancelled() && !p.stopped())
+            .count(),
         early_stop: result.early_stop,
+        confidence_correct: result
+            .tally
+            .confidence_winner
+            .as_ref()
+            .map(|w| accepted.contains(w)),
+        filtered_correct: result
+            .tally
+            .filtered_winner
+            .as_ref()
+            .map(|w| accepted.contains(w)),
         accepted,
         paths: result.paths,
         greedy,
     }
+}
+
+/// The share of items where `right` says yes (`None` unless it says for every item).
+fn share_of(per_item: &[ItemResult], right: impl Fn(&ItemResult) -> Option<bool>) -> Option<f64> {
+    let all: Option<Vec<bool>> = per_item.iter().map(right).collect();
+    all.filter(|a| !a.is_empty())
+        .map(|a| a.iter().filter(|r| **r).count() as f64 / a.len() as f64)
 }
 
 fn summarize(
@@ -486,6 +532,8 @@ fn summarize(
         backend: v.backend.info(),
         accuracy_first: per_item.iter().filter(|i| i.first_correct).count() as f64 / n_items,
         accuracy_majority: per_item.iter().filter(|i| i.correct).count() as f64 / n_items,
+        accuracy_confidence: share_of(&per_item, |i| i.confidence_correct),
+        accuracy_filtered: share_of(&per_item, |i| i.filtered_correct),
         maj_at_k,
         unparsed_rate: rate(unparsed),
         truncated_rate: rate(truncated),

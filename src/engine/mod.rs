@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 use crate::backend::{
     Backend, BackendError, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent,
 };
-use crate::core::early_stop::EarlyStop;
+use crate::core::early_stop::{EarlyStop, stop_point};
 use crate::core::extract::Extractor;
 use crate::core::least_to_most::LeastToMost;
-use crate::core::record::{CANCELLED, StageRecord, settle};
+use crate::core::record::{CANCELLED, STOPPED, StageRecord, settle};
 pub use crate::core::record::{PathRecord, RunResult};
 use crate::core::render::{Mode, Prompt, Rendered, answer_trigger, render};
 use crate::core::strategy::{PathMachine, SampleSpec, Step};
@@ -186,12 +186,14 @@ pub async fn run(
 
 /// As `run`, with a concurrency limit shared by many runs (an evaluation's items).
 ///
-/// Paths start in index order. With an early-stop rule no more are outstanding (started, not
-/// yet in the finished prefix) than the rule could still need (`Rule::needed`): an HTTP server
-/// gets waves and the local backend one batch per wave. The rule reads the answers of the
-/// finished prefix in index order; once they settle the vote the rest are never sampled. No
-/// path is running then: a path started when `needed` more answers could at best settle the
-/// vote, so the prefix that settles it reaches past every path started.
+/// Paths start in index order. The early-stop rule reads the answers of the finished prefix in
+/// index order; once they settle the vote no more paths start. Over HTTP no more are
+/// outstanding (started, not yet in the finished prefix) than the rule could still need
+/// (`Rule::needed`), so the server gets waves and no path is running when the vote settles (a
+/// path starts only when `needed` more answers could at best settle it, so the settling prefix
+/// reaches past it). A backend that decodes in lockstep (the local one) gets every path at
+/// once, one batch, since smaller batches save no time there; the paths still decoding when
+/// the vote settles are stopped within a step, their text kept and marked `STOPPED`.
 pub async fn run_limited(
     backend: Arc<dyn Backend>,
     plan: Arc<RunPlan>,
@@ -203,11 +205,15 @@ pub async fn run_limited(
     let n = plan.sampling.n as usize;
     let rule = plan.sampling.early_stop;
     let info = backend.info();
+    let lockstep = backend.decodes_in_lockstep();
+    // Stops the paths a settled vote does not need (and everything when the user cancels).
+    let stop = cancel.child_token();
     let ctx = PathContext {
         backend,
         plan: plan.clone(),
         events: events.clone(),
         cancel: cancel.clone(),
+        stop: stop.clone(),
         permits,
     };
     let mut done: Vec<Option<PathRecord>> = vec![None; n];
@@ -218,10 +224,17 @@ pub async fn run_limited(
         let prefix = done.iter().take_while(|d| d.is_some()).count();
         let answers = answers_in_order(done[..prefix].iter().flatten());
         if rule.check(&answers).settled {
-            settled_after = Some(prefix);
+            // Where the rule first settles: paths after it that finished meanwhile still
+            // vote, as complete samples, but the rule read only these.
+            settled_after = Some(stop_point(&rule, &answers).0);
+            stop.cancel();
             break;
         }
-        let want = rule.needed(&answers, n);
+        let want = if lockstep {
+            n
+        } else {
+            rule.needed(&answers, n)
+        };
         let mut fresh = Vec::new();
         let mut hit = false;
         while next < n && next - prefix < want && !cancel.is_cancelled() {
@@ -253,7 +266,7 @@ pub async fn run_limited(
             None => break,
         }
     }
-    // Only after a cancel, or a path task that failed, can paths still be running here.
+    // Paths still running end within a step once stopped; what they streamed is kept.
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(p) => {
@@ -268,7 +281,10 @@ pub async fn run_limited(
         // Settled: the paths the rule read; else every path that ran to its end.
         let read: Vec<&PathRecord> = match settled_after {
             Some(k) => paths.iter().take(k).collect(),
-            None => paths.iter().filter(|p| !p.cancelled()).collect(),
+            None => paths
+                .iter()
+                .filter(|p| !p.cancelled() && !p.stopped())
+                .collect(),
         };
         let used = read.len();
         let answers = answers_in_order(read);
@@ -342,7 +358,9 @@ struct PathContext {
     backend: Arc<dyn Backend>,
     plan: Arc<RunPlan>,
     events: Option<Events>,
+    /// The user's cancel, and the run's stop (a child of it: a settled vote).
     cancel: CancellationToken,
+    stop: CancellationToken,
     permits: Arc<Limiter>,
 }
 
@@ -371,24 +389,20 @@ impl PathContext {
                 .cache
                 .as_ref()
                 .map(|_| cache::key(info, &self.plan, i));
-            let (backend, plan, events, cancel, permits) = (
+            let (backend, plan, events, cancel, stop, permits) = (
                 self.backend.clone(),
                 self.plan.clone(),
                 self.events.clone(),
                 self.cancel.clone(),
+                self.stop.clone(),
                 self.permits.clone(),
             );
             tasks.spawn(async move {
-                let result = run_path(
-                    i,
-                    backend.as_ref(),
-                    &plan,
-                    first,
-                    &events,
-                    &cancel,
-                    &permits,
-                )
-                .await;
+                let mut result =
+                    run_path(i, backend.as_ref(), &plan, first, &events, &stop, &permits).await;
+                if result.cancelled() && !cancel.is_cancelled() {
+                    result.error = Some(STOPPED.into());
+                }
                 if let (Some(c), Some(k), true) = (&plan.cache, &key, result.succeeded()) {
                     c.put(k, &result);
                 }
@@ -523,6 +537,7 @@ async fn run_path(
                     n => n,
                 };
                 stage.logprob = finish.logprob;
+                stage.confidence = finish.confidence;
                 path.stages.push(stage);
                 step = machine.on_completion(&path.stages[path.stages.len() - 1].text);
             }

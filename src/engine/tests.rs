@@ -353,24 +353,23 @@ fn recorder() -> (jobs::Report, Arc<std::sync::Mutex<Vec<jobs::JobEvent>>>) {
     (Arc::new(move |e| sink.lock().unwrap().push(e)), seen)
 }
 
+/// Two variants (direct, cot) of a model that always answers 2.
+fn direct_and_cot() -> Vec<eval::Variant> {
+    let backend: Arc<dyn Backend> = Arc::new(ScriptedBackend::from_texts(["The answer is 2."]));
+    let vary = crate::core::variants::parse_vary(&["strategy=direct,cot".into()]).unwrap();
+    eval::variants(&template(Strategy::Direct, 1), &vary, |_, _| {
+        Some(backend.clone())
+    })
+    .unwrap()
+}
+
 fn eval_options(cancel: CancellationToken) -> eval::EvalOptions {
     eval::EvalOptions::new(4, None, cancel)
 }
 
 #[tokio::test]
 async fn an_evaluation_job_reports_start_items_variants_and_end_in_order() {
-    let backend: Arc<dyn Backend> = Arc::new(ScriptedBackend::new(Script {
-        model: None,
-        responses: vec![ScriptedResponse {
-            text: "The answer is 2.".into(),
-            ..Default::default()
-        }],
-    }));
-    let vary = crate::core::variants::parse_vary(&["strategy=direct,cot".into()]).unwrap();
-    let variants = eval::variants(&template(Strategy::Direct, 1), &vary, |_, _| {
-        Some(backend.clone())
-    })
-    .unwrap();
+    let variants = direct_and_cot();
     let job = jobs::EvalJob {
         dataset: dataset(&["2", "3", "2"]),
         variants,
@@ -412,18 +411,7 @@ async fn an_evaluation_job_reports_start_items_variants_and_end_in_order() {
 
 #[tokio::test]
 async fn a_cancelled_evaluation_job_still_ends_with_what_it_scored() {
-    let backend: Arc<dyn Backend> = Arc::new(ScriptedBackend::new(Script {
-        model: None,
-        responses: vec![ScriptedResponse {
-            text: "The answer is 2.".into(),
-            ..Default::default()
-        }],
-    }));
-    let vary = crate::core::variants::parse_vary(&["strategy=direct,cot".into()]).unwrap();
-    let variants = eval::variants(&template(Strategy::Direct, 1), &vary, |_, _| {
-        Some(backend.clone())
-    })
-    .unwrap();
+    let variants = direct_and_cot();
     let cancel = CancellationToken::new();
     cancel.cancel();
     let job = jobs::EvalJob {
@@ -654,4 +642,56 @@ async fn a_cache_only_run_fails_what_is_not_cached_without_a_request() {
             .iter()
             .all(|p| p.error.as_deref() == Some(NOT_CACHED))
     );
+}
+
+/// A scripted backend that, like the embedded one, decodes its samples in lockstep.
+struct Lockstep(ScriptedBackend);
+
+impl Backend for Lockstep {
+    fn info(&self) -> crate::backend::BackendInfo {
+        self.0.info()
+    }
+    fn stream(&self, request: SampleRequest) -> SampleStream {
+        self.0.stream(request)
+    }
+    fn decodes_in_lockstep(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_lockstep_backend_gets_every_path_and_the_unneeded_ones_stop_with_their_text() {
+    // Seed 1 + i picks response (1 + i) % 8: path 3 is slow, path 7 slower, the rest quick.
+    let slow = |delay_ms| ScriptedResponse {
+        text: "Let me see, two and two make four. The answer is 4.".into(),
+        delay_ms,
+        ..Default::default()
+    };
+    let quick = ScriptedResponse::text("The answer is 4.");
+    let mut responses = vec![quick; 8];
+    responses[0] = slow(50);
+    responses[4] = slow(10);
+    let backend = Arc::new(Lockstep(ScriptedBackend::new(Script {
+        model: None,
+        responses,
+    })));
+    let mut p = (*plan(Strategy::Direct, 8)).clone();
+    p.sampling.early_stop = "beta".parse().unwrap();
+    p.sampling.seed = 1;
+    let result = run(backend, Arc::new(p), None, CancellationToken::new()).await;
+    assert_eq!(result.paths.len(), 8, "every path started at once");
+    let e = result.early_stop.clone().unwrap();
+    // Paths 0-3 settle it (four answers of 4); 4-6 finished meanwhile and vote too.
+    assert!(e.settled);
+    assert_eq!(e.samples_used, 4);
+    assert!(result.paths[..7].iter().all(|p| p.succeeded()));
+    let last = &result.paths[7];
+    assert!(last.stopped(), "{:?}", last.error);
+    assert!(!result.cancelled);
+    assert!(
+        last.text().starts_with("Let me"),
+        "its text is kept: {:?}",
+        last.text()
+    );
+    assert_eq!(result.tally.voted, 7);
 }

@@ -223,6 +223,8 @@ pub enum PathState {
     Done,
     /// Stopped by the user: what arrived is kept.
     Cancelled,
+    /// Stopped because the vote was settled without it: what arrived is kept.
+    Stopped,
     Failed(String),
 }
 
@@ -231,6 +233,7 @@ impl PathState {
     pub fn of(p: &PathRecord) -> PathState {
         match &p.error {
             _ if p.cancelled() => PathState::Cancelled,
+            _ if p.stopped() => PathState::Stopped,
             Some(e) => PathState::Failed(e.clone()),
             None => PathState::Done,
         }
@@ -379,7 +382,10 @@ impl RunView {
             .filter(|p| {
                 matches!(
                     p.state,
-                    PathState::Done | PathState::Cancelled | PathState::Failed(_)
+                    PathState::Done
+                        | PathState::Cancelled
+                        | PathState::Stopped
+                        | PathState::Failed(_)
                 )
             })
             .count()

@@ -187,6 +187,10 @@ impl Backend for LocalBackend {
             .unwrap_or_else(|| stream::empty().boxed())
     }
 
+    fn decodes_in_lockstep(&self) -> bool {
+        true
+    }
+
     fn stream_batch(&self, request: SampleRequest, n: usize) -> Option<Vec<SampleStream>> {
         Some(self.submit(request, n))
     }

@@ -14,6 +14,8 @@ pub const UNLIMITED_TOP_K: usize = 256;
 pub struct Sampled {
     pub token: i32,
     pub logprob: f64,
+    /// The token's confidence over its top candidates (`core::confidence`).
+    pub confidence: Option<f64>,
 }
 
 pub struct PathSampler {
@@ -47,6 +49,7 @@ impl PathSampler {
             return Sampled {
                 token: 0,
                 logprob: f64::NEG_INFINITY,
+                confidence: None,
             };
         }
         let max = f64::from(c[0].0);
@@ -82,9 +85,15 @@ impl PathSampler {
             }
             pick
         };
+        let top: Vec<f64> = c
+            .iter()
+            .take(crate::core::confidence::TOP_K)
+            .map(|(l, _)| f64::from(*l) - lse)
+            .collect();
         Sampled {
             token: c[pick].1,
             logprob: f64::from(c[pick].0) - lse,
+            confidence: crate::core::confidence::token_confidence(&top),
         }
     }
 }

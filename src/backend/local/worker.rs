@@ -15,10 +15,11 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 
-use super::sampler::PathSampler;
+use super::sampler::{PathSampler, Sampled};
 use super::text::{Pushed, TextSink};
 use super::{Job, LoadStatus, LocalSettings, ModelFacts, PathSender};
 use crate::backend::{BackendError, Finish, StreamEvent, Usage};
+use crate::core::confidence::Confidence;
 use crate::core::render::{Prompt, Role};
 use crate::core::vote::LogProb;
 
@@ -104,7 +105,19 @@ struct Seq {
     last: LlamaToken,
     generated: u32,
     logprob: f64,
+    confidence: Confidence,
     done: bool,
+}
+
+/// Prompts kept evaluated at most (their cells and one sequence id each).
+const KEEP: usize = 16;
+
+/// A prompt kept evaluated for the next job with the same tokens (the waves of one run, a run
+/// sampled again): its cache cells under a sequence id of its own, and its last logits.
+struct KeptPrompt {
+    id: i32,
+    tokens: Vec<LlamaToken>,
+    logits: Vec<f32>,
 }
 
 struct Scheduler<'m> {
@@ -115,6 +128,8 @@ struct Scheduler<'m> {
     capacity: u32,
     queue: VecDeque<Job>,
     active: Vec<Seq>,
+    /// Most recently used first.
+    kept: VecDeque<KeptPrompt>,
     free_ids: Vec<i32>,
     next_job: u64,
     /// An adapter applied to every context (a fine-tuned specialist on the base model).
@@ -131,6 +146,7 @@ impl<'m> Scheduler<'m> {
             capacity: 0,
             queue: VecDeque::new(),
             active: Vec::new(),
+            kept: VecDeque::new(),
             free_ids: (0..settings.max_seqs as i32).rev().collect(),
             next_job: 0,
             lora: None,
@@ -154,12 +170,25 @@ impl<'m> Scheduler<'m> {
     }
 
     /// KV cells the live sequences may still need: each job's shared prompt once, plus every
-    /// live sequence's full generation budget.
+    /// live sequence's full generation budget, plus the prompts kept.
     fn reserved(&self) -> u32 {
         let mut jobs: Vec<(u64, u32)> = self.active.iter().map(|s| (s.job, s.prompt_len)).collect();
         jobs.dedup_by_key(|j| j.0);
         jobs.iter().map(|j| j.1).sum::<u32>()
             + self.active.iter().map(|s| s.max_tokens).sum::<u32>()
+            + self.kept.iter().map(|k| k.tokens.len() as u32).sum::<u32>()
+    }
+
+    /// Forgets the least recently used kept prompt (`false`: none was kept).
+    fn evict(&mut self) -> bool {
+        let Some(k) = self.kept.pop_back() else {
+            return false;
+        };
+        if let Some(ctx) = self.ctx.as_mut() {
+            let _ = ctx.clear_kv_cache_seq(Some(k.id as u32), None, None);
+        }
+        self.free_ids.push(k.id);
+        true
     }
 
     /// Starts queued jobs, in order, while they fit.
@@ -205,8 +234,10 @@ impl<'m> Scheduler<'m> {
                 fail_job(self.queue.pop_front(), &e);
                 continue;
             }
-            let fits = self.free_ids.len() as u32 >= n && self.reserved() + need <= self.capacity;
-            if !fits {
+            let fits = |s: &Self| s.free_ids.len() as u32 >= n && s.reserved() + need <= s.capacity;
+            // Kept prompts give way to a job that would not fit otherwise.
+            while !fits(self) && self.evict() {}
+            if !fits(self) {
                 if !self.active.is_empty() {
                     return; // wait for running paths to finish
                 }
@@ -224,6 +255,7 @@ impl<'m> Scheduler<'m> {
 
     /// (Re)creates the context with room for `need` cells; only called with no live sequence.
     fn grow_context(&mut self, need: u32) -> Result<(), BackendError> {
+        while self.evict() {}
         self.ctx = None;
         let capacity = need.max(self.settings.min_ctx).div_ceil(1024) * 1024;
         let params = LlamaContextParams::default()
@@ -286,15 +318,48 @@ impl<'m> Scheduler<'m> {
         Ok(tokens)
     }
 
-    /// Evaluates the prompt once on the first sequence, shares it with the others, and samples
-    /// every sequence's first token from its last logits.
+    /// Evaluates the prompt once on the first sequence (or takes it from a kept prompt),
+    /// shares it with the others, and samples every sequence's first token from its last
+    /// logits.
     fn start(&mut self, job: Job, tokens: &[LlamaToken]) {
         let n = job.outs.len();
         let ids: Vec<i32> = (0..n).filter_map(|_| self.free_ids.pop()).collect();
-        let Some(ctx) = self.ctx.as_mut() else {
+        if self.ctx.is_none() {
             fail_outs(job.outs, &BackendError::Model("no context".into()));
             return;
+        }
+        let logits = match self.kept.iter().position(|k| k.tokens == tokens) {
+            Some(at) => {
+                let kept = self.kept.remove(at).expect("found");
+                if let Some(ctx) = self.ctx.as_mut() {
+                    for &id in &ids {
+                        let _ = ctx.kv_cache_seq_cp(kept.id, id, None, None);
+                    }
+                }
+                let logits = kept.logits.clone();
+                self.kept.push_front(kept);
+                logits
+            }
+            None => match self.evaluate(tokens, &ids) {
+                Ok(logits) => logits,
+                Err(e) => {
+                    self.free_ids.extend(ids);
+                    fail_outs(job.outs, &e);
+                    return;
+                }
+            },
         };
+        self.begin(job, tokens, ids, &logits);
+    }
+
+    /// Evaluates `tokens` on the first of `ids`, shares the cells with the others and keeps
+    /// them for a next job with the same prompt; the last position's logits.
+    fn evaluate(&mut self, tokens: &[LlamaToken], ids: &[i32]) -> Result<Vec<f32>, BackendError> {
+        let holder = self.free_ids.pop();
+        let ctx = self
+            .ctx
+            .as_mut()
+            .ok_or(BackendError::Model("no context".into()))?;
         let first = ids[0];
         let chunk_len = self.settings.n_batch as usize;
         let mut batch = LlamaBatch::new(chunk_len, 1);
@@ -311,22 +376,36 @@ impl<'m> Scheduler<'m> {
             }
             if let Err(e) = ctx.decode(&mut batch) {
                 let _ = ctx.clear_kv_cache_seq(Some(first as u32), None, None);
-                self.free_ids.extend(ids);
-                fail_outs(
-                    job.outs,
-                    &BackendError::Model(format!("prompt evaluation failed: {e}")),
-                );
-                return;
+                self.free_ids.extend(holder);
+                return Err(BackendError::Model(format!(
+                    "prompt evaluation failed: {e}"
+                )));
             }
         }
-        for &id in &ids[1..] {
+        for &id in ids[1..].iter().chain(&holder) {
             let _ = ctx.kv_cache_seq_cp(first, id, None, None);
         }
+        let logits = ctx.get_logits_ith(last_index).to_vec();
+        if let Some(id) = holder {
+            self.kept.push_front(KeptPrompt {
+                id,
+                tokens: tokens.to_vec(),
+                logits: logits.clone(),
+            });
+            if self.kept.len() > KEEP {
+                self.evict();
+            }
+        }
+        Ok(logits)
+    }
+
+    /// Starts the job's sequences on an evaluated prompt: each samples its first token from
+    /// `logits` with its own seed.
+    fn begin(&mut self, job: Job, tokens: &[LlamaToken], ids: Vec<i32>, logits: &[f32]) {
         let r = &job.request;
         let job_id = self.next_job;
         self.next_job += 1;
         let vocab = self.model.vocab();
-        let logits = ctx.get_logits_ith(last_index);
         for (i, (out, id)) in job.outs.into_iter().zip(ids).enumerate() {
             let mut seq = Seq {
                 id,
@@ -345,10 +424,11 @@ impl<'m> Scheduler<'m> {
                 last: LlamaToken(0),
                 generated: 0,
                 logprob: 0.0,
+                confidence: Confidence::default(),
                 done: false,
             };
             let s = seq.sampler.sample(logits);
-            seq.accept(&vocab, LlamaToken(s.token), s.logprob);
+            seq.accept(&vocab, s);
             self.active.push(seq);
         }
         self.retire();
@@ -376,7 +456,7 @@ impl<'m> Scheduler<'m> {
         for (i, s) in self.active.iter_mut().enumerate() {
             let sampled = s.sampler.sample(ctx.get_logits_ith(i as i32));
             s.pos += 1;
-            s.accept(&vocab, LlamaToken(sampled.token), sampled.logprob);
+            s.accept(&vocab, sampled);
         }
         self.retire();
     }
@@ -398,12 +478,8 @@ impl<'m> Scheduler<'m> {
 
 impl Seq {
     /// Takes a sampled token: end of generation, stop string, length limit, or more text.
-    fn accept(
-        &mut self,
-        vocab: &llama_cpp_2::vocab::LlamaVocab<'_>,
-        token: LlamaToken,
-        logprob: f64,
-    ) {
+    fn accept(&mut self, vocab: &llama_cpp_2::vocab::LlamaVocab<'_>, sampled: Sampled) {
+        let token = LlamaToken(sampled.token);
         if vocab.is_eog(token) {
             let rest = self.sink.finish();
             self.send_text(rest);
@@ -411,7 +487,10 @@ impl Seq {
             return;
         }
         self.generated += 1;
-        self.logprob += logprob;
+        self.logprob += sampled.logprob;
+        if let Some(c) = sampled.confidence {
+            self.confidence.push(c);
+        }
         self.last = token;
         match self.sink.push(&vocab.token_to_piece(token, false, None)) {
             Pushed::Text(t) => self.send_text(t),
@@ -446,6 +525,7 @@ impl Seq {
                 sum: self.logprob,
                 tokens: self.generated,
             }),
+            confidence: self.confidence.finish(),
         };
         let _ = self.out.send(Ok(StreamEvent::Done(finish)));
         self.done = true;

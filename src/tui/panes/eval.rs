@@ -12,7 +12,7 @@ use ratatui::widgets::{
 
 use super::block;
 use crate::core::chart::{Series, max_x};
-use crate::engine::eval::{FIGURES, chart_series};
+use crate::engine::eval::{FIGURES, chart_series, pct};
 use crate::tui::keymap::Action;
 use crate::tui::state::{AppState, EvalView};
 
@@ -88,7 +88,18 @@ fn table(f: &mut Frame, area: Rect, ev: &EvalView) {
         let color = COLORS[i % COLORS.len()];
         let marker = if i == ev.variant { "▶ " } else { "  " };
         let text = match ev.results.get(i) {
-            Some(r) => row(name, &r.figures()),
+            Some(r) => {
+                let mut text = row(name, &r.figures());
+                // DeepConf's votes, where every path had a confidence.
+                if let (Some(c), Some(f)) = (r.accuracy_confidence, r.accuracy_filtered) {
+                    text.push_str(&format!(
+                        "  confidence-weighted {} · top half {}",
+                        pct(c),
+                        pct(f)
+                    ));
+                }
+                text
+            }
             None => {
                 let (done, correct) = ev.progress.get(i).copied().unwrap_or_default();
                 let running = if done > 0 {

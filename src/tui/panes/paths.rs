@@ -18,6 +18,7 @@ fn row(i: usize, p: &PathView, winner: Option<&str>, width: usize) -> ListItem<'
         PathState::Streaming => ("…", Color::Yellow, format!("{} tok", p.chunks)),
         PathState::Done => ("✓", Color::Green, format!("{} tok", p.tokens())),
         PathState::Cancelled => ("⊘", Color::Magenta, format!("{} tok", p.tokens())),
+        PathState::Stopped => ("◌", Color::DarkGray, format!("{} tok", p.tokens())),
         PathState::Failed(_) => ("✗", Color::Red, "failed".to_string()),
     };
     let answer = match (&p.state, &p.result) {
@@ -27,6 +28,7 @@ fn row(i: usize, p: &PathView, winner: Option<&str>, width: usize) -> ListItem<'
     let text = match &p.state {
         PathState::Failed(e) => format!("{e}  {}", p.text.trim()),
         PathState::Cancelled => format!("cancelled  {}", p.text.trim()),
+        PathState::Stopped => format!("not needed (the vote settled)  {}", p.text.trim()),
         // What sets the path apart: the sentence its answer was read from (else its last
         // sentence), not the restated question every path starts with.
         PathState::Done => distinguishing(&p.text, winner),

@@ -109,6 +109,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             Span::styled(w.clone(), Style::default().fg(Color::Magenta)),
         ]));
     }
+    if let (Some(c), Some(f)) = (&t.confidence_winner, &t.filtered_winner) {
+        lines.push(Line::from(vec![
+            Span::raw(" confidence-weighted "),
+            Span::styled(c.clone(), Style::default().fg(Color::Magenta)),
+            Span::raw(format!(
+                " · top {:.0}% ",
+                crate::core::vote::CONFIDENT_SHARE * 100.0
+            )),
+            Span::styled(f.clone(), Style::default().fg(Color::Magenta)),
+        ]));
+    }
     if let Some(e) = run.early_stop() {
         lines.push(Line::styled(
             format!(" {e}"),
