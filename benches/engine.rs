@@ -1,6 +1,6 @@
 //! Engine overhead against an OpenAI-compatible server: 200 queries x 5 samples, each answered
-//! after 50 ms by a streaming server in another process (so its CPU is not counted), at
-//! concurrency 64. Prints wall time against the ideal, requests/s, client CPU per request and
+//! after 50 ms by a streaming server in another process (so its CPU is not counted), one SSE
+//! chunk per token (46 a reply), at concurrency 64. Prints wall time against the ideal, requests/s, client CPU per request and
 //! peak memory. Run: `cargo bench --bench engine` (options: QUERIES, SAMPLES, CONCURRENCY,
 //! LATENCY_MS in the environment).
 
@@ -20,6 +20,15 @@ use promptlab::store::template::resolve;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The server's reply, a reasoning path streamed one SSE chunk per token (46 chunks).
+const REPLY: &str = "Janet's ducks lay 16 eggs per day. She eats 3 for breakfast and bakes \
+                     muffins with 4, so 16 - 3 - 4 = 9 eggs are left. She sells each for $2, so \
+                     9 * 2 = 18 dollars a day. The answer is 18.";
+
+fn reply_tokens() -> Vec<&'static str> {
+    REPLY.split_inclusive(' ').collect()
+}
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -49,10 +58,18 @@ fn peak_rss_mb() -> f64 {
 
 async fn serve(latency: Duration) {
     let server = MockServer::builder().start().await;
-    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" 16 - 3 - 4 = 9. 9 * 2 = 18.\"}}]}\n\n\
-                data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" The answer is 18.\"},\"finish_reason\":\"stop\"}]}\n\n\
-                data: {\"choices\":[],\"usage\":{\"prompt_tokens\":900,\"completion_tokens\":20}}\n\n\
-                data: [DONE]\n\n";
+    // One SSE chunk per token, as real servers stream.
+    let tokens = reply_tokens();
+    let mut body = String::new();
+    for t in &tokens {
+        let chunk = serde_json::json!({"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": null}]});
+        body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    let done = serde_json::json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+    let usage = serde_json::json!({"choices": [], "usage": {"prompt_tokens": 900, "completion_tokens": tokens.len()}});
+    body.push_str(&format!(
+        "data: {done}\n\ndata: {usage}\n\ndata: [DONE]\n\n"
+    ));
     Mock::given(method("POST"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -165,9 +182,10 @@ fn main() {
         requests as f64 / wall
     );
     println!(
-        "  client CPU        {:.2} s total, {:.3} ms/request (goal < 0.3 ms)",
+        "  client CPU        {:.2} s total, {:.3} ms per streamed request of {} chunks (goal <= 0.5 ms)",
         cpu,
-        cpu * 1000.0 / requests as f64
+        cpu * 1000.0 / requests as f64,
+        reply_tokens().len()
     );
     println!("  peak memory       {:.1} MB", peak_rss_mb());
 

@@ -684,3 +684,49 @@ fn reasoning_models_think_apart_and_thinking_is_a_variant() {
     assert_eq!(off["reasoning_tokens"], 0);
     assert!(on["reasoning_tokens"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn model_list_shows_the_ggufs_of_promptlab_ollama_and_lm_studio() {
+    let dirs = tempfile::tempdir().unwrap();
+    let home = dirs.path().join("home");
+    let write = |p: std::path::PathBuf, bytes: &[u8]| {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    };
+    write(dirs.path().join("cache/models/mine.gguf"), b"GGUF");
+    write(home.join(".ollama/models/blobs/sha256-aa"), b"GGUF blob");
+    write(
+        home.join(".ollama/models/manifests/registry.ollama.ai/library/qwen3/0.6b"),
+        br#"{"layers":[{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:aa"}]}"#,
+    );
+    write(
+        home.join(".lmstudio/models/org/repo/small.gguf"),
+        b"GGUF lms",
+    );
+    let out = promptlab(&dirs)
+        .env("HOME", &home)
+        .env_remove("OLLAMA_MODELS")
+        .args(["model", "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "mine.gguf",
+        "qwen3:0.6b",
+        "ollama",
+        "org/repo/small.gguf",
+        "lm-studio",
+    ] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    let out = promptlab(&dirs)
+        .env("HOME", &home)
+        .env_remove("OLLAMA_MODELS")
+        .args(["model", "list", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["models"].as_array().unwrap().len(), 3);
+    assert_eq!(v["models"][1]["source"], "ollama");
+}

@@ -601,3 +601,105 @@ async fn a_server_that_cuts_concurrent_streams_gets_one_at_a_time_and_every_path
         "the run said so, and went one at a time"
     );
 }
+
+/// A hand-made HTTP server on 127.0.0.1: the first `faults` connections send two chunks and
+/// then misbehave (stall without closing, or reset the connection); later ones answer whole.
+async fn faulty_server(
+    faults: usize,
+    reset: bool,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                // Read the request (headers and a small JSON body arrive together).
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = sock.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                let _ = sock.write_all(head.as_bytes()).await;
+                let chunk = |s: &str| format!("{:x}\r\n{s}\r\n", s.len());
+                let body = if n < faults {
+                    let part = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"The ans\"}}]}\n\n";
+                    let _ = sock.write_all(chunk(part).as_bytes()).await;
+                    let _ = sock.flush().await;
+                    if reset {
+                        // Close with a reset (linger 0), as a crashed proxy does.
+                        let _ = sock.set_zero_linger();
+                        drop(sock);
+                    } else {
+                        // Stall: keep the connection open and send nothing more.
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                    }
+                    return;
+                } else {
+                    chat_stream("9 * 2 = 18. The answer is 18.")
+                };
+                let _ = sock.write_all(chunk(&body).as_bytes()).await;
+                let _ = sock.write_all(b"0\r\n\r\n").await;
+                let _ = sock.flush().await;
+            });
+        }
+    });
+    (format!("http://{addr}/v1"), seen)
+}
+
+#[tokio::test]
+async fn a_stalled_or_reset_stream_is_sampled_again_within_the_read_timeout() {
+    for reset in [false, true] {
+        let (url, seen) = faulty_server(1, reset).await;
+        let mut s = OpenAiSettings::new(url, "m");
+        s.read_timeout = Duration::from_millis(400);
+        s.retry.base_delay = Duration::from_millis(5);
+        let backend = Arc::new(OpenAiBackend::new(s).unwrap());
+        let (mut t, _) = resolve("gsm8k-cot").unwrap();
+        t.sampling.n = 1;
+        let plan =
+            Arc::new(RunPlan::new(&t, "Eggs?", promptlab::core::render::Mode::Chat).unwrap());
+        let started = Instant::now();
+        let result = run(backend, plan, None, CancellationToken::new()).await;
+        let p = &result.paths[0];
+        assert!(p.succeeded(), "reset {reset}: {:?}", p.error);
+        assert_eq!(p.answer.as_deref(), Some("18"));
+        assert_eq!(
+            p.resamples, 1,
+            "reset {reset}: one fresh sample after the fault"
+        );
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A stall is noticed after the read timeout, not after the server gives up.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_stalls_every_time_fails_with_its_reason() {
+    let (url, _) = faulty_server(usize::MAX, false).await;
+    let mut s = OpenAiSettings::new(url, "m");
+    s.read_timeout = Duration::from_millis(300);
+    s.retry.base_delay = Duration::from_millis(5);
+    let backend = Arc::new(OpenAiBackend::new(s).unwrap());
+    let (mut t, _) = resolve("gsm8k-cot").unwrap();
+    t.sampling.n = 1;
+    let plan = Arc::new(RunPlan::new(&t, "Eggs?", promptlab::core::render::Mode::Chat).unwrap());
+    let result = run(backend, plan, None, CancellationToken::new()).await;
+    let p = &result.paths[0];
+    let error = p.error.clone().unwrap_or_default();
+    assert!(!p.succeeded());
+    assert!(
+        error.contains("nothing arrived for 0.3 s mid-stream"),
+        "the stall is named: {error}"
+    );
+    // What arrived before the stall is kept.
+    assert!(p.text().starts_with("The ans"), "{:?}", p.text());
+}

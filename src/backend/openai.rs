@@ -163,6 +163,7 @@ impl Backend for OpenAiBackend {
         };
         let later = redact.clone();
         let switched = self.completion_tokens_field.clone();
+        let silence = self.settings.read_timeout;
         let opened = async move {
             let open = |body: Value| {
                 let client = client.clone();
@@ -197,7 +198,7 @@ impl Backend for OpenAiBackend {
         stream::once(opened)
             .flat_map(move |opened| -> SampleStream {
                 match opened {
-                    Ok(chunks) => Box::pin(events(chunks)),
+                    Ok(chunks) => Box::pin(events(chunks, silence)),
                     Err(e) => Box::pin(stream::iter([Err(e)])),
                 }
             })
@@ -359,13 +360,15 @@ struct Progress {
 }
 
 /// Turns a chunk stream into text events and one final `Done` (or `StreamCut` if the stream
-/// ends without a finish reason).
+/// ends without a finish reason, `Timeout` if nothing arrives for `silence`: a stalled stream
+/// is named as such, whatever the HTTP layer would call it).
 fn events(
     chunks: impl Stream<Item = Result<Chunk, OpenAIError>> + Send + Unpin + 'static,
+    silence: Duration,
 ) -> impl Stream<Item = Result<StreamEvent, BackendError>> + Send + 'static {
     stream::unfold(
         (chunks, Progress::default()),
-        |(mut chunks, mut p)| async move {
+        move |(mut chunks, mut p)| async move {
             if let Some(ev) = p.pending.pop_front() {
                 return Some((Ok(ev), (chunks, p)));
             }
@@ -373,7 +376,24 @@ fn events(
                 return None;
             }
             loop {
-                match chunks.next().await {
+                // A stall is named as one, whether this timer or the HTTP layer's read
+                // timeout (which reports a body decoding error) notices it first.
+                let stalled = || {
+                    BackendError::Timeout(format!(
+                        "nothing arrived for {:.1} s mid-stream",
+                        silence.as_secs_f64()
+                    ))
+                };
+                let asked = std::time::Instant::now();
+                let Ok(next) = tokio::time::timeout(silence, chunks.next()).await else {
+                    p.ended = true;
+                    return Some((Err(stalled()), (chunks, p)));
+                };
+                if matches!(next, Some(Err(_))) && asked.elapsed() >= silence {
+                    p.ended = true;
+                    return Some((Err(stalled()), (chunks, p)));
+                }
+                match next {
                     Some(Ok(chunk)) => {
                         if let Some(err) = chunk.error {
                             p.ended = true;

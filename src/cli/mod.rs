@@ -69,7 +69,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// List the templates you can name with --template.
     Templates(TemplatesArgs),
-    /// Show the embedded model: which, where, size, context, whether present.
+    /// Show the embedded model: which, where, size, context, whether present (`model list`:
+    /// every GGUF on this machine it can run).
     Model(ModelArgs),
 }
 
@@ -316,8 +317,21 @@ pub struct TemplatesArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
+    #[command(subcommand)]
+    pub action: Option<ModelAction>,
     #[command(flatten)]
     pub backend: BackendArgs,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ModelAction {
+    /// The GGUF models on this machine the embedded backend can run (--model-path): promptlab's
+    /// own, Ollama's and LM Studio's
+    List {
+        /// One JSON object on stdout
+        #[arg(long)]
+        json: bool,
+    },
 }

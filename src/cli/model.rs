@@ -2,11 +2,57 @@
 
 use serde_json::json;
 
-use super::ModelArgs;
 use super::config::Config;
+use super::{ModelAction, ModelArgs};
+use crate::store::models::Stores;
+
+/// `promptlab model list`: the GGUFs found, one line each (or JSON).
+fn list(json: bool) -> Result<bool, String> {
+    let stores = Stores::of_this_user();
+    let found = stores.find();
+    if json {
+        println!("{}", json!({ "models": found }));
+        return Ok(true);
+    }
+    if found.is_empty() {
+        let mut places: Vec<String> = stores.own.iter().map(|p| p.display().to_string()).collect();
+        places.extend(stores.ollama.iter().map(|p| p.display().to_string()));
+        places.extend(stores.lm_studio.iter().map(|p| p.display().to_string()));
+        println!(
+            "no GGUF model found in {}; scripts/fetch-model.sh installs the embedded one",
+            places.join(", ")
+        );
+        return Ok(true);
+    }
+    let w = found
+        .iter()
+        .map(|m| m.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!("{:<w$}  {:<9}  {:>9}  path", "name", "source", "size");
+    for m in &found {
+        println!(
+            "{:<w$}  {:<9}  {:>6.0} MB  {}",
+            crate::core::display::visible(&m.name),
+            m.source,
+            m.size_bytes as f64 / 1e6,
+            m.path.display()
+        );
+    }
+    println!("\nrun one with --backend local --model-path PATH");
+    Ok(true)
+}
+
+pub fn model(args: &ModelArgs) -> Result<bool, String> {
+    match &args.action {
+        Some(ModelAction::List { json }) => list(*json || args.json),
+        None => show(args),
+    }
+}
 
 #[cfg(feature = "local")]
-pub fn model(args: &ModelArgs) -> Result<bool, String> {
+fn show(args: &ModelArgs) -> Result<bool, String> {
     use crate::backend::local::model::{
         self as m, DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256, FETCH_HINT,
     };
@@ -97,7 +143,7 @@ pub fn model(args: &ModelArgs) -> Result<bool, String> {
 }
 
 #[cfg(not(feature = "local"))]
-pub fn model(_: &ModelArgs) -> Result<bool, String> {
+fn show(_: &ModelArgs) -> Result<bool, String> {
     let _ = (Config::load, json!(null));
     Err("this promptlab was built without the `local` feature".into())
 }
