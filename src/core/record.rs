@@ -216,6 +216,11 @@ impl PathRecord {
         self.error.as_deref() == Some(CANCELLED)
     }
 
+    /// The answer it votes with: none unless it finished and one was read.
+    pub fn voted_answer(&self) -> Option<&str> {
+        self.answer.as_deref().filter(|_| self.succeeded())
+    }
+
     /// Stopped by an early-stop rule mid-way: not a failure, a sample the vote did not need.
     pub fn stopped(&self) -> bool {
         self.error.as_deref() == Some(STOPPED)

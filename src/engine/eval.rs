@@ -427,7 +427,7 @@ async fn eval_item(
         .paths
         .iter()
         .filter(|p| !p.stopped())
-        .map(|p| p.answer.clone().filter(|_| p.succeeded()))
+        .map(|p| p.voted_answer().map(str::to_string))
         .collect();
     let refs: Vec<Option<&str>> = answers.iter().map(Option::as_deref).collect();
     let greedy = match greedy_plan {

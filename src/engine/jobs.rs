@@ -12,7 +12,7 @@ use crate::core::ape::{ApeConfig, Candidate, SearchOptions};
 use crate::core::template::Template;
 use crate::store::dataset::{Dataset, load_dataset, locate};
 
-pub use super::eval::Variant;
+use super::eval::Variant;
 
 /// What an evaluation or a search reports, in order.
 #[derive(Debug, Clone)]

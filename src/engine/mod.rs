@@ -226,8 +226,10 @@ pub async fn run_limited(
         if rule.check(&answers).settled {
             // Where the rule first settles: paths after it that finished meanwhile still
             // vote, as complete samples, but the rule read only these.
-            settled_after = Some(stop_point(&rule, &answers).0);
+            let after = stop_point(&rule, &answers).0;
+            settled_after = Some(after);
             stop.cancel();
+            emit(&events, EngineEvent::Settled { after, of: n });
             break;
         }
         let want = if lockstep {
@@ -297,17 +299,6 @@ pub async fn run_limited(
             probability: rule.check(&answers).probability,
         }
     });
-    if let Some(e) = &early_stop
-        && e.settled
-    {
-        emit(
-            &events,
-            EngineEvent::Settled {
-                after: e.samples_used,
-                of: n,
-            },
-        );
-    }
     let mut result = RunResult::from_paths(
         paths,
         started.elapsed().as_millis() as u64,
@@ -324,10 +315,7 @@ pub const NOT_CACHED: &str =
 
 /// The answers of finished paths, in index order (`None`: unparsed or failed).
 fn answers_in_order<'a>(paths: impl IntoIterator<Item = &'a PathRecord>) -> Vec<Option<&'a str>> {
-    paths
-        .into_iter()
-        .map(|p| p.answer.as_deref().filter(|_| p.succeeded()))
-        .collect()
+    paths.into_iter().map(PathRecord::voted_answer).collect()
 }
 
 /// Path `i` from the sample cache, read with the current answer extraction like a fresh one.

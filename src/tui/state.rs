@@ -418,7 +418,7 @@ impl RunView {
             .paths
             .iter()
             .map_while(|p| p.result.as_ref())
-            .map(|r| r.answer.as_deref().filter(|_| r.succeeded()))
+            .map(PathRecord::voted_answer)
             .collect();
         let p = rule
             .check(&answers)
