@@ -57,7 +57,12 @@ fn session(runs: usize, paths: usize) -> Session {
             prompt: prompt.prompt.clone(),
             stop: prompt.stop.clone(),
             backend: BackendInfo::new("local", "gemma-3-270m-q4_k_m", Mode::Completion),
-            result: RunResult::from_paths(ps, 5000, false),
+            result: RunResult::from_paths(
+                ps,
+                5000,
+                false,
+                &promptlab::core::record::Voting::exact(),
+            ),
         });
     }
     let _ = Prompt::Completion(String::new());

@@ -158,6 +158,18 @@ pub trait Backend: Send + Sync {
     }
 }
 
+/// Sentence embeddings of free-form answers, for votes clustered by `embed`.
+pub trait Embedder: Send + Sync + std::fmt::Debug {
+    /// What embeds (a model file), for messages and records.
+    fn name(&self) -> String;
+
+    /// The embedding of `text` (pooled over its tokens).
+    fn embed(
+        &self,
+        text: &str,
+    ) -> futures::future::BoxFuture<'static, Result<Vec<f32>, BackendError>>;
+}
+
 /// sha256 of `bytes`, in hex.
 pub fn digest(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};

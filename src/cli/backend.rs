@@ -7,9 +7,11 @@ use super::config::Config;
 use clap::ValueEnum;
 
 use super::{BackendArgs, BackendKind};
-use crate::backend::Backend;
 use crate::backend::openai::{OpenAiBackend, OpenAiSettings};
 use crate::backend::scripted::{Script, ScriptedBackend};
+use crate::backend::{Backend, Embedder};
+use crate::core::extract::{AnswerKind, AnswerSpec};
+use crate::core::free::ClusterRule;
 use crate::core::render::Mode;
 
 /// Flags merged with the config file.
@@ -30,6 +32,7 @@ pub fn resolve(given: &BackendArgs, config: &Config) -> Result<Resolved, String>
         .or_else(|| config.api_key.clone())
         .filter(|s| !s.is_empty());
     args.model_path = args.model_path.or_else(|| config.model_path.clone());
+    args.embed_model = args.embed_model.or_else(|| config.embed_model.clone());
     args.logprobs |= config.logprobs.unwrap_or(false);
     let kind = match (args.backend, config.backend_kind()?) {
         (Some(k), _) => k,
@@ -159,6 +162,31 @@ async fn first_model(base_url: &str, api_key: Option<&str>) -> Result<String, St
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| format!("{url} lists no models; {hint}"))
+}
+
+/// The embedder free-form answers need when `spec` clusters them by `embed`; `None` for any
+/// other answer spec. Without an embedding model that is an error, not a silent fallback.
+pub fn embedder(r: &Resolved, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, String> {
+    if spec.kind != AnswerKind::Free || spec.cluster() != ClusterRule::Embed {
+        return Ok(None);
+    }
+    let path = r.args.embed_model.as_ref().ok_or(
+        "answer cluster `embed` needs an embedding model: give --embed-model FILE.gguf (or `embed_model:` in the config), or use `cluster: overlap`",
+    )?;
+    local_embedder(path).map(Some)
+}
+
+#[cfg(feature = "local")]
+fn local_embedder(path: &std::path::Path) -> Result<Arc<dyn Embedder>, String> {
+    let threads = std::thread::available_parallelism().map_or(4, |n| n.get() as i32);
+    crate::backend::local::embed::LocalEmbedder::spawn(path, threads)
+        .map(|e| Arc::new(e) as Arc<dyn Embedder>)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "local"))]
+fn local_embedder(_: &std::path::Path) -> Result<Arc<dyn Embedder>, String> {
+    Err("this promptlab was built without the `local` feature: no embedding model can run".into())
 }
 
 #[cfg(feature = "local")]

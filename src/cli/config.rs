@@ -21,6 +21,9 @@ pub struct Config {
     pub api_key: Option<String>,
     #[serde(default)]
     pub model_path: Option<PathBuf>,
+    /// The embedding GGUF of free-form votes clustered by `embed`.
+    #[serde(default)]
+    pub embed_model: Option<PathBuf>,
     #[serde(default)]
     pub concurrency: Option<usize>,
     #[serde(default)]

@@ -104,6 +104,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     }
     let vary = parse_vary(&args.vary)?;
     let resolved = backend::resolve(&args.backend, &config)?;
+    let embedder = backend::embedder(&resolved, &base.answer)?;
 
     // One backend per (model, lora) pair varied ("" is the default of each).
     let values = |key: &str| {
@@ -157,6 +158,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         opts: EvalOptions {
             greedy: args.greedy,
             what_if: args.simulate_early_stop.map(|r| (r, args.orders)),
+            embedder,
             ..EvalOptions::new(concurrency, cache, cancel.clone())
         },
     };
@@ -291,6 +293,27 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
                 crate::engine::eval::pct(c),
                 crate::engine::eval::pct(f),
                 crate::engine::eval::pct(r.accuracy_majority)
+            );
+        }
+    }
+    // Free-form answers: what decided that two answers (and an answer and a target) agree.
+    for r in results {
+        if let Some(f) = r.free_vote {
+            let _ = writeln!(
+                out,
+                "free-form {:<w$}  answers clustered and scored by {} ≥ {}{}",
+                r.name,
+                if f.rule == crate::core::free::ClusterRule::Embed {
+                    "embed"
+                } else {
+                    "overlap"
+                },
+                f.similarity,
+                if f.rule == crate::core::free::ClusterRule::Usc {
+                    " (usc picks the winner)"
+                } else {
+                    ""
+                }
             );
         }
     }

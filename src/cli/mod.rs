@@ -104,6 +104,10 @@ pub struct BackendArgs {
     /// A LoRA adapter GGUF applied on the local model (a fine-tuned specialist)
     #[arg(long, value_name = "FILE.gguf")]
     pub lora: Option<PathBuf>,
+    /// An embedding GGUF (run by llama.cpp in process) for free-form answers clustered by
+    /// `embed`
+    #[arg(long, value_name = "FILE.gguf")]
+    pub embed_model: Option<PathBuf>,
     /// Script of canned responses for the scripted backend (YAML)
     #[arg(long)]
     pub script: Option<PathBuf>,
@@ -295,9 +299,15 @@ pub struct ReplayArgs {
     pub rerun: bool,
     #[command(flatten)]
     pub backend: BackendArgs,
-    /// Re-vote offline with another answer kind (number, choice, text, regex)
+    /// Re-vote offline with another answer kind (number, choice, text, regex, free)
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
+    /// For --kind free: how alike two answers must be to share a vote, in (0, 1]
+    #[arg(long, value_name = "S", requires = "kind")]
+    pub similarity: Option<f64>,
+    /// For --kind free: how answers are judged alike (overlap, embed, usc)
+    #[arg(long, value_name = "RULE", requires = "kind")]
+    pub cluster: Option<String>,
     /// The pattern for --kind regex (group 1 is the answer)
     #[arg(long)]
     pub pattern: Option<String>,

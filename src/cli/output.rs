@@ -74,6 +74,8 @@ fn run_json(r: &Report<'_>) -> Value {
         paths: &'a [usize],
         #[serde(skip_serializing_if = "Option::is_none")]
         weight: Option<f64>,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        members: &'a [String],
     }
     let tally: Vec<Row<'_>> = result
         .tally
@@ -85,6 +87,7 @@ fn run_json(r: &Report<'_>) -> Value {
             share: e.share,
             paths: &e.paths,
             weight: e.weight,
+            members: &e.members,
         })
         .collect();
     let paths: Vec<Value> = result.paths.iter().map(path_json).collect();
@@ -107,6 +110,8 @@ fn run_json(r: &Report<'_>) -> Value {
         "weighted_answer": result.tally.weighted_winner,
         "confidence_answer": result.tally.confidence_winner,
         "filtered_answer": result.tally.filtered_winner,
+        "clustering": result.tally.clustering,
+        "selection": result.selection,
         "usage": result.usage,
         "elapsed_ms": result.elapsed_ms,
         "cancelled": result.cancelled,
@@ -232,6 +237,15 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
             e.share * 100.0,
             paths.join(",")
         );
+        let others: Vec<String> = e
+            .members
+            .iter()
+            .filter(|m| Some(*m) != e.answer.as_ref())
+            .map(|m| format!("\"{}\"", shorten(&crate::core::display::visible(m), 60)))
+            .collect();
+        if !others.is_empty() {
+            let _ = writeln!(out, "    also: {}", others.join(", "));
+        }
     }
     match &tally.winner {
         Some(w) => {
@@ -247,6 +261,38 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         None => {
             let _ = writeln!(out, "\nAnswer: none (no path gave a parsable answer)");
         }
+    }
+    if let Some(c) = &tally.clustering {
+        let _ = writeln!(
+            out,
+            "Free-form vote: {} clusters ({} ≥ {}), dispersion {:.2} bits{}",
+            tally.entries.iter().filter(|e| e.answer.is_some()).count(),
+            c.rule,
+            c.similarity,
+            c.dispersion,
+            c.note
+                .as_ref()
+                .map(|n| format!(" · {n}"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(sel) = &result.selection {
+        let said = match (&sel.error, sel.chosen) {
+            (Some(e), _) => format!("failed: {e}"),
+            (None, Some(p)) => format!(
+                "\"{}\" → path {p}",
+                shorten(&crate::core::display::visible(sel.reply.trim()), 60)
+            ),
+            (None, None) => format!(
+                "\"{}\" (names no response)",
+                shorten(&crate::core::display::visible(sel.reply.trim()), 60)
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "Selector (usc, {} responses): {said}",
+            sel.responses.len()
+        );
     }
     if let Some(w) = &tally.weighted_winner {
         let w = crate::core::display::visible(w);

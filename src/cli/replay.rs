@@ -9,8 +9,9 @@ use serde_json::json;
 use super::config::Config;
 use super::output::Report;
 use super::{ReplayArgs, backend};
+use crate::backend::Embedder;
 use crate::core::extract::{AnswerKind, AnswerSpec};
-use crate::core::record::RunRecord;
+use crate::core::record::{RunRecord, tally};
 use crate::core::vote::Tally;
 use crate::engine::{self, RunPlan};
 use crate::store::session::{load_session, save_merged};
@@ -36,6 +37,8 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
             kind: str::parse::<AnswerKind>(kind)?,
             pattern: args.pattern.clone(),
             choices: args.choices.clone(),
+            similarity: args.similarity,
+            cluster: args.cluster.as_deref().map(str::parse).transpose()?,
         };
         // A choice without labels reads options from each query; when no query has any,
         // every answer would be lost: refuse before anything changes.
@@ -50,8 +53,17 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
                     .into(),
             );
         }
+        // Re-voting by `embed` reads every answer with the embedding model (on this machine).
+        spec.validate()?;
+        let embedder =
+            backend::embedder(&backend::resolve(&args.backend, &Config::load()?)?, &spec)?;
         for &i in &selected {
-            session.runs[i] = session.runs[i].revote(&spec)?;
+            let mut r = session.runs[i].revote(&spec)?;
+            if let Some(e) = &embedder {
+                engine::embed_answers(e.as_ref(), &mut r.result.paths).await;
+                r.result.tally = tally(&r.result.paths, &r.result.voting(&spec));
+            }
+            session.runs[i] = r;
         }
         if args.write {
             // Runs another process added since the file was read are kept.
@@ -90,8 +102,9 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
 }
 
 /// The plan that re-sends a recorded run's prompts exactly.
-fn plan_of(r: &RunRecord) -> Result<RunPlan, String> {
+fn plan_of(r: &RunRecord, embedder: &Option<Arc<dyn Embedder>>) -> Result<RunPlan, String> {
     let mut plan = RunPlan::new(&r.template, &r.query, r.mode)?;
+    plan.embedder = embedder.clone();
     plan.first.prompt = r.prompt.clone();
     plan.first.stop = r.stop.clone();
     Ok(plan)
@@ -107,7 +120,8 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
     let mut first_error: Option<String> = None;
     for &i in selected {
         let r = &runs[i];
-        let plan = Arc::new(plan_of(r)?);
+        let embedder = backend::embedder(&resolved, &r.template.answer)?;
+        let plan = Arc::new(plan_of(r, &embedder)?);
         let new = engine::run(backend.clone(), plan, None, cancel.clone()).await;
         any_ok |= new.succeeded() > 0;
         if first_error.is_none() {
@@ -184,7 +198,7 @@ fn tally_rows(t: &Tally) -> serde_json::Value {
     json!(
         t.entries
             .iter()
-            .map(|e| json!({"answer": e.answer, "votes": e.votes}))
+            .map(|e| json!({"answer": e.answer, "votes": e.votes, "members": e.members}))
             .collect::<Vec<_>>()
     )
 }

@@ -61,6 +61,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let mode = template.mode.unwrap_or(info.default_mode);
     let mut plan = RunPlan::new(&template, &query, mode)?;
     plan.concurrency = config.concurrency(args.prompt.concurrency);
+    plan.embedder = backend::embedder(&resolved, &template.answer)?;
     if args.show_prompt {
         println!("{}", plan.first.prompt);
         if !plan.first.stop.is_empty() {

@@ -18,6 +18,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::free::{self, ClusterRule};
 use super::numbers;
 
 /// What kind of answer a task has, which decides how it is parsed and compared.
@@ -33,6 +34,9 @@ pub enum AnswerKind {
     Text,
     /// A user pattern; its group 1 is the answer.
     Regex,
+    /// A free-form answer (a phrase or a sentence), voted by meaning: answers alike under the
+    /// spec's cluster rule and similarity share a vote (`core::free`).
+    Free,
 }
 
 impl AnswerKind {
@@ -42,6 +46,7 @@ impl AnswerKind {
             AnswerKind::Choice => "choice",
             AnswerKind::Text => "text",
             AnswerKind::Regex => "regex",
+            AnswerKind::Free => "free",
         }
     }
 }
@@ -54,10 +59,11 @@ impl std::str::FromStr for AnswerKind {
             AnswerKind::Choice,
             AnswerKind::Text,
             AnswerKind::Regex,
+            AnswerKind::Free,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
-        .ok_or_else(|| format!("unknown kind `{s}` (expected number, choice, text or regex)"))
+        .ok_or_else(|| format!("unknown kind `{s}` (expected number, choice, text, regex or free)"))
     }
 }
 
@@ -73,6 +79,12 @@ pub struct AnswerSpec {
     /// from the query, written as "(A) ... (B) ...".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
+    /// For `free`: how alike two answers must be to share a vote, in (0, 1] (default 0.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
+    /// For `free`: how answers are judged alike (default `overlap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterRule>,
 }
 
 impl AnswerSpec {
@@ -85,6 +97,16 @@ impl AnswerSpec {
 
     pub fn validate(&self) -> Result<(), String> {
         Extractor::new(self).map(|_| ())
+    }
+
+    /// The similarity a free-form vote clusters with.
+    pub fn similarity(&self) -> f64 {
+        self.similarity.unwrap_or(free::DEFAULT_SIMILARITY)
+    }
+
+    /// The cluster rule of a free-form vote.
+    pub fn cluster(&self) -> ClusterRule {
+        self.cluster.unwrap_or_default()
     }
 }
 
@@ -113,6 +135,7 @@ static OPTION: LazyLock<Regex> =
 /// A ready-to-use extractor for one answer spec (the regex compiled once).
 #[derive(Debug, Clone)]
 pub struct Extractor {
+    spec: AnswerSpec,
     kind: AnswerKind,
     pattern: Option<Regex>,
     labels: Vec<String>,
@@ -136,7 +159,17 @@ impl Extractor {
             }
             (_, None) => None,
         };
+        if spec.kind != AnswerKind::Free && (spec.similarity.is_some() || spec.cluster.is_some()) {
+            return Err(format!(
+                "answer `similarity` and `cluster` apply to kind `free`, not `{}`",
+                spec.kind.as_str()
+            ));
+        }
+        if let Some(s) = spec.similarity {
+            free::check_similarity(s)?;
+        }
         Ok(Extractor {
+            spec: spec.clone(),
             kind: spec.kind,
             pattern,
             labels: spec.choices.iter().map(|c| fold(c)).collect(),
@@ -145,6 +178,11 @@ impl Extractor {
 
     pub fn kind(&self) -> AnswerKind {
         self.kind
+    }
+
+    /// The spec it reads answers by.
+    pub fn spec(&self) -> &AnswerSpec {
+        &self.spec
     }
 
     /// The canonical answer in `text`, or `None` (the no-answer bucket). `query` supplies the
@@ -189,6 +227,15 @@ impl Extractor {
                 (!t.is_empty()).then_some(t)
             }
             AnswerKind::Choice => self.choice(&answer, text, query),
+            AnswerKind::Free => {
+                let t = fold(
+                    &free_segment(&answer)?
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+                (!t.is_empty()).then_some(t)
+            }
             AnswerKind::Regex => None,
         }
     }
@@ -197,7 +244,7 @@ impl Extractor {
     /// with like. Gold answers are bare ("18", "(B)", "positive"), so no trigger is needed.
     pub fn normalize_target(&self, target: &str, query: &str) -> Option<String> {
         match self.kind {
-            AnswerKind::Regex => Some(fold(target)).filter(|t| !t.is_empty()),
+            AnswerKind::Regex | AnswerKind::Free => Some(fold(target)).filter(|t| !t.is_empty()),
             _ => self.extract(&format!("The answer is {target}"), query),
         }
     }
@@ -387,6 +434,37 @@ fn segment<'a>(answer: &Located<'a>, text: &'a str) -> Option<&'a str> {
     }
 }
 
+/// Replies up to this long, on one line, are a free-form answer whole.
+const SHORT_REPLY: usize = 160;
+
+/// Where a free-form answer is: the boxed content, the first line after the trigger, a short
+/// one-line reply whole, else the reply's last sentence.
+fn free_segment<'a>(answer: &Located<'a>) -> Option<&'a str> {
+    match answer {
+        Located::Boxed(inner) => Some(inner),
+        Located::After(rest) => rest.lines().map(str::trim).find(|l| !l.is_empty()),
+        Located::Nowhere(text) => {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            if text.len() <= SHORT_REPLY && !text.contains('\n') {
+                return Some(text);
+            }
+            let last = text.lines().map(str::trim).rfind(|l| !l.is_empty())?;
+            let body = last.trim_end_matches(['.', '!', '?']);
+            let start = body
+                .char_indices()
+                .rev()
+                .find(|&(i, c)| {
+                    matches!(c, '.' | '!' | '?') && body[i + 1..].starts_with(char::is_whitespace)
+                })
+                .map_or(0, |(i, _)| i + 1);
+            Some(last[start..].trim())
+        }
+    }
+}
+
 /// Trim, drop surrounding quotes and Markdown emphasis and trailing punctuation, case-fold:
 /// `"NK."`, `**nk**` and `nk!` are all "nk".
 fn fold(s: &str) -> String {
@@ -566,5 +644,55 @@ mod tests {
             let got = e.extract(&format!("The answer is {n}."), "");
             prop_assert_eq!(got, Some(n.to_string()));
         }
+    }
+
+    #[test]
+    fn free_answers_are_read_after_the_trigger_else_whole_or_the_last_sentence() {
+        let e = ex(AnswerKind::Free);
+        assert_eq!(
+            e.extract(
+                "Let me think.\nThe answer is: It was signed at  Westphalia in 1648.\nQ: next",
+                ""
+            )
+            .as_deref(),
+            Some("it was signed at westphalia in 1648")
+        );
+        assert_eq!(e.extract("  **Paris**  ", "").as_deref(), Some("paris"));
+        let long = format!(
+            "{} In the end, the treaty was signed in 1648.",
+            "Many talks took place. ".repeat(8)
+        );
+        assert_eq!(
+            e.extract(&long, "").as_deref(),
+            Some("in the end, the treaty was signed in 1648")
+        );
+        assert_eq!(e.extract("  \n ", ""), None);
+        assert_eq!(
+            e.normalize_target("Westphalia.", "").as_deref(),
+            Some("westphalia")
+        );
+    }
+
+    #[test]
+    fn similarity_and_cluster_belong_to_free_answers_and_are_checked() {
+        let spec = |kind, similarity| AnswerSpec {
+            kind,
+            similarity,
+            ..Default::default()
+        };
+        assert!(spec(AnswerKind::Free, Some(0.7)).validate().is_ok());
+        assert!(
+            spec(AnswerKind::Free, Some(1.2))
+                .validate()
+                .unwrap_err()
+                .contains("above 0 and at most 1")
+        );
+        assert!(
+            spec(AnswerKind::Number, Some(0.7))
+                .validate()
+                .unwrap_err()
+                .contains("apply to kind `free`")
+        );
+        assert_eq!(spec(AnswerKind::Free, None).similarity(), 0.7);
     }
 }

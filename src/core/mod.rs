@@ -8,6 +8,7 @@ pub mod confidence;
 pub mod display;
 pub mod early_stop;
 pub mod extract;
+pub mod free;
 pub mod least_to_most;
 pub mod metrics;
 pub mod numbers;

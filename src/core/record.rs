@@ -9,11 +9,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::extract::{AnswerSpec, Extractor};
+use std::collections::HashMap;
+
+use super::extract::{AnswerKind, AnswerSpec, Extractor};
+use super::free::{self, ClusterRule};
 use super::render::{Mode, Prompt};
 use super::strategy::Stage;
 use super::template::Template;
-use super::vote::{Ballot, LogProb, Tally};
+use super::vote::{Ballot, Clustering, LogProb, Tally};
 
 /// Finish reason of a stage cut at its token limit.
 pub const LENGTH: &str = "length";
@@ -185,6 +188,10 @@ pub struct PathRecord {
     /// Read from the sample cache instead of sampled now.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cached: bool,
+    /// The sentence embedding of its answer, for free-form answers clustered by `embed`:
+    /// computed when the path finishes, never saved (an embedding model reads it again).
+    #[serde(skip)]
+    pub embedding: Option<std::sync::Arc<[f32]>>,
 }
 
 /// An answered sub-question of a least-to-most path.
@@ -205,6 +212,7 @@ impl PathRecord {
             error: None,
             resamples: 0,
             cached: false,
+            embedding: None,
         }
     }
 
@@ -373,10 +381,199 @@ pub fn settle(path: &mut PathRecord, extractor: &Extractor, query: &str) {
     };
 }
 
-/// The tally of finished paths: the one tally builder.
-pub fn tally<'a>(paths: impl IntoIterator<Item = &'a PathRecord>) -> Tally {
-    let ballots: Vec<Ballot> = paths.into_iter().filter_map(PathRecord::ballot).collect();
-    Tally::from_ballots(&ballots)
+/// How a run's answers become votes: each answer its own (numbers, choices, text, regex) or,
+/// for free-form answers, the clusters of answers alike (`core::free`), named by their
+/// representatives. Universal self-consistency's pick, when the run has one, names the
+/// winning cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct Voting<'a> {
+    pub spec: &'a AnswerSpec,
+    pub selection: Option<&'a Selection>,
+}
+
+/// The answer spec of exact votes, for callers that have none.
+static EXACT: AnswerSpec = AnswerSpec {
+    kind: AnswerKind::Number,
+    pattern: None,
+    choices: Vec::new(),
+    similarity: None,
+    cluster: None,
+};
+
+/// Free-form answers grouped: each answer's cluster label (its representative), each
+/// cluster's distinct answers, and why the grouping is not what the rule asked for.
+struct Grouped {
+    label: HashMap<String, String>,
+    members: HashMap<String, Vec<String>>,
+    note: Option<String>,
+}
+
+impl<'a> Voting<'a> {
+    pub fn of(spec: &'a AnswerSpec) -> Self {
+        Voting {
+            spec,
+            selection: None,
+        }
+    }
+
+    /// Votes on answers exactly as written (the answer spec unknown or not free-form).
+    pub fn exact() -> Voting<'static> {
+        Voting::of(&EXACT)
+    }
+
+    pub fn with_selection(self, selection: Option<&'a Selection>) -> Self {
+        Voting { selection, ..self }
+    }
+
+    fn free(&self) -> bool {
+        self.spec.kind == AnswerKind::Free
+    }
+
+    /// Each path's vote in order (`None`: no answer, or the path did not finish): its answer,
+    /// or its cluster's label for free-form answers. What early-stop rules and maj@k read.
+    pub fn labels(&self, paths: &[&PathRecord]) -> Vec<Option<String>> {
+        let grouped = self.free().then(|| self.group(paths));
+        paths
+            .iter()
+            .map(|p| {
+                let a = p.voted_answer()?;
+                Some(match &grouped {
+                    Some(g) => g.label.get(a).cloned().unwrap_or_else(|| a.to_string()),
+                    None => a.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    fn group(&self, paths: &[&PathRecord]) -> Grouped {
+        // Distinct answers in order of first path, with their votes and an embedding.
+        let mut distinct: Vec<(&str, f64, Option<&[f32]>)> = Vec::new();
+        let mut sorted: Vec<&&PathRecord> = paths.iter().collect();
+        sorted.sort_by_key(|p| p.index);
+        for p in sorted {
+            let Some(a) = p.voted_answer() else { continue };
+            match distinct.iter_mut().find(|(x, _, _)| *x == a) {
+                Some(d) => {
+                    d.1 += 1.0;
+                    d.2 = d.2.or(p.embedding.as_deref());
+                }
+                None => distinct.push((a, 1.0, p.embedding.as_deref())),
+            }
+        }
+        let weights: Vec<f64> = distinct.iter().map(|d| d.1).collect();
+        let threshold = self.spec.similarity();
+        let embedded = distinct.iter().all(|d| d.2.is_some());
+        let words: Vec<free::Words> = distinct.iter().map(|d| free::Words::of(d.0)).collect();
+        let (groups, note) = if self.spec.cluster() == ClusterRule::Embed && embedded {
+            let sim = |i: usize, j: usize| {
+                if free::numbers_differ(&words[i], &words[j]) {
+                    return 0.0;
+                }
+                free::cosine(distinct[i].2.unwrap_or(&[]), distinct[j].2.unwrap_or(&[]))
+            };
+            (free::cluster(&weights, &sim, threshold), None)
+        } else {
+            let sim = |i: usize, j: usize| free::overlap(&words[i], &words[j]);
+            let note = (self.spec.cluster() == ClusterRule::Embed).then(|| {
+                "embed: answers without embeddings (no --embed-model); clustered by overlap".into()
+            });
+            (free::cluster(&weights, &sim, threshold), note)
+        };
+        let mut label = HashMap::new();
+        let mut members = HashMap::new();
+        for g in groups {
+            let rep = distinct[g.representative].0.to_string();
+            for &m in &g.members {
+                label.insert(distinct[m].0.to_string(), rep.clone());
+            }
+            members.insert(
+                rep,
+                g.members
+                    .iter()
+                    .map(|&m| distinct[m].0.to_string())
+                    .collect(),
+            );
+        }
+        Grouped {
+            label,
+            members,
+            note,
+        }
+    }
+}
+
+/// Universal self-consistency (Chen et al. 2023): the model's pick of the most consistent of a
+/// run's responses, as it replied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Selection {
+    /// The paths shown to the selector, in order: "Response 1" is the first.
+    pub responses: Vec<usize>,
+    /// The selector's reply, exactly as the model wrote it.
+    #[serde(default)]
+    pub reply: String,
+    /// The path its reply named, when it named one of the responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<usize>,
+    /// Why there is no reply (the call failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The tally of finished paths under `voting`: the one tally builder.
+pub fn tally<'a>(paths: impl IntoIterator<Item = &'a PathRecord>, voting: &Voting) -> Tally {
+    let paths: Vec<&PathRecord> = paths.into_iter().collect();
+    let mut ballots: Vec<Ballot> = paths.iter().filter_map(|p| p.ballot()).collect();
+    if !voting.free() {
+        return Tally::from_ballots(&ballots);
+    }
+    let grouped = voting.group(&paths);
+    for b in &mut ballots {
+        if let Some(a) = b.answer.as_mut()
+            && let Some(l) = grouped.label.get(a.as_str())
+        {
+            *a = l.clone();
+        }
+    }
+    let mut t = Tally::from_ballots(&ballots);
+    for e in &mut t.entries {
+        if let Some(m) = e.answer.as_ref().and_then(|a| grouped.members.get(a)) {
+            e.members = m.clone();
+        }
+    }
+    let mut note = grouped.note;
+    if voting.spec.cluster() == ClusterRule::Usc {
+        let chosen = voting.selection.and_then(|s| s.chosen);
+        let pick = chosen.and_then(|c| t.entries.iter().position(|e| e.paths.contains(&c)));
+        match pick.filter(|&i| t.entries[i].answer.is_some()) {
+            Some(i) => {
+                let e = t.entries.remove(i);
+                t.agreement = f64::from(e.votes) / f64::from(t.voted.max(1));
+                t.winner = e.answer.clone();
+                t.entries.insert(0, e);
+            }
+            None if t.entries.iter().filter(|e| e.answer.is_some()).count() > 1 => {
+                note = Some(match voting.selection {
+                    None => "usc: no selector reply recorded (it needs the model); voted by overlap".into(),
+                    Some(s) if s.error.is_some() => "usc: the selector call failed; voted by overlap".into(),
+                    Some(_) => "usc: the selector's reply named no response with an answer; voted by overlap".into(),
+                });
+            }
+            None => {}
+        }
+    }
+    let sizes = t
+        .entries
+        .iter()
+        .filter(|e| e.answer.is_some())
+        .map(|e| e.votes);
+    t.clustering = Some(Box::new(Clustering {
+        rule: voting.spec.cluster(),
+        similarity: voting.spec.similarity(),
+        dispersion: free::dispersion(sizes),
+        note,
+    }));
+    t
 }
 
 /// What a run produced.
@@ -391,6 +588,9 @@ pub struct RunResult {
     /// Where adaptive self-consistency stopped (runs with an early-stop rule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_stop: Option<crate::core::early_stop::EarlyStop>,
+    /// Universal self-consistency's pick (free-form answers clustered by `usc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Box<Selection>>,
 }
 
 /// Fresh and cached paths of a run or an evaluation.
@@ -401,19 +601,25 @@ pub struct SampleOrigin {
 }
 
 impl RunResult {
-    pub fn from_paths(mut paths: Vec<PathRecord>, elapsed_ms: u64, cancelled: bool) -> RunResult {
+    pub fn from_paths(
+        mut paths: Vec<PathRecord>,
+        elapsed_ms: u64,
+        cancelled: bool,
+        voting: &Voting,
+    ) -> RunResult {
         paths.sort_by_key(|p| p.index);
         let mut usage = Usage::default();
         for p in &paths {
             usage += p.usage();
         }
         RunResult {
-            tally: tally(&paths),
+            tally: tally(&paths, voting),
             paths,
             usage,
             elapsed_ms,
             cancelled,
             early_stop: None,
+            selection: voting.selection.cloned().map(Box::new),
         }
     }
 
@@ -429,13 +635,18 @@ impl RunResult {
         origin(&self.paths)
     }
 
+    /// How this run's answers vote under `spec` (with its selector's pick, if any).
+    pub fn voting<'a>(&'a self, spec: &'a AnswerSpec) -> Voting<'a> {
+        Voting::of(spec).with_selection(self.selection.as_deref())
+    }
+
     /// The same run with every answer read again under `spec` (re-voting without a model).
     pub fn revote(&self, extractor: &Extractor, query: &str) -> RunResult {
         let mut r = self.clone();
         for p in &mut r.paths {
             settle(p, extractor, query);
         }
-        r.tally = tally(&r.paths);
+        r.tally = tally(&r.paths, &r.voting(extractor.spec()));
         r
     }
 }
@@ -569,6 +780,7 @@ mod wire {
                 error: w.error,
                 resamples: w.resamples,
                 cached: w.cached,
+                embedding: None,
             }
         }
     }
@@ -664,6 +876,145 @@ mod tests {
         let steps = p.steps();
         assert_eq!(steps.len(), 2);
         assert_eq!((steps[0].question, steps[0].answer), ("a?", Some("9")));
+    }
+
+    fn free_paths(texts: &[&str], spec: &AnswerSpec) -> Vec<PathRecord> {
+        let e = Extractor::new(spec).unwrap();
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut p = PathRecord::new(i);
+                p.stages = vec![stage(Stage::Answer, "", t, "stop")];
+                settle(&mut p, &e, "");
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn free_answers_vote_as_clusters_named_by_their_representative() {
+        let spec = AnswerSpec::of(AnswerKind::Free);
+        let paths = free_paths(
+            &[
+                "It was signed at Westphalia in 1648.",
+                "The answer is 1715.",
+                "The treaty was signed in 1648 at Westphalia.",
+                "   ",
+                "Westphalia, 1648",
+                "Utrecht, 1715",
+            ],
+            &spec,
+        );
+        assert_eq!(paths[3].answer, None, "an empty reply is no answer");
+        let t = tally(&paths, &Voting::of(&spec));
+        assert_eq!(
+            t.winner.as_deref(),
+            Some("it was signed at westphalia in 1648")
+        );
+        assert_eq!(t.entries[0].paths, vec![0, 2, 4]);
+        assert_eq!(t.entries[0].members.len(), 3);
+        assert_eq!(t.entries[1].paths, vec![1, 5], "1715 never joins 1648");
+        assert_eq!(t.entries.last().unwrap().answer, None);
+        let c = t.clustering.as_ref().unwrap();
+        assert_eq!(
+            (c.rule, c.similarity, c.note.as_deref()),
+            (ClusterRule::Overlap, 0.7, None)
+        );
+        assert!((c.dispersion - free::dispersion([3, 2])).abs() < 1e-12);
+        // Early-stop rules and maj@k read the same labels.
+        let refs: Vec<&PathRecord> = paths.iter().collect();
+        let labels = Voting::of(&spec).labels(&refs);
+        assert_eq!(labels[2], labels[0]);
+        assert_eq!(labels[3], None);
+        // A stricter threshold splits the paraphrases; exact kinds never cluster.
+        let strict = AnswerSpec {
+            similarity: Some(1.0),
+            ..spec.clone()
+        };
+        assert!(tally(&paths, &Voting::of(&strict)).entries.len() >= 3);
+        assert_eq!(tally(&paths, &Voting::exact()).clustering, None);
+    }
+
+    #[test]
+    fn usc_picks_the_selected_paths_cluster_and_falls_back_to_overlap_with_a_note() {
+        let spec = AnswerSpec {
+            cluster: Some(ClusterRule::Usc),
+            ..AnswerSpec::of(AnswerKind::Free)
+        };
+        let paths = free_paths(&["Paris", "Lyon", "Paris, France", "Lyon, France"], &spec);
+        let picked = Selection {
+            responses: vec![0, 1, 2, 3],
+            reply: "The most consistent response is Response 2".into(),
+            chosen: Some(1),
+            error: None,
+        };
+        let t = tally(&paths, &Voting::of(&spec).with_selection(Some(&picked)));
+        assert_eq!(t.winner.as_deref(), Some("lyon"));
+        assert_eq!(
+            t.entries[0].answer.as_deref(),
+            Some("lyon"),
+            "the winner comes first"
+        );
+        assert_eq!(t.agreement, 0.5);
+        assert_eq!(t.clustering.unwrap().note, None);
+        let vague = Selection {
+            chosen: None,
+            reply: "I cannot say".into(),
+            ..picked.clone()
+        };
+        let t = tally(&paths, &Voting::of(&spec).with_selection(Some(&vague)));
+        assert_eq!(t.winner.as_deref(), Some("paris"), "overlap's winner");
+        assert!(
+            t.clustering
+                .unwrap()
+                .note
+                .unwrap()
+                .contains("named no response")
+        );
+        let t = tally(&paths, &Voting::of(&spec));
+        assert!(
+            t.clustering
+                .unwrap()
+                .note
+                .unwrap()
+                .contains("needs the model")
+        );
+    }
+
+    #[test]
+    fn embed_clusters_by_cosine_keeps_numbers_exact_and_says_when_it_had_no_embeddings() {
+        let spec = AnswerSpec {
+            cluster: Some(ClusterRule::Embed),
+            ..AnswerSpec::of(AnswerKind::Free)
+        };
+        let mut paths = free_paths(
+            &["the big apple", "new york city", "in 1648", "in 1748"],
+            &spec,
+        );
+        let t = tally(&paths, &Voting::of(&spec));
+        assert_eq!(t.entries.len(), 4, "by overlap nothing is alike");
+        assert!(
+            t.clustering
+                .unwrap()
+                .note
+                .unwrap()
+                .contains("no --embed-model")
+        );
+        for (p, v) in paths
+            .iter_mut()
+            .zip([[1.0, 0.1], [0.9, 0.2], [0.0, 1.0], [0.0, 1.0]])
+        {
+            p.embedding = Some(v.to_vec().into());
+        }
+        let t = tally(&paths, &Voting::of(&spec));
+        assert_eq!(t.entries[0].paths, vec![0, 1], "alike by meaning");
+        assert_eq!(
+            t.entries.len(),
+            3,
+            "1648 and 1748 stay apart though their vectors agree"
+        );
+        assert_eq!(t.clustering.unwrap().note, None);
     }
 
     #[test]

@@ -159,7 +159,9 @@ pub fn answer_trigger(kind: AnswerKind, query: &str) -> String {
             Some((last, _)) => format!("Therefore, among A through {last}, the answer is"),
             None => "Therefore, the answer is".into(),
         },
-        AnswerKind::Text | AnswerKind::Regex => "Therefore, the answer is".into(),
+        AnswerKind::Text | AnswerKind::Regex | AnswerKind::Free => {
+            "Therefore, the answer is".into()
+        }
     }
 }
 

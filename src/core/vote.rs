@@ -50,6 +50,46 @@ pub struct TallyEntry {
     /// log-probabilities).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
+    /// Free-form answers: the distinct answers of its cluster, the first path's first (the
+    /// entry's `answer` is the cluster's representative).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+}
+
+impl Clustering {
+    /// One line: "7 clusters (overlap ≥ 0.7), dispersion 2.65 bits", with a fallback's note.
+    pub fn describe(&self, clusters: usize) -> String {
+        use crate::core::free::ClusterRule;
+        let how = match self.rule {
+            ClusterRule::Usc => format!(
+                "overlap ≥ {}; the selector picks the winner",
+                self.similarity
+            ),
+            rule => format!("{rule} ≥ {}", self.similarity),
+        };
+        let note = self
+            .note
+            .as_ref()
+            .map(|n| format!(" · {n}"))
+            .unwrap_or_default();
+        format!(
+            "{clusters} cluster{} ({how}), dispersion {:.2} bits{note}",
+            if clusters == 1 { "" } else { "s" },
+            self.dispersion
+        )
+    }
+}
+
+/// How free-form answers were grouped into the tally's entries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Clustering {
+    pub rule: crate::core::free::ClusterRule,
+    pub similarity: f64,
+    /// Entropy (bits) of the cluster sizes: 0 when every answer agrees.
+    pub dispersion: f64,
+    /// Why the vote is not what the rule asked for (a fallback), when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -70,6 +110,9 @@ pub struct Tally {
     pub confidence_winner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filtered_winner: Option<String>,
+    /// Free-form answers: how they were clustered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clustering: Option<Box<Clustering>>,
 }
 
 impl Tally {
@@ -135,6 +178,7 @@ impl Tally {
             weighted_winner,
             confidence_winner,
             filtered_winner,
+            clustering: None,
         }
     }
 
@@ -173,6 +217,7 @@ fn empty_entry(answer: Option<String>, weighted: bool) -> TallyEntry {
         share: 0.0,
         paths: Vec::new(),
         weight: weighted.then_some(0.0),
+        members: Vec::new(),
     }
 }
 

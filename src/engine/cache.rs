@@ -23,9 +23,11 @@ use super::RunPlan;
 use crate::backend::BackendInfo;
 use crate::core::record::PathRecord;
 
-/// The format of cache lines and keys; lines of any other format are skipped (format 4: stages
-/// carry a confidence, asked for with each token's top candidates).
-pub const CACHE_FORMAT: u32 = 4;
+/// The format of cache lines and keys; lines of any other format are skipped (format 5: the
+/// embedded model seeds a path by its seed and its prompt, so its earlier samples are not what
+/// it samples now; format 4: stages carry a confidence, asked for with each token's top
+/// candidates).
+pub const CACHE_FORMAT: u32 = 5;
 
 pub struct Cache {
     path: PathBuf,

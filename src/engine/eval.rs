@@ -11,9 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::Cache;
 use super::{RunPlan, run_limited};
-use crate::backend::{Backend, Usage};
+use crate::backend::{Backend, Embedder, Usage};
 use crate::core::chart::Series;
 use crate::core::early_stop::{Rule, Simulated, simulate};
+use crate::core::extract::{AnswerKind, AnswerSpec};
+use crate::core::free::{self, ClusterRule};
 use crate::core::metrics::{maj_at_k, majority_correct};
 use crate::core::record::PathRecord;
 use crate::core::render::Mode;
@@ -41,6 +43,8 @@ pub struct EvalOptions {
     /// Offline what-if: read every sample from the cache (never a request) and replay it
     /// under this early-stop rule in this many random orders.
     pub what_if: Option<(Rule, usize)>,
+    /// Embeds free-form answers (and targets) for the `embed` cluster rule.
+    pub embedder: Option<Arc<dyn Embedder>>,
 }
 
 impl EvalOptions {
@@ -52,6 +56,7 @@ impl EvalOptions {
             cache,
             cancel,
             what_if: None,
+            embedder: None,
         }
     }
 }
@@ -182,7 +187,17 @@ pub struct VariantResult {
     /// `--simulate-early-stop`: the rule replayed offline on the cached samples.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub what_if: Option<Simulated>,
+    /// Free-form answers: how they were judged alike, for the votes and for scoring.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub free_vote: Option<FreeVote>,
     pub per_item: Vec<ItemResult>,
+}
+
+/// The rule and similarity a free-form evaluation clustered and scored by.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FreeVote {
+    pub rule: ClusterRule,
+    pub similarity: f64,
 }
 
 /// The variants of `base` for every combination of the `--vary` values;
@@ -374,6 +389,7 @@ async fn eval_item(
         cache,
         cancel,
         what_if,
+        embedder,
     } = opts;
     let failed_item = |error: String| ItemResult {
         id: item.id.clone(),
@@ -398,6 +414,7 @@ async fn eval_item(
         Err(e) => return failed_item(e),
     };
     plan.cache = cache;
+    plan.embedder = embedder.clone();
     if what_if.is_some() {
         // A what-if replays what is cached, in full: never a request, never an early stop.
         plan.cache_only = true;
@@ -422,13 +439,16 @@ async fn eval_item(
         permits.clone(),
     )
     .await;
-    // The samples the vote used: paths the early-stop rule stopped are not among them.
-    let answers: Vec<Option<String>> = result
-        .paths
-        .iter()
-        .filter(|p| !p.stopped())
-        .map(|p| p.voted_answer().map(str::to_string))
-        .collect();
+    // The samples the vote used: paths the early-stop rule stopped are not among them. Free-form
+    // answers vote as their clusters' labels, and a label is right when it is alike a target.
+    let used: Vec<&PathRecord> = result.paths.iter().filter(|p| !p.stopped()).collect();
+    let spec = template.answer.clone();
+    let answers: Vec<Option<String>> = result.voting(&spec).labels(&used);
+    let accepted = if spec.kind == AnswerKind::Free {
+        free_accepted(&spec, embedder.as_deref(), &used, &answers, &accepted).await
+    } else {
+        accepted
+    };
     let refs: Vec<Option<&str>> = answers.iter().map(Option::as_deref).collect();
     let greedy = match greedy_plan {
         Some(g) => run_limited(backend, g, None, cancel, permits)
@@ -447,7 +467,16 @@ async fn eval_item(
         id: item.id.clone(),
         target: item.targets.clone(),
         majority: result.tally.winner.clone(),
-        correct: majority_correct(&refs, &accepted),
+        // Universal self-consistency's winner is the selector's pick, not the majority.
+        correct: if spec.cluster() == ClusterRule::Usc && spec.kind == AnswerKind::Free {
+            result
+                .tally
+                .winner
+                .as_ref()
+                .is_some_and(|w| accepted.contains(w))
+        } else {
+            majority_correct(&refs, &accepted)
+        },
         first_correct,
         maj_at_k: maj_at_k(&refs, &accepted),
         failed: result
@@ -477,6 +506,51 @@ async fn eval_item(
         paths: result.paths,
         greedy,
     }
+}
+
+/// The labels among `answers` that are alike one of the targets under the spec's rule and
+/// similarity (the targets themselves included): the accepted answers of a free-form item.
+/// `embed` compares embeddings where the embedder gives them, else overlap; `usc` compares by
+/// overlap (its selector picks a path, it does not judge likeness).
+async fn free_accepted(
+    spec: &AnswerSpec,
+    embedder: Option<&dyn Embedder>,
+    paths: &[&PathRecord],
+    answers: &[Option<String>],
+    targets: &[String],
+) -> Vec<String> {
+    let threshold = spec.similarity();
+    let mut target_embeddings = Vec::new();
+    if let (ClusterRule::Embed, Some(e)) = (spec.cluster(), embedder) {
+        for t in targets {
+            target_embeddings.push(e.embed(t).await.ok());
+        }
+    }
+    let mut accepted: Vec<String> = targets.to_vec();
+    for (label, path) in answers.iter().zip(paths) {
+        let Some(label) = label else { continue };
+        if accepted.contains(label) {
+            continue;
+        }
+        // The label's own path (a label is the answer of one of the paths).
+        let own = paths
+            .iter()
+            .find(|p| p.voted_answer() == Some(label.as_str()))
+            .unwrap_or(path);
+        let alike = targets.iter().enumerate().any(|(k, t)| {
+            match (
+                own.embedding.as_deref(),
+                target_embeddings.get(k).and_then(Option::as_ref),
+            ) {
+                (Some(a), Some(b)) => free::cosine(a, b) >= threshold,
+                _ => free::overlap(&free::Words::of(label), &free::Words::of(t)) >= threshold,
+            }
+        });
+        if alike {
+            accepted.push(label.clone());
+        }
+    }
+    accepted
 }
 
 /// The share of items where `right` says yes (`None` unless it says for every item).
@@ -545,6 +619,10 @@ fn summarize(
         cancelled,
         early_stop: Some(v.template.sampling.early_stop).filter(|r| !r.is_none()),
         what_if: None,
+        free_vote: (v.template.answer.kind == AnswerKind::Free).then(|| FreeVote {
+            rule: v.template.answer.cluster(),
+            similarity: v.template.answer.similarity(),
+        }),
         per_item,
     }
 }

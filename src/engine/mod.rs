@@ -11,12 +11,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{
-    Backend, BackendError, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent,
+    Backend, BackendError, BackendInfo, Embedder, Finish, SampleRequest, SampleStream, StreamEvent,
 };
 use crate::core::early_stop::{EarlyStop, stop_point};
-use crate::core::extract::Extractor;
+use crate::core::extract::{AnswerKind, Extractor};
+use crate::core::free::{self, ClusterRule};
 use crate::core::least_to_most::LeastToMost;
-use crate::core::record::{CANCELLED, STOPPED, StageRecord, settle};
+use crate::core::record::{CANCELLED, STOPPED, Selection, StageRecord, Voting, settle};
 pub use crate::core::record::{PathRecord, RunResult};
 use crate::core::render::{Mode, Prompt, Rendered, answer_trigger, render};
 use crate::core::strategy::{PathMachine, SampleSpec, Step};
@@ -54,6 +55,8 @@ pub struct RunPlan {
     /// What the prompts after the first are built from, beyond the first prompt and the
     /// samples (least-to-most's solving exemplars, decompositions and instruction).
     later_prompts: serde_json::Value,
+    /// Embeds free-form answers for the `embed` cluster rule.
+    pub embedder: Option<Arc<dyn Embedder>>,
 }
 
 impl RunPlan {
@@ -93,7 +96,13 @@ impl RunPlan {
                 }),
                 Strategy::Direct | Strategy::Cot | Strategy::ZeroShotCot => serde_json::Value::Null,
             },
+            embedder: None,
         })
+    }
+
+    /// Whether answers are free-form (voted by clusters).
+    pub fn free(&self) -> bool {
+        self.extractor.kind() == AnswerKind::Free
     }
 
     /// What the prompts after the first depend on (part of the sample cache key).
@@ -222,7 +231,8 @@ pub async fn run_limited(
     let mut settled_after = None;
     loop {
         let prefix = done.iter().take_while(|d| d.is_some()).count();
-        let answers = answers_in_order(done[..prefix].iter().flatten());
+        let labels = answers_in_order(&plan, done[..prefix].iter().flatten());
+        let answers: Vec<Option<&str>> = labels.iter().map(Option::as_deref).collect();
         if rule.check(&answers).settled {
             // Where the rule first settles: paths after it that finished meanwhile still
             // vote, as complete samples, but the rule read only these.
@@ -240,13 +250,17 @@ pub async fn run_limited(
         let mut fresh = Vec::new();
         let mut hit = false;
         while next < n && next - prefix < want && !cancel.is_cancelled() {
-            if let Some(p) = cached(&plan, &info, next, &events).or_else(|| {
+            if let Some(mut p) = cached(&plan, &info, next, &events).or_else(|| {
                 plan.cache_only.then(|| {
                     let mut p = PathRecord::new(next);
                     p.error = Some(NOT_CACHED.into());
                     p
                 })
             }) {
+                embed(&plan, &mut p).await;
+                if p.cached {
+                    emit(&events, EngineEvent::PathDone(p.clone()));
+                }
                 done[next] = Some(p);
                 next += 1;
                 hit = true;
@@ -289,7 +303,8 @@ pub async fn run_limited(
                 .collect(),
         };
         let used = read.len();
-        let answers = answers_in_order(read);
+        let labels = answers_in_order(&plan, read);
+        let answers: Vec<Option<&str>> = labels.iter().map(Option::as_deref).collect();
         EarlyStop {
             rule,
             threshold: rule.threshold(),
@@ -299,10 +314,17 @@ pub async fn run_limited(
             probability: rule.check(&answers).probability,
         }
     });
+    let selection = match plan.extractor.spec().cluster() {
+        ClusterRule::Usc if plan.free() && !plan.cache_only && !cancel.is_cancelled() => {
+            select(ctx.backend.as_ref(), &plan, &paths).await
+        }
+        _ => None,
+    };
     let mut result = RunResult::from_paths(
         paths,
         started.elapsed().as_millis() as u64,
         cancel.is_cancelled(),
+        &Voting::of(plan.extractor.spec()).with_selection(selection.as_ref()),
     );
     result.early_stop = early_stop;
     emit(&events, EngineEvent::RunDone(result.clone()));
@@ -313,9 +335,87 @@ pub async fn run_limited(
 pub const NOT_CACHED: &str =
     "not in the sample cache (run the same evaluation once without --simulate-early-stop)";
 
-/// The answers of finished paths, in index order (`None`: unparsed or failed).
-fn answers_in_order<'a>(paths: impl IntoIterator<Item = &'a PathRecord>) -> Vec<Option<&'a str>> {
-    paths.into_iter().map(PathRecord::voted_answer).collect()
+/// The votes of finished paths, in index order (`None`: unparsed or failed): their answers,
+/// or their clusters' labels for free-form answers.
+fn answers_in_order<'a>(
+    plan: &RunPlan,
+    paths: impl IntoIterator<Item = &'a PathRecord>,
+) -> Vec<Option<String>> {
+    let paths: Vec<&PathRecord> = paths.into_iter().collect();
+    Voting::of(plan.extractor.spec()).labels(&paths)
+}
+
+/// Gives a finished path's free-form answer its embedding, when the plan clusters by `embed`.
+/// A failure is logged and the vote falls back to overlap (the tally says so).
+async fn embed(plan: &RunPlan, path: &mut PathRecord) {
+    if let Some(embedder) = &plan.embedder {
+        embed_path(embedder.as_ref(), path).await;
+    }
+}
+
+async fn embed_path(embedder: &dyn Embedder, path: &mut PathRecord) {
+    let Some(answer) = path.voted_answer() else {
+        return;
+    };
+    match embedder.embed(answer).await {
+        Ok(v) => path.embedding = Some(v.into()),
+        Err(e) => tracing::warn!("embedding path {}'s answer: {e}", path.index),
+    }
+}
+
+/// Gives every answered path its answer's embedding (re-voting recorded runs by `embed`).
+pub async fn embed_answers(embedder: &dyn Embedder, paths: &mut [PathRecord]) {
+    for p in paths {
+        embed_path(embedder, p).await;
+    }
+}
+
+/// Universal self-consistency's selector call: the model is shown every answered path and
+/// asked which is the most consistent. `None` when the answers all fall in one cluster (there
+/// is nothing to choose) or no path answered.
+async fn select(backend: &dyn Backend, plan: &RunPlan, paths: &[PathRecord]) -> Option<Selection> {
+    let answered: Vec<&PathRecord> = paths
+        .iter()
+        .filter(|p| p.voted_answer().is_some())
+        .collect();
+    let labels = Voting::of(plan.extractor.spec()).labels(&answered);
+    let first = labels.first()?;
+    if labels.iter().all(|l| l == first) {
+        return None;
+    }
+    let texts: Vec<String> = answered.iter().map(|p| p.answer_text()).collect();
+    let mode = match plan.first.prompt {
+        Prompt::Chat(_) => Mode::Chat,
+        Prompt::Completion(_) => Mode::Completion,
+    };
+    let usc = free::usc_prompt(&plan.query, &texts, mode);
+    let reply = complete(
+        backend,
+        &usc.prompt,
+        mode,
+        CompleteRequest {
+            stop: usc.stop,
+            max_tokens: 48,
+            temperature: 0.0,
+            seed: plan.sampling.seed,
+        },
+    )
+    .await;
+    let responses = answered.iter().map(|p| p.index).collect();
+    Some(match reply {
+        Ok(reply) => Selection {
+            chosen: free::parse_usc(&reply, usc.lead_in, answered.len()).map(|k| answered[k].index),
+            responses,
+            reply,
+            error: None,
+        },
+        Err(e) => Selection {
+            responses,
+            reply: String::new(),
+            chosen: None,
+            error: Some(e.to_string()),
+        },
+    })
 }
 
 /// Path `i` from the sample cache, read with the current answer extraction like a fresh one.
@@ -337,7 +437,6 @@ fn cached(
             text: hit.text(),
         },
     );
-    emit(events, EngineEvent::PathDone(hit.clone()));
     Some(hit)
 }
 
@@ -394,6 +493,7 @@ impl PathContext {
                 if let (Some(c), Some(k), true) = (&plan.cache, &key, result.succeeded()) {
                     c.put(k, &result);
                 }
+                embed(&plan, &mut result).await;
                 emit(&events, EngineEvent::PathDone(result.clone()));
                 result
             });

@@ -695,3 +695,83 @@ async fn a_lockstep_backend_gets_every_path_and_the_unneeded_ones_stop_with_thei
     );
     assert_eq!(result.tally.voted, 7);
 }
+
+/// A scripted backend that keeps every prompt it is sent.
+struct Recording(ScriptedBackend, std::sync::Mutex<Vec<String>>);
+
+impl Backend for Recording {
+    fn info(&self) -> crate::backend::BackendInfo {
+        self.0.info()
+    }
+    fn stream(&self, request: SampleRequest) -> SampleStream {
+        if let Ok(mut p) = self.1.lock() {
+            p.push(request.prompt.to_string());
+        }
+        self.0.stream(request)
+    }
+}
+
+fn usc_plan(n: u32) -> Arc<RunPlan> {
+    let mut t = template(Strategy::Direct, n);
+    t.answer = AnswerSpec {
+        cluster: Some(crate::core::free::ClusterRule::Usc),
+        ..AnswerSpec::of(AnswerKind::Free)
+    };
+    Arc::new(RunPlan::new(&t, "Where was the treaty signed?", Mode::Completion).unwrap())
+}
+
+fn usc_backend(selector: &str) -> Arc<Recording> {
+    let answer = |t: &str| ScriptedResponse::text(t);
+    Arc::new(Recording(
+        ScriptedBackend::new(Script {
+            model: None,
+            responses: vec![
+                answer("At Westphalia in 1648."),
+                answer("It was signed in Utrecht."),
+                answer("Utrecht, in 1713."),
+                ScriptedResponse {
+                    when: Some("most consistent response is Response".into()),
+                    ..answer(selector)
+                },
+            ],
+        }),
+        std::sync::Mutex::new(Vec::new()),
+    ))
+}
+
+#[tokio::test]
+async fn usc_shows_the_selector_every_response_and_its_pick_wins() {
+    let backend = usc_backend(" 3");
+    let result = run(backend.clone(), usc_plan(3), None, CancellationToken::new()).await;
+    let prompts = backend.1.lock().unwrap().clone();
+    assert_eq!(prompts.len(), 4, "three paths and one selector call");
+    let selector = prompts.last().unwrap();
+    for p in &result.paths {
+        assert!(selector.contains(p.text().trim()), "{selector}");
+    }
+    assert!(selector.contains("Where was the treaty signed?"));
+    let sel = result.selection.clone().unwrap();
+    // Seed 1 + i: path 0 says Utrecht, path 1 Utrecht in 1713, path 2 Westphalia: three
+    // clusters of one, which overlap's tie-break gives to path 0. Response 3 is path 2.
+    assert_eq!(sel.responses, vec![0, 1, 2]);
+    assert_eq!(sel.chosen, Some(2));
+    assert_eq!(result.tally.winner, result.paths[2].answer);
+    assert_eq!(result.tally.entries[0].paths, vec![2]);
+    assert_eq!(result.tally.clustering.as_ref().unwrap().note, None);
+}
+
+#[tokio::test]
+async fn an_unreadable_selector_reply_falls_back_to_the_overlap_winner_with_a_note() {
+    let backend = usc_backend(" the second one, probably");
+    let result = run(backend, usc_plan(3), None, CancellationToken::new()).await;
+    let sel = result.selection.clone().unwrap();
+    assert_eq!(sel.chosen, None);
+    assert_eq!(sel.reply, " the second one, probably");
+    let overlap = crate::core::record::tally(
+        &result.paths,
+        &Voting::of(&AnswerSpec::of(AnswerKind::Free)),
+    );
+    assert_eq!(result.tally.winner, overlap.winner);
+    let note = result.tally.clustering.unwrap().note.unwrap();
+    assert!(note.contains("voted by overlap"), "{note}");
+}

@@ -297,7 +297,12 @@ pub(crate) mod tests {
             prompt: Prompt::Completion("Q: x\nA:".into()),
             stop: vec!["\n\n".into(), "\nQ:".into()],
             backend: BackendInfo::new("local", "gemma", Mode::Completion),
-            result: RunResult::from_paths(paths, 1234, false),
+            result: RunResult::from_paths(
+                paths,
+                1234,
+                false,
+                &crate::core::record::Voting::exact(),
+            ),
             template: t,
         }
     }
@@ -361,7 +366,7 @@ pub(crate) mod tests {
         let bad = AnswerSpec {
             kind: AnswerKind::Regex,
             pattern: Some("(".into()),
-            choices: vec![],
+            ..Default::default()
         };
         assert!(r.revote(&bad).is_err());
     }
@@ -457,7 +462,7 @@ mod props {
             let mut r = record(&["x"]);
             r.query = query.into();
             r.template = t.clone();
-            r.result = RunResult::from_paths(records, 10, false);
+            r.result = RunResult::from_paths(records, 10, false, &crate::core::record::Voting::of(&t.answer));
             let mut s = Session::new(t.clone());
             s.runs.push(r.clone());
             let back = Session::from_yaml(&s.to_yaml().unwrap(), "s.yaml").unwrap();

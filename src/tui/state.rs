@@ -9,7 +9,7 @@ use ratatui_textarea::{TextArea, WrapMode};
 use super::keymap::Keymap;
 use crate::backend::BackendInfo;
 use crate::core::extract::AnswerSpec;
-use crate::core::record::{PathRecord, RunRecord, RunResult, tally, version};
+use crate::core::record::{PathRecord, RunRecord, RunResult, Voting, tally, version};
 use crate::core::render::{Mode, Prompt, render};
 use crate::core::template::{Example, Sampling, Strategy, TEMPLATE_VERSION, Template};
 use crate::core::vote::Tally;
@@ -414,12 +414,9 @@ impl RunView {
         if rule.is_none() {
             return None;
         }
-        let answers: Vec<Option<&str>> = self
-            .paths
-            .iter()
-            .map_while(|p| p.result.as_ref())
-            .map(PathRecord::voted_answer)
-            .collect();
+        let read: Vec<&PathRecord> = self.paths.iter().map_while(|p| p.result.as_ref()).collect();
+        let labels = Voting::of(&self.meta.template.answer).labels(&read);
+        let answers: Vec<Option<&str>> = labels.iter().map(Option::as_deref).collect();
         let p = rule
             .check(&answers)
             .probability
@@ -433,7 +430,9 @@ impl RunView {
     }
 
     pub fn retally(&mut self) {
-        self.tally = tally(self.paths.iter().filter_map(|p| p.result.as_ref()));
+        let voting = Voting::of(&self.meta.template.answer)
+            .with_selection(self.result.as_ref().and_then(|r| r.selection.as_deref()));
+        self.tally = tally(self.paths.iter().filter_map(|p| p.result.as_ref()), &voting);
     }
 
     /// Indices of the paths shown, given an answer filter (`Some(None)`: the no-answer bucket).

@@ -7,6 +7,7 @@
 //! to each path as they are produced; paths that stop leave the batch; dropping a path's stream
 //! cancels it within one decode step. Jobs that do not fit the context yet wait their turn.
 
+pub mod embed;
 pub mod model;
 pub mod sampler;
 pub mod text;

@@ -164,6 +164,26 @@ fn argmin(v: &[(f32, i32)]) -> usize {
     at
 }
 
+/// The RNG seed of a path: its seed (the run's seed + i) mixed with the prompt's tokens.
+/// The same seed and prompt always give the same text; without the prompt in it, a seed's
+/// first draws would be the same quantiles for every question, so path 0 of every item would
+/// start from the same tail of its distribution and evaluations' first-sample figures would
+/// measure that seed, not the prompt.
+pub fn path_seed(seed: u64, prompt: &[i32]) -> u64 {
+    // FNV-1a over the token ids, then splitmix64 of the mix.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for t in prompt {
+        for b in t.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let mut z = (seed ^ h).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +225,13 @@ mod tests {
                 "{x}: {got} vs {want}"
             );
         }
+    }
+
+    #[test]
+    fn path_seeds_depend_on_the_seed_and_the_prompt() {
+        assert_eq!(path_seed(1, &[5, 6]), path_seed(1, &[5, 6]));
+        assert_ne!(path_seed(1, &[5, 6]), path_seed(2, &[5, 6]));
+        assert_ne!(path_seed(1, &[5, 6]), path_seed(1, &[5, 7]));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::core::render::{Prompt, Role};
 use crate::core::vote::LogProb;
 
 /// llama.cpp's backend can be initialised once per process; every model thread shares it.
-fn llama() -> Result<&'static LlamaBackend, String> {
+pub(super) fn llama() -> Result<&'static LlamaBackend, String> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -406,6 +406,7 @@ impl<'m> Scheduler<'m> {
         let job_id = self.next_job;
         self.next_job += 1;
         let vocab = self.model.vocab();
+        let prompt: Vec<i32> = tokens.iter().map(|t| t.0).collect();
         for (i, (out, id)) in job.outs.into_iter().zip(ids).enumerate() {
             let mut seq = Seq {
                 id,
@@ -414,7 +415,7 @@ impl<'m> Scheduler<'m> {
                 max_tokens: r.max_tokens,
                 out,
                 sampler: PathSampler::new(
-                    r.seed.wrapping_add(i as u64),
+                    super::sampler::path_seed(r.seed.wrapping_add(i as u64), &prompt),
                     r.temperature,
                     r.top_p,
                     r.top_k,

@@ -71,7 +71,12 @@ fn run_done(s: &mut AppState, run: u64, cancelled: bool) -> Vec<Effect> {
         s,
         Msg::Engine {
             run,
-            event: EngineEvent::RunDone(crate::engine::RunResult::from_paths(paths, 10, cancelled)),
+            event: EngineEvent::RunDone(crate::engine::RunResult::from_paths(
+                paths,
+                10,
+                cancelled,
+                &crate::core::record::Voting::exact(),
+            )),
         },
     )
 }
