@@ -3,7 +3,8 @@
 //!
 //! - Agreement: `tests/fixtures/free-pairs.jsonl` (pairs of short replies to the questions of
 //!   `assets/trivia-free.jsonl`, each labelled same or not). For overlap (containment, the
-//!   rule promptlab uses), Jaccard and Dice on the same words, and cosine similarity of
+//!   rule promptlab uses), Jaccard and Dice on the same words (the question's words left out,
+//!   as in a vote), and cosine similarity of
 //!   embeddings when an embedding GGUF is given (EMBED_MODEL, default: the embedded model if
 //!   installed; `EMBED_MODEL=none` skips it; numbers kept exact as in the vote), at several
 //!   thresholds: pairwise precision,
@@ -18,6 +19,7 @@ use std::time::Instant;
 use promptlab::core::free::{Words, cluster, cosine, dice, jaccard, numbers_differ, overlap};
 
 struct Pair {
+    question: String,
     a: String,
     b: String,
     same: bool,
@@ -33,6 +35,7 @@ fn pairs() -> Vec<Pair> {
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
             Pair {
+                question: v["question"].as_str().unwrap_or_default().to_string(),
                 a: v["a"].as_str().unwrap_or_default().to_string(),
                 b: v["b"].as_str().unwrap_or_default().to_string(),
                 same: v["same"].as_bool().unwrap_or(false),
@@ -96,7 +99,11 @@ fn embed_sims(pairs: &[Pair]) -> Option<(String, Vec<f64>)> {
         for p in pairs {
             let a = e.embed(&p.a.to_lowercase()).await.ok()?;
             let b = e.embed(&p.b.to_lowercase()).await.ok()?;
-            let numbers_differ = numbers_differ(&Words::of(&p.a), &Words::of(&p.b));
+            let q = Words::of(&p.question);
+            let numbers_differ = numbers_differ(
+                &Words::of(&p.a).answering(&q),
+                &Words::of(&p.b).answering(&q),
+            );
             out.push(if numbers_differ { 0.0 } else { cosine(&a, &b) });
         }
         Some(out)
@@ -125,7 +132,11 @@ fn main() {
     );
     let words: Vec<(Words, Words)> = pairs
         .iter()
-        .map(|p| (Words::of(&p.a), Words::of(&p.b)))
+        .map(|p| {
+            // As in a vote: the question's words do not make answers alike.
+            let q = Words::of(&p.question);
+            (Words::of(&p.a).answering(&q), Words::of(&p.b).answering(&q))
+        })
         .collect();
     for (name, f) in [
         (

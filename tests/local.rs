@@ -302,3 +302,70 @@ async fn early_stop_on_the_embedded_model_stops_the_batch_once_the_vote_settles(
     };
     assert_eq!(prefix(&again.paths), prefix(&first.paths));
 }
+
+#[tokio::test]
+async fn an_embedding_model_gives_answers_vectors_and_a_run_clusters_by_them() {
+    use promptlab::backend::Embedder;
+    use promptlab::backend::local::embed::LocalEmbedder;
+    let path = default_model_path().unwrap();
+    let e = LocalEmbedder::spawn(&path, 2).unwrap();
+    let a = e.embed("michelangelo").await.unwrap();
+    assert!(!a.is_empty() && a.iter().all(|x| x.is_finite()));
+    assert_eq!(
+        e.embed("michelangelo").await.unwrap(),
+        a,
+        "one text, one vector"
+    );
+    let b = e.embed("raphael").await.unwrap();
+    assert_eq!(a.len(), b.len());
+    assert!(promptlab::core::free::cosine(&a, &b) < 0.9999);
+
+    // End to end: scripted answers, clustered by this model's embeddings.
+    let dirs = tempfile::tempdir().unwrap();
+    let t = dirs.path().join("trivia-embed.yaml");
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/trivia.yaml"
+    ))
+    .unwrap()
+    .replace("cluster: overlap", "cluster: embed");
+    std::fs::write(&t, yaml).unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("promptlab"))
+        .args([
+            "run",
+            "--backend",
+            "scripted",
+            "--script",
+            "assets/demo-script.yaml",
+            "--json",
+            "-t",
+        ])
+        .arg(&t)
+        .arg("--embed-model")
+        .arg(&path)
+        .env("PROMPTLAB_CACHE_DIR", dirs.path().join("cache"))
+        .env("PROMPTLAB_CONFIG_DIR", dirs.path().join("config"))
+        .env_remove("OPENAI_BASE_URL")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["clustering"]["rule"], "embed", "{}", v["clustering"]);
+    assert!(
+        v["clustering"]["note"].is_null(),
+        "every answer had an embedding: {}",
+        v["clustering"]
+    );
+    let votes: u64 = v["tally"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["votes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(votes, 8);
+}

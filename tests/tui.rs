@@ -368,6 +368,7 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     // Its own cache: nothing shared with other tests through the environment.
     let cache = Some(Arc::new(Cache::open(cache_dir.path()).unwrap()));
     let ctx = promptlab::tui::JobContext {
+        embedder: None,
         backend: demo_backend(),
         concurrency: 4,
         cache,
@@ -452,6 +453,7 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dataset);
     let ctx = promptlab::tui::JobContext {
+        embedder: None,
         backend: Arc::new(ScriptedBackend::new(script)),
         concurrency: 4,
         cache,
@@ -701,4 +703,58 @@ async fn early_stop_from_the_settings_bar_samples_fewer_paths_and_says_where_it_
     );
     assert_eq!(record.result.early_stop.as_ref(), Some(&e));
     insta::assert_snapshot!(draw(&s, 140, 40).backend());
+}
+
+#[tokio::test]
+async fn free_form_answers_show_as_clusters_with_their_wordings_and_dispersion() {
+    let mut s = lab("trivia");
+    assert_eq!(s.lab.answer.short(), "free:overlap:0.7");
+    finished_run(&mut s).await;
+    let run = s.run.as_ref().unwrap();
+    let first = &run.tally.entries[0];
+    assert_eq!(first.votes, 5, "{:?}", run.tally);
+    assert_eq!(first.members.len(), 3);
+    let screen = format!("{:?}", draw(&s, 140, 40).backend());
+    assert!(screen.contains("3 wordings"), "{screen}");
+    assert!(screen.contains("dispersion"), "{screen}");
+    assert!(screen.contains("free-form: 3"), "{screen}");
+    // Enter on the cluster filters its paths, every wording of it.
+    s.focus = Focus::Tally;
+    press(&mut s, KeyCode::Enter);
+    let shown = s.run.as_ref().unwrap().visible(&s.sel.filter);
+    assert_eq!(shown.len(), 5);
+    insta::assert_snapshot!(draw(&s, 140, 40).backend());
+}
+
+#[test]
+fn the_answer_setting_takes_a_free_form_rule_and_similarity() {
+    let mut s = lab("gsm8k-cot");
+    s.focus = Focus::Settings;
+    s.sel.setting = promptlab::tui::state::Setting::Answer.index();
+    press(&mut s, KeyCode::Enter);
+    press_mod(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    type_text(&mut s, "free:usc:0.6");
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.lab.answer.short(), "free:usc:0.6");
+    press(&mut s, KeyCode::Enter);
+    press_mod(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    type_text(&mut s, "free:2");
+    press(&mut s, KeyCode::Enter);
+    assert!(
+        s.status.contains("at most 1")
+            || matches!(&s.popup, Some(Popup::Error(e)) if e.contains("at most 1")),
+        "{} {:?}",
+        s.status,
+        s.popup
+    );
+    assert_eq!(
+        s.lab.answer.short(),
+        "free:usc:0.6",
+        "a bad value changes nothing"
+    );
+    // ↑/↓ walk the kinds; leaving free drops its rule and similarity.
+    press(&mut s, KeyCode::Esc);
+    press(&mut s, KeyCode::Up);
+    assert_eq!(s.lab.answer.short(), "number");
+    assert_eq!(s.lab.answer.similarity, None);
 }

@@ -263,17 +263,13 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         }
     }
     if let Some(c) = &tally.clustering {
+        let clusters = tally.entries.iter().filter(|e| e.answer.is_some()).count();
         let _ = writeln!(
             out,
-            "Free-form vote: {} clusters ({} ≥ {}), dispersion {:.2} bits{}",
-            tally.entries.iter().filter(|e| e.answer.is_some()).count(),
-            c.rule,
-            c.similarity,
+            "Free-form vote: {}, dispersion {:.2} bits{}",
+            c.describe(clusters),
             c.dispersion,
-            c.note
-                .as_ref()
-                .map(|n| format!(" · {n}"))
-                .unwrap_or_default()
+            c.fallback()
         );
     }
     if let Some(sel) = &result.selection {

@@ -61,7 +61,7 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
             let mut r = session.runs[i].revote(&spec)?;
             if let Some(e) = &embedder {
                 engine::embed_answers(e.as_ref(), &mut r.result.paths).await;
-                r.result.tally = tally(&r.result.paths, &r.result.voting(&spec));
+                r.result.tally = tally(&r.result.paths, &r.result.voting(&spec, &r.query));
             }
             session.runs[i] = r;
         }

@@ -42,6 +42,17 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
         template.query = Some(q.clone());
     }
     let resolved = backend::resolve(&args.backend, &config)?;
+    // The embedding model loads with the lab when one is given, whatever the first template.
+    let embedder = match &resolved.args.embed_model {
+        Some(_) => backend::embedder(
+            &resolved,
+            &crate::core::AnswerSpec {
+                cluster: Some(crate::core::free::ClusterRule::Embed),
+                ..crate::core::AnswerSpec::of(crate::core::AnswerKind::Free)
+            },
+        )?,
+        None => None,
+    };
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {
         let _ = tx.send(backend::build(&resolved).await);
@@ -67,6 +78,7 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
             autosave,
             notice,
             split: config.split.unwrap_or(crate::tui::state::DEFAULT_SPLIT),
+            embedder,
         },
         rx,
     )

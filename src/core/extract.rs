@@ -99,6 +99,39 @@ impl AnswerSpec {
         Extractor::new(self).map(|_| ())
     }
 
+    /// The short form the lab shows and reads: `number`, `text`, …, and for free-form answers
+    /// `free:RULE:SIMILARITY` (`free:overlap:0.7`).
+    pub fn short(&self) -> String {
+        match self.kind {
+            AnswerKind::Free => format!("free:{}:{}", self.cluster(), self.similarity()),
+            k => k.as_str().to_string(),
+        }
+    }
+
+    /// This spec with its kind (and, for `free`, rule and similarity) read from a short form:
+    /// `text`, `free`, `free:usc`, `free:0.6`, `free:embed:0.8`. The pattern and labels stay.
+    pub fn with_short(&self, typed: &str) -> Result<AnswerSpec, String> {
+        let mut parts = typed.trim().split(':');
+        let kind: AnswerKind = parts.next().unwrap_or("").trim().parse()?;
+        let mut next = AnswerSpec {
+            kind,
+            similarity: None,
+            cluster: None,
+            ..self.clone()
+        };
+        for part in parts.map(str::trim) {
+            if kind != AnswerKind::Free {
+                return Err(format!("`{}` takes no settings after `:`", kind.as_str()));
+            }
+            match part.parse::<f64>() {
+                Ok(s) => next.similarity = Some(s),
+                Err(_) => next.cluster = Some(part.parse()?),
+            }
+        }
+        next.validate()?;
+        Ok(next)
+    }
+
     /// The similarity a free-form vote clusters with.
     pub fn similarity(&self) -> f64 {
         self.similarity.unwrap_or(free::DEFAULT_SIMILARITY)
@@ -670,6 +703,37 @@ mod tests {
         assert_eq!(
             e.normalize_target("Westphalia.", "").as_deref(),
             Some("westphalia")
+        );
+    }
+
+    #[test]
+    fn short_forms_name_and_set_free_form_votes() {
+        let spec = AnswerSpec::of(AnswerKind::Number);
+        let free = spec.with_short("free:embed:0.8").unwrap();
+        assert_eq!(
+            (free.cluster(), free.similarity()),
+            (ClusterRule::Embed, 0.8)
+        );
+        assert_eq!(free.short(), "free:embed:0.8");
+        assert_eq!(spec.with_short("free").unwrap().short(), "free:overlap:0.7");
+        assert_eq!(
+            free.with_short("text").unwrap(),
+            AnswerSpec::of(AnswerKind::Text)
+        );
+        assert!(
+            spec.with_short("free:bert")
+                .unwrap_err()
+                .contains("overlap, embed or usc")
+        );
+        assert!(
+            spec.with_short("free:1.5")
+                .unwrap_err()
+                .contains("at most 1")
+        );
+        assert!(
+            spec.with_short("number:0.5")
+                .unwrap_err()
+                .contains("no settings")
         );
     }
 

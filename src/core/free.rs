@@ -184,6 +184,23 @@ impl Words {
         }
     }
 
+    /// The answer's words less those of the question it answers: "It was painted by
+    /// Michelangelo" and "Michelangelo Buonarroti", to "Who painted the ceiling?", share
+    /// "michelangelo" and nothing else. Numbers stay (the question's "1648" may be the answer).
+    /// An answer made only of the question's words keeps them.
+    pub fn answering(self, question: &Words) -> Words {
+        let words: Vec<String> = self
+            .words
+            .iter()
+            .filter(|w| question.words.binary_search(w).is_err())
+            .cloned()
+            .collect();
+        if words.is_empty() && self.numbers.is_empty() {
+            return self;
+        }
+        Words { words, ..self }
+    }
+
     fn len(&self) -> usize {
         self.words.len() + self.numbers.len()
     }
@@ -506,6 +523,21 @@ mod tests {
         // Nothing but stop words: alike only when written alike.
         assert_eq!(sim("the", "the"), 1.0);
         assert_eq!(sim("it is", "the"), 0.0);
+    }
+
+    #[test]
+    fn words_of_the_question_do_not_make_answers_alike() {
+        let q = Words::of("Who painted the ceiling of the Sistine Chapel?");
+        let a = Words::of("It was painted by Michelangelo.").answering(&q);
+        let b = Words::of("Michelangelo Buonarroti").answering(&q);
+        let c = Words::of("Raphael painted it").answering(&q);
+        assert_eq!(overlap(&a, &b), 1.0);
+        assert_eq!(overlap(&a, &c), 0.0);
+        // An answer that only repeats the question keeps its words.
+        assert_eq!(
+            Words::of("the Sistine Chapel").answering(&q).words,
+            vec!["chapel", "sistine"]
+        );
     }
 
     #[test]

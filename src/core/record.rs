@@ -389,6 +389,8 @@ pub fn settle(path: &mut PathRecord, extractor: &Extractor, query: &str) {
 pub struct Voting<'a> {
     pub spec: &'a AnswerSpec,
     pub selection: Option<&'a Selection>,
+    /// The question answered: its words do not make two free-form answers alike.
+    pub question: &'a str,
 }
 
 /// The answer spec of exact votes, for callers that have none.
@@ -413,7 +415,12 @@ impl<'a> Voting<'a> {
         Voting {
             spec,
             selection: None,
+            question: "",
         }
+    }
+
+    pub fn answering(self, question: &'a str) -> Self {
+        Voting { question, ..self }
     }
 
     /// Votes on answers exactly as written (the answer spec unknown or not free-form).
@@ -463,7 +470,11 @@ impl<'a> Voting<'a> {
         let weights: Vec<f64> = distinct.iter().map(|d| d.1).collect();
         let threshold = self.spec.similarity();
         let embedded = distinct.iter().all(|d| d.2.is_some());
-        let words: Vec<free::Words> = distinct.iter().map(|d| free::Words::of(d.0)).collect();
+        let question = free::Words::of(self.question);
+        let words: Vec<free::Words> = distinct
+            .iter()
+            .map(|d| free::Words::of(d.0).answering(&question))
+            .collect();
         let (groups, note) = if self.spec.cluster() == ClusterRule::Embed && embedded {
             let sim = |i: usize, j: usize| {
                 if free::numbers_differ(&words[i], &words[j]) {
@@ -635,9 +646,12 @@ impl RunResult {
         origin(&self.paths)
     }
 
-    /// How this run's answers vote under `spec` (with its selector's pick, if any).
-    pub fn voting<'a>(&'a self, spec: &'a AnswerSpec) -> Voting<'a> {
-        Voting::of(spec).with_selection(self.selection.as_deref())
+    /// How this run's answers to `question` vote under `spec` (with its selector's pick, if
+    /// any).
+    pub fn voting<'a>(&'a self, spec: &'a AnswerSpec, question: &'a str) -> Voting<'a> {
+        Voting::of(spec)
+            .with_selection(self.selection.as_deref())
+            .answering(question)
     }
 
     /// The same run with every answer read again under `spec` (re-voting without a model).
@@ -646,7 +660,7 @@ impl RunResult {
         for p in &mut r.paths {
             settle(p, extractor, query);
         }
-        r.tally = tally(&r.paths, &r.voting(extractor.spec()));
+        r.tally = tally(&r.paths, &r.voting(extractor.spec(), query));
         r
     }
 }

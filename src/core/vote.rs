@@ -57,7 +57,7 @@ pub struct TallyEntry {
 }
 
 impl Clustering {
-    /// One line: "7 clusters (overlap ≥ 0.7), dispersion 2.65 bits", with a fallback's note.
+    /// "3 clusters (overlap ≥ 0.7)", for the run table and the lab.
     pub fn describe(&self, clusters: usize) -> String {
         use crate::core::free::ClusterRule;
         let how = match self.rule {
@@ -67,16 +67,18 @@ impl Clustering {
             ),
             rule => format!("{rule} ≥ {}", self.similarity),
         };
-        let note = self
-            .note
+        format!(
+            "{clusters} cluster{} ({how})",
+            if clusters == 1 { "" } else { "s" }
+        )
+    }
+
+    /// " · why", when the vote fell back from what its rule asked for.
+    pub fn fallback(&self) -> String {
+        self.note
             .as_ref()
             .map(|n| format!(" · {n}"))
-            .unwrap_or_default();
-        format!(
-            "{clusters} cluster{} ({how}), dispersion {:.2} bits{note}",
-            if clusters == 1 { "" } else { "s" },
-            self.dispersion
-        )
+            .unwrap_or_default()
     }
 }
 

@@ -443,9 +443,18 @@ async fn eval_item(
     // answers vote as their clusters' labels, and a label is right when it is alike a target.
     let used: Vec<&PathRecord> = result.paths.iter().filter(|p| !p.stopped()).collect();
     let spec = template.answer.clone();
-    let answers: Vec<Option<String>> = result.voting(&spec).labels(&used);
+    let question = item.input.trim();
+    let answers: Vec<Option<String>> = result.voting(&spec, question).labels(&used);
     let accepted = if spec.kind == AnswerKind::Free {
-        free_accepted(&spec, embedder.as_deref(), &used, &answers, &accepted).await
+        free_accepted(
+            &spec,
+            embedder.as_deref(),
+            question,
+            &used,
+            &answers,
+            &accepted,
+        )
+        .await
     } else {
         accepted
     };
@@ -515,11 +524,13 @@ async fn eval_item(
 async fn free_accepted(
     spec: &AnswerSpec,
     embedder: Option<&dyn Embedder>,
+    question: &str,
     paths: &[&PathRecord],
     answers: &[Option<String>],
     targets: &[String],
 ) -> Vec<String> {
     let threshold = spec.similarity();
+    let question = free::Words::of(question);
     let mut target_embeddings = Vec::new();
     if let (ClusterRule::Embed, Some(e)) = (spec.cluster(), embedder) {
         for t in targets {
@@ -537,13 +548,17 @@ async fn free_accepted(
             .iter()
             .find(|p| p.voted_answer() == Some(label.as_str()))
             .unwrap_or(path);
+        let words = free::Words::of(label).answering(&question);
         let alike = targets.iter().enumerate().any(|(k, t)| {
-            match (
+            let target = free::Words::of(t).answering(&question);
+            let embedded = (
                 own.embedding.as_deref(),
                 target_embeddings.get(k).and_then(Option::as_ref),
-            ) {
+            );
+            match embedded {
+                _ if free::numbers_differ(&words, &target) => false,
                 (Some(a), Some(b)) => free::cosine(a, b) >= threshold,
-                _ => free::overlap(&free::Words::of(label), &free::Words::of(t)) >= threshold,
+                _ => free::overlap(&words, &target) >= threshold,
             }
         });
         if alike {

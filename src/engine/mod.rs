@@ -100,6 +100,11 @@ impl RunPlan {
         })
     }
 
+    /// How this plan's answers vote (free-form ones clustered, the question's words aside).
+    pub fn voting(&self) -> Voting<'_> {
+        Voting::of(self.extractor.spec()).answering(&self.query)
+    }
+
     /// Whether answers are free-form (voted by clusters).
     pub fn free(&self) -> bool {
         self.extractor.kind() == AnswerKind::Free
@@ -324,7 +329,7 @@ pub async fn run_limited(
         paths,
         started.elapsed().as_millis() as u64,
         cancel.is_cancelled(),
-        &Voting::of(plan.extractor.spec()).with_selection(selection.as_ref()),
+        &plan.voting().with_selection(selection.as_ref()),
     );
     result.early_stop = early_stop;
     emit(&events, EngineEvent::RunDone(result.clone()));
@@ -342,7 +347,7 @@ fn answers_in_order<'a>(
     paths: impl IntoIterator<Item = &'a PathRecord>,
 ) -> Vec<Option<String>> {
     let paths: Vec<&PathRecord> = paths.into_iter().collect();
-    Voting::of(plan.extractor.spec()).labels(&paths)
+    plan.voting().labels(&paths)
 }
 
 /// Gives a finished path's free-form answer its embedding, when the plan clusters by `embed`.
@@ -378,7 +383,7 @@ async fn select(backend: &dyn Backend, plan: &RunPlan, paths: &[PathRecord]) -> 
         .iter()
         .filter(|p| p.voted_answer().is_some())
         .collect();
-    let labels = Voting::of(plan.extractor.spec()).labels(&answered);
+    let labels = plan.voting().labels(&answered);
     let first = labels.first()?;
     if labels.iter().all(|l| l == first) {
         return None;

@@ -24,7 +24,7 @@ use ratatui::DefaultTerminal;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::{Backend, Readiness};
+use crate::backend::{Backend, Embedder, Readiness};
 use crate::core::ape::SearchOptions;
 use crate::core::template::Template;
 use crate::core::variants::parse_vary;
@@ -55,6 +55,8 @@ pub struct LabOptions {
     pub notice: Option<String>,
     /// The edit side's share of a wide terminal (from the config file).
     pub split: u16,
+    /// Embeds free-form answers for votes clustered by `embed` (`--embed-model`).
+    pub embedder: Option<Arc<dyn Embedder>>,
 }
 
 type BackendResult = Result<Arc<dyn Backend>, String>;
@@ -76,6 +78,7 @@ pub async fn run_lab(
         .display()
         .to_string();
     state.session.path = opts.autosave;
+    state.embed_model = opts.embedder.as_ref().map(|e| e.name());
     if let Some((path, session)) = opts.session {
         state.open_session(path, session);
     }
@@ -93,7 +96,7 @@ pub async fn run_lab(
         hook(info);
     }));
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
-    let result = event_loop(&mut terminal, &mut state, backend).await;
+    let result = event_loop(&mut terminal, &mut state, backend, opts.embedder).await;
     let _ = crossterm::execute!(
         std::io::stdout(),
         DisableBracketedPaste,
@@ -124,6 +127,7 @@ fn terminal_msg(ev: Event) -> Option<Msg> {
 /// Carries out effects: the only place the lab does I/O.
 struct Executor {
     backend: Option<Arc<dyn Backend>>,
+    embedder: Option<Arc<dyn Embedder>>,
     cancel: Option<CancellationToken>,
     tx: mpsc::UnboundedSender<Msg>,
     /// The one session writer (saves land in order); finished before the lab exits.
@@ -135,6 +139,7 @@ struct Executor {
 /// What a long job of the lab runs with, and where it reports.
 pub struct JobContext {
     pub backend: Arc<dyn Backend>,
+    pub embedder: Option<Arc<dyn Embedder>>,
     pub concurrency: usize,
     /// The sample cache (the user's, in the lab; a test's own in tests).
     pub cache: Option<Arc<Cache>>,
@@ -153,7 +158,10 @@ async fn default_cache() -> Option<Arc<Cache>> {
 impl JobContext {
     /// The evaluation options of a lab job (no separate greedy sample).
     fn options(&self) -> EvalOptions {
-        EvalOptions::new(self.concurrency, self.cache.clone(), self.cancel.clone())
+        EvalOptions {
+            embedder: self.embedder.clone(),
+            ..EvalOptions::new(self.concurrency, self.cache.clone(), self.cancel.clone())
+        }
     }
 
     /// The job's events as lab messages.
@@ -233,10 +241,13 @@ pub async fn run_eval(
 impl Executor {
     fn run(&mut self, effect: Effect) {
         match effect {
-            Effect::StartRun { id, plan } => {
+            Effect::StartRun { id, mut plan } => {
                 let Some(backend) = self.backend.clone() else {
                     return;
                 };
+                if plan.free() && self.embedder.is_some() {
+                    Arc::make_mut(&mut plan).embedder = self.embedder.clone();
+                }
                 let cancel = CancellationToken::new();
                 self.cancel = Some(cancel.clone());
                 let (etx, mut erx) = mpsc::unbounded_channel::<EngineEvent>();
@@ -400,9 +411,11 @@ impl Executor {
         let cancel = CancellationToken::new();
         *slot(self) = Some(cancel.clone());
         let tx = self.tx.clone();
+        let embedder = self.embedder.clone();
         Some(async move {
             JobContext {
                 backend,
+                embedder,
                 concurrency,
                 cache: default_cache().await,
                 cancel,
@@ -432,6 +445,7 @@ async fn event_loop(
     terminal: &mut DefaultTerminal,
     state: &mut AppState,
     mut backend_rx: oneshot::Receiver<BackendResult>,
+    embedder: Option<Arc<dyn Embedder>>,
 ) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let saved = tx.clone();
@@ -441,6 +455,7 @@ async fn event_loop(
     .map_err(|e| format!("cannot start the session writer: {e}"))?;
     let mut exec = Executor {
         backend: None,
+        embedder,
         cancel: None,
         tx,
         saves: Some(writer),

@@ -700,6 +700,8 @@ pub struct AppState {
     pub size: (u16, u16),
     /// Paths sampled at once.
     pub concurrency: usize,
+    /// The embedding model free-form votes clustered by `embed` use (`--embed-model`).
+    pub embed_model: Option<String>,
     /// Where exported templates are written.
     pub templates_dir: PathBuf,
     /// The edit side's share of a wide terminal, in percent (20 to 80).
@@ -753,6 +755,7 @@ impl AppState {
             now,
             size: (120, 40),
             concurrency: 16,
+            embed_model: None,
             templates_dir: PathBuf::from("templates"),
             split: DEFAULT_SPLIT,
             zoom: false,

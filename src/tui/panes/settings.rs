@@ -34,7 +34,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         sm.max_tokens.to_string(),
         sm.seed.to_string(),
         mode,
-        t.answer.kind.as_str().to_string(),
+        t.answer.short(),
         sm.thinking.as_str().to_string(),
         sm.reasoning_effort
             .map_or("default", crate::core::template::Effort::as_str)

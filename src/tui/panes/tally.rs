@@ -81,6 +81,23 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             ));
         }
         lines.push(line(i, e));
+        // A free-form cluster: its other wordings under its representative.
+        let others: Vec<String> = e
+            .members
+            .iter()
+            .filter(|m| Some(*m) != e.answer.as_ref())
+            .map(|m| format!("\"{}\"", crate::core::display::visible(m)))
+            .collect();
+        if !others.is_empty() {
+            let text = format!("{} wordings: {}", others.len() + 1, others.join(" · "));
+            lines.push(Line::styled(
+                format!(
+                    "   {}",
+                    crate::core::display::shorten(&text, (inner.width as usize).saturating_sub(3))
+                ),
+                Style::default().fg(Color::DarkGray),
+            ));
+        }
     }
     lines.push(Line::raw(""));
     match &t.winner {
@@ -93,6 +110,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
                     .add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!(" · agreement {:.0}%", t.agreement * 100.0)),
+            Span::raw(
+                t.clustering
+                    .as_ref()
+                    .map(|c| format!(" · dispersion {:.2} bits", c.dispersion))
+                    .unwrap_or_default(),
+            ),
         ])),
         None if t.voted > 0 => lines.push(Line::styled(
             " no parsable answer yet",
@@ -119,6 +142,30 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             )),
             Span::styled(f.clone(), Style::default().fg(Color::Magenta)),
         ]));
+    }
+    if let Some(c) = &t.clustering {
+        let clusters = t.entries.iter().filter(|e| e.answer.is_some()).count();
+        lines.push(Line::styled(
+            format!(" free-form: {}{}", c.describe(clusters), c.fallback()),
+            Style::default().fg(Color::Cyan),
+        ));
+    }
+    if let Some(sel) = run.result.as_ref().and_then(|r| r.selection.as_ref()) {
+        let said = match (&sel.error, sel.chosen) {
+            (Some(e), _) => format!("failed: {e}"),
+            (None, Some(p)) => format!(
+                "\"{}\" → path {p}",
+                crate::core::display::visible(sel.reply.trim())
+            ),
+            (None, None) => format!(
+                "\"{}\" names no response",
+                crate::core::display::visible(sel.reply.trim())
+            ),
+        };
+        lines.push(Line::styled(
+            format!(" selector: {said}"),
+            Style::default().fg(Color::Cyan),
+        ));
     }
     if let Some(e) = run.early_stop() {
         lines.push(Line::styled(

@@ -14,6 +14,8 @@ use super::state::{
     editor,
 };
 use crate::backend::BackendInfo;
+use crate::core::extract::AnswerKind;
+use crate::core::free::ClusterRule;
 use crate::core::render::Mode;
 use crate::core::template::MAX_N;
 use crate::engine::jobs::JobEvent;
@@ -614,6 +616,15 @@ fn start_run(s: &mut AppState) -> Vec<Effect> {
         return vec![];
     }
     let template = s.lab.template();
+    if template.answer.kind == AnswerKind::Free
+        && template.answer.cluster() == ClusterRule::Embed
+        && s.embed_model.is_none()
+    {
+        s.popup = Some(Popup::Error(
+            "answer cluster `embed` needs an embedding model: start the lab with --embed-model FILE.gguf (or set `embed_model:` in the config), or set the answer to free:overlap".into(),
+        ));
+        return vec![];
+    }
     let plan = match RunPlan::new(&template, &s.lab.query_text(), s.mode()) {
         Ok(mut plan) => {
             plan.concurrency = s.concurrency;

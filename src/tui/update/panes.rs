@@ -216,6 +216,7 @@ fn settings_action(s: &mut AppState, a: Action) {
                 AnswerKind::Choice,
                 AnswerKind::Text,
                 AnswerKind::Regex,
+                AnswerKind::Free,
             ];
             let i = kinds
                 .iter()
@@ -228,9 +229,14 @@ fn settings_action(s: &mut AppState, a: Action) {
             };
             // `regex` needs a pattern; skip it when the template has none.
             if kinds[next] == AnswerKind::Regex && s.lab.answer.pattern.is_none() {
-                next = if up { 0 } else { 2 };
+                next = if up { next + 1 } else { next - 1 };
             }
             s.lab.answer.kind = kinds[next];
+            // A free-form vote's rule and similarity go with it (typed: `free:usc:0.6`).
+            if kinds[next] != AnswerKind::Free {
+                s.lab.answer.similarity = None;
+                s.lab.answer.cluster = None;
+            }
             revote_shown(s);
         }
     }
@@ -269,7 +275,7 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
             .reasoning_effort
             .map_or("default", Effort::as_str)
             .to_string(),
-        Setting::Answer => s.lab.answer.kind.as_str().to_string(),
+        Setting::Answer => s.lab.answer.short(),
     };
     s.popup = Some(Popup::SettingInput {
         field,
@@ -328,11 +334,13 @@ pub(in crate::tui) fn set_typed(
             }
         }
         Setting::Answer => {
-            let kind: AnswerKind = typed.parse().map_err(|e: String| format!("answer: {e}"))?;
-            if kind == AnswerKind::Regex && next.answer.pattern.is_none() {
+            if typed.trim() == "regex" && next.answer.pattern.is_none() {
                 return Err("answer: regex needs a pattern in the template".into());
             }
-            next.answer.kind = kind;
+            next.answer = next
+                .answer
+                .with_short(typed)
+                .map_err(|e| format!("answer: {e}"))?;
         }
     }
     if next.template() == s.lab.template() {
@@ -367,7 +375,7 @@ fn revote_shown(s: &mut AppState) {
             s.status = format!(
                 "run {} re-voted as {}: answer {winner} (save to keep it)",
                 i + 1,
-                s.lab.answer.kind.as_str()
+                s.lab.answer.short()
             );
         }
         Err(e) => s.status = e,

@@ -1,0 +1,254 @@
+//! Free-form answers end to end: the similarity against the hand-labelled pairs, `run`,
+//! `eval` and `replay` with answer kind `free`.
+
+mod common;
+
+use common::{promptlab, scripted};
+use promptlab::core::free::{DEFAULT_SIMILARITY, Words, overlap};
+
+/// Overlap's agreement with the hand labels of `tests/fixtures/free-pairs.jsonl` stays at
+/// the goal (F1 ≥ 0.85 at the default similarity); `cargo bench --bench free_vote` prints the
+/// figures beside Jaccard, Dice and embeddings.
+#[test]
+fn overlap_agrees_with_the_hand_labels() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/free-pairs.jsonl"
+    ))
+    .unwrap();
+    let (mut tp, mut fp, mut fneg, mut n) = (0.0, 0.0, 0.0, 0);
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let q = Words::of(v["question"].as_str().unwrap());
+        let a = Words::of(v["a"].as_str().unwrap()).answering(&q);
+        let b = Words::of(v["b"].as_str().unwrap()).answering(&q);
+        let same = overlap(&a, &b) >= DEFAULT_SIMILARITY;
+        match (same, v["same"].as_bool().unwrap()) {
+            (true, true) => tp += 1.0,
+            (true, false) => fp += 1.0,
+            (false, true) => fneg += 1.0,
+            (false, false) => {}
+        }
+        n += 1;
+    }
+    assert!(n >= 200, "{n} labelled pairs");
+    let (p, r) = (tp / (tp + fp), tp / (tp + fneg));
+    let f1 = 2.0 * p * r / (p + r);
+    assert!(f1 >= 0.85, "F1 {f1:.3} (precision {p:.3}, recall {r:.3})");
+}
+
+#[test]
+fn run_votes_free_form_answers_by_cluster() {
+    let dirs = tempfile::tempdir().unwrap();
+    let out = scripted(&dirs)
+        .args(["-t", "trivia", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Five scripted replies over eight paths: "Michelangelo", "It was painted by
+    // Michelangelo." and "Michelangelo Buonarroti" are one vote of five.
+    assert_eq!(v["tally"][0]["votes"], 5, "{}", v["tally"]);
+    assert_eq!(v["tally"][0]["members"].as_array().unwrap().len(), 3);
+    assert_eq!(v["clustering"]["rule"], "overlap");
+    assert_eq!(v["clustering"]["similarity"], 0.7);
+    assert!(v["answer"].as_str().unwrap().contains("michelangelo"));
+}
+
+#[test]
+fn usc_picks_through_the_selector_and_says_so() {
+    let dirs = tempfile::tempdir().unwrap();
+    let t = dirs.path().join("trivia-usc.yaml");
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/trivia.yaml"
+    ))
+    .unwrap()
+    .replace("cluster: overlap", "cluster: usc");
+    std::fs::write(&t, yaml).unwrap();
+    let out = scripted(&dirs)
+        .args(["-t", t.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Selector (usc, 8 responses): \"1\" → path 0"),
+        "{text}"
+    );
+    assert!(text.contains("the selector picks the winner"), "{text}");
+}
+
+#[test]
+fn embed_without_an_embedding_model_is_one_clear_error() {
+    let dirs = tempfile::tempdir().unwrap();
+    let t = dirs.path().join("trivia-embed.yaml");
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/trivia.yaml"
+    ))
+    .unwrap()
+    .replace("cluster: overlap", "cluster: embed");
+    std::fs::write(&t, yaml).unwrap();
+    let out = scripted(&dirs)
+        .args(["-t", t.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("needs an embedding model: give --embed-model"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn bad_similarities_are_one_clear_error() {
+    let dirs = tempfile::tempdir().unwrap();
+    let t = dirs.path().join("bad.yaml");
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/trivia.yaml"
+    ))
+    .unwrap()
+    .replace("similarity: 0.7", "similarity: 1.5");
+    std::fs::write(&t, yaml).unwrap();
+    let out = scripted(&dirs)
+        .args(["-t", t.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("answer similarity 1.5 is out of range"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn eval_scores_free_form_answers_against_paraphrased_targets() {
+    let dirs = tempfile::tempdir().unwrap();
+    let data = dirs.path().join("qa.jsonl");
+    std::fs::write(
+        &data,
+        concat!(
+            "{\"id\": \"a\", \"input\": \"Who wrote Pride and Prejudice?\", \"target\": [\"Jane Austen\", \"Austen\"]}\n",
+            "{\"id\": \"b\", \"input\": \"What is the capital of Australia?\", \"target\": \"Canberra\"}\n",
+        ),
+    )
+    .unwrap();
+    let script = dirs.path().join("script.yaml");
+    std::fs::write(
+        &script,
+        r#"responses:
+  - when: "Q: Who wrote Pride and Prejudice?\nA:"
+    text: " It was written by Jane Austen."
+  - when: "Q: Who wrote Pride and Prejudice?\nA:"
+    text: " Charlotte Brontë"
+  - when: "Q: Who wrote Pride and Prejudice?\nA:"
+    text: " Austen"
+  - when: "Q: What is the capital of Australia?\nA:"
+    text: " Sydney"
+  - when: "Q: What is the capital of Australia?\nA:"
+    text: " The capital is Sydney."
+  - when: "Q: What is the capital of Australia?\nA:"
+    text: " Canberra"
+"#,
+    )
+    .unwrap();
+    let out = promptlab(&dirs)
+        .args(["eval", "-t", "trivia", "-d"])
+        .arg(&data)
+        .args(["--backend", "scripted", "--script"])
+        .arg(&script)
+        .args(["-n", "3", "--no-cache", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let variant = &v["variants"][0];
+    assert_eq!(variant["free_vote"]["rule"], "overlap", "{variant}");
+    assert_eq!(variant["free_vote"]["similarity"], 0.7);
+    let items = variant["per_item"].as_array().unwrap();
+    // Austen twice in other words: right. Sydney twice in other words: wrong.
+    assert_eq!(items[0]["correct"], true, "{}", items[0]);
+    assert_eq!(items[1]["correct"], false, "{}", items[1]);
+    assert_eq!(variant["accuracy_majority"], 0.5);
+}
+
+#[test]
+fn replay_re_votes_a_recorded_run_as_free_form_offline() {
+    let dirs = tempfile::tempdir().unwrap();
+    let session = dirs.path().join("s.yaml");
+    let out = scripted(&dirs)
+        .args(["-t", "trivia", "--save"])
+        .arg(&session)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Exact text: the three wordings of Michelangelo are three answers.
+    let out = promptlab(&dirs)
+        .args(["replay", "--kind", "text", "--json"])
+        .arg(&session)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["tally"][0]["votes"].as_u64().unwrap() < 5,
+        "{}",
+        v["tally"]
+    );
+    // Free at a strict similarity, then the default: written back into the session.
+    let out = promptlab(&dirs)
+        .args([
+            "replay",
+            "--kind",
+            "free",
+            "--similarity",
+            "0.7",
+            "--write",
+            "--json",
+        ])
+        .arg(&session)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tally"][0]["votes"], 5, "{}", v["tally"]);
+    let saved = std::fs::read_to_string(&session).unwrap();
+    assert!(saved.contains("kind: free"), "{saved}");
+    assert!(saved.contains("similarity: 0.7"), "{saved}");
+    // USC cannot re-vote offline without a recorded pick: it says so and votes by overlap.
+    let out = promptlab(&dirs)
+        .args(["replay", "--kind", "free", "--cluster", "usc"])
+        .arg(&session)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("usc: no selector reply recorded (it needs the model)"),
+        "{text}"
+    );
+}
