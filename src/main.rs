@@ -24,7 +24,7 @@ fn main() -> ExitCode {
                 print!("{}", promptlab::cli::templates::templates(&args));
                 Ok(true)
             }
-            Some(Command::Model(args)) => promptlab::cli::model::model(&args),
+            Some(Command::Model(args)) => promptlab::cli::model::model(&args).await,
             None => {
                 let mut args = default_tui();
                 args.session = cli.file;

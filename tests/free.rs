@@ -37,6 +37,29 @@ fn overlap_agrees_with_the_hand_labels() {
     assert!(f1 >= 0.85, "F1 {f1:.3} (precision {p:.3}, recall {r:.3})");
 }
 
+/// The trivia template with one piece of its text replaced, written into `dirs`.
+fn trivia_with(dirs: &tempfile::TempDir, from: &str, to: &str) -> std::path::PathBuf {
+    let t = dirs.path().join("trivia-variant.yaml");
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/trivia.yaml"
+    ))
+    .unwrap();
+    assert!(yaml.contains(from), "{from}");
+    std::fs::write(&t, yaml.replace(from, to)).unwrap();
+    t
+}
+
+/// `promptlab run` of `template` on the demo script; stdout, stderr and success.
+fn run_scripted(dirs: &tempfile::TempDir, template: &std::path::Path) -> (String, String, bool) {
+    let out = scripted(dirs).arg("-t").arg(template).output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}
+
 #[test]
 fn run_votes_free_form_answers_by_cluster() {
     let dirs = tempfile::tempdir().unwrap();
@@ -62,24 +85,9 @@ fn run_votes_free_form_answers_by_cluster() {
 #[test]
 fn usc_picks_through_the_selector_and_says_so() {
     let dirs = tempfile::tempdir().unwrap();
-    let t = dirs.path().join("trivia-usc.yaml");
-    let yaml = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/templates/trivia.yaml"
-    ))
-    .unwrap()
-    .replace("cluster: overlap", "cluster: usc");
-    std::fs::write(&t, yaml).unwrap();
-    let out = scripted(&dirs)
-        .args(["-t", t.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let t = trivia_with(&dirs, "cluster: overlap", "cluster: usc");
+    let (text, err, ok) = run_scripted(&dirs, &t);
+    assert!(ok, "{err}");
     assert!(
         text.contains("Selector (usc, 8 responses): \"1\" → path 0"),
         "{text}"
@@ -88,51 +96,25 @@ fn usc_picks_through_the_selector_and_says_so() {
 }
 
 #[test]
-fn embed_without_an_embedding_model_is_one_clear_error() {
-    let dirs = tempfile::tempdir().unwrap();
-    let t = dirs.path().join("trivia-embed.yaml");
-    let yaml = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/templates/trivia.yaml"
-    ))
-    .unwrap()
-    .replace("cluster: overlap", "cluster: embed");
-    std::fs::write(&t, yaml).unwrap();
-    let out = scripted(&dirs)
-        .args(["-t", t.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("needs an embedding model: give --embed-model"),
-        "{err}"
-    );
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-}
-
-#[test]
-fn bad_similarities_are_one_clear_error() {
-    let dirs = tempfile::tempdir().unwrap();
-    let t = dirs.path().join("bad.yaml");
-    let yaml = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/templates/trivia.yaml"
-    ))
-    .unwrap()
-    .replace("similarity: 0.7", "similarity: 1.5");
-    std::fs::write(&t, yaml).unwrap();
-    let out = scripted(&dirs)
-        .args(["-t", t.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("answer similarity 1.5 is out of range"),
-        "{err}"
-    );
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+fn embed_without_a_model_and_bad_similarities_are_one_clear_error_each() {
+    let cases = [
+        (
+            "cluster: overlap",
+            "cluster: embed",
+            "needs an embedding model: give --embed-model",
+        ),
+        (
+            "similarity: 0.7",
+            "similarity: 1.5",
+            "answer similarity 1.5 is out of range",
+        ),
+    ];
+    for (from, to, says) in cases {
+        let dirs = tempfile::tempdir().unwrap();
+        let (_, err, ok) = run_scripted(&dirs, &trivia_with(&dirs, from, to));
+        assert!(!ok && err.contains(says), "{to}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
 }
 
 #[test]

@@ -344,4 +344,10 @@ pub enum ModelAction {
         #[arg(long)]
         json: bool,
     },
+    /// Download a GGUF from Hugging Face into promptlab's models folder: OWNER/NAME[:QUANT]
+    /// (resumes a cut download, checks the hub's sha256; HF_ENDPOINT and HF_TOKEN respected)
+    Pull {
+        #[arg(value_name = "OWNER/NAME[:QUANT]")]
+        spec: String,
+    },
 }

@@ -44,11 +44,57 @@ fn list(json: bool) -> Result<bool, String> {
     Ok(true)
 }
 
-pub fn model(args: &ModelArgs) -> Result<bool, String> {
+pub async fn model(args: &ModelArgs) -> Result<bool, String> {
     match &args.action {
         Some(ModelAction::List { json }) => list(*json || args.json),
+        Some(ModelAction::Pull { spec }) => pull(spec).await,
         None => show(args),
     }
+}
+
+/// `promptlab model pull OWNER/NAME[:QUANT]`: the file chosen, downloaded with a progress bar
+/// into promptlab's models folder (where `model list` finds it).
+async fn pull(spec: &str) -> Result<bool, String> {
+    use crate::store::hub::{Hub, choose, parse_spec};
+    let (repo, quant) = parse_spec(spec)?;
+    let hub = Hub::from_env()?;
+    let files = hub.files(&repo).await?;
+    let file = choose(&files, quant.as_deref())?;
+    let dir = crate::store::cache_dir()
+        .map(|d| d.join("models"))
+        .ok_or("cannot find a cache directory for models")?;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    bar.set_message(file.path.clone());
+    let shown = bar.clone();
+    let path = hub
+        .download(&repo, file, &dir, &move |done, total| {
+            shown.set_length(total);
+            shown.set_position(done);
+        })
+        .await;
+    bar.finish_and_clear();
+    let path = path?;
+    eprintln!(
+        "{} from {repo} is at {}{}",
+        file.path,
+        path.display(),
+        if file.sha256().is_some() {
+            " (sha256 checked)"
+        } else {
+            " (the hub gave no sha256 to check)"
+        }
+    );
+    println!("{}", path.display());
+    eprintln!(
+        "run it with --backend local --model-path {}",
+        path.display()
+    );
+    Ok(true)
 }
 
 #[cfg(feature = "local")]

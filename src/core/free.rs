@@ -90,32 +90,6 @@ const STOP_WORDS: &[&str] = &[
     "you", "your",
 ];
 
-const UNITS: [&str; 20] = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-];
-const TENS: [&str; 8] = [
-    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-];
-
 /// An answer's content words and numbers, sorted and without repeats.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Words {
@@ -140,27 +114,24 @@ impl Words {
         }
         rest.push_str(&lower[at..]);
         let mut words: Vec<String> = Vec::new();
-        let mut tens: Option<u32> = None;
+        // "twenty-one" is 21: a tens word followed by a unit word adds up.
+        let mut tens: Option<u64> = None;
         for token in rest
             .split(|c: char| !(c.is_alphanumeric() || c == '\''))
             .map(|t| t.trim_matches('\''))
         {
-            let unit = UNITS.iter().position(|u| *u == token).map(|v| v as u32);
-            let ten = TENS
-                .iter()
-                .position(|t| *t == token)
-                .map(|v| 20 + 10 * v as u32);
-            match (tens.take(), unit, ten) {
-                (Some(t), Some(u), _) if (1..10).contains(&u) => numbers.push((t + u).to_string()),
-                (t, u, ten) => {
+            let value = numbers::word_value(token);
+            match (tens.take(), value) {
+                (Some(t), Some(u)) if (1..10).contains(&u) => numbers.push((t + u).to_string()),
+                (t, value) => {
                     if let Some(t) = t {
                         numbers.push(t.to_string());
                     }
-                    match (u, ten) {
-                        (Some(u), _) => numbers.push(u.to_string()),
-                        (_, Some(ten)) => tens = Some(ten),
-                        _ if token.is_empty() || STOP_WORDS.contains(&token) => {}
-                        _ => words.push(stem(token.trim_end_matches("'s")).to_string()),
+                    match value {
+                        Some(v) if v >= 20 => tens = Some(v),
+                        Some(v) => numbers.push(v.to_string()),
+                        None if token.is_empty() || STOP_WORDS.contains(&token) => {}
+                        None => words.push(stem(token.trim_end_matches("'s")).to_string()),
                     }
                 }
             }

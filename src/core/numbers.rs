@@ -284,7 +284,8 @@ const TENS: [&str; 8] = [
     "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
 ];
 
-fn word_value(w: &str) -> Option<u64> {
+/// The value of one number word ("zero" … "nineteen", "twenty" … "ninety").
+pub(crate) fn word_value(w: &str) -> Option<u64> {
     if let Some(i) = UNITS.iter().position(|u| *u == w) {
         return Some(i as u64);
     }

@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod dataset;
+pub mod hub;
 pub mod models;
 pub mod session;
 pub mod template;

@@ -1,0 +1,358 @@
+//! GGUF models from the Hugging Face hub (`promptlab model pull REPO[:QUANT]`): which file of
+//! a repository to take, and a download that resumes where a cut one stopped, is checked
+//! against the hub's sha256 and lands in promptlab's models folder in one atomic rename.
+//!
+//! The hub's API: `GET {endpoint}/api/models/{repo}/tree/main?recursive=true` lists files
+//! (`path`, `size`, `lfs.oid` = the sha256 of a large file); `GET {endpoint}/{repo}/resolve/
+//! main/{path}` serves one, honouring `Range`. `HF_ENDPOINT` points at a mirror, `HF_TOKEN`
+//! is sent as a bearer token (gated repositories).
+
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+
+/// A file of a hub repository.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct HubFile {
+    pub path: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub lfs: Option<Lfs>,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Lfs {
+    /// The sha256 of the file's content.
+    pub oid: String,
+    #[serde(default)]
+    pub size: u64,
+}
+
+impl HubFile {
+    fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+
+    pub fn sha256(&self) -> Option<&str> {
+        self.lfs.as_ref().map(|l| l.oid.as_str())
+    }
+
+    fn bytes(&self) -> u64 {
+        self.lfs
+            .as_ref()
+            .map_or(self.size, |l| l.size.max(self.size))
+    }
+}
+
+/// `owner/name[:QUANT]` → (repository, quantisation).
+pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), String> {
+    let (repo, quant) = match spec.split_once(':') {
+        Some((r, q)) => (r, Some(q.trim().to_string()).filter(|q| !q.is_empty())),
+        None => (spec, None),
+    };
+    let ok = repo.split('/').count() == 2
+        && repo.split('/').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    if !ok {
+        return Err(format!(
+            "`{spec}` is not a repository: give OWNER/NAME[:QUANT], e.g. unsloth/gemma-3-1b-it-GGUF:Q4_K_M"
+        ));
+    }
+    Ok((repo.to_string(), quant))
+}
+
+/// The GGUF to take: the one whose name holds `quant` (case aside); without a quant the only
+/// one, else Q4_K_M's. Projectors (`mmproj`) and split models are never chosen.
+pub fn choose<'a>(files: &'a [HubFile], quant: Option<&str>) -> Result<&'a HubFile, String> {
+    let ggufs: Vec<&HubFile> = files
+        .iter()
+        .filter(|f| f.kind != "directory" && f.name().to_lowercase().ends_with(".gguf"))
+        .filter(|f| !f.name().to_lowercase().contains("mmproj"))
+        .collect();
+    if ggufs.is_empty() {
+        return Err("the repository has no GGUF file".into());
+    }
+    let names = || {
+        ggufs
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let wanted = match quant {
+        Some(q) => q.to_lowercase(),
+        None if ggufs.len() == 1 => return Ok(ggufs[0]),
+        None => "q4_k_m".into(),
+    };
+    let matching: Vec<&HubFile> = ggufs
+        .iter()
+        .copied()
+        .filter(|f| f.name().to_lowercase().contains(&wanted))
+        .collect();
+    let split = |f: &HubFile| f.name().contains("-of-0");
+    match matching.as_slice() {
+        [] => Err(format!(
+            "no GGUF named for `{wanted}` in the repository: {}",
+            names()
+        )),
+        [one] if split(one) => Err(format!(
+            "{} is one part of a split model; promptlab pulls whole GGUF files",
+            one.path
+        )),
+        [one] => Ok(one),
+        many => Err(format!(
+            "several GGUFs match `{wanted}`: {}; name one more exactly",
+            many.iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Where the hub is and who asks.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    pub endpoint: String,
+    pub token: Option<String>,
+    client: reqwest::Client,
+}
+
+impl Hub {
+    /// `HF_ENDPOINT` (default the hub) and `HF_TOKEN`.
+    pub fn from_env() -> Result<Hub, String> {
+        Hub::new(
+            std::env::var("HF_ENDPOINT").unwrap_or_else(|_| DEFAULT_ENDPOINT.into()),
+            std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty()),
+        )
+    }
+
+    pub fn new(endpoint: String, token: Option<String>) -> Result<Hub, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(20))
+            .read_timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| format!("cannot start an HTTP client: {e}"))?;
+        Ok(Hub {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            token,
+            client,
+        })
+    }
+
+    fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        let r = self.client.get(url);
+        match &self.token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    /// The repository's files.
+    pub async fn files(&self, repo: &str) -> Result<Vec<HubFile>, String> {
+        let url = format!(
+            "{}/api/models/{repo}/tree/main?recursive=true",
+            self.endpoint
+        );
+        let r = self
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", self.endpoint))?;
+        match r.status().as_u16() {
+            200 => r
+                .json()
+                .await
+                .map_err(|e| format!("{url}: not a file list: {e}")),
+            401 | 403 => Err(format!(
+                "{repo}: access denied (HTTP {}); a gated or private repository needs HF_TOKEN",
+                r.status().as_u16()
+            )),
+            404 => Err(format!("{repo}: no such repository on {}", self.endpoint)),
+            s => Err(format!("{url}: HTTP {s}")),
+        }
+    }
+
+    /// Downloads `file` of `repo` into `dir`, resuming a `.part` left by a cut download, and
+    /// checks it against the hub's sha256 before it takes its name. `progress(done, total)`
+    /// is told as bytes arrive. A file whose checksum does not match is removed.
+    pub async fn download(
+        &self,
+        repo: &str,
+        file: &HubFile,
+        dir: &Path,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<PathBuf, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let target = dir.join(file.name());
+        let part = dir.join(format!("{}.part", file.name()));
+        let total = file.bytes();
+        // Pulled before and whole: nothing to fetch.
+        if std::fs::metadata(&target).is_ok_and(|m| m.len() == total && total > 0)
+            && file.sha256().is_none_or(|want| {
+                sha256_of_sync(&target).is_ok_and(|got| got.eq_ignore_ascii_case(want))
+            })
+        {
+            progress(total, total);
+            return Ok(target);
+        }
+        let mut have = std::fs::metadata(&part).map_or(0, |m| m.len());
+        if total > 0 && have > total {
+            have = 0; // not a prefix of this file
+        }
+        let url = format!("{}/{repo}/resolve/main/{}", self.endpoint, file.path);
+        let mut req = self.get(&url);
+        if have > 0 {
+            req = req.header(reqwest::header::RANGE, format!("bytes={have}-"));
+        }
+        let r = req
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", self.endpoint))?;
+        let status = r.status().as_u16();
+        let resumed = match status {
+            206 => true,
+            200 => false,
+            416 if have == total => true, // the part is whole already
+            s => return Err(format!("{url}: HTTP {s}")),
+        };
+        let mut out = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(resumed)
+            .truncate(!resumed)
+            .open(&part)
+            .await
+            .map_err(|e| format!("{}: {e}", part.display()))?;
+        let mut done = if resumed { have } else { 0 };
+        progress(done, total);
+        if status != 416 {
+            let mut body = r.bytes_stream();
+            while let Some(chunk) = body.next().await {
+                // A cut leaves the part as far as it came: the next pull resumes there.
+                let chunk = match chunk {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = out.flush().await;
+                        return Err(format!(
+                            "the download stopped at {done} of {total} bytes ({e}); run the same command to resume"
+                        ));
+                    }
+                };
+                out.write_all(&chunk)
+                    .await
+                    .map_err(|e| format!("{}: {e}", part.display()))?;
+                done += chunk.len() as u64;
+                progress(done, total);
+            }
+        }
+        out.flush()
+            .await
+            .map_err(|e| format!("{}: {e}", part.display()))?;
+        drop(out);
+        let got = sha256_of(&part).await?;
+        match file.sha256() {
+            Some(want) if !want.eq_ignore_ascii_case(&got) => {
+                let _ = std::fs::remove_file(&part);
+                Err(format!(
+                    "{}: checksum mismatch (the hub says sha256 {want}, the download is {got}); the partial file was removed",
+                    file.path
+                ))
+            }
+            _ => {
+                std::fs::rename(&part, &target)
+                    .map_err(|e| format!("{}: {e}", target.display()))?;
+                Ok(target)
+            }
+        }
+    }
+}
+
+async fn sha256_of(path: &Path) -> Result<String, String> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || sha256_of_sync(&path))
+        .await
+        .map_err(|e| format!("checksum: {e}"))?
+}
+
+fn sha256_of_sync(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(path: &str) -> HubFile {
+        HubFile {
+            path: path.into(),
+            size: 10,
+            lfs: None,
+            kind: "file".into(),
+        }
+    }
+
+    #[test]
+    fn specs_name_a_repository_and_maybe_a_quant() {
+        assert_eq!(
+            parse_spec("unsloth/gemma-3-1b-it-GGUF:Q4_K_M"),
+            Ok(("unsloth/gemma-3-1b-it-GGUF".into(), Some("Q4_K_M".into())))
+        );
+        assert_eq!(parse_spec("a/b"), Ok(("a/b".into(), None)));
+        assert!(parse_spec("gemma").unwrap_err().contains("OWNER/NAME"));
+        assert!(parse_spec("a/b/../c").is_err());
+    }
+
+    #[test]
+    fn the_quant_picks_the_file_and_projectors_and_splits_are_never_taken() {
+        let files = [
+            f("README.md"),
+            f("model-Q4_K_M.gguf"),
+            f("model-Q8_0.gguf"),
+            f("mmproj-model-f16.gguf"),
+            f("big/model-Q2_K-00001-of-00002.gguf"),
+        ];
+        assert_eq!(
+            choose(&files, Some("q8_0")).unwrap().path,
+            "model-Q8_0.gguf"
+        );
+        assert_eq!(choose(&files, None).unwrap().path, "model-Q4_K_M.gguf");
+        assert!(
+            choose(&files, Some("Q5_K_M"))
+                .unwrap_err()
+                .contains("model-Q8_0.gguf")
+        );
+        assert!(choose(&files, Some("Q2_K")).unwrap_err().contains("split"));
+        assert!(
+            choose(&files, Some("model"))
+                .unwrap_err()
+                .contains("several")
+        );
+        assert!(choose(&[f("x.bin")], None).unwrap_err().contains("no GGUF"));
+        assert_eq!(choose(&[f("only.gguf")], None).unwrap().path, "only.gguf");
+    }
+}
