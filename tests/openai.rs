@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use promptlab::backend::openai::{OpenAiBackend, OpenAiSettings};
+use promptlab::backend::openai::{OpenAiBackend, OpenAiSettings, ServerN};
 use promptlab::backend::{Backend, BackendError, SampleRequest, StreamEvent};
 use promptlab::core::render::{Message, Prompt, Role};
 use promptlab::core::template::Strategy;
@@ -416,7 +416,10 @@ async fn run_reasoning(body: String, max_tokens: u32) -> promptlab::engine::RunR
         .respond_with(sse_response(body))
         .mount(&server)
         .await;
-    let b = Arc::new(OpenAiBackend::new(settings(&server)).unwrap());
+    // One request per path: index 1 of each reply is another path's, never this one's.
+    let mut s = settings(&server);
+    s.server_n = ServerN::Off;
+    let b = Arc::new(OpenAiBackend::new(s).unwrap());
     let (mut t, _) = resolve("gsm8k-direct").unwrap();
     t.sampling.n = 2;
     t.sampling.max_tokens = max_tokens;
@@ -702,4 +705,144 @@ async fn a_stream_that_stalls_every_time_fails_with_its_reason() {
     );
     // What arrived before the stall is kept.
     assert!(p.text().starts_with("The ans"), "{:?}", p.text());
+}
+
+/// A server that honours `n`: each choice streams its own reply, chunks of the choices
+/// interleaved, one usage for the whole request.
+struct HonoursN;
+
+impl Respond for HonoursN {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        let n = body["n"].as_u64().unwrap_or(1) as usize;
+        let mut events = Vec::new();
+        for word in ["Path ", "{i}: ", "the answer is ", "{a}."] {
+            for i in 0..n {
+                let w = word
+                    .replace("{i}", &i.to_string())
+                    .replace("{a}", if i % 3 == 1 { "7" } else { "5" });
+                events
+                    .push(serde_json::json!({"choices": [{"index": i, "delta": {"content": w}}]}));
+            }
+        }
+        for i in 0..n {
+            events.push(serde_json::json!({"choices": [{"index": i, "delta": {}, "finish_reason": "stop"}]}));
+        }
+        events.push(serde_json::json!({"choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": 4 * n}}));
+        sse_response(sse(&events))
+    }
+}
+
+async fn direct_run(b: Arc<OpenAiBackend>, n: u32) -> promptlab::engine::RunResult {
+    let (mut t, _) = resolve("gsm8k-direct").unwrap();
+    t.sampling.n = n;
+    let plan = Arc::new(RunPlan::new(&t, "2+3?", promptlab::core::render::Mode::Chat).unwrap());
+    run(b, plan, None, CancellationToken::new()).await
+}
+
+#[tokio::test]
+async fn a_server_that_honours_n_gets_one_request_for_all_paths() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(HonoursN)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let b = Arc::new(OpenAiBackend::new(settings(&server)).unwrap());
+    let r = direct_run(b.clone(), 5).await;
+    assert_eq!(r.succeeded(), 5);
+    for p in &r.paths {
+        assert!(
+            p.text().starts_with(&format!("Path {}:", p.index)),
+            "{:?}",
+            p.text()
+        );
+    }
+    assert_eq!(r.tally.winner.as_deref(), Some("5"));
+    assert_eq!(r.tally.entry(Some("7")).unwrap().paths, vec![1, 4]);
+    // The prompt was billed once.
+    assert_eq!(r.usage.prompt_tokens, 50);
+    assert_eq!(r.usage.completion_tokens, 20);
+    let sent = server.received_requests().await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["n"], 5);
+    assert_eq!(body["seed"], 1, "the batch is seeded as its first path");
+    assert_eq!(b.request_stats().unwrap().0, 1);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_n_is_remembered_and_gets_one_request_per_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(sse_response(chat_stream("The answer is 5.")))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let memory = dir.path().join("server-n.json");
+    let backend = || {
+        let mut s = settings(&server);
+        s.server_n_memory = Some(memory.clone());
+        Arc::new(OpenAiBackend::new(s).unwrap())
+    };
+    let r = direct_run(backend(), 4).await;
+    assert_eq!(
+        r.succeeded(),
+        4,
+        "{:?}",
+        r.paths.iter().map(|p| &p.error).collect::<Vec<_>>()
+    );
+    assert!(
+        r.paths.iter().all(|p| p.resamples == 0),
+        "a left-out path is no failure"
+    );
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(
+        sent.len(),
+        4,
+        "the batch, then one request per path it left out"
+    );
+    let seeds: Vec<u64> = sent[1..]
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["seed"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    let mut sorted = seeds.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, vec![2, 3, 4], "each alone with its own seed");
+    let saved = std::fs::read_to_string(&memory).unwrap();
+    assert!(saved.contains("test-model"), "{saved}");
+    // A later process knows: no `n` at all.
+    let r = direct_run(backend(), 4).await;
+    assert_eq!(r.succeeded(), 4);
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 8);
+    assert!(sent[4..].iter().all(|r| {
+        serde_json::from_slice::<serde_json::Value>(&r.body)
+            .unwrap()
+            .get("n")
+            .is_none()
+    }));
+    // `on` asks again whatever was learned; `off` never asks.
+    let mut s = settings(&server);
+    s.server_n_memory = Some(memory.clone());
+    s.server_n = ServerN::On;
+    direct_run(Arc::new(OpenAiBackend::new(s).unwrap()), 2).await;
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&sent[8].body).unwrap()["n"],
+        2
+    );
+    let mut s = settings(&server);
+    s.server_n = ServerN::Off;
+    direct_run(Arc::new(OpenAiBackend::new(s).unwrap()), 2).await;
+    let sent = server.received_requests().await.unwrap();
+    assert!(sent[10..].iter().all(|r| {
+        serde_json::from_slice::<serde_json::Value>(&r.body)
+            .unwrap()
+            .get("n")
+            .is_none()
+    }));
 }

@@ -79,6 +79,10 @@ pub enum BackendError {
     Model(String),
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// A path of an `n` request the server returned no choice for: the engine samples it
+    /// alone (no failure, no resample counted).
+    #[error("the server returned fewer choices than asked for")]
+    NotInBatch,
 }
 
 impl BackendError {
@@ -99,6 +103,7 @@ impl BackendError {
             },
             BackendError::Transport(m) => BackendError::Transport(r(m)),
             BackendError::StreamCut => BackendError::StreamCut,
+            BackendError::NotInBatch => BackendError::NotInBatch,
             BackendError::Malformed(m) => BackendError::Malformed(r(m)),
             BackendError::Model(m) => BackendError::Model(r(m)),
             BackendError::Invalid(m) => BackendError::Invalid(r(m)),

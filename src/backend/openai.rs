@@ -35,6 +35,24 @@ pub struct OpenAiSettings {
     /// Longest silence between two bytes of a response; long streams are never cut.
     pub read_timeout: Duration,
     pub retry: RetryPolicy,
+    /// Ask for N samples of one prompt in one request (`n`), with a fallback to one request
+    /// per path for servers that return fewer choices.
+    pub server_n: ServerN,
+    /// Where servers found to ignore `n` are remembered (per base URL and model).
+    pub server_n_memory: Option<std::path::PathBuf>,
+}
+
+/// Whether N samples of one prompt go to the server as one request with `n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerN {
+    /// Ask with `n` unless this server is known to ignore it.
+    #[default]
+    Auto,
+    /// Always ask with `n` (a server that ignores it still gets one request per missing path).
+    On,
+    /// One request per path.
+    Off,
 }
 
 impl OpenAiSettings {
@@ -48,6 +66,8 @@ impl OpenAiSettings {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(120),
             retry: RetryPolicy::default(),
+            server_n: ServerN::Auto,
+            server_n_memory: None,
         }
     }
 }
@@ -59,6 +79,8 @@ pub struct OpenAiBackend {
     /// The server refused `max_tokens` and wants `max_completion_tokens` (OpenAI's
     /// reasoning models): learned from its first refusal, kept for every later request.
     completion_tokens_field: Arc<AtomicBool>,
+    /// This server returned fewer choices than it was asked for (it ignores `n`).
+    ignores_n: Arc<AtomicBool>,
 }
 
 impl OpenAiBackend {
@@ -76,12 +98,39 @@ impl OpenAiBackend {
             .with_api_base(settings.base_url.trim_end_matches('/'))
             .with_api_key(settings.api_key.clone().unwrap_or_default());
         let client = Client::with_config(config).with_http_service(transport);
+        let ignores_n = settings
+            .server_n_memory
+            .as_deref()
+            .is_some_and(|m| server_n_memory::ignores(m, &settings.base_url, &settings.model));
         Ok(OpenAiBackend {
             client,
             settings,
             stats,
             completion_tokens_field: Arc::new(AtomicBool::new(false)),
+            ignores_n: Arc::new(AtomicBool::new(ignores_n)),
         })
+    }
+
+    /// What opens this backend's streams, for tasks that outlive a borrow of it.
+    fn opener(&self, chat: bool) -> Opener {
+        let key = self.settings.api_key.clone().filter(|k| k.len() >= 4);
+        Opener {
+            client: self.client.clone(),
+            base_url: self.settings.base_url.clone(),
+            chat,
+            key,
+            switched: self.completion_tokens_field.clone(),
+            silence: self.settings.read_timeout,
+        }
+    }
+
+    /// Whether N paths of one prompt go as one request with `n`.
+    fn asks_for_n(&self) -> bool {
+        match self.settings.server_n {
+            ServerN::Off => false,
+            ServerN::On => true,
+            ServerN::Auto => !self.ignores_n.load(Ordering::Relaxed),
+        }
     }
 
     /// Requests sent and retries made so far by this backend.
@@ -152,58 +201,275 @@ impl Backend for OpenAiBackend {
     }
 
     fn stream(&self, req: SampleRequest) -> SampleStream {
-        let client = self.client.clone();
-        let body = self.body(&req);
-        let base_url = self.settings.base_url.clone();
         let chat = matches!(req.prompt, Prompt::Chat(_));
-        let key = self.settings.api_key.clone().filter(|k| k.len() >= 4);
-        let redact = move |e: BackendError| match &key {
-            Some(k) => e.redact(k),
-            None => e,
-        };
-        let later = redact.clone();
-        let switched = self.completion_tokens_field.clone();
-        let silence = self.settings.read_timeout;
-        let opened = async move {
-            let open = |body: Value| {
-                let client = client.clone();
-                async move {
-                    if chat {
-                        client.chat().create_stream_byot::<Value, Chunk>(body).await
-                    } else {
-                        client
-                            .completions()
-                            .create_stream_byot::<Value, Chunk>(body)
-                            .await
-                    }
+        self.opener(chat).events(self.body(&req))
+    }
+
+    /// N samples in one request (`n`), each choice's chunks routed to its path by `index`.
+    /// The request is sent when the first path's stream is first read. A server that
+    /// returns fewer choices (llama.cpp's server, Ollama) is remembered, and the paths it
+    /// left out end with `NotInBatch`, so the engine samples each alone (seed + i) under its
+    /// concurrency limit.
+    fn stream_batch(&self, req: SampleRequest, n: usize) -> Option<Vec<SampleStream>> {
+        if n < 2 || !self.asks_for_n() {
+            return None;
+        }
+        let chat = matches!(req.prompt, Prompt::Chat(_));
+        let opener = self.opener(chat);
+        let mut body = self.body(&req);
+        body["n"] = json!(n);
+        let memory = self.settings.server_n_memory.clone().map(|path| {
+            (
+                path,
+                self.settings.base_url.clone(),
+                self.settings.model.clone(),
+            )
+        });
+        let ignores_n = self.ignores_n.clone();
+        let mut txs = Vec::with_capacity(n);
+        let mut streams: Vec<SampleStream> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            txs.push(tx);
+            streams.push(
+                stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) })
+                    .boxed(),
+            );
+        }
+        let drive = async move {
+            let learned = demux(&opener, body, txs).await;
+            if learned {
+                ignores_n.store(true, Ordering::Relaxed);
+                if let Some((path, base_url, model)) = memory {
+                    server_n_memory::remember(&path, &base_url, &model);
                 }
-            };
-            let first = open(body.clone())
-                .await
-                .map_err(|e| redact(map_error(e, &base_url)));
-            match first {
-                // Asked for `max_completion_tokens` instead: once more with it, remembered.
-                Err(e) if wants_completion_tokens_field(&e) && body.get("max_tokens").is_some() => {
-                    switched.store(true, Ordering::Relaxed);
-                    let mut body = body;
-                    use_completion_tokens_field(&mut body);
-                    open(body)
-                        .await
-                        .map_err(|e| redact(map_error(e, &base_url)))
-                }
-                other => other,
             }
         };
-        // A server that echoes the key in an error never gets it printed or saved.
-        stream::once(opened)
+        let first = streams.remove(0);
+        let started = stream::once(async move {
+            tokio::spawn(drive);
+            first
+        })
+        .flatten()
+        .boxed();
+        streams.insert(0, started);
+        Some(streams)
+    }
+}
+
+/// What opens a stream of this backend: the client and what a request's errors need.
+#[derive(Clone)]
+struct Opener {
+    client: Client<OpenAIConfig>,
+    base_url: String,
+    chat: bool,
+    /// Redacted from errors (a server may echo it).
+    key: Option<String>,
+    /// Shared with the backend: `max_completion_tokens` instead of `max_tokens`.
+    switched: Arc<AtomicBool>,
+    silence: Duration,
+}
+
+type Chunks = std::pin::Pin<Box<dyn Stream<Item = Result<Chunk, OpenAIError>> + Send>>;
+
+impl Opener {
+    fn redact(&self, e: BackendError) -> BackendError {
+        match &self.key {
+            Some(k) => e.redact(k),
+            None => e,
+        }
+    }
+
+    /// Sends `body` and returns its chunk stream; a refusal of `max_tokens` is answered
+    /// once more with `max_completion_tokens`, remembered.
+    async fn chunks(&self, body: Value) -> Result<Chunks, BackendError> {
+        let open = |body: Value| {
+            let client = self.client.clone();
+            let chat = self.chat;
+            async move {
+                if chat {
+                    client.chat().create_stream_byot::<Value, Chunk>(body).await
+                } else {
+                    client
+                        .completions()
+                        .create_stream_byot::<Value, Chunk>(body)
+                        .await
+                }
+            }
+        };
+        let first = open(body.clone())
+            .await
+            .map_err(|e| self.redact(map_error(e, &self.base_url)));
+        let opened = match first {
+            Err(e) if wants_completion_tokens_field(&e) && body.get("max_tokens").is_some() => {
+                self.switched.store(true, Ordering::Relaxed);
+                let mut body = body;
+                use_completion_tokens_field(&mut body);
+                open(body)
+                    .await
+                    .map_err(|e| self.redact(map_error(e, &self.base_url)))
+            }
+            other => other,
+        }?;
+        Ok(Box::pin(opened))
+    }
+
+    /// One sampled completion's events.
+    fn events(self, body: Value) -> SampleStream {
+        let silence = self.silence;
+        let later = self.clone();
+        stream::once(async move { self.chunks(body).await })
             .flat_map(move |opened| -> SampleStream {
                 match opened {
                     Ok(chunks) => Box::pin(events(chunks, silence)),
                     Err(e) => Box::pin(stream::iter([Err(e)])),
                 }
             })
-            .map(move |ev| ev.map_err(&later))
+            // A server that echoes the key in an error never gets it printed or saved.
+            .map(move |ev| ev.map_err(|e| later.redact(e)))
             .boxed()
+    }
+}
+
+type PathSender = tokio::sync::mpsc::UnboundedSender<Result<StreamEvent, BackendError>>;
+
+/// Reads one request's `n` choices into their paths' channels. Paths the server left out
+/// (it returned fewer choices) end with `NotInBatch`; returns whether that happened (the
+/// server ignores `n`). Stops when every path's reader has gone.
+async fn demux(opener: &Opener, body: Value, txs: Vec<PathSender>) -> bool {
+    let n = txs.len();
+    let fail_all = |e: BackendError| {
+        for tx in &txs {
+            let _ = tx.send(Err(e.clone()));
+        }
+    };
+    let mut chunks = match opener.chunks(body).await {
+        Ok(c) => c,
+        Err(e) => {
+            fail_all(e);
+            return false;
+        }
+    };
+    let mut paths: Vec<Progress> = (0..n).map(|_| Progress::default()).collect();
+    let mut usage: Option<Usage> = None;
+    let mut reasoning = 0u32;
+    let gone = futures::future::join_all(txs.iter().map(|t| t.closed()));
+    tokio::pin!(gone);
+    loop {
+        let next = tokio::select! {
+            _ = &mut gone => return false,
+            next = tokio::time::timeout(opener.silence, chunks.next()) => next,
+        };
+        let chunk = match next {
+            Err(_) => {
+                let e = BackendError::Timeout(format!(
+                    "nothing arrived for {:.1} s mid-stream",
+                    opener.silence.as_secs_f64()
+                ));
+                fail_all(e);
+                return false;
+            }
+            Ok(Some(Err(e))) => {
+                fail_all(opener.redact(map_error(e, "")));
+                return false;
+            }
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        if let Some(err) = chunk.error {
+            fail_all(BackendError::Malformed(
+                err.get("message")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| err.to_string(), str::to_string),
+            ));
+            return false;
+        }
+        if let Some(u) = chunk.usage {
+            usage = Some(Usage {
+                prompt_tokens: u.prompt_tokens.unwrap_or(0),
+                completion_tokens: u.completion_tokens.unwrap_or(0),
+            });
+            reasoning = u
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0);
+        }
+        for c in chunk.choices {
+            let i = c.index.unwrap_or(0) as usize;
+            if i < n {
+                paths[i].absorb(c);
+                while let Some(ev) = paths[i].pending.pop_front() {
+                    paths[i].chunks += 1;
+                    let _ = txs[i].send(Ok(ev));
+                }
+            }
+        }
+    }
+    // The prompt was billed once: on the first path. Completion (and thinking) tokens are
+    // shared out by the chunks each path streamed.
+    let streamed: u32 = paths.iter().map(|p| p.chunks).sum();
+    let share = |total: u32, chunks: u32| {
+        if streamed == 0 {
+            0
+        } else {
+            (u64::from(total) * u64::from(chunks) / u64::from(streamed)) as u32
+        }
+    };
+    let answered: Vec<bool> = paths
+        .iter()
+        .map(|p| p.chunks > 0 || p.finish_reason.is_some())
+        .collect();
+    let ignored = answered[0] && answered.iter().any(|a| !a);
+    for (i, (p, tx)) in paths.iter_mut().zip(&txs).enumerate() {
+        if !answered[i] && ignored {
+            let _ = tx.send(Err(BackendError::NotInBatch));
+            continue;
+        }
+        p.usage = usage.map(|u| Usage {
+            prompt_tokens: if i == 0 { u.prompt_tokens } else { 0 },
+            completion_tokens: share(u.completion_tokens, p.chunks),
+        });
+        p.reasoning_tokens = share(reasoning, p.chunks);
+        let _ = tx.send(p.finish());
+    }
+    ignored
+}
+
+/// The servers found to ignore `n`, kept in a small JSON file (`"BASE_URL MODEL": false`).
+mod server_n_memory {
+    use std::path::Path;
+
+    fn key(base_url: &str, model: &str) -> String {
+        format!("{} {model}", base_url.trim_end_matches('/'))
+    }
+
+    fn read(path: &Path) -> serde_json::Map<String, serde_json::Value> {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn ignores(path: &Path, base_url: &str, model: &str) -> bool {
+        read(path).get(&key(base_url, model)) == Some(&serde_json::Value::Bool(false))
+    }
+
+    pub fn remember(path: &Path, base_url: &str, model: &str) {
+        let mut map = read(path);
+        map.insert(key(base_url, model), serde_json::Value::Bool(false));
+        let text = serde_json::Value::Object(map).to_string();
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let tmp = path.with_extension("json.tmp");
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, path);
+        }
+        tracing::info!(
+            base_url,
+            model,
+            "the server ignores `n`: one request per path from now on"
+        );
     }
 }
 
@@ -359,6 +625,66 @@ struct Progress {
     ended: bool,
 }
 
+impl Progress {
+    /// One choice's piece of a chunk: its thinking and text become pending events, its finish
+    /// reason and log-probabilities are kept.
+    fn absorb(&mut self, c: Choice) {
+        let mut text = String::new();
+        if let Some(d) = c.delta {
+            if let Some(t) = d
+                .reasoning
+                .or(d.reasoning_content)
+                .filter(|t| !t.is_empty())
+            {
+                self.pending.push_back(StreamEvent::Thinking(t));
+            }
+            if let Some(t) = d.content {
+                text.push_str(&t);
+            }
+        }
+        if let Some(t) = c.text {
+            text.push_str(&t);
+        }
+        if !text.is_empty() {
+            self.pending.push_back(StreamEvent::Text(text));
+        }
+        if let Some(r) = c.finish_reason {
+            self.finish_reason = Some(r);
+        }
+        if let Some(lp) = c.logprobs {
+            let (values, tops) = lp.read();
+            for top in tops {
+                if let Some(conf) = crate::core::confidence::token_confidence(&top) {
+                    self.confidence.push(conf);
+                }
+            }
+            let acc = self.logprob.get_or_insert(LogProb {
+                sum: 0.0,
+                tokens: 0,
+            });
+            acc.sum += values.iter().sum::<f64>();
+            acc.tokens += values.len() as u32;
+        }
+    }
+
+    /// The end of a completion: `Done` if the server said why it finished, else a cut.
+    fn finish(&mut self) -> Result<StreamEvent, BackendError> {
+        match self.finish_reason.take() {
+            Some(reason) => Ok(StreamEvent::Done(Finish {
+                reason,
+                usage: self.usage.unwrap_or(Usage {
+                    prompt_tokens: 0,
+                    completion_tokens: self.chunks,
+                }),
+                reasoning_tokens: self.reasoning_tokens,
+                logprob: self.logprob.filter(|l| l.tokens > 0),
+                confidence: self.confidence.finish(),
+            })),
+            None => Err(BackendError::StreamCut),
+        }
+    }
+}
+
 /// Turns a chunk stream into text events and one final `Done` (or `StreamCut` if the stream
 /// ends without a finish reason, `Timeout` if nothing arrives for `silence`: a stalled stream
 /// is named as such, whatever the HTTP layer would call it).
@@ -418,49 +744,12 @@ fn events(
                                 .and_then(|d| d.reasoning_tokens)
                                 .unwrap_or(0);
                         }
-                        let mut text = String::new();
-                        let mut thinking = String::new();
                         for c in chunk
                             .choices
                             .into_iter()
                             .filter(|c| c.index.unwrap_or(0) == 0)
                         {
-                            if let Some(d) = c.delta {
-                                if let Some(t) = d.reasoning.or(d.reasoning_content) {
-                                    thinking.push_str(&t);
-                                }
-                                if let Some(t) = d.content {
-                                    text.push_str(&t);
-                                }
-                            }
-                            if let Some(t) = c.text {
-                                text.push_str(&t);
-                            }
-                            if let Some(r) = c.finish_reason {
-                                p.finish_reason = Some(r);
-                            }
-                            if let Some(lp) = c.logprobs {
-                                let (values, tops) = lp.read();
-                                for top in tops {
-                                    if let Some(conf) =
-                                        crate::core::confidence::token_confidence(&top)
-                                    {
-                                        p.confidence.push(conf);
-                                    }
-                                }
-                                let acc = p.logprob.get_or_insert(LogProb {
-                                    sum: 0.0,
-                                    tokens: 0,
-                                });
-                                acc.sum += values.iter().sum::<f64>();
-                                acc.tokens += values.len() as u32;
-                            }
-                        }
-                        if !thinking.is_empty() {
-                            p.pending.push_back(StreamEvent::Thinking(thinking));
-                        }
-                        if !text.is_empty() {
-                            p.pending.push_back(StreamEvent::Text(text));
+                            p.absorb(c);
                         }
                         if let Some(ev) = p.pending.pop_front() {
                             p.chunks += 1;
@@ -473,19 +762,7 @@ fn events(
                     }
                     None => {
                         p.ended = true;
-                        let result = match p.finish_reason.take() {
-                            Some(reason) => Ok(StreamEvent::Done(Finish {
-                                reason,
-                                usage: p.usage.unwrap_or(Usage {
-                                    prompt_tokens: 0,
-                                    completion_tokens: p.chunks,
-                                }),
-                                reasoning_tokens: p.reasoning_tokens,
-                                logprob: p.logprob.filter(|l| l.tokens > 0),
-                                confidence: p.confidence.finish(),
-                            })),
-                            None => Err(BackendError::StreamCut),
-                        };
+                        let result = p.finish();
                         return Some((result, (chunks, p)));
                     }
                 }

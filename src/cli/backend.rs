@@ -33,6 +33,7 @@ pub fn resolve(given: &BackendArgs, config: &Config) -> Result<Resolved, String>
         .filter(|s| !s.is_empty());
     args.model_path = args.model_path.or_else(|| config.model_path.clone());
     args.embed_model = args.embed_model.or_else(|| config.embed_model.clone());
+    args.server_n = args.server_n.or(config.server_n);
     args.logprobs |= config.logprobs.unwrap_or(false);
     let kind = match (args.backend, config.backend_kind()?) {
         (Some(k), _) => k,
@@ -121,6 +122,8 @@ pub async fn openai(a: &BackendArgs) -> Result<OpenAiBackend, String> {
     if let Some(r) = a.retries {
         s.retry.max_retries = r;
     }
+    s.server_n = a.server_n.unwrap_or_default();
+    s.server_n_memory = crate::store::cache_dir().map(|d| d.join("server-n.json"));
     OpenAiBackend::new(s).map_err(|e| e.to_string())
 }
 

@@ -24,6 +24,9 @@ pub struct Config {
     /// The embedding GGUF of free-form votes clustered by `embed`.
     #[serde(default)]
     pub embed_model: Option<PathBuf>,
+    /// N samples of one prompt in one request (`n`): auto, on or off.
+    #[serde(default)]
+    pub server_n: Option<crate::backend::openai::ServerN>,
     #[serde(default)]
     pub concurrency: Option<usize>,
     #[serde(default)]

@@ -123,6 +123,10 @@ pub struct BackendArgs {
     /// HTTP retries on 408/409/429/5xx and connection errors
     #[arg(long)]
     pub retries: Option<u32>,
+    /// N samples of one prompt as one request with `n` (auto: unless the server is known to
+    /// return fewer choices; a server that does gets one request per path, remembered)
+    #[arg(long, value_enum, value_name = "auto|on|off")]
+    pub server_n: Option<crate::backend::openai::ServerN>,
 }
 
 #[derive(Debug, Clone, Default, Args)]

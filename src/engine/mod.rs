@@ -475,7 +475,15 @@ impl PathContext {
             }
             _ => indices.iter().map(|_| None).collect(),
         };
+        // Samples a server takes as one request (`n`) hold one concurrency slot: the first
+        // path's, taken before its stream is read (which sends the request). A backend that
+        // decodes in lockstep runs its batch outside the limit.
+        let lockstep = self.backend.decodes_in_lockstep();
         for (&i, first) in indices.iter().zip(opened.drain(..)) {
+            let first = first.map(|stream| Opened {
+                stream,
+                takes_slot: !lockstep && i == indices[0],
+            });
             let key = self
                 .plan
                 .cache
@@ -490,8 +498,16 @@ impl PathContext {
                 self.permits.clone(),
             );
             tasks.spawn(async move {
-                let mut result =
-                    run_path(i, backend.as_ref(), &plan, first, &events, &stop, &permits).await;
+                let mut result = run_path(
+                    i,
+                    backend.as_ref(),
+                    &plan,
+                    first,
+                    &events,
+                    &stop,
+                    &permits,
+                )
+                .await;
                 if result.cancelled() && !cancel.is_cancelled() {
                     result.error = Some(STOPPED.into());
                 }
@@ -509,6 +525,14 @@ impl PathContext {
 fn cancelled_path(mut path: PathRecord) -> PathRecord {
     path.error = Some(CANCELLED.into());
     path
+}
+
+/// A path's first stream, opened with others of its prompt (`Backend::stream_batch`).
+struct Opened {
+    stream: SampleStream,
+    /// The first path of an HTTP batch: it takes the concurrency slot the whole request
+    /// holds (the others share it).
+    takes_slot: bool,
 }
 
 /// How one sample ended (`Done` with the number of thinking chunks streamed).
@@ -531,18 +555,21 @@ async fn run_path(
     i: usize,
     backend: &dyn Backend,
     plan: &RunPlan,
-    mut opened: Option<SampleStream>,
+    opened: Option<Opened>,
     events: &Option<Events>,
     cancel: &CancellationToken,
     limiter: &Limiter,
 ) -> PathRecord {
-    // Batched paths are already running; the others wait for a concurrency slot.
-    let mut held = match opened {
-        Some(_) => None,
-        None => match slot(limiter, cancel).await {
+    // Paths of a batch other than its first share its slot; the others wait for one.
+    let needs_slot = opened.as_ref().is_none_or(|o| o.takes_slot);
+    let mut opened = opened.map(|o| o.stream);
+    let mut held = if needs_slot {
+        match slot(limiter, cancel).await {
             Some(s) => Some(s),
             None => return cancelled_path(PathRecord::new(i)),
-        },
+        }
+    } else {
+        None
     };
     let started = Instant::now();
     // Failures of the path itself (a crowded server's cuts are not counted).
@@ -575,6 +602,13 @@ async fn run_path(
             ..StageRecord::new(spec.stage, "")
         };
         let request = plan.request(spec, i);
+        // A later stage of a batched path is a request of its own: it takes a slot.
+        if held.is_none() && opened.is_none() && !backend.decodes_in_lockstep() {
+            match slot(limiter, cancel).await {
+                Some(s) => held = Some(s),
+                None => return cancelled_path(path),
+            }
+        }
         let end = loop {
             let stream = opened
                 .take()
@@ -582,6 +616,16 @@ async fn run_path(
             stage.text.clear();
             stage.thinking.clear();
             match sample(i, stream, events, cancel, &mut stage).await {
+                // The server took the batch's `n` as 1: this path is sampled alone, under a
+                // slot of its own, as if it had never been batched.
+                SampleEnd::Failed(BackendError::NotInBatch) if opened.is_none() => {
+                    if held.is_none() {
+                        match slot(limiter, cancel).await {
+                            Some(s) => held = Some(s),
+                            None => break SampleEnd::Cancelled,
+                        }
+                    }
+                }
                 SampleEnd::Failed(e) if e.is_transient() && own_failures < plan.max_resamples => {
                     path.resamples += 1;
                     // A busy server: fewer samples at once, and this one waits for a slot
