@@ -229,6 +229,19 @@ async fn run_against_a_server_and_401() {
     );
     assert_eq!(v["answer"], "18");
     assert_eq!(v["agreement"], 1.0);
+    // Not llama.cpp's server: none of its extras.
+    let posts = server.received_requests().await.unwrap();
+    assert!(
+        posts
+            .iter()
+            .filter(|r| r.method.as_str() == "POST")
+            .all(|r| {
+                serde_json::from_slice::<serde_json::Value>(&r.body)
+                    .unwrap()
+                    .get("cache_prompt")
+                    .is_none()
+            })
+    );
 
     let denied = MockServer::start().await;
     Mock::given(method("POST"))
@@ -245,6 +258,67 @@ async fn run_against_a_server_and_401() {
         .output()
         .unwrap();
     fails_with(out, "authentication failed (HTTP 401): bad key");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn llama_cpp_servers_are_asked_to_keep_the_prompt_cached_and_for_top_candidates() {
+    let server = MockServer::start().await;
+    let body = "data: {\"choices\":[{\"index\":0,\"text\":\" 18\",\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(body),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path("/props"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "default_generation_settings": {"n_ctx": 4096},
+            "build_info": "b6000-abcdef"
+        })))
+        .mount(&server)
+        .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let url = format!("{}/v1", server.uri());
+    let out = promptlab(&dirs)
+        .args([
+            "run",
+            "-t",
+            "gsm8k-direct",
+            "--base-url",
+            &url,
+            "--model",
+            "m",
+            "-n",
+            "2",
+        ])
+        .args([
+            "--mode",
+            "completion",
+            "--logprobs",
+            "--server-n",
+            "off",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let posts: Vec<serde_json::Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(posts.len(), 2);
+    for p in &posts {
+        assert_eq!(p["cache_prompt"], true, "{p}");
+        assert_eq!(p["n_probs"], 5, "{p}");
+        assert!(p.get("n").is_none(), "--server-n off: {p}");
+    }
 }
 
 #[test]

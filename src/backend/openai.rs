@@ -40,6 +40,9 @@ pub struct OpenAiSettings {
     pub server_n: ServerN,
     /// Where servers found to ignore `n` are remembered (per base URL and model).
     pub server_n_memory: Option<std::path::PathBuf>,
+    /// The server is llama.cpp's (`/props` answered): it is asked to keep the prompt's KV
+    /// cache between requests (`cache_prompt`) and for top candidates with `n_probs`.
+    pub llama_cpp: bool,
 }
 
 /// Whether N samples of one prompt go to the server as one request with `n`.
@@ -68,6 +71,7 @@ impl OpenAiSettings {
             retry: RetryPolicy::default(),
             server_n: ServerN::Auto,
             server_n_memory: None,
+            llama_cpp: false,
         }
     }
 }
@@ -162,6 +166,13 @@ impl OpenAiBackend {
             Thinking::Auto => {}
             Thinking::On => body["chat_template_kwargs"] = json!({ "enable_thinking": true }),
             Thinking::Off => body["chat_template_kwargs"] = json!({ "enable_thinking": false }),
+        }
+        if s.llama_cpp {
+            // N paths of one prompt, and every retry, reuse the prompt's evaluation.
+            body["cache_prompt"] = json!(true);
+            if s.logprobs {
+                body["n_probs"] = json!(crate::core::confidence::TOP_K);
+            }
         }
         let stop: Vec<&String> = req.stop.iter().filter(|s| !s.is_empty()).take(4).collect();
         if !stop.is_empty() {

@@ -109,7 +109,9 @@ pub async fn openai(a: &BackendArgs) -> Result<OpenAiBackend, String> {
         Some(m) => m.clone(),
         None => first_model(&base_url, a.api_key.as_deref()).await?,
     };
+    let llama_cpp = is_llama_cpp(&base_url, a.api_key.as_deref()).await;
     let mut s = OpenAiSettings::new(base_url, model);
+    s.llama_cpp = llama_cpp;
     s.api_key = a.api_key.clone();
     s.logprobs = a.logprobs;
     s.mode = Mode::Chat;
@@ -132,6 +134,31 @@ fn secs(t: f64) -> Result<Duration, String> {
 }
 
 /// The first model the server lists, for servers that host one model (llama.cpp, vLLM).
+/// Whether the server is llama.cpp's: its `/props` (at the server's root, beside `/v1`)
+/// describes its build and generation settings. Asked once, with a short timeout; any other
+/// answer means no.
+async fn is_llama_cpp(base_url: &str, api_key: Option<&str>) -> bool {
+    let root = base_url.trim_end_matches('/');
+    let root = root.strip_suffix("/v1").unwrap_or(root);
+    let Ok(client) = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(3))
+        .build()
+    else {
+        return false;
+    };
+    let mut req = client.get(format!("{root}/props"));
+    if let Some(k) = api_key {
+        req = req.bearer_auth(k);
+    }
+    match req.send().await {
+        Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.is_ok_and(|v| {
+            v.get("default_generation_settings").is_some() || v.get("build_info").is_some()
+        }),
+        _ => false,
+    }
+}
+
 async fn first_model(base_url: &str, api_key: Option<&str>) -> Result<String, String> {
     let url = format!("{}/models", base_url.trim_end_matches('/'));
     let mut req = reqwest::Client::builder()

@@ -498,16 +498,8 @@ impl PathContext {
                 self.permits.clone(),
             );
             tasks.spawn(async move {
-                let mut result = run_path(
-                    i,
-                    backend.as_ref(),
-                    &plan,
-                    first,
-                    &events,
-                    &stop,
-                    &permits,
-                )
-                .await;
+                let mut result =
+                    run_path(i, backend.as_ref(), &plan, first, &events, &stop, &permits).await;
                 if result.cancelled() && !cancel.is_cancelled() {
                     result.error = Some(STOPPED.into());
                 }
