@@ -161,6 +161,12 @@ pub trait Backend: Send + Sync {
     fn decodes_in_lockstep(&self) -> bool {
         false
     }
+
+    /// One OpenAI batch request for `request` (endpoint URL and body, not streamed), for
+    /// backends whose samples can run as a batch file. `None`: this backend cannot.
+    fn batch_request(&self, _request: &SampleRequest) -> Option<(String, serde_json::Value)> {
+        None
+    }
 }
 
 /// Sentence embeddings of free-form answers, for votes clustered by `embed`.

@@ -216,6 +216,19 @@ impl Backend for OpenAiBackend {
         self.opener(chat).events(self.body(&req))
     }
 
+    fn batch_request(&self, req: &SampleRequest) -> Option<(String, Value)> {
+        let mut body = self.body(req);
+        if let Some(o) = body.as_object_mut() {
+            o.remove("stream");
+            o.remove("stream_options");
+        }
+        let url = match req.prompt {
+            Prompt::Chat(_) => "/v1/chat/completions",
+            Prompt::Completion(_) => "/v1/completions",
+        };
+        Some((url.to_string(), body))
+    }
+
     /// N samples in one request (`n`), each choice's chunks routed to its path by `index`.
     /// The request is sent when the first path's stream is first read. A server that
     /// returns fewer choices (llama.cpp's server, Ollama) is remembered, and the paths it
@@ -266,6 +279,55 @@ impl Backend for OpenAiBackend {
         streams.insert(0, started);
         Some(streams)
     }
+}
+
+/// A whole (not streamed) reply of either endpoint, as a batch output holds it: the first
+/// choice's answer text and thinking, and how it finished.
+pub fn parse_reply(body: &Value) -> Result<(String, String, Finish), String> {
+    let choice = body["choices"].get(0).ok_or("the reply has no choices")?;
+    let message = &choice["message"];
+    let text = message["content"]
+        .as_str()
+        .or_else(|| choice["text"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let thinking = message["reasoning_content"]
+        .as_str()
+        .or_else(|| message["reasoning"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let reason = choice["finish_reason"]
+        .as_str()
+        .ok_or("the reply has no finish_reason")?
+        .to_string();
+    let usage: Option<ChunkUsage> = serde_json::from_value(body["usage"].clone()).ok();
+    let mut p = Progress::default();
+    if let Ok(lp) = serde_json::from_value::<Logprobs>(choice["logprobs"].clone()) {
+        p.absorb(Choice {
+            index: Some(0),
+            delta: None,
+            text: None,
+            finish_reason: Some(reason.clone()),
+            logprobs: Some(lp),
+        });
+    }
+    let finish = Finish {
+        reason,
+        usage: Usage {
+            prompt_tokens: usage.as_ref().and_then(|u| u.prompt_tokens).unwrap_or(0),
+            completion_tokens: usage
+                .as_ref()
+                .and_then(|u| u.completion_tokens)
+                .unwrap_or(0),
+        },
+        reasoning_tokens: usage
+            .and_then(|u| u.completion_tokens_details)
+            .and_then(|d| d.reasoning_tokens)
+            .unwrap_or(0),
+        logprob: p.logprob.filter(|l| l.tokens > 0),
+        confidence: p.confidence.finish(),
+    };
+    Ok((text, thinking, finish))
 }
 
 /// What opens a stream of this backend: the client and what a request's errors need.

@@ -149,6 +149,37 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         }
         Some(c)
     };
+    if let Some(out) = &args.batch_out {
+        let (text, lines, cached) =
+            crate::engine::batch::requests(&variants, &dataset.items, cache.as_deref())?;
+        crate::store::atomic::write_atomic(out, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+        eprintln!(
+            "wrote {lines} batch requests to {} ({cached} samples were cached already); no request was sent",
+            out.display()
+        );
+        eprintln!(
+            "run them through OpenAI's Batch API or vLLM's batch runner, then the same command with --batch-in RESULTS.jsonl instead of --batch-out"
+        );
+        return Ok(true);
+    }
+    if let Some(input) = &args.batch_in {
+        let text =
+            crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let c = cache
+            .as_deref()
+            .ok_or("--batch-in needs the sample cache")?;
+        let got = crate::engine::batch::absorb(&text, &variants, &dataset.items, c)?;
+        for p in &got.problems {
+            eprintln!("{}: {p}", input.display());
+        }
+        eprintln!(
+            "read {} samples from {} into the sample cache ({} lines not used); scoring from the cache alone",
+            got.stored,
+            input.display(),
+            got.problems.len()
+        );
+    }
     let cancel =
         super::cancel_on_ctrl_c("stopping: what is sampled is cached, so the same command resumes");
     let concurrency = config.concurrency(args.prompt.concurrency);
@@ -159,6 +190,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             greedy: args.greedy,
             what_if: args.simulate_early_stop.map(|r| (r, args.orders)),
             embedder,
+            cache_only: args.batch_in.is_some(),
             ..EvalOptions::new(concurrency, cache, cancel.clone())
         },
     };

@@ -235,6 +235,15 @@ pub struct EvalArgs {
     #[arg(long, value_name = "K", default_value_t = 20, requires = "simulate_early_stop",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub orders: usize,
+    /// Write every sample the cache does not hold as an OpenAI batch request line to FILE and
+    /// exit without calling the server (run it through OpenAI's Batch API or vLLM's batch
+    /// runner, then --batch-in); one-call strategies (direct, cot)
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["no_cache", "batch_in", "greedy", "simulate_early_stop"])]
+    pub batch_out: Option<std::path::PathBuf>,
+    /// Read a batch output file into the sample cache, then score from the cache alone (no
+    /// live request; lines that failed are reported one by one)
+    #[arg(long, value_name = "FILE.jsonl", conflicts_with_all = ["no_cache", "greedy", "simulate_early_stop"])]
+    pub batch_in: Option<std::path::PathBuf>,
     /// Sample afresh instead of using the sample cache
     #[arg(long)]
     pub no_cache: bool,

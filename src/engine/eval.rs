@@ -45,6 +45,8 @@ pub struct EvalOptions {
     pub what_if: Option<(Rule, usize)>,
     /// Embeds free-form answers (and targets) for the `embed` cluster rule.
     pub embedder: Option<Arc<dyn Embedder>>,
+    /// Read every sample from the cache, never sending a request (after `--batch-in`).
+    pub cache_only: bool,
 }
 
 impl EvalOptions {
@@ -57,6 +59,7 @@ impl EvalOptions {
             cancel,
             what_if: None,
             embedder: None,
+            cache_only: false,
         }
     }
 }
@@ -390,6 +393,7 @@ async fn eval_item(
         cancel,
         what_if,
         embedder,
+        cache_only,
     } = opts;
     let failed_item = |error: String| ItemResult {
         id: item.id.clone(),
@@ -415,6 +419,7 @@ async fn eval_item(
     };
     plan.cache = cache;
     plan.embedder = embedder.clone();
+    plan.cache_only = cache_only;
     if what_if.is_some() {
         // A what-if replays what is cached, in full: never a request, never an early stop.
         plan.cache_only = true;

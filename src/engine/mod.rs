@@ -24,6 +24,7 @@ use crate::core::strategy::{PathMachine, SampleSpec, Step};
 use crate::core::template::{Sampling, Strategy, Template};
 use crate::core::thinking::{Piece, Splitter};
 
+pub mod batch;
 pub mod cache;
 pub mod eval;
 pub mod jobs;
