@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{promptlab, scripted};
+use common::{ok_json, promptlab, scripted};
 use promptlab::core::free::{DEFAULT_SIMILARITY, Words, overlap};
 
 /// Overlap's agreement with the hand labels of `tests/fixtures/free-pairs.jsonl` stays at
@@ -67,12 +67,7 @@ fn run_votes_free_form_answers_by_cluster() {
         .args(["-t", "trivia", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = ok_json(&out);
     // Five scripted replies over eight paths: "Michelangelo", "It was painted by
     // Michelangelo." and "Michelangelo Buonarroti" are one vote of five.
     assert_eq!(v["tally"][0]["votes"], 5, "{}", v["tally"]);
@@ -156,12 +151,7 @@ fn eval_scores_free_form_answers_against_paraphrased_targets() {
         .args(["-n", "3", "--no-cache", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = ok_json(&out);
     let variant = &v["variants"][0];
     assert_eq!(variant["free_vote"]["rule"], "overlap", "{variant}");
     assert_eq!(variant["free_vote"]["similarity"], 0.7);
@@ -212,12 +202,7 @@ fn replay_re_votes_a_recorded_run_as_free_form_offline() {
         .arg(&session)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = ok_json(&out);
     assert_eq!(v["tally"][0]["votes"], 5, "{}", v["tally"]);
     let saved = std::fs::read_to_string(&session).unwrap();
     assert!(saved.contains("kind: free"), "{saved}");

@@ -34,6 +34,23 @@ fn tree(sha256: &str, size: usize) -> serde_json::Value {
     ])
 }
 
+/// A hub listing `tree(...)` and serving `body` as `file`, once.
+async fn hub_serving(file: &str, body: &[u8]) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/api/models/{REPO}/tree/main")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(tree(&sha(body), body.len())))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/{REPO}/resolve/main/{file}")))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(body.to_vec()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    server
+}
+
 fn models(dirs: &tempfile::TempDir) -> std::path::PathBuf {
     dirs.path().join("cache").join("models")
 }
@@ -41,18 +58,7 @@ fn models(dirs: &tempfile::TempDir) -> std::path::PathBuf {
 #[tokio::test]
 async fn a_pull_takes_the_quant_asked_for_checks_it_and_lists_it() {
     let body = content();
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/models/{REPO}/tree/main")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(tree(&sha(&body), body.len())))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/{REPO}/resolve/main/tiny-Q4_K_M.gguf")))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(body.clone()))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = hub_serving("tiny-Q4_K_M.gguf", &body).await;
     let dirs = tempfile::tempdir().unwrap();
     let out = promptlab(&dirs)
         .args(["model", "pull", &format!("{REPO}:q4_k_m")])
@@ -101,17 +107,8 @@ async fn a_pull_takes_the_quant_asked_for_checks_it_and_lists_it() {
 #[tokio::test]
 async fn a_checksum_mismatch_is_refused_and_the_partial_file_removed() {
     let body = content();
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(format!("/api/models/{REPO}/tree/main")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(tree(&sha(&body), body.len())))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/{REPO}/resolve/main/tiny-Q8_0.gguf")))
-        .respond_with(ResponseTemplate::new(200).set_body_bytes(body.clone()))
-        .mount(&server)
-        .await;
+    // The listing gives Q8_0 a sha256 its content does not have.
+    let server = hub_serving("tiny-Q8_0.gguf", &body).await;
     let dirs = tempfile::tempdir().unwrap();
     let out = promptlab(&dirs)
         .args(["model", "pull", &format!("{REPO}:Q8_0")])

@@ -33,3 +33,13 @@ pub fn process(dirs: &tempfile::TempDir) -> std::process::Command {
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     c
 }
+
+/// The JSON a successful command printed on stdout (its stderr shown when it failed).
+pub fn ok_json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
