@@ -758,3 +758,33 @@ fn the_answer_setting_takes_a_free_form_rule_and_similarity() {
     assert_eq!(s.lab.answer.short(), "number");
     assert_eq!(s.lab.answer.similarity, None);
 }
+
+#[test]
+fn the_model_picker_shows_each_models_source_size_and_file() {
+    let mut s = lab("gsm8k-cot");
+    let m = |name: &str, source: &str, size: u64, path: Option<&str>| promptlab::tui::ModelChoice {
+        name: name.into(),
+        source: source.into(),
+        path: path.map(Into::into),
+        size_bytes: size,
+    };
+    update(
+        &mut s,
+        Msg::Models(Ok(vec![
+            m(
+                "gemma-3-270m-q4_k_m.gguf",
+                "promptlab",
+                253_113_024,
+                Some("/home/u/.cache/promptlab/models/gemma-3-270m-q4_k_m.gguf"),
+            ),
+            m(
+                "llama3.2:1b",
+                "ollama",
+                1_321_082_688,
+                Some("/home/u/.ollama/models/blobs/sha256-74701a8c35f6"),
+            ),
+            m("Qwen/Qwen2.5-1.5B-Instruct", "server", 0, None),
+        ])),
+    );
+    insta::assert_snapshot!(draw(&s, 140, 20).backend());
+}

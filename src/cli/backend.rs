@@ -15,6 +15,7 @@ use crate::core::free::ClusterRule;
 use crate::core::render::Mode;
 
 /// Flags merged with the config file.
+#[derive(Clone)]
 pub struct Resolved {
     pub kind: BackendKind,
     pub args: BackendArgs,
@@ -159,7 +160,8 @@ async fn is_llama_cpp(base_url: &str, api_key: Option<&str>) -> bool {
     }
 }
 
-async fn first_model(base_url: &str, api_key: Option<&str>) -> Result<String, String> {
+/// The models a server lists at `/models`.
+pub async fn server_models(base_url: &str, api_key: Option<&str>) -> Result<Vec<String>, String> {
     let url = format!("{}/models", base_url.trim_end_matches('/'));
     let mut req = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
@@ -170,7 +172,6 @@ async fn first_model(base_url: &str, api_key: Option<&str>) -> Result<String, St
     if let Some(k) = api_key {
         req = req.bearer_auth(k);
     }
-    let hint = "give the model with --model";
     let resp = req.send().await.map_err(|e| {
         if e.is_connect() {
             format!("cannot connect to the server at {base_url}")
@@ -179,19 +180,28 @@ async fn first_model(base_url: &str, api_key: Option<&str>) -> Result<String, St
         }
     })?;
     if !resp.status().is_success() {
-        return Err(format!(
-            "{url} answered HTTP {}; {hint}",
-            resp.status().as_u16()
-        ));
+        return Err(format!("{url} answered HTTP {}", resp.status().as_u16()));
     }
-    let v: serde_json::Value = resp
-        .json()
+    let v: serde_json::Value = resp.json().await.map_err(|e| format!("{url}: {e}"))?;
+    Ok(v["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// The server's first model, for runs that name none.
+async fn first_model(base_url: &str, api_key: Option<&str>) -> Result<String, String> {
+    let hint = "give the model with --model";
+    server_models(base_url, api_key)
         .await
-        .map_err(|e| format!("{url}: {e}; {hint}"))?;
-    v["data"][0]["id"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| format!("{url} lists no models; {hint}"))
+        .map_err(|e| format!("{e}; {hint}"))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{base_url}/models lists no models; {hint}"))
 }
 
 /// The embedder free-form answers need when `spec` clusters them by `embed`; `None` for any

@@ -2,15 +2,19 @@
 //! session, building the backend while the first frame is already up.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use super::config::Config;
 use super::run::apply_overrides;
-use super::{TuiArgs, backend};
+use super::{BackendKind, TuiArgs, backend};
+use crate::backend::Backend;
 use crate::store::session::{load_session, now_rfc3339, sessions_dir};
 use crate::tui::keymap::Keymap;
-use crate::tui::{LabOptions, run_lab};
+use crate::tui::{LabOptions, ModelChoice, run_lab};
 
 pub async fn tui(args: TuiArgs) -> Result<bool, String> {
     let config = Config::load()?;
@@ -42,6 +46,7 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
         template.query = Some(q.clone());
     }
     let resolved = backend::resolve(&args.backend, &config)?;
+    let resolved_for_models = resolved.clone();
     // The embedding model loads with the lab when one is given, whatever the first template.
     let embedder = match &resolved.args.embed_model {
         Some(_) => backend::embedder(
@@ -79,9 +84,72 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
             notice,
             split: config.split.unwrap_or(crate::tui::state::DEFAULT_SPLIT),
             embedder,
+            models: Some(Arc::new(LabModels(resolved_for_models))),
         },
         rx,
     )
     .await?;
     Ok(true)
+}
+
+/// The lab's model picker: the GGUFs on this machine for the embedded backend, the server's
+/// `/models` for an OpenAI-compatible one; a choice is opened as the first backend was.
+struct LabModels(backend::Resolved);
+
+impl crate::tui::Models for LabModels {
+    fn list(&self) -> BoxFuture<'static, Result<Vec<ModelChoice>, String>> {
+        let r = self.0.clone();
+        async move {
+            match r.kind {
+                BackendKind::Local => {
+                    let found = tokio::task::spawn_blocking(|| {
+                        crate::store::models::Stores::of_this_user().find()
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                    Ok(found
+                        .into_iter()
+                        .map(|m| ModelChoice {
+                            name: m.name,
+                            source: m.source.to_string(),
+                            path: Some(m.path),
+                            size_bytes: m.size_bytes,
+                        })
+                        .collect())
+                }
+                BackendKind::Openai => {
+                    let base = r.args.base_url.clone().unwrap_or_default();
+                    let names = backend::server_models(&base, r.args.api_key.as_deref()).await?;
+                    Ok(names
+                        .into_iter()
+                        .map(|name| ModelChoice {
+                            name,
+                            source: "server".into(),
+                            path: None,
+                            size_bytes: 0,
+                        })
+                        .collect())
+                }
+                BackendKind::Scripted => {
+                    Err("the scripted backend plays one script: there is no model to pick".into())
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn open(&self, choice: ModelChoice) -> BoxFuture<'static, Result<Arc<dyn Backend>, String>> {
+        let mut r = self.0.clone();
+        async move {
+            match (&r.kind, choice.path) {
+                (BackendKind::Local, Some(path)) => {
+                    r.args.model_path = Some(path);
+                    r.args.lora = None;
+                }
+                _ => r.args.model = Some(choice.name),
+            }
+            backend::build(&r).await
+        }
+        .boxed()
+    }
 }

@@ -37,6 +37,7 @@ pub enum Action {
     Zoom,
     EditSideNarrower,
     EditSideWider,
+    PickModel,
     Optimize,
     // In lists (examples, paths, tally, settings, pickers) when they have focus.
     Up,
@@ -86,6 +87,7 @@ impl Action {
             Action::Compare => "compare the shown run with the one before it",
             Action::Eval => "evaluate the current prompt on a dataset (variants side by side)",
             Action::Optimize => "search for a better instruction (APE) on a dataset",
+            Action::PickModel => "switch the model (a GGUF here, or one of the server's)",
             Action::Undo => "undo (typing in an editor; else examples, settings, loads)",
             Action::Redo => "redo",
             Action::Interrupt => "cancel the run; with none running, quit (the session is saved)",
@@ -264,6 +266,7 @@ impl Default for Keymap {
             (Compare, &["alt-c"]),
             (Eval, &["f7", "alt-v"]),
             (Optimize, &["f8", "alt-o"]),
+            (PickModel, &["alt-m"]),
             (Undo, &["ctrl-z"]),
             (Redo, &["ctrl-y"]),
             (Interrupt, &["ctrl-c"]),

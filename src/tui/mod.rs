@@ -35,8 +35,10 @@ use crate::engine::{self, EngineEvent};
 use crate::store::session::{Session, list_sessions, load_session};
 use crate::store::template::{list, save_new_template, save_template};
 use crate::store::writer::SessionWriter;
+use futures::future::BoxFuture;
 use keymap::Keymap;
 use msg::{Effect, Msg};
+pub use state::ModelChoice;
 use state::{AppState, PickItem};
 
 const FRAME: Duration = Duration::from_millis(33);
@@ -57,6 +59,15 @@ pub struct LabOptions {
     pub split: u16,
     /// Embeds free-form answers for votes clustered by `embed` (`--embed-model`).
     pub embedder: Option<Arc<dyn Embedder>>,
+    /// Where the model picker finds models and how it opens one (none: no picker).
+    pub models: Option<Arc<dyn Models>>,
+}
+
+/// The models the lab can switch to, and how to open one: given by the face that built the
+/// first backend, so the lab rebuilds it the same way.
+pub trait Models: Send + Sync {
+    fn list(&self) -> BoxFuture<'static, Result<Vec<ModelChoice>, String>>;
+    fn open(&self, choice: ModelChoice) -> BoxFuture<'static, Result<Arc<dyn Backend>, String>>;
 }
 
 type BackendResult = Result<Arc<dyn Backend>, String>;
@@ -96,7 +107,14 @@ pub async fn run_lab(
         hook(info);
     }));
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
-    let result = event_loop(&mut terminal, &mut state, backend, opts.embedder).await;
+    let result = event_loop(
+        &mut terminal,
+        &mut state,
+        backend,
+        opts.embedder,
+        opts.models,
+    )
+    .await;
     let _ = crossterm::execute!(
         std::io::stdout(),
         DisableBracketedPaste,
@@ -128,6 +146,9 @@ fn terminal_msg(ev: Event) -> Option<Msg> {
 struct Executor {
     backend: Option<Arc<dyn Backend>>,
     embedder: Option<Arc<dyn Embedder>>,
+    models: Option<Arc<dyn Models>>,
+    /// Where a model switch delivers the new backend (the event loop installs it).
+    switched: mpsc::UnboundedSender<BackendResult>,
     cancel: Option<CancellationToken>,
     tx: mpsc::UnboundedSender<Msg>,
     /// The one session writer (saves land in order); finished before the lab exits.
@@ -260,6 +281,25 @@ impl Executor {
                     }
                 });
                 tokio::spawn(engine::run(backend, plan, Some(etx), cancel));
+            }
+            Effect::ListModels => {
+                let tx = self.tx.clone();
+                let Some(models) = self.models.clone() else {
+                    let _ = tx.send(Msg::Models(Err("this lab cannot switch models".into())));
+                    return;
+                };
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::Models(models.list().await));
+                });
+            }
+            Effect::SwitchModel(choice) => {
+                let Some(models) = self.models.clone() else {
+                    return;
+                };
+                let switched = self.switched.clone();
+                tokio::spawn(async move {
+                    let _ = switched.send(models.open(choice).await);
+                });
             }
             Effect::CancelRun => {
                 if let Some(c) = &self.cancel {
@@ -446,8 +486,10 @@ async fn event_loop(
     state: &mut AppState,
     mut backend_rx: oneshot::Receiver<BackendResult>,
     embedder: Option<Arc<dyn Embedder>>,
+    models: Option<Arc<dyn Models>>,
 ) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let (switched, mut switched_rx) = mpsc::unbounded_channel::<BackendResult>();
     let saved = tx.clone();
     let writer = SessionWriter::spawn(move |r| {
         let _ = saved.send(Msg::SessionSaved(r));
@@ -456,6 +498,8 @@ async fn event_loop(
     let mut exec = Executor {
         backend: None,
         embedder,
+        models,
+        switched,
         cancel: None,
         tx,
         saves: Some(writer),
@@ -503,6 +547,13 @@ async fn event_loop(
                     Err(e) => batch.push(Msg::Backend(Err(e))),
                 }
             }
+            Some(b) = switched_rx.recv() => match b {
+                Ok(backend) => {
+                    batch.push(Msg::ModelSwitched(Ok(backend.info())));
+                    exec.backend = Some(backend);
+                }
+                Err(e) => batch.push(Msg::ModelSwitched(Err(e))),
+            },
             _ = tick.tick(), if busy => batch.push(Msg::Tick(Instant::now())),
             _ = tokio::time::sleep(until_frame), if dirty => {}
         }

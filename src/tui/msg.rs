@@ -7,7 +7,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use std::path::PathBuf;
 
-use super::state::PickItem;
+use super::state::{ModelChoice, PickItem};
 use crate::backend::BackendInfo;
 use crate::core::template::Template;
 use crate::engine::{EngineEvent, RunPlan};
@@ -31,6 +31,10 @@ pub enum Msg {
     /// The backend's readiness changed ("loading model…", "ready", an error).
     BackendState(String),
     Templates(Vec<PickItem>),
+    /// The models the lab can switch to (or why there are none).
+    Models(Result<Vec<ModelChoice>, String>),
+    /// The backend now runs another model (or could not: the old one stays).
+    ModelSwitched(Result<BackendInfo, String>),
     /// A template was written (its path), or why not.
     Saved(Result<String, String>),
     /// A template export found a file of that name and left it alone.
@@ -55,6 +59,8 @@ pub enum Effect {
     },
     CancelRun,
     ListTemplates,
+    ListModels,
+    SwitchModel(ModelChoice),
     SaveTemplate {
         path: PathBuf,
         template: Box<Template>,

@@ -448,6 +448,17 @@ impl RunView {
     }
 }
 
+/// A model the lab can switch to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelChoice {
+    pub name: String,
+    /// "promptlab", "ollama", "lm-studio" (GGUFs on this machine) or "server".
+    pub source: String,
+    /// The GGUF file, for the embedded backend.
+    pub path: Option<PathBuf>,
+    pub size_bytes: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct PickItem {
     pub name: String,
@@ -497,6 +508,11 @@ pub enum Popup {
     },
     Picker {
         items: Vec<PickItem>,
+        selected: usize,
+    },
+    /// The models to switch to.
+    Models {
+        items: Vec<ModelChoice>,
         selected: usize,
     },
     SaveAs {

@@ -121,6 +121,44 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 &mut ListState::default().with_selected(Some(*selected)),
             );
         }
+        Popup::Models { items, selected } => {
+            let r = centered(area, 100, (items.len() as u16 + 2).max(5));
+            let rows: Vec<ListItem> = items
+                .iter()
+                .map(|m| {
+                    let size = if m.size_bytes > 0 {
+                        format!("{:>7.0} MB  ", m.size_bytes as f64 / 1e6)
+                    } else {
+                        " ".repeat(12)
+                    };
+                    let place = m
+                        .path
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    ListItem::new(Line::from(vec![
+                        Span::styled(
+                            format!(
+                                "{} ",
+                                super::cell(&crate::core::display::visible(&m.name), 36, false)
+                            ),
+                            Style::default().fg(Color::Cyan),
+                        ),
+                        Span::raw(format!("{:<10}{size}", m.source)),
+                        Span::styled(place, Style::default().fg(Color::DarkGray)),
+                    ]))
+                })
+                .collect();
+            let list = List::new(rows)
+                .block(block(" Switch the model (Enter) ".into(), true))
+                .highlight_style(Style::default().bg(Color::DarkGray));
+            f.render_widget(Clear, r);
+            f.render_stateful_widget(
+                list,
+                r,
+                &mut ListState::default().with_selected(Some(*selected)),
+            );
+        }
         Popup::SaveAs { name, what } => {
             let title = match what {
                 SaveWhat::Template => format!(

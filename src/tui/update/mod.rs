@@ -85,6 +85,47 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.backend_state = state;
             vec![]
         }
+        Msg::Models(Ok(items)) if items.is_empty() => {
+            s.status = "no other model found (promptlab model pull OWNER/NAME gets one)".into();
+            vec![]
+        }
+        Msg::Models(Ok(items)) => {
+            let now = s
+                .backend
+                .as_ref()
+                .map(|b| b.model.clone())
+                .unwrap_or_default();
+            let selected = items
+                .iter()
+                .position(|m| {
+                    m.name == now
+                        || m.path.as_ref().is_some_and(|p| {
+                            p.file_stem().is_some_and(|f| f.to_string_lossy() == now)
+                        })
+                })
+                .unwrap_or(0);
+            s.status.clear();
+            s.popup = Some(Popup::Models { items, selected });
+            vec![]
+        }
+        Msg::Models(Err(e)) => {
+            s.status = e;
+            vec![]
+        }
+        Msg::ModelSwitched(Ok(info)) => {
+            s.status = format!("now on {}", info.label());
+            s.backend = Some(info);
+            s.refresh_preview();
+            vec![]
+        }
+        Msg::ModelSwitched(Err(e)) => {
+            let still = s.backend.as_ref().map(|b| b.label()).unwrap_or_default();
+            s.status.clear();
+            s.popup = Some(Popup::Error(format!(
+                "could not switch the model: {e}; still on {still}"
+            )));
+            vec![]
+        }
         Msg::Templates(items) => {
             let selected = items.iter().position(|i| i.name == s.lab.name).unwrap_or(0);
             s.popup = Some(Popup::Picker { items, selected });
@@ -501,6 +542,13 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
             }
         }
         Action::OpenTemplate => return vec![Effect::ListTemplates],
+        Action::PickModel if s.is_running() => {
+            s.status = "a run is in progress: switch the model after it".into();
+        }
+        Action::PickModel => {
+            s.status = "looking for models…".into();
+            return vec![Effect::ListModels];
+        }
         Action::SaveTemplate => ask_name(s, SaveWhat::Template),
         Action::SaveSession if s.session.named => {
             s.base = s.lab.template();

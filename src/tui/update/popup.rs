@@ -166,6 +166,20 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             _ if closes(a, &k) => s.popup = None,
             _ => {}
         },
+        Popup::Models { items, selected } => match a {
+            Some(Action::Up) => *selected = selected.saturating_sub(1),
+            Some(Action::Down) => *selected = (*selected + 1).min(items.len().saturating_sub(1)),
+            Some(Action::Select) => {
+                let choice = items.get(*selected).cloned();
+                s.popup = None;
+                if let Some(c) = choice {
+                    s.status = format!("switching to {}…", c.name);
+                    return vec![Effect::SwitchModel(c)];
+                }
+            }
+            _ if closes(a, &k) => s.popup = None,
+            _ => {}
+        },
         Popup::SaveAs { name, what } => match a {
             Some(Action::Cancel) => s.popup = None,
             Some(Action::Select) => {

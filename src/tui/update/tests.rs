@@ -793,3 +793,48 @@ fn zoom_gives_the_run_the_width_and_the_split_is_kept_within_bounds() {
         "nothing to remember at the bound"
     );
 }
+
+#[test]
+fn the_model_picker_lists_switches_and_says_what_it_runs_now() {
+    use crate::tui::state::ModelChoice;
+    let mut s = lab();
+    let effects = alt(&mut s, KeyCode::Char('m'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::ListModels]),
+        "{effects:?}"
+    );
+    let choice = |name: &str| ModelChoice {
+        name: name.into(),
+        source: "promptlab".into(),
+        path: Some(format!("/models/{name}.gguf").into()),
+        size_bytes: 1_000_000,
+    };
+    update(
+        &mut s,
+        Msg::Models(Ok(vec![choice("small"), choice("bigger")])),
+    );
+    assert!(matches!(s.popup, Some(Popup::Models { selected: 0, .. })));
+    key(&mut s, KeyCode::Down);
+    let effects = key(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::SwitchModel(c)] if c.name == "bigger"),
+        "{effects:?}"
+    );
+    assert!(s.status.contains("switching to bigger"));
+    let mut info = s.backend.clone().unwrap();
+    info.model = "bigger".into();
+    update(&mut s, Msg::ModelSwitched(Ok(info)));
+    assert_eq!(s.backend.as_ref().unwrap().model, "bigger");
+    assert!(s.status.starts_with("now on"), "{}", s.status);
+    // A failed switch keeps the model that runs, and says so.
+    update(&mut s, Msg::ModelSwitched(Err("not a GGUF".into())));
+    assert!(
+        matches!(&s.popup, Some(Popup::Error(e)) if e.contains("not a GGUF") && e.contains("still on"))
+    );
+    assert_eq!(s.backend.as_ref().unwrap().model, "bigger");
+    // None found: a hint, no popup.
+    s.popup = None;
+    update(&mut s, Msg::Models(Ok(vec![])));
+    assert!(s.popup.is_none());
+    assert!(s.status.contains("model pull"));
+}
