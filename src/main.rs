@@ -25,6 +25,7 @@ fn main() -> ExitCode {
                 Ok(true)
             }
             Some(Command::Model(args)) => promptlab::cli::model::model(&args).await,
+            Some(Command::Batch(args)) => promptlab::cli::batch::batch(args).await,
             None => {
                 let mut args = default_tui();
                 args.session = cli.file;

@@ -1,6 +1,7 @@
 //! Where tokens come from. One trait: stream one sampled completion (text chunks, then a
 //! finish with reason, usage and optional log-probabilities); cancel by dropping the stream.
 
+pub mod batches;
 pub mod http;
 #[cfg(feature = "local")]
 pub mod local;

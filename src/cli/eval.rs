@@ -163,20 +163,36 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         );
         return Ok(true);
     }
-    if let Some(input) = &args.batch_in {
-        let text =
-            crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?;
-        let c = cache
-            .as_deref()
-            .ok_or("--batch-in needs the sample cache")?;
-        let got = crate::engine::batch::absorb(&text, &variants, &dataset.items, c)?;
+    // A batch output, from a file or from the server's Batches API, goes into the cache.
+    let batch_output = match (&args.batch_in, args.batch) {
+        (Some(input), _) => Some((
+            crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?,
+            input.display().to_string(),
+        )),
+        (None, true) => {
+            let (text, lines, cached) =
+                crate::engine::batch::requests(&variants, &dataset.items, cache.as_deref())?;
+            if lines == 0 {
+                eprintln!("all {cached} samples are cached: no batch to send");
+                None
+            } else {
+                Some((
+                    super::batch::round_trip(&resolved, &text).await?,
+                    "the batch".into(),
+                ))
+            }
+        }
+        (None, false) => None,
+    };
+    if let Some((text, source)) = &batch_output {
+        let c = cache.as_deref().ok_or("batches need the sample cache")?;
+        let got = crate::engine::batch::absorb(text, &variants, &dataset.items, c)?;
         for p in &got.problems {
-            eprintln!("{}: {p}", input.display());
+            eprintln!("{source}: {p}");
         }
         eprintln!(
-            "read {} samples from {} into the sample cache ({} lines not used); scoring from the cache alone",
+            "read {} samples from {source} into the sample cache ({} lines not used); scoring from the cache alone",
             got.stored,
-            input.display(),
             got.problems.len()
         );
     }
@@ -190,7 +206,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             greedy: args.greedy,
             what_if: args.simulate_early_stop.map(|r| (r, args.orders)),
             embedder,
-            cache_only: args.batch_in.is_some(),
+            cache_only: args.batch_in.is_some() || args.batch,
             ..EvalOptions::new(concurrency, cache, cancel.clone())
         },
     };

@@ -1,6 +1,7 @@
 //! The headless front end: clap subcommands, tables for people, `--json` for scripts.
 
 pub mod backend;
+pub mod batch;
 pub mod config;
 pub mod eval;
 pub mod model;
@@ -72,6 +73,25 @@ pub enum Command {
     /// Show the embedded model: which, where, size, context, whether present (`model list`:
     /// every GGUF on this machine it can run).
     Model(ModelArgs),
+    /// Follow a batch `eval --batch` submitted: its status, or wait for it and score it.
+    Batch(BatchArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BatchArgs {
+    #[command(subcommand)]
+    pub action: BatchAction,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum BatchAction {
+    /// Where the batch is at the server
+    Status { id: String },
+    /// Wait for the batch to end, read its output into the sample cache and score the
+    /// evaluation that submitted it
+    Resume { id: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -235,6 +255,11 @@ pub struct EvalArgs {
     #[arg(long, value_name = "K", default_value_t = 20, requires = "simulate_early_stop",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub orders: usize,
+    /// Send every sample the cache does not hold through the server's Files and Batches API
+    /// (OpenAI's Batch API: half price), follow it, then score from the cache; closing
+    /// promptlab meanwhile loses nothing (`promptlab batch resume ID`)
+    #[arg(long, conflicts_with_all = ["no_cache", "batch_in", "batch_out", "greedy", "simulate_early_stop"])]
+    pub batch: bool,
     /// Write every sample the cache does not hold as an OpenAI batch request line to FILE and
     /// exit without calling the server (run it through OpenAI's Batch API or vLLM's batch
     /// runner, then --batch-in); one-call strategies (direct, cot)

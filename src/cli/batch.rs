@@ -1,0 +1,191 @@
+//! `eval --batch` and `promptlab batch status|resume ID`: an evaluation's missing samples sent
+//! through a Files and Batches API, followed with a progress bar, and scored when the output
+//! is back. A submitted batch is remembered (its id, server and the eval command) in the data
+//! folder, so closing promptlab loses nothing: `promptlab batch resume ID` picks it up.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+use super::backend::Resolved;
+use super::{BatchAction, BatchArgs, Cli, Command};
+use crate::backend::batches::{Batch, Batches};
+
+/// What is kept of a submitted batch.
+#[derive(Debug, Serialize, Deserialize)]
+struct Submitted {
+    id: String,
+    base_url: String,
+    /// The `promptlab eval … --batch` command that submitted it.
+    argv: Vec<String>,
+    submitted: String,
+}
+
+fn dir() -> Result<PathBuf, String> {
+    crate::store::data_dir()
+        .map(|d| d.join("batches"))
+        .ok_or_else(|| "cannot find a data folder for batches".into())
+}
+
+fn poll_every() -> Duration {
+    std::env::var("PROMPTLAB_BATCH_POLL")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(Duration::from_secs(30))
+}
+
+fn client(base_url: &str, api_key: Option<String>) -> Result<Batches, String> {
+    Batches::new(base_url, api_key)
+}
+
+/// Sends `requests` (batch input lines) as a batch, follows it to its end and returns its
+/// output (and error) lines.
+pub async fn round_trip(resolved: &Resolved, requests: &str) -> Result<String, String> {
+    let base_url = resolved
+        .args
+        .base_url
+        .clone()
+        .ok_or("--batch needs an OpenAI-compatible server (--base-url)")?;
+    let mut endpoints: Vec<String> = requests
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["url"].as_str().map(str::to_string))
+        .collect();
+    endpoints.sort();
+    endpoints.dedup();
+    let [endpoint] = endpoints.as_slice() else {
+        return Err(format!(
+            "one batch goes to one endpoint, and these requests go to {}: run the variants apart",
+            endpoints.join(" and ")
+        ));
+    };
+    let api = client(&base_url, resolved.args.api_key.clone())?;
+    let file = api.upload("promptlab-batch.jsonl", requests).await?;
+    let batch = api.create(&file, endpoint).await?;
+    let kept = Submitted {
+        id: batch.id.clone(),
+        base_url: base_url.clone(),
+        argv: std::env::args().collect(),
+        submitted: crate::store::session::now_rfc3339(),
+    };
+    let path = dir()?.join(format!("{}.json", batch.id));
+    std::fs::create_dir_all(dir()?).map_err(|e| e.to_string())?;
+    crate::store::atomic::write_atomic(
+        &path,
+        serde_json::to_string_pretty(&kept)
+            .map_err(|e| e.to_string())?
+            .as_bytes(),
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!(
+        "submitted batch {} ({} requests); closing promptlab loses nothing: `promptlab batch resume {}`",
+        batch.id,
+        requests.lines().count(),
+        batch.id
+    );
+    let ended = follow(&api, &batch.id).await?;
+    api.results(&ended).await
+}
+
+/// Polls the batch until it ends, with a progress bar; Ctrl-C stops following (the batch
+/// goes on at the server).
+async fn follow(api: &Batches, id: &str) -> Result<Batch, String> {
+    let cancel = super::cancel_on_ctrl_c("stopping: the batch goes on at the server");
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("batch {msg} {bar:30} {pos}/{len} requests")
+            .map_err(|e| e.to_string())?,
+    );
+    loop {
+        let b = api.get(id).await?;
+        if let Some(c) = b.request_counts {
+            bar.set_length(c.total);
+            bar.set_position(c.completed + c.failed);
+        }
+        bar.set_message(format!("{} {}", b.id, b.status));
+        if b.ended() {
+            bar.finish_and_clear();
+            return match b.status.as_str() {
+                "completed" | "expired" => {
+                    if b.status == "expired" {
+                        eprintln!(
+                            "batch {id} expired: what it finished is scored, the rest is missing"
+                        );
+                    }
+                    Ok(b)
+                }
+                _ => Err(format!(
+                    "batch {id} {}{}",
+                    b.status,
+                    b.errors
+                        .as_ref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                )),
+            };
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => {
+                bar.abandon();
+                return Err(format!("stopped following batch {id}; it goes on at the server: `promptlab batch resume {id}` scores it when it is done"));
+            }
+            _ = tokio::time::sleep(poll_every()) => {}
+        }
+    }
+}
+
+fn submitted(id: &str) -> Result<Submitted, String> {
+    let path = dir()?.join(format!("{id}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|_| {
+        format!(
+            "no batch {id} was submitted from this machine ({} is missing)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `promptlab batch status ID` and `promptlab batch resume ID`.
+pub async fn batch(args: BatchArgs) -> Result<bool, String> {
+    let config = super::config::Config::load()?;
+    let resolved = super::backend::resolve(&args.backend, &config)?;
+    let key = resolved.args.api_key.clone();
+    match args.action {
+        BatchAction::Status { id } => {
+            let kept = submitted(&id)?;
+            let b = client(&kept.base_url, key)?.get(&id).await?;
+            let counts = b.request_counts.unwrap_or_default();
+            println!(
+                "batch {} at {}: {} · {} of {} requests done, {} failed · submitted {}",
+                b.id,
+                kept.base_url,
+                b.status,
+                counts.completed,
+                counts.total,
+                counts.failed,
+                kept.submitted
+            );
+            Ok(true)
+        }
+        BatchAction::Resume { id } => {
+            let kept = submitted(&id)?;
+            let api = client(&kept.base_url, key)?;
+            let ended = follow(&api, &id).await?;
+            let output = api.results(&ended).await?;
+            let path = dir()?.join(format!("{id}-output.jsonl"));
+            crate::store::atomic::write_atomic(&path, output.as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            // The eval that submitted it, now reading the output instead of sending.
+            let cli = Cli::try_parse_from(&kept.argv)
+                .map_err(|e| format!("the batch's eval command no longer parses: {e}"))?;
+            let Some(Command::Eval(mut eval)) = cli.command else {
+                return Err(format!("batch {id} was not submitted by `promptlab eval`"));
+            };
+            eval.batch = false;
+            eval.batch_in = Some(path);
+            Box::pin(super::eval::eval(eval)).await
+        }
+    }
+}
