@@ -218,9 +218,9 @@ async fn unreliable_eval(strategy: promptlab::core::template::Strategy, greedy: 
     assert!(c.calls_succeeded >= c.succeeded * stages, "{c:?}");
     assert_eq!(c.calls_failed, c.failed, "{c:?}");
     assert_eq!(
-        sent,
+        sent + c.calls_shared,
         c.calls_succeeded + c.calls_failed + c.calls_cancelled + retries + c.resamples,
-        "requests sent = calls that finished + failed + cancelled + HTTP retries + resamples: {c:?}"
+        "requests sent = calls that finished + failed + cancelled + HTTP retries + resamples - calls that shared a request: {c:?}"
     );
     assert_eq!(server.received_requests().await.unwrap().len(), sent);
 }

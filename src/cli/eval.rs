@@ -231,7 +231,8 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             "calls_cancelled": sum(|r| r.samples.calls_cancelled),
             "http_retries": http_retries,
             "resamples": sum(|r| r.samples.resamples),
-            "identity": "http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples",
+            "calls_shared": sum(|r| r.samples.calls_shared),
+            "identity": "http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples - calls_shared",
         })
     });
     let provenance = provenance(&results);

@@ -188,6 +188,10 @@ pub struct PathRecord {
     /// Read from the sample cache instead of sampled now.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cached: bool,
+    /// Its first model call rode on another path's request (server-side `n`): one request
+    /// served several paths, which is how requests reconcile.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_request: bool,
     /// The sentence embedding of its answer, for free-form answers clustered by `embed`:
     /// computed when the path finishes, never saved (an embedding model reads it again).
     #[serde(skip)]
@@ -212,6 +216,7 @@ impl PathRecord {
             error: None,
             resamples: 0,
             cached: false,
+            shared_request: false,
             embedding: None,
         }
     }
@@ -746,6 +751,8 @@ mod wire {
         resamples: u32,
         #[serde(default)]
         cached: bool,
+        #[serde(default)]
+        shared_request: bool,
         // Format 1.
         #[serde(default)]
         text: Option<String>,
@@ -794,6 +801,7 @@ mod wire {
                 error: w.error,
                 resamples: w.resamples,
                 cached: w.cached,
+                shared_request: w.shared_request,
                 embedding: None,
             }
         }

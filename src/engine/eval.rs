@@ -108,8 +108,9 @@ impl ItemResult {
 
 /// What a variant's samples cost, counted per path and per model call (stage), so that
 /// requests reconcile for every strategy: over HTTP,
-/// `http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples`
-/// (cached paths send nothing).
+/// `http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples
+/// - calls_shared` (cached paths send nothing; calls that rode on another path's request with
+/// server-side `n` sent none of their own).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SampleCounts {
     /// Paths that finished (fresh or cached) and paths that failed.
@@ -128,6 +129,8 @@ pub struct SampleCounts {
     pub calls_cancelled: usize,
     /// Fresh samples after broken streams (each one more request).
     pub resamples: usize,
+    /// Calls answered by another path's request (server-side `n`).
+    pub calls_shared: usize,
 }
 
 impl SampleCounts {
@@ -146,6 +149,7 @@ impl SampleCounts {
         }
         self.fresh += 1;
         self.resamples += p.resamples as usize;
+        self.calls_shared += usize::from(p.shared_request);
         for s in &p.stages {
             match (&s.finish_reason, p.cancelled() || p.stopped()) {
                 (Some(_), _) => self.calls_succeeded += 1,

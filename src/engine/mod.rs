@@ -555,6 +555,8 @@ async fn run_path(
 ) -> PathRecord {
     // Paths of a batch other than its first share its slot; the others wait for one.
     let needs_slot = opened.as_ref().is_none_or(|o| o.takes_slot);
+    // A later path of an HTTP batch sends no request of its own for its first call.
+    let shared = !needs_slot && !backend.decodes_in_lockstep();
     let mut opened = opened.map(|o| o.stream);
     let mut held = if needs_slot {
         match slot(limiter, cancel).await {
@@ -571,6 +573,7 @@ async fn run_path(
     let mut machine = plan.machine();
     let mut step = machine.start();
     let mut path = PathRecord::new(i);
+    path.shared_request = shared;
     loop {
         let spec = match step {
             Step::Done => {
@@ -612,6 +615,7 @@ async fn run_path(
                 // The server took the batch's `n` as 1: this path is sampled alone, under a
                 // slot of its own, as if it had never been batched.
                 SampleEnd::Failed(BackendError::NotInBatch) if opened.is_none() => {
+                    path.shared_request = false;
                     if held.is_none() {
                         match slot(limiter, cancel).await {
                             Some(s) => held = Some(s),
