@@ -725,10 +725,16 @@ impl Respond for HonoursN {
                     .push(serde_json::json!({"choices": [{"index": i, "delta": {"content": w}}]}));
             }
         }
+        let per_choice = body["messages"].to_string().contains("per choice");
         for i in 0..n {
-            events.push(serde_json::json!({"choices": [{"index": i, "delta": {}, "finish_reason": "stop"}]}));
+            // llama.cpp's server: each choice's usage on its last chunk.
+            let usage = per_choice
+                .then(|| serde_json::json!({"prompt_tokens": 50, "completion_tokens": 4 + i}));
+            events.push(serde_json::json!({"choices": [{"index": i, "delta": {}, "finish_reason": "stop"}], "usage": usage}));
         }
-        events.push(serde_json::json!({"choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": 4 * n}}));
+        if !per_choice {
+            events.push(serde_json::json!({"choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": 4 * n}}));
+        }
         sse_response(sse(&events))
     }
 }
@@ -768,6 +774,29 @@ async fn a_server_that_honours_n_gets_one_request_for_all_paths() {
     assert_eq!(body["n"], 5);
     assert_eq!(body["seed"], 1, "the batch is seeded as its first path");
     assert_eq!(b.request_stats().unwrap().0, 1);
+}
+
+#[tokio::test]
+async fn a_usage_per_choice_is_each_paths_own() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(HonoursN)
+        .mount(&server)
+        .await;
+    let b = Arc::new(OpenAiBackend::new(settings(&server)).unwrap());
+    let (mut t, _) = resolve("gsm8k-direct").unwrap();
+    t.sampling.n = 3;
+    let plan = Arc::new(
+        RunPlan::new(&t, "usage per choice?", promptlab::core::render::Mode::Chat).unwrap(),
+    );
+    let r = run(b, plan, None, CancellationToken::new()).await;
+    let counts: Vec<u32> = r
+        .paths
+        .iter()
+        .map(|p| p.usage().completion_tokens)
+        .collect();
+    assert_eq!(counts, vec![4, 5, 6]);
+    assert!(r.paths.iter().all(|p| p.usage().prompt_tokens == 50));
 }
 
 #[tokio::test]

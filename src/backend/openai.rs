@@ -458,14 +458,27 @@ async fn demux(opener: &Opener, body: Value, txs: Vec<PathSender>) -> bool {
             return false;
         }
         if let Some(u) = chunk.usage {
-            usage = Some(Usage {
+            let counted = Usage {
                 prompt_tokens: u.prompt_tokens.unwrap_or(0),
                 completion_tokens: u.completion_tokens.unwrap_or(0),
-            });
-            reasoning = u
+            };
+            let thought = u
                 .completion_tokens_details
                 .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0);
+            // llama.cpp's server gives each choice its own usage, on its last chunk; OpenAI
+            // and vLLM one usage for the request, on a chunk of its own.
+            match chunk.choices.as_slice() {
+                [only] if (only.index.unwrap_or(0) as usize) < n => {
+                    let p = &mut paths[only.index.unwrap_or(0) as usize];
+                    p.usage = Some(counted);
+                    p.reasoning_tokens = thought;
+                }
+                _ => {
+                    usage = Some(counted);
+                    reasoning = thought;
+                }
+            }
         }
         for c in chunk.choices {
             let i = c.index.unwrap_or(0) as usize;
@@ -498,11 +511,13 @@ async fn demux(opener: &Opener, body: Value, txs: Vec<PathSender>) -> bool {
             let _ = tx.send(Err(BackendError::NotInBatch));
             continue;
         }
-        p.usage = usage.map(|u| Usage {
-            prompt_tokens: if i == 0 { u.prompt_tokens } else { 0 },
-            completion_tokens: share(u.completion_tokens, p.chunks),
-        });
-        p.reasoning_tokens = share(reasoning, p.chunks);
+        if p.usage.is_none() {
+            p.usage = usage.map(|u| Usage {
+                prompt_tokens: if i == 0 { u.prompt_tokens } else { 0 },
+                completion_tokens: share(u.completion_tokens, p.chunks),
+            });
+            p.reasoning_tokens = share(reasoning, p.chunks);
+        }
         let _ = tx.send(p.finish());
     }
     ignored
