@@ -217,7 +217,8 @@ pub fn embedder(r: &Resolved, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedd
 }
 
 #[cfg(feature = "local")]
-fn local_embedder(path: &std::path::Path) -> Result<Arc<dyn Embedder>, String> {
+/// The embedding model at `path`, run in process.
+pub fn local_embedder(path: &std::path::Path) -> Result<Arc<dyn Embedder>, String> {
     let threads = std::thread::available_parallelism().map_or(4, |n| n.get() as i32);
     crate::backend::local::embed::LocalEmbedder::spawn(path, threads)
         .map(|e| Arc::new(e) as Arc<dyn Embedder>)
@@ -225,7 +226,7 @@ fn local_embedder(path: &std::path::Path) -> Result<Arc<dyn Embedder>, String> {
 }
 
 #[cfg(not(feature = "local"))]
-fn local_embedder(_: &std::path::Path) -> Result<Arc<dyn Embedder>, String> {
+pub fn local_embedder(_: &std::path::Path) -> Result<Arc<dyn Embedder>, String> {
     Err("this promptlab was built without the `local` feature: no embedding model can run".into())
 }
 

@@ -48,16 +48,12 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
     let resolved = backend::resolve(&args.backend, &config)?;
     let resolved_for_models = resolved.clone();
     // The embedding model loads with the lab when one is given, whatever the first template.
-    let embedder = match &resolved.args.embed_model {
-        Some(_) => backend::embedder(
-            &resolved,
-            &crate::core::AnswerSpec {
-                cluster: Some(crate::core::free::ClusterRule::Embed),
-                ..crate::core::AnswerSpec::of(crate::core::AnswerKind::Free)
-            },
-        )?,
-        None => None,
-    };
+    let embedder = resolved
+        .args
+        .embed_model
+        .as_deref()
+        .map(backend::local_embedder)
+        .transpose()?;
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {
         let _ = tx.send(backend::build(&resolved).await);

@@ -22,6 +22,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("sentiment", include_str!("../../templates/sentiment.yaml")),
     ("sums", include_str!("../../templates/sums.yaml")),
+    ("trivia", include_str!("../../templates/trivia.yaml")),
     (
         "last-letters",
         include_str!("../../templates/last-letters.yaml"),
@@ -352,6 +353,22 @@ mod tests {
         #[test]
         fn loader_never_panics_on_yaml_like(text in "(name: [a-z]{0,5}\n|strategy: [a-z-]{0,8}\n|examples:\n|  - input: [a-z ]{0,8}\n|    answer: [0-9]{0,3}\n|sampling: \\{ n: [0-9]{0,3} \\}\n|[ :\\-\\[\\]{}]{0,3}\n){0,8}") {
             let _ = parse_template(&text, "fuzz.yaml");
+        }
+    }
+
+    /// Every file in `templates/` is compiled in, so `-t NAME` works from any folder.
+    #[test]
+    fn every_shipped_template_is_built_in() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+                assert!(
+                    BUILTIN.iter().any(|(n, _)| *n == name),
+                    "templates/{name}.yaml is not in BUILTIN"
+                );
+            }
         }
     }
 }
