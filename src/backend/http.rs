@@ -1,8 +1,11 @@
 //! The HTTP transport under the OpenAI-compatible client: a tower service around reqwest that
 //! retries 408/409/429/5xx and connection failures with exponential backoff and full jitter,
-//! honouring `Retry-After`, and counts every request it sends. Final error responses are
-//! rewritten into OpenAI's `{"error": {...}}` shape so the status and message survive parsing
-//! whatever the server sent.
+//! honouring `Retry-After`, and counts every request it sends. It waits for a response's
+//! headers no longer than the first-byte timeout, and never retries a timeout (the wait was
+//! as long as the user allowed; a busy server is the engine's to judge). Final error
+//! responses are rewritten into OpenAI's `{"error": {...}}` shape so the status and message
+//! survive parsing whatever the server sent; a success that is a document instead of a
+//! stream of events (an HTML page, a whole JSON reply) is refused with what it was.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +17,79 @@ use std::time::Duration;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use rand::Rng;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+
+/// How long a request may wait, each wait named in the error when it runs out. None is a
+/// total deadline: a long stream that keeps sending is never cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For a connection.
+    pub connect: Duration,
+    /// From sending a request to its response's headers (a busy server's queue, the
+    /// prompt's evaluation).
+    pub first_byte: Duration,
+    /// Between two reads of a response (the longest silence mid-stream).
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    /// Tens of seconds, as a lab wants: a server that has said nothing for that long is
+    /// stuck or drowning, and the engine tells which (`engine::limit`).
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            first_byte: Duration::from_secs(30),
+            read: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Timeouts {
+    /// What a connect timeout says, after the server's address.
+    pub fn no_connection(&self) -> String {
+        format!("within {} (--connect-timeout)", seconds(self.connect))
+    }
+
+    pub fn no_headers(&self) -> String {
+        format!(
+            "no response headers within {} (--first-byte-timeout)",
+            seconds(self.first_byte)
+        )
+    }
+
+    pub fn silent(&self) -> String {
+        format!(
+            "nothing arrived for {} mid-stream (--read-timeout)",
+            seconds(self.read)
+        )
+    }
+
+    /// reqwest's own read timeout, a backstop behind the named ones (it also runs from a
+    /// request's start to its headers): it fires only for a read none of them watches.
+    pub fn backstop(&self) -> Duration {
+        self.first_byte.max(self.read) + Duration::from_secs(1)
+    }
+}
+
+/// `30 s`, `0.5 s`.
+pub fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
+}
+
+/// What the transport itself refuses; it reaches the backend inside `OpenAIError::Boxed`.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    NoHeaders(String),
+    #[error("the server answered {content_type}, not a stream of events: {excerpt}")]
+    NotAStream {
+        content_type: String,
+        excerpt: String,
+    },
+}
+
+/// The most of a body read to report it (an error message, a page that is not a stream).
+const BODY_LIMIT: usize = 64 * 1024;
 
 /// Counters of one client's traffic: every request sent is either a success, a final failure
 /// or a retry.
@@ -78,14 +153,21 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 pub struct RetryingTransport {
     client: reqwest::Client,
     policy: RetryPolicy,
+    timeouts: Timeouts,
     stats: Arc<RequestStats>,
 }
 
 impl RetryingTransport {
-    pub fn new(client: reqwest::Client, policy: RetryPolicy, stats: Arc<RequestStats>) -> Self {
+    pub fn new(
+        client: reqwest::Client,
+        policy: RetryPolicy,
+        timeouts: Timeouts,
+        stats: Arc<RequestStats>,
+    ) -> Self {
         RetryingTransport {
             client,
             policy,
+            timeouts,
             stats,
         }
     }
@@ -114,8 +196,14 @@ impl RetryingTransport {
         loop {
             let request = factory.build().await?;
             self.stats.sent.fetch_add(1, Ordering::Relaxed);
-            let wait = match self.client.execute(request).await {
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
+            let sent =
+                tokio::time::timeout(self.timeouts.first_byte, self.client.execute(request)).await;
+            let Ok(sent) = sent else {
+                let no_headers = Refusal::NoHeaders(self.timeouts.no_headers());
+                return Err(OpenAIError::Boxed(Box::new(no_headers)));
+            };
+            let wait = match sent {
+                Ok(resp) if resp.status().is_success() => return self.stream(resp).await,
                 Ok(resp)
                     if attempt < self.policy.max_retries
                         && is_retryable_status(resp.status().as_u16()) =>
@@ -125,11 +213,11 @@ impl RetryingTransport {
                     tracing::debug!(status = %resp.status(), ?wait, attempt, "retrying");
                     wait
                 }
-                Ok(resp) => return Ok(normalize_error(resp).await),
+                Ok(resp) => return Ok(self.normalize_error(resp).await),
                 Err(e)
-                    if attempt < self.policy.max_retries && (e.is_connect() || e.is_timeout()) =>
+                    if attempt < self.policy.max_retries && e.is_connect() && !e.is_timeout() =>
                 {
-                    tracing::debug!(error = %e, attempt, "retrying after transport error");
+                    tracing::debug!(error = %e.without_url(), attempt, "retrying after transport error");
                     self.policy.backoff(attempt)
                 }
                 Err(e) => return Err(OpenAIError::Reqwest(e)),
@@ -139,45 +227,87 @@ impl RetryingTransport {
             tokio::time::sleep(wait).await;
         }
     }
+
+    /// A success, unless it says it is a page or a document (HTML, JSON, XML: a web server's
+    /// page, a reply that ignored `stream`), which is refused with its type and first words.
+    /// Other types go to the event parser (some servers send events as `text/plain`).
+    async fn stream(&self, resp: reqwest::Response) -> Result<reqwest::Response, OpenAIError> {
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
+            .unwrap_or_default();
+        let media = content_type.split(';').next().unwrap_or_default();
+        let media = media.trim().to_ascii_lowercase();
+        let document = ["html", "json", "xml"].iter().any(|kind| {
+            media.ends_with(&format!("/{kind}")) || media.ends_with(&format!("+{kind}"))
+        });
+        if !document {
+            return Ok(resp);
+        }
+        let body = self.read_body(resp).await;
+        let excerpt = crate::core::display::shorten(&String::from_utf8_lossy(&body), 100);
+        Err(OpenAIError::Boxed(Box::new(Refusal::NotAStream {
+            content_type: crate::core::display::shorten(&content_type, 60),
+            excerpt,
+        })))
+    }
+
+    /// The start of a body (at most `BODY_LIMIT` bytes), each read waiting no longer than
+    /// the read timeout: what arrived by then.
+    async fn read_body(&self, mut resp: reqwest::Response) -> Vec<u8> {
+        let mut body = Vec::new();
+        while body.len() < BODY_LIMIT {
+            match tokio::time::timeout(self.timeouts.read, resp.chunk()).await {
+                Ok(Ok(Some(bytes))) => body.extend_from_slice(&bytes),
+                _ => break,
+            }
+        }
+        body.truncate(BODY_LIMIT);
+        body
+    }
+
+    /// Rewrites an error response whose body is not OpenAI's error object (plain text, HTML,
+    /// other JSON) into one, keeping the status, so the client reports status and message.
+    async fn normalize_error(&self, resp: reqwest::Response) -> reqwest::Response {
+        let status = resp.status();
+        let body = self.read_body(resp).await;
+        let mut out = http::Response::new(error_object(status, &body));
+        *out.status_mut() = status;
+        reqwest::Response::from(out)
+    }
 }
 
-/// Rewrites an error response whose body is not OpenAI's error object (plain text, HTML, other
-/// JSON) into one, keeping the status, so the client reports status and message.
-async fn normalize_error(resp: reqwest::Response) -> reqwest::Response {
-    let status = resp.status();
-    let body = resp.bytes().await.unwrap_or_default();
-    let is_openai_error = serde_json::from_slice::<serde_json::Value>(&body)
+/// An error body as OpenAI's error object (as it was when it is one).
+fn error_object(status: reqwest::StatusCode, body: &[u8]) -> Vec<u8> {
+    let is_openai_error = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .is_some_and(|v| v.get("error").is_some_and(|e| e.get("message").is_some()));
-    let body = if is_openai_error {
-        body.to_vec()
-    } else {
-        let text = String::from_utf8_lossy(&body);
-        let message = match serde_json::from_str::<serde_json::Value>(&text) {
-            // {"error": "text"} (Ollama) or {"detail": ...} (FastAPI) or {"message": ...}
-            Ok(v) => ["error", "detail", "message"]
-                .iter()
-                .find_map(|k| v.get(*k))
-                .map(|m| {
-                    m.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| m.to_string())
-                })
-                .unwrap_or_else(|| text.to_string()),
-            Err(_) => text.trim().chars().take(300).collect(),
-        };
-        let message = if message.is_empty() {
-            status.canonical_reason().unwrap_or("error").to_string()
-        } else {
-            message
-        };
-        serde_json::json!({ "error": { "message": message } })
-            .to_string()
-            .into_bytes()
+    if is_openai_error {
+        return body.to_vec();
+    }
+    let text = String::from_utf8_lossy(body);
+    let message = match serde_json::from_str::<serde_json::Value>(&text) {
+        // {"error": "text"} (Ollama) or {"detail": ...} (FastAPI) or {"message": ...}
+        Ok(v) => ["error", "detail", "message"]
+            .iter()
+            .find_map(|k| v.get(*k))
+            .map(|m| {
+                m.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| m.to_string())
+            })
+            .unwrap_or_else(|| text.to_string()),
+        Err(_) => text.trim().chars().take(300).collect(),
     };
-    let mut out = http::Response::new(body);
-    *out.status_mut() = status;
-    reqwest::Response::from(out)
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        message
+    };
+    serde_json::json!({ "error": { "message": message } })
+        .to_string()
+        .into_bytes()
 }
 
 #[cfg(test)]

@@ -62,7 +62,8 @@ pub type SampleStream = BoxStream<'static, Result<StreamEvent, BackendError>>;
 pub enum BackendError {
     #[error("cannot connect to the server at {0}")]
     Connect(String),
-    #[error("the server stopped answering ({0})")]
+    /// A timeout ran out (the message names which, and its flag).
+    #[error("the server stopped answering: {0}")]
     Timeout(String),
     #[error("authentication failed (HTTP {status}): {message}")]
     Auth { status: u16, message: String },
@@ -76,6 +77,13 @@ pub enum BackendError {
     StreamCut,
     #[error("malformed response: {0}")]
     Malformed(String),
+    /// A success that is not a stream of events (an HTML page, a whole JSON reply): asking
+    /// again gets the same.
+    #[error("the server answered {content_type}, not a stream of events: {excerpt}")]
+    NotAStream {
+        content_type: String,
+        excerpt: String,
+    },
     #[error("model error: {0}")]
     Model(String),
     #[error("invalid request: {0}")]
@@ -106,6 +114,13 @@ impl BackendError {
             BackendError::StreamCut => BackendError::StreamCut,
             BackendError::NotInBatch => BackendError::NotInBatch,
             BackendError::Malformed(m) => BackendError::Malformed(r(m)),
+            BackendError::NotAStream {
+                content_type,
+                excerpt,
+            } => BackendError::NotAStream {
+                content_type,
+                excerpt: r(excerpt),
+            },
             BackendError::Model(m) => BackendError::Model(r(m)),
             BackendError::Invalid(m) => BackendError::Invalid(r(m)),
         }

@@ -12,6 +12,7 @@ use crate::backend::scripted::{Script, ScriptedBackend};
 use crate::backend::{Backend, Embedder};
 use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::free::ClusterRule;
+use crate::core::record::host_of;
 use crate::core::render::Mode;
 
 /// Flags merged with the config file.
@@ -103,7 +104,8 @@ pub async fn openai(a: &BackendArgs) -> Result<OpenAiBackend, String> {
     )?;
     if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
         return Err(format!(
-            "--base-url must start with http:// or https://, got `{base_url}`"
+            "--base-url must start with http:// or https://, got `{}`",
+            host_of(&base_url)
         ));
     }
     let model = match &a.model {
@@ -116,12 +118,10 @@ pub async fn openai(a: &BackendArgs) -> Result<OpenAiBackend, String> {
     s.api_key = a.api_key.clone();
     s.logprobs = a.logprobs;
     s.mode = Mode::Chat;
-    if let Some(t) = a.connect_timeout {
-        s.connect_timeout = secs(t)?;
-    }
-    if let Some(t) = a.read_timeout {
-        s.read_timeout = secs(t)?;
-    }
+    let t = &mut s.timeouts;
+    t.connect = a.connect_timeout.unwrap_or(t.connect);
+    t.first_byte = a.first_byte_timeout.unwrap_or(t.first_byte);
+    t.read = a.read_timeout.unwrap_or(t.read);
     if let Some(r) = a.retries {
         s.retry.max_retries = r;
     }
@@ -130,8 +130,17 @@ pub async fn openai(a: &BackendArgs) -> Result<OpenAiBackend, String> {
     OpenAiBackend::new(s).map_err(|e| e.to_string())
 }
 
-fn secs(t: f64) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(t).map_err(|_| format!("not a valid number of seconds: {t}"))
+/// A timeout flag's seconds: more than 0 (a wait of nothing would fail every request) and at
+/// most a day.
+pub fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_string())?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err("give more than 0 and at most 86400 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 /// The first model the server lists, for servers that host one model (llama.cpp, vLLM).
@@ -160,29 +169,62 @@ async fn is_llama_cpp(base_url: &str, api_key: Option<&str>) -> bool {
     }
 }
 
+/// Why a server's model list could not be read.
+enum ListError {
+    /// Naming the model would not help: no connection, authentication failed.
+    Fatal(String),
+    /// The server gives no usable list: naming the model does.
+    NoList(String),
+}
+
+impl ListError {
+    fn message(self) -> String {
+        match self {
+            ListError::Fatal(m) | ListError::NoList(m) => m,
+        }
+    }
+}
+
 /// The models a server lists at `/models`.
 pub async fn server_models(base_url: &str, api_key: Option<&str>) -> Result<Vec<String>, String> {
+    list_models(base_url, api_key)
+        .await
+        .map_err(ListError::message)
+}
+
+/// `/models`, every message naming the server without credentials.
+async fn list_models(base_url: &str, api_key: Option<&str>) -> Result<Vec<String>, ListError> {
     let url = format!("{}/models", base_url.trim_end_matches('/'));
+    let shown = host_of(&url);
     let mut req = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         .build()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| ListError::Fatal(e.to_string()))?
         .get(&url);
     if let Some(k) = api_key {
         req = req.bearer_auth(k);
     }
     let resp = req.send().await.map_err(|e| {
-        if e.is_connect() {
-            format!("cannot connect to the server at {base_url}")
+        ListError::Fatal(if e.is_connect() {
+            format!("cannot connect to the server at {}", host_of(base_url))
         } else {
-            format!("{url}: {e}")
-        }
+            format!("{shown}: {}", e.without_url())
+        })
     })?;
-    if !resp.status().is_success() {
-        return Err(format!("{url} answered HTTP {}", resp.status().as_u16()));
+    match resp.status().as_u16() {
+        200..=299 => {}
+        status @ (401 | 403) => {
+            return Err(ListError::Fatal(format!(
+                "authentication failed (HTTP {status}) at {shown}: check the API key (--api-key or OPENAI_API_KEY)"
+            )));
+        }
+        status => return Err(ListError::NoList(format!("{shown} answered HTTP {status}"))),
     }
-    let v: serde_json::Value = resp.json().await.map_err(|e| format!("{url}: {e}"))?;
+    let v: serde_json::Value = resp
+        .json()
+        .await
+        .map_err(|e| ListError::NoList(format!("{shown}: {}", e.without_url())))?;
     Ok(v["data"]
         .as_array()
         .map(|a| {
@@ -196,12 +238,14 @@ pub async fn server_models(base_url: &str, api_key: Option<&str>) -> Result<Vec<
 /// The server's first model, for runs that name none.
 async fn first_model(base_url: &str, api_key: Option<&str>) -> Result<String, String> {
     let hint = "give the model with --model";
-    server_models(base_url, api_key)
-        .await
-        .map_err(|e| format!("{e}; {hint}"))?
+    let models = list_models(base_url, api_key).await.map_err(|e| match e {
+        ListError::Fatal(m) => m,
+        ListError::NoList(m) => format!("{m}; {hint}"),
+    })?;
+    models
         .into_iter()
         .next()
-        .ok_or_else(|| format!("{base_url}/models lists no models; {hint}"))
+        .ok_or_else(|| format!("{}/models lists no models; {hint}", host_of(base_url)))
 }
 
 /// The embedder free-form answers need when `spec` clusters them by `embed`; `None` for any

@@ -134,12 +134,16 @@ pub struct BackendArgs {
     /// Ask the server for token log-probabilities (enables the weighted vote)
     #[arg(long)]
     pub logprobs: bool,
-    /// Seconds to wait for a connection
-    #[arg(long, value_name = "SECS")]
-    pub connect_timeout: Option<f64>,
-    /// Longest silence in seconds between two bytes of a reply (long streams are never cut)
-    #[arg(long, value_name = "SECS")]
-    pub read_timeout: Option<f64>,
+    /// Seconds to wait for a connection [default: 10]
+    #[arg(long, value_name = "SECS", value_parser = backend::seconds)]
+    pub connect_timeout: Option<std::time::Duration>,
+    /// Seconds to wait for a reply's headers once a request is sent [default: 30]
+    #[arg(long, value_name = "SECS", value_parser = backend::seconds)]
+    pub first_byte_timeout: Option<std::time::Duration>,
+    /// Longest silence in seconds mid-reply; a stream that keeps sending is never cut
+    /// [default: 30]
+    #[arg(long, value_name = "SECS", value_parser = backend::seconds)]
+    pub read_timeout: Option<std::time::Duration>,
     /// HTTP retries on 408/409/429/5xx and connection errors
     #[arg(long)]
     pub retries: Option<u32>,

@@ -11,18 +11,17 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{
-    Backend, BackendError, BackendInfo, Embedder, Finish, SampleRequest, SampleStream, StreamEvent,
+    Backend, BackendError, BackendInfo, Embedder, SampleRequest, SampleStream, StreamEvent,
 };
 use crate::core::early_stop::{EarlyStop, stop_point};
 use crate::core::extract::{AnswerKind, Extractor};
 use crate::core::free::{self, ClusterRule};
 use crate::core::least_to_most::LeastToMost;
-use crate::core::record::{CANCELLED, STOPPED, Selection, StageRecord, Voting, settle};
 pub use crate::core::record::{PathRecord, RunResult};
+use crate::core::record::{STOPPED, Selection, Voting, settle};
 use crate::core::render::{Mode, Prompt, Rendered, answer_trigger, render};
 use crate::core::strategy::{PathMachine, SampleSpec, Step};
 use crate::core::template::{Sampling, Strategy, Template};
-use crate::core::thinking::{Piece, Splitter};
 
 pub mod batch;
 pub mod cache;
@@ -30,9 +29,11 @@ pub mod eval;
 pub mod jobs;
 pub mod limit;
 pub mod optimize;
+mod path;
 
 use cache::Cache;
-use limit::{Limiter, Slot, Verdict};
+use limit::Limiter;
+use path::{Opened, run_path};
 
 /// Everything one run needs, fixed before it starts.
 #[derive(Debug, Clone)]
@@ -513,224 +514,6 @@ impl PathContext {
             });
         }
     }
-}
-
-fn cancelled_path(mut path: PathRecord) -> PathRecord {
-    path.error = Some(CANCELLED.into());
-    path
-}
-
-/// A path's first stream, opened with others of its prompt (`Backend::stream_batch`).
-struct Opened {
-    stream: SampleStream,
-    /// The first path of an HTTP batch: it takes the concurrency slot the whole request
-    /// holds (the others share it).
-    takes_slot: bool,
-}
-
-/// How one sample ended (`Done` with the number of thinking chunks streamed).
-enum SampleEnd {
-    Done(Finish, u32),
-    Failed(BackendError),
-    Cancelled,
-}
-
-/// Waits for a sampling slot, or `None` when the run is cancelled first.
-async fn slot<'a>(limiter: &'a Limiter, cancel: &CancellationToken) -> Option<Slot<'a>> {
-    tokio::select! {
-        biased;
-        _ = cancel.cancelled() => None,
-        s = limiter.acquire() => Some(s),
-    }
-}
-
-async fn run_path(
-    i: usize,
-    backend: &dyn Backend,
-    plan: &RunPlan,
-    opened: Option<Opened>,
-    events: &Option<Events>,
-    cancel: &CancellationToken,
-    limiter: &Limiter,
-) -> PathRecord {
-    // Paths of a batch other than its first share its slot; the others wait for one.
-    let needs_slot = opened.as_ref().is_none_or(|o| o.takes_slot);
-    // A later path of an HTTP batch sends no request of its own for its first call.
-    let shared = !needs_slot && !backend.decodes_in_lockstep();
-    let mut opened = opened.map(|o| o.stream);
-    let mut held = if needs_slot {
-        match slot(limiter, cancel).await {
-            Some(s) => Some(s),
-            None => return cancelled_path(PathRecord::new(i)),
-        }
-    } else {
-        None
-    };
-    let started = Instant::now();
-    // Failures of the path itself (a crowded server's cuts are not counted).
-    let mut own_failures = 0;
-    emit(events, EngineEvent::PathStarted { path: i });
-    let mut machine = plan.machine();
-    let mut step = machine.start();
-    let mut path = PathRecord::new(i);
-    path.shared_request = shared;
-    loop {
-        let spec = match step {
-            Step::Done => {
-                path.latency_ms = started.elapsed().as_millis() as u64;
-                settle(&mut path, &plan.extractor, &plan.query);
-                return path;
-            }
-            Step::Sample(spec) => spec,
-        };
-        if !spec.preface.is_empty() {
-            emit(
-                events,
-                EngineEvent::Chunk {
-                    path: i,
-                    text: spec.preface.clone(),
-                },
-            );
-        }
-        let mut stage = StageRecord {
-            preface: spec.preface.clone(),
-            question: spec.question.clone(),
-            ..StageRecord::new(spec.stage, "")
-        };
-        let request = plan.request(spec, i);
-        // A later stage of a batched path is a request of its own: it takes a slot.
-        if held.is_none() && opened.is_none() && !backend.decodes_in_lockstep() {
-            match slot(limiter, cancel).await {
-                Some(s) => held = Some(s),
-                None => return cancelled_path(path),
-            }
-        }
-        let end = loop {
-            let stream = opened
-                .take()
-                .unwrap_or_else(|| backend.stream(request.clone()));
-            stage.text.clear();
-            stage.thinking.clear();
-            match sample(i, stream, events, cancel, &mut stage).await {
-                // The server took the batch's `n` as 1: this path is sampled alone, under a
-                // slot of its own, as if it had never been batched.
-                SampleEnd::Failed(BackendError::NotInBatch) if opened.is_none() => {
-                    path.shared_request = false;
-                    if held.is_none() {
-                        match slot(limiter, cancel).await {
-                            Some(s) => held = Some(s),
-                            None => break SampleEnd::Cancelled,
-                        }
-                    }
-                }
-                SampleEnd::Failed(e) if e.is_transient() && own_failures < plan.max_resamples => {
-                    path.resamples += 1;
-                    // A busy server: fewer samples at once, and this one waits for a slot
-                    // under the new limit before it asks again (not held against it).
-                    match limiter.failed(&e) {
-                        Verdict::Failed => own_failures += 1,
-                        Verdict::Crowded(lowered) => {
-                            if let Some(limit) = lowered {
-                                emit(
-                                    events,
-                                    EngineEvent::Throttled {
-                                        limit,
-                                        reason: e.to_string(),
-                                    },
-                                );
-                            }
-                        }
-                    }
-                    drop(held.take());
-                    match slot(limiter, cancel).await {
-                        Some(s) => held = Some(s),
-                        None => break SampleEnd::Cancelled,
-                    }
-                    let before = format!("{}{}", path.text(), stage.preface);
-                    emit(
-                        events,
-                        EngineEvent::PathRestarted {
-                            path: i,
-                            text: before,
-                            reason: e.to_string(),
-                        },
-                    );
-                }
-                other => break other,
-            }
-        };
-        match end {
-            SampleEnd::Done(finish, thinking_chunks) => {
-                limiter.succeeded();
-                stage.finish_reason = Some(finish.reason);
-                stage.prompt_tokens = finish.usage.prompt_tokens;
-                stage.completion_tokens = finish.usage.completion_tokens;
-                // The server's count when it gives one, else the thinking's chunks.
-                stage.reasoning_tokens = match finish.reasoning_tokens {
-                    0 if !stage.thinking.is_empty() => thinking_chunks.min(stage.completion_tokens),
-                    n => n,
-                };
-                stage.logprob = finish.logprob;
-                stage.confidence = finish.confidence;
-                path.stages.push(stage);
-                step = machine.on_completion(&path.stages[path.stages.len() - 1].text);
-            }
-            SampleEnd::Failed(e) => {
-                path.stages.push(stage);
-                path.latency_ms = started.elapsed().as_millis() as u64;
-                path.error = Some(e.to_string());
-                return path;
-            }
-            SampleEnd::Cancelled => {
-                path.stages.push(stage);
-                path.latency_ms = started.elapsed().as_millis() as u64;
-                return cancelled_path(path);
-            }
-        }
-    }
-}
-
-/// Streams one sample into `stage` (so what arrived is kept when it fails or is
-/// cancelled): thinking, sent apart or inline between `<think>` tags, into its `thinking`,
-/// the rest into its `text`.
-async fn sample(
-    i: usize,
-    mut stream: SampleStream,
-    events: &Option<Events>,
-    cancel: &CancellationToken,
-    stage: &mut StageRecord,
-) -> SampleEnd {
-    let mut inline = Splitter::default();
-    let mut thinking_chunks = 0;
-    let end = loop {
-        let next = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => break SampleEnd::Cancelled,
-            next = stream.next() => next,
-        };
-        let pieces = match next {
-            Some(Ok(StreamEvent::Text(t))) => inline.push(&t),
-            Some(Ok(StreamEvent::Thinking(t))) => vec![Piece::Thinking(t)],
-            Some(Ok(StreamEvent::Done(f))) => break SampleEnd::Done(f, thinking_chunks),
-            Some(Err(e)) => break SampleEnd::Failed(e),
-            None => break SampleEnd::Failed(BackendError::StreamCut),
-        };
-        for piece in pieces {
-            match piece {
-                Piece::Thinking(t) => {
-                    thinking_chunks += 1;
-                    stage.thinking.push_str(&t);
-                    emit(events, EngineEvent::Thinking { path: i, text: t });
-                }
-                Piece::Answer(t) => {
-                    stage.text.push_str(&t);
-                    emit(events, EngineEvent::Chunk { path: i, text: t });
-                }
-            }
-        }
-    };
-    inline.finish(&mut stage.thinking, &mut stage.text);
-    end
 }
 
 /// The prompt a plan sends first (what `--show-prompt` prints).

@@ -34,6 +34,15 @@ pub fn process(dirs: &tempfile::TempDir) -> std::process::Command {
     c
 }
 
+/// A server address nothing listens on (a port just bound and let go).
+pub fn nowhere() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port();
+    format!("http://127.0.0.1:{port}/v1")
+}
+
 /// The JSON a successful command printed on stdout (its stderr shown when it failed).
 pub fn ok_json(out: &std::process::Output) -> serde_json::Value {
     assert!(
