@@ -7,6 +7,7 @@ pub mod compare;
 pub mod confidence;
 pub mod display;
 pub mod early_stop;
+pub mod evaluation;
 pub mod extract;
 pub mod free;
 pub mod least_to_most;

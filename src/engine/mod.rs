@@ -27,9 +27,11 @@ use crate::core::thinking::{Piece, Splitter};
 pub mod batch;
 pub mod cache;
 pub mod eval;
+pub mod grid;
 pub mod jobs;
 pub mod limit;
 pub mod optimize;
+pub mod plan;
 
 use cache::Cache;
 use limit::{Limiter, Slot, Verdict};
