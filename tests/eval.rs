@@ -270,7 +270,7 @@ fn simulated_grid_differs(
     let spread = (1.0 + noise * noise).sqrt();
     let threshold = |acc: f64| normal.inverse_cdf(acc) * spread;
     let (ta, tb) = (threshold(accuracy_a), threshold(accuracy_b));
-    let mut draw = |rng: &mut rand::rngs::StdRng| normal.inverse_cdf(rng.random_range(1e-12..1.0));
+    let draw = |rng: &mut rand::rngs::StdRng| normal.inverse_cdf(rng.random_range(1e-12..1.0));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for i in 0..n {
         let difficulty = draw(rng);

@@ -245,25 +245,19 @@ pub fn with_interval(e: &Estimate) -> String {
 /// difference: about 950 items would detect 5 points".
 pub fn describe(v: &Versus) -> String {
     let p = &v.paired;
+    let holm = if (v.p_holm - p.p).abs() > 1e-12 {
+        format!(", Holm {}", p_value(v.p_holm))
+    } else {
+        String::new()
+    };
     let test = match p.test {
         stats::Test::McNemar { b_only, a_only } => format!(
-            "McNemar p {}{} ({b_only} gained, {a_only} lost)",
-            p_value(p.p),
-            if (v.p_holm - p.p).abs() > 1e-12 {
-                format!(", Holm {}", p_value(v.p_holm))
-            } else {
-                String::new()
-            }
+            "McNemar p {}{holm} ({b_only} gained, {a_only} lost)",
+            p_value(p.p)
         ),
-        stats::Test::Bootstrap { resamples, .. } => format!(
-            "bootstrap p {} ({resamples} resamples{})",
-            p_value(p.p),
-            if (v.p_holm - p.p).abs() > 1e-12 {
-                format!(", Holm {}", p_value(v.p_holm))
-            } else {
-                String::new()
-            }
-        ),
+        stats::Test::Bootstrap { resamples, .. } => {
+            format!("bootstrap p {} ({resamples} resamples{holm})", p_value(p.p))
+        }
     };
     format!(
         "Δ {} [{}, {}] pts · {test} · {}",
