@@ -250,3 +250,73 @@ async fn greedy_first_sample_is_a_separate_temperature_zero_sample() {
     assert!(r.per_item[1].first_correct);
     assert!(!r.per_item[0].first_correct);
 }
+
+/// One simulated grid of two variants on `n` items: each item has a latent difficulty shared by
+/// both variants, each variant adds its own noise (sd 0.5) and gets the item right below its
+/// threshold, so their per-item results correlate as two prompts on one model's items do
+/// (about 0.6). Returns whether the grid's statistics declare a difference.
+fn simulated_grid_differs(
+    rng: &mut rand::rngs::StdRng,
+    n: usize,
+    accuracy_a: f64,
+    accuracy_b: f64,
+) -> bool {
+    use promptlab::core::evaluation::{ItemScore, VariantScores, grid};
+    use promptlab::core::stats::Verdict;
+    use rand::Rng;
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let normal = Normal::standard();
+    let noise = 0.5f64;
+    let spread = (1.0 + noise * noise).sqrt();
+    let threshold = |acc: f64| normal.inverse_cdf(acc) * spread;
+    let (ta, tb) = (threshold(accuracy_a), threshold(accuracy_b));
+    let draw = |rng: &mut rand::rngs::StdRng| normal.inverse_cdf(rng.random_range(1e-12..1.0));
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let difficulty = draw(rng);
+        let right_a = difficulty + noise * draw(rng) < ta;
+        let right_b = difficulty + noise * draw(rng) < tb;
+        for (v, right) in [(&mut a, right_a), (&mut b, right_b)] {
+            v.push(ItemScore {
+                id: i.to_string(),
+                first: right,
+                majority: right,
+                curve: vec![f64::from(u8::from(right))],
+                ..ItemScore::default()
+            });
+        }
+    }
+    let variant = |name: &str, items| VariantScores {
+        name: name.into(),
+        key: name.into(),
+        items,
+        ..VariantScores::default()
+    };
+    let stats = grid(&[variant("a", a), variant("b", b)], 0);
+    let versus = stats[1].versus_baseline.as_ref().expect("paired");
+    !matches!(versus.verdict, Verdict::NoDifference { .. })
+}
+
+#[test]
+fn the_paired_test_holds_its_level_and_finds_a_real_15_point_difference() {
+    use rand::SeedableRng;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(24);
+    let grids = 200;
+    // Two identical variants (different seeds: independent noise on the same items).
+    let false_alarms = (0..grids)
+        .filter(|_| simulated_grid_differs(&mut rng, 40, 0.5, 0.5))
+        .count();
+    // At most 5%, plus three standard errors of a share of 200 grids.
+    let allowed = 0.05 + 3.0 * (0.05f64 * 0.95 / grids as f64).sqrt();
+    assert!(
+        (false_alarms as f64 / grids as f64) <= allowed,
+        "{false_alarms} of {grids} grids of identical variants declared a difference"
+    );
+    let found = (0..grids)
+        .filter(|_| simulated_grid_differs(&mut rng, 100, 0.5, 0.65))
+        .count();
+    assert!(
+        found as f64 / grids as f64 >= 0.8,
+        "a true 15-point difference on 100 items was found in only {found} of {grids} grids"
+    );
+}

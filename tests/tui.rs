@@ -401,11 +401,15 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     assert!(!ev.running);
     assert_eq!(ev.results.len(), 2);
     assert_eq!(ev.results[0].per_item.len(), 12);
+    // The verdict goes by the paired comparison, not by the higher figure.
     assert!(
-        s.status.starts_with("evaluation done: best"),
+        s.status.starts_with("evaluation done: ")
+            && s.status.contains("than the baseline strategy=direct"),
         "{}",
         s.status
     );
+    let versus = ev.results[1].stats.versus_baseline.as_ref().unwrap();
+    assert_eq!(versus.against, "strategy=direct");
     insta::assert_snapshot!("eval_view", draw(&s, 140, 40).backend());
     press(&mut s, KeyCode::Down);
     press(&mut s, KeyCode::Enter);

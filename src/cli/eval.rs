@@ -1,23 +1,22 @@
 //! `promptlab eval`: a template (and a grid of variants) over a labelled dataset.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::config::Config;
+use super::eval_report;
 use super::run::apply_overrides;
 use super::{BackendKind, EvalArgs, backend};
 use crate::backend::Backend;
+use crate::core::evaluation::baseline_index;
 use crate::core::variants::parse_vary;
 use crate::engine::cache::Cache;
-use crate::engine::eval::{EvalOptions, FIGURES, VariantResult, variants};
+use crate::engine::eval::{EvalOptions, VariantResult, variants};
 use crate::engine::jobs::{self, EvalJob, JobEvent, Report};
-use crate::store::atomic::write_atomic;
 
 /// What the progress display knows: items per variant, variant names, the current bar.
 #[derive(Default)]
@@ -140,6 +139,15 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             .cloned()
     })?;
 
+    // The plan, before anything is sampled.
+    let speed = variants
+        .first()
+        .and_then(|v| crate::store::speed::last(&v.backend.info().label()));
+    let plan = crate::engine::plan::eval_plan(&variants, &dataset.items, args.greedy, speed);
+    eprintln!("{plan}");
+    if args.plan {
+        return Ok(true);
+    }
     let cache = if args.no_cache {
         None
     } else {
@@ -199,6 +207,8 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let cancel =
         super::cancel_on_ctrl_c("stopping: what is sampled is cached, so the same command resumes");
     let concurrency = config.concurrency(args.prompt.concurrency);
+    let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
+    let baseline = baseline_index(&names, args.baseline.as_deref())?;
     let job = EvalJob {
         dataset,
         variants,
@@ -209,9 +219,18 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             cache_only: args.batch_in.is_some() || args.batch,
             ..EvalOptions::new(concurrency, cache, cancel.clone())
         },
+        baseline,
     };
     let results = job.run(&progress()).await;
     let (dataset, variants) = (&job.dataset, &job.variants);
+    // This backend's speed, for the next plan.
+    for r in results
+        .iter()
+        .filter(|r| r.samples.fresh > 0 && !r.cancelled)
+    {
+        let seconds = r.elapsed_ms as f64 / 1000.0 / r.samples.fresh as f64;
+        crate::store::speed::record(&r.backend.label(), seconds);
+    }
 
     let (mut sent, mut http_retries) = (0, 0);
     for b in backends.values() {
@@ -235,7 +254,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             "identity": "http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples - calls_shared",
         })
     });
-    let provenance = provenance(&results);
+    let provenance = eval_report::provenance(&results);
     let partial = results.iter().any(|r| r.cancelled) || results.len() < variants.len();
     let report = json!({
         "partial": partial,
@@ -247,7 +266,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         "requests": requests,
     });
     if let Some(dir) = &args.out {
-        export(dir, &dataset.name, &results, &provenance, partial)
+        eval_report::export(dir, &dataset.name, &results, &provenance, partial)
             .map_err(|e| format!("{}: {e}", dir.display()))?;
         eprintln!(
             "wrote {}/items.jsonl, variants.csv, report.md, accuracy.svg",
@@ -257,7 +276,10 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     if args.json {
         println!("{report}");
     } else {
-        print!("{}", table(&dataset.name, dataset.items.len(), &results));
+        print!(
+            "{}",
+            eval_report::table(&dataset.name, dataset.items.len(), &results)
+        );
     }
     if results.iter().all(|r| r.samples.succeeded == 0) {
         let first = results.iter().flat_map(|r| &r.per_item).find_map(|i| {
@@ -271,251 +293,4 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         });
     }
     Ok(true)
-}
-
-/// What produced an evaluation: the promptlab, every backend that sampled, and how many
-/// paths were sampled now or read from the cache.
-pub fn provenance(results: &[VariantResult]) -> Value {
-    let mut backends: Vec<&crate::backend::BackendInfo> = Vec::new();
-    for r in results {
-        if !backends.contains(&&r.backend) {
-            backends.push(&r.backend);
-        }
-    }
-    let fresh: usize = results.iter().map(|r| r.samples.fresh).sum();
-    let cached: usize = results.iter().map(|r| r.samples.cached).sum();
-    json!({
-        "promptlab": crate::core::record::version(),
-        "backends": backends,
-        "samples": {"fresh": fresh, "cached": cached},
-    })
-}
-
-/// One line for people: "promptlab 0.1.0 · local gemma (a5fd3b62) · 40 fresh, 10 cached paths".
-fn provenance_line(p: &Value, results: &[VariantResult]) -> String {
-    let mut labels: Vec<String> = results.iter().map(|r| r.backend.label()).collect();
-    labels.dedup();
-    format!(
-        "{} · {} · {} fresh, {} cached paths",
-        p["promptlab"].as_str().unwrap_or_default(),
-        labels.join(", "),
-        p["samples"]["fresh"],
-        p["samples"]["cached"]
-    )
-}
-
-/// The side-by-side table for people, then each variant's maj@k curve.
-pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
-    let w = results
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(7)
-        .max(7);
-    let mut out = format!(
-        "{dataset} · {items} items · {}\n\n{:<w$}",
-        provenance_line(&provenance(results), results),
-        "variant"
-    );
-    for c in FIGURES {
-        let _ = write!(out, "  {c:>9}");
-    }
-    out.push('\n');
-    for r in results {
-        let _ = write!(out, "{:<w$}", r.name);
-        for c in r.figures() {
-            let _ = write!(out, "  {c:>9}");
-        }
-        if r.samples.failed > 0 {
-            let _ = write!(out, "  ({} samples failed)", r.samples.failed);
-        }
-        out.push('\n');
-    }
-    out.push('\n');
-    // DeepConf: where every path has a confidence, its two votes.
-    for r in results {
-        if let (Some(c), Some(f)) = (r.accuracy_confidence, r.accuracy_filtered) {
-            let _ = writeln!(
-                out,
-                "confidence {:<w$}  confidence-weighted {} · the most confident half {} (majority {})",
-                r.name,
-                crate::engine::eval::pct(c),
-                crate::engine::eval::pct(f),
-                crate::engine::eval::pct(r.accuracy_majority)
-            );
-        }
-    }
-    // Free-form answers: what decided that two answers (and an answer and a target) agree.
-    for r in results {
-        if let Some(f) = r.free_vote {
-            let _ = writeln!(
-                out,
-                "free-form {:<w$}  answers clustered and scored by {} ≥ {}{}",
-                r.name,
-                if f.rule == crate::core::free::ClusterRule::Embed {
-                    "embed"
-                } else {
-                    "overlap"
-                },
-                f.similarity,
-                if f.rule == crate::core::free::ClusterRule::Usc {
-                    " (usc picks the winner)"
-                } else {
-                    ""
-                }
-            );
-        }
-    }
-    // Reasoning models: how much of the completion went into thinking.
-    for r in results.iter().filter(|r| r.reasoning_tokens > 0) {
-        let _ = writeln!(
-            out,
-            "thinking {:<w$}  {} of {} completion tokens",
-            r.name, r.reasoning_tokens, r.usage.completion_tokens
-        );
-    }
-    for r in results.iter().filter(|r| r.maj_at_k.len() > 1) {
-        let _ = writeln!(out, "maj@k {:<w$}  {}", r.name, curve(r, " "));
-    }
-    for r in results {
-        if let Some(line) = what_if_line(r, items) {
-            let _ = writeln!(out, "what-if {:<w$}  {line}", r.name);
-        }
-    }
-    out
-}
-
-/// "beta:0.95 over 20 orders of 12 items: 71.2% at 6.3 samples/item (every sample: 72.0% at 20.0)".
-fn what_if_line(r: &VariantResult, items: usize) -> Option<String> {
-    let s = r.what_if.as_ref()?;
-    let missing = match items.saturating_sub(s.items) {
-        0 => String::new(),
-        k => format!("; {k} item(s) without cached samples left out"),
-    };
-    Some(format!(
-        "{} over {} orders of {} items: {:.1}% at {:.1} samples/item (every sample: {:.1}% at {:.1}){missing}",
-        s.rule,
-        s.orders,
-        s.items,
-        s.accuracy * 100.0,
-        s.samples_per_item,
-        s.full_accuracy * 100.0,
-        s.full_samples_per_item
-    ))
-}
-
-/// "1:12% 2:15% …" for a variant's maj@k curve.
-fn curve(r: &VariantResult, sep: &str) -> String {
-    r.maj_at_k
-        .iter()
-        .enumerate()
-        .map(|(k, v)| format!("{}:{:.0}%", k + 1, v * 100.0))
-        .collect::<Vec<_>>()
-        .join(sep)
-}
-
-fn export(
-    dir: &Path,
-    dataset: &str,
-    results: &[VariantResult],
-    provenance: &Value,
-    partial: bool,
-) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut items = String::new();
-    for r in results {
-        for i in &r.per_item {
-            let v: Value = json!({"variant": r.name, "backend": r.backend.label(), "fresh": i.all_paths().filter(|p| !p.cached).count(), "cached": i.all_paths().filter(|p| p.cached).count(), "id": i.id, "target": i.target, "answers": i.answers, "majority": i.majority, "correct": i.correct, "first_correct": i.first_correct, "maj_at_k": i.maj_at_k});
-            let _ = writeln!(items, "{v}");
-        }
-    }
-    write_atomic(&dir.join("items.jsonl"), items.as_bytes())?;
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    let _ = csv.write_record([
-        "variant",
-        "accuracy_first",
-        "accuracy_majority",
-        "accuracy_confidence",
-        "accuracy_filtered",
-        "maj_at_n",
-        "samples_per_item",
-        "unparsed_rate",
-        "truncated_rate",
-        "prompt_tokens",
-        "completion_tokens",
-        "reasoning_tokens",
-        "elapsed_ms",
-        "fresh_paths",
-        "cached_paths",
-        "backend",
-        "model",
-        "host",
-        "fingerprint",
-        "promptlab",
-        "partial",
-    ]);
-    for r in results {
-        let _ = csv.write_record([
-            r.name.clone(),
-            r.accuracy_first.to_string(),
-            r.accuracy_majority.to_string(),
-            r.accuracy_confidence
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
-            r.accuracy_filtered
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
-            r.maj_at_k.last().copied().unwrap_or(0.0).to_string(),
-            r.samples_per_item.to_string(),
-            r.unparsed_rate.to_string(),
-            r.truncated_rate.to_string(),
-            r.usage.prompt_tokens.to_string(),
-            r.usage.completion_tokens.to_string(),
-            r.reasoning_tokens.to_string(),
-            r.elapsed_ms.to_string(),
-            r.samples.fresh.to_string(),
-            r.samples.cached.to_string(),
-            r.backend.kind.clone(),
-            r.backend.model.clone(),
-            r.backend.host.clone().unwrap_or_default(),
-            r.backend.fingerprint.clone().unwrap_or_default(),
-            crate::core::record::version(),
-            partial.to_string(),
-        ]);
-    }
-    write_atomic(
-        &dir.join("variants.csv"),
-        &csv.into_inner()
-            .map_err(|e| std::io::Error::other(e.to_string()))?,
-    )?;
-    let mut md = format!(
-        "# Evaluation: {dataset}{}\n\nProduced by {}.\n\n| variant | {} |\n|---|{}\n",
-        if partial {
-            " (PARTIAL: stopped before every item was sampled)"
-        } else {
-            ""
-        },
-        provenance_line(provenance, results),
-        FIGURES.join(" | "),
-        "---|".repeat(FIGURES.len())
-    );
-    for r in results {
-        let _ = writeln!(md, "| {} | {} |", r.name, r.figures().join(" | "));
-    }
-    md.push_str("\n## maj@k\n\n");
-    for r in results {
-        let _ = writeln!(md, "- **{}**: {}", r.name, curve(r, ", "));
-    }
-    let items = results.first().map_or(0, |r| r.per_item.len());
-    for r in results {
-        if let Some(line) = what_if_line(r, items) {
-            let _ = writeln!(md, "\n## What-if: {}\n\n{line}", r.name);
-        }
-    }
-    write_atomic(&dir.join("report.md"), md.as_bytes())?;
-    let chart = crate::core::chart::svg(
-        &format!("{dataset}: accuracy against samples per item"),
-        &crate::engine::eval::chart_series(results),
-    );
-    write_atomic(&dir.join("accuracy.svg"), chart.as_bytes())
 }

@@ -4,6 +4,7 @@ pub mod backend;
 pub mod batch;
 pub mod config;
 pub mod eval;
+pub mod eval_report;
 pub mod model;
 pub mod optimize;
 pub mod output;
@@ -279,6 +280,14 @@ pub struct EvalArgs {
     /// Stop at the first broken dataset line instead of skipping it
     #[arg(long)]
     pub strict: bool,
+    /// The variant the others are compared with (paired on the same items); the first unless
+    /// given
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+    /// Print the plan (items × variants × N, requests, prompt tokens, expected time, the
+    /// smallest difference it can detect) and stop before sampling
+    #[arg(long)]
+    pub plan: bool,
     /// Write items.jsonl, variants.csv and report.md here
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

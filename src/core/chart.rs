@@ -1,6 +1,8 @@
 //! Accuracy against samples per item: full self-consistency's maj@k curves as lines, early-stop
-//! rules as points on the same axes, so what stopping early costs shows at a glance. One set of
-//! series feeds both the SVG of `eval --out` and the lab's evaluation chart.
+//! rules as points on the same axes, so what stopping early costs shows at a glance. Each curve
+//! carries its 95% band and each point its interval (`core::evaluation`), so a gap inside the
+//! noise looks like one. One set of series feeds both the SVG of `eval --out` and the lab's
+//! evaluation chart.
 
 use std::fmt::Write as _;
 
@@ -10,11 +12,14 @@ pub enum Series {
     Curve {
         name: String,
         points: Vec<(f64, f64)>,
+        /// The interval (low, high) at each point; empty: none drawn.
+        band: Vec<(f64, f64)>,
     },
     Point {
         name: String,
         x: f64,
         y: f64,
+        interval: Option<(f64, f64)>,
     },
 }
 
@@ -30,6 +35,29 @@ impl Series {
         match self {
             Series::Curve { points, .. } => points.clone(),
             Series::Point { x, y, .. } => vec![(*x, *y)],
+        }
+    }
+
+    /// The band's lower and upper edges as (samples per item, accuracy) lines (empty without
+    /// a band); a point's interval is a vertical segment.
+    pub fn band_edges(&self) -> [Vec<(f64, f64)>; 2] {
+        match self {
+            Series::Curve { points, band, .. } => {
+                let edge = |f: fn(&(f64, f64)) -> f64| {
+                    points
+                        .iter()
+                        .zip(band)
+                        .map(|((x, _), b)| (*x, f(b)))
+                        .collect()
+                };
+                [edge(|b| b.0), edge(|b| b.1)]
+            }
+            Series::Point {
+                x,
+                interval: Some((low, high)),
+                ..
+            } => [vec![(*x, *low), (*x, *high)], vec![]],
+            Series::Point { .. } => [vec![], vec![]],
         }
     }
 }
@@ -103,6 +131,28 @@ pub fn svg(title: &str, series: &[Series]) -> String {
     );
     for (i, s) in series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
+        let [low, high] = s.band_edges();
+        if !low.is_empty() && !high.is_empty() {
+            // The band: along the upper edge, back along the lower one.
+            let outline: Vec<String> = high
+                .iter()
+                .chain(low.iter().rev())
+                .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<polygon fill=\"{color}\" fill-opacity=\"0.15\" stroke=\"none\" points=\"{}\"/>",
+                outline.join(" ")
+            );
+        } else if let [(x, y0), (_, y1)] = low[..] {
+            let _ = writeln!(
+                out,
+                "<line x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{color}\" stroke-width=\"2\"/>",
+                px(x),
+                py(y0),
+                py(y1)
+            );
+        }
         match s {
             Series::Curve { points, .. } => {
                 let path: Vec<String> = points
@@ -137,8 +187,9 @@ pub fn svg(title: &str, series: &[Series]) -> String {
             ),
         };
         let label = match s {
-            Series::Curve { name, .. } => format!("{name} (maj@k)"),
-            Series::Point { name, x, y } => format!("{name}: {:.0}% at {x:.1}", y * 100.0),
+            Series::Curve { name, band, .. } if band.is_empty() => format!("{name} (maj@k)"),
+            Series::Curve { name, .. } => format!("{name} (maj@k, 95% band)"),
+            Series::Point { name, x, y, .. } => format!("{name}: {:.0}% at {x:.1}", y * 100.0),
         };
         let _ = writeln!(
             out,
@@ -164,11 +215,13 @@ mod tests {
                 points: (1..=20)
                     .map(|k| (k as f64, 0.5 + k as f64 / 100.0))
                     .collect(),
+                band: vec![],
             },
             Series::Point {
                 name: "early_stop=beta".into(),
                 x: 5.5,
                 y: 0.68,
+                interval: None,
             },
         ];
         let svg = svg("arith & sums", &series);
@@ -194,7 +247,40 @@ mod tests {
                 name: "x".into(),
                 x: 1.0,
                 y: 1.0,
+                interval: None,
             }],
         )
+    }
+
+    #[test]
+    fn bands_and_intervals_are_drawn() {
+        let series = vec![
+            Series::Curve {
+                name: "full".into(),
+                points: vec![(1.0, 0.4), (2.0, 0.5), (3.0, 0.55)],
+                band: vec![(0.25, 0.55), (0.35, 0.65), (0.4, 0.7)],
+            },
+            Series::Point {
+                name: "beta".into(),
+                x: 2.2,
+                y: 0.5,
+                interval: Some((0.3, 0.7)),
+            },
+        ];
+        let svg = svg("bands", &series);
+        assert_eq!(svg.matches("<polygon").count(), 1, "one band");
+        // The band goes out along the upper edge and back along the lower one: 6 vertices.
+        let band = svg.split("<polygon").nth(1).expect("band");
+        let points = band.split("points=\"").nth(1).expect("points");
+        assert_eq!(
+            points.split('"').next().expect("list").split(' ').count(),
+            6
+        );
+        assert!(svg.contains("full (maj@k, 95% band)"));
+        // The point's interval: a vertical line at its x.
+        let [low, high] = series[1].band_edges();
+        assert_eq!(low, vec![(2.2, 0.3), (2.2, 0.7)]);
+        assert!(high.is_empty());
+        assert!(!svg.contains("NaN"));
     }
 }

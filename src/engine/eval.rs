@@ -14,11 +14,13 @@ use super::{RunPlan, run_limited};
 use crate::backend::{Backend, Embedder, Usage};
 use crate::core::chart::Series;
 use crate::core::early_stop::{Rule, Simulated, simulate};
+use crate::core::evaluation::{VariantStats, cell};
 use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::free::{self, ClusterRule};
 use crate::core::metrics::{maj_at_k, majority_correct};
 use crate::core::record::PathRecord;
 use crate::core::render::Mode;
+use crate::core::stats::Estimate;
 use crate::core::template::Template;
 use crate::core::variants::{apply, grid};
 use crate::store::dataset::Item;
@@ -198,6 +200,9 @@ pub struct VariantResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub free_vote: Option<FreeVote>,
     pub per_item: Vec<ItemResult>,
+    /// Intervals and comparisons (`engine::grid::fill`, once the grid's variants are scored).
+    #[serde(flatten)]
+    pub stats: VariantStats,
 }
 
 /// The rule and similarity a free-form evaluation clustered and scored by.
@@ -278,10 +283,15 @@ impl VariantResult {
     /// The figures shown for a variant everywhere (tables, reports, the lab), as `FIGURES`.
     pub fn figures(&self) -> [String; 9] {
         let paths = (self.samples.fresh + self.samples.cached).max(1);
+        // Accuracies with their intervals once the grid's statistics are in.
+        let acc = |e: Option<Estimate>, v: f64| e.map_or_else(|| pct(v), |e| cell(&e));
+        let iv = &self.stats.intervals;
         [
-            pct(self.accuracy_first),
-            pct(self.accuracy_majority),
-            self.maj_at_k.last().map_or("-".into(), |v| pct(*v)),
+            acc(iv.first, self.accuracy_first),
+            acc(iv.majority, self.accuracy_majority),
+            self.maj_at_k
+                .last()
+                .map_or("-".into(), |v| acc(iv.maj_at_n, *v)),
             format!("{:.1}", self.samples_per_item),
             pct(self.unparsed_rate),
             pct(self.truncated_rate),
@@ -297,11 +307,13 @@ impl VariantResult {
 pub fn chart_series(results: &[VariantResult]) -> Vec<Series> {
     let mut series = Vec::new();
     for r in results {
+        let iv = &r.stats.intervals;
         match r.early_stop {
             Some(_) => series.push(Series::Point {
                 name: r.name.clone(),
                 x: r.samples_per_item,
                 y: r.accuracy_majority,
+                interval: iv.majority.map(|e| (e.low, e.high)),
             }),
             None if !r.maj_at_k.is_empty() => series.push(Series::Curve {
                 name: r.name.clone(),
@@ -311,6 +323,7 @@ pub fn chart_series(results: &[VariantResult]) -> Vec<Series> {
                     .enumerate()
                     .map(|(k, v)| ((k + 1) as f64, *v))
                     .collect(),
+                band: iv.band.iter().map(|i| (i.low, i.high)).collect(),
             }),
             None => {}
         }
@@ -319,6 +332,7 @@ pub fn chart_series(results: &[VariantResult]) -> Vec<Series> {
                 name: format!("{} what-if {}", r.name, s.rule),
                 x: s.samples_per_item,
                 y: s.accuracy,
+                interval: None,
             });
         }
     }
@@ -592,16 +606,8 @@ fn summarize(
 ) -> VariantResult {
     let n_items = per_item.len().max(1) as f64;
     let n = per_item.iter().map(|i| i.maj_at_k.len()).max().unwrap_or(0);
-    // An item whose vote settled early keeps its answer at every larger k.
-    let at = |i: &ItemResult, k: usize| match i.maj_at_k.get(k) {
-        Some(v) => *v,
-        None if i.early_stop.as_ref().is_some_and(|e| e.settled) => {
-            i.maj_at_k.last().copied().unwrap_or(0.0)
-        }
-        None => 0.0,
-    };
     let maj_at_k: Vec<f64> = (0..n)
-        .map(|k| per_item.iter().map(|i| at(i, k)).sum::<f64>() / n_items)
+        .map(|k| per_item.iter().map(|i| i.maj_at(k)).sum::<f64>() / n_items)
         .collect();
     let mut usage = Usage::default();
     let mut reasoning_tokens = 0u64;
@@ -648,5 +654,6 @@ fn summarize(
             similarity: v.template.answer.similarity(),
         }),
         per_item,
+        stats: VariantStats::default(),
     }
 }

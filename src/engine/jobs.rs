@@ -9,6 +9,7 @@ use super::eval::{EvalOptions, VariantResult, eval_variant};
 use super::optimize::{PROPOSAL_TOKENS, Search, SearchResult, split};
 use crate::backend::Backend;
 use crate::core::ape::{ApeConfig, Candidate, SearchOptions};
+use crate::core::evaluation::VariantStats;
 use crate::core::template::Template;
 use crate::store::dataset::{Dataset, load_dataset, locate};
 
@@ -31,6 +32,9 @@ pub enum JobEvent {
         correct: usize,
     },
     VariantDone(Box<VariantResult>),
+    /// The statistics of the variants scored so far (intervals, each against the baseline,
+    /// Holm across them), after each variant: later variants change earlier adjustments.
+    Statistics(Vec<VariantStats>),
     /// Every variant is scored, or the job was cancelled. `lowered`: the concurrency a server
     /// that seemed overloaded was brought down to, of the one asked for.
     EvalFinished {
@@ -67,6 +71,8 @@ pub struct EvalJob {
     pub dataset: Dataset,
     pub variants: Vec<Variant>,
     pub opts: EvalOptions,
+    /// The variant the others are compared with (`core::evaluation::baseline_index`).
+    pub baseline: usize,
 }
 
 impl EvalJob {
@@ -91,6 +97,12 @@ impl EvalJob {
             let r = eval_variant(v, &self.dataset.items, &self.opts, on_item).await;
             on(JobEvent::VariantDone(Box::new(r.clone())));
             results.push(r);
+            // The baseline keeps its place among the variants scored so far.
+            let baseline = self.baseline.min(results.len());
+            super::grid::fill(&mut results, baseline);
+            on(JobEvent::Statistics(
+                results.iter().map(|r| r.stats.clone()).collect(),
+            ));
             if self.opts.cancel.is_cancelled() {
                 break;
             }

@@ -26,10 +26,12 @@ use crate::core::template::{Sampling, Strategy, Template};
 pub mod batch;
 pub mod cache;
 pub mod eval;
+pub mod grid;
 pub mod jobs;
 pub mod limit;
 pub mod optimize;
 mod path;
+pub mod plan;
 
 use cache::Cache;
 use limit::Limiter;

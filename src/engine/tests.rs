@@ -374,11 +374,19 @@ async fn an_evaluation_job_reports_start_items_variants_and_end_in_order() {
         dataset: dataset(&["2", "3", "2"]),
         variants,
         opts: eval_options(CancellationToken::new()),
+        baseline: 0,
     };
     let (report, seen) = recorder();
     let results = job.run(&report).await;
     assert_eq!(results.len(), 2);
     assert!((results[0].accuracy_majority - 2.0 / 3.0).abs() < 1e-9);
+    // The statistics are in the results: the baseline's interval, the other against it.
+    let majority = results[0].stats.intervals.majority.expect("an interval");
+    assert!(majority.low < 2.0 / 3.0 && majority.high > 2.0 / 3.0);
+    assert!(results[0].stats.versus_baseline.is_none());
+    let versus = results[1].stats.versus_baseline.as_ref().expect("paired");
+    assert_eq!(versus.against, "strategy=direct");
+    assert_eq!(versus.paired.items, 3);
     let seen = seen.lock().unwrap();
     let kinds: Vec<String> = seen
         .iter()
@@ -388,6 +396,7 @@ async fn an_evaluation_job_reports_start_items_variants_and_end_in_order() {
             } => format!("start {items} {}", variants.join("|")),
             jobs::JobEvent::ItemDone { variant, done, .. } => format!("item {variant} {done}"),
             jobs::JobEvent::VariantDone(r) => format!("done {}", r.name),
+            jobs::JobEvent::Statistics(s) => format!("stats {}", s.len()),
             jobs::JobEvent::EvalFinished { lowered } => format!("end {lowered:?}"),
             other => format!("{other:?}"),
         })
@@ -400,10 +409,12 @@ async fn an_evaluation_job_reports_start_items_variants_and_end_in_order() {
             "item 0 2",
             "item 0 3",
             "done strategy=direct",
+            "stats 1",
             "item 1 1",
             "item 1 2",
             "item 1 3",
             "done strategy=cot",
+            "stats 2",
             "end None",
         ]
     );
@@ -418,6 +429,7 @@ async fn a_cancelled_evaluation_job_still_ends_with_what_it_scored() {
         dataset: dataset(&["2"]),
         variants,
         opts: eval_options(cancel),
+        baseline: 0,
     };
     let (report, seen) = recorder();
     let results = job.run(&report).await;

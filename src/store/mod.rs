@@ -5,6 +5,7 @@ pub mod dataset;
 pub mod hub;
 pub mod models;
 pub mod session;
+pub mod speed;
 pub mod template;
 pub mod writer;
 

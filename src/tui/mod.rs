@@ -247,6 +247,7 @@ pub async fn run_eval(
             dataset,
             variants,
             opts: ctx.options(),
+            baseline: 0,
         })
     };
     match job.await {

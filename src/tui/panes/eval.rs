@@ -13,6 +13,7 @@ use ratatui::widgets::{
 use super::block;
 use crate::core::chart::{Series, max_x};
 use crate::engine::eval::{FIGURES, chart_series, pct};
+use crate::engine::grid::{comparison_lines, figure_widths};
 use crate::tui::keymap::Action;
 use crate::tui::state::{AppState, EvalView};
 
@@ -49,14 +50,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, detail: Option<usize>, scro
     let b = block(title, true);
     let inner = b.inner(area);
     f.render_widget(b, area);
-    let rows = ev.variants.len() as u16 + 1;
+    let compared = comparison_lines(&ev.results);
+    // A comparison may take two lines of a narrow pane.
+    let rows = ev.variants.len() as u16 + 1 + 2 * compared.len() as u16;
     let [table_area, chart_area, items_area] = Layout::vertical([
         Constraint::Length(rows),
         Constraint::Length(10.min(inner.height / 3)),
         Constraint::Min(0),
     ])
     .areas(inner);
-    table(f, table_area, ev);
+    table(f, table_area, ev, &compared);
     chart(f, chart_area, ev);
     match detail {
         Some(i) => item_paths(f, items_area, ev, i, scroll),
@@ -64,7 +67,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, detail: Option<usize>, scro
     }
 }
 
-fn table(f: &mut Frame, area: Rect, ev: &EvalView) {
+/// The variants' figures (accuracies with their intervals), then each against the baseline.
+fn table(f: &mut Frame, area: Rect, ev: &EvalView, compared: &[(String, String)]) {
     let w = ev
         .variants
         .iter()
@@ -72,10 +76,11 @@ fn table(f: &mut Frame, area: Rect, ev: &EvalView) {
         .max()
         .unwrap_or(8)
         .max(8);
+    let widths = figure_widths(&ev.results);
     let row = |name: &str, cells: &[String]| {
         let mut line = format!("{name:<w$}");
-        for c in cells {
-            line.push_str(&format!("  {c:>9}"));
+        for (c, cw) in cells.iter().zip(widths) {
+            line.push_str(&format!("  {c:>cw$}"));
         }
         line
     };
@@ -115,30 +120,52 @@ fn table(f: &mut Frame, area: Rect, ev: &EvalView) {
             Span::styled(text, Style::default().fg(color)),
         ]));
     }
-    f.render_widget(Paragraph::new(lines), area);
+    for (name, line) in compared {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  {name:<w$}  "),
+                Style::default().fg(Color::DarkGray),
+            ),
+            Span::raw(line.clone()),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
-/// Accuracy against samples per item: maj@k curves, early-stop variants as points (the chart
-/// `eval --out` writes as SVG).
+/// Accuracy against samples per item: maj@k curves with their 95% bands, early-stop variants as
+/// points with their intervals (the chart `eval --out` writes as SVG).
 fn chart(f: &mut Frame, area: Rect, ev: &EvalView) {
     let series = chart_series(&ev.results);
     let points: Vec<Vec<(f64, f64)>> = series.iter().map(Series::points).collect();
+    let edges: Vec<[Vec<(f64, f64)>; 2]> = series.iter().map(Series::band_edges).collect();
     let max_x = max_x(&series);
-    let datasets: Vec<Dataset> = series
-        .iter()
-        .zip(&points)
-        .enumerate()
-        .map(|(i, (s, p))| {
-            let d = Dataset::default()
-                .name(s.name().to_string())
-                .style(Style::default().fg(COLORS[i % COLORS.len()]))
-                .data(p);
-            match s {
-                Series::Curve { .. } => d.marker(Marker::Braille).graph_type(GraphType::Line),
-                Series::Point { .. } => d.marker(Marker::Dot).graph_type(GraphType::Scatter),
-            }
-        })
-        .collect();
+    let mut datasets: Vec<Dataset> = Vec::new();
+    // The 95% bands first, dim, so the curves draw over them.
+    for (i, e) in edges.iter().enumerate() {
+        for edge in e.iter().filter(|e| !e.is_empty()) {
+            datasets.push(
+                Dataset::default()
+                    .style(
+                        Style::default()
+                            .fg(COLORS[i % COLORS.len()])
+                            .add_modifier(Modifier::DIM),
+                    )
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .data(edge),
+            );
+        }
+    }
+    datasets.extend(series.iter().zip(&points).enumerate().map(|(i, (s, p))| {
+        let d = Dataset::default()
+            .name(s.name().to_string())
+            .style(Style::default().fg(COLORS[i % COLORS.len()]))
+            .data(p);
+        match s {
+            Series::Curve { .. } => d.marker(Marker::Braille).graph_type(GraphType::Line),
+            Series::Point { .. } => d.marker(Marker::Dot).graph_type(GraphType::Scatter),
+        }
+    }));
     let chart = Chart::new(datasets)
         .x_axis(
             Axis::default()

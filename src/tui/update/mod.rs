@@ -14,6 +14,7 @@ use super::state::{
     editor,
 };
 use crate::backend::BackendInfo;
+use crate::core::evaluation::{VariantStats, headline};
 use crate::core::extract::AnswerKind;
 use crate::core::free::ClusterRule;
 use crate::core::render::Mode;
@@ -833,21 +834,22 @@ fn job_event(s: &mut AppState, e: JobEvent) {
                 e.results.push(*r);
             }
         }
+        JobEvent::Statistics(stats) => {
+            if let Some(e) = s.eval.as_mut() {
+                for (r, st) in e.results.iter_mut().zip(stats) {
+                    r.stats = st;
+                }
+            }
+        }
         JobEvent::EvalFinished { lowered } => {
             if let Some(e) = s.eval.as_mut() {
                 e.running = false;
-                let best = e
+                let named: Vec<(&str, &VariantStats)> = e
                     .results
                     .iter()
-                    .max_by(|a, b| a.accuracy_majority.total_cmp(&b.accuracy_majority));
-                s.status = match best {
-                    Some(b) => format!(
-                        "evaluation done: best {} at {:.1}% (majority)",
-                        b.name,
-                        b.accuracy_majority * 100.0
-                    ),
-                    None => "evaluation stopped".into(),
-                };
+                    .map(|r| (r.name.as_str(), &r.stats))
+                    .collect();
+                s.status = format!("evaluation done: {}", headline(&named));
                 if let Some((limit, of)) = lowered {
                     s.status.push_str(&format!(
                         "; the server seemed overloaded, concurrency lowered to {limit} (of {of})"
