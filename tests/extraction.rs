@@ -2,7 +2,7 @@
 //! base-model few-shot continuations, chat-model styles) with the answer that must be read
 //! from each. Every extraction bug found adds a row to `fixtures/extraction-corpus.yaml`.
 
-use promptlab::core::extract::{AnswerKind, AnswerSpec, Extractor};
+use promptlab::core::extract::{AnswerKind, AnswerSpec, Extractor, Read};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -23,6 +23,9 @@ struct Row {
     choices: Vec<String>,
     #[serde(default)]
     note: Option<String>,
+    /// How the answer must be read, where the row says.
+    #[serde(default)]
+    read: Option<Read>,
 }
 
 #[test]
@@ -41,13 +44,16 @@ fn every_row_of_the_corpus_reads_its_answer() {
             choices: r.choices.clone(),
             ..Default::default()
         };
-        let got = Extractor::new(&spec).unwrap().extract(&r.reply, &r.query);
-        if got != r.want {
+        let reading = Extractor::new(&spec).unwrap().read(&r.reply, &r.query);
+        let got = reading.as_ref().map(|g| g.answer.clone());
+        let how = reading.map(|g| g.read);
+        if got != r.want || r.read.is_some_and(|want| how != Some(want)) {
             wrong.push(format!(
-                "row {}: {:?} read {got:?}, want {:?} ({})",
+                "row {}: {:?} read {got:?} as {how:?}, want {:?}{} ({})",
                 i + 1,
                 r.reply,
                 r.want,
+                r.read.map(|w| format!(" as {w:?}")).unwrap_or_default(),
                 r.note.as_deref().unwrap_or("")
             ));
         }

@@ -76,6 +76,12 @@ fn run_json(r: &Report<'_>) -> Value {
         weight: Option<f64>,
         #[serde(skip_serializing_if = "<[String]>::is_empty")]
         members: &'a [String],
+        /// Votes a fallback read (the no-answer bucket: paths strict answers set aside).
+        #[serde(skip_serializing_if = "is_zero")]
+        fallback: u32,
+    }
+    fn is_zero(n: &u32) -> bool {
+        *n == 0
     }
     let tally: Vec<Row<'_>> = result
         .tally
@@ -88,6 +94,7 @@ fn run_json(r: &Report<'_>) -> Value {
             paths: &e.paths,
             weight: e.weight,
             members: &e.members,
+            fallback: e.fallback,
         })
         .collect();
     let paths: Vec<Value> = result.paths.iter().map(path_json).collect();
@@ -102,6 +109,7 @@ fn run_json(r: &Report<'_>) -> Value {
         "prompt": r.prompt,
         "stop": r.stop,
         "sampling": template.sampling,
+        "strict_answers": template.answer.strict,
         "paths": paths,
         "samples": {"fresh": origin.fresh, "cached": origin.cached, "truncated": result.truncated()},
         "tally": tally,
@@ -146,7 +154,7 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
     let origin = result.origin();
     let _ = writeln!(
         out,
-        "{} · {} · {} path{}{} · {}",
+        "{} · {} · {} path{}{}{} · {}",
         template.name,
         template.strategy,
         n,
@@ -155,6 +163,11 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
             format!(" ({} cached)", origin.cached)
         } else {
             String::new()
+        },
+        if template.answer.strict {
+            " · strict answers"
+        } else {
+            ""
         },
         backend.label()
     );
@@ -229,9 +242,13 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
             .weight
             .map(|w| format!("  weight {w:.3}"))
             .unwrap_or_default();
+        let fallback = match e.fallback {
+            0 => String::new(),
+            n => format!("  (~{n})"),
+        };
         let _ = writeln!(
             out,
-            "  {:<aw$}  {bar:<24} {:>2}  {:>3.0}%  paths {}{weight}",
+            "  {:<aw$}  {bar:<24} {:>2}  {:>3.0}%  paths {}{fallback}{weight}",
             shorten(&label, aw),
             e.votes,
             e.share * 100.0,
@@ -261,6 +278,9 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         None => {
             let _ = writeln!(out, "\nAnswer: none (no path gave a parsable answer)");
         }
+    }
+    if let Some(note) = crate::core::display::fallback_note(tally, template.answer.strict) {
+        let _ = writeln!(out, "{note}");
     }
     if let Some(c) = &tally.clustering {
         let clusters = tally.entries.iter().filter(|e| e.answer.is_some()).count();

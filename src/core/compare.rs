@@ -128,6 +128,7 @@ mod tests {
                 answer: a.map(String::from),
                 logprob: None,
                 confidence: None,
+                fallback: false,
             })
             .collect();
         let t = Tally::from_ballots(&ballots);

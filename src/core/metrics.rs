@@ -23,6 +23,7 @@ pub fn majority_correct(answers: &[Option<&str>], accepted: &[String]) -> bool {
             answer: a.map(str::to_string),
             logprob: None,
             confidence: None,
+            fallback: false,
         })
         .collect();
     Tally::from_ballots(&ballots)

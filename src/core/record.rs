@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::HashMap;
 
-use super::extract::{AnswerKind, AnswerSpec, Extractor};
+use super::extract::{AnswerKind, AnswerSpec, Extractor, Read};
 use super::free::{self, ClusterRule};
 use super::render::{Mode, Prompt};
 use super::strategy::Stage;
@@ -180,6 +180,10 @@ pub struct PathRecord {
     pub index: usize,
     pub stages: Vec<StageRecord>,
     pub answer: Option<String>,
+    /// How `answer` was read (`core::extract::Read`); absent in records from before it was
+    /// kept (`RunRecord::reread` reads them again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<Read>,
     pub latency_ms: u64,
     pub error: Option<String>,
     /// Fresh samples taken after broken streams.
@@ -212,6 +216,7 @@ impl PathRecord {
             index,
             stages: Vec::new(),
             answer: None,
+            read: None,
             latency_ms: 0,
             error: None,
             resamples: 0,
@@ -352,14 +357,9 @@ impl PathRecord {
             .collect()
     }
 
-    /// This path's vote, if it finished.
-    pub fn ballot(&self) -> Option<Ballot> {
-        self.succeeded().then(|| Ballot {
-            path: self.index,
-            answer: self.answer.clone(),
-            logprob: self.logprob(),
-            confidence: self.confidence(),
-        })
+    /// Its answer was read by a fallback (the last number of a reply that never states it).
+    pub fn read_by_fallback(&self) -> bool {
+        self.answer.is_some() && self.read.is_some_and(Read::is_fallback)
     }
 }
 
@@ -379,10 +379,14 @@ pub fn settle(path: &mut PathRecord, extractor: &Extractor, query: &str) {
             _ => None,
         };
     }
-    path.answer = if path.succeeded() {
-        extractor.extract(&path.answer_text(), query)
+    let reading = if path.succeeded() {
+        extractor.read(&path.answer_text(), query)
     } else {
         None
+    };
+    (path.answer, path.read) = match reading {
+        Some(r) => (Some(r.answer), Some(r.read)),
+        None => (None, None),
     };
 }
 
@@ -405,6 +409,7 @@ static EXACT: AnswerSpec = AnswerSpec {
     choices: Vec::new(),
     similarity: None,
     cluster: None,
+    strict: false,
 };
 
 /// Free-form answers grouped: each answer's cluster label (its representative), each
@@ -441,6 +446,25 @@ impl<'a> Voting<'a> {
         self.spec.kind == AnswerKind::Free
     }
 
+    /// The answer `path` votes with: none unless it finished and an answer was read, and
+    /// with strict answers none when only a fallback read it.
+    pub fn answer_of<'p>(&self, path: &'p PathRecord) -> Option<&'p str> {
+        path.voted_answer()
+            .filter(|_| !(self.spec.strict && path.read_by_fallback()))
+    }
+
+    /// `path`'s vote, if it finished: its answer under this voting, and whether a fallback
+    /// read it (counted where it lands, the no-answer bucket under strict answers).
+    pub fn ballot(&self, path: &PathRecord) -> Option<Ballot> {
+        path.succeeded().then(|| Ballot {
+            path: path.index,
+            answer: self.answer_of(path).map(str::to_string),
+            logprob: path.logprob(),
+            confidence: path.confidence(),
+            fallback: path.read_by_fallback(),
+        })
+    }
+
     /// Each path's vote in order (`None`: no answer, or the path did not finish): its answer,
     /// or its cluster's label for free-form answers. What early-stop rules and maj@k read.
     pub fn labels(&self, paths: &[&PathRecord]) -> Vec<Option<String>> {
@@ -448,7 +472,7 @@ impl<'a> Voting<'a> {
         paths
             .iter()
             .map(|p| {
-                let a = p.voted_answer()?;
+                let a = self.answer_of(p)?;
                 Some(match &grouped {
                     Some(g) => g.label.get(a).cloned().unwrap_or_else(|| a.to_string()),
                     None => a.to_string(),
@@ -463,7 +487,7 @@ impl<'a> Voting<'a> {
         let mut sorted: Vec<&&PathRecord> = paths.iter().collect();
         sorted.sort_by_key(|p| p.index);
         for p in sorted {
-            let Some(a) = p.voted_answer() else { continue };
+            let Some(a) = self.answer_of(p) else { continue };
             match distinct.iter_mut().find(|(x, _, _)| *x == a) {
                 Some(d) => {
                     d.1 += 1.0;
@@ -539,7 +563,7 @@ pub struct Selection {
 /// The tally of finished paths under `voting`: the one tally builder.
 pub fn tally<'a>(paths: impl IntoIterator<Item = &'a PathRecord>, voting: &Voting) -> Tally {
     let paths: Vec<&PathRecord> = paths.into_iter().collect();
-    let mut ballots: Vec<Ballot> = paths.iter().filter_map(|p| p.ballot()).collect();
+    let mut ballots: Vec<Ballot> = paths.iter().filter_map(|p| voting.ballot(p)).collect();
     if !voting.free() {
         return Tally::from_ballots(&ballots);
     }
@@ -712,6 +736,36 @@ impl RunRecord {
         Ok(r)
     }
 
+    /// Reads again the answers of a run recorded before promptlab kept how each answer was
+    /// read (`PathRecord::read`), so fallback votes are marked and counted in old sessions
+    /// too. Its tally is counted again when an answer changed; otherwise it only gains its
+    /// fallback counts.
+    pub fn reread(&mut self) {
+        let paths = &mut self.result.paths;
+        if !paths.iter().any(|p| p.answer.is_some() && p.read.is_none()) {
+            return;
+        }
+        let Ok(extractor) = Extractor::new(&self.template.answer) else {
+            return;
+        };
+        let before: Vec<Option<String>> = paths.iter().map(|p| p.answer.clone()).collect();
+        for p in paths.iter_mut() {
+            settle(p, &extractor, &self.query);
+        }
+        if paths.iter().map(|p| &p.answer).ne(before.iter()) {
+            let voting = self.result.voting(&self.template.answer, &self.query);
+            self.result.tally = tally(&self.result.paths, &voting);
+            return;
+        }
+        for e in &mut self.result.tally.entries {
+            e.fallback = e
+                .paths
+                .iter()
+                .filter(|&&i| paths.iter().any(|p| p.index == i && p.read_by_fallback()))
+                .count() as u32;
+        }
+    }
+
     /// Whether `other` records the same run, perhaps re-voted since: same time, question,
     /// prompt, backend, duration and path texts (a re-vote changes only answers and tally).
     pub fn same_run(&self, other: &RunRecord) -> bool {
@@ -743,6 +797,8 @@ mod wire {
         stages: Option<Vec<StageRecord>>,
         #[serde(default)]
         answer: Option<String>,
+        #[serde(default)]
+        read: Option<Read>,
         #[serde(default)]
         latency_ms: u64,
         #[serde(default)]
@@ -797,6 +853,7 @@ mod wire {
                 index: w.index,
                 stages,
                 answer: w.answer,
+                read: w.read,
                 latency_ms: w.latency_ms,
                 error: w.error,
                 resamples: w.resamples,
@@ -1039,6 +1096,89 @@ mod tests {
         assert_eq!(t.clustering.unwrap().note, None);
     }
 
+    /// The issue's run: 7 of 8 paths never state their answer; three restate the question
+    /// and their last number, 2, wins; the one path that answered says 9.
+    fn restating_paths(spec: &AnswerSpec) -> Vec<PathRecord> {
+        let restated = "Janet's ducks lay 16 eggs per day. She sells the remainder at the \
+                        farmers' market daily for $2 per fresh duck egg.";
+        free_paths(
+            &[
+                restated,
+                "She eats 3 and bakes with 4, so 16 - 7 = 9 are left.",
+                restated,
+                "9 eggs at $2 each. The answer is 9.",
+                restated,
+                "She bakes muffins with 4.",
+                "3 + 4 = 7 eggs are used.",
+                "She sells 10.",
+            ],
+            spec,
+        )
+    }
+
+    #[test]
+    fn fallback_votes_are_counted_and_strict_answers_set_them_aside() {
+        let flexible = AnswerSpec::of(AnswerKind::Number);
+        let paths = restating_paths(&flexible);
+        assert_eq!(paths[0].read, Some(Read::LastNumber));
+        assert_eq!(paths[3].read, Some(Read::Trigger));
+        let t = tally(&paths, &Voting::of(&flexible));
+        assert_eq!(t.winner.as_deref(), Some("2"));
+        assert_eq!((t.entries[0].votes, t.entries[0].fallback), (3, 3));
+        assert_eq!(
+            t.entry(Some("9")).map(|e| (e.votes, e.fallback)),
+            Some((2, 1))
+        );
+        let strict = AnswerSpec {
+            strict: true,
+            ..flexible.clone()
+        };
+        let t = tally(&paths, &Voting::of(&strict));
+        assert_eq!(t.winner.as_deref(), Some("9"));
+        assert_eq!(t.agreement, 1.0 / 8.0);
+        let none = t.entry(None).unwrap();
+        assert_eq!(
+            (none.votes, none.fallback),
+            (7, 7),
+            "set aside, and said so"
+        );
+        // The same labels reach early-stop rules and evaluation scoring.
+        let refs: Vec<&PathRecord> = paths.iter().collect();
+        let labels = Voting::of(&strict).labels(&refs);
+        assert_eq!(labels.iter().flatten().collect::<Vec<_>>(), ["9"]);
+    }
+
+    #[test]
+    fn runs_recorded_before_reads_were_kept_are_read_again() {
+        let spec = AnswerSpec::of(AnswerKind::Number);
+        let mut paths = restating_paths(&spec);
+        for p in &mut paths {
+            p.read = None;
+        }
+        let old_tally = tally(&paths, &Voting::of(&spec));
+        let mut old = RunRecord {
+            timestamp: "t".into(),
+            promptlab: None,
+            template: Template {
+                answer: spec.clone(),
+                ..crate::store::template::resolve("gsm8k-cot").unwrap().0
+            },
+            query: "q".into(),
+            mode: crate::core::render::Mode::Completion,
+            prompt: Prompt::Completion("p".into()),
+            stop: vec![],
+            backend: BackendInfo::new("scripted", "s", crate::core::render::Mode::Completion),
+            result: RunResult {
+                tally: old_tally,
+                ..RunResult::from_paths(paths, 1, false, &Voting::of(&spec))
+            },
+        };
+        old.result.tally.entries[0].fallback = 0;
+        old.reread();
+        assert_eq!(old.result.paths[0].read, Some(Read::LastNumber));
+        assert_eq!(old.result.tally.entries[0].fallback, 3);
+    }
+
     #[test]
     fn failed_paths_have_no_answer_and_no_vote() {
         let mut p = PathRecord::new(3);
@@ -1046,7 +1186,7 @@ mod tests {
         p.error = Some("HTTP 500: boom".into());
         settle(&mut p, &number(), "");
         assert_eq!(p.answer, None);
-        assert_eq!(p.ballot(), None);
+        assert_eq!(Voting::exact().ballot(&p), None);
     }
 
     #[test]

@@ -32,12 +32,13 @@ pub enum Setting {
     Seed,
     Mode,
     Answer,
+    Strict,
     Thinking,
     Effort,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 12] = [
+    pub const ALL: [Setting; 13] = [
         Setting::Strategy,
         Setting::N,
         Setting::EarlyStop,
@@ -48,6 +49,7 @@ impl Setting {
         Setting::Seed,
         Setting::Mode,
         Setting::Answer,
+        Setting::Strict,
         Setting::Thinking,
         Setting::Effort,
     ];
@@ -64,9 +66,16 @@ impl Setting {
             Setting::Seed => "seed",
             Setting::Mode => "mode",
             Setting::Answer => "answer",
+            Setting::Strict => "strict",
             Setting::Thinking => "thinking",
             Setting::Effort => "effort",
         }
+    }
+
+    /// Settings that say how answers are read and voted: they re-vote the run on screen,
+    /// a recorded one included.
+    pub fn revotes(self) -> bool {
+        matches!(self, Setting::Answer | Setting::Strict)
     }
 
     /// Its place in the settings bar.

@@ -30,7 +30,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         .max()
         .unwrap_or(4)
         .clamp(4, 14);
-    let bar_w = (inner.width as usize).saturating_sub(label_w + 14).max(1);
+    // Votes a fallback read get a "~N" column.
+    let marks = t.entries.iter().any(|e| e.fallback > 0);
+    let mark_w = if marks { 4 } else { 0 };
+    let bar_w = (inner.width as usize)
+        .saturating_sub(label_w + 14 + mark_w)
+        .max(1);
     let max = t.entries.iter().map(|e| e.votes).max().unwrap_or(1).max(1);
     let mut lines: Vec<Line> = Vec::new();
     let line = |i: usize, e: &TallyEntry| {
@@ -71,6 +76,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
                 e.votes,
                 e.share * 100.0
             )),
+            Span::styled(
+                match e.fallback {
+                    0 => " ".repeat(mark_w),
+                    n => format!(" {:<3}", format!("~{n}")),
+                },
+                Style::default().fg(Color::Yellow),
+            ),
         ])
     };
     for (i, e) in t.entries.iter().enumerate() {
@@ -125,6 +137,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             " waiting for the first path…",
             Style::default().fg(Color::DarkGray),
         )),
+    }
+    if let Some(note) = crate::core::display::fallback_note(t, run.meta.template.answer.strict) {
+        lines.push(Line::styled(
+            format!(" {note}"),
+            Style::default().fg(Color::Yellow),
+        ));
     }
     if let Some(w) = &t.weighted_winner {
         lines.push(Line::from(vec![

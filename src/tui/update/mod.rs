@@ -789,6 +789,8 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_votes;
 
 /// An evaluation's or a search's progress, shown in its view and the status line.
 fn job_event(s: &mut AppState, e: JobEvent) {

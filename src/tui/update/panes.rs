@@ -139,7 +139,7 @@ fn settings_action(s: &mut AppState, a: Action) {
         Action::Select => return open_setting_input(s, field),
         _ => return,
     };
-    if let Some((i, _)) = s.viewed().filter(|_| field != Setting::Answer) {
+    if let Some((i, _)) = s.viewed().filter(|_| !field.revotes()) {
         s.status = format!(
             "viewing run {}: its settings are read-only ({}: back to your edits)",
             i + 1,
@@ -239,6 +239,10 @@ fn settings_action(s: &mut AppState, a: Action) {
             }
             revote_shown(s);
         }
+        Setting::Strict => {
+            s.lab.answer.strict = !s.lab.answer.strict;
+            revote_shown(s);
+        }
     }
     s.refresh_preview();
 }
@@ -276,6 +280,7 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
             .map_or("default", Effort::as_str)
             .to_string(),
         Setting::Answer => s.lab.answer.short(),
+        Setting::Strict => if s.lab.answer.strict { "on" } else { "off" }.to_string(),
     };
     s.popup = Some(Popup::SettingInput {
         field,
@@ -342,14 +347,21 @@ pub(in crate::tui) fn set_typed(
                 .with_short(typed)
                 .map_err(|e| format!("answer: {e}"))?;
         }
+        Setting::Strict => {
+            next.answer.strict = match typed.trim() {
+                "on" | "true" | "strict" => true,
+                "off" | "false" | "flexible" => false,
+                _ => return Err(format!("strict: on or off, got `{typed}`")),
+            }
+        }
     }
     if next.template() == s.lab.template() {
         return Ok(());
     }
     s.checkpoint();
     s.lab = next;
-    // The answer kind re-votes the shown run (so it works while browsing too).
-    if field == Setting::Answer {
+    // The answer kind and strictness re-vote the shown run (so they work while browsing too).
+    if field.revotes() {
         revote_shown(s);
     }
     s.status = format!("{} set to {typed}", field.label());
@@ -373,9 +385,10 @@ fn revote_shown(s: &mut AppState) {
                 .and_then(|r| r.tally.winner.clone())
                 .unwrap_or_else(|| "none".into());
             s.status = format!(
-                "run {} re-voted as {}: answer {winner} (save to keep it)",
+                "run {} re-voted as {}{}: answer {winner} (save to keep it)",
                 i + 1,
-                s.lab.answer.short()
+                s.lab.answer.short(),
+                if s.lab.answer.strict { ", strict" } else { "" }
             );
         }
         Err(e) => s.status = e,
