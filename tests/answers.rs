@@ -153,3 +153,93 @@ fn the_strict_flag_is_offered_where_answers_are_read() {
         .assert()
         .success();
 }
+
+#[test]
+fn evaluations_report_strict_and_flexible_accuracy_paired_on_the_items() {
+    let dirs = tempfile::tempdir().unwrap();
+    // Six items, all 18: two state it, three only end on it, one ends on another number.
+    let data = dirs.path().join("eggs.jsonl");
+    let mut lines = String::new();
+    let mut script = String::from("model: eggs\nresponses:\n");
+    let replies = [
+        "So 9 * 2 = 18. The answer is 18.",
+        "The answer is 18.",
+        "She makes 9 * 2 = 18 dollars.",
+        "9 eggs at $2 is 18",
+        "That is 18 dollars a day.",
+        "She keeps 7 of 16 eggs.",
+    ];
+    for (i, reply) in replies.iter().enumerate() {
+        lines.push_str(&format!(
+            "{{\"id\": \"e{i}\", \"input\": \"Question number {i}?\", \"target\": 18}}\n"
+        ));
+        script.push_str(&format!(
+            "  - when: \"Question number {i}?\"\n    text: \" {reply}\"\n"
+        ));
+    }
+    std::fs::write(&data, lines).unwrap();
+    let script_path = dirs.path().join("eggs-script.yaml");
+    std::fs::write(&script_path, script).unwrap();
+    let out_dir = dirs.path().join("out");
+    let out = promptlab(&dirs)
+        .args([
+            "eval",
+            "-t",
+            "gsm8k-direct",
+            "--backend",
+            "scripted",
+            "--script",
+        ])
+        .arg(&script_path)
+        .arg("-d")
+        .arg(&data)
+        .args(["-n", "1", "--json", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let v = ok_json(&out);
+    let sf = &v["variants"][0]["strict_flexible"];
+    assert_eq!(sf["strict"]["value"].as_f64(), Some(2.0 / 6.0), "{sf}");
+    assert_eq!(sf["flexible"]["value"].as_f64(), Some(5.0 / 6.0), "{sf}");
+    assert_eq!(sf["paired"]["test"]["b_only"], 3, "{sf}");
+    assert_eq!(sf["paired"]["test"]["a_only"], 0, "{sf}");
+    assert!(
+        (sf["paired"]["p"].as_f64().unwrap() - 0.25).abs() < 1e-9,
+        "exact: 2 · 0.5^3"
+    );
+    assert_eq!(
+        v["variants"][0]["accuracy_majority"].as_f64(),
+        Some(5.0 / 6.0)
+    );
+    let csv = std::fs::read_to_string(out_dir.join("variants.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains("accuracy_strict,accuracy_flexible")
+    );
+    let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("## Strict and flexible answers"),
+        "{report}"
+    );
+    // With strict answers the evaluation's own accuracy is the strict one.
+    let out = promptlab(&dirs)
+        .args([
+            "eval",
+            "-t",
+            "gsm8k-direct",
+            "--backend",
+            "scripted",
+            "--script",
+        ])
+        .arg(&script_path)
+        .arg("-d")
+        .arg(&data)
+        .args(["-n", "1", "--strict-answers", "--no-cache"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("33.3%"), "{table}");
+    assert!(table.contains("strict 33.3% ["), "{table}");
+}

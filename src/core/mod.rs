@@ -16,6 +16,7 @@ pub mod record;
 pub mod render;
 pub mod stats;
 pub mod strategy;
+pub mod strictness;
 pub mod template;
 pub mod thinking;
 pub mod variants;

@@ -1,0 +1,159 @@
+//! Strict and flexible answers side by side, as lm-evaluation-harness reports strict-match and
+//! flexible-extract: each item's majority read both ways (strict sets aside the answers only a
+//! fallback read), and the two accuracies of an evaluation paired on its items, so what the
+//! fallback adds (or costs) is told apart from the noise by McNemar's exact test.
+
+use serde::Serialize;
+
+use super::extract::{AnswerKind, AnswerSpec};
+use super::metrics::majority_correct;
+use super::record::{PathRecord, Voting};
+use super::stats::{self, Estimate, Paired};
+
+/// An item's majority, right or not, read strictly and read flexibly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Readings {
+    pub strict: bool,
+    pub flexible: bool,
+}
+
+/// Whether the majority of `paths` is right (an answer in `accepted`) under strict and under
+/// flexible answers. `None` for free-form answers, whose votes are clusters scored by likeness.
+pub fn item(paths: &[&PathRecord], spec: &AnswerSpec, accepted: &[String]) -> Option<Readings> {
+    if spec.kind == AnswerKind::Free {
+        return None;
+    }
+    let right = |strict: bool| {
+        let spec = AnswerSpec {
+            strict,
+            ..spec.clone()
+        };
+        let labels = Voting::of(&spec).labels(paths);
+        let refs: Vec<Option<&str>> = labels.iter().map(Option::as_deref).collect();
+        majority_correct(&refs, accepted)
+    };
+    Some(Readings {
+        strict: right(true),
+        flexible: right(false),
+    })
+}
+
+/// An evaluation's accuracy under strict and under flexible answers, on the same items.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StrictFlexible {
+    pub strict: Estimate,
+    pub flexible: Estimate,
+    /// Flexible against strict (the baseline): `diff` is what the fallback adds, McNemar's
+    /// discordant counts the items only one reading got right.
+    pub paired: Paired,
+}
+
+impl StrictFlexible {
+    /// The comparison over every item that has both readings (`None` without any).
+    pub fn of(items: impl IntoIterator<Item = Readings>) -> Option<StrictFlexible> {
+        let (strict, flexible): (Vec<bool>, Vec<bool>) =
+            items.into_iter().map(|r| (r.strict, r.flexible)).unzip();
+        let right = |v: &[bool]| v.iter().filter(|r| **r).count() as u64;
+        let n = strict.len() as u64;
+        Some(StrictFlexible {
+            strict: stats::proportion(right(&strict), n, stats::LEVEL)?,
+            flexible: stats::proportion(right(&flexible), n, stats::LEVEL)?,
+            paired: stats::paired_binary(&strict, &flexible, stats::LEVEL)?,
+        })
+    }
+
+    /// "strict 40.0% [21.9, 61.3] · flexible 55.0% [34.2, 74.2] · Δ +15.0 [−4.1, +33.9],
+    /// McNemar p 0.25 (flexible alone right on 4 items, strict alone on 1)".
+    pub fn describe(&self) -> String {
+        let share = |e: &Estimate| {
+            format!(
+                "{:.1}% [{:.1}, {:.1}]",
+                e.value * 100.0,
+                e.low * 100.0,
+                e.high * 100.0
+            )
+        };
+        let (flexible_only, strict_only) = match self.paired.test {
+            stats::Test::McNemar { b_only, a_only } => (b_only, a_only),
+            stats::Test::Bootstrap { .. } => (0, 0),
+        };
+        format!(
+            "strict {} · flexible {} · Δ {} [{}, {}], McNemar p {:.2} (flexible alone right on {flexible_only} item{}, strict alone on {strict_only})",
+            share(&self.strict),
+            share(&self.flexible),
+            stats::points(self.paired.diff),
+            stats::points(self.paired.low),
+            stats::points(self.paired.high),
+            self.paired.p,
+            if flexible_only == 1 { "" } else { "s" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::extract::Extractor;
+    use crate::core::record::{StageRecord, settle};
+    use crate::core::strategy::Stage;
+
+    fn paths(texts: &[&str]) -> Vec<PathRecord> {
+        let e = Extractor::new(&AnswerSpec::of(AnswerKind::Number)).unwrap();
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut p = PathRecord::new(i);
+                p.stages = vec![StageRecord::new(Stage::Answer, *t)];
+                settle(&mut p, &e, "");
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_item_is_read_both_ways() {
+        let spec = AnswerSpec::of(AnswerKind::Number);
+        let accepted = vec!["18".to_string()];
+        // Right only because of the fallback: two unstated 18s outvote a stated 20.
+        let p = paths(&["so 18 dollars", "The answer is 20.", "that makes 18"]);
+        let refs: Vec<&PathRecord> = p.iter().collect();
+        assert_eq!(
+            item(&refs, &spec, &accepted),
+            Some(Readings {
+                strict: false,
+                flexible: true
+            })
+        );
+        let free = AnswerSpec::of(AnswerKind::Free);
+        assert_eq!(item(&refs, &free, &accepted), None);
+    }
+
+    #[test]
+    fn the_two_accuracies_are_paired_on_the_items() {
+        let r = |strict, flexible| Readings { strict, flexible };
+        // 20 items: 8 right both ways, 4 only flexibly, 0 only strictly.
+        let items: Vec<Readings> = (0..20)
+            .map(|i| match i {
+                0..8 => r(true, true),
+                8..12 => r(false, true),
+                _ => r(false, false),
+            })
+            .collect();
+        let c = StrictFlexible::of(items).unwrap();
+        assert_eq!((c.strict.value, c.flexible.value), (0.4, 0.6));
+        assert!((c.paired.diff - 0.2).abs() < 1e-12);
+        assert_eq!(
+            c.paired.test,
+            stats::Test::McNemar {
+                b_only: 4,
+                a_only: 0
+            }
+        );
+        assert!((c.paired.p - 0.125).abs() < 1e-12, "exact: 2 · 0.5^4");
+        let line = c.describe();
+        assert!(line.contains("Δ +20.0"), "{line}");
+        assert!(line.contains("McNemar p 0.1"), "{line}");
+        assert_eq!(StrictFlexible::of(Vec::new()), None);
+    }
+}
