@@ -115,6 +115,7 @@ fn run_json(r: &Report<'_>) -> Value {
         "tally": tally,
         "answer": result.tally.winner,
         "agreement": result.tally.agreement,
+        "winner_share": result.tally.winner_share(),
         "weighted_answer": result.tally.weighted_winner,
         "confidence_answer": result.tally.confidence_winner,
         "filtered_answer": result.tally.filtered_winner,
@@ -267,11 +268,13 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
     match &tally.winner {
         Some(w) => {
             let votes = tally.entry(Some(w)).map_or(0, |e| e.votes);
+            let share = tally
+                .winner_share()
+                .map_or_else(String::new, |s| s.describe());
             let w = crate::core::display::visible(w);
             let _ = writeln!(
                 out,
-                "\nAnswer: {w}  (agreement {:.0}%, {votes}/{})",
-                tally.agreement * 100.0,
+                "\nAnswer: {w}  (agreement {share}, {votes}/{})",
                 tally.voted
             );
         }

@@ -12,6 +12,7 @@ use super::{ReplayArgs, backend};
 use crate::backend::Embedder;
 use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::record::{RunRecord, tally};
+use crate::core::share::shift;
 use crate::core::vote::Tally;
 use crate::engine::{self, RunPlan};
 use crate::store::session::{load_session, save_merged};
@@ -161,6 +162,7 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
                 "run": i + 1,
                 "recorded": {"backend": r.backend, "tally": recorded["tally"], "answer": r.result.tally.winner, "agreement": r.result.tally.agreement},
                 "rerun": {"backend": info, "promptlab": crate::core::record::version(), "tally": tally_rows(&new.tally), "answer": new.tally.winner, "agreement": new.tally.agreement, "paths": new.paths.iter().map(super::output::path_json).collect::<Vec<_>>()},
+                "share_shift": shift(&r.result.tally, &new.tally),
             });
             println!("{v}");
         } else {
@@ -193,10 +195,14 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
                     "the answer changed"
                 };
                 println!(
-                    "{verdict}: {} → {}\n",
+                    "{verdict}: {} → {}",
                     show(&r.result.tally.winner),
                     show(&new.tally.winner)
                 );
+                if let Some(s) = shift(&r.result.tally, &new.tally) {
+                    println!("{}", s.describe());
+                }
+                println!();
             }
         }
         if cancel.is_cancelled() {

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod numbers;
 pub mod record;
 pub mod render;
+pub mod share;
 pub mod stats;
 pub mod strategy;
 pub mod strictness;

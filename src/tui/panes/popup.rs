@@ -318,6 +318,18 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 winners(&rb.result.tally),
                 rb.result.tally.agreement * 100.0
             )));
+            // Whether that move is more than the draw of N paths.
+            if let Some(shift) = crate::core::share::shift(&ra.result.tally, &rb.result.tally) {
+                let color = if shift.beyond_noise {
+                    Color::Yellow
+                } else {
+                    Color::DarkGray
+                };
+                lines.push(Line::styled(
+                    format!("  {}", shift.describe()),
+                    Style::default().fg(color),
+                ));
+            }
             let title = format!(
                 " Compare ({}/{} earlier/later pair, {} closes) ",
                 s.keymap.first_key(Action::Left),

@@ -1,4 +1,5 @@
-//! The live vote: answers by votes as bars, the no-answer bucket apart, winner and agreement.
+//! The live vote: answers by votes as bars, the no-answer bucket apart, the winner and its
+//! share of the vote with its 95% interval.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -121,7 +122,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
                     .fg(Color::Green)
                     .add_modifier(Modifier::BOLD),
             ),
-            Span::raw(format!(" · agreement {:.0}%", t.agreement * 100.0)),
+            Span::raw(format!(
+                " · {}",
+                t.winner_share()
+                    .map_or_else(|| format!("{:.0}%", t.agreement * 100.0), |s| s.describe())
+            )),
             Span::raw(
                 t.clustering
                     .as_ref()
