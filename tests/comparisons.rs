@@ -87,3 +87,79 @@ fn replay_rerun_says_whether_the_winners_share_moved_beyond_sampling_noise() {
     assert_eq!(v["share_shift"]["beyond_noise"], true);
     assert_eq!(v["share_shift"]["answer"], "18");
 }
+
+/// `promptlab optimize --json` on 40 items whose answer is 4: proposals "add the two numbers"
+/// (the scripted model then answers right) and "double it" (then, like your instruction, it
+/// answers 5).
+fn search(dirs: &tempfile::TempDir, extra: &[&str]) -> serde_json::Value {
+    let script = dirs.path().join("ape.yaml");
+    std::fs::write(
+        &script,
+        concat!(
+            "responses:\n",
+            "  - when: \"The instruction was to\"\n    text: \" add the two numbers\"\n",
+            "  - when: \"The instruction was to\"\n    text: \" double it\"\n",
+            "  - when: \"Add the two numbers.\"\n    text: \" The answer is 4.\"\n",
+            "  - text: \" The answer is 5.\"\n",
+        ),
+    )
+    .unwrap();
+    let data = dirs.path().join("fours.jsonl");
+    let lines: String = (0..40)
+        .map(|i| format!("{{\"id\": {i}, \"input\": \"What is 2 + 2? ({i})\", \"target\": 4}}\n"))
+        .collect();
+    std::fs::write(&data, lines).unwrap();
+    let out = promptlab(dirs)
+        .args(["optimize", "-t", "gsm8k-direct", "--backend", "scripted"])
+        .args(["--candidates", "2", "--rounds", "1", "--json", "--script"])
+        .arg(&script)
+        .arg("-d")
+        .arg(&data)
+        .arg("--out")
+        .arg(dirs.path().join("best.yaml"))
+        .args(extra)
+        .output()
+        .unwrap();
+    ok_json(&out)
+}
+
+#[test]
+fn optimize_drops_a_clearly_worse_candidate_and_writes_a_winner_shown_better() {
+    let dirs = tempfile::tempdir().unwrap();
+    let v = search(
+        &dirs,
+        &["--dev", "16", "--race-batch", "4", "--held-out", "24"],
+    );
+    let board = v["leaderboard"].as_array().unwrap();
+    let row = |name: &str| {
+        board
+            .iter()
+            .find(|c| c["instruction"] == name)
+            .unwrap_or_else(|| panic!("{name}: {board:?}"))
+    };
+    let best = row("Add the two numbers.");
+    assert_eq!(best["items"], 16);
+    assert_eq!(best["vs_seed"]["diff"], 1.0, "paired with your instruction");
+    assert!(best["accuracy"]["low"].as_f64().unwrap() > 0.75, "{best}");
+    // 0 of 8 against the leader's 8 of 8: it leaves the race (exact p 0.008).
+    let worse = row("Double it.");
+    assert_eq!(worse["dropped"]["items"], 8, "{worse}");
+    assert_eq!(worse["items"], 8);
+    // Your instruction is as bad, and races to the end as the reference.
+    let seed = board.iter().find(|c| c["seed"] == true).unwrap();
+    assert_eq!(
+        (seed["items"].as_u64(), seed["dropped"].is_null()),
+        (Some(16), true)
+    );
+    assert_eq!(v["better"], true);
+    assert!(
+        v["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("better than your instruction on 24 held-out items: 100% vs 0%"),
+        "{}",
+        v["verdict"]
+    );
+    let t = promptlab::store::template::load_template_file(&dirs.path().join("best.yaml")).unwrap();
+    assert_eq!(t.instruction.as_deref(), Some("Add the two numbers."));
+}

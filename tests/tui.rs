@@ -474,15 +474,22 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
     let o = s.optimize.as_ref().unwrap();
     assert!(!o.running);
     assert!(
-        o.leaderboard()
+        o.standings
             .iter()
             .any(|c| c.instruction == "Sum up the numbers."),
         "{:?}",
-        o.candidates
+        o.standings
+    );
+    assert!(
+        o.standings.iter().any(|c| c.seed),
+        "your instruction races too"
     );
     assert!(o.held.is_some());
     insta::assert_snapshot!(draw(&s, 140, 30).backend());
-    let first = o.leaderboard()[0].instruction.clone();
+    // Every instruction scores alike here, so yours ranks first; the next row is a candidate.
+    assert!(o.standings[0].seed);
+    let first = o.standings[1].instruction.clone();
+    press(&mut s, KeyCode::Down);
     press(&mut s, KeyCode::Enter);
     assert!(s.popup.is_none());
     assert_eq!(
@@ -490,6 +497,57 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
         Some(first.as_str())
     );
     assert!(s.preview.starts_with(&first));
+}
+
+#[tokio::test]
+async fn the_search_leaderboard_shows_intervals_dropped_candidates_and_the_verdict() {
+    let mut s = lab("gsm8k-direct");
+    press(&mut s, KeyCode::F(8));
+    let Some(Effect::StartOptimize { template, .. }) =
+        press(&mut s, KeyCode::Enter).into_iter().next()
+    else {
+        panic!("no search started")
+    };
+    let dirs = tempfile::tempdir().unwrap();
+    // "Add the two numbers." makes the model right; "double it" and your template do not.
+    let script: Script = serde_saphyr::from_str(concat!(
+        "responses:\n",
+        "  - when: \"The instruction was to\"\n    text: \" add the two numbers\"\n",
+        "  - when: \"The instruction was to\"\n    text: \" double it\"\n",
+        "  - when: \"Add the two numbers.\"\n    text: \" The answer is 4.\"\n",
+        "  - text: \" The answer is 5.\"\n",
+    ))
+    .unwrap();
+    let data = dirs.path().join("fours.jsonl");
+    let lines: String = (0..40)
+        .map(|i| format!("{{\"id\": {i}, \"input\": \"What is 2 + 2? ({i})\", \"target\": 4}}\n"))
+        .collect();
+    std::fs::write(&data, lines).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = promptlab::tui::JobContext {
+        embedder: None,
+        backend: Arc::new(ScriptedBackend::new(script)),
+        concurrency: 4,
+        cache: Some(Arc::new(Cache::open(dirs.path()).unwrap())),
+        cancel: CancellationToken::new(),
+        tx,
+    };
+    let options = "candidates=2 rounds=1 dev=16 batch=4 held=24".to_string();
+    promptlab::tui::run_optimize(data, options, *template, ctx).await;
+    while let Ok(m) = rx.try_recv() {
+        let m = match m {
+            Msg::Job(JobEvent::SearchStarted(mut plan)) => {
+                plan.dataset = "fours.jsonl".into();
+                Msg::Job(JobEvent::SearchStarted(plan))
+            }
+            other => other,
+        };
+        update(&mut s, m);
+    }
+    let o = s.optimize.as_ref().unwrap();
+    assert!(o.held.as_ref().is_some_and(|h| h.better));
+    assert!(o.standings.iter().any(|c| c.dropped.is_some()));
+    insta::assert_snapshot!(draw(&s, 140, 16).backend());
 }
 
 #[tokio::test]

@@ -315,7 +315,8 @@ pub struct OptimizeArgs {
     /// Dev items that score the candidates
     #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub dev: usize,
-    /// Replace the file `--out` names if it exists
+    /// Replace the file `--out` names if it exists, and write the winner even when the
+    /// held-out check does not show it better than your instruction (marked as such)
     #[arg(long)]
     pub force: bool,
     /// Held-out items for the final, honest score (default: the rest, at most 50)
@@ -324,6 +325,10 @@ pub struct OptimizeArgs {
     /// Stop before exceeding this many model calls
     #[arg(long)]
     pub budget: Option<usize>,
+    /// Dev items per race step: after each, candidates clearly worse than the leader stop
+    /// receiving samples [default: a quarter of the dev items, at least 2]
+    #[arg(long, value_name = "K", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub race_batch: Option<usize>,
     /// Where to write the template with the best instruction [default: templates/NAME-ape.yaml]
     #[arg(long)]
     pub out: Option<PathBuf>,

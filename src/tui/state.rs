@@ -600,26 +600,17 @@ pub struct OptimizeView {
     pub dataset: String,
     pub planned_calls: usize,
     pub round: usize,
-    /// Scored candidates in the order they were scored.
-    pub candidates: Vec<crate::core::ape::Candidate>,
+    /// The leaderboard as the race left it, best first, your instruction's row included.
+    pub standings: Vec<crate::core::ape::Standing>,
+    /// Dev items the leaders have been scored on.
+    pub items: usize,
     pub running: bool,
-    /// Held-out accuracy of the winner and of the original instruction, at the end.
-    pub held: Option<(f64, f64)>,
+    /// At the end: the winner against your instruction on the held-out items.
+    pub held: Option<crate::core::ape::HeldOut>,
+    /// At the end: whether any candidate was still racing (none: all were clearly worse).
+    pub winner: bool,
     pub calls: usize,
     pub budget_reached: bool,
-}
-
-impl OptimizeView {
-    /// Candidates best first (ties: the earlier one).
-    pub fn leaderboard(&self) -> Vec<&crate::core::ape::Candidate> {
-        let mut v: Vec<_> = self.candidates.iter().collect();
-        v.sort_by(|a, b| {
-            b.accuracy
-                .unwrap_or(0.0)
-                .total_cmp(&a.accuracy.unwrap_or(0.0))
-        });
-        v
-    }
 }
 
 /// An evaluation started from the lab, as it fills in.

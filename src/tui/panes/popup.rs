@@ -360,7 +360,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
             "Search for a better instruction (APE)",
             [
                 "Dataset",
-                "Search (candidates= rounds= keep= dev= held= budget=)",
+                "Search (candidates= rounds= keep= dev= held= budget= batch=)",
             ],
             editors,
             *field,
