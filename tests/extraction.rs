@@ -84,3 +84,69 @@ fn targets_are_read_like_answers() {
         number.normalize_target(".5", "")
     );
 }
+
+#[test]
+fn every_answer_says_how_it_was_read() {
+    let read = |kind, text: &str, query: &str| {
+        Extractor::new(&AnswerSpec::of(kind))
+            .unwrap()
+            .read(text, query)
+            .map(|r| (r.answer, r.read))
+            .unwrap()
+    };
+    let n = AnswerKind::Number;
+    let r = |a: &str, how| (a.to_string(), how);
+    assert_eq!(read(n, "So $\\boxed{18}$.", ""), r("18", Read::Boxed));
+    assert_eq!(
+        read(n, "9 * 2 = 18. The answer is 18.", ""),
+        r("18", Read::Trigger)
+    );
+    assert_eq!(read(n, "#### 18", ""), r("18", Read::Trigger));
+    assert_eq!(
+        read(n, "The answer is 20 - 3 = 17.", ""),
+        r("17", Read::Equation)
+    );
+    assert_eq!(read(n, " $12", ""), r("12", Read::Reply));
+    assert_eq!(read(n, "42.", ""), r("42", Read::Reply));
+    // The issue's case: a path that restates the question is read by the fallback.
+    let restated = " Janet's ducks lay 16 eggs per day. She sells the remainder at the \
+                    farmers' market daily for $2 per fresh duck egg.";
+    assert_eq!(read(n, restated, ""), r("2", Read::LastNumber));
+    assert!(Read::LastNumber.is_fallback() && !Read::Reply.is_fallback());
+    let q = "(A) 12/14/2026 (B) 12/13/2026";
+    let c = AnswerKind::Choice;
+    assert_eq!(read(c, "The answer is (B).", q), r("B", Read::Trigger));
+    assert_eq!(read(c, "B", q), r("B", Read::Reply));
+    assert_eq!(
+        read(c, "B) 12/13/2026, because\nthe day before.", q),
+        r("B", Read::Option)
+    );
+    assert_eq!(read(AnswerKind::Text, " Yes", ""), r("yes", Read::Reply));
+    let long = format!("{} So it was Westphalia.", "Talks went on. ".repeat(12));
+    assert_eq!(
+        read(AnswerKind::Free, &long, ""),
+        r("so it was westphalia", Read::LastSentence)
+    );
+    let spec = AnswerSpec {
+        kind: AnswerKind::Regex,
+        pattern: Some(r"ANSWER: (\w+)".into()),
+        ..Default::default()
+    };
+    let e = Extractor::new(&spec).unwrap();
+    assert_eq!(e.read("ANSWER: Paris", "").unwrap().read, Read::Pattern);
+}
+
+#[test]
+fn strict_is_an_answer_setting_that_round_trips() {
+    let spec: AnswerSpec = serde_json::from_str(r#"{"kind":"number","strict":true}"#).unwrap();
+    assert!(spec.strict);
+    assert_eq!(
+        serde_json::to_string(&AnswerSpec::of(AnswerKind::Number)).unwrap(),
+        r#"{"kind":"number"}"#,
+        "flexible specs are written as before"
+    );
+    assert!(
+        spec.with_short("text").unwrap().strict,
+        "the kind changes, strict stays"
+    );
+}

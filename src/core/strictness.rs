@@ -93,9 +93,11 @@ impl StrictFlexible {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::extract::Extractor;
-    use crate::core::record::{StageRecord, settle};
+    use crate::core::extract::{Extractor, Read};
+    use crate::core::record::{BackendInfo, RunRecord, RunResult, StageRecord, settle, tally};
+    use crate::core::render::{Mode, Prompt};
     use crate::core::strategy::Stage;
+    use crate::core::template::Template;
 
     fn paths(texts: &[&str]) -> Vec<PathRecord> {
         let e = Extractor::new(&AnswerSpec::of(AnswerKind::Number)).unwrap();
@@ -109,6 +111,86 @@ mod tests {
                 p
             })
             .collect()
+    }
+
+    /// The issue's run: 7 of 8 paths never state their answer; three restate the question
+    /// and their last number, 2, wins; the one path that answered says 9.
+    fn restating_paths() -> Vec<PathRecord> {
+        let restated = "Janet's ducks lay 16 eggs per day. She sells the remainder at the \
+                        farmers' market daily for $2 per fresh duck egg.";
+        paths(&[
+            restated,
+            "She eats 3 and bakes with 4, so 16 - 7 = 9 are left.",
+            restated,
+            "9 eggs at $2 each. The answer is 9.",
+            restated,
+            "She bakes muffins with 4.",
+            "3 + 4 = 7 eggs are used.",
+            "She sells 10.",
+        ])
+    }
+
+    #[test]
+    fn fallback_votes_are_counted_and_strict_answers_set_them_aside() {
+        let flexible = AnswerSpec::of(AnswerKind::Number);
+        let paths = restating_paths();
+        assert_eq!(paths[0].read, Some(Read::LastNumber));
+        assert_eq!(paths[3].read, Some(Read::Trigger));
+        let t = tally(&paths, &Voting::of(&flexible));
+        assert_eq!(t.winner.as_deref(), Some("2"));
+        assert_eq!((t.entries[0].votes, t.entries[0].fallback), (3, 3));
+        assert_eq!(
+            t.entry(Some("9")).map(|e| (e.votes, e.fallback)),
+            Some((2, 1))
+        );
+        let strict = AnswerSpec {
+            strict: true,
+            ..flexible.clone()
+        };
+        let t = tally(&paths, &Voting::of(&strict));
+        assert_eq!(t.winner.as_deref(), Some("9"));
+        assert_eq!(t.agreement, 1.0 / 8.0);
+        let none = t.entry(None).unwrap();
+        assert_eq!(
+            (none.votes, none.fallback),
+            (7, 7),
+            "set aside, and said so"
+        );
+        // The same labels reach early-stop rules and evaluation scoring.
+        let refs: Vec<&PathRecord> = paths.iter().collect();
+        let labels = Voting::of(&strict).labels(&refs);
+        assert_eq!(labels.iter().flatten().collect::<Vec<_>>(), ["9"]);
+    }
+
+    #[test]
+    fn runs_recorded_before_reads_were_kept_are_read_again() {
+        let spec = AnswerSpec::of(AnswerKind::Number);
+        let mut paths = restating_paths();
+        for p in &mut paths {
+            p.read = None;
+        }
+        let old_tally = tally(&paths, &Voting::of(&spec));
+        let mut old = RunRecord {
+            timestamp: "t".into(),
+            promptlab: None,
+            template: Template {
+                answer: spec.clone(),
+                ..crate::store::template::resolve("gsm8k-cot").unwrap().0
+            },
+            query: "q".into(),
+            mode: Mode::Completion,
+            prompt: Prompt::Completion("p".into()),
+            stop: vec![],
+            backend: BackendInfo::new("scripted", "s", Mode::Completion),
+            result: RunResult {
+                tally: old_tally,
+                ..RunResult::from_paths(paths, 1, false, &Voting::of(&spec))
+            },
+        };
+        old.result.tally.entries[0].fallback = 0;
+        old.reread();
+        assert_eq!(old.result.paths[0].read, Some(Read::LastNumber));
+        assert_eq!(old.result.tally.entries[0].fallback, 3);
     }
 
     #[test]

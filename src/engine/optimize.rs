@@ -161,12 +161,13 @@ impl Search {
         // The honest check: the winner and the template's own instruction on the same items,
         // which played no part in choosing the winner.
         let held = match &winner {
-            Some(w) => {
+            // A cancelled search has no honest check to make.
+            Some(w) if !cancel.is_cancelled() => {
                 let (best, _) = self.score(Some(&w.instruction), &self.held).await;
                 let (own, _) = self.score(None, &self.held).await;
                 HeldOut::of(&best, &own)
             }
-            None => None,
+            _ => None,
         };
         let result = SearchResult {
             leaderboard: ape.standings(),
