@@ -22,6 +22,14 @@ fn restating_script(dirs: &tempfile::TempDir) -> std::path::PathBuf {
     path
 }
 
+/// The no-answer bucket of a `run --json` tally.
+fn no_answer(run: &serde_json::Value) -> &serde_json::Value {
+    run["tally"]
+        .as_array()
+        .and_then(|t| t.iter().find(|e| e["answer"].is_null()))
+        .expect("a no-answer bucket")
+}
+
 fn run_json(dirs: &tempfile::TempDir, extra: &[&str]) -> serde_json::Value {
     let script = restating_script(dirs);
     let out = promptlab(dirs)
@@ -47,12 +55,7 @@ fn run_marks_fallback_votes_and_strict_answers_set_them_aside() {
     let strict = run_json(&dirs, &["--strict-answers"]);
     assert_eq!(strict["answer"], "9");
     assert_eq!(strict["strict_answers"], true);
-    let none = strict["tally"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["answer"].is_null())
-        .unwrap();
+    let none = no_answer(&strict);
     assert_eq!(
         (none["votes"].as_u64(), none["fallback"].as_u64()),
         (Some(4), Some(4))
@@ -124,12 +127,7 @@ fn replay_reads_old_sessions_again_and_re_votes_them_strictly() {
     assert_eq!(old["answer"], "16");
     let strict = replay(&["--strict-answers"]);
     assert_eq!(strict["strict_answers"], true);
-    let none = strict["tally"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["answer"].is_null())
-        .unwrap();
+    let none = no_answer(&strict);
     assert_eq!(none["fallback"], 2);
     // `--write` needs something to re-vote.
     let out = promptlab(&dirs)
@@ -181,22 +179,25 @@ fn evaluations_report_strict_and_flexible_accuracy_paired_on_the_items() {
     let script_path = dirs.path().join("eggs-script.yaml");
     std::fs::write(&script_path, script).unwrap();
     let out_dir = dirs.path().join("out");
-    let out = promptlab(&dirs)
-        .args([
-            "eval",
-            "-t",
-            "gsm8k-direct",
-            "--backend",
-            "scripted",
-            "--script",
-        ])
-        .arg(&script_path)
-        .arg("-d")
-        .arg(&data)
-        .args(["-n", "1", "--json", "--out"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let eval = |extra: &[&str]| {
+        promptlab(&dirs)
+            .args([
+                "eval",
+                "-t",
+                "gsm8k-direct",
+                "--backend",
+                "scripted",
+                "--script",
+            ])
+            .arg(&script_path)
+            .arg("-d")
+            .arg(&data)
+            .args(["-n", "1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = eval(&["--json", "--out", out_dir.to_str().unwrap()]);
     let v = ok_json(&out);
     let sf = &v["variants"][0]["strict_flexible"];
     assert_eq!(sf["strict"]["value"].as_f64(), Some(2.0 / 6.0), "{sf}");
@@ -224,21 +225,7 @@ fn evaluations_report_strict_and_flexible_accuracy_paired_on_the_items() {
         "{report}"
     );
     // With strict answers the evaluation's own accuracy is the strict one.
-    let out = promptlab(&dirs)
-        .args([
-            "eval",
-            "-t",
-            "gsm8k-direct",
-            "--backend",
-            "scripted",
-            "--script",
-        ])
-        .arg(&script_path)
-        .arg("-d")
-        .arg(&data)
-        .args(["-n", "1", "--strict-answers", "--no-cache"])
-        .output()
-        .unwrap();
+    let out = eval(&["--strict-answers", "--no-cache"]);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("33.3%"), "{table}");
     assert!(table.contains("strict 33.3% ["), "{table}");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ok_json, promptlab, scripted};
+use common::{ok_json, promptlab, race_fixture, scripted};
 
 /// A session with one run of the demo script: 18 wins 3 of 5 paths.
 fn recorded(dirs: &tempfile::TempDir) -> std::path::PathBuf {
@@ -88,27 +88,9 @@ fn replay_rerun_says_whether_the_winners_share_moved_beyond_sampling_noise() {
     assert_eq!(v["share_shift"]["answer"], "18");
 }
 
-/// `promptlab optimize --json` on 40 items whose answer is 4: proposals "add the two numbers"
-/// (the scripted model then answers right) and "double it" (then, like your instruction, it
-/// answers 5).
+/// `promptlab optimize --json` on `common::race_fixture`, plus `extra`.
 fn search(dirs: &tempfile::TempDir, extra: &[&str]) -> serde_json::Value {
-    let script = dirs.path().join("ape.yaml");
-    std::fs::write(
-        &script,
-        concat!(
-            "responses:\n",
-            "  - when: \"The instruction was to\"\n    text: \" add the two numbers\"\n",
-            "  - when: \"The instruction was to\"\n    text: \" double it\"\n",
-            "  - when: \"Add the two numbers.\"\n    text: \" The answer is 4.\"\n",
-            "  - text: \" The answer is 5.\"\n",
-        ),
-    )
-    .unwrap();
-    let data = dirs.path().join("fours.jsonl");
-    let lines: String = (0..40)
-        .map(|i| format!("{{\"id\": {i}, \"input\": \"What is 2 + 2? ({i})\", \"target\": 4}}\n"))
-        .collect();
-    std::fs::write(&data, lines).unwrap();
+    let (script, data) = race_fixture(dirs);
     let out = promptlab(dirs)
         .args(["optimize", "-t", "gsm8k-direct", "--backend", "scripted"])
         .args(["--candidates", "2", "--rounds", "1", "--json", "--script"])

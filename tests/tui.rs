@@ -22,6 +22,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio_util::sync::CancellationToken;
 
+mod common;
+
 fn lab(template: &str) -> AppState {
     let (t, _) = resolve(template).unwrap();
     let mut s = AppState::new(&t, Keymap::default(), Instant::now());
@@ -429,6 +431,38 @@ async fn least_to_most_path_shows_its_chain_as_a_tree() {
     insta::assert_snapshot!(draw(&s, 140, 30).backend());
 }
 
+/// Runs the lab's prompt search (what `StartOptimize` asks for) over `dataset` with `options`
+/// on the scripted backend `script`, and feeds its events to the lab (the plan shown as
+/// `shown` names its dataset).
+async fn search_in_lab(
+    s: &mut AppState,
+    template: promptlab::core::template::Template,
+    (dataset, options, shown): (std::path::PathBuf, String, &str),
+    script: Script,
+    dirs: &tempfile::TempDir,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = promptlab::tui::JobContext {
+        embedder: None,
+        backend: Arc::new(ScriptedBackend::new(script)),
+        concurrency: 4,
+        cache: Some(Arc::new(Cache::open(dirs.path()).unwrap())),
+        cancel: CancellationToken::new(),
+        tx,
+    };
+    promptlab::tui::run_optimize(dataset, options, template, ctx).await;
+    while let Ok(m) = rx.try_recv() {
+        let m = match m {
+            Msg::Job(JobEvent::SearchStarted(mut plan)) => {
+                plan.dataset = shown.into();
+                Msg::Job(JobEvent::SearchStarted(plan))
+            }
+            other => other,
+        };
+        update(s, m);
+    }
+}
+
 #[tokio::test]
 async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
     let mut s = lab("gsm8k-direct");
@@ -449,28 +483,9 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
         "responses:\n  - when: \"The instruction was to\"\n    text: \" add the numbers\"\n  - when: \"The instruction was to\"\n    text: \" compute the total\"\n  - when: \"Generate a variation\"\n    text: \" Sum up the numbers.\"\n  - text: \" The answer is 18.\"\n",
     )
     .unwrap();
-    let cache = Some(Arc::new(Cache::open(dirs.path()).unwrap()));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dataset);
-    let ctx = promptlab::tui::JobContext {
-        embedder: None,
-        backend: Arc::new(ScriptedBackend::new(script)),
-        concurrency: 4,
-        cache,
-        cancel: CancellationToken::new(),
-        tx,
-    };
-    promptlab::tui::run_optimize(dataset, options, *template, ctx).await;
-    while let Ok(m) = rx.try_recv() {
-        let m = match m {
-            Msg::Job(JobEvent::SearchStarted(mut plan)) => {
-                plan.dataset = "assets/arith-mini.jsonl".into();
-                Msg::Job(JobEvent::SearchStarted(plan))
-            }
-            other => other,
-        };
-        update(&mut s, m);
-    }
+    let shown = (dataset, options, "assets/arith-mini.jsonl");
+    search_in_lab(&mut s, *template, shown, script, &dirs).await;
     let o = s.optimize.as_ref().unwrap();
     assert!(!o.running);
     assert!(
@@ -510,40 +525,17 @@ async fn the_search_leaderboard_shows_intervals_dropped_candidates_and_the_verdi
     };
     let dirs = tempfile::tempdir().unwrap();
     // "Add the two numbers." makes the model right; "double it" and your template do not.
-    let script: Script = serde_saphyr::from_str(concat!(
-        "responses:\n",
-        "  - when: \"The instruction was to\"\n    text: \" add the two numbers\"\n",
-        "  - when: \"The instruction was to\"\n    text: \" double it\"\n",
-        "  - when: \"Add the two numbers.\"\n    text: \" The answer is 4.\"\n",
-        "  - text: \" The answer is 5.\"\n",
-    ))
-    .unwrap();
-    let data = dirs.path().join("fours.jsonl");
-    let lines: String = (0..40)
-        .map(|i| format!("{{\"id\": {i}, \"input\": \"What is 2 + 2? ({i})\", \"target\": 4}}\n"))
-        .collect();
-    std::fs::write(&data, lines).unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = promptlab::tui::JobContext {
-        embedder: None,
-        backend: Arc::new(ScriptedBackend::new(script)),
-        concurrency: 4,
-        cache: Some(Arc::new(Cache::open(dirs.path()).unwrap())),
-        cancel: CancellationToken::new(),
-        tx,
-    };
+    let (script, data) = common::race_fixture(&dirs);
+    let script: Script = serde_saphyr::from_str(&std::fs::read_to_string(script).unwrap()).unwrap();
     let options = "candidates=2 rounds=1 dev=16 batch=4 held=24".to_string();
-    promptlab::tui::run_optimize(data, options, *template, ctx).await;
-    while let Ok(m) = rx.try_recv() {
-        let m = match m {
-            Msg::Job(JobEvent::SearchStarted(mut plan)) => {
-                plan.dataset = "fours.jsonl".into();
-                Msg::Job(JobEvent::SearchStarted(plan))
-            }
-            other => other,
-        };
-        update(&mut s, m);
-    }
+    search_in_lab(
+        &mut s,
+        *template,
+        (data, options, "fours.jsonl"),
+        script,
+        &dirs,
+    )
+    .await;
     let o = s.optimize.as_ref().unwrap();
     assert!(o.held.as_ref().is_some_and(|h| h.better));
     assert!(o.standings.iter().any(|c| c.dropped.is_some()));

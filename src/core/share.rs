@@ -138,21 +138,9 @@ fn whole_points(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::vote::Ballot;
 
     fn tally(answers: &[Option<&str>]) -> Tally {
-        let ballots: Vec<Ballot> = answers
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Ballot {
-                path: i,
-                answer: a.map(String::from),
-                logprob: None,
-                confidence: None,
-                fallback: false,
-            })
-            .collect();
-        Tally::from_ballots(&ballots)
+        Tally::of_answers(answers)
     }
 
     #[test]

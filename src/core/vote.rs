@@ -195,6 +195,22 @@ impl Tally {
         }
     }
 
+    /// The tally of plain answers in path order (`None`: no answer), none read by a fallback.
+    pub fn of_answers(answers: &[Option<&str>]) -> Tally {
+        let ballots: Vec<Ballot> = answers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Ballot {
+                path: i,
+                answer: a.map(String::from),
+                logprob: None,
+                confidence: None,
+                fallback: false,
+            })
+            .collect();
+        Tally::from_ballots(&ballots)
+    }
+
     /// The entry of one answer (`None` for the no-answer bucket).
     pub fn entry(&self, answer: Option<&str>) -> Option<&TallyEntry> {
         self.entries.iter().find(|e| e.answer.as_deref() == answer)
