@@ -48,7 +48,10 @@ fn run_prints_paths_tally_and_answer() {
         "{text}"
     );
     assert!(text.contains("(no answer)"), "{text}");
-    assert!(text.contains("Answer: 18  (agreement 60%, 3/5)"), "{text}");
+    assert!(
+        text.contains("Answer: 18  (agreement 60% [23, 88], 3/5)"),
+        "the share with its interval: {text}"
+    );
 }
 
 #[test]

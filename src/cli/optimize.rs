@@ -97,7 +97,7 @@ fn show(e: JobEvent) {
 
 /// The leaderboard for people: each instruction's dev accuracy and difference from yours with
 /// their intervals, how far it raced, and the held-out verdict.
-fn table(r: &SearchResult, produced_by: &str, held_items: usize) -> String {
+fn table(r: &SearchResult, produced_by: &str) -> String {
     use std::fmt::Write as _;
     let mut out = format!("prompt search · {produced_by}\n");
     let _ = writeln!(
@@ -119,23 +119,7 @@ fn table(r: &SearchResult, produced_by: &str, held_items: usize) -> String {
             s.fate().map(|f| format!("  ({f})")).unwrap_or_default()
         );
     }
-    match (&r.winner, &r.held) {
-        (Some(_), Some(h)) => {
-            let _ = writeln!(out, "\nthe best candidate: {}", h.describe());
-        }
-        (Some(_), None) => {
-            let _ = writeln!(
-                out,
-                "\nno held-out check: the search stopped before it ({held_items} items)"
-            );
-        }
-        (None, _) => {
-            let _ = writeln!(
-                out,
-                "\nevery proposed instruction was clearly worse than yours on the dev items"
-            );
-        }
-    }
+    let _ = writeln!(out, "\n{}", r.verdict());
     out
 }
 
@@ -219,7 +203,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
             })
         );
     } else {
-        print!("{}", table(&r, &produced_by, search.held.len()));
+        print!("{}", table(&r, &produced_by));
         println!(
             "{} model calls{} · {}",
             r.calls,

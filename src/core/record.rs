@@ -736,36 +736,6 @@ impl RunRecord {
         Ok(r)
     }
 
-    /// Reads again the answers of a run recorded before promptlab kept how each answer was
-    /// read (`PathRecord::read`), so fallback votes are marked and counted in old sessions
-    /// too. Its tally is counted again when an answer changed; otherwise it only gains its
-    /// fallback counts.
-    pub fn reread(&mut self) {
-        let paths = &mut self.result.paths;
-        if !paths.iter().any(|p| p.answer.is_some() && p.read.is_none()) {
-            return;
-        }
-        let Ok(extractor) = Extractor::new(&self.template.answer) else {
-            return;
-        };
-        let before: Vec<Option<String>> = paths.iter().map(|p| p.answer.clone()).collect();
-        for p in paths.iter_mut() {
-            settle(p, &extractor, &self.query);
-        }
-        if paths.iter().map(|p| &p.answer).ne(before.iter()) {
-            let voting = self.result.voting(&self.template.answer, &self.query);
-            self.result.tally = tally(&self.result.paths, &voting);
-            return;
-        }
-        for e in &mut self.result.tally.entries {
-            e.fallback = e
-                .paths
-                .iter()
-                .filter(|&&i| paths.iter().any(|p| p.index == i && p.read_by_fallback()))
-                .count() as u32;
-        }
-    }
-
     /// Whether `other` records the same run, perhaps re-voted since: same time, question,
     /// prompt, backend, duration and path texts (a re-vote changes only answers and tally).
     pub fn same_run(&self, other: &RunRecord) -> bool {

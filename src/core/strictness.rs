@@ -1,14 +1,49 @@
 //! Strict and flexible answers side by side, as lm-evaluation-harness reports strict-match and
 //! flexible-extract: each item's majority read both ways (strict sets aside the answers only a
 //! fallback read), and the two accuracies of an evaluation paired on its items, so what the
-//! fallback adds (or costs) is told apart from the noise by McNemar's exact test.
+//! fallback adds (or costs) is told apart from the noise by McNemar's exact test. Runs recorded
+//! before promptlab kept how each answer was read are read again when a session loads
+//! (`RunRecord::reread`).
 
 use serde::Serialize;
 
+use super::extract::Extractor;
 use super::extract::{AnswerKind, AnswerSpec};
 use super::metrics::majority_correct;
-use super::record::{PathRecord, Voting};
+use super::record::{PathRecord, RunRecord, Voting, settle, tally};
 use super::stats::{self, Estimate, Paired};
+
+impl RunRecord {
+    /// Reads again the answers of a run recorded before promptlab kept how each answer was
+    /// read (`PathRecord::read`), so fallback votes are marked and counted in old sessions
+    /// too. Its tally is counted again when an answer changed; otherwise it only gains its
+    /// fallback counts.
+    pub fn reread(&mut self) {
+        let paths = &mut self.result.paths;
+        if !paths.iter().any(|p| p.answer.is_some() && p.read.is_none()) {
+            return;
+        }
+        let Ok(extractor) = Extractor::new(&self.template.answer) else {
+            return;
+        };
+        let before: Vec<Option<String>> = paths.iter().map(|p| p.answer.clone()).collect();
+        for p in paths.iter_mut() {
+            settle(p, &extractor, &self.query);
+        }
+        if paths.iter().map(|p| &p.answer).ne(before.iter()) {
+            let voting = self.result.voting(&self.template.answer, &self.query);
+            self.result.tally = tally(&self.result.paths, &voting);
+            return;
+        }
+        for e in &mut self.result.tally.entries {
+            e.fallback = e
+                .paths
+                .iter()
+                .filter(|&&i| paths.iter().any(|p| p.index == i && p.read_by_fallback()))
+                .count() as u32;
+        }
+    }
+}
 
 /// An item's majority, right or not, read strictly and read flexibly.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -93,8 +128,8 @@ impl StrictFlexible {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::extract::{Extractor, Read};
-    use crate::core::record::{BackendInfo, RunRecord, RunResult, StageRecord, settle, tally};
+    use crate::core::extract::Read;
+    use crate::core::record::{BackendInfo, RunResult, StageRecord};
     use crate::core::render::{Mode, Prompt};
     use crate::core::strategy::Stage;
     use crate::core::template::Template;

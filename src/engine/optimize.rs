@@ -49,6 +49,21 @@ pub struct SearchResult {
     pub held: Option<HeldOut>,
 }
 
+impl SearchResult {
+    /// What the search found, in one line: the held-out verdict on the best candidate, or why
+    /// there is none.
+    pub fn verdict(&self) -> String {
+        match (&self.winner, &self.held) {
+            (Some(_), Some(h)) => format!("the best candidate: {}", h.describe()),
+            (Some(_), None) => "no held-out check: the search stopped before it".into(),
+            (None, _) if self.leaderboard.iter().any(|s| !s.seed) => {
+                "every proposed instruction was clearly worse than yours on the dev items".into()
+            }
+            (None, _) => "no usable instruction was proposed".into(),
+        }
+    }
+}
+
 /// A step of the race, as it ends: the leaderboard so far and who left the race in it.
 #[derive(Debug, Clone)]
 pub struct RaceStep {

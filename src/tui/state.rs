@@ -605,10 +605,10 @@ pub struct OptimizeView {
     /// Dev items the leaders have been scored on.
     pub items: usize,
     pub running: bool,
-    /// At the end: the winner against your instruction on the held-out items.
+    /// At the end: the winner against your instruction on the held-out items, and what the
+    /// search found in words.
     pub held: Option<crate::core::ape::HeldOut>,
-    /// At the end: whether any candidate was still racing (none: all were clearly worse).
-    pub winner: bool,
+    pub verdict: Option<String>,
     pub calls: usize,
     pub budget_reached: bool,
 }

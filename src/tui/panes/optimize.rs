@@ -55,23 +55,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, selected: usize) {
         summary.push_str(" · budget reached");
     }
     // The verdict: what the held-out items say of the winner against your instruction.
-    let (verdict, color) = match (&o.held, o.running, o.winner) {
-        (_, true, _) => (
-            "racing: candidates clearly worse than the leader stop receiving samples".to_string(),
-            Color::DarkGray,
-        ),
-        (Some(h), false, _) => (
-            format!("the best candidate: {}", h.describe()),
-            if h.better {
-                Color::Green
-            } else {
-                Color::Yellow
+    let (verdict, color) = match (&o.verdict, o.running) {
+        (Some(v), false) => (
+            v.clone(),
+            match &o.held {
+                Some(h) if h.better => Color::Green,
+                _ => Color::Yellow,
             },
         ),
-        (None, false, true) => ("stopped before the held-out check".into(), Color::Yellow),
-        (None, false, false) => (
-            "no candidate left: every one was clearly worse than your instruction".into(),
-            Color::Yellow,
+        _ => (
+            "racing: candidates clearly worse than the leader stop receiving samples".to_string(),
+            Color::DarkGray,
         ),
     };
     f.render_widget(

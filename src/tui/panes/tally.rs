@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::block;
 use crate::core::vote::TallyEntry;
-use crate::tui::state::AppState;
+use crate::tui::state::{AppState, RunView};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     let b = block(" Tally ".into(), focused);
@@ -113,6 +113,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         }
     }
     lines.push(Line::raw(""));
+    lines.extend(verdict(run));
+    // The early-stop line wraps in a narrow pane; the bars always fit.
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// Under the bars: the winner and its share with its interval, what the fallback marks mean,
+/// the other votes' winners, how free-form answers were grouped, the selector's pick and
+/// where the early-stop rule stands.
+fn verdict(run: &RunView) -> Vec<Line<'static>> {
+    let t = &run.tally;
+    let mut lines = Vec::new();
     match &t.winner {
         Some(w) => lines.push(Line::from(vec![
             Span::raw(" winner "),
@@ -196,6 +207,5 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             Style::default().fg(Color::Cyan),
         ));
     }
-    // The early-stop line wraps in a narrow pane; the bars always fit.
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    lines
 }

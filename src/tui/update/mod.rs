@@ -887,20 +887,11 @@ fn job_event(s: &mut AppState, e: JobEvent) {
                 o.running = false;
                 o.standings = r.leaderboard.clone();
                 o.held = r.held.clone();
-                o.winner = r.winner.is_some();
+                o.verdict = Some(r.verdict());
                 o.calls = r.calls;
                 o.budget_reached = r.budget_reached;
             }
-            s.status = match (&r.winner, &r.held) {
-                (Some(_), Some(h)) => {
-                    format!("search done: the best candidate is {}", h.describe())
-                }
-                (Some(_), None) => "search done before the held-out check".into(),
-                (None, _) if r.leaderboard.iter().any(|s| !s.seed) => {
-                    "search done: every proposed instruction was clearly worse than yours".into()
-                }
-                (None, _) => "search done: no usable instruction was proposed".into(),
-            };
+            s.status = format!("search done: {}", r.verdict());
         }
     }
 }

@@ -211,29 +211,9 @@ fn settings_action(s: &mut AppState, a: Action) {
             sm.reasoning_effort = ring(&efforts, sm.reasoning_effort, up);
         }
         Setting::Answer => {
-            let kinds = [
-                AnswerKind::Number,
-                AnswerKind::Choice,
-                AnswerKind::Text,
-                AnswerKind::Regex,
-                AnswerKind::Free,
-            ];
-            let i = kinds
-                .iter()
-                .position(|k| *k == s.lab.answer.kind)
-                .unwrap_or(0);
-            let mut next = if up {
-                (i + 1) % kinds.len()
-            } else {
-                (i + kinds.len() - 1) % kinds.len()
-            };
-            // `regex` needs a pattern; skip it when the template has none.
-            if kinds[next] == AnswerKind::Regex && s.lab.answer.pattern.is_none() {
-                next = if up { next + 1 } else { next - 1 };
-            }
-            s.lab.answer.kind = kinds[next];
+            s.lab.answer.kind = next_kind(&s.lab.answer, up);
             // A free-form vote's rule and similarity go with it (typed: `free:usc:0.6`).
-            if kinds[next] != AnswerKind::Free {
+            if s.lab.answer.kind != AnswerKind::Free {
                 s.lab.answer.similarity = None;
                 s.lab.answer.cluster = None;
             }
@@ -245,6 +225,22 @@ fn settings_action(s: &mut AppState, a: Action) {
         }
     }
     s.refresh_preview();
+}
+
+/// The answer kind after (or before) `spec`'s, skipping `regex` without a pattern.
+fn next_kind(spec: &crate::core::extract::AnswerSpec, up: bool) -> AnswerKind {
+    let kinds = [
+        AnswerKind::Number,
+        AnswerKind::Choice,
+        AnswerKind::Text,
+        AnswerKind::Regex,
+        AnswerKind::Free,
+    ];
+    let next = ring(&kinds, spec.kind, up);
+    if next == AnswerKind::Regex && spec.pattern.is_none() {
+        return ring(&kinds, next, up);
+    }
+    next
 }
 
 /// The value after (or before) `now` in `values`, round and round.
