@@ -231,6 +231,9 @@ fn optimize_end_to_end_on_the_embedded_model_with_a_tiny_budget() {
             "--budget",
             "12",
             "--json",
+            // Two held-out items can show no winner better than the template's own
+            // instruction: --force writes it anyway (marked as not shown better).
+            "--force",
             "--out",
         ])
         .arg(&out_t)
@@ -250,6 +253,7 @@ fn optimize_end_to_end_on_the_embedded_model_with_a_tiny_budget() {
     assert_eq!(v["provenance"]["backend"]["kind"], "local", "{v}");
     assert!(v["calls"].as_u64().unwrap() <= 12, "{v}");
     assert!(!v["leaderboard"].as_array().unwrap().is_empty());
+    assert_eq!(v["held_out"]["items"], 2, "{v}");
     assert!(
         promptlab::store::template::load_template_file(&out_t)
             .unwrap()

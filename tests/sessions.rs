@@ -49,7 +49,10 @@ fn replay_is_exact_and_stable() {
         a.contains("── run 1 of 2") && a.contains("── run 2 of 2"),
         "{a}"
     );
-    assert!(a.contains("Answer: 18  (agreement 60%, 3/5)"), "{a}");
+    assert!(
+        a.contains("Answer: 18  (agreement 60% [23, 88], 3/5)"),
+        "{a}"
+    );
 
     let json = stdout(promptlab(&dirs).arg("replay").arg(&s).arg("--json"));
     let runs: Vec<serde_json::Value> = json

@@ -22,6 +22,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio_util::sync::CancellationToken;
 
+mod common;
+
 fn lab(template: &str) -> AppState {
     let (t, _) = resolve(template).unwrap();
     let mut s = AppState::new(&t, Keymap::default(), Instant::now());
@@ -433,6 +435,38 @@ async fn least_to_most_path_shows_its_chain_as_a_tree() {
     insta::assert_snapshot!(draw(&s, 140, 30).backend());
 }
 
+/// Runs the lab's prompt search (what `StartOptimize` asks for) over `dataset` with `options`
+/// on the scripted backend `script`, and feeds its events to the lab (the plan shown as
+/// `shown` names its dataset).
+async fn search_in_lab(
+    s: &mut AppState,
+    template: promptlab::core::template::Template,
+    (dataset, options, shown): (std::path::PathBuf, String, &str),
+    script: Script,
+    dirs: &tempfile::TempDir,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = promptlab::tui::JobContext {
+        embedder: None,
+        backend: Arc::new(ScriptedBackend::new(script)),
+        concurrency: 4,
+        cache: Some(Arc::new(Cache::open(dirs.path()).unwrap())),
+        cancel: CancellationToken::new(),
+        tx,
+    };
+    promptlab::tui::run_optimize(dataset, options, template, ctx).await;
+    while let Ok(m) = rx.try_recv() {
+        let m = match m {
+            Msg::Job(JobEvent::SearchStarted(mut plan)) => {
+                plan.dataset = shown.into();
+                Msg::Job(JobEvent::SearchStarted(plan))
+            }
+            other => other,
+        };
+        update(s, m);
+    }
+}
+
 #[tokio::test]
 async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
     let mut s = lab("gsm8k-direct");
@@ -453,40 +487,28 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
         "responses:\n  - when: \"The instruction was to\"\n    text: \" add the numbers\"\n  - when: \"The instruction was to\"\n    text: \" compute the total\"\n  - when: \"Generate a variation\"\n    text: \" Sum up the numbers.\"\n  - text: \" The answer is 18.\"\n",
     )
     .unwrap();
-    let cache = Some(Arc::new(Cache::open(dirs.path()).unwrap()));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let dataset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dataset);
-    let ctx = promptlab::tui::JobContext {
-        embedder: None,
-        backend: Arc::new(ScriptedBackend::new(script)),
-        concurrency: 4,
-        cache,
-        cancel: CancellationToken::new(),
-        tx,
-    };
-    promptlab::tui::run_optimize(dataset, options, *template, ctx).await;
-    while let Ok(m) = rx.try_recv() {
-        let m = match m {
-            Msg::Job(JobEvent::SearchStarted(mut plan)) => {
-                plan.dataset = "assets/arith-mini.jsonl".into();
-                Msg::Job(JobEvent::SearchStarted(plan))
-            }
-            other => other,
-        };
-        update(&mut s, m);
-    }
+    let shown = (dataset, options, "assets/arith-mini.jsonl");
+    search_in_lab(&mut s, *template, shown, script, &dirs).await;
     let o = s.optimize.as_ref().unwrap();
     assert!(!o.running);
     assert!(
-        o.leaderboard()
+        o.standings
             .iter()
             .any(|c| c.instruction == "Sum up the numbers."),
         "{:?}",
-        o.candidates
+        o.standings
+    );
+    assert!(
+        o.standings.iter().any(|c| c.seed),
+        "your instruction races too"
     );
     assert!(o.held.is_some());
     insta::assert_snapshot!(draw(&s, 140, 30).backend());
-    let first = o.leaderboard()[0].instruction.clone();
+    // Every instruction scores alike here, so yours ranks first; the next row is a candidate.
+    assert!(o.standings[0].seed);
+    let first = o.standings[1].instruction.clone();
+    press(&mut s, KeyCode::Down);
     press(&mut s, KeyCode::Enter);
     assert!(s.popup.is_none());
     assert_eq!(
@@ -494,6 +516,34 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
         Some(first.as_str())
     );
     assert!(s.preview.starts_with(&first));
+}
+
+#[tokio::test]
+async fn the_search_leaderboard_shows_intervals_dropped_candidates_and_the_verdict() {
+    let mut s = lab("gsm8k-direct");
+    press(&mut s, KeyCode::F(8));
+    let Some(Effect::StartOptimize { template, .. }) =
+        press(&mut s, KeyCode::Enter).into_iter().next()
+    else {
+        panic!("no search started")
+    };
+    let dirs = tempfile::tempdir().unwrap();
+    // "Add the two numbers." makes the model right; "double it" and your template do not.
+    let (script, data) = common::race_fixture(&dirs);
+    let script: Script = serde_saphyr::from_str(&std::fs::read_to_string(script).unwrap()).unwrap();
+    let options = "candidates=2 rounds=1 dev=16 batch=4 held=24".to_string();
+    search_in_lab(
+        &mut s,
+        *template,
+        (data, options, "fours.jsonl"),
+        script,
+        &dirs,
+    )
+    .await;
+    let o = s.optimize.as_ref().unwrap();
+    assert!(o.held.as_ref().is_some_and(|h| h.better));
+    assert!(o.standings.iter().any(|c| c.dropped.is_some()));
+    insta::assert_snapshot!(draw(&s, 140, 16).backend());
 }
 
 #[tokio::test]

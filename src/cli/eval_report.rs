@@ -125,6 +125,12 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
     for r in results.iter().filter(|r| r.maj_at_k.len() > 1) {
         let _ = writeln!(out, "maj@k {:<w$}  {}", r.name, curve(r, " "));
     }
+    // What the fallback reading adds: strict and flexible answers on the same items.
+    for r in results {
+        if let Some(sf) = &r.strict_flexible {
+            let _ = writeln!(out, "answers {:<w$}  {}", r.name, sf.describe());
+        }
+    }
     for r in results {
         if let Some(line) = what_if_line(r, items) {
             let _ = writeln!(out, "what-if {:<w$}  {line}", r.name);
@@ -152,6 +158,17 @@ fn what_if_line(r: &VariantResult, items: usize) -> Option<String> {
     ))
 }
 
+/// A CSV cell of a variant's strict-and-flexible comparison (empty for free-form answers).
+fn strict_flexible(
+    r: &VariantResult,
+    figure: impl Fn(&crate::core::strictness::StrictFlexible) -> f64,
+) -> String {
+    r.strict_flexible
+        .as_ref()
+        .map(|sf| figure(sf).to_string())
+        .unwrap_or_default()
+}
+
 /// "1:12% 2:15% …" for a variant's maj@k curve.
 fn curve(r: &VariantResult, sep: &str) -> String {
     r.maj_at_k
@@ -173,7 +190,7 @@ pub fn export(
     let mut items = String::new();
     for r in results {
         for i in &r.per_item {
-            let v: Value = json!({"variant": r.name, "backend": r.backend.label(), "fresh": i.all_paths().filter(|p| !p.cached).count(), "cached": i.all_paths().filter(|p| p.cached).count(), "id": i.id, "target": i.target, "answers": i.answers, "majority": i.majority, "correct": i.correct, "first_correct": i.first_correct, "maj_at_k": i.maj_at_k});
+            let v: Value = json!({"variant": r.name, "backend": r.backend.label(), "fresh": i.all_paths().filter(|p| !p.cached).count(), "cached": i.all_paths().filter(|p| p.cached).count(), "id": i.id, "target": i.target, "answers": i.answers, "majority": i.majority, "correct": i.correct, "first_correct": i.first_correct, "maj_at_k": i.maj_at_k, "readings": i.readings});
             let _ = writeln!(items, "{v}");
         }
     }
@@ -223,6 +240,14 @@ fn report_md(
     for r in results {
         let _ = writeln!(md, "- **{}**: {}", r.name, curve(r, ", "));
     }
+    if results.iter().any(|r| r.strict_flexible.is_some()) {
+        md.push_str("\n## Strict and flexible answers\n\n");
+        for r in results {
+            if let Some(sf) = &r.strict_flexible {
+                let _ = writeln!(md, "- **{}**: {}", r.name, sf.describe());
+            }
+        }
+    }
     let items = results.first().map_or(0, |r| r.per_item.len());
     for r in results {
         if let Some(line) = what_if_line(r, items) {
@@ -262,6 +287,7 @@ fn variants_csv(results: &[VariantResult], partial: bool) -> std::io::Result<Vec
         ]
         .into_iter()
         .chain(STAT_COLUMNS)
+        .chain(["accuracy_strict", "accuracy_flexible", "strict_flexible_p"])
         .map(str::to_string)
         .collect::<Vec<_>>(),
     );
@@ -296,6 +322,11 @@ fn variants_csv(results: &[VariantResult], partial: bool) -> std::io::Result<Vec
             ]
             .into_iter()
             .chain(stat_cells(r))
+            .chain([
+                strict_flexible(r, |sf| sf.strict.value),
+                strict_flexible(r, |sf| sf.flexible.value),
+                strict_flexible(r, |sf| sf.paired.p),
+            ])
             .collect::<Vec<_>>(),
         );
     }

@@ -199,6 +199,18 @@ pub struct PromptArgs {
     /// Paths sampled at once (at least 1)
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub concurrency: Option<usize>,
+    #[command(flatten)]
+    pub strict: StrictArgs,
+}
+
+/// Strict or flexible answers, over the template's `answer: { strict: … }`.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct StrictArgs {
+    /// Strict answers: an answer only a fallback read (the last number of a reply that never
+    /// states its answer) does not vote, its path joins the no-answer bucket;
+    /// `--strict-answers=false` counts them [default: the template's `answer: {strict: …}`]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub strict_answers: Option<bool>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -248,8 +260,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub greedy: bool,
     /// A grid of variants: KEY=V1,V2 (strategy, n, temperature, top_p, top_k, max_tokens, seed,
-    /// mode, thinking, reasoning_effort, early_stop, model, lora, instruction, shots); repeat
-    /// for more keys
+    /// mode, thinking, reasoning_effort, early_stop, model, lora, instruction, shots, strict);
+    /// repeat for more keys
     #[arg(long, value_name = "KEY=V1,V2")]
     pub vary: Vec<String>,
     /// Offline what-if: replay the cached N samples of each item in random orders under this
@@ -316,7 +328,8 @@ pub struct OptimizeArgs {
     /// Dev items that score the candidates
     #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub dev: usize,
-    /// Replace the file `--out` names if it exists
+    /// Replace the file `--out` names if it exists, and write the winner even when the
+    /// held-out check does not show it better than your instruction (marked as such)
     #[arg(long)]
     pub force: bool,
     /// Held-out items for the final, honest score (default: the rest, at most 50)
@@ -325,6 +338,10 @@ pub struct OptimizeArgs {
     /// Stop before exceeding this many model calls
     #[arg(long)]
     pub budget: Option<usize>,
+    /// Dev items per race step: after each, candidates clearly worse than the leader stop
+    /// receiving samples [default: a quarter of the dev items, at least 2]
+    #[arg(long, value_name = "K", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub race_batch: Option<usize>,
     /// Where to write the template with the best instruction [default: templates/NAME-ape.yaml]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -333,6 +350,7 @@ pub struct OptimizeArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("revote").multiple(true).args(["kind", "strict_answers"])))]
 pub struct ReplayArgs {
     /// The session file
     pub session: PathBuf,
@@ -365,8 +383,11 @@ pub struct ReplayArgs {
     /// Labels for --kind choice, comma-separated
     #[arg(long, value_delimiter = ',')]
     pub choices: Vec<String>,
+    /// Re-vote offline with strict (or, `=false`, flexible) answers
+    #[command(flatten)]
+    pub strict: StrictArgs,
     /// Write the re-voted answers and tallies back into the session file
-    #[arg(long, requires = "kind")]
+    #[arg(long, requires = "revote")]
     pub write: bool,
 }
 

@@ -8,7 +8,8 @@ use serde_json::json;
 use super::config::Config;
 use super::run::apply_overrides;
 use super::{OptimizeArgs, backend};
-use crate::core::ape::SearchOptions;
+use crate::core::ape::{COLUMNS, SearchOptions};
+use crate::core::display::{shorten, visible};
 use crate::core::template::Template;
 use crate::engine::cache::Cache;
 use crate::engine::eval::EvalOptions;
@@ -16,26 +17,28 @@ use crate::engine::jobs::{self, JobEvent};
 use crate::engine::optimize::SearchResult;
 use crate::store::template::save_template;
 
-/// The template with the winning instruction.
-/// `produced_by` names the backend and promptlab that searched and scored (kept in the
-/// template's description, so the file says where its figures came from).
+/// The template with the winning instruction, its description saying where its figures came
+/// from (`produced_by`: the backend and promptlab that searched) and what the held-out check
+/// found, "not shown better" included.
 pub fn winner(
     base: &Template,
     original: &Template,
     r: &SearchResult,
     produced_by: &str,
 ) -> Option<Template> {
-    let best = r.leaderboard.first()?;
+    let best = r.winner.as_ref()?;
     let mut t = base.clone();
     t.name = format!("{}-ape", base.name);
     t.instruction = Some(best.instruction.clone());
     t.sampling = original.sampling.clone();
+    let held = r.held.as_ref().map_or_else(
+        || "no held-out check (stopped before it)".into(),
+        |h| h.describe(),
+    );
     t.description = format!(
-        "{} (instruction found by APE on {produced_by}: dev {:.0}%, held-out {:.0}% vs {:.0}% before)",
+        "{} (instruction found by APE on {produced_by}: dev {}; {held})",
         base.description,
-        best.accuracy.unwrap_or(0.0) * 100.0,
-        r.held_best * 100.0,
-        r.held_original * 100.0
+        best.cells()[0],
     );
     Some(t)
 }
@@ -45,16 +48,17 @@ pub fn template_path(name: &str) -> PathBuf {
     crate::store::template::export_dir().join(format!("{name}.yaml"))
 }
 
-/// Shows a search's events on stderr: its plan, then each round and score.
+/// Shows a search's events on stderr: its plan, then each round and race step.
 fn show(e: JobEvent) {
     match e {
         JobEvent::SearchStarted(p) => eprintln!(
-            "APE: {} proposals, {} round(s), keeping {}; scoring on {} dev items x {} sample(s); held-out check on {} items\n\
+            "APE: {} proposals, {} round(s), keeping {}; racing on {} dev items in batches of {} x {} sample(s), your instruction included; held-out check on {} items\n\
              plan: up to {} model calls for the search (+{} for the held-out check), up to ~{} generated tokens{}",
             p.candidates,
             p.rounds,
             p.keep,
             p.dev,
+            p.batch,
             p.samples,
             p.held,
             p.planned_calls,
@@ -68,13 +72,55 @@ fn show(e: JobEvent) {
             eprintln!("round {round}: {proposals} proposal(s)…")
         }
         JobEvent::ProposalFailed(error) => eprintln!("  a proposal failed: {error}"),
-        JobEvent::Scored(c) => eprintln!(
-            "  {:>5.1}%  {}",
-            c.accuracy.unwrap_or(0.0) * 100.0,
-            c.instruction
-        ),
+        JobEvent::Raced(step) => {
+            if let Some(lead) = step.standings.first() {
+                eprintln!(
+                    "  race at {} of {} items: leader {} {}",
+                    step.items,
+                    step.pool,
+                    lead.cells()[0],
+                    shorten(&lead.instruction, 60)
+                );
+            }
+            for d in &step.dropped {
+                eprintln!(
+                    "  {}: {} {}",
+                    d.fate().unwrap_or_default(),
+                    d.cells()[0],
+                    shorten(&d.instruction, 60)
+                );
+            }
+        }
         _ => {}
     }
+}
+
+/// The leaderboard for people: each instruction's dev accuracy and difference from yours with
+/// their intervals, how far it raced, and the held-out verdict.
+fn table(r: &SearchResult, produced_by: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("prompt search · {produced_by}\n");
+    let _ = writeln!(
+        out,
+        "{:>3}  {:<14}  {:<21}  {:>5}  {:>5}  instruction",
+        "#", COLUMNS[0], COLUMNS[1], COLUMNS[2], COLUMNS[3]
+    );
+    for (i, s) in r.leaderboard.iter().enumerate() {
+        let [dev, delta, items, round] = s.cells();
+        let instruction = match (s.seed, s.instruction.is_empty()) {
+            (true, true) => "(your template: no instruction)".to_string(),
+            (true, false) => format!("{} (yours)", visible(&s.instruction)),
+            (false, _) => visible(&s.instruction).into_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{:>3}  {dev:<14}  {delta:<21}  {items:>5}  {round:>5}  {instruction}{}",
+            i + 1,
+            s.fate().map(|f| format!("  ({f})")).unwrap_or_default()
+        );
+    }
+    let _ = writeln!(out, "\n{}", r.verdict());
+    out
 }
 
 pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
@@ -107,6 +153,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         dev: args.dev,
         held: args.held_out,
         budget: args.budget,
+        batch: args.race_batch,
     };
     let opts = EvalOptions::new(
         config.concurrency(args.prompt.concurrency),
@@ -124,53 +171,59 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
     )?;
     let base = &search.base;
     let r = search.run(&show).await;
-    let Some(best_template) = winner(base, &original, &r, &produced_by) else {
+    if !r.leaderboard.iter().any(|s| !s.seed) {
         return Err("no usable instruction was proposed (is the model answering at all?)".into());
+    }
+    // A winner not shown better than your instruction on the held-out items is written only
+    // with --force, and says so in its description.
+    let better = r.held.as_ref().is_some_and(|h| h.better);
+    let written = match winner(base, &original, &r, &produced_by) {
+        Some(t) if better || args.force => {
+            save_template(&out, &t).map_err(|e| e.to_string())?;
+            Some(t)
+        }
+        _ => None,
     };
-    save_template(&out, &best_template).map_err(|e| e.to_string())?;
     if args.json {
         println!(
             "{}",
             json!({
                 "provenance": {"promptlab": crate::core::record::version(), "backend": info},
                 "leaderboard": r.leaderboard,
-                "best": best_template.instruction,
+                "best": r.winner.as_ref().map(|w| &w.instruction),
+                "winner": r.winner,
                 "dev_items": search.dev.len(),
-                "held_out": {"items": search.held.len(), "best": r.held_best, "original": r.held_original},
+                "held_out": r.held,
+                "verdict": r.held.as_ref().map(|h| h.describe()),
+                "better": better,
                 "calls": r.calls,
                 "planned_calls": r.planned,
                 "budget_reached": r.budget_reached,
-                "template": out,
+                "template": written.as_ref().map(|_| &out),
             })
         );
     } else {
-        println!("prompt search · {produced_by}");
+        print!("{}", table(&r, &produced_by));
         println!(
-            "{:>3}  {:>7}  {:>7}  {:>5}  instruction",
-            "#", "dev", "samples", "round"
-        );
-        for (i, c) in r.leaderboard.iter().enumerate() {
-            println!(
-                "{:>3}  {:>6.1}%  {:>7}  {:>5}  {}",
-                i + 1,
-                c.accuracy.unwrap_or(0.0) * 100.0,
-                c.samples,
-                c.round,
-                c.instruction
-            );
-        }
-        println!(
-            "\nbest on {} held-out items: {:.1}% (the template's own instruction: {:.1}%)\n{} model calls{} · wrote {}",
-            search.held.len(),
-            r.held_best * 100.0,
-            r.held_original * 100.0,
+            "{} model calls{} · {}",
             r.calls,
             if r.budget_reached {
                 " (budget reached)"
             } else {
                 ""
             },
-            out.display()
+            match (&written, better) {
+                (Some(_), true) => format!("wrote {}", out.display()),
+                (Some(_), false) => format!(
+                    "wrote {} as you asked (--force), marked as not shown better",
+                    out.display()
+                ),
+                (None, _) if r.winner.is_some() => format!(
+                    "{} was not written: it is not shown better than your instruction (--force writes it anyway, marked as such)",
+                    out.display()
+                ),
+                (None, _) => "nothing was written".into(),
+            }
         );
     }
     Ok(true)

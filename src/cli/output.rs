@@ -76,6 +76,12 @@ fn run_json(r: &Report<'_>) -> Value {
         weight: Option<f64>,
         #[serde(skip_serializing_if = "<[String]>::is_empty")]
         members: &'a [String],
+        /// Votes a fallback read (the no-answer bucket: paths strict answers set aside).
+        #[serde(skip_serializing_if = "is_zero")]
+        fallback: u32,
+    }
+    fn is_zero(n: &u32) -> bool {
+        *n == 0
     }
     let tally: Vec<Row<'_>> = result
         .tally
@@ -88,6 +94,7 @@ fn run_json(r: &Report<'_>) -> Value {
             paths: &e.paths,
             weight: e.weight,
             members: &e.members,
+            fallback: e.fallback,
         })
         .collect();
     let paths: Vec<Value> = result.paths.iter().map(path_json).collect();
@@ -102,11 +109,13 @@ fn run_json(r: &Report<'_>) -> Value {
         "prompt": r.prompt,
         "stop": r.stop,
         "sampling": template.sampling,
+        "strict_answers": template.answer.strict,
         "paths": paths,
         "samples": {"fresh": origin.fresh, "cached": origin.cached, "truncated": result.truncated()},
         "tally": tally,
         "answer": result.tally.winner,
         "agreement": result.tally.agreement,
+        "winner_share": result.tally.winner_share(),
         "weighted_answer": result.tally.weighted_winner,
         "confidence_answer": result.tally.confidence_winner,
         "filtered_answer": result.tally.filtered_winner,
@@ -146,7 +155,7 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
     let origin = result.origin();
     let _ = writeln!(
         out,
-        "{} · {} · {} path{}{} · {}",
+        "{} · {} · {} path{}{}{} · {}",
         template.name,
         template.strategy,
         n,
@@ -155,6 +164,11 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
             format!(" ({} cached)", origin.cached)
         } else {
             String::new()
+        },
+        if template.answer.strict {
+            " · strict answers"
+        } else {
+            ""
         },
         backend.label()
     );
@@ -213,55 +227,7 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         }
     }
     let tally = &result.tally;
-    let _ = writeln!(out, "\nTally ({} voted)", tally.voted);
-    let max_votes = tally
-        .entries
-        .iter()
-        .map(|e| e.votes)
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    for e in &tally.entries {
-        let label = e.answer.clone().unwrap_or_else(|| "(no answer)".into());
-        let bar = "█".repeat(((e.votes * 24).div_ceil(max_votes)) as usize);
-        let paths: Vec<String> = e.paths.iter().map(|i| i.to_string()).collect();
-        let weight = e
-            .weight
-            .map(|w| format!("  weight {w:.3}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "  {:<aw$}  {bar:<24} {:>2}  {:>3.0}%  paths {}{weight}",
-            shorten(&label, aw),
-            e.votes,
-            e.share * 100.0,
-            paths.join(",")
-        );
-        let others: Vec<String> = e
-            .members
-            .iter()
-            .filter(|m| Some(*m) != e.answer.as_ref())
-            .map(|m| format!("\"{}\"", shorten(&crate::core::display::visible(m), 60)))
-            .collect();
-        if !others.is_empty() {
-            let _ = writeln!(out, "    also: {}", others.join(", "));
-        }
-    }
-    match &tally.winner {
-        Some(w) => {
-            let votes = tally.entry(Some(w)).map_or(0, |e| e.votes);
-            let w = crate::core::display::visible(w);
-            let _ = writeln!(
-                out,
-                "\nAnswer: {w}  (agreement {:.0}%, {votes}/{})",
-                tally.agreement * 100.0,
-                tally.voted
-            );
-        }
-        None => {
-            let _ = writeln!(out, "\nAnswer: none (no path gave a parsable answer)");
-        }
-    }
+    tally_lines(&mut out, tally, aw, template.answer.strict);
     if let Some(c) = &tally.clustering {
         let clusters = tally.entries.iter().filter(|e| e.answer.is_some()).count();
         let _ = writeln!(
@@ -349,6 +315,69 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
             .unwrap_or("a promptlab that did not record its version")
     );
     out
+}
+
+/// The tally for people: each answer's bar, votes, share, paths and fallback votes, then the
+/// answer with its share's interval and what the fallback marks mean.
+fn tally_lines(out: &mut String, tally: &crate::core::vote::Tally, aw: usize, strict: bool) {
+    let _ = writeln!(out, "\nTally ({} voted)", tally.voted);
+    let max_votes = tally
+        .entries
+        .iter()
+        .map(|e| e.votes)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    for e in &tally.entries {
+        let label = e.answer.clone().unwrap_or_else(|| "(no answer)".into());
+        let bar = "█".repeat(((e.votes * 24).div_ceil(max_votes)) as usize);
+        let paths: Vec<String> = e.paths.iter().map(|i| i.to_string()).collect();
+        let weight = e
+            .weight
+            .map(|w| format!("  weight {w:.3}"))
+            .unwrap_or_default();
+        let fallback = match e.fallback {
+            0 => String::new(),
+            n => format!("  (~{n})"),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<aw$}  {bar:<24} {:>2}  {:>3.0}%  paths {}{fallback}{weight}",
+            shorten(&label, aw),
+            e.votes,
+            e.share * 100.0,
+            paths.join(",")
+        );
+        let others: Vec<String> = e
+            .members
+            .iter()
+            .filter(|m| Some(*m) != e.answer.as_ref())
+            .map(|m| format!("\"{}\"", shorten(&crate::core::display::visible(m), 60)))
+            .collect();
+        if !others.is_empty() {
+            let _ = writeln!(out, "    also: {}", others.join(", "));
+        }
+    }
+    match &tally.winner {
+        Some(w) => {
+            let votes = tally.entry(Some(w)).map_or(0, |e| e.votes);
+            let share = tally
+                .winner_share()
+                .map_or_else(String::new, |s| s.describe());
+            let w = crate::core::display::visible(w);
+            let _ = writeln!(
+                out,
+                "\nAnswer: {w}  (agreement {share}, {votes}/{})",
+                tally.voted
+            );
+        }
+        None => {
+            let _ = writeln!(out, "\nAnswer: none (no path gave a parsable answer)");
+        }
+    }
+    if let Some(note) = crate::core::display::fallback_note(tally, strict) {
+        let _ = writeln!(out, "{note}");
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use super::{ReplayArgs, backend};
 use crate::backend::Embedder;
 use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::record::{RunRecord, tally};
+use crate::core::share::shift;
 use crate::core::vote::Tally;
 use crate::engine::{self, RunPlan};
 use crate::store::session::{load_session, save_merged};
@@ -32,39 +33,8 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
     if selected.is_empty() {
         return Err(format!("{} has no runs yet", args.session.display()));
     }
-    if let Some(kind) = &args.kind {
-        let spec = AnswerSpec {
-            kind: str::parse::<AnswerKind>(kind)?,
-            pattern: args.pattern.clone(),
-            choices: args.choices.clone(),
-            similarity: args.similarity,
-            cluster: args.cluster.as_deref().map(str::parse).transpose()?,
-        };
-        // A choice without labels reads options from each query; when no query has any,
-        // every answer would be lost: refuse before anything changes.
-        if spec.kind == AnswerKind::Choice
-            && spec.choices.is_empty()
-            && selected
-                .iter()
-                .all(|&i| crate::core::extract::parse_options(&session.runs[i].query).is_empty())
-        {
-            return Err(
-                "--kind choice needs --choices a,b,… (the recorded queries list no \"(A) …\" options)"
-                    .into(),
-            );
-        }
-        // Re-voting by `embed` reads every answer with the embedding model (on this machine).
-        spec.validate()?;
-        let embedder =
-            backend::embedder(&backend::resolve(&args.backend, &Config::load()?)?, &spec)?;
-        for &i in &selected {
-            let mut r = session.runs[i].revote(&spec)?;
-            if let Some(e) = &embedder {
-                engine::embed_answers(e.as_ref(), &mut r.result.paths).await;
-                r.result.tally = tally(&r.result.paths, &r.result.voting(&spec, &r.query));
-            }
-            session.runs[i] = r;
-        }
+    if args.kind.is_some() || args.strict.strict_answers.is_some() {
+        revote(&args, &mut session.runs, &selected).await?;
         if args.write {
             // Runs another process added since the file was read are kept.
             let added = save_merged(&args.session, &mut session).map_err(|e| e.to_string())?;
@@ -101,6 +71,64 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
     Ok(true)
 }
 
+/// Re-votes the selected runs offline: with `--kind` under the answer spec the flags give,
+/// else each under its own spec; `--strict-answers` sets whether fallback answers vote.
+async fn revote(
+    args: &ReplayArgs,
+    runs: &mut [RunRecord],
+    selected: &[usize],
+) -> Result<(), String> {
+    let given = match &args.kind {
+        Some(kind) => {
+            let spec = AnswerSpec {
+                kind: str::parse::<AnswerKind>(kind)?,
+                pattern: args.pattern.clone(),
+                choices: args.choices.clone(),
+                similarity: args.similarity,
+                cluster: args.cluster.as_deref().map(str::parse).transpose()?,
+                strict: false,
+            };
+            // A choice without labels reads options from each query; when no query has any,
+            // every answer would be lost: refuse before anything changes.
+            if spec.kind == AnswerKind::Choice
+                && spec.choices.is_empty()
+                && selected
+                    .iter()
+                    .all(|&i| crate::core::extract::parse_options(&runs[i].query).is_empty())
+            {
+                return Err(
+                    "--kind choice needs --choices a,b,… (the recorded queries list no \"(A) …\" options)"
+                        .into(),
+                );
+            }
+            spec.validate()?;
+            Some(spec)
+        }
+        None => None,
+    };
+    let resolved = backend::resolve(&args.backend, &Config::load()?)?;
+    let mut embedder: Option<Arc<dyn Embedder>> = None;
+    for &i in selected {
+        let mut spec = given
+            .clone()
+            .unwrap_or_else(|| runs[i].template.answer.clone());
+        spec.strict = args.strict.strict_answers.unwrap_or(spec.strict);
+        // Re-voting by `embed` reads every answer with the embedding model (on this machine),
+        // loaded once.
+        if spec.embeds() && embedder.is_none() {
+            embedder = backend::embedder(&resolved, &spec)?;
+        }
+        let embedder = embedder.as_ref().filter(|_| spec.embeds());
+        let mut r = runs[i].revote(&spec)?;
+        if let Some(e) = &embedder {
+            engine::embed_answers(e.as_ref(), &mut r.result.paths).await;
+            r.result.tally = tally(&r.result.paths, &r.result.voting(&spec, &r.query));
+        }
+        runs[i] = r;
+    }
+    Ok(())
+}
+
 /// The plan that re-sends a recorded run's prompts exactly.
 fn plan_of(r: &RunRecord, embedder: &Option<Arc<dyn Embedder>>) -> Result<RunPlan, String> {
     let mut plan = RunPlan::new(&r.template, &r.query, r.mode)?;
@@ -134,6 +162,7 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
                 "run": i + 1,
                 "recorded": {"backend": r.backend, "tally": recorded["tally"], "answer": r.result.tally.winner, "agreement": r.result.tally.agreement},
                 "rerun": {"backend": info, "promptlab": crate::core::record::version(), "tally": tally_rows(&new.tally), "answer": new.tally.winner, "agreement": new.tally.agreement, "paths": new.paths.iter().map(super::output::path_json).collect::<Vec<_>>()},
+                "share_shift": shift(&r.result.tally, &new.tally),
             });
             println!("{v}");
         } else {
@@ -166,10 +195,14 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
                     "the answer changed"
                 };
                 println!(
-                    "{verdict}: {} → {}\n",
+                    "{verdict}: {} → {}",
                     show(&r.result.tally.winner),
                     show(&new.tally.winner)
                 );
+                if let Some(s) = shift(&r.result.tally, &new.tally) {
+                    println!("{}", s.describe());
+                }
+                println!();
             }
         }
         if cancel.is_cancelled() {
@@ -198,7 +231,7 @@ fn tally_rows(t: &Tally) -> serde_json::Value {
     json!(
         t.entries
             .iter()
-            .map(|e| json!({"answer": e.answer, "votes": e.votes, "members": e.members}))
+            .map(|e| json!({"answer": e.answer, "votes": e.votes, "members": e.members, "fallback": e.fallback}))
             .collect::<Vec<_>>()
     )
 }

@@ -35,6 +35,7 @@ pub fn apply_overrides(t: &mut Template, a: &PromptArgs) {
     s.thinking = a.thinking.unwrap_or(s.thinking);
     s.reasoning_effort = a.reasoning_effort.or(s.reasoning_effort);
     s.early_stop = a.early_stop.unwrap_or(s.early_stop);
+    t.answer.strict = a.strict.strict_answers.unwrap_or(t.answer.strict);
 }
 
 /// Runs and prints; `Ok(false)` when no path succeeded (the caller exits non-zero).

@@ -116,21 +116,11 @@ pub fn against(winner: &str, text: &str) -> Vec<Word> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::vote::{Ballot, Tally};
+    use crate::core::vote::Tally;
 
     #[test]
     fn the_winner_comes_first_then_one_path_per_cluster() {
-        let ballots: Vec<Ballot> = [Some("18"), Some("22"), Some("18"), None, Some("18")]
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Ballot {
-                path: i,
-                answer: a.map(String::from),
-                logprob: None,
-                confidence: None,
-            })
-            .collect();
-        let t = Tally::from_ballots(&ballots);
+        let t = Tally::of_answers(&[Some("18"), Some("22"), Some("18"), None, Some("18")]);
         assert_eq!(representatives(&t, 5, 4), vec![0, 1, 3, 2]);
         assert_eq!(representatives(&t, 5, 2), vec![0, 1]);
         assert_eq!(representatives(&t, 7, 7), vec![0, 1, 3, 2, 4, 5, 6]);

@@ -41,16 +41,36 @@ pub fn shorten(text: &str, width: usize) -> String {
     }
 }
 
-/// A path's answer cell: its answer, "failed", "cancelled" or "—"; "✂" marks a path with a
-/// stage cut at its token limit.
+/// A path's answer cell: its answer, "failed", "cancelled" or "—"; "~" marks an answer only a
+/// fallback read (no stated answer), "✂" a path with a stage cut at its token limit.
 pub fn path_answer(p: &PathRecord) -> String {
     let a = match (&p.error, &p.answer) {
         (Some(_), _) if p.cancelled() => "cancelled".into(),
         (Some(_), _) => "failed".into(),
+        (None, Some(a)) if p.read_by_fallback() => format!("~{a}"),
         (None, Some(a)) => a.clone(),
         (None, None) => "—".into(),
     };
     if p.truncated() { format!("{a} ✂") } else { a }
+}
+
+/// What the "~" marks of a tally mean: how many of its votes only a fallback read (replies
+/// that never state their answer) and what strict answers do with them. `None` when none.
+pub fn fallback_note(t: &Tally, strict: bool) -> Option<String> {
+    let n: u32 = t.entries.iter().map(|e| e.fallback).sum();
+    (n > 0).then(|| {
+        if strict {
+            format!(
+                "~ {n} of {} paths never stated an answer: set aside (strict answers)",
+                t.voted
+            )
+        } else {
+            format!(
+                "~ {n} of {} votes read by the fallback, not stated (strict answers set them aside)",
+                t.voted
+            )
+        }
+    })
 }
 
 /// Two tallies in two columns: answer, votes in the first, votes in the second.
@@ -95,6 +115,34 @@ fn hidden(c: char) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn fallback_answers_are_marked_and_explained() {
+        use crate::core::extract::{AnswerKind, AnswerSpec, Extractor};
+        use crate::core::record::{StageRecord, Voting, settle, tally};
+        let e = Extractor::new(&AnswerSpec::of(AnswerKind::Number)).unwrap();
+        let paths: Vec<PathRecord> = ["So it costs $2 per egg.", "The answer is 9."]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut p = PathRecord::new(i);
+                p.stages = vec![StageRecord::new(crate::core::strategy::Stage::Answer, *t)];
+                settle(&mut p, &e, "");
+                p
+            })
+            .collect();
+        assert_eq!(path_answer(&paths[0]), "~2");
+        assert_eq!(path_answer(&paths[1]), "9");
+        let t = tally(&paths, &Voting::exact());
+        assert!(
+            fallback_note(&t, false)
+                .unwrap()
+                .starts_with("~ 1 of 2 votes")
+        );
+        assert!(fallback_note(&t, true).unwrap().contains("set aside"));
+        let stated = tally(&paths[1..], &Voting::exact());
+        assert_eq!(fallback_note(&stated, false), None);
+    }
 
     #[test]
     fn escapes_are_made_visible() {

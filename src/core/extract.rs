@@ -12,6 +12,11 @@
 //!    (what direct few-shot prompts produce) or a line that starts with an option letter.
 //!
 //! A path whose answer cannot be parsed gets `None`: the no-answer bucket.
+//!
+//! Every answer says how it was read ([`Read`]). The last number of a reply that never
+//! states its answer, and the last sentence of a long free-form reply, are guesses: with
+//! `strict: true` in the answer spec they are set aside (the no-answer bucket), as
+//! lm-evaluation-harness's strict-match sets aside what only its flexible-extract reads.
 
 use std::sync::LazyLock;
 
@@ -67,6 +72,63 @@ impl std::str::FromStr for AnswerKind {
     }
 }
 
+/// How an answer was read from a reply, from the surest to the guesses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Read {
+    /// The last `\boxed{…}`.
+    Boxed,
+    /// After an answer trigger ("The answer is", "Final answer:", "####").
+    Trigger,
+    /// The result of an equation right after the trigger ("The answer is 20 - 3 = 17").
+    Equation,
+    /// A choice: the option letter a reply opens with ("B) 12/13/2026, because …").
+    Option,
+    /// The template's pattern.
+    Pattern,
+    /// A reply that is only its answer ("42", "positive", a one-line free-form answer).
+    Reply,
+    /// Fallback: the last sentence of a long free-form reply that never states its answer.
+    LastSentence,
+    /// Fallback: the last number of a reply that never states its answer.
+    LastNumber,
+}
+
+impl Read {
+    /// A guess rather than a stated answer: strict answers set it aside.
+    pub fn is_fallback(self) -> bool {
+        matches!(self, Read::LastNumber | Read::LastSentence)
+    }
+
+    /// "last number (fallback)", for tables and the lab.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Read::Boxed => "boxed",
+            Read::Trigger => "after the answer trigger",
+            Read::Equation => "an equation's result after the trigger",
+            Read::Option => "the option letter the reply opens with",
+            Read::Pattern => "the template's pattern",
+            Read::Reply => "the whole reply",
+            Read::LastSentence => "last sentence (fallback)",
+            Read::LastNumber => "last number (fallback)",
+        }
+    }
+}
+
+/// An answer and how it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub answer: String,
+    pub read: Read,
+}
+
+impl Reading {
+    /// `answer` read as `read`, unless it is empty.
+    fn of(answer: String, read: Read) -> Option<Reading> {
+        (!answer.is_empty()).then_some(Reading { answer, read })
+    }
+}
+
 /// The `answer:` block of a template.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +147,10 @@ pub struct AnswerSpec {
     /// For `free`: how answers are judged alike (default `overlap`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterRule>,
+    /// Strict answers: an answer read only by a fallback ([`Read::is_fallback`]) does not
+    /// vote; its path joins the no-answer bucket.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
 }
 
 impl AnswerSpec {
@@ -141,11 +207,16 @@ impl AnswerSpec {
     pub fn cluster(&self) -> ClusterRule {
         self.cluster.unwrap_or_default()
     }
+
+    /// Free-form answers clustered by their embeddings.
+    pub fn embeds(&self) -> bool {
+        self.kind == AnswerKind::Free && self.cluster() == ClusterRule::Embed
+    }
 }
 
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)(?:\b(?:the\s+)?(?:final|correct|right|best)\s+(?:answer|option|choice)\b|\bthe\s+answer\b|^[\s>#*_]*answer\b|^[\s>]*####)[*_]*(?:\s*\([^)\n]*\))?[*_]*\s*(?:\bis\b|\bwould\s+be\b|[:=])[\s*_:]*",
+        r"(?im)(?:(?:\b(?:the\s+)?(?:final|correct|right|best)\s+(?:answer|option|choice)\b|\bthe\s+answer\b|^[\s>#*_]*answer\b)[*_]*(?:\s*\([^)\n]*\))?[*_]*\s*(?:\bis\b|\bwould\s+be\b|[:=])|(?:^|[ \t>])####)[\s*_:]*",
     )
     .expect("static regex")
 });
@@ -219,55 +290,29 @@ impl Extractor {
     }
 
     /// The canonical answer in `text`, or `None` (the no-answer bucket). `query` supplies the
-    /// options of a multiple-choice question.
+    /// options of a multiple-choice question. Fallback readings count: this is the flexible
+    /// reading, whatever the spec's `strict`.
     pub fn extract(&self, text: &str, query: &str) -> Option<String> {
+        self.read(text, query).map(|r| r.answer)
+    }
+
+    /// The answer in `text` and how it was read, or `None` (the no-answer bucket).
+    pub fn read(&self, text: &str, query: &str) -> Option<Reading> {
         if self.kind == AnswerKind::Regex {
             let re = self.pattern.as_ref()?;
             let caps = re.captures(text)?;
             let m = caps.get(1).or_else(|| caps.get(0))?;
-            let t = fold(m.as_str());
-            return (!t.is_empty()).then_some(t);
+            return Reading::of(fold(m.as_str()), Read::Pattern);
         }
         let answer = locate(text);
         match self.kind {
-            AnswerKind::Number => match answer {
-                Located::Boxed(inner) => {
-                    let inner = FRAC.replace_all(inner, "($1)/($2)");
-                    let inner = inner.replace(['(', ')', '{', '}'], "");
-                    numbers::first(&inner).map(|f| f.value)
-                }
-                Located::After(rest) => {
-                    let line = rest.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-                    // "The answer is 20 - 3 = 17.": an equation right after the trigger
-                    // gives its result.
-                    let sentence = &line[..sentence_end(line)];
-                    let chain = sentence
-                        .find(|c: char| {
-                            !(c.is_ascii_digit() || " .,$+-*/×÷()%=\u{2212}".contains(c))
-                        })
-                        .map_or(sentence, |end| &sentence[..end]);
-                    let result = chain.rfind('=').map(|i| &chain[i + 1..]);
-                    result
-                        .and_then(numbers::first)
-                        .or_else(|| numbers::first(line))
-                        .or_else(|| numbers::scan(rest).into_iter().next())
-                        .map(|f| f.value)
-                }
-                Located::Nowhere(searched) => numbers::scan(searched).pop().map(|f| f.value),
-            },
-            AnswerKind::Text => {
-                let t = fold(segment(&answer, text)?);
-                (!t.is_empty()).then_some(t)
-            }
+            AnswerKind::Number => number(answer),
+            AnswerKind::Text => Reading::of(fold(segment(&answer, text)?), answer.read()),
             AnswerKind::Choice => self.choice(&answer, text, query),
             AnswerKind::Free => {
-                let t = fold(
-                    &free_segment(&answer)?
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
-                (!t.is_empty()).then_some(t)
+                let (segment, read) = free_segment(&answer)?;
+                let t = fold(&segment.split_whitespace().collect::<Vec<_>>().join(" "));
+                Reading::of(t, read)
             }
             AnswerKind::Regex => None,
         }
@@ -282,7 +327,7 @@ impl Extractor {
         }
     }
 
-    fn choice(&self, answer: &Located<'_>, text: &str, query: &str) -> Option<String> {
+    fn choice(&self, answer: &Located<'_>, text: &str, query: &str) -> Option<Reading> {
         let labelled = !self.labels.is_empty();
         let options: Vec<(char, String)> = if labelled {
             self.labels
@@ -303,7 +348,8 @@ impl Extractor {
             // A reply that opens with its option ("B) 12/13/2026, because …").
             None if !labelled => {
                 let first = text.lines().find(|l| !l.trim().is_empty())?;
-                return lead_letter(first).and_then(by_letter);
+                let letter = lead_letter(first).and_then(by_letter)?;
+                return Reading::of(letter, Read::Option);
             }
             None => return None,
         };
@@ -312,8 +358,8 @@ impl Extractor {
         if !labelled {
             let letter = lead_letter(seg)
                 .or_else(|| LETTER_PAREN.captures(seg).and_then(|c| c[1].chars().next()));
-            if let Some(answer) = letter.and_then(by_letter) {
-                return Some(answer);
+            if let Some(letter) = letter.and_then(by_letter) {
+                return Reading::of(letter, answer.read());
             }
         }
         // Option text: the earliest mention wins; at one position the longest text wins.
@@ -326,14 +372,15 @@ impl Extractor {
             })
             .min()?;
         let letter = found.2;
-        if labelled {
+        let picked = if labelled {
             options
                 .iter()
                 .find(|(l, _)| *l == letter)
                 .map(|(_, t)| t.clone())
         } else {
             by_letter(letter)
-        }
+        };
+        Reading::of(picked?, answer.read())
     }
 }
 
@@ -348,6 +395,60 @@ enum Located<'a> {
     Nowhere(&'a str),
 }
 
+impl Located<'_> {
+    /// How an answer found at this place is read.
+    fn read(&self) -> Read {
+        match self {
+            Located::Boxed(_) => Read::Boxed,
+            Located::After(_) => Read::Trigger,
+            Located::Nowhere(_) => Read::Reply,
+        }
+    }
+}
+
+/// A number answer at its place: the boxed value; after a trigger, an equation's result or
+/// the first number; with neither, the reply when it is only a number, else its last number.
+fn number(answer: Located<'_>) -> Option<Reading> {
+    let (found, read) = match answer {
+        Located::Boxed(inner) => {
+            let inner = FRAC.replace_all(inner, "($1)/($2)");
+            let inner = inner.replace(['(', ')', '{', '}'], "");
+            (numbers::first(&inner)?, Read::Boxed)
+        }
+        Located::After(rest) => {
+            let line = rest.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+            // "The answer is 20 - 3 = 17.": an equation right after the trigger gives its
+            // result.
+            let sentence = &line[..sentence_end(line)];
+            let chain = sentence
+                .find(|c: char| !(c.is_ascii_digit() || " .,$+-*/×÷()%=\u{2212}".contains(c)))
+                .map_or(sentence, |end| &sentence[..end]);
+            match chain
+                .rfind('=')
+                .and_then(|i| numbers::first(&chain[i + 1..]))
+            {
+                Some(result) => (result, Read::Equation),
+                None => (
+                    numbers::first(line).or_else(|| numbers::scan(rest).into_iter().next())?,
+                    Read::Trigger,
+                ),
+            }
+        }
+        Located::Nowhere(searched) => {
+            let last = numbers::scan(searched).pop()?;
+            // " $12", "42.": a reply that is only its number states it; a number picked from
+            // prose ("… daily for $2 per fresh duck egg.") is a guess.
+            let rest = format!("{}{}", &searched[..last.start], &searched[last.end..]);
+            let bare = !rest.chars().any(char::is_alphanumeric);
+            (last, if bare { Read::Reply } else { Read::LastNumber })
+        }
+    };
+    Some(Reading {
+        answer: found.value,
+        read,
+    })
+}
+
 /// Finds the answer's place: the last `\boxed{}`, else the last trigger that is not negated.
 fn locate(text: &str) -> Located<'_> {
     if let Some(span) = last_boxed(text) {
@@ -355,7 +456,7 @@ fn locate(text: &str) -> Located<'_> {
     }
     let mut after_negated = 0;
     let mut last = None;
-    for m in TRIGGER.find_iter(text) {
+    for m in triggers(text) {
         if NEGATED.is_match(&text[m.end()..]) {
             after_negated = m.end();
         } else {
@@ -376,6 +477,20 @@ fn locate(text: &str) -> Located<'_> {
             }
         }
     }
+}
+
+/// The answer triggers in `text`, in order. GSM8K's `####` marks an answer only when a
+/// number follows it (a Markdown heading "#### Step 2" is no trigger).
+fn triggers(text: &str) -> impl Iterator<Item = regex::Match<'_>> {
+    TRIGGER.find_iter(text).filter(|m| {
+        let marker = m
+            .as_str()
+            .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '*' | '_' | ':'));
+        !marker.ends_with("####")
+            || text[m.end()..]
+                .trim_start_matches(['$', '-', '\u{2212}', '.'])
+                .starts_with(|c: char| c.is_ascii_digit())
+    })
 }
 
 /// The byte span of the content of the last `\boxed{…}` (braces balanced).
@@ -425,8 +540,7 @@ pub fn answer_sentence(text: &str) -> Option<(usize, usize)> {
         let start = text[..a].rfind("\\boxed").unwrap_or(a);
         return Some((start, b + 1));
     }
-    let m = TRIGGER
-        .find_iter(text)
+    let m = triggers(text)
         .filter(|m| !NEGATED.is_match(&text[m.end()..]))
         .last()?;
     let rest = &text[m.end()..];
@@ -471,18 +585,22 @@ fn segment<'a>(answer: &Located<'a>, text: &'a str) -> Option<&'a str> {
 const SHORT_REPLY: usize = 160;
 
 /// Where a free-form answer is: the boxed content, the first line after the trigger, a short
-/// one-line reply whole, else the reply's last sentence.
-fn free_segment<'a>(answer: &Located<'a>) -> Option<&'a str> {
+/// one-line reply whole, else the reply's last sentence (a fallback).
+fn free_segment<'a>(answer: &Located<'a>) -> Option<(&'a str, Read)> {
     match answer {
-        Located::Boxed(inner) => Some(inner),
-        Located::After(rest) => rest.lines().map(str::trim).find(|l| !l.is_empty()),
+        Located::Boxed(inner) => Some((inner, Read::Boxed)),
+        Located::After(rest) => rest
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .map(|l| (l, Read::Trigger)),
         Located::Nowhere(text) => {
             let text = text.trim();
             if text.is_empty() {
                 return None;
             }
             if text.len() <= SHORT_REPLY && !text.contains('\n') {
-                return Some(text);
+                return Some((text, Read::Reply));
             }
             let last = text.lines().map(str::trim).rfind(|l| !l.is_empty())?;
             let body = last.trim_end_matches(['.', '!', '?']);
@@ -493,7 +611,7 @@ fn free_segment<'a>(answer: &Located<'a>) -> Option<&'a str> {
                     matches!(c, '.' | '!' | '?') && body[i + 1..].starts_with(char::is_whitespace)
                 })
                 .map_or(0, |(i, _)| i + 1);
-            Some(last[start..].trim())
+            Some((last[start..].trim(), Read::LastSentence))
         }
     }
 }

@@ -8,24 +8,14 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
 
-use super::vote::{Ballot, Tally};
+use super::vote::Tally;
 
 /// Subsets enumerated exactly up to this many; beyond, this many random subsets are averaged.
 pub const MAX_SUBSETS: usize = 2000;
 
 /// Whether the majority of `answers` (in sample order; `None` = unparsed) is correct.
 pub fn majority_correct(answers: &[Option<&str>], accepted: &[String]) -> bool {
-    let ballots: Vec<Ballot> = answers
-        .iter()
-        .enumerate()
-        .map(|(i, a)| Ballot {
-            path: i,
-            answer: a.map(str::to_string),
-            logprob: None,
-            confidence: None,
-        })
-        .collect();
-    Tally::from_ballots(&ballots)
+    Tally::of_answers(answers)
         .winner
         .is_some_and(|w| accepted.contains(&w))
 }

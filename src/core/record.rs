@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::HashMap;
 
-use super::extract::{AnswerKind, AnswerSpec, Extractor};
+use super::extract::{AnswerKind, AnswerSpec, Extractor, Read};
 use super::free::{self, ClusterRule};
 use super::render::{Mode, Prompt};
 use super::strategy::Stage;
@@ -180,6 +180,10 @@ pub struct PathRecord {
     pub index: usize,
     pub stages: Vec<StageRecord>,
     pub answer: Option<String>,
+    /// How `answer` was read (`core::extract::Read`); absent in records from before it was
+    /// kept (`RunRecord::reread` reads them again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<Read>,
     pub latency_ms: u64,
     pub error: Option<String>,
     /// Fresh samples taken after broken streams.
@@ -212,6 +216,7 @@ impl PathRecord {
             index,
             stages: Vec::new(),
             answer: None,
+            read: None,
             latency_ms: 0,
             error: None,
             resamples: 0,
@@ -352,14 +357,9 @@ impl PathRecord {
             .collect()
     }
 
-    /// This path's vote, if it finished.
-    pub fn ballot(&self) -> Option<Ballot> {
-        self.succeeded().then(|| Ballot {
-            path: self.index,
-            answer: self.answer.clone(),
-            logprob: self.logprob(),
-            confidence: self.confidence(),
-        })
+    /// Its answer was read by a fallback (the last number of a reply that never states it).
+    pub fn read_by_fallback(&self) -> bool {
+        self.answer.is_some() && self.read.is_some_and(Read::is_fallback)
     }
 }
 
@@ -379,10 +379,14 @@ pub fn settle(path: &mut PathRecord, extractor: &Extractor, query: &str) {
             _ => None,
         };
     }
-    path.answer = if path.succeeded() {
-        extractor.extract(&path.answer_text(), query)
+    let reading = if path.succeeded() {
+        extractor.read(&path.answer_text(), query)
     } else {
         None
+    };
+    (path.answer, path.read) = match reading {
+        Some(r) => (Some(r.answer), Some(r.read)),
+        None => (None, None),
     };
 }
 
@@ -405,6 +409,7 @@ static EXACT: AnswerSpec = AnswerSpec {
     choices: Vec::new(),
     similarity: None,
     cluster: None,
+    strict: false,
 };
 
 /// Free-form answers grouped: each answer's cluster label (its representative), each
@@ -441,6 +446,25 @@ impl<'a> Voting<'a> {
         self.spec.kind == AnswerKind::Free
     }
 
+    /// The answer `path` votes with: none unless it finished and an answer was read, and
+    /// with strict answers none when only a fallback read it.
+    pub fn answer_of<'p>(&self, path: &'p PathRecord) -> Option<&'p str> {
+        path.voted_answer()
+            .filter(|_| !(self.spec.strict && path.read_by_fallback()))
+    }
+
+    /// `path`'s vote, if it finished: its answer under this voting, and whether a fallback
+    /// read it (counted where it lands, the no-answer bucket under strict answers).
+    pub fn ballot(&self, path: &PathRecord) -> Option<Ballot> {
+        path.succeeded().then(|| Ballot {
+            path: path.index,
+            answer: self.answer_of(path).map(str::to_string),
+            logprob: path.logprob(),
+            confidence: path.confidence(),
+            fallback: path.read_by_fallback(),
+        })
+    }
+
     /// Each path's vote in order (`None`: no answer, or the path did not finish): its answer,
     /// or its cluster's label for free-form answers. What early-stop rules and maj@k read.
     pub fn labels(&self, paths: &[&PathRecord]) -> Vec<Option<String>> {
@@ -448,7 +472,7 @@ impl<'a> Voting<'a> {
         paths
             .iter()
             .map(|p| {
-                let a = p.voted_answer()?;
+                let a = self.answer_of(p)?;
                 Some(match &grouped {
                     Some(g) => g.label.get(a).cloned().unwrap_or_else(|| a.to_string()),
                     None => a.to_string(),
@@ -463,7 +487,7 @@ impl<'a> Voting<'a> {
         let mut sorted: Vec<&&PathRecord> = paths.iter().collect();
         sorted.sort_by_key(|p| p.index);
         for p in sorted {
-            let Some(a) = p.voted_answer() else { continue };
+            let Some(a) = self.answer_of(p) else { continue };
             match distinct.iter_mut().find(|(x, _, _)| *x == a) {
                 Some(d) => {
                     d.1 += 1.0;
@@ -539,7 +563,7 @@ pub struct Selection {
 /// The tally of finished paths under `voting`: the one tally builder.
 pub fn tally<'a>(paths: impl IntoIterator<Item = &'a PathRecord>, voting: &Voting) -> Tally {
     let paths: Vec<&PathRecord> = paths.into_iter().collect();
-    let mut ballots: Vec<Ballot> = paths.iter().filter_map(|p| p.ballot()).collect();
+    let mut ballots: Vec<Ballot> = paths.iter().filter_map(|p| voting.ballot(p)).collect();
     if !voting.free() {
         return Tally::from_ballots(&ballots);
     }
@@ -744,6 +768,8 @@ mod wire {
         #[serde(default)]
         answer: Option<String>,
         #[serde(default)]
+        read: Option<Read>,
+        #[serde(default)]
         latency_ms: u64,
         #[serde(default)]
         error: Option<String>,
@@ -797,6 +823,7 @@ mod wire {
                 index: w.index,
                 stages,
                 answer: w.answer,
+                read: w.read,
                 latency_ms: w.latency_ms,
                 error: w.error,
                 resamples: w.resamples,
@@ -1046,7 +1073,7 @@ mod tests {
         p.error = Some("HTTP 500: boom".into());
         settle(&mut p, &number(), "");
         assert_eq!(p.answer, None);
-        assert_eq!(p.ballot(), None);
+        assert_eq!(Voting::exact().ballot(&p), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ const KEYS: &[&str] = &[
     "lora",
     "instruction",
     "shots",
+    "strict",
 ];
 
 /// `KEY=V1,V2` flags as (key, values), in the order given.
@@ -137,6 +138,7 @@ pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
             }
         }
         "early_stop" => s.early_stop = value.parse().map_err(|e: String| bad(&e))?,
+        "strict" => t.answer.strict = value.parse().map_err(|e| bad(&e))?,
         "instruction" => {
             t.instruction = Some(value.to_string()).filter(|v| !v.is_empty() && v != "none")
         }
@@ -194,5 +196,8 @@ mod tests {
         assert_eq!(t.active_examples().count(), 2);
         assert!(apply(&mut t, "shots", "99").is_err());
         assert!(apply(&mut t, "strategy", "sideways").is_err());
+        apply(&mut t, "strict", "true").unwrap();
+        assert!(t.answer.strict);
+        assert!(apply(&mut t, "strict", "yes").is_err());
     }
 }

@@ -34,6 +34,8 @@ pub struct Ballot {
     pub logprob: Option<LogProb>,
     /// The path's confidence (`core::confidence`), where known.
     pub confidence: Option<f64>,
+    /// Its answer was read by a fallback (`core::extract::Read::is_fallback`).
+    pub fallback: bool,
 }
 
 /// Share of the most confident paths the filtered vote keeps (DeepConf's filter).
@@ -54,6 +56,14 @@ pub struct TallyEntry {
     /// entry's `answer` is the cluster's representative).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
+    /// Of its votes, those whose answer a fallback read (the last number of a reply that
+    /// never states its answer); in the no-answer bucket, the paths strict answers set aside.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub fallback: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Clustering {
@@ -138,6 +148,7 @@ impl Tally {
                 None => none.get_or_insert_with(|| empty_entry(None, weighted)),
             };
             entry.votes += 1;
+            entry.fallback += u32::from(b.fallback);
             entry.paths.push(b.path);
             if let (Some(total), Some(w)) = (entry.weight.as_mut(), w) {
                 *total += w;
@@ -184,6 +195,22 @@ impl Tally {
         }
     }
 
+    /// The tally of plain answers in path order (`None`: no answer), none read by a fallback.
+    pub fn of_answers(answers: &[Option<&str>]) -> Tally {
+        let ballots: Vec<Ballot> = answers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Ballot {
+                path: i,
+                answer: a.map(String::from),
+                logprob: None,
+                confidence: None,
+                fallback: false,
+            })
+            .collect();
+        Tally::from_ballots(&ballots)
+    }
+
     /// The entry of one answer (`None` for the no-answer bucket).
     pub fn entry(&self, answer: Option<&str>) -> Option<&TallyEntry> {
         self.entries.iter().find(|e| e.answer.as_deref() == answer)
@@ -220,6 +247,7 @@ fn empty_entry(answer: Option<String>, weighted: bool) -> TallyEntry {
         paths: Vec::new(),
         weight: weighted.then_some(0.0),
         members: Vec::new(),
+        fallback: 0,
     }
 }
 
@@ -234,6 +262,7 @@ mod tests {
             answer: a.map(String::from),
             logprob: None,
             confidence: None,
+            fallback: false,
         }
     }
 
@@ -289,18 +318,21 @@ mod tests {
                 answer: Some("a".into()),
                 logprob: lp(-30.0),
                 confidence: None,
+                fallback: false,
             },
             Ballot {
                 path: 1,
                 answer: Some("a".into()),
                 logprob: lp(-30.0),
                 confidence: None,
+                fallback: false,
             },
             Ballot {
                 path: 2,
                 answer: Some("b".into()),
                 logprob: lp(-1.0),
                 confidence: None,
+                fallback: false,
             },
         ];
         let t = Tally::from_ballots(&ballots);
@@ -321,6 +353,7 @@ mod tests {
                     tokens: 1,
                 }),
                 confidence: None,
+                fallback: false,
             },
             b(1, Some("a")),
         ];
@@ -332,7 +365,7 @@ mod tests {
     proptest! {
         #[test]
         fn votes_add_up(answers in proptest::collection::vec(proptest::option::of("[a-c]"), 0..40)) {
-            let ballots: Vec<Ballot> = answers.iter().enumerate().map(|(i, a)| Ballot { path: i, answer: a.clone(), logprob: None, confidence: None }).collect();
+            let ballots: Vec<Ballot> = answers.iter().enumerate().map(|(i, a)| Ballot { path: i, answer: a.clone(), logprob: None, confidence: None, fallback: false }).collect();
             let t = Tally::from_ballots(&ballots);
             prop_assert_eq!(t.entries.iter().map(|e| e.votes).sum::<u32>(), answers.len() as u32);
             if let Some(w) = &t.winner {
@@ -349,6 +382,7 @@ mod tests {
             answer: Some(a.into()),
             logprob: None,
             confidence: Some(conf),
+            fallback: false,
         };
         // Three unsure paths say 7; two sure ones say 8.
         let ballots = [

@@ -18,9 +18,10 @@ use crate::core::evaluation::{VariantStats, cell};
 use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::free::{self, ClusterRule};
 use crate::core::metrics::{maj_at_k, majority_correct};
-use crate::core::record::PathRecord;
+use crate::core::record::{PathRecord, Voting};
 use crate::core::render::Mode;
 use crate::core::stats::Estimate;
+use crate::core::strictness::{self, Readings, StrictFlexible};
 use crate::core::template::Template;
 use crate::core::variants::{apply, grid};
 use crate::store::dataset::Item;
@@ -96,6 +97,9 @@ pub struct ItemResult {
     /// Where the early-stop rule stopped (variants with one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stop: Option<crate::core::early_stop::EarlyStop>,
+    /// The majority right or not under strict and under flexible answers (exact answer kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readings: Option<Readings>,
     /// The targets as the answer extraction reads them.
     #[serde(skip)]
     pub accepted: Vec<String>,
@@ -199,6 +203,9 @@ pub struct VariantResult {
     /// Free-form answers: how they were judged alike, for the votes and for scoring.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub free_vote: Option<FreeVote>,
+    /// Accuracy under strict and under flexible answers, paired on the items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict_flexible: Option<StrictFlexible>,
     pub per_item: Vec<ItemResult>,
     /// Intervals and comparisons (`engine::grid::fill`, once the grid's variants are scored).
     #[serde(flatten)]
@@ -427,6 +434,7 @@ async fn eval_item(
         greedy: None,
         samples: 0,
         early_stop: None,
+        readings: None,
         accepted: vec![],
         confidence_correct: None,
         filtered_correct: None,
@@ -491,10 +499,10 @@ async fn eval_item(
         None => None,
     };
     let first_answer = match &greedy {
-        Some(g) => g.answer.as_ref(),
-        None => answers.first().and_then(Option::as_ref),
+        Some(g) => Voting::of(&spec).answer_of(g),
+        None => answers.first().and_then(Option::as_deref),
     };
-    let first_correct = first_answer.is_some_and(|a| accepted.contains(a));
+    let first_correct = first_answer.is_some_and(|a| accepted.iter().any(|t| t == a));
     ItemResult {
         id: item.id.clone(),
         target: item.targets.clone(),
@@ -524,6 +532,7 @@ async fn eval_item(
             .filter(|p| !p.cancelled() && !p.stopped())
             .count(),
         early_stop: result.early_stop,
+        readings: strictness::item(&used, &spec, &accepted),
         confidence_correct: result
             .tally
             .confidence_winner
@@ -653,6 +662,10 @@ fn summarize(
             rule: v.template.answer.cluster(),
             similarity: v.template.answer.similarity(),
         }),
+        // An item that could not be sampled is wrong both ways.
+        strict_flexible: (v.template.answer.kind != AnswerKind::Free)
+            .then(|| StrictFlexible::of(per_item.iter().map(|i| i.readings.unwrap_or_default())))
+            .flatten(),
         per_item,
         stats: VariantStats::default(),
     }

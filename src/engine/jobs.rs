@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::eval::{EvalOptions, VariantResult, eval_variant};
-use super::optimize::{PROPOSAL_TOKENS, Search, SearchResult, split};
+use super::optimize::{PROPOSAL_TOKENS, RaceStep, Search, SearchResult, split};
 use crate::backend::Backend;
-use crate::core::ape::{ApeConfig, Candidate, SearchOptions};
+use crate::core::ape::{ApeConfig, RACE_LEVEL, SearchOptions, default_batch};
 use crate::core::evaluation::VariantStats;
 use crate::core::template::Template;
 use crate::store::dataset::{Dataset, load_dataset, locate};
@@ -46,7 +46,8 @@ pub enum JobEvent {
         proposals: usize,
     },
     ProposalFailed(String),
-    Scored(Candidate),
+    /// A step of the race is over.
+    Raced(Box<RaceStep>),
     SearchFinished(Box<SearchResult>),
 }
 
@@ -128,6 +129,8 @@ pub struct SearchPlan {
     pub held: usize,
     /// Samples per item when scoring.
     pub samples: usize,
+    /// Dev items per race step.
+    pub batch: usize,
     /// Model calls of the search, and of the held-out check after it.
     pub planned_calls: usize,
     pub held_calls: usize,
@@ -161,6 +164,8 @@ pub fn search(
             keep: o.keep.max(1),
             demos: 5,
             seed: base.sampling.seed,
+            batch: o.batch.unwrap_or_else(|| default_batch(dev.len())),
+            level: RACE_LEVEL,
         },
         budget: o.budget,
         opts,
@@ -183,6 +188,7 @@ impl Search {
             dev: self.dev.len(),
             held: self.held.len(),
             samples,
+            batch: self.cfg.batch,
             planned_calls,
             held_calls: 2 * self.held.len() * samples,
             max_tokens: planned_calls * self.base.sampling.max_tokens.max(PROPOSAL_TOKENS) as usize,

@@ -383,11 +383,12 @@ pub async fn embed_answers(embedder: &dyn Embedder, paths: &mut [PathRecord]) {
 /// asked which is the most consistent. `None` when the answers all fall in one cluster (there
 /// is nothing to choose) or no path answered.
 async fn select(backend: &dyn Backend, plan: &RunPlan, paths: &[PathRecord]) -> Option<Selection> {
+    let voting = plan.voting();
     let answered: Vec<&PathRecord> = paths
         .iter()
-        .filter(|p| p.voted_answer().is_some())
+        .filter(|p| voting.answer_of(p).is_some())
         .collect();
-    let labels = plan.voting().labels(&answered);
+    let labels = voting.labels(&answered);
     let first = labels.first()?;
     if labels.iter().all(|l| l == first) {
         return None;

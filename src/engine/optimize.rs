@@ -1,6 +1,7 @@
 //! Automatic prompt search driven over the engine: proposals and variations as plain
-//! completions, scores as evaluations of the dev items, the winner scored again on held-out
-//! items. The CLI and the lab both run it (set up by `jobs::search`), showing its `JobEvent`s.
+//! completions, the race's batches as evaluations of dev items, the winner and the template's
+//! own instruction scored again on the same held-out items. The CLI and the lab both run it
+//! (set up by `jobs::search`), showing its `JobEvent`s.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use super::eval::{EvalOptions, Variant, eval_variant};
 use super::jobs::JobEvent;
 use super::{CompleteRequest, complete};
 use crate::backend::Backend;
-use crate::core::ape::{Ape, ApeConfig, ApeEffect, ApeEvent, Candidate, planned_calls};
+use crate::core::ape::{Ape, ApeConfig, ApeEffect, ApeEvent, HeldOut, Standing, planned_calls};
 use crate::core::template::Template;
 use crate::store::dataset::Item;
 
@@ -37,14 +38,41 @@ pub struct Search {
 
 #[derive(Debug, Clone)]
 pub struct SearchResult {
-    /// Best first.
-    pub leaderboard: Vec<Candidate>,
+    /// Every instruction scored, best first, the template's own included.
+    pub leaderboard: Vec<Standing>,
+    /// The best candidate still racing at the end.
+    pub winner: Option<Standing>,
     pub calls: usize,
     pub planned: usize,
     pub budget_reached: bool,
-    /// Held-out accuracy of the winner, and of the template's own instruction.
-    pub held_best: f64,
-    pub held_original: f64,
+    /// The winner against the template's own instruction on the held-out items.
+    pub held: Option<HeldOut>,
+}
+
+impl SearchResult {
+    /// What the search found, in one line: the held-out verdict on the best candidate, or why
+    /// there is none.
+    pub fn verdict(&self) -> String {
+        match (&self.winner, &self.held) {
+            (Some(_), Some(h)) => format!("the best candidate: {}", h.describe()),
+            (Some(_), None) => "no held-out check: the search stopped before it".into(),
+            (None, _) if self.leaderboard.iter().any(|s| !s.seed) => {
+                "every proposed instruction was clearly worse than yours on the dev items".into()
+            }
+            (None, _) => "no usable instruction was proposed".into(),
+        }
+    }
+}
+
+/// A step of the race, as it ends: the leaderboard so far and who left the race in it.
+#[derive(Debug, Clone)]
+pub struct RaceStep {
+    pub round: usize,
+    /// How far into the dev items the step went, of how many.
+    pub items: usize,
+    pub pool: usize,
+    pub dropped: Vec<Standing>,
+    pub standings: Vec<Standing>,
 }
 
 impl Search {
@@ -52,8 +80,9 @@ impl Search {
         planned_calls(&self.cfg, self.dev.len(), self.base.sampling.n as usize)
     }
 
-    /// Majority accuracy of `instruction` (or the template's own) on `items`, and samples spent.
-    async fn score(&self, instruction: Option<&str>, items: &[Item]) -> (f64, usize) {
+    /// Whether each of `items` is right by majority under `instruction` (`None`: the
+    /// template's own), in order, and the samples spent.
+    async fn score(&self, instruction: Option<&str>, items: &[Item]) -> (Vec<bool>, usize) {
         let mut template = self.base.clone();
         if let Some(i) = instruction {
             template.instruction = Some(i.to_string());
@@ -67,11 +96,14 @@ impl Search {
             backend: self.backend.clone(),
         };
         let r = eval_variant(&v, items, &self.opts, Arc::new(|_, _| {})).await;
-        (r.accuracy_majority, r.samples.succeeded + r.samples.failed)
+        (
+            r.per_item.iter().map(|i| i.correct).collect(),
+            r.samples.succeeded + r.samples.failed,
+        )
     }
 
     /// Searches (until done, cancelled or over budget), reporting `SearchStarted`, each round,
-    /// failed proposal and scored candidate, then `SearchFinished`.
+    /// failed proposal and race step, then `SearchFinished`.
     pub async fn run(&self, on: &(dyn Fn(JobEvent) + Send + Sync)) -> SearchResult {
         on(JobEvent::SearchStarted(Box::new(self.plan())));
         let pairs: Vec<(String, String)> = self
@@ -84,97 +116,144 @@ impl Search {
                 )
             })
             .collect();
-        let mode = self.base.mode.unwrap_or(self.backend.info().default_mode);
         let samples = self.base.sampling.n as usize;
         let cancel = &self.opts.cancel;
-        let mut ape = Ape::new(self.cfg.clone(), pairs);
+        let seed = self.base.instruction.as_deref().unwrap_or_default();
+        let mut ape = Ape::new(self.cfg.clone(), pairs, seed);
         let mut queue = ape.start();
         let (mut calls, mut budget_reached) = (0usize, false);
         let over = |calls: usize, more: usize| self.budget.is_some_and(|b| calls + more > b);
         'search: while !queue.is_empty() && !cancel.is_cancelled() {
-            let (gens, scores): (Vec<ApeEffect>, Vec<ApeEffect>) = std::mem::take(&mut queue)
-                .into_iter()
-                .partition(|e| matches!(e, ApeEffect::Generate { .. }));
+            let batch = std::mem::take(&mut queue);
+            // What the last step found is told before the next round starts.
+            for e in &batch {
+                if let ApeEffect::Raced {
+                    round,
+                    items,
+                    dropped,
+                } = e
+                {
+                    on(JobEvent::Raced(Box::new(
+                        self.race_step(&ape, *round, *items, dropped),
+                    )));
+                }
+            }
+            let gens: Vec<&ApeEffect> = batch
+                .iter()
+                .filter(|e| matches!(e, ApeEffect::Generate { .. }))
+                .collect();
             if !gens.is_empty() {
                 if over(calls, gens.len()) {
                     budget_reached = true;
                     break;
                 }
                 calls += gens.len();
-                on(JobEvent::Round {
-                    round: ape.round(),
-                    proposals: gens.len(),
-                });
-                let round = ape.round() as u64;
-                let outs =
-                    join_all(
-                        gens.iter()
-                            .filter_map(|g| match g {
-                                ApeEffect::Generate { id, prompt } => Some((*id, prompt)),
-                                _ => None,
-                            })
-                            .map(|(id, prompt)| {
-                                let seed = self.base.sampling.seed + 1000 * round + id as u64;
-                                let req = CompleteRequest {
-                                    stop: vec!["\n".into()],
-                                    max_tokens: PROPOSAL_TOKENS,
-                                    temperature: 0.9,
-                                    seed,
-                                };
-                                async move {
-                                    (id, complete(self.backend.as_ref(), prompt, mode, req).await)
-                                }
-                            }),
-                    )
-                    .await;
-                for (id, text) in outs {
-                    if let Err(e) = &text {
-                        on(JobEvent::ProposalFailed(e.to_string()));
-                    }
-                    queue.extend(ape.handle(ApeEvent::Generated {
-                        id,
-                        text: text.ok(),
-                    }));
-                }
+                queue.extend(self.generate(&mut ape, &gens, on).await);
             }
-            for e in scores {
-                if let ApeEffect::Score { id, instruction } = e {
-                    if over(calls, self.dev.len() * samples) || cancel.is_cancelled() {
-                        budget_reached |= !cancel.is_cancelled();
-                        break 'search;
-                    }
-                    let (accuracy, spent) = self.score(Some(&instruction), &self.dev).await;
-                    calls += spent;
-                    queue.extend(ape.handle(ApeEvent::Scored {
-                        id,
-                        accuracy,
-                        samples: spent,
-                    }));
-                    if let Some(c) = ape.candidates().get(id) {
-                        on(JobEvent::Scored(c.clone()));
-                    }
+            for e in batch {
+                let ApeEffect::Score {
+                    id,
+                    instruction,
+                    items,
+                } = e
+                else {
+                    continue;
+                };
+                if over(calls, items.len() * samples) || cancel.is_cancelled() {
+                    budget_reached |= !cancel.is_cancelled();
+                    break 'search;
                 }
+                let (correct, spent) = self.score(instruction.as_deref(), &self.dev[items]).await;
+                calls += spent;
+                queue.extend(ape.handle(ApeEvent::Scored {
+                    id,
+                    correct,
+                    samples: spent,
+                }));
             }
         }
-        let leaderboard: Vec<Candidate> = ape.leaderboard().into_iter().cloned().collect();
-        let (held_best, held_original) = match leaderboard.first() {
-            // The honest score: items that played no part in choosing the winner.
-            Some(best) => (
-                self.score(Some(&best.instruction), &self.held).await.0,
-                self.score(None, &self.held).await.0,
-            ),
-            None => (0.0, 0.0),
+        let winner = ape.winner();
+        // The honest check: the winner and the template's own instruction on the same items,
+        // which played no part in choosing the winner.
+        let held = match &winner {
+            // A cancelled search has no honest check to make.
+            Some(w) if !cancel.is_cancelled() => {
+                let (best, _) = self.score(Some(&w.instruction), &self.held).await;
+                let (own, _) = self.score(None, &self.held).await;
+                HeldOut::of(&best, &own)
+            }
+            _ => None,
         };
         let result = SearchResult {
-            leaderboard,
+            leaderboard: ape.standings(),
+            winner,
             calls,
             planned: self.planned_calls(),
             budget_reached,
-            held_best,
-            held_original,
+            held,
         };
         on(JobEvent::SearchFinished(Box::new(result.clone())));
         result
+    }
+
+    /// The leaderboard after a race step, with the instructions it dropped.
+    fn race_step(&self, ape: &Ape, round: usize, items: usize, dropped: &[usize]) -> RaceStep {
+        let standings = ape.standings();
+        RaceStep {
+            round,
+            items,
+            pool: self.dev.len(),
+            dropped: standings
+                .iter()
+                .filter(|s| dropped.contains(&s.id))
+                .cloned()
+                .collect(),
+            standings,
+        }
+    }
+
+    /// One round's proposals or variations, sampled at once; returns what the machine asks next.
+    async fn generate(
+        &self,
+        ape: &mut Ape,
+        gens: &[&ApeEffect],
+        on: &(dyn Fn(JobEvent) + Send + Sync),
+    ) -> Vec<ApeEffect> {
+        on(JobEvent::Round {
+            round: ape.round(),
+            proposals: gens.len(),
+        });
+        let mode = self.base.mode.unwrap_or(self.backend.info().default_mode);
+        let round = ape.round() as u64;
+        let outs = join_all(
+            gens.iter()
+                .filter_map(|g| match g {
+                    ApeEffect::Generate { id, prompt } => Some((*id, prompt)),
+                    _ => None,
+                })
+                .map(|(id, prompt)| {
+                    let seed = self.base.sampling.seed + 1000 * round + id as u64;
+                    let req = CompleteRequest {
+                        stop: vec!["\n".into()],
+                        max_tokens: PROPOSAL_TOKENS,
+                        temperature: 0.9,
+                        seed,
+                    };
+                    async move { (id, complete(self.backend.as_ref(), prompt, mode, req).await) }
+                }),
+        )
+        .await;
+        let mut next = Vec::new();
+        for (id, text) in outs {
+            if let Err(e) = &text {
+                on(JobEvent::ProposalFailed(e.to_string()));
+            }
+            next.extend(ape.handle(ApeEvent::Generated {
+                id,
+                text: text.ok(),
+            }));
+        }
+        next
     }
 }
 

@@ -488,7 +488,7 @@ async fn a_search_job_is_set_up_like_the_cli_and_reports_its_plan_first_and_resu
         panic!("{:?}", seen.first())
     };
     assert_eq!((plan.dataset.as_str(), plan.dev, plan.held), ("sums", 3, 2));
-    assert!(seen.iter().any(|e| matches!(e, jobs::JobEvent::Scored(_))));
+    assert!(seen.iter().any(|e| matches!(e, jobs::JobEvent::Raced(_))));
     let Some(jobs::JobEvent::SearchFinished(done)) = seen.last() else {
         panic!("{:?}", seen.last())
     };

@@ -16,8 +16,9 @@ use crate::core::template::Template;
 /// The session format version this build writes; older versions are migrated on load
 /// (format 1 kept a path's text whole; format 2 keeps each model call as a stage; format 3
 /// adds a stage's thinking and reasoning tokens; format 4 an early-stop rule in the sampling
-/// settings and where a run stopped).
-pub const SESSION_VERSION: u32 = 4;
+/// settings and where a run stopped; format 5 how each path's answer was read and strict
+/// answers: older runs are read again on load, `RunRecord::reread`).
+pub const SESSION_VERSION: u32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +72,8 @@ impl Session {
                 ),
             });
         }
-        let s: Session = super::parse_yaml(yaml, source)?;
+        let mut s: Session = super::parse_yaml(yaml, source)?;
+        s.runs.iter_mut().for_each(RunRecord::reread);
         if s.version == 0 {
             return Err(StoreError::Parse {
                 path: source.to_string(),

@@ -32,12 +32,13 @@ pub enum Setting {
     Seed,
     Mode,
     Answer,
+    Strict,
     Thinking,
     Effort,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 12] = [
+    pub const ALL: [Setting; 13] = [
         Setting::Strategy,
         Setting::N,
         Setting::EarlyStop,
@@ -48,6 +49,7 @@ impl Setting {
         Setting::Seed,
         Setting::Mode,
         Setting::Answer,
+        Setting::Strict,
         Setting::Thinking,
         Setting::Effort,
     ];
@@ -64,9 +66,16 @@ impl Setting {
             Setting::Seed => "seed",
             Setting::Mode => "mode",
             Setting::Answer => "answer",
+            Setting::Strict => "strict",
             Setting::Thinking => "thinking",
             Setting::Effort => "effort",
         }
+    }
+
+    /// Settings that say how answers are read and voted: they re-vote the run on screen,
+    /// a recorded one included.
+    pub fn revotes(self) -> bool {
+        matches!(self, Setting::Answer | Setting::Strict)
     }
 
     /// Its place in the settings bar.
@@ -591,26 +600,17 @@ pub struct OptimizeView {
     pub dataset: String,
     pub planned_calls: usize,
     pub round: usize,
-    /// Scored candidates in the order they were scored.
-    pub candidates: Vec<crate::core::ape::Candidate>,
+    /// The leaderboard as the race left it, best first, your instruction's row included.
+    pub standings: Vec<crate::core::ape::Standing>,
+    /// Dev items the leaders have been scored on.
+    pub items: usize,
     pub running: bool,
-    /// Held-out accuracy of the winner and of the original instruction, at the end.
-    pub held: Option<(f64, f64)>,
+    /// At the end: the winner against your instruction on the held-out items, and what the
+    /// search found in words.
+    pub held: Option<crate::core::ape::HeldOut>,
+    pub verdict: Option<String>,
     pub calls: usize,
     pub budget_reached: bool,
-}
-
-impl OptimizeView {
-    /// Candidates best first (ties: the earlier one).
-    pub fn leaderboard(&self) -> Vec<&crate::core::ape::Candidate> {
-        let mut v: Vec<_> = self.candidates.iter().collect();
-        v.sort_by(|a, b| {
-            b.accuracy
-                .unwrap_or(0.0)
-                .total_cmp(&a.accuracy.unwrap_or(0.0))
-        });
-        v
-    }
 }
 
 /// An evaluation started from the lab, as it fills in.

@@ -52,3 +52,28 @@ pub fn ok_json(out: &std::process::Output) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
 }
+
+/// A prompt search where one instruction is clearly better: 40 items whose answer is 4, and a
+/// script whose proposals are "add the two numbers" (the model then answers 4) and "double
+/// it" (then, like a template without that instruction, it answers 5). Returns the script and
+/// the dataset.
+pub fn race_fixture(dirs: &tempfile::TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let script = dirs.path().join("race.yaml");
+    std::fs::write(
+        &script,
+        concat!(
+            "responses:\n",
+            "  - when: \"The instruction was to\"\n    text: \" add the two numbers\"\n",
+            "  - when: \"The instruction was to\"\n    text: \" double it\"\n",
+            "  - when: \"Add the two numbers.\"\n    text: \" The answer is 4.\"\n",
+            "  - text: \" The answer is 5.\"\n",
+        ),
+    )
+    .unwrap();
+    let data = dirs.path().join("fours.jsonl");
+    let lines: String = (0..40)
+        .map(|i| format!("{{\"id\": {i}, \"input\": \"What is 2 + 2? ({i})\", \"target\": 4}}\n"))
+        .collect();
+    std::fs::write(&data, lines).unwrap();
+    (script, data)
+}

@@ -1,4 +1,6 @@
-//! The prompt search's leaderboard as it fills in; Enter copies an instruction into the editor.
+//! The prompt search's leaderboard as the race fills it in: each instruction's dev accuracy and
+//! difference from yours with their intervals, those dropped from the race greyed, and the
+//! held-out verdict; Enter copies an instruction into the editor.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -7,6 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 
 use super::block;
+use crate::core::ape::COLUMNS;
+use crate::core::display::visible;
 use crate::tui::keymap::Action;
 use crate::tui::state::AppState;
 
@@ -38,30 +42,40 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, selected: usize) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     let [head, list_area] =
-        Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
-    let spent: usize = o.candidates.iter().map(|c| c.samples).sum();
+        Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(inner);
+    let spent: usize = o.standings.iter().map(|c| c.samples).sum();
+    let dropped = o.standings.iter().filter(|c| c.dropped.is_some()).count();
     let mut summary = format!(
-        "{} candidates scored · {spent} dev samples · planned up to {} calls",
-        o.candidates.len(),
+        "{} instructions raced on up to {} dev items ({dropped} dropped) · {spent} dev samples · planned up to {} calls",
+        o.standings.len(),
+        o.items,
         o.planned_calls
     );
-    if let Some((best, original)) = o.held {
-        summary.push_str(&format!(
-            " · held-out: best {:.1}% vs {:.1}% before",
-            best * 100.0,
-            original * 100.0
-        ));
-    }
     if o.budget_reached {
         summary.push_str(" · budget reached");
     }
+    // The verdict: what the held-out items say of the winner against your instruction.
+    let (verdict, color) = match (&o.verdict, o.running) {
+        (Some(v), false) => (
+            v.clone(),
+            match &o.held {
+                Some(h) if h.better => Color::Green,
+                _ => Color::Yellow,
+            },
+        ),
+        _ => (
+            "racing: candidates clearly worse than the leader stop receiving samples".to_string(),
+            Color::DarkGray,
+        ),
+    };
     f.render_widget(
         Paragraph::new(vec![
             Line::raw(summary),
+            Line::styled(verdict, Style::default().fg(color)),
             Line::styled(
                 format!(
-                    "{:>3}  {:>7}  {:>7}  {:>5}  instruction",
-                    "#", "dev", "samples", "round"
+                    "{:>3}  {:<14}  {:<21}  {:>5}  {:>5}  instruction",
+                    "#", COLUMNS[0], COLUMNS[1], COLUMNS[2], COLUMNS[3]
                 ),
                 Style::default().fg(Color::DarkGray),
             ),
@@ -69,20 +83,33 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, selected: usize) {
         head,
     );
     let rows: Vec<ListItem> = o
-        .leaderboard()
+        .standings
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let acc = c.accuracy.unwrap_or(0.0);
-            let color = if i == 0 { Color::Green } else { Color::Reset };
+            let [dev, delta, items, round] = c.cells();
+            let style = match (c.seed, c.dropped.is_some(), i) {
+                (true, _, _) => Style::default().fg(Color::Cyan),
+                (false, true, _) => Style::default().fg(Color::DarkGray),
+                (false, false, 0) => Style::default()
+                    .fg(Color::Green)
+                    .add_modifier(Modifier::BOLD),
+                _ => Style::default(),
+            };
+            let instruction = match (c.seed, c.instruction.is_empty()) {
+                (true, true) => "(yours: no instruction)".to_string(),
+                (true, false) => format!("(yours) {}", visible(&c.instruction)),
+                (false, _) => visible(&c.instruction).into_owned(),
+            };
             ListItem::new(Line::from(vec![
                 Span::raw(format!("{:>3}  ", i + 1)),
+                Span::styled(format!("{dev:<14}"), style),
+                Span::raw(format!("  {delta:<21}  {items:>5}  {round:>5}  ")),
+                Span::styled(instruction, style),
                 Span::styled(
-                    format!("{:>6.1}%", acc * 100.0),
-                    Style::default().fg(color).add_modifier(Modifier::BOLD),
+                    c.fate().map(|f| format!("  · {f}")).unwrap_or_default(),
+                    Style::default().fg(Color::DarkGray),
                 ),
-                Span::raw(format!("  {:>7}  {:>5}  ", c.samples, c.round)),
-                Span::raw(c.instruction.clone()),
             ]))
         })
         .collect();

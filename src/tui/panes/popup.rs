@@ -261,77 +261,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 &mut ListState::default().with_selected(Some(*selected)),
             );
         }
-        Popup::Compare { a, b, scroll } => {
-            let (Some(ra), Some(rb)) = (s.session.runs.get(*a), s.session.runs.get(*b)) else {
-                return;
-            };
-            let r = centered(
-                area,
-                area.width.saturating_sub(8).min(110),
-                area.height.saturating_sub(4),
-            );
-            let mut lines = vec![
-                Line::styled(
-                    format!("What changed from run {} to run {}", a + 1, b + 1),
-                    Style::default().add_modifier(Modifier::BOLD),
-                ),
-                Line::raw(""),
-            ];
-            let changes = diff(&ra.template, &ra.query, &rb.template, &rb.query);
-            if changes.is_empty() {
-                lines.push(Line::raw(
-                    "  the same prompt and settings (only the samples differ)",
-                ));
-            }
-            for c in changes {
-                lines.push(Line::from(vec![
-                    Span::styled(
-                        format!("  {:<18}", c.what),
-                        Style::default().fg(Color::Cyan),
-                    ),
-                    Span::styled(
-                        crate::core::display::shorten(&c.before, 40),
-                        Style::default().fg(Color::Red),
-                    ),
-                    Span::raw("  →  "),
-                    Span::styled(
-                        crate::core::display::shorten(&c.after, 40),
-                        Style::default().fg(Color::Green),
-                    ),
-                ]));
-            }
-            lines.push(Line::raw(""));
-            lines.push(Line::styled(
-                format!("Tallies (run {} | run {})", a + 1, b + 1),
-                Style::default().add_modifier(Modifier::BOLD),
-            ));
-            let (la, lb) = (format!("run {}", a + 1), format!("run {}", b + 1));
-            for l in side_by_side(&ra.result.tally, &rb.result.tally, [&la, &lb]).lines() {
-                lines.push(Line::raw(l.to_string()));
-            }
-            let winners =
-                |t: &crate::core::vote::Tally| t.winner.clone().unwrap_or_else(|| "none".into());
-            lines.push(Line::raw(format!(
-                "  answer {} ({:.0}%) → {} ({:.0}%)",
-                winners(&ra.result.tally),
-                ra.result.tally.agreement * 100.0,
-                winners(&rb.result.tally),
-                rb.result.tally.agreement * 100.0
-            )));
-            let title = format!(
-                " Compare ({}/{} earlier/later pair, {} closes) ",
-                s.keymap.first_key(Action::Left),
-                s.keymap.first_key(Action::Right),
-                s.keymap.first_key(Action::Cancel)
-            );
-            f.render_widget(Clear, r);
-            f.render_widget(
-                Paragraph::new(lines)
-                    .scroll((*scroll, 0))
-                    .block(block(title, true)),
-                r,
-            );
-        }
+        Popup::Compare { a, b, scroll } => compare_runs(f, area, s, (*a, *b), *scroll),
         Popup::EvalSetup { editors, field } => setup(
             f,
             area,
@@ -348,7 +278,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
             "Search for a better instruction (APE)",
             [
                 "Dataset",
-                "Search (candidates= rounds= keep= dev= held= budget=)",
+                "Search (candidates= rounds= keep= dev= held= budget= batch=)",
             ],
             editors,
             *field,
@@ -565,4 +495,89 @@ pub fn highlighted(text: &str, from: usize, answer: Option<&str>) -> Text<'stati
         }
     }
     Text::from(lines)
+}
+
+/// Alt-C: what changed from run `a` to run `b`, their tallies side by side, and whether the
+/// winner's share moved beyond sampling noise.
+fn compare_runs(f: &mut Frame, area: Rect, s: &AppState, (a, b): (usize, usize), scroll: u16) {
+    let (Some(ra), Some(rb)) = (s.session.runs.get(a), s.session.runs.get(b)) else {
+        return;
+    };
+    let r = centered(
+        area,
+        area.width.saturating_sub(8).min(110),
+        area.height.saturating_sub(4),
+    );
+    let mut lines = vec![
+        Line::styled(
+            format!("What changed from run {} to run {}", a + 1, b + 1),
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(""),
+    ];
+    let changes = diff(&ra.template, &ra.query, &rb.template, &rb.query);
+    if changes.is_empty() {
+        lines.push(Line::raw(
+            "  the same prompt and settings (only the samples differ)",
+        ));
+    }
+    for c in changes {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("  {:<18}", c.what),
+                Style::default().fg(Color::Cyan),
+            ),
+            Span::styled(
+                crate::core::display::shorten(&c.before, 40),
+                Style::default().fg(Color::Red),
+            ),
+            Span::raw("  →  "),
+            Span::styled(
+                crate::core::display::shorten(&c.after, 40),
+                Style::default().fg(Color::Green),
+            ),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!("Tallies (run {} | run {})", a + 1, b + 1),
+        Style::default().add_modifier(Modifier::BOLD),
+    ));
+    let (la, lb) = (format!("run {}", a + 1), format!("run {}", b + 1));
+    for l in side_by_side(&ra.result.tally, &rb.result.tally, [&la, &lb]).lines() {
+        lines.push(Line::raw(l.to_string()));
+    }
+    let winners = |t: &crate::core::vote::Tally| t.winner.clone().unwrap_or_else(|| "none".into());
+    lines.push(Line::raw(format!(
+        "  answer {} ({:.0}%) → {} ({:.0}%)",
+        winners(&ra.result.tally),
+        ra.result.tally.agreement * 100.0,
+        winners(&rb.result.tally),
+        rb.result.tally.agreement * 100.0
+    )));
+    // Whether that move is more than the draw of N paths.
+    if let Some(shift) = crate::core::share::shift(&ra.result.tally, &rb.result.tally) {
+        let color = if shift.beyond_noise {
+            Color::Yellow
+        } else {
+            Color::DarkGray
+        };
+        lines.push(Line::styled(
+            format!("  {}", shift.describe()),
+            Style::default().fg(color),
+        ));
+    }
+    let title = format!(
+        " Compare ({}/{} earlier/later pair, {} closes) ",
+        s.keymap.first_key(Action::Left),
+        s.keymap.first_key(Action::Right),
+        s.keymap.first_key(Action::Cancel)
+    );
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .scroll((scroll, 0))
+            .block(block(title, true)),
+        r,
+    );
 }

@@ -35,6 +35,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         sm.seed.to_string(),
         mode,
         t.answer.short(),
+        if t.answer.strict { "on" } else { "off" }.to_string(),
         sm.thinking.as_str().to_string(),
         sm.reasoning_effort
             .map_or("default", crate::core::template::Effort::as_str)

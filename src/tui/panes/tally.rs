@@ -1,4 +1,5 @@
-//! The live vote: answers by votes as bars, the no-answer bucket apart, winner and agreement.
+//! The live vote: answers by votes as bars, the no-answer bucket apart, the winner and its
+//! share of the vote with its 95% interval.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::block;
 use crate::core::vote::TallyEntry;
-use crate::tui::state::AppState;
+use crate::tui::state::{AppState, RunView};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     let b = block(" Tally ".into(), focused);
@@ -30,7 +31,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         .max()
         .unwrap_or(4)
         .clamp(4, 14);
-    let bar_w = (inner.width as usize).saturating_sub(label_w + 14).max(1);
+    // Votes a fallback read get a "~N" column.
+    let marks = t.entries.iter().any(|e| e.fallback > 0);
+    let mark_w = if marks { 4 } else { 0 };
+    let bar_w = (inner.width as usize)
+        .saturating_sub(label_w + 14 + mark_w)
+        .max(1);
     let max = t.entries.iter().map(|e| e.votes).max().unwrap_or(1).max(1);
     let mut lines: Vec<Line> = Vec::new();
     let line = |i: usize, e: &TallyEntry| {
@@ -71,6 +77,13 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
                 e.votes,
                 e.share * 100.0
             )),
+            Span::styled(
+                match e.fallback {
+                    0 => " ".repeat(mark_w),
+                    n => format!(" {:<3}", format!("~{n}")),
+                },
+                Style::default().fg(Color::Yellow),
+            ),
         ])
     };
     for (i, e) in t.entries.iter().enumerate() {
@@ -100,6 +113,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         }
     }
     lines.push(Line::raw(""));
+    lines.extend(verdict(run));
+    // The early-stop line wraps in a narrow pane; the bars always fit.
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// Under the bars: the winner and its share with its interval, what the fallback marks mean,
+/// the other votes' winners, how free-form answers were grouped, the selector's pick and
+/// where the early-stop rule stands.
+fn verdict(run: &RunView) -> Vec<Line<'static>> {
+    let t = &run.tally;
+    let mut lines = Vec::new();
     match &t.winner {
         Some(w) => lines.push(Line::from(vec![
             Span::raw(" winner "),
@@ -109,7 +133,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
                     .fg(Color::Green)
                     .add_modifier(Modifier::BOLD),
             ),
-            Span::raw(format!(" · agreement {:.0}%", t.agreement * 100.0)),
+            Span::raw(format!(
+                " · {}",
+                t.winner_share()
+                    .map_or_else(|| format!("{:.0}%", t.agreement * 100.0), |s| s.describe())
+            )),
             Span::raw(
                 t.clustering
                     .as_ref()
@@ -125,6 +153,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             " waiting for the first path…",
             Style::default().fg(Color::DarkGray),
         )),
+    }
+    if let Some(note) = crate::core::display::fallback_note(t, run.meta.template.answer.strict) {
+        lines.push(Line::styled(
+            format!(" {note}"),
+            Style::default().fg(Color::Yellow),
+        ));
     }
     if let Some(w) = &t.weighted_winner {
         lines.push(Line::from(vec![
@@ -173,6 +207,5 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             Style::default().fg(Color::Cyan),
         ));
     }
-    // The early-stop line wraps in a narrow pane; the bars always fit.
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    lines
 }

@@ -267,7 +267,7 @@ pub(super) fn open_optimize_setup(s: &mut AppState) {
     let editors = setup_editors(
         s,
         "candidates=4 rounds=2 keep=2 dev=6 budget=200",
-        "candidates= rounds= keep= dev= held= budget=",
+        "candidates= rounds= keep= dev= held= budget= batch=",
     );
     s.popup = Some(Popup::OptimizeSetup { editors, field: 0 });
 }
@@ -790,6 +790,8 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_votes;
 
 /// An evaluation's or a search's progress, shown in its view and the status line.
 fn job_event(s: &mut AppState, e: JobEvent) {
@@ -875,27 +877,23 @@ fn job_event(s: &mut AppState, e: JobEvent) {
             }
         }
         JobEvent::ProposalFailed(_) => {}
-        JobEvent::Scored(c) => {
+        JobEvent::Raced(step) => {
             if let Some(o) = s.optimize.as_mut() {
-                o.candidates.push(c);
+                o.round = step.round;
+                o.items = step.items;
+                o.standings = step.standings;
             }
         }
         JobEvent::SearchFinished(r) => {
-            let held = (!r.leaderboard.is_empty()).then_some((r.held_best, r.held_original));
             if let Some(o) = s.optimize.as_mut() {
                 o.running = false;
-                o.held = held;
+                o.standings = r.leaderboard.clone();
+                o.held = r.held.clone();
+                o.verdict = Some(r.verdict());
                 o.calls = r.calls;
                 o.budget_reached = r.budget_reached;
             }
-            s.status = match held {
-                Some((best, original)) => format!(
-                    "search done: the best instruction scores {:.0}% on held-out items ({:.0}% before)",
-                    best * 100.0,
-                    original * 100.0
-                ),
-                None => "search done: no usable instruction was proposed".into(),
-            };
+            s.status = format!("search done: {}", r.verdict());
         }
     }
 }

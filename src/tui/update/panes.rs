@@ -139,7 +139,7 @@ fn settings_action(s: &mut AppState, a: Action) {
         Action::Select => return open_setting_input(s, field),
         _ => return,
     };
-    if let Some((i, _)) = s.viewed().filter(|_| field != Setting::Answer) {
+    if let Some((i, _)) = s.viewed().filter(|_| !field.revotes()) {
         s.status = format!(
             "viewing run {}: its settings are read-only ({}: back to your edits)",
             i + 1,
@@ -211,36 +211,36 @@ fn settings_action(s: &mut AppState, a: Action) {
             sm.reasoning_effort = ring(&efforts, sm.reasoning_effort, up);
         }
         Setting::Answer => {
-            let kinds = [
-                AnswerKind::Number,
-                AnswerKind::Choice,
-                AnswerKind::Text,
-                AnswerKind::Regex,
-                AnswerKind::Free,
-            ];
-            let i = kinds
-                .iter()
-                .position(|k| *k == s.lab.answer.kind)
-                .unwrap_or(0);
-            let mut next = if up {
-                (i + 1) % kinds.len()
-            } else {
-                (i + kinds.len() - 1) % kinds.len()
-            };
-            // `regex` needs a pattern; skip it when the template has none.
-            if kinds[next] == AnswerKind::Regex && s.lab.answer.pattern.is_none() {
-                next = if up { next + 1 } else { next - 1 };
-            }
-            s.lab.answer.kind = kinds[next];
+            s.lab.answer.kind = next_kind(&s.lab.answer, up);
             // A free-form vote's rule and similarity go with it (typed: `free:usc:0.6`).
-            if kinds[next] != AnswerKind::Free {
+            if s.lab.answer.kind != AnswerKind::Free {
                 s.lab.answer.similarity = None;
                 s.lab.answer.cluster = None;
             }
             revote_shown(s);
         }
+        Setting::Strict => {
+            s.lab.answer.strict = !s.lab.answer.strict;
+            revote_shown(s);
+        }
     }
     s.refresh_preview();
+}
+
+/// The answer kind after (or before) `spec`'s, skipping `regex` without a pattern.
+fn next_kind(spec: &crate::core::extract::AnswerSpec, up: bool) -> AnswerKind {
+    let kinds = [
+        AnswerKind::Number,
+        AnswerKind::Choice,
+        AnswerKind::Text,
+        AnswerKind::Regex,
+        AnswerKind::Free,
+    ];
+    let next = ring(&kinds, spec.kind, up);
+    if next == AnswerKind::Regex && spec.pattern.is_none() {
+        return ring(&kinds, next, up);
+    }
+    next
 }
 
 /// The value after (or before) `now` in `values`, round and round.
@@ -276,6 +276,7 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
             .map_or("default", Effort::as_str)
             .to_string(),
         Setting::Answer => s.lab.answer.short(),
+        Setting::Strict => if s.lab.answer.strict { "on" } else { "off" }.to_string(),
     };
     s.popup = Some(Popup::SettingInput {
         field,
@@ -342,14 +343,21 @@ pub(in crate::tui) fn set_typed(
                 .with_short(typed)
                 .map_err(|e| format!("answer: {e}"))?;
         }
+        Setting::Strict => {
+            next.answer.strict = match typed.trim() {
+                "on" | "true" | "strict" => true,
+                "off" | "false" | "flexible" => false,
+                _ => return Err(format!("strict: on or off, got `{typed}`")),
+            }
+        }
     }
     if next.template() == s.lab.template() {
         return Ok(());
     }
     s.checkpoint();
     s.lab = next;
-    // The answer kind re-votes the shown run (so it works while browsing too).
-    if field == Setting::Answer {
+    // The answer kind and strictness re-vote the shown run (so they work while browsing too).
+    if field.revotes() {
         revote_shown(s);
     }
     s.status = format!("{} set to {typed}", field.label());
@@ -373,9 +381,10 @@ fn revote_shown(s: &mut AppState) {
                 .and_then(|r| r.tally.winner.clone())
                 .unwrap_or_else(|| "none".into());
             s.status = format!(
-                "run {} re-voted as {}: answer {winner} (save to keep it)",
+                "run {} re-voted as {}{}: answer {winner} (save to keep it)",
                 i + 1,
-                s.lab.answer.short()
+                s.lab.answer.short(),
+                if s.lab.answer.strict { ", strict" } else { "" }
             );
         }
         Err(e) => s.status = e,

@@ -304,12 +304,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             let board: Vec<String> = s
                 .optimize
                 .as_ref()
-                .map(|o| {
-                    o.leaderboard()
-                        .iter()
-                        .map(|c| c.instruction.clone())
-                        .collect()
-                })
+                .map(|o| o.standings.iter().map(|c| c.instruction.clone()).collect())
                 .unwrap_or_default();
             match a {
                 Some(Action::Cancel) => s.popup = None,

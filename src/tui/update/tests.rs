@@ -16,7 +16,7 @@ use crate::tui::layout::layout;
 use crate::tui::state::Setting;
 use crate::tui::state::editor_text;
 
-fn lab() -> AppState {
+pub(super) fn lab() -> AppState {
     let (t, _) = resolve("gsm8k-cot").unwrap();
     let mut s = AppState::new(&t, Keymap::default(), Instant::now());
     update(
@@ -26,7 +26,7 @@ fn lab() -> AppState {
     s
 }
 
-fn key(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
+pub(super) fn key(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
     update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
@@ -37,7 +37,7 @@ fn ctrl(s: &mut AppState, c: char) -> Vec<Effect> {
     )
 }
 
-fn alt(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
+pub(super) fn alt(s: &mut AppState, code: KeyCode) -> Vec<Effect> {
     update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::ALT)))
 }
 
@@ -58,7 +58,7 @@ fn path_done(s: &mut AppState, run: u64, p: PathRecord) {
 }
 
 /// Ends run `run` with the paths that arrived.
-fn run_done(s: &mut AppState, run: u64, cancelled: bool) -> Vec<Effect> {
+pub(super) fn run_done(s: &mut AppState, run: u64, cancelled: bool) -> Vec<Effect> {
     let paths: Vec<PathRecord> = s
         .run
         .as_ref()
@@ -95,7 +95,7 @@ fn session_named(name: &str, runs: usize) -> (std::path::PathBuf, crate::store::
     )
 }
 
-fn done(index: usize, answer: Option<&str>) -> PathRecord {
+pub(super) fn done(index: usize, answer: Option<&str>) -> PathRecord {
     let mut p = PathRecord::new(index);
     p.stages = vec![StageRecord {
         finish_reason: Some("stop".into()),
