@@ -9,9 +9,8 @@ use tokio_util::sync::CancellationToken;
 use super::Cache;
 use crate::backend::scripted::ScriptedBackend;
 use crate::backend::{Backend, BackendInfo, SampleRequest, SampleStream};
-use crate::core::extract::AnswerSpec;
 use crate::core::render::Mode;
-use crate::core::template::{Sampling, Strategy, Template};
+use crate::core::template::Strategy;
 use crate::engine::{RunPlan, RunResult, run};
 
 /// A scripted backend that counts the samples it is asked for; `drift` shifts every sample's
@@ -58,23 +57,7 @@ impl Backend for Counting {
 }
 
 fn plan(n: u32, cache: &Arc<Cache>, fresh: bool) -> Arc<RunPlan> {
-    let template = Template {
-        version: 1,
-        name: "t".into(),
-        description: String::new(),
-        instruction: None,
-        examples: vec![],
-        decomposition: vec![],
-        strategy: Strategy::Direct,
-        answer: AnswerSpec::default(),
-        sampling: Sampling {
-            n,
-            ..Sampling::default()
-        },
-        mode: None,
-        query: None,
-        queries: vec![],
-    };
+    let template = crate::engine::tests::template(Strategy::Direct, n);
     let mut p = RunPlan::new(&template, "2+3?", Mode::Completion).unwrap();
     p.cache = Some(cache.clone());
     p.fresh = fresh;
@@ -139,21 +122,15 @@ async fn a_fresh_run_samples_every_path_anew_and_replaces_the_cached_ones() {
         "the drifting backend says something else"
     );
 
-    let after = sample(&backend, plan(2, &cache, false)).await;
-    assert_eq!(backend.calls(), 4);
-    assert_eq!(
-        texts(&after),
-        texts(&fresh),
-        "the fresh samples replaced the old"
-    );
     let reopened = Arc::new(Cache::open(dir.path()).unwrap());
-    let from_disk = sample(&backend, plan(2, &reopened, false)).await;
-    assert_eq!(backend.calls(), 4);
-    assert_eq!(
-        texts(&from_disk),
-        texts(&fresh),
-        "and on disk the later line wins"
-    );
+    for (c, where_) in [
+        (&cache, "in memory"),
+        (&reopened, "on disk: the later line wins"),
+    ] {
+        let again = sample(&backend, plan(2, c, false)).await;
+        assert_eq!(backend.calls(), 4);
+        assert_eq!(texts(&again), texts(&fresh), "replaced {where_}");
+    }
 }
 
 #[tokio::test]
