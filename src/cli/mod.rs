@@ -231,6 +231,13 @@ pub struct RunArgs {
     /// Append the run to this session file (created if needed)
     #[arg(long, value_name = "SESSION.yaml")]
     pub save: Option<PathBuf>,
+    /// Sample every path anew instead of reading it from the sample cache; the new samples
+    /// replace the cached ones
+    #[arg(long)]
+    pub fresh: bool,
+    /// Neither read nor write the sample cache
+    #[arg(long, conflicts_with = "fresh")]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

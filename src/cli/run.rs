@@ -63,6 +63,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let mut plan = RunPlan::new(&template, &query, mode)?;
     plan.concurrency = config.concurrency(args.prompt.concurrency);
     plan.embedder = backend::embedder(&resolved, &template.answer)?;
+    plan.fresh = args.fresh;
     if args.show_prompt {
         println!("{}", plan.first.prompt);
         if !plan.first.stop.is_empty() {
@@ -70,6 +71,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         }
         return Ok(true);
     }
+    plan.cache = if args.no_cache { None } else { open_cache() };
     let plan = Arc::new(plan);
 
     let cancel = super::cancel_on_ctrl_c("cancelling…");
@@ -119,6 +121,24 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         eprintln!("saved run {runs} to {}", path.display());
     }
     Ok(true)
+}
+
+/// The sample cache a run reads its paths from and stores them in: path i of the same
+/// prompt, settings and seed is the same sample whatever N (`--fresh` samples it anew). A
+/// cache that cannot be opened is said on stderr and the run samples without it.
+fn open_cache() -> Option<Arc<crate::engine::cache::Cache>> {
+    match crate::engine::cache::Cache::open_default() {
+        Ok(c) => {
+            if let Some(w) = c.warning() {
+                eprintln!("{w}");
+            }
+            Some(c)
+        }
+        Err(e) => {
+            eprintln!("warning: sampling without the sample cache: {e}");
+            None
+        }
+    }
 }
 
 /// Refuses a `--save` target before anything is sampled: a folder, something that is not a

@@ -182,3 +182,6 @@ pub fn key(backend: &BackendInfo, plan: &RunPlan, index: usize) -> String {
     });
     crate::backend::digest(what.to_string().as_bytes())
 }
+
+#[cfg(test)]
+mod tests;

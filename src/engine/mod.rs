@@ -54,6 +54,9 @@ pub struct RunPlan {
     pub cache: Option<Arc<Cache>>,
     /// Read paths from the cache only: one that is not there fails without a request.
     pub cache_only: bool,
+    /// Sample every path anew, even one the cache holds; the new samples replace the cached
+    /// ones (`run --fresh`, the lab's re-sample).
+    pub fresh: bool,
     /// The least-to-most machine every path starts from (that strategy only).
     least_to_most: Option<LeastToMost>,
     /// What the prompts after the first are built from, beyond the first prompt and the
@@ -87,6 +90,7 @@ impl RunPlan {
             max_resamples: 2,
             cache: None,
             cache_only: false,
+            fresh: false,
             least_to_most: (template.strategy == Strategy::LeastToMost).then(|| {
                 LeastToMost::new(template.clone(), query, mode, template.sampling.max_tokens)
             }),
@@ -428,14 +432,16 @@ async fn select(backend: &dyn Backend, plan: &RunPlan, paths: &[PathRecord]) -> 
     })
 }
 
-/// Path `i` from the sample cache, read with the current answer extraction like a fresh one.
+/// Path `i` from the sample cache, read with the current answer extraction like a fresh one
+/// (`None` when the plan samples afresh).
 fn cached(
     plan: &RunPlan,
     info: &BackendInfo,
     i: usize,
     events: &Option<Events>,
 ) -> Option<PathRecord> {
-    let mut hit = plan.cache.as_ref()?.get(&cache::key(info, plan, i))?;
+    let cache = plan.cache.as_ref().filter(|_| !plan.fresh)?;
+    let mut hit = cache.get(&cache::key(info, plan, i))?;
     hit.index = i;
     hit.cached = true;
     settle(&mut hit, &plan.extractor, &plan.query);

@@ -7,7 +7,7 @@ use crate::backend::scripted::{Script, ScriptedBackend, ScriptedResponse};
 use crate::core::extract::AnswerSpec;
 use crate::core::template::Example;
 
-fn template(strategy: Strategy, n: u32) -> Template {
+pub(super) fn template(strategy: Strategy, n: u32) -> Template {
     Template {
         version: 1,
         name: "t".into(),

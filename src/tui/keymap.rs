@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub enum Action {
     // Anywhere (also inside editors, so these use keys editors leave alone).
     Run,
+    Resample,
     Cancel,
     Quit,
     Help,
@@ -66,6 +67,7 @@ impl Action {
     pub fn describe(self) -> &'static str {
         match self {
             Action::Run => "run: sample N paths and vote",
+            Action::Resample => "run, sampling every path anew (not from the sample cache)",
             Action::Cancel => "cancel the run / close a popup",
             Action::Quit => "quit",
             Action::Help => "show every key",
@@ -245,6 +247,7 @@ impl Default for Keymap {
         use Action::*;
         let table: &[(Action, &[&str])] = &[
             (Run, &["f5", "ctrl-g"]),
+            (Resample, &["shift-f5", "alt-r"]),
             (Cancel, &["esc"]),
             (Quit, &["ctrl-q"]),
             (Help, &["f1", "?"]),

@@ -155,6 +155,9 @@ struct Executor {
     saves: Option<SessionWriter>,
     eval_cancel: Option<CancellationToken>,
     optimize_cancel: Option<CancellationToken>,
+    /// The user's sample cache, opened by the first run or job that needs it and shared by
+    /// every one after (runs, evaluations and searches see each other's samples).
+    cache: Arc<tokio::sync::OnceCell<Option<Arc<Cache>>>>,
 }
 
 /// What a long job of the lab runs with, and where it reports.
@@ -272,6 +275,7 @@ impl Executor {
                 }
                 let cancel = CancellationToken::new();
                 self.cancel = Some(cancel.clone());
+                let cache = self.cache.clone();
                 let (etx, mut erx) = mpsc::unbounded_channel::<EngineEvent>();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
@@ -281,7 +285,11 @@ impl Executor {
                         }
                     }
                 });
-                tokio::spawn(engine::run(backend, plan, Some(etx), cancel));
+                tokio::spawn(async move {
+                    // Paths the cache holds arrive at once: raising N keeps the paths shown.
+                    Arc::make_mut(&mut plan).cache = cache.get_or_init(default_cache).await.clone();
+                    engine::run(backend, plan, Some(etx), cancel).await
+                });
             }
             Effect::ListModels => {
                 let tx = self.tx.clone();
@@ -440,8 +448,8 @@ impl Executor {
     }
 
     /// What a new evaluation or search runs with: the backend (or `fail` sent back when it
-    /// is not built yet), a fresh cancel token kept in `slot`, and the user's sample cache,
-    /// opened once the job's task runs (off the event loop).
+    /// is not built yet), a fresh cancel token kept in `slot`, and the user's sample cache
+    /// (opened off the event loop by the first task that needs it).
     fn job(
         &mut self,
         fail: fn(String) -> Msg,
@@ -453,12 +461,13 @@ impl Executor {
         *slot(self) = Some(cancel.clone());
         let tx = self.tx.clone();
         let embedder = self.embedder.clone();
+        let cache = self.cache.clone();
         Some(async move {
             JobContext {
                 backend,
                 embedder,
                 concurrency,
-                cache: default_cache().await,
+                cache: cache.get_or_init(default_cache).await.clone(),
                 cancel,
                 tx,
             }
@@ -506,6 +515,7 @@ async fn event_loop(
         saves: Some(writer),
         eval_cancel: None,
         optimize_cancel: None,
+        cache: Default::default(),
     };
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(TICK);

@@ -462,7 +462,8 @@ fn key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
 /// Performs an action in the focused pane.
 pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
     match a {
-        Action::Run => return start_run(s),
+        Action::Run => return start_run(s, false),
+        Action::Resample => return start_run(s, true),
         Action::Cancel => {
             if s.is_running() {
                 return cancel_run(s);
@@ -652,7 +653,10 @@ pub(super) fn set_strategy(s: &mut AppState, strategy: crate::core::template::St
     s.refresh_preview();
 }
 
-fn start_run(s: &mut AppState) -> Vec<Effect> {
+/// Starts a run of the lab's prompt. Paths the sample cache holds arrive at once (raising N
+/// keeps the paths shown and samples the new ones); `fresh` samples every path anew and the
+/// new samples replace the cached ones.
+fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
     if s.is_running() {
         s.status = format!(
             "a run is in progress ({} cancels it)",
@@ -677,6 +681,7 @@ fn start_run(s: &mut AppState) -> Vec<Effect> {
     let plan = match RunPlan::new(&template, &s.lab.query_text(), s.mode()) {
         Ok(mut plan) => {
             plan.concurrency = s.concurrency;
+            plan.fresh = fresh;
             Arc::new(plan)
         }
         Err(e) => {
@@ -696,7 +701,11 @@ fn start_run(s: &mut AppState) -> Vec<Effect> {
     s.sel.filter = None;
     s.sel.path = 0;
     s.sel.tally = 0;
-    s.status = format!("run {id}: sampling {} paths…", plan.sampling.n);
+    s.status = format!(
+        "run {id}: sampling {} paths{}…",
+        plan.sampling.n,
+        if fresh { " anew" } else { "" }
+    );
     vec![Effect::StartRun { id, plan }]
 }
 
@@ -763,6 +772,13 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
                 }
                 (None, _) => format!("run {id}: no path gave a parsable answer"),
             };
+            let origin = result.origin();
+            if origin.cached > 0 {
+                s.status = format!(
+                    "{} · {} cached, {} sampled",
+                    s.status, origin.cached, origin.fresh
+                );
+            }
             // Paths the vote never needed were never sampled: they leave the list.
             let sampled = result.paths.last().map_or(0, |p| p.index + 1);
             run.paths.truncate(sampled);

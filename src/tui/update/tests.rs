@@ -838,3 +838,5 @@ fn the_model_picker_lists_switches_and_says_what_it_runs_now() {
     assert!(s.popup.is_none());
     assert!(s.status.contains("model pull"));
 }
+
+mod run_cache;
