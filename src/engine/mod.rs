@@ -30,6 +30,8 @@ pub mod eval;
 pub mod jobs;
 pub mod limit;
 pub mod optimize;
+#[cfg(feature = "train")]
+pub mod tune;
 
 use cache::Cache;
 use limit::{Limiter, Slot, Verdict};
