@@ -356,3 +356,84 @@ fn llama_cpp_applies_the_adapter_as_candle_predicts() {
         "{c:?}"
     );
 }
+
+/// `promptlab tune` end to end on the embedded model: a short run on the sums dataset, the
+/// adapter and its record written into the models folder's adapters/, checked through
+/// llama.cpp, evaluated against the base on the held-out rows, listed under its base by
+/// `model list`, and loaded by `run --lora`.
+#[test]
+fn tune_trains_checks_evaluates_and_lists_an_adapter() {
+    let dirs = tempfile::tempdir().unwrap();
+    let models = dirs.path().join("cache/models");
+    std::fs::create_dir_all(&models).unwrap();
+    let base = models.join(promptlab::backend::local::model::DEFAULT_MODEL_FILE);
+    std::os::unix::fs::symlink(embedded(), &base).unwrap();
+    let out = common::promptlab(&dirs)
+        .args([
+            "tune",
+            "-t",
+            "sums",
+            "-d",
+            "assets/sums.jsonl",
+            "--strategy",
+            "direct",
+        ])
+        .args(["--epochs", "1", "--rank", "4", "--held-out", "6", "--json"])
+        .output()
+        .unwrap();
+    let v = common::ok_json(&out);
+    let adapter = models.join("adapters/sums-sums.gguf");
+    assert_eq!(v["adapter"], adapter.display().to_string());
+    assert!(adapter.is_file() && models.join("adapters/sums-sums.json").is_file());
+    let r = &v["record"];
+    assert_eq!(r["complete"], true);
+    assert_eq!(r["data"]["train_rows"], 54);
+    assert_eq!(r["data"]["held_out"].as_array().unwrap().len(), 6);
+    assert_eq!(r["prompt"]["strategy"], "direct");
+    assert_eq!(r["settings"]["rank"], 4);
+    assert!(!r["losses"].as_array().unwrap().is_empty());
+    assert!(
+        r["check"]["correlation"].as_f64().unwrap() > 0.9,
+        "{}",
+        r["check"]
+    );
+    // The held-out rows: the template's few-shot prompt, then base and adapter without it.
+    let names: Vec<&str> = v["held_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["base, 6 shots", "base, 0 shots", "adapter, 0 shots"]
+    );
+
+    let list = common::ok_json(
+        &common::promptlab(&dirs)
+            .args(["model", "list", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let listed = &list["models"][0];
+    assert_eq!(listed["path"], base.display().to_string());
+    assert_eq!(listed["adapters"][0]["name"], "sums-sums");
+    assert_eq!(listed["adapters"][0]["record"]["settings"]["rank"], 4);
+
+    let run = common::ok_json(
+        &common::promptlab(&dirs)
+            .args(["run", "-t", "sums", "--strategy", "direct", "-n", "1"])
+            .args(["--temperature", "0", "--json", "--lora"])
+            .arg(&adapter)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        run["backend"]["model"]
+            .as_str()
+            .unwrap()
+            .ends_with("+sums-sums"),
+        "{}",
+        run["backend"]
+    );
+}

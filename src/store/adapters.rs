@@ -174,3 +174,88 @@ pub fn check_base(adapter: &Path, base_fingerprint: &str) -> Result<(), String> 
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::models::Stores;
+
+    fn record(base: &Path, size_bytes: u64, fingerprint: &str) -> Record {
+        Record {
+            promptlab: "0".into(),
+            base: Base {
+                file: base.file_name().unwrap().to_string_lossy().into_owned(),
+                path: base.to_path_buf(),
+                size_bytes,
+                fingerprint: fingerprint.into(),
+            },
+            data: DataRecord {
+                dataset: "d".into(),
+                fingerprint: "f".into(),
+                rows: 10,
+                train_rows: 8,
+                held_out: vec!["a".into(), "b".into()],
+                split_seed: 1,
+            },
+            prompt: PromptFormat {
+                template: "t".into(),
+                strategy: "direct".into(),
+                mode: Mode::Completion,
+                shots: 0,
+            },
+            settings: Tuning {
+                rank: 8,
+                alpha: 16.0,
+                targets: vec!["q".into()],
+                epochs: 1,
+                learning_rate: 1e-3,
+                seed: 1,
+                batch_tokens: 512,
+            },
+            losses: vec![2.0, 1.0],
+            tokens: 100,
+            training_seconds: 1.0,
+            epochs_done: 1,
+            complete: true,
+            size_bytes: 4,
+            check: None,
+        }
+    }
+
+    #[test]
+    fn adapters_are_listed_under_their_base_and_refused_on_another() {
+        let d = tempfile::tempdir().unwrap();
+        let own = d.path().join("models");
+        let base = own.join("base.gguf");
+        std::fs::create_dir_all(own.join("adapters")).unwrap();
+        std::fs::write(&base, b"GGUF base").unwrap();
+        let mine = own.join("adapters/mine.gguf");
+        let other = own.join("adapters/other.gguf");
+        let bare = own.join("adapters/bare.gguf");
+        for a in [&mine, &other, &bare] {
+            std::fs::write(a, b"GGUF").unwrap();
+        }
+        write_record(&mine, &record(&base, 9, "print")).unwrap();
+        write_record(&other, &record(&own.join("elsewhere.gguf"), 5, "x")).unwrap();
+        let stores = Stores {
+            own: Some(own.clone()),
+            adapters: Some(own.join("adapters")),
+            ..Stores::default()
+        };
+        let found = stores.find();
+        assert_eq!(found.len(), 1, "adapters/ is not a model: {found:?}");
+        let names: Vec<&str> = found[0].adapters.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["mine"]);
+        let orphans: Vec<String> = stores
+            .orphan_adapters(&found)
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
+        assert_eq!(orphans, ["bare", "other"]);
+        assert_eq!(check_base(&mine, "print"), Ok(()));
+        let refused = check_base(&mine, "another").unwrap_err();
+        assert!(refused.contains("trained on base.gguf"), "{refused}");
+        // No record: nothing to check against (llama.cpp still checks names and shapes).
+        assert_eq!(check_base(&bare, "another"), Ok(()));
+    }
+}
