@@ -260,8 +260,7 @@ mod trained {
     fn summary(t: &Tuned) -> String {
         let r = &t.record;
         let first = r.losses.first().copied().unwrap_or(f32::NAN);
-        let last =
-            r.losses.iter().rev().take(5).copied().sum::<f32>() / r.losses.len().clamp(1, 5) as f32;
+        let last = r.losses.last().copied().unwrap_or(f32::NAN);
         let mut out = format!(
             "{} adapter: {} ({:.1} MB), record beside it\n",
             if r.complete {
@@ -282,7 +281,7 @@ mod trained {
             r.settings.learning_rate
         );
         out += &format!(
-            "loss {first:.3} -> {last:.3} over {} steps · {} tokens in {} ({:.0} tok/s)\n",
+            "loss {first:.3} (first step) -> {last:.3} (last) over {} steps · {} tokens in {} ({:.0} tok/s)\n",
             r.losses.len(),
             r.tokens,
             clock(Duration::from_secs_f64(r.training_seconds)),
