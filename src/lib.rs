@@ -6,4 +6,6 @@ pub mod cli;
 pub mod core;
 pub mod engine;
 pub mod store;
+#[cfg(feature = "train")]
+pub mod train;
 pub mod tui;

@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             }
             Some(Command::Model(args)) => promptlab::cli::model::model(&args).await,
             Some(Command::Batch(args)) => promptlab::cli::batch::batch(args).await,
+            Some(Command::Tune(args)) => promptlab::cli::tune::tune(args).await,
             None => {
                 let mut args = default_tui();
                 args.session = cli.file;

@@ -12,6 +12,7 @@ pub mod replay;
 pub mod run;
 pub mod templates;
 pub mod tui;
+pub mod tune;
 
 use std::path::PathBuf;
 
@@ -76,6 +77,69 @@ pub enum Command {
     Model(ModelArgs),
     /// Follow a batch `eval --batch` submitted: its status, or wait for it and score it.
     Batch(BatchArgs),
+    /// Train a LoRA adapter (a specialist) on the local model from a dataset's training split
+    /// (feature `train`).
+    Tune(TuneArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneArgs {
+    /// The template whose format (instruction, direct or cot) prompts the specialist, without
+    /// its examples
+    #[arg(short, long)]
+    pub template: String,
+    /// JSONL, CSV (with a header) or BIG-bench task.json
+    #[arg(long, short = 'd')]
+    pub dataset: PathBuf,
+    /// direct or cot [default: the template's]
+    #[arg(long)]
+    pub strategy: Option<Strategy>,
+    /// chat or completion [default: the template's, else the model's kind]
+    #[arg(long)]
+    pub mode: Option<Mode>,
+    /// The base GGUF [default: the embedded Gemma 3 270M]
+    #[arg(long)]
+    pub model_path: Option<PathBuf>,
+    /// LoRA rank [default: 8]
+    #[arg(long)]
+    pub rank: Option<usize>,
+    /// LoRA alpha (the update is scaled by alpha / rank) [default: 2 x rank]
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Layers to adapt: q,k,v,o,gate,up,down, attention, mlp or all [default: all]
+    #[arg(long, value_name = "LIST")]
+    pub targets: Option<String>,
+    /// Passes over the training rows [default: 3]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// AdamW's peak learning rate [default: 0.001]
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// Seed of the split, the row order and the adapter's start [default: 1]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Tokens packed into one optimiser step at most [default: 512]
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(16..))]
+    pub batch_tokens: Option<usize>,
+    /// Rows kept out of training to judge the adapter [default: a fifth, at most 100]
+    #[arg(long, value_name = "K")]
+    pub held_out: Option<usize>,
+    /// The adapter's name in the models folder's adapters/ [default: TEMPLATE-DATASET]
+    #[arg(long, conflicts_with = "out")]
+    pub name: Option<String>,
+    /// Write the adapter here instead (its record beside it, .json)
+    #[arg(long, value_name = "FILE.gguf")]
+    pub out: Option<PathBuf>,
+    /// Replace an adapter of the same name
+    #[arg(long)]
+    pub force: bool,
+    /// Skip the evaluation on the held-out rows after training (base with the template's
+    /// examples, base and adapter without)
+    #[arg(long)]
+    pub no_eval: bool,
+    /// One JSON object on stdout (the adapter's path, its record, the held-out evaluation)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -11,7 +11,11 @@ fn list(json: bool) -> Result<bool, String> {
     let stores = Stores::of_this_user();
     let found = stores.find();
     if json {
-        println!("{}", json!({ "models": found }));
+        let orphans = stores.orphan_adapters(&found);
+        println!(
+            "{}",
+            json!({ "models": found, "adapters_without_base": orphans })
+        );
         return Ok(true);
     }
     if found.is_empty() {
@@ -39,9 +43,37 @@ fn list(json: bool) -> Result<bool, String> {
             m.size_bytes as f64 / 1e6,
             m.path.display()
         );
+        for a in &m.adapters {
+            println!("{}", adapter_line(a, w));
+        }
     }
-    println!("\nrun one with --backend local --model-path PATH");
+    let orphans = stores.orphan_adapters(&found);
+    if !orphans.is_empty() {
+        println!("\nadapters whose base is not here:");
+        for a in &orphans {
+            println!("{}", adapter_line(a, w));
+        }
+    }
+    println!("\nrun one with --backend local --model-path PATH (an adapter: add --lora PATH)");
     Ok(true)
+}
+
+/// An adapter under its base: name, size, path, and what it was trained for.
+fn adapter_line(a: &crate::store::adapters::FoundAdapter, w: usize) -> String {
+    let about = a.record.as_ref().map_or_else(String::new, |r| {
+        format!(
+            "  ({} on {}, rank {})",
+            r.prompt.template, r.data.dataset, r.settings.rank
+        )
+    });
+    format!(
+        "  + {:<w$}{:>9.1} MB  {}{}",
+        crate::core::display::visible(&a.name),
+        a.size_bytes as f64 / 1e6,
+        a.path.display(),
+        crate::core::display::visible(&about),
+        w = w + 9
+    )
 }
 
 pub async fn model(args: &ModelArgs) -> Result<bool, String> {

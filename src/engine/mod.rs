@@ -32,6 +32,8 @@ pub mod limit;
 pub mod optimize;
 mod path;
 pub mod plan;
+#[cfg(feature = "train")]
+pub mod tune;
 
 use cache::Cache;
 use limit::Limiter;

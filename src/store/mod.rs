@@ -1,5 +1,6 @@
 //! Files: templates (YAML), and atomic writes.
 
+pub mod adapters;
 pub mod atomic;
 pub mod dataset;
 pub mod hub;

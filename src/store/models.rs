@@ -13,6 +13,9 @@ pub struct FoundModel {
     pub source: &'static str,
     pub path: PathBuf,
     pub size_bytes: u64,
+    /// LoRA adapters trained on this file (promptlab's `adapters/`, by their records).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adapters: Vec<super::adapters::FoundAdapter>,
 }
 
 /// Where to look.
@@ -22,6 +25,8 @@ pub struct Stores {
     /// Ollama's models folder (`$OLLAMA_MODELS`, else `~/.ollama/models`).
     pub ollama: Option<PathBuf>,
     pub lm_studio: Vec<PathBuf>,
+    /// promptlab's adapters folder (the models folder's `adapters/`).
+    pub adapters: Option<PathBuf>,
 }
 
 impl Stores {
@@ -42,7 +47,20 @@ impl Stores {
                     ]
                 })
                 .collect(),
+            adapters: super::adapters::adapters_dir(),
         }
+    }
+
+    /// Every adapter, and the ones no model found here was their base.
+    pub fn orphan_adapters(&self, models: &[FoundModel]) -> Vec<super::adapters::FoundAdapter> {
+        let all = self
+            .adapters
+            .as_deref()
+            .map(super::adapters::find)
+            .unwrap_or_default();
+        all.into_iter()
+            .filter(|a| !models.iter().any(|m| a.fits(&m.path, m.size_bytes)))
+            .collect()
     }
 
     /// Every usable model file, by source then name.
@@ -67,6 +85,18 @@ impl Stores {
             }
         }
         found.retain(|m| m.size_bytes > 0);
+        let adapters = self
+            .adapters
+            .as_deref()
+            .map(super::adapters::find)
+            .unwrap_or_default();
+        for m in &mut found {
+            m.adapters = adapters
+                .iter()
+                .filter(|a| a.fits(&m.path, m.size_bytes))
+                .cloned()
+                .collect();
+        }
         found
     }
 }
@@ -78,6 +108,7 @@ fn model(name: String, source: &'static str, path: PathBuf) -> FoundModel {
         source,
         path,
         size_bytes,
+        adapters: Vec::new(),
     }
 }
 
@@ -215,6 +246,7 @@ mod tests {
             own: Some(root.join("own")),
             ollama: Some(root.join("ollama")),
             lm_studio: vec![root.join("lms"), root.join("missing")],
+            adapters: None,
         };
         let found: Vec<(String, &str)> = stores
             .find()

@@ -11,7 +11,7 @@ pub mod embed;
 pub mod model;
 pub mod sampler;
 pub mod text;
-mod worker;
+pub(crate) mod worker;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -107,6 +107,8 @@ impl LocalBackend {
         };
         let mut fingerprint = print(&settings.model_path)?;
         if let Some(l) = &settings.lora {
+            // An adapter promptlab trained says which base it belongs to.
+            crate::store::adapters::check_base(l, &fingerprint).map_err(BackendError::Model)?;
             fingerprint = super::digest(format!("{fingerprint}+{}", print(l)?).as_bytes());
         }
         let info = BackendInfo {

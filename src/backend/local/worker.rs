@@ -24,7 +24,7 @@ use crate::core::render::{Prompt, Role};
 use crate::core::vote::LogProb;
 
 /// llama.cpp's backend can be initialised once per process; every model thread shares it.
-pub(super) fn llama() -> Result<&'static LlamaBackend, String> {
+pub(crate) fn llama() -> Result<&'static LlamaBackend, String> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -280,42 +280,7 @@ impl<'m> Scheduler<'m> {
     }
 
     fn tokenize(&self, prompt: &Prompt) -> Result<Vec<LlamaToken>, BackendError> {
-        let vocab = self.model.vocab();
-        let tokens = match prompt {
-            Prompt::Completion(text) => vocab.tokenize(text.as_bytes(), true, false),
-            Prompt::Chat(messages) => {
-                let template = self.model.chat_template(None).map_err(|_| {
-                    BackendError::Invalid(
-                        "this model has no chat template; use --mode completion".into(),
-                    )
-                })?;
-                let chat = messages
-                    .iter()
-                    .map(|m| {
-                        let role = match m.role {
-                            Role::System => "system",
-                            Role::User => "user",
-                            Role::Assistant => "assistant",
-                        };
-                        LlamaChatMessage::new(role.into(), m.content.clone())
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| BackendError::Invalid(format!("chat message: {e}")))?;
-                let text = self
-                    .model
-                    .apply_chat_template(&template, &chat, true)
-                    .map_err(|e| {
-                        BackendError::Invalid(format!(
-                            "cannot apply the model's chat template: {e}"
-                        ))
-                    })?;
-                vocab.tokenize(text.as_bytes(), false, true)
-            }
-        };
-        if tokens.is_empty() {
-            return Err(BackendError::Invalid("the prompt is empty".into()));
-        }
-        Ok(tokens)
+        tokenize(self.model, prompt)
     }
 
     /// Evaluates the prompt once on the first sequence (or takes it from a kept prompt),
@@ -531,6 +496,47 @@ impl Seq {
         let _ = self.out.send(Ok(StreamEvent::Done(finish)));
         self.done = true;
     }
+}
+
+/// A prompt's tokens as the model sees them: a completion with BOS, a chat through the model's
+/// own chat template (the assistant's turn opened).
+pub(crate) fn tokenize(
+    model: &LlamaModel,
+    prompt: &Prompt,
+) -> Result<Vec<LlamaToken>, BackendError> {
+    let vocab = model.vocab();
+    let tokens = match prompt {
+        Prompt::Completion(text) => vocab.tokenize(text.as_bytes(), true, false),
+        Prompt::Chat(messages) => {
+            let template = model.chat_template(None).map_err(|_| {
+                BackendError::Invalid(
+                    "this model has no chat template; use --mode completion".into(),
+                )
+            })?;
+            let chat = messages
+                .iter()
+                .map(|m| {
+                    let role = match m.role {
+                        Role::System => "system",
+                        Role::User => "user",
+                        Role::Assistant => "assistant",
+                    };
+                    LlamaChatMessage::new(role.into(), m.content.clone())
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| BackendError::Invalid(format!("chat message: {e}")))?;
+            let text = model
+                .apply_chat_template(&template, &chat, true)
+                .map_err(|e| {
+                    BackendError::Invalid(format!("cannot apply the model's chat template: {e}"))
+                })?;
+            vocab.tokenize(text.as_bytes(), false, true)
+        }
+    };
+    if tokens.is_empty() {
+        return Err(BackendError::Invalid("the prompt is empty".into()));
+    }
+    Ok(tokens)
 }
 
 fn fail_outs(outs: Vec<PathSender>, e: &BackendError) {
