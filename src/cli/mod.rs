@@ -418,6 +418,10 @@ pub struct OptimizeArgs {
     pub out: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+    /// Print the plan (candidates, dev and held-out items, calls, prompt tokens, expected
+    /// time, the smallest differences the race and the held-out check can detect) and stop
+    #[arg(long)]
+    pub plan: bool,
 }
 
 #[derive(Debug, Clone, Args)]

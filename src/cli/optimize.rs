@@ -52,21 +52,8 @@ pub fn template_path(name: &str) -> PathBuf {
 fn show(e: JobEvent) {
     match e {
         JobEvent::SearchStarted(p) => eprintln!(
-            "APE: {} proposals, {} round(s), keeping {}; racing on {} dev items in batches of {} x {} sample(s), your instruction included; held-out check on {} items\n\
-             plan: up to {} model calls for the search (+{} for the held-out check), up to ~{} generated tokens{}",
-            p.candidates,
-            p.rounds,
-            p.keep,
-            p.dev,
-            p.batch,
-            p.samples,
-            p.held,
-            p.planned_calls,
-            p.held_calls,
-            p.max_tokens,
-            p.budget
-                .map(|b| format!("; stopping at the budget of {b} calls"))
-                .unwrap_or_default()
+            "APE: {} proposals, {} round(s), keeping {}; racing on {} dev items in batches of {} x {} sample(s), your instruction included\n{p}",
+            p.candidates, p.rounds, p.keep, p.dev, p.batch, p.samples,
         ),
         JobEvent::Round { round, proposals } => {
             eprintln!("round {round}: {proposals} proposal(s)…")
@@ -160,7 +147,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         Cache::open_default().ok(),
         cancel,
     );
-    let search = jobs::search(
+    let mut search = jobs::search(
         backend,
         &base,
         dataset,
@@ -169,6 +156,11 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         args.prompt.temperature,
         opts,
     )?;
+    search.speed = crate::store::speed::last(&info.label());
+    if args.plan {
+        eprintln!("{}", search.plan());
+        return Ok(true);
+    }
     let base = &search.base;
     let r = search.run(&show).await;
     if !r.leaderboard.iter().any(|s| !s.seed) {
