@@ -329,3 +329,48 @@ fn no_file_any_command_writes_holds_the_key() {
         assert!(!text.contains("sk-SECRET"), "{}: {text}", f.display());
     }
 }
+
+#[test]
+fn a_shared_templates_name_never_leaves_the_templates_folder() {
+    let dirs = tempfile::tempdir().unwrap();
+    let (script, data) = common::race_fixture(&dirs);
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/gsm8k-direct.yaml"
+    ))
+    .unwrap()
+    .replace("name: gsm8k-direct", "name: ../../../escape");
+    let work = dirs.path().join("a/b/c");
+    std::fs::create_dir_all(work.join("templates")).unwrap();
+    let t = work.join("shared.yaml");
+    std::fs::write(&t, yaml).unwrap();
+    let out = common::process(&dirs)
+        .current_dir(&work)
+        .args([
+            "optimize",
+            "--backend",
+            "scripted",
+            "--candidates",
+            "2",
+            "--json",
+        ])
+        .arg("-t")
+        .arg(&t)
+        .arg("--script")
+        .arg(&script)
+        .arg("-d")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("refused the template name"),
+        "{}",
+        text(&out)
+    );
+    let escaped: Vec<_> = files_under(dirs.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("escape"))
+        .collect();
+    assert!(escaped.is_empty(), "{escaped:?}");
+}
