@@ -56,6 +56,14 @@ impl Cache {
     pub fn open(dir: &Path) -> std::io::Result<Cache> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("samples.jsonl");
+        // A device or FIFO in its place (/dev/null, /dev/full) would swallow every sample or
+        // never end a read: only a regular file is a cache.
+        if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
         let mut entries = HashMap::new();
         let mut skipped = 0;
         let mut bytes = Vec::new();

@@ -182,3 +182,12 @@ fn a_cache_write_that_fails_is_reported_once_with_its_count() {
     assert!(w.contains("2 sample(s) could not be stored"), "{w}");
     assert!(w.contains("No space left"), "{w}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_cache_file_that_is_a_device_is_refused_not_written_into() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/null", dir.path().join("samples.jsonl")).unwrap();
+    let e = Cache::open(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+}
