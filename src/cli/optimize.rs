@@ -44,8 +44,16 @@ pub fn winner(
 }
 
 /// `NAME.yaml` where templates are exported (`./templates` in a project, else the data dir's).
-pub fn template_path(name: &str) -> PathBuf {
-    crate::store::template::export_dir().join(format!("{name}.yaml"))
+/// A template's name comes from a file anyone may share: one that could leave that folder
+/// (`../../x`) is refused (`store::name`).
+pub fn template_path(name: &str) -> Result<PathBuf, String> {
+    crate::store::name::file_in(
+        &crate::store::template::export_dir(),
+        "the template name",
+        name,
+        ".yaml",
+    )
+    .map_err(|e| format!("{e}; give --out FILE.yaml"))
 }
 
 /// Shows a search's events on stderr: its plan, then each round and race step.
@@ -119,10 +127,10 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
     let dataset = jobs::load(args.dataset.clone(), false, None).await?;
     // Where the winner goes, checked before anything is sampled: an existing file (the source
     // template included) is replaced only with --force.
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| template_path(&format!("{}-ape", base.name)));
+    let out = match args.out.clone() {
+        Some(o) => o,
+        None => template_path(&format!("{}-ape", base.name))?,
+    };
     if out.exists() && !args.force {
         return Err(format!(
             "{} exists; give another --out, or --force to replace it",
