@@ -201,12 +201,14 @@ mod trained {
                 None,
                 super::super::cancel_on_ctrl_c("stopping the evaluation"),
             ),
+            // The specialist and the bare base against the prompted base.
+            baseline: 0,
         };
         if !args.json {
             eprintln!("evaluating on the {} held-out rows…", tuned.held_out.len());
         }
         let results = job.run(&(Arc::new(|_| {}) as jobs::Report)).await;
-        let table = crate::cli::eval::table(&job.dataset.name, job.dataset.items.len(), &results);
+        let table = crate::cli::eval_report::table(&job.dataset.name, job.dataset.items.len(), &results);
         Ok((table, results))
     }
 
