@@ -80,7 +80,7 @@ pub async fn round_trip(resolved: &Resolved, requests: &str) -> Result<String, S
             .as_bytes(),
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
-    eprintln!(
+    crate::tell!(
         "submitted batch {} ({} requests); closing promptlab loses nothing: `promptlab batch resume {}`",
         batch.id,
         requests.lines().count(),
@@ -104,13 +104,15 @@ async fn follow(api: &Batches, id: &str) -> Result<Batch, String> {
             bar.set_length(c.total);
             bar.set_position(c.completed + c.failed);
         }
-        bar.set_message(format!("{} {}", b.id, b.status));
+        bar.set_message(
+            crate::core::display::visible(&format!("{} {}", b.id, b.status)).into_owned(),
+        );
         if b.ended() {
             bar.finish_and_clear();
             return match b.status.as_str() {
                 "completed" | "expired" => {
                     if b.status == "expired" {
-                        eprintln!(
+                        crate::tell!(
                             "batch {id} expired: what it finished is scored, the rest is missing"
                         );
                     }
@@ -157,7 +159,7 @@ pub async fn batch(args: BatchArgs) -> Result<bool, String> {
             let kept = submitted(&id)?;
             let b = client(&kept.base_url, key)?.get(&id).await?;
             let counts = b.request_counts.unwrap_or_default();
-            println!(
+            crate::say!(
                 "batch {} at {}: {} · {} of {} requests done, {} failed · submitted {}",
                 b.id,
                 kept.base_url,
@@ -166,7 +168,7 @@ pub async fn batch(args: BatchArgs) -> Result<bool, String> {
                 counts.total,
                 counts.failed,
                 kept.submitted
-            );
+            )?;
             Ok(true)
         }
         BatchAction::Resume { id } => {
