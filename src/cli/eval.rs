@@ -175,10 +175,18 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     }
     // A batch output, from a file or from the server's Batches API, goes into the cache.
     let batch_output = match (&args.batch_in, args.batch) {
-        (Some(input), _) => Some((
-            crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?,
-            input.display().to_string(),
-        )),
+        (Some(input), _) => {
+            let text =
+                crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?;
+            if text.trim().is_empty() {
+                return Err(format!(
+                    "{}: the batch output is empty: no sample to read (is it the output file, \
+                     not the input or the error file?)",
+                    input.display()
+                ));
+            }
+            Some((text, input.display().to_string()))
+        }
         (None, true) => {
             let (text, lines, cached) =
                 crate::engine::batch::requests(&variants, &dataset.items, cache.as_deref())?;

@@ -347,8 +347,7 @@ pub async fn run_limited(
 }
 
 /// The error of a path a cache-only run did not find in the cache.
-pub const NOT_CACHED: &str =
-    "not in the sample cache (run the same evaluation once without --simulate-early-stop)";
+pub const NOT_CACHED: &str = "not in the sample cache, and a cache-only evaluation sends no request (the batch output has no line for it, or: run it once without --simulate-early-stop)";
 
 /// The votes of finished paths, in index order (`None`: unparsed or failed): their answers,
 /// or their clusters' labels for free-form answers.
