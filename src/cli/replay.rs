@@ -15,10 +15,17 @@ use crate::core::record::{RunRecord, tally};
 use crate::core::share::shift;
 use crate::core::vote::Tally;
 use crate::engine::{self, RunPlan};
-use crate::store::session::{load_session, save_merged};
+use crate::store::session::{load_session_checked, save_merged};
 
 pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
-    let mut session = load_session(&args.session).map_err(|e| e.to_string())?;
+    let (mut session, inconsistent) =
+        load_session_checked(&args.session).map_err(|e| e.to_string())?;
+    for problem in &inconsistent {
+        crate::tell!(
+            "promptlab: {} was inconsistent: {problem}",
+            args.session.display()
+        );
+    }
     let total = session.runs.len();
     let selected: Vec<usize> = match args.run {
         Some(k) if k >= 1 && k <= total => vec![k - 1],

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod numbers;
 pub mod options;
 pub mod record;
+pub mod record_check;
 pub mod render;
 pub mod share;
 pub mod stats;
