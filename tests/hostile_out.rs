@@ -224,3 +224,51 @@ fn no_outside_text_reaches_the_terminal_raw() {
     std::fs::write(models.join("evil\u{1b}]0;x\u{7}\u{202e}.gguf"), b"GGUF").unwrap();
     clean("model list", &output(&dirs, &["model", "list"]));
 }
+
+#[test]
+fn eval_out_writes_an_svg_any_xml_reader_takes() {
+    let dirs = tempfile::tempdir().unwrap();
+    let template = nasty_template(&dirs);
+    let data = dirs.path().join("d.jsonl");
+    std::fs::write(&data, "{\"input\": \"What is 9 * 2?\", \"target\": 18}\n").unwrap();
+    let out_dir = dirs.path().join("out");
+    let out = promptlab(&dirs)
+        .args(["eval", "-t", &template, "-n", "2"])
+        .args([
+            "--backend",
+            "scripted",
+            "--script",
+            "assets/demo-script.yaml",
+        ])
+        .arg("-d")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(out_dir.join("accuracy.svg")).unwrap();
+    assert!(
+        svg.contains("evil\\x1b]0;pwned\\x07"),
+        "the name, visibly: {svg}"
+    );
+    // XML 1.0 holds no C0 control but tab and line breaks, even as a reference; every `&`
+    // starts an entity it knows.
+    let bad = svg
+        .chars()
+        .find(|&c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'));
+    assert_eq!(bad, None, "{svg}");
+    for (i, _) in svg.match_indices('&') {
+        let entity = &svg[i..svg[i..].find(';').map_or(svg.len(), |e| i + e + 1)];
+        assert!(
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].contains(&entity),
+            "{entity}"
+        );
+    }
+    assert_eq!(svg.matches("<svg").count(), 1);
+    assert!(svg.trim_end().ends_with("</svg>"));
+}

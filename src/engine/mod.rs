@@ -79,7 +79,7 @@ impl RunPlan {
             && template.answer.choices.is_empty()
             && crate::core::extract::parse_options(query).is_empty()
         {
-            return Err("answer kind `choice` needs `choices` in the template, or a query that lists its options as \"(A) … (B) …\"".into());
+            return Err("answer kind `choice` needs `choices` in the template, or a query that lists its options as \"(A) … (B) …\", \"A) …\", \"A. …\" or \"A: …\"".into());
         }
         Ok(RunPlan {
             query: query.trim().to_string(),
