@@ -92,6 +92,15 @@ fn progress() -> Report {
     Arc::new(move |e| bars.lock().unwrap_or_else(|e| e.into_inner()).show(e))
 }
 
+/// `--vary model=a,b` on the scripted backend, which has no model: every label would get the
+/// same script's samples, so it is refused.
+fn refuse_models_without_models(kind: BackendKind, models: usize) -> Result<(), String> {
+    if kind == BackendKind::Scripted && models > 1 {
+        return Err("--vary model needs a backend with models (a server's, or GGUF files for the local one): the scripted backend has none, so every model would get the same script's samples".into());
+    }
+    Ok(())
+}
+
 pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let config = Config::load()?;
     let (mut base, _) =
@@ -113,6 +122,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             .find(|(k, _)| k == key)
             .map_or_else(|| vec![String::new()], |(_, v)| v.clone())
     };
+    refuse_models_without_models(resolved.kind, values("model").len())?;
     let mut backends: BTreeMap<(String, String), Arc<dyn Backend>> = BTreeMap::new();
     for m in values("model") {
         for l in values("lora") {
@@ -227,12 +237,13 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             what_if: args.simulate_early_stop.map(|r| (r, args.orders)),
             embedder,
             cache_only: args.batch_in.is_some() || args.batch,
-            ..EvalOptions::new(concurrency, cache, cancel.clone())
+            ..EvalOptions::new(concurrency, cache.clone(), cancel.clone())
         },
         baseline,
     };
     let results = job.run(&progress()).await;
     let (dataset, variants) = (&job.dataset, &job.variants);
+    super::run::say_cache_failure(cache.as_deref());
     // This backend's speed, for the next plan.
     for r in results
         .iter()

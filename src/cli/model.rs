@@ -79,14 +79,14 @@ fn adapter_line(a: &crate::store::adapters::FoundAdapter, w: usize) -> String {
 pub async fn model(args: &ModelArgs) -> Result<bool, String> {
     match &args.action {
         Some(ModelAction::List { json }) => list(*json || args.json),
-        Some(ModelAction::Pull { spec }) => pull(spec).await,
+        Some(ModelAction::Pull { spec, force }) => pull(spec, *force).await,
         None => show(args),
     }
 }
 
 /// `promptlab model pull OWNER/NAME[:QUANT]`: the file chosen, downloaded with a progress bar
 /// into promptlab's models folder (where `model list` finds it).
-async fn pull(spec: &str) -> Result<bool, String> {
+async fn pull(spec: &str, force: bool) -> Result<bool, String> {
     use crate::store::hub::{Hub, choose, parse_spec};
     let (repo, quant) = parse_spec(spec)?;
     let hub = Hub::from_env()?;
@@ -104,7 +104,7 @@ async fn pull(spec: &str) -> Result<bool, String> {
     bar.set_message(crate::core::display::visible(&file.path).into_owned());
     let shown = bar.clone();
     let path = hub
-        .download(&repo, file, &dir, &move |done, total| {
+        .download(&repo, file, &dir, force, &move |done, total| {
             shown.set_length(total);
             shown.set_position(done);
         })
@@ -118,7 +118,7 @@ async fn pull(spec: &str) -> Result<bool, String> {
         if file.sha256().is_some() {
             " (sha256 checked)"
         } else {
-            " (the hub gave no sha256 to check)"
+            " (the hub gave no sha256 to check; kept under a name of its own)"
         }
     );
     crate::say!("{}", path.display())?;

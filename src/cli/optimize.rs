@@ -44,29 +44,29 @@ pub fn winner(
 }
 
 /// `NAME.yaml` where templates are exported (`./templates` in a project, else the data dir's).
-pub fn template_path(name: &str) -> PathBuf {
-    crate::store::template::export_dir().join(format!("{name}.yaml"))
+/// A template's name comes from a file anyone may share: one that could leave that folder
+/// (`../../x`) is refused (`store::name`).
+pub fn template_path(name: &str) -> Result<PathBuf, String> {
+    crate::store::name::file_in(
+        &crate::store::template::export_dir(),
+        "the template name",
+        name,
+        ".yaml",
+    )
+    .map_err(|e| format!("{e}; give --out FILE.yaml"))
 }
 
 /// Shows a search's events on stderr: its plan, then each round and race step.
 fn show(e: JobEvent) {
     match e {
         JobEvent::SearchStarted(p) => crate::tell!(
-            "APE: {} proposals, {} round(s), keeping {}; racing on {} dev items in batches of {} x {} sample(s), your instruction included; held-out check on {} items\n\
-             plan: up to {} model calls for the search (+{} for the held-out check), up to ~{} generated tokens{}",
+            "APE: {} proposals, {} round(s), keeping {}; racing on {} dev items in batches of {} x {} sample(s), your instruction included\n{p}",
             p.candidates,
             p.rounds,
             p.keep,
             p.dev,
             p.batch,
             p.samples,
-            p.held,
-            p.planned_calls,
-            p.held_calls,
-            p.max_tokens,
-            p.budget
-                .map(|b| format!("; stopping at the budget of {b} calls"))
-                .unwrap_or_default()
         ),
         JobEvent::Round { round, proposals } => {
             crate::tell!("round {round}: {proposals} proposal(s)…")
@@ -162,10 +162,10 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
     let dataset = jobs::load(args.dataset.clone(), false, None).await?;
     // Where the winner goes, checked before anything is sampled: an existing file (the source
     // template included) is replaced only with --force.
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| template_path(&format!("{}-ape", base.name)));
+    let out = match args.out.clone() {
+        Some(o) => o,
+        None => template_path(&format!("{}-ape", base.name))?,
+    };
     if out.exists() && !args.force {
         return Err(format!(
             "{} exists; give another --out, or --force to replace it",
@@ -190,7 +190,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         Cache::open_default().ok(),
         cancel,
     );
-    let search = jobs::search(
+    let mut search = jobs::search(
         backend,
         &base,
         dataset,
@@ -200,6 +200,11 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         opts,
     )?;
     check_budget(&search.plan())?;
+    search.speed = crate::store::speed::last(&info.label());
+    if args.plan {
+        crate::tell!("{}", search.plan());
+        return Ok(true);
+    }
     let base = &search.base;
     let r = search.run(&show).await;
     if !r.leaderboard.iter().any(|s| !s.seed) {

@@ -6,6 +6,8 @@
 //! - [`raw`]: stdout as it is, for `--json` (JSON escapes its own control characters).
 //! - [`tell!`](crate::tell) (and [`note`]): a line for people on stderr, made visible too.
 //!
+//! Every one of them also hides the keys this process was given (`backend::redact_secrets`).
+//!
 //! A reader that went away (`| head`, `| true`) is not an error: the command goes on quietly
 //! (what it saves is saved), later writes are dropped, and the process exits 141 as a tool
 //! killed by SIGPIPE would ([`closed`]). Any other write error (`> /dev/full`) is an error.
@@ -14,6 +16,7 @@
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::backend::redact_secrets;
 use crate::core::display::visible;
 
 static CLOSED: AtomicBool = AtomicBool::new(false);
@@ -26,7 +29,7 @@ pub fn closed() -> bool {
 /// `text` on stdout exactly as it is (`--json`). A closed pipe drops it (and every later
 /// write); another failure says what it was.
 pub fn raw(text: &str) -> Result<(), String> {
-    write_to(&mut io::stdout().lock(), text)
+    write_to(&mut io::stdout().lock(), &redact_secrets(text))
 }
 
 /// `text` for people on stdout, every control character made visible.
@@ -38,7 +41,7 @@ pub fn show(text: &str) -> Result<(), String> {
 /// to write it, so it is ignored.
 pub fn note(line: &str) {
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{}", visible(line)).and_then(|_| err.flush());
+    let _ = writeln!(err, "{}", visible(&redact_secrets(line))).and_then(|_| err.flush());
 }
 
 /// Writes and flushes `text`, a broken pipe recorded in [`closed`] rather than reported.

@@ -43,6 +43,9 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
     if args.kind.is_some() || args.strict.strict_answers.is_some() {
         revote(&args, &mut session.runs, &selected).await?;
         if args.write {
+            if args.force {
+                crate::store::atomic::force_replace();
+            }
             // Runs another process added since the file was read are kept.
             let added = save_merged(&args.session, &mut session).map_err(|e| e.to_string())?;
             crate::tell!(

@@ -54,6 +54,9 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         .or_else(|| template.query.clone())
         .ok_or("no query: give one with --query (the template has none)")?;
     if let Some(path) = &args.save {
+        if args.force {
+            crate::store::atomic::force_replace();
+        }
         check_save_target(path)?;
     }
     let resolved = backend::resolve(&args.backend, &config)?;
@@ -80,6 +83,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let progress = tokio::spawn(show_progress(rx, plan.sampling.n as u64));
     let result = engine::run(backend, plan.clone(), Some(tx), cancel).await;
     let _ = progress.await;
+    say_cache_failure(plan.cache.as_deref());
 
     // A cancelled run shows what arrived (and exits 130); a run where every path failed says
     // why.
@@ -123,6 +127,13 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     Ok(true)
 }
 
+/// Says once, at the end of a command, that samples could not be stored (a full disk).
+pub(super) fn say_cache_failure(cache: Option<&crate::engine::cache::Cache>) {
+    if let Some(w) = cache.and_then(|c| c.write_failure()) {
+        crate::tell!("{w}");
+    }
+}
+
 /// The sample cache a run reads its paths from and stores them in: path i of the same
 /// prompt, settings and seed is the same sample whatever N (`--fresh` samples it anew). A
 /// cache that cannot be opened is said on stderr and the run samples without it.
@@ -149,6 +160,7 @@ fn check_save_target(path: &std::path::Path) -> Result<(), String> {
             .map_err(|e| format!("--save: {e} (not a session this promptlab can add to)"))?;
     }
     crate::store::atomic::check_writable(path)
+        .and_then(|()| crate::store::atomic::check_replace(path))
         .map_err(|e| format!("--save {}: cannot write there: {e}", path.display()))
 }
 

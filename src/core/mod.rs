@@ -13,6 +13,7 @@ pub mod extract;
 pub mod free;
 pub mod least_to_most;
 pub mod metrics;
+pub mod name;
 pub mod numbers;
 pub mod options;
 pub mod record;

@@ -136,6 +136,15 @@ pub struct SearchPlan {
     pub held_calls: usize,
     /// Generated tokens at most.
     pub max_tokens: usize,
+    /// Prompt tokens of every call, estimated from the rendered prompts of the dev and
+    /// held-out items at [`super::plan::CHARS_PER_TOKEN`].
+    pub prompt_tokens: u64,
+    /// Expected seconds from this backend's last measured speed (`None`: unknown).
+    pub seconds: Option<f64>,
+    /// The smallest difference the dev race (against every candidate at once) and the
+    /// held-out check (one paired test) can detect at 80% power.
+    pub detectable_dev: Option<f64>,
+    pub detectable_held: Option<f64>,
     pub budget: Option<usize>,
 }
 
@@ -173,6 +182,7 @@ pub fn search(
         dataset: dataset.name,
         dev,
         held,
+        speed: None,
     })
 }
 
@@ -180,6 +190,8 @@ impl Search {
     pub fn plan(&self) -> SearchPlan {
         let samples = self.base.sampling.n as usize;
         let planned_calls = self.planned_calls();
+        let held_calls = 2 * self.held.len() * samples;
+        let calls = self.budget.unwrap_or(usize::MAX);
         SearchPlan {
             dataset: self.dataset.clone(),
             candidates: self.cfg.candidates,
@@ -190,8 +202,14 @@ impl Search {
             samples,
             batch: self.cfg.batch,
             planned_calls,
-            held_calls: 2 * self.held.len() * samples,
+            held_calls,
             max_tokens: planned_calls * self.base.sampling.max_tokens.max(PROPOSAL_TOKENS) as usize,
+            prompt_tokens: super::plan::search_prompt_tokens(self, planned_calls + held_calls),
+            seconds: self
+                .speed
+                .map(|s| s * (calls.min(planned_calls) + held_calls) as f64),
+            detectable_dev: super::plan::detectable(self.dev.len(), self.cfg.candidates),
+            detectable_held: super::plan::detectable(self.held.len(), 1),
             budget: self.budget,
         }
     }

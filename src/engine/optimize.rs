@@ -34,6 +34,8 @@ pub struct Search {
     /// Model calls not to exceed.
     pub budget: Option<usize>,
     pub opts: EvalOptions,
+    /// This backend's last measured seconds per sampled path, for the plan's expected time.
+    pub speed: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
