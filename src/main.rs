@@ -25,10 +25,7 @@ fn main() -> ExitCode {
             Some(Command::Replay(args)) => promptlab::cli::replay::replay(args).await,
             Some(Command::Eval(args)) => promptlab::cli::eval::eval(args).await,
             Some(Command::Optimize(args)) => promptlab::cli::optimize::optimize(args).await,
-            Some(Command::Templates(args)) => {
-                print!("{}", promptlab::cli::templates::templates(&args));
-                Ok(true)
-            }
+            Some(Command::Templates(args)) => promptlab::cli::templates::print(&args),
             Some(Command::Model(args)) => promptlab::cli::model::model(&args).await,
             Some(Command::Batch(args)) => promptlab::cli::batch::batch(args).await,
             Some(Command::Tune(args)) => promptlab::cli::tune::tune(args).await,
@@ -43,11 +40,13 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     if promptlab::cli::interrupted() {
         if let Err(e) = &outcome {
-            eprintln!("promptlab: {}", promptlab::backend::redact_secrets(e));
+            promptlab::cli::out::note(&format!("promptlab: {e}"));
         }
         return ExitCode::from(promptlab::cli::exit_code());
     }
     match outcome {
+        // The reader of stdout went away (`| head`): quiet, as a tool SIGPIPE ended.
+        Ok(_) if promptlab::cli::out::closed() => ExitCode::from(141),
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => fail(&e),
@@ -63,7 +62,7 @@ fn default_tui() -> promptlab::cli::TuiArgs {
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("promptlab: {}", promptlab::backend::redact_secrets(message));
+    promptlab::cli::out::note(&format!("promptlab: {message}"));
     ExitCode::FAILURE
 }
 

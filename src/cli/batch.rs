@@ -82,7 +82,7 @@ pub async fn round_trip(resolved: &Resolved, requests: &str) -> Result<String, S
             .as_bytes(),
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
-    eprintln!(
+    crate::tell!(
         "submitted batch {} ({} requests); closing promptlab loses nothing: `promptlab batch resume {}`",
         batch.id,
         requests.lines().count(),
@@ -106,13 +106,15 @@ async fn follow(api: &Batches, id: &str) -> Result<Batch, String> {
             bar.set_length(c.total);
             bar.set_position(c.completed + c.failed);
         }
-        bar.set_message(format!("{} {}", b.id, b.status));
+        bar.set_message(
+            crate::core::display::visible(&format!("{} {}", b.id, b.status)).into_owned(),
+        );
         if b.ended() {
             bar.finish_and_clear();
             return match b.status.as_str() {
                 "completed" | "expired" => {
                     if b.status == "expired" {
-                        eprintln!(
+                        crate::tell!(
                             "batch {id} expired: what it finished is scored, the rest is missing"
                         );
                     }
@@ -196,7 +198,7 @@ pub async fn batch(args: BatchArgs) -> Result<bool, String> {
             let server = server_of(&kept, resolved.args.base_url.as_deref());
             let b = client(&server, key)?.get(&id).await?;
             let counts = b.request_counts.unwrap_or_default();
-            let line = format!(
+            crate::say!(
                 "batch {} at {}: {} · {} of {} requests done, {} failed · submitted {}",
                 b.id,
                 host_of(&server),
@@ -205,8 +207,7 @@ pub async fn batch(args: BatchArgs) -> Result<bool, String> {
                 counts.total,
                 counts.failed,
                 kept.submitted
-            );
-            println!("{}", crate::backend::redact_secrets(&line));
+            )?;
             Ok(true)
         }
         BatchAction::Resume { id } => {

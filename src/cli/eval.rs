@@ -58,7 +58,7 @@ impl Bars {
             }
             JobEvent::EvalFinished {
                 lowered: Some((limit, of)),
-            } => eprintln!(
+            } => crate::tell!(
                 "promptlab: the server seemed overloaded (streams cut, 429/503 or timeouts); concurrency was lowered to {limit} (of {of})"
             ),
             _ => {}
@@ -78,7 +78,9 @@ impl Bars {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        bar.set_prefix(self.names.get(variant).cloned().unwrap_or_default());
+        bar.set_prefix(
+            crate::core::display::visible(self.names.get(variant).map_or("", |s| s)).into_owned(),
+        );
         bar
     }
 }
@@ -108,7 +110,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
     let dataset = jobs::load(args.dataset.clone(), args.strict, args.limit).await?;
     for p in &dataset.problems {
-        eprintln!("skipped {p}");
+        crate::tell!("skipped {p}");
     }
     let vary = parse_vary(&args.vary)?;
     let resolved = backend::resolve(&args.backend, &config)?;
@@ -154,7 +156,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         .first()
         .and_then(|v| crate::store::speed::last(&v.backend.info().label()));
     let plan = crate::engine::plan::eval_plan(&variants, &dataset.items, args.greedy, speed);
-    eprintln!("{plan}");
+    crate::tell!("{plan}");
     if args.plan {
         return Ok(true);
     }
@@ -163,7 +165,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     } else {
         let c = Cache::open_default()?;
         if let Some(w) = c.warning() {
-            eprintln!("{w}");
+            crate::tell!("{w}");
         }
         Some(c)
     };
@@ -172,26 +174,34 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             crate::engine::batch::requests(&variants, &dataset.items, cache.as_deref())?;
         crate::store::atomic::write_atomic(out, text.as_bytes())
             .map_err(|e| format!("{}: {e}", out.display()))?;
-        eprintln!(
+        crate::tell!(
             "wrote {lines} batch requests to {} ({cached} samples were cached already); no request was sent",
             out.display()
         );
-        eprintln!(
+        crate::tell!(
             "run them through OpenAI's Batch API or vLLM's batch runner, then the same command with --batch-in RESULTS.jsonl instead of --batch-out"
         );
         return Ok(true);
     }
     // A batch output, from a file or from the server's Batches API, goes into the cache.
     let batch_output = match (&args.batch_in, args.batch) {
-        (Some(input), _) => Some((
-            crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?,
-            input.display().to_string(),
-        )),
+        (Some(input), _) => {
+            let text =
+                crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?;
+            if text.trim().is_empty() {
+                return Err(format!(
+                    "{}: the batch output is empty: no sample to read (is it the output file, \
+                     not the input or the error file?)",
+                    input.display()
+                ));
+            }
+            Some((text, input.display().to_string()))
+        }
         (None, true) => {
             let (text, lines, cached) =
                 crate::engine::batch::requests(&variants, &dataset.items, cache.as_deref())?;
             if lines == 0 {
-                eprintln!("all {cached} samples are cached: no batch to send");
+                crate::tell!("all {cached} samples are cached: no batch to send");
                 None
             } else {
                 Some((
@@ -206,9 +216,9 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         let c = cache.as_deref().ok_or("batches need the sample cache")?;
         let got = crate::engine::batch::absorb(text, &variants, &dataset.items, c)?;
         for p in &got.problems {
-            eprintln!("{source}: {p}");
+            crate::tell!("{source}: {p}");
         }
-        eprintln!(
+        crate::tell!(
             "read {} samples from {source} into the sample cache ({} lines not used); scoring from the cache alone",
             got.stored,
             got.problems.len()
@@ -279,18 +289,19 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     if let Some(dir) = &args.out {
         eval_report::export(dir, &dataset.name, &results, &provenance, partial)
             .map_err(|e| format!("{}: {e}", dir.display()))?;
-        eprintln!(
+        crate::tell!(
             "wrote {}/items.jsonl, variants.csv, report.md, accuracy.svg",
             dir.display()
         );
     }
     if args.json {
-        println!("{report}");
+        super::out::raw(&format!("{report}\n"))?;
     } else {
-        print!(
-            "{}",
-            eval_report::table(&dataset.name, dataset.items.len(), &results)
-        );
+        super::out::show(&eval_report::table(
+            &dataset.name,
+            dataset.items.len(),
+            &results,
+        ))?;
     }
     if results.iter().all(|r| r.samples.succeeded == 0) {
         let first = results.iter().flat_map(|r| &r.per_item).find_map(|i| {

@@ -1,4 +1,6 @@
 //! The headless front end: clap subcommands, tables for people, `--json` for scripts.
+//! Everything printed goes through `out` (`say!`, `tell!`, `out::raw`): no `print!` here.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod backend;
 pub mod batch;
@@ -7,6 +9,7 @@ pub mod eval;
 pub mod eval_report;
 pub mod model;
 pub mod optimize;
+pub mod out;
 pub mod output;
 pub mod replay;
 pub mod run;
@@ -47,7 +50,7 @@ pub fn cancel_on_ctrl_c(message: &'static str) -> CancellationToken {
         #[cfg(not(unix))]
         let signal = tokio::signal::ctrl_c().await.ok().map(|()| 2);
         if let Some(number) = signal {
-            eprintln!("{message}");
+            crate::tell!("{message}");
             SIGNAL.store(number, std::sync::atomic::Ordering::SeqCst);
             on_signal.cancel();
         }
@@ -417,14 +420,14 @@ pub struct OptimizeArgs {
     pub backend: BackendArgs,
     #[arg(long, short = 'd')]
     pub dataset: PathBuf,
-    /// Instructions proposed in the first round
-    #[arg(long, default_value_t = 6, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    /// Instructions proposed in the first round (at most 1000)
+    #[arg(long, default_value_t = 6, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     pub candidates: usize,
-    /// Rounds in all (later rounds vary the best)
-    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    /// Rounds in all (later rounds vary the best; at most 100)
+    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100))]
     pub rounds: usize,
-    /// Candidates varied after each round
-    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    /// Candidates varied after each round (at most 1000)
+    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     pub keep: usize,
     /// Dev items that score the candidates
     #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]

@@ -59,17 +59,22 @@ pub fn template_path(name: &str) -> Result<PathBuf, String> {
 /// Shows a search's events on stderr: its plan, then each round and race step.
 fn show(e: JobEvent) {
     match e {
-        JobEvent::SearchStarted(p) => eprintln!(
+        JobEvent::SearchStarted(p) => crate::tell!(
             "APE: {} proposals, {} round(s), keeping {}; racing on {} dev items in batches of {} x {} sample(s), your instruction included\n{p}",
-            p.candidates, p.rounds, p.keep, p.dev, p.batch, p.samples,
+            p.candidates,
+            p.rounds,
+            p.keep,
+            p.dev,
+            p.batch,
+            p.samples,
         ),
         JobEvent::Round { round, proposals } => {
-            eprintln!("round {round}: {proposals} proposal(s)…")
+            crate::tell!("round {round}: {proposals} proposal(s)…")
         }
-        JobEvent::ProposalFailed(error) => eprintln!("  a proposal failed: {error}"),
+        JobEvent::ProposalFailed(error) => crate::tell!("  a proposal failed: {error}"),
         JobEvent::Raced(step) => {
             if let Some(lead) = step.standings.first() {
-                eprintln!(
+                crate::tell!(
                     "  race at {} of {} items: leader {} {}",
                     step.items,
                     step.pool,
@@ -78,7 +83,7 @@ fn show(e: JobEvent) {
                 );
             }
             for d in &step.dropped {
-                eprintln!(
+                crate::tell!(
                     "  {}: {} {}",
                     d.fate().unwrap_or_default(),
                     d.cells()[0],
@@ -118,7 +123,37 @@ fn table(r: &SearchResult, produced_by: &str) -> String {
     out
 }
 
+/// Refuses a budget that cannot pay for a search's proposals and the start of its first race
+/// step (your instruction and one proposal on one step of dev items): such a search would end
+/// with nothing to show.
+fn check_budget(p: &jobs::SearchPlan) -> Result<(), String> {
+    let Some(budget) = p.budget else {
+        return Ok(());
+    };
+    let items = p.batch.min(p.dev);
+    let least = p
+        .candidates
+        .saturating_add(items.saturating_mul(p.samples).saturating_mul(2));
+    if budget >= least {
+        return Ok(());
+    }
+    Err(format!(
+        "--budget {budget} is too small for this search: its {} proposal(s), then your \
+         instruction and one proposal on a race step of {items} dev item(s) x {} sample(s), take \
+         {least} model calls; give --budget {least} or more, or fewer --candidates or a smaller \
+         --race-batch",
+        p.candidates, p.samples
+    ))
+}
+
 pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
+    if args.held_out == Some(0) {
+        return Err(
+            "--held-out 0: the held-out check needs at least 1 item (it is what tells \
+             a better instruction from a lucky one)"
+                .into(),
+        );
+    }
     let config = Config::load()?;
     let (original, _) =
         crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
@@ -164,9 +199,10 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         args.prompt.temperature,
         opts,
     )?;
+    check_budget(&search.plan())?;
     search.speed = crate::store::speed::last(&info.label());
     if args.plan {
-        eprintln!("{}", search.plan());
+        crate::tell!("{}", search.plan());
         return Ok(true);
     }
     let base = &search.base;
@@ -185,8 +221,8 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         _ => None,
     };
     if args.json {
-        println!(
-            "{}",
+        crate::cli::out::raw(&format!(
+            "{}\n",
             json!({
                 "provenance": {"promptlab": crate::core::record::version(), "backend": info},
                 "leaderboard": r.leaderboard,
@@ -201,10 +237,10 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
                 "budget_reached": r.budget_reached,
                 "template": written.as_ref().map(|_| &out),
             })
-        );
+        ))?;
     } else {
-        print!("{}", table(&r, &produced_by));
-        println!(
+        crate::cli::out::show(&table(&r, &produced_by))?;
+        crate::say!(
             "{} model calls{} · {}",
             r.calls,
             if r.budget_reached {
@@ -224,7 +260,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
                 ),
                 (None, _) => "nothing was written".into(),
             }
-        );
+        )?;
     }
     Ok(true)
 }
