@@ -8,6 +8,7 @@ pub mod layout;
 pub mod msg;
 pub mod panes;
 pub mod state;
+pub mod typing;
 pub mod update;
 pub mod view;
 
@@ -17,9 +18,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
-    EventStream,
 };
-use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -517,7 +516,18 @@ async fn event_loop(
         optimize_cancel: None,
         cache: Default::default(),
     };
-    let mut events = EventStream::new();
+    // Terminal input is read on a thread of its own, every event in order, and drained
+    // before each draw: a burst faster than one read is never left unshown.
+    let (input_tx, mut input) = mpsc::unbounded_channel::<std::io::Result<Event>>();
+    std::thread::spawn(move || {
+        loop {
+            let ev = crossterm::event::read();
+            let failed = ev.is_err();
+            if input_tx.send(ev).is_err() || failed {
+                break;
+            }
+        }
+    });
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut backend_pending = true;
@@ -539,10 +549,9 @@ async fn event_loop(
             || state.backend_state != "ready"
             || state.autosave_due.is_some();
         let until_frame = FRAME.saturating_sub(last_draw.elapsed());
-        // Each batch starts from the current time: a run started by a key counts from then.
-        let mut batch: Vec<Msg> = vec![Msg::Tick(Instant::now())];
+        let mut batch: Vec<Msg> = vec![];
         tokio::select! {
-            ev = events.next() => match ev {
+            ev = input.recv() => match ev {
                 Some(Ok(ev)) => batch.extend(terminal_msg(ev)),
                 Some(Err(e)) => return Err(format!("terminal input failed: {e}")),
                 None => return Ok(()),
@@ -568,16 +577,13 @@ async fn event_loop(
             _ = tick.tick(), if busy => batch.push(Msg::Tick(Instant::now())),
             _ = tokio::time::sleep(until_frame), if dirty => {}
         }
+        // Each batch starts from the time it was woken (not from before the wait): a run
+        // started by a key counts from then.
+        batch.insert(0, Msg::Tick(Instant::now()));
         // Drain whatever else is queued (typing and pastes, token floods), then draw once.
-        // Terminal input is read without waiting (the stream reads from the same queue;
-        // polling the stream itself here would leave its wake-up with a dead waker).
-        loop {
-            match crossterm::event::poll(Duration::ZERO) {
-                Ok(true) => match crossterm::event::read() {
-                    Ok(ev) => batch.extend(terminal_msg(ev)),
-                    Err(e) => return Err(format!("terminal input failed: {e}")),
-                },
-                Ok(false) => break,
+        while let Ok(ev) = input.try_recv() {
+            match ev {
+                Ok(ev) => batch.extend(terminal_msg(ev)),
                 Err(e) => return Err(format!("terminal input failed: {e}")),
             }
         }

@@ -171,6 +171,8 @@ pub struct Lab {
     /// Least-to-most decomposition exemplars (kept as loaded; not edited in the lab).
     pub decomposition: Vec<crate::core::template::Decomposition>,
     pub query_pick: usize,
+    /// The instruction's and the query's typing, undone a word at a time.
+    pub typing: [super::typing::Typing; 2],
 }
 
 impl Lab {
@@ -193,6 +195,7 @@ impl Lab {
             mode: t.mode,
             queries,
             query_pick: 0,
+            typing: Default::default(),
         }
     }
 
@@ -218,6 +221,19 @@ impl Lab {
 
     pub fn query_text(&self) -> String {
         editor_text(&self.query)
+    }
+
+    /// The editor `focus` names, with its typing history.
+    pub fn editor_mut(
+        &mut self,
+        focus: Focus,
+    ) -> Option<(&mut TextArea<'static>, &mut super::typing::Typing)> {
+        let [i, q] = &mut self.typing;
+        match focus {
+            Focus::Instruction => Some((&mut self.instruction, i)),
+            Focus::Query => Some((&mut self.query, q)),
+            _ => None,
+        }
     }
 
     pub fn active_examples(&self) -> usize {
@@ -549,6 +565,8 @@ pub enum Popup {
     PathDetail {
         path: usize,
         scroll: u16,
+        /// The side-by-side view it was opened from, to return to.
+        back: Option<Box<ComparePaths>>,
     },
     /// Paths side by side (`columns` are path indices, the first is the diff base).
     ComparePaths(Box<ComparePaths>),

@@ -220,8 +220,9 @@ fn footer(s: &AppState, f: &mut Frame, area: Rect) {
         ],
         (_, Focus::Prompt) => vec![(ud(Action::Up, Action::Down), "scroll")],
     };
+    // F5 toggles (Esc in an editor only leaves it).
     let run = if s.is_running() {
-        (k(Action::Cancel), "cancel")
+        (k(Action::Run), "cancel")
     } else {
         (k(Action::Run), "run")
     };

@@ -82,7 +82,8 @@ fn window(c: &ComparePaths, want: usize) -> std::ops::Range<usize> {
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, c: &ComparePaths) {
     let Some(run) = &s.run else { return };
-    let r = area.inner(ratatui::layout::Margin::new(1, 1));
+    // Over the whole body, so no pane's border shows at its edges.
+    let r = crate::tui::layout::layout(area, s).body;
     f.render_widget(Clear, r);
     let k = |a: Action| s.keymap.first_key(a);
     let title = format!(

@@ -210,7 +210,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 let b = block(format!(" {name} "), i == *field);
                 let ir = b.inner(rows[i]);
                 f.render_widget(b, rows[i]);
-                f.render_widget(&editors[i], ir);
+                super::editor::text(f, ir, &editors[i], i == *field);
             }
         }
         Popup::Sessions { items, selected } => {
@@ -301,7 +301,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
             f.render_widget(Clear, r);
             super::eval::draw(f, r, s, *detail, *scroll);
         }
-        Popup::PathDetail { path, scroll } => {
+        Popup::PathDetail { path, scroll, .. } => {
             let Some(run) = &s.run else { return };
             let Some(p) = run.paths.get(*path) else {
                 return;
@@ -389,7 +389,7 @@ fn setup(
         let b = block(format!(" {name} "), i == field);
         let ir = b.inner(rows[i]);
         f.render_widget(b, rows[i]);
-        f.render_widget(&editors[i], ir);
+        super::editor::text(f, ir, &editors[i], i == field);
     }
 }
 
@@ -460,25 +460,42 @@ pub fn highlighted(text: &str, from: usize, answer: Option<&str>) -> Text<'stati
         .bg(Color::Green)
         .add_modifier(Modifier::BOLD);
     let from = if text.is_char_boundary(from) { from } else { 0 };
-    let Some((a, b)) = answer_sentence(&text[from..]).map(|(a, b)| (a + from, b + from)) else {
-        return Text::raw(visible(text).into_owned());
+    let found = |hay: &str| {
+        let ans = answer?;
+        let lower = hay.to_lowercase();
+        let i = lower.find(&ans.to_lowercase())?;
+        let j = i + ans.len();
+        (lower.len() == hay.len() && hay.is_char_boundary(i) && hay.is_char_boundary(j))
+            .then_some((i, j))
     };
-    let mut spans: Vec<Span<'static>> = vec![Span::raw(text[..a].to_string())];
-    let sent = &text[a..b];
-    let lower = sent.to_lowercase();
-    match answer.and_then(|ans| lower.find(&ans.to_lowercase()).map(|i| (i, i + ans.len()))) {
-        Some((i, j))
-            if sent.is_char_boundary(i)
-                && sent.is_char_boundary(j)
-                && lower.len() == sent.len() =>
-        {
-            spans.push(Span::styled(sent[..i].to_string(), sentence));
-            spans.push(Span::styled(sent[i..j].to_string(), hit));
-            spans.push(Span::styled(sent[j..].to_string(), sentence));
+    let mut spans: Vec<Span<'static>> = vec![];
+    match answer_sentence(&text[from..]).map(|(a, b)| (a + from, b + from)) {
+        Some((a, b)) if found(&text[a..b]).is_some() || answer.is_none() => {
+            spans.push(Span::raw(text[..a].to_string()));
+            let sent = &text[a..b];
+            match found(sent) {
+                Some((i, j)) => {
+                    spans.push(Span::styled(sent[..i].to_string(), sentence));
+                    spans.push(Span::styled(sent[i..j].to_string(), hit));
+                    spans.push(Span::styled(sent[j..].to_string(), sentence));
+                }
+                None => spans.push(Span::styled(sent.to_string(), sentence)),
+            }
+            spans.push(Span::raw(text[b..].to_string()));
         }
-        _ => spans.push(Span::styled(sent.to_string(), sentence)),
+        // Read by a fallback (the last number, the last sentence): its last place in the text.
+        _ => {
+            let Some((i, j)) = answer.and_then(|ans| {
+                let i = text[from..].rfind(ans)? + from;
+                Some((i, i + ans.len()))
+            }) else {
+                return Text::raw(visible(text).into_owned());
+            };
+            spans.push(Span::raw(text[..i].to_string()));
+            spans.push(Span::styled(text[i..j].to_string(), hit));
+            spans.push(Span::raw(text[j..].to_string()));
+        }
     }
-    spans.push(Span::raw(text[b..].to_string()));
     // Split into lines so wrapping and newlines render as in the text.
     let mut lines: Vec<Line<'static>> = vec![Line::default()];
     for span in spans {

@@ -354,6 +354,7 @@ pub(super) fn perform(s: &mut AppState, p: Pending) -> Vec<Effect> {
                 s.checkpoint();
                 s.lab.query_pick = (s.lab.query_pick + 1) % s.lab.queries.len();
                 s.lab.query = editor(&s.lab.queries[s.lab.query_pick], "type a question");
+                s.lab.typing[1].clear();
                 s.refresh_preview();
             }
             vec![]
@@ -403,18 +404,14 @@ fn paste(s: &mut AppState, text: &str) -> Vec<Effect> {
         }
         Some(_) => {}
         None => {
-            let ed = match s.focus {
-                Focus::Instruction => &mut s.lab.instruction,
-                Focus::Query => &mut s.lab.query,
-                _ => {
-                    s.status = format!(
-                        "pasted text goes into an editor: {} to the query or instruction first",
-                        s.keymap.first_key(Action::FocusNext)
-                    );
-                    return vec![];
-                }
+            let Some((ed, typing)) = s.lab.editor_mut(s.focus) else {
+                s.status = format!(
+                    "pasted text goes into an editor: {} to the query or instruction first",
+                    s.keymap.first_key(Action::FocusNext)
+                );
+                return vec![];
             };
-            if ed.insert_str(text) {
+            if typing.insert(ed, text) {
                 s.refresh_preview();
             }
         }
@@ -445,16 +442,11 @@ fn key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
     if let Some(a) = s.keymap.action(&k, s.focus.is_editor()) {
         return action(s, a);
     }
-    if s.focus.is_editor() {
-        let ed = if s.focus == Focus::Instruction {
-            &mut s.lab.instruction
-        } else {
-            &mut s.lab.query
-        };
-        if ed.input(k) {
+    let now = s.now;
+    if let Some((ed, typing)) = s.lab.editor_mut(s.focus) {
+        if typing.input(ed, k, now) {
             s.refresh_preview();
         }
-        return vec![];
     }
     vec![]
 }
@@ -464,6 +456,20 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
     match a {
         Action::Run => return start_run(s, false),
         Action::Resample => return start_run(s, true),
+        // Esc leaves a field (never cancelling a run from inside one).
+        Action::Cancel if s.focus.is_editor() => {
+            let left = s.focus.title().to_lowercase();
+            s.focus = s.focus.next();
+            if s.is_running() {
+                s.status = format!(
+                    "left the {left}; the run goes on ({} cancels it)",
+                    s.keymap.first_key(Action::Run)
+                );
+            } else if s.viewing {
+                s.viewing = false;
+                s.status = "back to your edits".into();
+            }
+        }
         Action::Cancel => {
             if s.is_running() {
                 return cancel_run(s);
@@ -619,13 +625,8 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
 /// Ctrl-Z / Ctrl-Y: in an editor, its own typing history; elsewhere the lab's (examples,
 /// settings, loaded templates and queries).
 fn undo(s: &mut AppState, back: bool) -> Vec<Effect> {
-    if s.focus.is_editor() {
-        let ed = if s.focus == Focus::Instruction {
-            &mut s.lab.instruction
-        } else {
-            &mut s.lab.query
-        };
-        if if back { ed.undo() } else { ed.redo() } {
+    if let Some((ed, typing)) = s.lab.editor_mut(s.focus) {
+        if typing.step(ed, back) {
             s.refresh_preview();
             return vec![];
         }
@@ -657,12 +658,13 @@ pub(super) fn set_strategy(s: &mut AppState, strategy: crate::core::template::St
 /// keeps the paths shown and samples the new ones); `fresh` samples every path anew and the
 /// new samples replace the cached ones.
 fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
+    // F5 toggles: during a run it cancels it (once).
     if s.is_running() {
-        s.status = format!(
-            "a run is in progress ({} cancels it)",
-            s.keymap.first_key(Action::Cancel)
-        );
-        return vec![];
+        if s.run.as_ref().is_some_and(|r| r.cancelling) {
+            s.status = "cancelling… (what arrived is kept)".into();
+            return vec![];
+        }
+        return cancel_run(s);
     }
     if s.backend.is_none() {
         s.status = format!("the backend is not ready ({})", s.backend_state);
@@ -806,6 +808,8 @@ fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_polish;
 #[cfg(test)]
 mod tests_votes;
 

@@ -278,9 +278,12 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
         Setting::Answer => s.lab.answer.short(),
         Setting::Strict => if s.lab.answer.strict { "on" } else { "off" }.to_string(),
     };
+    // The value is selected: typing replaces it, → keeps it.
+    let mut editor = editor(&current, "");
+    editor.select_all();
     s.popup = Some(Popup::SettingInput {
         field,
-        editor: Box::new(editor(&current, "")),
+        editor: Box::new(editor),
     });
 }
 
@@ -407,6 +410,7 @@ fn paths_action(s: &mut AppState, a: Action) {
             s.popup = Some(Popup::PathDetail {
                 path: visible[at],
                 scroll: 0,
+                back: None,
             })
         }
         Action::Back => s.sel.filter = None,
@@ -421,8 +425,32 @@ fn open_compare(s: &mut AppState) {
         s.status = "no run to compare yet".into();
         return;
     };
-    let columns = crate::core::compare::representatives(&run.tally, run.paths.len(), 4);
-    s.popup = Some(Popup::ComparePaths(Box::new(compare(run, columns, 0))));
+    let mut columns = crate::core::compare::representatives(&run.tally, run.paths.len(), 4);
+    // The answer selected in the Tally (or the selected path's, in Paths) is the column
+    // selected: added when it is not among the first ones.
+    let entry = match s.focus {
+        Focus::Tally => run.tally.entries.get(s.sel.tally),
+        _ => run
+            .tally
+            .entries
+            .iter()
+            .find(|e| e.paths.contains(&s.sel.path)),
+    };
+    let mut selected = 0;
+    if let Some(e) = entry {
+        match columns.iter().position(|c| e.paths.contains(c)) {
+            Some(i) => selected = i,
+            None => {
+                if let Some(&p) = e.paths.first() {
+                    columns.push(p);
+                    selected = columns.len() - 1;
+                }
+            }
+        }
+    }
+    s.popup = Some(Popup::ComparePaths(Box::new(compare(
+        run, columns, selected,
+    ))));
 }
 
 /// The side-by-side view of `columns`, its word differences computed here, once.

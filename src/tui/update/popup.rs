@@ -61,6 +61,18 @@ fn is_clear(k: &KeyEvent) -> bool {
     k.code == KeyCode::Char('u') && k.modifiers.contains(KeyModifiers::CONTROL)
 }
 
+/// Types `k` into a one-line field whose value opened selected: → or End at its end keeps
+/// the value (the selection ends there) instead of doing nothing.
+fn field_input(ed: &mut ratatui_textarea::TextArea<'static>, k: KeyEvent) {
+    let plain = !k.modifiers.contains(KeyModifiers::SHIFT);
+    if plain && ed.is_selecting() && matches!(k.code, KeyCode::Right | KeyCode::End) {
+        ed.cancel_selection();
+        ed.move_cursor(ratatui_textarea::CursorMove::End);
+        return;
+    }
+    ed.input(k);
+}
+
 /// Whether `k` closes a popup that only shows something: Esc, Enter, Backspace, or `q`.
 fn closes(a: Option<Action>, k: &KeyEvent) -> bool {
     matches!(a, Some(Action::Cancel | Action::Select | Action::Back))
@@ -99,9 +111,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 editor.select_all();
                 editor.cut();
             }
-            _ => {
-                editor.input(k);
-            }
+            _ => field_input(editor, k),
         },
         Popup::Help { scroll } => match a {
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
@@ -118,7 +128,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 return super::action(s, Action::Quit);
             }
         }
-        Popup::PathDetail { path, scroll } => match a {
+        Popup::PathDetail { path, scroll, back } => match a {
             Some(Action::Up) => *scroll = scroll.saturating_sub(1),
             Some(Action::Down) => *scroll = scroll.saturating_add(1),
             Some(Action::Left | Action::Right) => {
@@ -140,7 +150,8 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 }
                 *scroll = 0;
             }
-            _ if closes(a, &k) => s.popup = None,
+            // Back to the side-by-side view it was opened from, if any.
+            _ if closes(a, &k) => s.popup = back.take().map(Popup::ComparePaths),
             _ => {}
         },
         Popup::Picker { items, selected } => match a {
@@ -222,9 +233,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 name.select_all();
                 name.cut();
             }
-            _ => {
-                name.input(k);
-            }
+            _ => field_input(name, k),
         },
         Popup::Sessions { items, selected } => match a {
             Some(Action::Up) => *selected = selected.saturating_sub(1),
@@ -319,6 +328,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                     if let Some(instruction) = board.get(*selected).cloned() {
                         s.checkpoint();
                         s.lab.instruction = crate::tui::state::editor(&instruction, "");
+                        s.lab.typing[0].clear();
                         s.status = "the instruction is in the editor: run it, or export the template (Alt-E)".into();
                         s.popup = None;
                         s.refresh_preview();
@@ -338,15 +348,29 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 _ if matches!(s.keymap.action(&k, true), Some(Action::FocusPrev)) => {
                     c.selected = (c.selected + c.columns.len().max(1) - 1) % c.columns.len().max(1)
                 }
-                // Another path in the selected column.
+                // Another path with the selected column's answer.
                 Some(Action::Left | Action::Right) if n > 0 => {
                     let mut columns = c.columns.clone();
                     let at = columns[c.selected];
-                    columns[c.selected] = if a == Some(Action::Left) {
-                        (at + n - 1) % n
+                    let mates = s
+                        .run
+                        .as_ref()
+                        .and_then(|r| r.tally.entries.iter().find(|e| e.paths.contains(&at)))
+                        .map_or_else(|| (0..n).collect(), |e| e.paths.clone());
+                    let i = mates.iter().position(|p| *p == at).unwrap_or(0);
+                    let m = mates.len().max(1);
+                    let to = if a == Some(Action::Left) {
+                        (i + m - 1) % m
                     } else {
-                        (at + 1) % n
+                        (i + 1) % m
                     };
+                    columns[c.selected] = mates.get(to).copied().unwrap_or(at);
+                    s.status = format!(
+                        "path {} · {} of {} with this answer",
+                        columns[c.selected],
+                        to + 1,
+                        mates.len()
+                    );
                     let (selected, scroll) = (c.selected, c.scroll);
                     if let Some(run) = &s.run {
                         **c = super::panes::compare(run, columns, selected);
@@ -355,7 +379,12 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
                 }
                 Some(Action::Select) => {
                     let path = c.columns[c.selected];
-                    s.popup = Some(Popup::PathDetail { path, scroll: 0 });
+                    let back = Some(c.clone());
+                    s.popup = Some(Popup::PathDetail {
+                        path,
+                        scroll: 0,
+                        back,
+                    });
                 }
                 _ if closes(a, &k) => s.popup = None,
                 _ => {}

@@ -158,8 +158,11 @@ fn run_starts_once_and_cancel_and_quit_stop_it() {
     let mut s = lab();
     let e = key(&mut s, KeyCode::F(5));
     assert!(matches!(e.as_slice(), [Effect::StartRun { id: 1, .. }]));
-    assert!(key(&mut s, KeyCode::F(5)).is_empty(), "one run at a time");
-    assert!(s.status.contains("in progress"));
+    assert!(
+        matches!(key(&mut s, KeyCode::F(5)).as_slice(), [Effect::CancelRun]),
+        "F5 toggles: one run at a time, the second press cancels it"
+    );
+    assert!(key(&mut s, KeyCode::F(5)).is_empty(), "cancelled once");
     assert!(matches!(
         key(&mut s, KeyCode::Esc).as_slice(),
         [Effect::CancelRun]
@@ -662,7 +665,11 @@ fn the_path_popup_stays_in_its_cluster_and_compare_moves_as_a_pair() {
         path_done(&mut s, 1, done(i, Some(a)));
     }
     s.sel.filter = Some(Some("2".into()));
-    s.popup = Some(Popup::PathDetail { path: 1, scroll: 0 });
+    s.popup = Some(Popup::PathDetail {
+        path: 1,
+        scroll: 0,
+        back: None,
+    });
     key(&mut s, KeyCode::Right);
     assert!(matches!(s.popup, Some(Popup::PathDetail { path: 3, .. })));
     key(&mut s, KeyCode::Right);
