@@ -72,6 +72,20 @@ fn demo_backend() -> Arc<ScriptedBackend> {
     Arc::new(ScriptedBackend::new(script))
 }
 
+/// An engine event with its timings fixed, so snapshots are stable under any load.
+fn fixed_timings(e: &mut EngineEvent) {
+    match e {
+        EngineEvent::PathDone(p) => p.latency_ms = 100 * (p.index as u64 + 1),
+        EngineEvent::RunDone(r) => {
+            r.elapsed_ms = 1200;
+            for p in &mut r.paths {
+                p.latency_ms = 100 * (p.index as u64 + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Runs what `StartRun` asks for on the scripted backend; returns the run's events with
 /// timings fixed so snapshots are stable.
 async fn events_of(effects: Vec<Effect>) -> (u64, Vec<EngineEvent>) {
@@ -85,16 +99,7 @@ async fn events_of(effects: Vec<Effect>) -> (u64, Vec<EngineEvent>) {
     engine::run(demo_backend(), plan, Some(tx), CancellationToken::new()).await;
     let mut out = vec![];
     while let Some(mut e) = rx.recv().await {
-        match &mut e {
-            EngineEvent::PathDone(p) => p.latency_ms = 100 * (p.index as u64 + 1),
-            EngineEvent::RunDone(r) => {
-                r.elapsed_ms = 1200;
-                for p in &mut r.paths {
-                    p.latency_ms = 100 * (p.index as u64 + 1);
-                }
-            }
-            _ => {}
-        }
+        fixed_timings(&mut e);
         out.push(e);
     }
     // Paths finish in a scheduler-dependent order; feed them in path order.
@@ -628,7 +633,9 @@ async fn a_reasoning_path_shows_its_thinking_above_its_answer() {
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     engine::run(backend, plan, Some(tx), CancellationToken::new()).await;
-    while let Ok(event) = rx.try_recv() {
+    while let Ok(mut event) = rx.try_recv() {
+        // Timings fixed (under load a path's latency read "0.0s" or "0.1s").
+        fixed_timings(&mut event);
         update(&mut s, Msg::Engine { run: id, event });
     }
     let run = s.run.as_ref().unwrap();

@@ -604,6 +604,12 @@ async fn event_loop(
             if let Some(w) = exec.saves.take() {
                 let _ = tokio::task::spawn_blocking(move || w.finish()).await;
             }
+            // The last saves' answers: the "kept in …" line names a file that was written.
+            while let Ok(m) = rx.try_recv() {
+                if matches!(m, Msg::SessionSaved(_)) {
+                    update::update(state, m);
+                }
+            }
             return Ok(());
         }
     }

@@ -484,6 +484,17 @@ pub struct ModelChoice {
     pub size_bytes: u64,
 }
 
+impl ModelChoice {
+    /// Whether this is the model `model` (a backend's model name) names.
+    pub fn is(&self, model: &str) -> bool {
+        self.name == model
+            || self
+                .path
+                .as_ref()
+                .is_some_and(|p| p.file_stem().is_some_and(|f| f.to_string_lossy() == model))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PickItem {
     pub name: String,
@@ -604,6 +615,23 @@ pub struct ComparePaths {
     pub texts: Vec<ColumnText>,
     /// Leading sentences every column shares, folded into one line.
     pub shared: usize,
+}
+
+impl ComparePaths {
+    /// How far the view can scroll: the longest column in words (a line holds at least one),
+    /// a bound that never hides the end.
+    pub fn extent(&self) -> u16 {
+        let longest = self
+            .texts
+            .iter()
+            .map(|t| {
+                t.parts.iter().map(|(_, w)| w.len() + 1).sum::<usize>()
+                    + t.thinking.split_whitespace().count()
+            })
+            .max()
+            .unwrap_or(0);
+        u16::try_from(longest / 4).unwrap_or(u16::MAX)
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -94,6 +94,17 @@ fn header(s: &AppState, f: &mut Frame, area: Rect) {
         Span::raw(format!(" {} ", s.lab.name)),
         Span::styled(session_label(s), Style::default().fg(Color::Magenta)),
         Span::styled(
+            if s.zoom {
+                format!(
+                    "· zoomed ({}: both sides) ",
+                    s.keymap.first_key(Action::Zoom)
+                )
+            } else {
+                String::new()
+            },
+            Style::default().fg(Color::Cyan),
+        ),
+        Span::styled(
             format!("· {}", s.lab.description),
             Style::default().fg(Color::DarkGray),
         ),
@@ -153,9 +164,19 @@ fn status(s: &AppState, f: &mut Frame, area: Rect) {
             };
             // Recorded runs are numbered in the session; a live run by its own id.
             let label = s.history.map_or(r.id, |i| i as u64 + 1);
+            // A cancelled run counts the paths that finished, not those that stopped.
+            let (done, cancelled) = match &r.result {
+                Some(res) if res.cancelled => (
+                    r.paths
+                        .iter()
+                        .filter(|p| p.state == crate::tui::state::PathState::Done)
+                        .count(),
+                    " · cancelled",
+                ),
+                _ => (r.done(), ""),
+            };
             format!(
-                "run {label} · {}/{} paths · {tokens} tok · {secs:.1}s{rate}{state} ",
-                r.done(),
+                "run {label} · {done}/{} paths{cancelled} · {tokens} tok · {secs:.1}s{rate}{state} ",
                 r.paths.len()
             )
         }
@@ -189,7 +210,48 @@ fn footer(s: &AppState, f: &mut Frame, area: Rect) {
             ("Ctrl-U".into(), "clear"),
             (k(Action::Cancel), "cancel"),
         ],
-        (Some(Popup::Confirm { .. }), _) => vec![("y".into(), "yes"), ("n".into(), "no")],
+        (Some(Popup::Confirm { .. }), _) => vec![
+            (format!("y/{}", k(Action::Select)), "yes"),
+            (format!("n/{}", k(Action::Cancel)), "no"),
+        ],
+        (Some(Popup::ComparePaths(_)), _) => vec![
+            (k(Action::FocusNext), "column"),
+            (ud(Action::Left, Action::Right), "its answer's paths"),
+            (ud(Action::Up, Action::Down), "scroll"),
+            (k(Action::Select), "open"),
+            (k(Action::Cancel), "close"),
+        ],
+        (Some(Popup::PathDetail { back, .. }), _) => vec![
+            (ud(Action::Up, Action::Down), "scroll"),
+            (ud(Action::Left, Action::Right), "path"),
+            (
+                k(Action::Cancel),
+                if back.is_some() { "back" } else { "close" },
+            ),
+        ],
+        (Some(Popup::Picker { .. } | Popup::Models { .. } | Popup::Sessions { .. }), _) => vec![
+            (ud(Action::Up, Action::Down), "select"),
+            (k(Action::Select), "open"),
+            (k(Action::Cancel), "close"),
+        ],
+        (Some(Popup::Help { .. } | Popup::Compare { .. }), _) => vec![
+            (ud(Action::Up, Action::Down), "scroll"),
+            (k(Action::Cancel), "close"),
+        ],
+        (Some(Popup::EvalSetup { .. } | Popup::OptimizeSetup { .. }), _) => vec![
+            (k(Action::FocusNext), "next field"),
+            (k(Action::Select), "start"),
+            ("Ctrl-U".into(), "clear"),
+            (k(Action::Cancel), "cancel"),
+        ],
+        (Some(Popup::Eval { .. } | Popup::Optimize { .. }), _) => vec![
+            (ud(Action::Up, Action::Down), "select"),
+            (k(Action::Select), "open"),
+            (k(Action::Delete), "stop"),
+            (k(Action::Add), "new"),
+            (k(Action::Cancel), "close"),
+        ],
+        (Some(Popup::Error(_)), _) => vec![(k(Action::Cancel), "close")],
         (_, Focus::Instruction | Focus::Query) => vec![
             (k(Action::NextQuery), "next query"),
             (ud(Action::Undo, Action::Redo), "undo/redo"),
@@ -212,11 +274,13 @@ fn footer(s: &AppState, f: &mut Frame, area: Rect) {
         (_, Focus::Paths) => vec![
             (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "open"),
+            (k(Action::ComparePaths), "compare"),
         ],
         (_, Focus::Tally) => vec![
             (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "filter paths"),
             (k(Action::Back), "clear"),
+            (k(Action::ComparePaths), "compare"),
         ],
         (_, Focus::Prompt) => vec![(ud(Action::Up, Action::Down), "scroll")],
     };
@@ -226,13 +290,18 @@ fn footer(s: &AppState, f: &mut Frame, area: Rect) {
     } else {
         (k(Action::Run), "run")
     };
-    let global = [
-        run,
-        (k(Action::ToggleCot), "CoT"),
-        (k(Action::CycleStrategy), "strategy"),
-        (ud(Action::MoreVotes, Action::FewerVotes), "N"),
-        (k(Action::FocusNext), "next pane"),
-    ];
+    // Under a popup only its own keys work: the lab's are not offered.
+    let global = if s.popup.is_some() {
+        vec![]
+    } else {
+        vec![
+            run,
+            (k(Action::ToggleCot), "CoT"),
+            (k(Action::CycleStrategy), "strategy"),
+            (ud(Action::MoreVotes, Action::FewerVotes), "N"),
+            (k(Action::FocusNext), "next pane"),
+        ]
+    };
     let spans = |items: &mut dyn Iterator<Item = (&str, &str)>| -> Vec<Span<'static>> {
         items
             .flat_map(|(key, what)| {

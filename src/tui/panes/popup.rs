@@ -123,9 +123,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
         }
         Popup::Models { items, selected } => {
             let r = centered(area, 100, (items.len() as u16 + 2).max(5));
+            let now = s.backend.as_ref().map_or("", |b| b.model.as_str());
             let rows: Vec<ListItem> = items
                 .iter()
                 .map(|m| {
+                    // The model the lab runs now is marked.
+                    let mark = if m.is(now) { "● " } else { "  " };
                     let size = if m.size_bytes > 0 {
                         format!("{:>7.0} MB  ", m.size_bytes as f64 / 1e6)
                     } else {
@@ -137,6 +140,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                         .map(|p| p.display().to_string())
                         .unwrap_or_default();
                     ListItem::new(Line::from(vec![
+                        Span::styled(mark, Style::default().fg(Color::Green)),
                         Span::styled(
                             format!(
                                 "{} ",
@@ -150,7 +154,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 })
                 .collect();
             let list = List::new(rows)
-                .block(block(" Switch the model (Enter) ".into(), true))
+                .block(block(" Switch the model (Enter; ● runs now) ".into(), true))
                 .highlight_style(Style::default().bg(Color::DarkGray));
             f.render_widget(Clear, r);
             f.render_stateful_widget(

@@ -96,15 +96,7 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
                 .as_ref()
                 .map(|b| b.model.clone())
                 .unwrap_or_default();
-            let selected = items
-                .iter()
-                .position(|m| {
-                    m.name == now
-                        || m.path.as_ref().is_some_and(|p| {
-                            p.file_stem().is_some_and(|f| f.to_string_lossy() == now)
-                        })
-                })
-                .unwrap_or(0);
+            let selected = items.iter().position(|m| m.is(&now)).unwrap_or(0);
             s.status.clear();
             s.popup = Some(Popup::Models { items, selected });
             vec![]
@@ -304,8 +296,16 @@ fn confirm(s: &mut AppState, question: String, then: Pending) {
 pub(super) fn perform(s: &mut AppState, p: Pending) -> Vec<Effect> {
     match p {
         Pending::CancelRun(rest) if s.is_running() => {
+            let quit = matches!(*rest, Pending::Quit);
             s.after_run = Some(*rest);
-            cancel_run(s)
+            let e = cancel_run(s);
+            if quit {
+                s.status = format!(
+                    "keeping what arrived, then quitting ({} again quits at once)",
+                    s.keymap.first_key(Action::Quit)
+                );
+            }
+            e
         }
         Pending::CancelRun(rest) => perform(s, *rest),
         Pending::Quit => {
@@ -443,10 +443,10 @@ fn key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
         return action(s, a);
     }
     let now = s.now;
-    if let Some((ed, typing)) = s.lab.editor_mut(s.focus) {
-        if typing.input(ed, k, now) {
-            s.refresh_preview();
-        }
+    if let Some((ed, typing)) = s.lab.editor_mut(s.focus)
+        && typing.input(ed, k, now)
+    {
+        s.refresh_preview();
     }
     vec![]
 }
@@ -482,14 +482,16 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
         }
         Action::Quit => {
             if s.is_running() && !matches!(s.after_run, Some(Pending::Quit)) {
-                // What arrived is recorded first; a second press quits at once.
-                s.after_run = Some(Pending::Quit);
-                let e = cancel_run(s);
-                s.status = format!(
-                    "keeping what arrived, then quitting ({} again quits at once)",
-                    s.keymap.first_key(Action::Quit)
+                // Asks first; yes (or the key again) records what arrived, then quits.
+                let q = s.keymap.first_key(Action::Quit);
+                confirm(
+                    s,
+                    format!(
+                        "A run is sampling. Stop it, keep what arrived in this session, and quit? ({q} again: yes)"
+                    ),
+                    Pending::CancelRun(Box::new(Pending::Quit)),
                 );
-                return e;
+                return vec![];
             }
             let mut e = vec![];
             if s.is_running() {
@@ -625,11 +627,11 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
 /// Ctrl-Z / Ctrl-Y: in an editor, its own typing history; elsewhere the lab's (examples,
 /// settings, loaded templates and queries).
 fn undo(s: &mut AppState, back: bool) -> Vec<Effect> {
-    if let Some((ed, typing)) = s.lab.editor_mut(s.focus) {
-        if typing.step(ed, back) {
-            s.refresh_preview();
-            return vec![];
-        }
+    if let Some((ed, typing)) = s.lab.editor_mut(s.focus)
+        && typing.step(ed, back)
+    {
+        s.refresh_preview();
+        return vec![];
     }
     let (from, to) = if back {
         (&mut s.undo, &mut s.redo)

@@ -73,6 +73,42 @@ fn field_input(ed: &mut ratatui_textarea::TextArea<'static>, k: KeyEvent) {
     ed.input(k);
 }
 
+/// Scrolls `scroll` by the key: ↑/↓ a line, PgUp/PgDn a page, Home/End to either end, never
+/// past `max`. False when the key is not a scrolling one.
+fn scrolled(scroll: &mut u16, k: &KeyEvent, a: Option<Action>, page: u16, max: u16) -> bool {
+    let page = page.max(1);
+    *scroll = match (a, k.code) {
+        (Some(Action::Up), _) => scroll.saturating_sub(1),
+        (Some(Action::Down), _) => scroll.saturating_add(1),
+        (_, KeyCode::PageUp) => scroll.saturating_sub(page),
+        (_, KeyCode::PageDown) => scroll.saturating_add(page),
+        (_, KeyCode::Home) => 0,
+        (_, KeyCode::End) => max,
+        _ => return false,
+    }
+    .min(max);
+    true
+}
+
+/// The Help popup's rows on screen and its furthest scroll (as `panes::popup` draws it: a
+/// title, a blank line, a row per action, in a box 4 rows shorter than the terminal).
+pub(in crate::tui) fn help_extent(s: &AppState) -> (u16, u16) {
+    let rows = s.size.1.saturating_sub(4).saturating_sub(2);
+    let lines = 2 + s.keymap.all().count() as u16;
+    (rows, lines.saturating_sub(rows))
+}
+
+/// The same in a list: Home/End and PgUp/PgDn move the selection too.
+fn selected_moved(selected: &mut usize, k: &KeyEvent, a: Option<Action>, len: usize) -> bool {
+    let mut at = u16::try_from(*selected).unwrap_or(u16::MAX);
+    let last = u16::try_from(len.saturating_sub(1)).unwrap_or(u16::MAX);
+    if !scrolled(&mut at, k, a, 10, last) {
+        return false;
+    }
+    *selected = usize::from(at);
+    true
+}
+
 /// Whether `k` closes a popup that only shows something: Esc, Enter, Backspace, or `q`.
 fn closes(a: Option<Action>, k: &KeyEvent) -> bool {
     matches!(a, Some(Action::Cancel | Action::Select | Action::Back))
@@ -81,12 +117,22 @@ fn closes(a: Option<Action>, k: &KeyEvent) -> bool {
 
 pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
     let a = s.keymap.action(&k, false);
+    // How far the scrolling popups reach, worked out before the popup is borrowed.
+    let help = help_extent(s);
+    let path_end = match &s.popup {
+        Some(Popup::PathDetail { path, .. }) => path_extent(s, *path),
+        _ => 0,
+    };
     let Some(popup) = s.popup.as_mut() else {
         return vec![];
     };
     match popup {
         Popup::Confirm { then, .. } => {
-            let yes = matches!(k.code, KeyCode::Char('y' | 'Y')) || a == Some(Action::Select);
+            // The quit key answers its own question ("quit?") with yes.
+            let quitting = matches!(then, Pending::CancelRun(p) if matches!(**p, Pending::Quit));
+            let yes = matches!(k.code, KeyCode::Char('y' | 'Y'))
+                || a == Some(Action::Select)
+                || (quitting && a == Some(Action::Quit));
             let no = matches!(k.code, KeyCode::Char('n' | 'N' | 'q')) || a == Some(Action::Cancel);
             if yes {
                 let then = then.clone();
@@ -113,11 +159,12 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             }
             _ => field_input(editor, k),
         },
-        Popup::Help { scroll } => match a {
-            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-            Some(Action::Down) => *scroll = scroll.saturating_add(1),
-            _ => s.popup = None,
-        },
+        Popup::Help { scroll } => {
+            let (page, max) = help;
+            if !scrolled(scroll, &k, a, page, max) {
+                s.popup = None;
+            }
+        }
         Popup::Error(_) => {
             if closes(a, &k) {
                 s.popup = None;
@@ -129,8 +176,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             }
         }
         Popup::PathDetail { path, scroll, back } => match a {
-            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-            Some(Action::Down) => *scroll = scroll.saturating_add(1),
+            _ if scrolled(scroll, &k, a, help.0, path_end) => {}
             Some(Action::Left | Action::Right) => {
                 // Within the paths shown: a filtered cluster stays filtered.
                 let visible = s
@@ -155,8 +201,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             _ => {}
         },
         Popup::Picker { items, selected } => match a {
-            Some(Action::Up) => *selected = selected.saturating_sub(1),
-            Some(Action::Down) => *selected = (*selected + 1).min(items.len().saturating_sub(1)),
+            _ if selected_moved(selected, &k, a, items.len()) => {}
             Some(Action::Select) => match items.get(*selected).map(|i| i.template.clone()) {
                 Some(Ok(t)) => {
                     s.popup = None;
@@ -178,8 +223,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             _ => {}
         },
         Popup::Models { items, selected } => match a {
-            Some(Action::Up) => *selected = selected.saturating_sub(1),
-            Some(Action::Down) => *selected = (*selected + 1).min(items.len().saturating_sub(1)),
+            _ if selected_moved(selected, &k, a, items.len()) => {}
             Some(Action::Select) => {
                 let choice = items.get(*selected).cloned();
                 s.popup = None;
@@ -236,8 +280,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             _ => field_input(name, k),
         },
         Popup::Sessions { items, selected } => match a {
-            Some(Action::Up) => *selected = selected.saturating_sub(1),
-            Some(Action::Down) => *selected = (*selected + 1).min(items.len().saturating_sub(1)),
+            _ if selected_moved(selected, &k, a, items.len()) => {}
             Some(Action::Select) => {
                 let path = items.get(*selected).map(|i| i.path.clone());
                 s.popup = None;
@@ -340,8 +383,10 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
         Popup::ComparePaths(c) => {
             let n = s.run.as_ref().map_or(0, |r| r.paths.len());
             match a {
-                Some(Action::Up) => c.scroll = c.scroll.saturating_sub(1),
-                Some(Action::Down) => c.scroll = c.scroll.saturating_add(1),
+                _ if {
+                    let end = c.extent();
+                    scrolled(&mut c.scroll, &k, a, help.0, end)
+                } => {}
                 _ if matches!(s.keymap.action(&k, true), Some(Action::FocusNext)) => {
                     c.selected = (c.selected + 1) % c.columns.len().max(1)
                 }
@@ -395,8 +440,7 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
             b: second,
             scroll,
         } => match a {
-            Some(Action::Up) => *scroll = scroll.saturating_sub(1),
-            Some(Action::Down) => *scroll = scroll.saturating_add(1),
+            _ if scrolled(scroll, &k, a, s.size.1.saturating_sub(8), 200) => {}
             // The pair moves together: ← compares run k-1 with run k.
             Some(Action::Left) if *first > 0 => {
                 *first -= 1;
@@ -464,6 +508,30 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
         }
     }
     vec![]
+}
+
+/// How far a path's text can scroll: its lines (thinking included) wrapped at the popup's
+/// width, less the rows it shows (a word wrap takes at least the characters' share of rows).
+fn path_extent(s: &AppState, path: usize) -> u16 {
+    let Some(p) = s.run.as_ref().and_then(|r| r.paths.get(path)) else {
+        return 0;
+    };
+    let width = usize::from(s.size.0.saturating_sub(8)).max(1);
+    let rows = |t: &str| -> usize {
+        t.lines()
+            .map(|l| l.chars().count().div_ceil(width).max(1) + l.len() / (4 * width))
+            .sum()
+    };
+    let thinking = if p.thinking.is_empty() {
+        0
+    } else {
+        rows(p.thinking.trim()) + 2
+    };
+    let steps = p.result.as_ref().map_or(0, |r| 2 * r.steps().len());
+    let lines = rows(&p.text) + thinking + steps;
+    u16::try_from(lines)
+        .unwrap_or(u16::MAX)
+        .saturating_sub(s.size.1.saturating_sub(6))
 }
 
 fn valid_name(name: &str) -> bool {

@@ -168,8 +168,10 @@ fn run_starts_once_and_cancel_and_quit_stop_it() {
         [Effect::CancelRun]
     ));
     assert!(s.run.as_ref().unwrap().cancelling);
-    // Quitting mid-run keeps what arrived: cancel, record, then quit; a second press quits
-    // at once.
+    // Quitting mid-run asks, then keeps what arrived: cancel, record, then quit; the key
+    // answers yes, and a press after that quits at once.
+    assert!(ctrl(&mut s, 'q').is_empty());
+    assert!(matches!(s.popup, Some(Popup::Confirm { .. })));
     let e = ctrl(&mut s, 'q');
     assert!(matches!(e.as_slice(), [Effect::CancelRun]), "{e:?}");
     assert!(!s.quit);
@@ -184,6 +186,7 @@ fn quitting_mid_run_records_what_arrived_first() {
     let mut s = lab();
     key(&mut s, KeyCode::F(5));
     ctrl(&mut s, 'q');
+    key(&mut s, KeyCode::Char('y'));
     path_done(&mut s, 1, done(0, Some("18")));
     let e = run_done(&mut s, 1, true);
     assert_eq!(s.session.runs.len(), 1, "the partial run is recorded");

@@ -303,3 +303,129 @@ fn an_unfocused_query_shows_its_start_and_hints_are_cut_with_an_ellipsis() {
         .collect();
     assert!(cell.trim_end().ends_with('…'), "{hint}");
 }
+
+#[test]
+fn help_scrolls_to_its_end_and_no_further_and_page_keys_never_close_it() {
+    let mut s = lab();
+    s.size = (120, 30);
+    key(&mut s, KeyCode::F(1));
+    let (_, max) = super::popup::help_extent(&s);
+    assert!(max > 0);
+    for code in [
+        KeyCode::PageDown,
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::PageUp,
+    ] {
+        key(&mut s, code);
+        assert!(s.popup.is_some(), "{code:?} closed Help");
+    }
+    key(&mut s, KeyCode::End);
+    for _ in 0..5 {
+        key(&mut s, KeyCode::Down);
+    }
+    key(&mut s, KeyCode::Up);
+    assert!(
+        matches!(s.popup, Some(crate::tui::state::Popup::Help { scroll }) if scroll == max - 1),
+        "one Up back from the end"
+    );
+}
+
+#[test]
+fn a_cancel_with_no_answers_says_so() {
+    let mut s = lab();
+    s.lab.sampling.n = 8;
+    key(&mut s, KeyCode::F(5));
+    let paths: Vec<_> = (0..8)
+        .map(|i| {
+            let mut p = crate::core::record::PathRecord::new(i);
+            p.error = Some("cancelled".into());
+            p
+        })
+        .collect();
+    for p in &paths {
+        update(
+            &mut s,
+            Msg::Engine {
+                run: 1,
+                event: crate::engine::EngineEvent::PathDone(p.clone()),
+            },
+        );
+    }
+    let result = crate::engine::RunResult::from_paths(
+        paths,
+        10,
+        true,
+        &crate::core::record::Voting::exact(),
+    );
+    update(
+        &mut s,
+        Msg::Engine {
+            run: 1,
+            event: crate::engine::EngineEvent::RunDone(result),
+        },
+    );
+    let rows = screen(&s, 120, 40).join("\n");
+    assert!(!rows.contains("waiting for the first path"), "{rows}");
+    assert!(rows.contains("cancelled before any path"), "{rows}");
+    assert!(rows.contains("0/8 paths · cancelled"), "{rows}");
+}
+
+#[test]
+fn footers_follow_the_popup_and_name_compare() {
+    let mut s = voted();
+    s.focus = Focus::Paths;
+    let footer = |s: &crate::tui::state::AppState| screen(s, 160, 45).last().cloned().unwrap();
+    assert!(footer(&s).contains("c compare"), "{}", footer(&s));
+    s.focus = Focus::Tally;
+    assert!(footer(&s).contains("c compare"), "{}", footer(&s));
+    key(&mut s, KeyCode::Char('c'));
+    assert!(s.popup.is_some(), "{}", s.status);
+    let f = footer(&s);
+    assert!(f.contains("Tab column") && !f.contains("F5"), "{f}");
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::F(5));
+    ctrl(&mut s, 'q');
+    let f = footer(&s);
+    assert!(f.contains("Esc no") && !f.contains("Esc cancel"), "{f}");
+    assert!(
+        crate::tui::keymap::Action::CycleStrategy
+            .describe()
+            .contains("least-to-most")
+    );
+}
+
+#[test]
+fn ctrl_q_during_a_run_asks_first() {
+    let mut s = lab();
+    key(&mut s, KeyCode::F(5));
+    assert!(ctrl(&mut s, 'q').is_empty());
+    assert!(!s.quit && s.is_running() && !s.run.as_ref().unwrap().cancelling);
+    assert!(matches!(
+        s.popup,
+        Some(crate::tui::state::Popup::Confirm { .. })
+    ));
+    key(&mut s, KeyCode::Char('n'));
+    assert!(s.popup.is_none() && s.is_running() && !s.quit);
+}
+
+#[test]
+fn the_model_picker_marks_the_model_in_use_and_zoom_says_so() {
+    let mut s = lab();
+    let choice = |name: &str| crate::tui::state::ModelChoice {
+        name: name.into(),
+        source: "server".into(),
+        path: None,
+        size_bytes: 0,
+    };
+    update(&mut s, Msg::Models(Ok(vec![choice("other"), choice("m")])));
+    let rows = screen(&s, 120, 40);
+    let line = rows
+        .iter()
+        .find(|r| r.contains("● ") && r.contains("server"))
+        .expect("a mark");
+    assert!(line.contains("● m "), "{line}");
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::F(9));
+    assert!(screen(&s, 160, 45)[0].contains("zoomed"));
+}
