@@ -375,6 +375,13 @@ pub(super) fn perform(s: &mut AppState, p: Pending) -> Vec<Effect> {
     }
 }
 
+/// Leaves the history: the edits, beside the session's latest run (not the one browsed).
+fn back_to_edits(s: &mut AppState) {
+    s.viewing = false;
+    s.show_run(s.session.runs.len().checked_sub(1));
+    s.status = "back to your edits (beside the latest run)".into();
+}
+
 fn cancel_run(s: &mut AppState) -> Vec<Effect> {
     if let Some(r) = s.run.as_mut() {
         r.cancelling = true;
@@ -466,8 +473,7 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                     s.keymap.first_key(Action::Run)
                 );
             } else if s.viewing {
-                s.viewing = false;
-                s.status = "back to your edits".into();
+                back_to_edits(s);
             }
         }
         Action::Cancel => {
@@ -475,8 +481,7 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                 return cancel_run(s);
             }
             if s.viewing {
-                s.viewing = false;
-                s.status = "back to your edits".into();
+                back_to_edits(s);
             }
             s.sel.filter = None;
         }

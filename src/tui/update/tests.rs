@@ -339,7 +339,7 @@ fn a_click_focuses_the_pane_under_the_mouse() {
 }
 
 /// A session opened in the lab at `name`, with `runs` recorded runs.
-fn open(s: &mut AppState, name: &str, runs: usize) {
+pub(super) fn open(s: &mut AppState, name: &str, runs: usize) {
     let (path, session) = session_named(name, runs);
     update(s, Msg::SessionOpened(Ok((path, Box::new(session)))));
 }

@@ -429,3 +429,24 @@ fn the_model_picker_marks_the_model_in_use_and_zoom_says_so() {
     key(&mut s, KeyCode::F(9));
     assert!(screen(&s, 160, 45)[0].contains("zoomed"));
 }
+
+#[test]
+fn esc_from_the_history_shows_the_latest_run_and_alt_c_compares_it() {
+    let mut s = lab();
+    super::tests::open(&mut s, "three", 3);
+    key(&mut s, KeyCode::Char('['));
+    key(&mut s, KeyCode::Char('['));
+    assert_eq!(s.history, Some(0));
+    key(&mut s, KeyCode::Esc);
+    assert!(!s.viewing);
+    assert_eq!(s.history, Some(2), "beside the edits: the latest run");
+    super::tests::alt(&mut s, KeyCode::Char('c'));
+    assert!(
+        matches!(
+            s.popup,
+            Some(crate::tui::state::Popup::Compare { a: 1, b: 2, .. })
+        ),
+        "{}",
+        s.status
+    );
+}
