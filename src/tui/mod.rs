@@ -490,6 +490,25 @@ impl Executor {
     }
 }
 
+/// Drains whatever else is queued (typing and pastes, token floods) into `batch`, so the
+/// batch is drawn once.
+fn drain(
+    input: &mut mpsc::UnboundedReceiver<std::io::Result<Event>>,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    batch: &mut Vec<Msg>,
+) -> Result<(), String> {
+    while let Ok(ev) = input.try_recv() {
+        match ev {
+            Ok(ev) => batch.extend(terminal_msg(ev)),
+            Err(e) => return Err(format!("terminal input failed: {e}")),
+        }
+    }
+    while let Ok(m) = rx.try_recv() {
+        batch.push(m);
+    }
+    Ok(())
+}
+
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     state: &mut AppState,
@@ -580,16 +599,7 @@ async fn event_loop(
         // Each batch starts from the time it was woken (not from before the wait): a run
         // started by a key counts from then.
         batch.insert(0, Msg::Tick(Instant::now()));
-        // Drain whatever else is queued (typing and pastes, token floods), then draw once.
-        while let Ok(ev) = input.try_recv() {
-            match ev {
-                Ok(ev) => batch.extend(terminal_msg(ev)),
-                Err(e) => return Err(format!("terminal input failed: {e}")),
-            }
-        }
-        while let Ok(m) = rx.try_recv() {
-            batch.push(m);
-        }
+        drain(&mut input, &mut rx, &mut batch)?;
         if let Some(r) = exec.readiness().filter(|r| *r != state.backend_state) {
             batch.push(Msg::BackendState(r));
         }

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ratatui_textarea::{TextArea, WrapMode};
+use ratatui_textarea::TextArea;
 
 use super::keymap::Keymap;
+pub use super::typing::{editor, editor_text};
 use crate::backend::BackendInfo;
 use crate::core::extract::AnswerSpec;
 use crate::core::record::{PathRecord, RunRecord, RunResult, Voting, tally, version};
@@ -132,26 +133,6 @@ impl Focus {
             Focus::Prompt => "Prompt",
         }
     }
-}
-
-pub fn editor(text: &str, placeholder: &str) -> TextArea<'static> {
-    let lines: Vec<String> = if text.is_empty() {
-        vec![String::new()]
-    } else {
-        text.lines().map(String::from).collect()
-    };
-    let mut t = TextArea::new(lines);
-    t.set_wrap_mode(WrapMode::WordOrGlyph);
-    t.set_placeholder_text(placeholder);
-    t.set_cursor_line_style(ratatui::style::Style::default());
-    // Typing continues the text: the cursor starts at its end.
-    t.move_cursor(ratatui_textarea::CursorMove::Bottom);
-    t.move_cursor(ratatui_textarea::CursorMove::End);
-    t
-}
-
-pub fn editor_text(t: &TextArea<'_>) -> String {
-    t.lines().join("\n")
 }
 
 /// The prompt being shaped.

@@ -4,9 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui_textarea::{CursorMove, TextArea};
-
-use super::state::{editor, editor_text};
+use ratatui_textarea::{CursorMove, TextArea, WrapMode};
 
 /// A pause this long ends an undo step.
 pub const PAUSE: Duration = Duration::from_secs(1);
@@ -136,6 +134,26 @@ impl Typing {
     pub fn clear(&mut self) {
         *self = Typing::default();
     }
+}
+
+pub fn editor(text: &str, placeholder: &str) -> TextArea<'static> {
+    let lines: Vec<String> = if text.is_empty() {
+        vec![String::new()]
+    } else {
+        text.lines().map(String::from).collect()
+    };
+    let mut t = TextArea::new(lines);
+    t.set_wrap_mode(WrapMode::WordOrGlyph);
+    t.set_placeholder_text(placeholder);
+    t.set_cursor_line_style(ratatui::style::Style::default());
+    // Typing continues the text: the cursor starts at its end.
+    t.move_cursor(ratatui_textarea::CursorMove::Bottom);
+    t.move_cursor(ratatui_textarea::CursorMove::End);
+    t
+}
+
+pub fn editor_text(t: &TextArea<'_>) -> String {
+    t.lines().join("\n")
 }
 
 #[cfg(test)]

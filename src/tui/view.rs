@@ -51,14 +51,6 @@ pub fn view(s: &AppState, f: &mut Frame) {
     }
 }
 
-pub fn border(focused: bool) -> Style {
-    if focused {
-        Style::default().fg(Color::Cyan)
-    } else {
-        Style::default().fg(Color::DarkGray)
-    }
-}
-
 /// "session NAME · run 2/5 " when there is something to say.
 fn session_label(s: &AppState) -> String {
     let runs = s.session.runs.len();
@@ -196,32 +188,33 @@ fn status(s: &AppState, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(stats).right_aligned()), right);
 }
 
-fn footer(s: &AppState, f: &mut Frame, area: Rect) {
+/// The keys of the popup on screen (`None`: no popup).
+fn popup_keys(s: &AppState) -> Option<Vec<(String, &'static str)>> {
     let k = |a: Action| s.keymap.first_key(a);
     let ud = |a: Action, b: Action| format!("{}/{}", k(a), k(b));
-    let local: Vec<(String, &str)> = match (&s.popup, s.focus) {
-        (Some(Popup::Example { .. }), _) => vec![
+    Some(match s.popup.as_ref()? {
+        Popup::Example { .. } => vec![
             (k(Action::FocusNext), "next field"),
             ("Enter".into(), "new line (answer: next field)"),
             (k(Action::Cancel), "done"),
         ],
-        (Some(Popup::SettingInput { .. } | Popup::SaveAs { .. }), _) => vec![
+        Popup::SettingInput { .. } | Popup::SaveAs { .. } => vec![
             ("Enter".into(), "set"),
             ("Ctrl-U".into(), "clear"),
             (k(Action::Cancel), "cancel"),
         ],
-        (Some(Popup::Confirm { .. }), _) => vec![
+        Popup::Confirm { .. } => vec![
             (format!("y/{}", k(Action::Select)), "yes"),
             (format!("n/{}", k(Action::Cancel)), "no"),
         ],
-        (Some(Popup::ComparePaths(_)), _) => vec![
+        Popup::ComparePaths(_) => vec![
             (k(Action::FocusNext), "column"),
             (ud(Action::Left, Action::Right), "its answer's paths"),
             (ud(Action::Up, Action::Down), "scroll"),
             (k(Action::Select), "open"),
             (k(Action::Cancel), "close"),
         ],
-        (Some(Popup::PathDetail { back, .. }), _) => vec![
+        Popup::PathDetail { back, .. } => vec![
             (ud(Action::Up, Action::Down), "scroll"),
             (ud(Action::Left, Action::Right), "path"),
             (
@@ -229,29 +222,37 @@ fn footer(s: &AppState, f: &mut Frame, area: Rect) {
                 if back.is_some() { "back" } else { "close" },
             ),
         ],
-        (Some(Popup::Picker { .. } | Popup::Models { .. } | Popup::Sessions { .. }), _) => vec![
+        Popup::Picker { .. } | Popup::Models { .. } | Popup::Sessions { .. } => vec![
             (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "open"),
             (k(Action::Cancel), "close"),
         ],
-        (Some(Popup::Help { .. } | Popup::Compare { .. }), _) => vec![
+        Popup::Help { .. } | Popup::Compare { .. } => vec![
             (ud(Action::Up, Action::Down), "scroll"),
             (k(Action::Cancel), "close"),
         ],
-        (Some(Popup::EvalSetup { .. } | Popup::OptimizeSetup { .. }), _) => vec![
+        Popup::EvalSetup { .. } | Popup::OptimizeSetup { .. } => vec![
             (k(Action::FocusNext), "next field"),
             (k(Action::Select), "start"),
             ("Ctrl-U".into(), "clear"),
             (k(Action::Cancel), "cancel"),
         ],
-        (Some(Popup::Eval { .. } | Popup::Optimize { .. }), _) => vec![
+        Popup::Eval { .. } | Popup::Optimize { .. } => vec![
             (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "open"),
             (k(Action::Delete), "stop"),
             (k(Action::Add), "new"),
             (k(Action::Cancel), "close"),
         ],
-        (Some(Popup::Error(_)), _) => vec![(k(Action::Cancel), "close")],
+        Popup::Error(_) => vec![(k(Action::Cancel), "close")],
+    })
+}
+
+fn footer(s: &AppState, f: &mut Frame, area: Rect) {
+    let k = |a: Action| s.keymap.first_key(a);
+    let ud = |a: Action, b: Action| format!("{}/{}", k(a), k(b));
+    let local: Vec<(String, &str)> = match (popup_keys(s), s.focus) {
+        (Some(keys), _) => keys,
         (_, Focus::Instruction | Focus::Query) => vec![
             (k(Action::NextQuery), "next query"),
             (ud(Action::Undo, Action::Redo), "undo/redo"),

@@ -14,7 +14,15 @@ pub mod tally;
 
 use ratatui::widgets::{Block, BorderType, Borders};
 
-use super::view::border;
+/// A pane's border colour: cyan when focused.
+pub fn border(focused: bool) -> ratatui::style::Style {
+    use ratatui::style::{Color, Style};
+    if focused {
+        Style::default().fg(Color::Cyan)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    }
+}
 
 /// A pane's frame: rounded, cyan when focused.
 pub fn block(title: String, focused: bool) -> Block<'static> {
