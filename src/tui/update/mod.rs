@@ -1,5 +1,6 @@
 //! `update(state, msg) -> effects`: every change of the lab's state happens here, with no I/O.
 
+mod keys;
 mod panes;
 mod popup;
 

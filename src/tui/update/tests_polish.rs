@@ -251,7 +251,7 @@ fn a_streaming_row_shows_its_latest_words() {
 fn an_answer_read_by_the_last_number_fallback_is_highlighted() {
     use ratatui::style::Color;
     let text = "Tom had $5 and spent $3. How much is left? He has $2";
-    let t = crate::tui::panes::popup::highlighted(text, 0, Some("2"));
+    let t = crate::tui::panes::path::highlighted(text, 0, Some("2"));
     let hits: Vec<String> = t
         .lines
         .iter()
@@ -309,7 +309,7 @@ fn help_scrolls_to_its_end_and_no_further_and_page_keys_never_close_it() {
     let mut s = lab();
     s.size = (120, 30);
     key(&mut s, KeyCode::F(1));
-    let (_, max) = super::popup::help_extent(&s);
+    let (_, max) = super::keys::help_extent(&s);
     assert!(max > 0);
     for code in [
         KeyCode::PageDown,
