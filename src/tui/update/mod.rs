@@ -1,5 +1,6 @@
 //! `update(state, msg) -> effects`: every change of the lab's state happens here, with no I/O.
 
+mod events;
 mod keys;
 mod panes;
 mod popup;
@@ -10,20 +11,15 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
-use super::state::{
-    AppState, EvalView, Focus, Lab, OptimizeView, PathState, Pending, Popup, RunView, SaveWhat,
-    editor,
-};
-use crate::backend::BackendInfo;
-use crate::core::evaluation::{VariantStats, headline};
+use super::state::{AppState, Focus, Lab, Pending, Popup, RunView, SaveWhat, editor};
 use crate::core::extract::AnswerKind;
 use crate::core::free::ClusterRule;
 use crate::core::render::Mode;
 use crate::core::template::MAX_N;
-use crate::engine::jobs::JobEvent;
-use crate::engine::{EngineEvent, RunPlan};
+use crate::engine::RunPlan;
 use crate::store::writer::{Landed, Write};
 use crate::tui::layout::Page;
+use events::{engine_event, job_event};
 use panes::{mouse, pane_action};
 use popup::popup_key;
 
@@ -87,6 +83,13 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.backend_state = state;
             vec![]
         }
+        other => reply(s, other),
+    }
+}
+
+/// The executor's answers: lists, models, saves and opened sessions, a job's progress.
+fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
+    match msg {
         Msg::Models(Ok(items)) if items.is_empty() => {
             s.status = "no other model found (promptlab model pull OWNER/NAME gets one)".into();
             vec![]
@@ -187,7 +190,17 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.popup = Some(Popup::Error(e));
             vec![]
         }
-        Msg::SessionSaved(Ok(Landed::Exists { path })) => {
+        Msg::SessionSaved(Ok(landed)) => saved(s, landed),
+        // Input, ticks, engine events and the backend are `dispatch`'s.
+        _ => vec![],
+    }
+}
+
+/// A session save landed: the file existed (a rename asks before replacing it), or it was
+/// written (a rename completes; runs another promptlab added are taken in).
+fn saved(s: &mut AppState, landed: Landed) -> Vec<Effect> {
+    match landed {
+        Landed::Exists { path } => {
             if s.session.renaming.as_ref() == Some(&path) {
                 s.session.renaming = None;
                 s.popup = Some(Popup::Confirm {
@@ -200,7 +213,7 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
-        Msg::SessionSaved(Ok(Landed::Written { path, merged })) => {
+        Landed::Written { path, merged } => {
             let mut effects = vec![];
             if s.session.renaming.as_ref() == Some(&path) {
                 s.session.renaming = None;
@@ -557,6 +570,15 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                 return perform(s, Pending::NextQuery);
             }
         }
+        other => return files_and_views(s, other),
+    }
+    vec![]
+}
+
+/// Actions on files, models and views: templates, sessions, the run history, evaluations,
+/// searches and compares; the rest goes to the focused pane.
+fn files_and_views(s: &mut AppState, a: Action) -> Vec<Effect> {
+    match a {
         Action::OpenTemplate => return vec![Effect::ListTemplates],
         Action::PickModel if s.is_running() => {
             s.status = "a run is in progress: switch the model after it".into();
@@ -719,209 +741,9 @@ fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
     vec![Effect::StartRun { id, plan }]
 }
 
-fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
-    let Some(run) = s.run.as_mut().filter(|r| r.id == id) else {
-        return vec![];
-    };
-    match e {
-        EngineEvent::PathStarted { path } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.state = PathState::Streaming;
-            }
-        }
-        EngineEvent::Chunk { path, text } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.text.push_str(&text);
-                p.chunks += 1;
-            }
-        }
-        EngineEvent::Thinking { path, text } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.thinking.push_str(&text);
-                p.chunks += 1;
-            }
-        }
-        EngineEvent::Settled { after, of } => {
-            s.status = format!("the vote settled after {after} of {of} paths; stopping the rest");
-        }
-        EngineEvent::Throttled { limit, reason } => {
-            s.status =
-                format!("the server seems overloaded ({reason}): sampling at most {limit} at once");
-        }
-        EngineEvent::PathRestarted { path, text, .. } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.text = text;
-                // The broken call's thinking is gone; the record has every stage's at the end.
-                p.thinking.clear();
-            }
-        }
-        EngineEvent::PathDone(r) => {
-            if let Some(p) = run.paths.get_mut(r.index) {
-                p.state = PathState::of(&r);
-                p.text = r.text();
-                p.thinking = r.thinking();
-                p.result = Some(r);
-            }
-            run.retally();
-        }
-        EngineEvent::RunDone(result) => {
-            let failed = result.paths.iter().filter(|p| !p.succeeded()).count();
-            s.status = match (&result.tally.winner, result.cancelled) {
-                (_, true) => format!("run {id} cancelled: kept what arrived"),
-                (Some(w), _) => format!(
-                    "run {id}: answer {w} ({:.0}% agreement)",
-                    result.tally.agreement * 100.0
-                ),
-                (None, _) if failed == result.paths.len() => {
-                    let why = result
-                        .paths
-                        .iter()
-                        .find_map(|p| p.error.clone())
-                        .unwrap_or_default();
-                    format!("run {id}: every path failed: {why}")
-                }
-                (None, _) => format!("run {id}: no path gave a parsable answer"),
-            };
-            let origin = result.origin();
-            if origin.cached > 0 {
-                s.status = format!(
-                    "{} · {} cached, {} sampled",
-                    s.status, origin.cached, origin.fresh
-                );
-            }
-            // Paths the vote never needed were never sampled: they leave the list.
-            let sampled = result.paths.last().map_or(0, |p| p.index + 1);
-            run.paths.truncate(sampled);
-            run.result = Some(result);
-            run.retally();
-            // Record it and autosave: a crash from here on loses nothing.
-            let backend = s
-                .backend
-                .clone()
-                .unwrap_or_else(|| BackendInfo::new("unknown", "unknown", s.mode()));
-            let mut effects = vec![];
-            if let Some(record) = s.run.as_ref().and_then(|r| r.record(backend)) {
-                s.session.runs.push(record);
-                s.history = Some(s.session.runs.len() - 1);
-                effects.push(autosave(s));
-            }
-            if let Some(next) = s.after_run.take() {
-                effects.extend(perform(s, next));
-            }
-            return effects;
-        }
-    }
-    vec![]
-}
-
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_polish;
 #[cfg(test)]
 mod tests_votes;
-
-/// An evaluation's or a search's progress, shown in its view and the status line.
-fn job_event(s: &mut AppState, e: JobEvent) {
-    match e {
-        JobEvent::EvalStarted {
-            dataset,
-            items,
-            variants,
-            skipped,
-        } => {
-            s.status = format!(
-                "evaluating {dataset}: {items} items × {} variant(s){}",
-                variants.len(),
-                if skipped.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({} broken lines skipped)", skipped.len())
-                }
-            );
-            s.eval = Some(EvalView {
-                dataset,
-                items,
-                progress: vec![(0, 0); variants.len()],
-                variants,
-                results: vec![],
-                running: true,
-                variant: 0,
-                item: 0,
-            });
-        }
-        JobEvent::ItemDone {
-            variant,
-            done,
-            correct,
-        } => {
-            if let Some(p) = s.eval.as_mut().and_then(|e| e.progress.get_mut(variant)) {
-                *p = (done, correct);
-            }
-        }
-        JobEvent::VariantDone(r) => {
-            if let Some(e) = s.eval.as_mut() {
-                e.results.push(*r);
-            }
-        }
-        JobEvent::Statistics(stats) => {
-            if let Some(e) = s.eval.as_mut() {
-                for (r, st) in e.results.iter_mut().zip(stats) {
-                    r.stats = st;
-                }
-            }
-        }
-        JobEvent::EvalFinished { lowered } => {
-            if let Some(e) = s.eval.as_mut() {
-                e.running = false;
-                let named: Vec<(&str, &VariantStats)> = e
-                    .results
-                    .iter()
-                    .map(|r| (r.name.as_str(), &r.stats))
-                    .collect();
-                s.status = format!("evaluation done: {}", headline(&named));
-                if let Some((limit, of)) = lowered {
-                    s.status.push_str(&format!(
-                        "; the server seemed overloaded, concurrency lowered to {limit} (of {of})"
-                    ));
-                }
-            }
-        }
-        JobEvent::SearchStarted(plan) => {
-            s.status = format!(
-                "searching instructions on {}: up to {} model calls",
-                plan.dataset, plan.planned_calls
-            );
-            s.optimize = Some(OptimizeView {
-                dataset: plan.dataset,
-                planned_calls: plan.planned_calls,
-                running: true,
-                ..Default::default()
-            });
-        }
-        JobEvent::Round { round, .. } => {
-            if let Some(o) = s.optimize.as_mut() {
-                o.round = round;
-            }
-        }
-        JobEvent::ProposalFailed(_) => {}
-        JobEvent::Raced(step) => {
-            if let Some(o) = s.optimize.as_mut() {
-                o.round = step.round;
-                o.items = step.items;
-                o.standings = step.standings;
-            }
-        }
-        JobEvent::SearchFinished(r) => {
-            if let Some(o) = s.optimize.as_mut() {
-                o.running = false;
-                o.standings = r.leaderboard.clone();
-                o.held = r.held.clone();
-                o.verdict = Some(r.verdict());
-                o.calls = r.calls;
-                o.budget_reached = r.budget_reached;
-            }
-            s.status = format!("search done: {}", r.verdict());
-        }
-    }
-}

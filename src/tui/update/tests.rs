@@ -10,9 +10,11 @@ use super::*;
 use crate::backend::BackendInfo;
 use crate::core::record::{PathRecord, StageRecord};
 use crate::core::strategy::Stage;
+use crate::engine::EngineEvent;
 use crate::store::template::resolve;
 use crate::tui::keymap::Keymap;
 use crate::tui::layout::layout;
+use crate::tui::state::PathState;
 use crate::tui::state::Setting;
 use crate::tui::state::editor_text;
 
