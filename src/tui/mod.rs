@@ -7,6 +7,7 @@ pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod panes;
+pub mod run_view;
 pub mod state;
 pub mod typing;
 pub mod update;
@@ -265,31 +266,7 @@ pub async fn run_eval(
 impl Executor {
     fn run(&mut self, effect: Effect) {
         match effect {
-            Effect::StartRun { id, mut plan } => {
-                let Some(backend) = self.backend.clone() else {
-                    return;
-                };
-                if plan.free() && self.embedder.is_some() {
-                    Arc::make_mut(&mut plan).embedder = self.embedder.clone();
-                }
-                let cancel = CancellationToken::new();
-                self.cancel = Some(cancel.clone());
-                let cache = self.cache.clone();
-                let (etx, mut erx) = mpsc::unbounded_channel::<EngineEvent>();
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    while let Some(event) = erx.recv().await {
-                        if tx.send(Msg::Engine { run: id, event }).is_err() {
-                            break;
-                        }
-                    }
-                });
-                tokio::spawn(async move {
-                    // Paths the cache holds arrive at once: raising N keeps the paths shown.
-                    Arc::make_mut(&mut plan).cache = cache.get_or_init(default_cache).await.clone();
-                    engine::run(backend, plan, Some(etx), cancel).await
-                });
-            }
+            Effect::StartRun { id, plan } => self.start_run(id, plan),
             Effect::ListModels => {
                 let tx = self.tx.clone();
                 let Some(models) = self.models.clone() else {
@@ -314,6 +291,90 @@ impl Executor {
                     c.cancel();
                 }
             }
+            Effect::SaveSession { path, session, how } => {
+                // Serialising and writing happen on the writer's thread, in order: a save never
+                // stalls a frame, and an older snapshot never lands after a newer one.
+                match &self.saves {
+                    Some(w) => w.save(path, *session, how),
+                    None => {
+                        let _ = self.tx.send(Msg::SessionSaved(Err(
+                            "the session writer is not running; nothing was saved".into(),
+                        )));
+                    }
+                }
+            }
+            Effect::StartEval {
+                dataset,
+                vary,
+                template,
+                concurrency,
+            } => {
+                let Some(ctx) = self.job(Msg::EvalFailed, concurrency, |e| &mut e.eval_cancel)
+                else {
+                    return;
+                };
+                tokio::spawn(async move { run_eval(dataset, vary, *template, ctx.await).await });
+            }
+            Effect::CancelEval => {
+                if let Some(c) = &self.eval_cancel {
+                    c.cancel();
+                }
+            }
+            Effect::StartOptimize {
+                dataset,
+                options,
+                template,
+                concurrency,
+            } => {
+                let Some(ctx) =
+                    self.job(Msg::OptimizeFailed, concurrency, |e| &mut e.optimize_cancel)
+                else {
+                    return;
+                };
+                tokio::spawn(
+                    async move { run_optimize(dataset, options, *template, ctx.await).await },
+                );
+            }
+            Effect::CancelOptimize => {
+                if let Some(c) = &self.optimize_cancel {
+                    c.cancel();
+                }
+            }
+            Effect::Quit => {}
+            other => self.files(other),
+        }
+    }
+
+    /// Starts a run on the engine; its events come back as `Msg::Engine`.
+    fn start_run(&mut self, id: u64, mut plan: Arc<engine::RunPlan>) {
+        let Some(backend) = self.backend.clone() else {
+            return;
+        };
+        if plan.free() && self.embedder.is_some() {
+            Arc::make_mut(&mut plan).embedder = self.embedder.clone();
+        }
+        let cancel = CancellationToken::new();
+        self.cancel = Some(cancel.clone());
+        let cache = self.cache.clone();
+        let (etx, mut erx) = mpsc::unbounded_channel::<EngineEvent>();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = erx.recv().await {
+                if tx.send(Msg::Engine { run: id, event }).is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            // Paths the cache holds arrive at once: raising N keeps the paths shown.
+            Arc::make_mut(&mut plan).cache = cache.get_or_init(default_cache).await.clone();
+            engine::run(backend, plan, Some(etx), cancel).await
+        });
+    }
+
+    /// Effects on files, off the event loop: templates, sessions, the config's split.
+    fn files(&mut self, effect: Effect) {
+        match effect {
             Effect::ListTemplates => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
@@ -354,18 +415,6 @@ impl Executor {
                     });
                 });
             }
-            Effect::SaveSession { path, session, how } => {
-                // Serialising and writing happen on the writer's thread, in order: a save never
-                // stalls a frame, and an older snapshot never lands after a newer one.
-                match &self.saves {
-                    Some(w) => w.save(path, *session, how),
-                    None => {
-                        let _ = self.tx.send(Msg::SessionSaved(Err(
-                            "the session writer is not running; nothing was saved".into(),
-                        )));
-                    }
-                }
-            }
             Effect::ListSessions => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
@@ -380,43 +429,6 @@ impl Executor {
                         .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::SessionOpened(r));
                 });
-            }
-            Effect::StartEval {
-                dataset,
-                vary,
-                template,
-                concurrency,
-            } => {
-                let Some(ctx) = self.job(Msg::EvalFailed, concurrency, |e| &mut e.eval_cancel)
-                else {
-                    return;
-                };
-                tokio::spawn(async move { run_eval(dataset, vary, *template, ctx.await).await });
-            }
-            Effect::CancelEval => {
-                if let Some(c) = &self.eval_cancel {
-                    c.cancel();
-                }
-            }
-            Effect::StartOptimize {
-                dataset,
-                options,
-                template,
-                concurrency,
-            } => {
-                let Some(ctx) =
-                    self.job(Msg::OptimizeFailed, concurrency, |e| &mut e.optimize_cancel)
-                else {
-                    return;
-                };
-                tokio::spawn(
-                    async move { run_optimize(dataset, options, *template, ctx.await).await },
-                );
-            }
-            Effect::CancelOptimize => {
-                if let Some(c) = &self.optimize_cancel {
-                    c.cancel();
-                }
             }
             Effect::RememberSplit(split) => {
                 let tx = self.tx.clone();
@@ -442,7 +454,7 @@ impl Executor {
                     tokio::task::spawn_blocking(move || std::fs::remove_file(path));
                 }
             }
-            Effect::Quit => {}
+            _ => {}
         }
     }
 

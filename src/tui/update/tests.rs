@@ -6,12 +6,14 @@ use std::time::Instant;
 use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
+use super::session::unsaved;
 use super::*;
 use crate::backend::BackendInfo;
 use crate::core::record::{PathRecord, StageRecord};
 use crate::core::strategy::Stage;
 use crate::engine::EngineEvent;
 use crate::store::template::resolve;
+use crate::store::writer::{Landed, Write};
 use crate::tui::keymap::Keymap;
 use crate::tui::layout::layout;
 use crate::tui::state::PathState;
