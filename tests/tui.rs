@@ -422,6 +422,11 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     let versus = ev.results[1].stats.versus_baseline.as_ref().unwrap();
     assert_eq!(versus.against, "strategy=direct");
     insta::assert_snapshot!("eval_view", draw(&s, 140, 40).backend());
+    // The chart takes the room a tall terminal gives: 0% and 100% far apart.
+    let screen = format!("{:?}", draw(&s, 200, 50).backend());
+    let rows: Vec<&str> = screen.lines().collect();
+    let at = |label: &str| rows.iter().position(|r| r.contains(label)).unwrap();
+    assert!(at("│0%  │") >= at("│100%│") + 15, "{screen}");
     press(&mut s, KeyCode::Down);
     press(&mut s, KeyCode::Enter);
     assert!(matches!(
