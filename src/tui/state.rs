@@ -430,6 +430,8 @@ pub struct Selection {
     pub filter: Option<Option<String>>,
     pub setting: usize,
     pub prompt_scroll: u16,
+    /// The last left click (when, column, row): a second one there soon after is a double.
+    pub last_click: Option<(Instant, u16, u16)>,
 }
 
 /// The session the lab records into.

@@ -394,6 +394,22 @@ fn revote_shown(s: &mut AppState) {
     }
 }
 
+/// A click on a row of the Paths pane selects its path (when every row is on screen, so the
+/// row is the path's place in the list).
+fn click_path(s: &mut AppState, rect: Rect, row: u16) {
+    let Some(run) = &s.run else { return };
+    let visible = run.visible(&s.sel.filter);
+    let rows = rect.height.saturating_sub(2) as usize;
+    let Some(at) = row.checked_sub(rect.y + 1).map(usize::from) else {
+        return;
+    };
+    if visible.len() <= rows
+        && let Some(&p) = visible.get(at)
+    {
+        s.sel.path = p;
+    }
+}
+
 fn paths_action(s: &mut AppState, a: Action) {
     let Some(run) = &s.run else { return };
     let visible = run.visible(&s.sel.filter);
@@ -534,22 +550,45 @@ fn tally_action(s: &mut AppState, a: Action) {
     }
 }
 
+/// Two clicks this close are a double click.
+const DOUBLE: std::time::Duration = std::time::Duration::from_millis(400);
+
 pub(super) fn mouse(s: &mut AppState, m: MouseEvent) -> Vec<Effect> {
     if s.popup.is_some() {
         return vec![];
     }
     let area = Rect::new(0, 0, s.size.0, s.size.1);
     let at = Position::new(m.column, m.row);
-    let Some(pane) = layout(area, s)
-        .panes
-        .iter()
-        .find(|(_, r)| r.contains(at))
-        .map(|(f, _)| *f)
-    else {
+    let l = layout(area, s);
+    // The page tabs of a narrow terminal: " Edit ", " Run ", " Prompt ", a space apart.
+    if let Some(tabs) = l.tabs.filter(|t| t.contains(at))
+        && m.kind == MouseEventKind::Down(MouseButton::Left)
+    {
+        s.focus = match m.column - tabs.x {
+            0..=6 => Focus::Instruction,
+            7..=12 => Focus::Paths,
+            13..=21 => Focus::Prompt,
+            _ => s.focus,
+        };
+        return vec![];
+    }
+    let Some((pane, rect)) = l.panes.iter().find(|(_, r)| r.contains(at)).copied() else {
         return vec![];
     };
     match m.kind {
-        MouseEventKind::Down(MouseButton::Left) => s.focus = pane,
+        MouseEventKind::Down(MouseButton::Left) => {
+            let double = s.sel.last_click.is_some_and(|(t, x, y)| {
+                (x, y) == (m.column, m.row) && s.now.saturating_duration_since(t) < DOUBLE
+            });
+            s.sel.last_click = Some((s.now, m.column, m.row));
+            s.focus = pane;
+            if pane == Focus::Paths {
+                click_path(s, rect, m.row);
+                if double {
+                    paths_action(s, Action::Select);
+                }
+            }
+        }
         MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
             let up = m.kind == MouseEventKind::ScrollUp;
             let focus = std::mem::replace(&mut s.focus, pane);

@@ -450,3 +450,44 @@ fn esc_from_the_history_shows_the_latest_run_and_alt_c_compares_it() {
         s.status
     );
 }
+
+fn click(s: &mut crate::tui::state::AppState, column: u16, row: u16) {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    update(
+        s,
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+}
+
+#[test]
+fn the_page_tabs_can_be_clicked_and_a_double_click_opens_a_path() {
+    let mut s = lab();
+    s.size = (80, 24);
+    let rows = screen(&s, 80, 24);
+    let x = rows[1].find(" Run ").expect("the tabs") as u16;
+    click(&mut s, x + 1, 1);
+    assert_eq!(s.focus, Focus::Paths);
+    let mut s = voted();
+    s.size = (120, 40);
+    let area = ratatui::layout::Rect::new(0, 0, 120, 40);
+    let paths = crate::tui::layout::layout(area, &s)
+        .panes
+        .iter()
+        .find(|(f, _)| *f == Focus::Paths)
+        .unwrap()
+        .1;
+    let row = paths.y + 1 + 2;
+    click(&mut s, paths.x + 5, row);
+    assert!(s.popup.is_none(), "one click selects");
+    assert_eq!(s.sel.path, 2);
+    click(&mut s, paths.x + 5, row);
+    assert!(matches!(
+        s.popup,
+        Some(crate::tui::state::Popup::PathDetail { path: 2, .. })
+    ));
+}
