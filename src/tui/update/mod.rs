@@ -364,6 +364,10 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                 Some(Mode::Chat) => Some(Mode::Completion),
                 Some(Mode::Completion) => None,
             };
+            s.status = format!(
+                "mode: {}",
+                s.lab.mode.map_or("the backend's default", Mode::as_str)
+            );
             s.refresh_preview();
         }
         Action::MoreVotes => s.lab.sampling.n = (s.lab.sampling.n + 1).min(MAX_N),
@@ -481,14 +485,38 @@ fn undo(s: &mut AppState, back: bool) -> Vec<Effect> {
     };
     match from.pop() {
         Some(lab) => {
-            to.push(std::mem::replace(&mut s.lab, lab));
+            let was = std::mem::replace(&mut s.lab, lab);
+            let what = changed(&was.template(), &s.lab.template());
+            to.push(was);
             s.sel.example = s.sel.example.min(s.lab.examples.len().saturating_sub(1));
-            s.status = if back { "undone" } else { "redone" }.into();
+            s.status = format!("{}: {what}", if back { "undone" } else { "redone" });
             s.refresh_preview();
         }
         None => s.status = format!("nothing to {}", if back { "undo" } else { "redo" }),
     }
     vec![]
+}
+
+/// What differs between two versions of the edits, in a word or two.
+fn changed(
+    a: &crate::core::template::Template,
+    b: &crate::core::template::Template,
+) -> &'static str {
+    if a.examples != b.examples {
+        "the examples"
+    } else if a.instruction != b.instruction {
+        "the instruction"
+    } else if a.query != b.query || a.queries != b.queries {
+        "the query"
+    } else if a.strategy != b.strategy {
+        "the strategy"
+    } else if a.sampling != b.sampling || a.mode != b.mode {
+        "a setting"
+    } else if a.answer != b.answer {
+        "the answer spec"
+    } else {
+        "the template"
+    }
 }
 
 pub(super) fn set_strategy(s: &mut AppState, strategy: crate::core::template::Strategy) {

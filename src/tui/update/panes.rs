@@ -224,6 +224,9 @@ fn settings_action(s: &mut AppState, a: Action) {
             revote_shown(s);
         }
     }
+    if !field.revotes() {
+        s.status = format!("{}: {}", field.label(), setting_value(s, field));
+    }
     s.refresh_preview();
 }
 
@@ -259,8 +262,20 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
         );
         return;
     }
+    let current = setting_value(s, field);
+    // The value is selected: typing replaces it, → keeps it.
+    let mut editor = editor(&current, "");
+    editor.select_all();
+    s.popup = Some(Popup::SettingInput {
+        field,
+        editor: Box::new(editor),
+    });
+}
+
+/// A setting's value as the settings bar and the typed field show it.
+pub(in crate::tui) fn setting_value(s: &AppState, field: Setting) -> String {
     let sm = &s.lab.sampling;
-    let current = match field {
+    match field {
         Setting::Strategy => s.lab.strategy.to_string(),
         Setting::N => sm.n.to_string(),
         Setting::EarlyStop => sm.early_stop.to_string(),
@@ -277,14 +292,7 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
             .to_string(),
         Setting::Answer => s.lab.answer.short(),
         Setting::Strict => if s.lab.answer.strict { "on" } else { "off" }.to_string(),
-    };
-    // The value is selected: typing replaces it, → keeps it.
-    let mut editor = editor(&current, "");
-    editor.select_all();
-    s.popup = Some(Popup::SettingInput {
-        field,
-        editor: Box::new(editor),
-    });
+    }
 }
 
 /// Sets setting `field` from typed text, within its bounds, or says what it accepts.

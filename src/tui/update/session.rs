@@ -175,6 +175,7 @@ pub(super) fn perform(s: &mut AppState, p: Pending) -> Vec<Effect> {
                 s.lab.query_pick = (s.lab.query_pick + 1) % s.lab.queries.len();
                 s.lab.query = editor(&s.lab.queries[s.lab.query_pick], "type a question");
                 s.lab.typing[1].clear();
+                s.status = format!("query {} of {}", s.lab.query_pick + 1, s.lab.queries.len());
                 s.refresh_preview();
             }
             vec![]

@@ -491,3 +491,20 @@ fn the_page_tabs_can_be_clicked_and_a_double_click_opens_a_path() {
         Some(crate::tui::state::Popup::PathDetail { path: 2, .. })
     ));
 }
+
+#[test]
+fn the_status_line_says_what_f4_f6_a_setting_and_an_undo_did() {
+    let mut s = lab();
+    key(&mut s, KeyCode::F(4));
+    assert!(s.status.starts_with("mode: "), "{}", s.status);
+    key(&mut s, KeyCode::F(6));
+    assert!(s.status.starts_with("query 2 of"), "{}", s.status);
+    s.focus = Focus::Settings;
+    s.sel.setting = Setting::Effort.index();
+    key(&mut s, KeyCode::Up);
+    assert!(s.status.starts_with("effort: "), "{}", s.status);
+    s.focus = Focus::Examples;
+    key(&mut s, KeyCode::Char('x'));
+    ctrl(&mut s, 'z');
+    assert_eq!(s.status, "undone: the examples");
+}
