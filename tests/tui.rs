@@ -357,12 +357,73 @@ async fn runs_are_recorded_autosaved_browsed_and_compared() {
     assert!(s.session.named);
 }
 
+/// Enter in a setup form asks for the plan; the executor computes it on the scripted backend
+/// (at half a second a path) and the lab shows it.
+async fn planned(s: &mut AppState) {
+    let effects = press(s, KeyCode::Enter);
+    let Some(Effect::Plan {
+        job,
+        fields,
+        template,
+    }) = effects.into_iter().next()
+    else {
+        panic!("no plan asked")
+    };
+    let backend: Arc<dyn promptlab::backend::Backend> = demo_backend();
+    let plan =
+        promptlab::tui::plan::plan_line(job, fields.clone(), &template, backend, Some(0.5)).await;
+    update(s, Msg::Planned { fields, plan });
+}
+
+/// Enter plans, Enter again starts: the effects of the second Enter.
+async fn plan_then_start(s: &mut AppState) -> Vec<Effect> {
+    planned(s).await;
+    press(s, KeyCode::Enter)
+}
+
+#[tokio::test]
+async fn the_eval_form_shows_the_plan_before_f7_starts_the_job() {
+    let mut s = lab("gsm8k-cot");
+    press(&mut s, KeyCode::F(7));
+    planned(&mut s).await;
+    let screen = format!("{:?}", draw(&s, 140, 40).backend());
+    assert!(
+        screen.contains("12 items × 2 variants × 1 sample = 24 paths"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(draw(&s, 140, 40).backend());
+    // A dataset that is not there: the executor's error shows instead, and nothing starts.
+    let mut s = lab("gsm8k-cot");
+    press(&mut s, KeyCode::F(7));
+    press_mod(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    type_text(&mut s, "no-such-dataset.jsonl");
+    planned(&mut s).await;
+    let screen = format!("{:?}", draw(&s, 140, 40).backend());
+    assert!(screen.contains("no-such-dataset.jsonl"), "{screen}");
+    assert!(!screen.contains("Enter starts"), "{screen}");
+    assert!(
+        press(&mut s, KeyCode::Enter)
+            .iter()
+            .all(|e| matches!(e, Effect::Plan { .. }))
+    );
+}
+
+#[tokio::test]
+async fn the_search_form_shows_the_search_plan() {
+    let mut s = lab("gsm8k-direct");
+    press(&mut s, KeyCode::F(8));
+    planned(&mut s).await;
+    let screen = format!("{:?}", draw(&s, 140, 40).backend());
+    assert!(screen.contains("plan: 4 candidates × 2 rounds"), "{screen}");
+    assert!(screen.contains("Enter starts"), "{screen}");
+}
+
 #[tokio::test]
 async fn evaluation_view_with_table_chart_and_drill_down() {
     let mut s = lab("gsm8k-cot");
     press(&mut s, KeyCode::F(7));
     assert!(matches!(s.popup, Some(Popup::EvalSetup { .. })));
-    let effects = press(&mut s, KeyCode::Enter);
+    let effects = plan_then_start(&mut s).await;
     let Some(Effect::StartEval {
         dataset,
         vary,
@@ -486,7 +547,7 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
     let mut s = lab("gsm8k-direct");
     press(&mut s, KeyCode::F(8));
     assert!(matches!(s.popup, Some(Popup::OptimizeSetup { .. })));
-    let effects = press(&mut s, KeyCode::Enter);
+    let effects = plan_then_start(&mut s).await;
     let Some(Effect::StartOptimize {
         dataset,
         options,
@@ -537,7 +598,7 @@ async fn the_search_leaderboard_shows_intervals_dropped_candidates_and_the_verdi
     let mut s = lab("gsm8k-direct");
     press(&mut s, KeyCode::F(8));
     let Some(Effect::StartOptimize { template, .. }) =
-        press(&mut s, KeyCode::Enter).into_iter().next()
+        plan_then_start(&mut s).await.into_iter().next()
     else {
         panic!("no search started")
     };

@@ -7,6 +7,7 @@ pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod panes;
+pub mod plan;
 pub mod run_view;
 pub mod state;
 pub mod typing;
@@ -25,11 +26,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Backend, Embedder, Readiness};
-use crate::core::ape::SearchOptions;
 use crate::core::template::Template;
-use crate::core::variants::parse_vary;
 use crate::engine::cache::Cache;
-use crate::engine::eval::{EvalOptions, variants};
+use crate::engine::eval::EvalOptions;
 use crate::engine::jobs::{self, EvalJob};
 use crate::engine::{self, EngineEvent};
 use crate::store::session::{Session, list_sessions, load_session};
@@ -205,19 +204,8 @@ pub async fn run_optimize(
     template: Template,
     ctx: JobContext,
 ) {
-    let search = async {
-        let o: SearchOptions = options.parse()?;
-        let data = jobs::load(dataset, false, None).await?;
-        jobs::search(
-            ctx.backend.clone(),
-            &template,
-            data,
-            &o,
-            None,
-            None,
-            ctx.options(),
-        )
-    };
+    let opts = ctx.options();
+    let search = plan::search_setup(dataset, &options, &template, ctx.backend.clone(), opts);
     match search.await {
         Ok(search) => {
             search.run(ctx.report().as_ref()).await;
@@ -237,15 +225,7 @@ pub async fn run_eval(
     ctx: JobContext,
 ) {
     let job = async {
-        let dataset = jobs::load(dataset, false, None).await?;
-        let variants = variants(&template, &parse_vary(&vary)?, |model, lora| {
-            (model.is_empty() && lora.is_empty()).then(|| ctx.backend.clone())
-        })
-        .map_err(|e| {
-            format!(
-                "{e} (compare models and adapters with `promptlab eval --vary model=…` or `lora=…`)"
-            )
-        })?;
+        let (dataset, variants) = plan::eval_setup(dataset, &vary, &template, &ctx.backend).await?;
         Ok::<_, String>(EvalJob {
             dataset,
             variants,
@@ -340,6 +320,17 @@ impl Executor {
                     c.cancel();
                 }
             }
+            Effect::Plan {
+                job,
+                fields,
+                template,
+            } => plan::spawn(
+                self.backend.clone(),
+                self.tx.clone(),
+                job,
+                fields,
+                *template,
+            ),
             Effect::Quit => {}
             other => self.files(other),
         }

@@ -49,6 +49,19 @@ pub enum Msg {
     Job(crate::engine::jobs::JobEvent),
     EvalFailed(String),
     OptimizeFailed(String),
+    /// The plan of a setup form's job for the fields (dataset, options) it was asked for, or
+    /// why there is none.
+    Planned {
+        fields: (String, String),
+        plan: Result<String, String>,
+    },
+}
+
+/// Which setup form a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobForm {
+    Eval,
+    Optimize,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +101,13 @@ pub enum Effect {
         concurrency: usize,
     },
     CancelOptimize,
+    /// Compute the plan of the job a setup form describes (`fields`: dataset and options),
+    /// answered by `Msg::Planned`.
+    Plan {
+        job: JobForm,
+        fields: (String, String),
+        template: Box<Template>,
+    },
     /// Keep the edit side's share in the config file.
     RememberSplit(u16),
     /// Remove an unnamed session's autosave file once the session was saved under a name.

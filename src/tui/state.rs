@@ -329,15 +329,18 @@ pub enum Popup {
     },
     /// Paths side by side (`columns` are path indices, the first is the diff base).
     ComparePaths(Box<ComparePaths>),
-    /// Starting an evaluation: dataset path and `KEY=V1,V2` variants.
+    /// Starting an evaluation: dataset path and `KEY=V1,V2` variants, and its plan once asked.
     EvalSetup {
         editors: Box<[TextArea<'static>; 2]>,
         field: usize,
+        plan: SetupPlan,
     },
-    /// Starting a prompt search: dataset path and `candidates=… rounds=… dev=… budget=…`.
+    /// Starting a prompt search: dataset path and `candidates=… rounds=… dev=… budget=…`,
+    /// and its plan once asked.
     OptimizeSetup {
         editors: Box<[TextArea<'static>; 2]>,
         field: usize,
+        plan: SetupPlan,
     },
     /// The prompt search's leaderboard, filling in live.
     Optimize {
@@ -348,6 +351,17 @@ pub enum Popup {
         detail: Option<usize>,
         scroll: u16,
     },
+}
+
+/// The plan of a setup form's job (`engine::plan`'s line), asked for the fields as they were
+/// (`fields`: dataset and options; `None`: not asked yet): `line` is `None` while the executor
+/// computes it, then the plan or why there is none (a missing dataset, an invalid variant).
+/// `due`: when a pause in typing asks for the plan of the fields as they are then.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetupPlan {
+    pub fields: Option<(String, String)>,
+    pub line: Option<Result<String, String>>,
+    pub due: Option<std::time::Instant>,
 }
 
 /// Paths read side by side: each column's text as words marked where they depart from the

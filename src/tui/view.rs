@@ -233,7 +233,7 @@ fn popup_keys(s: &AppState) -> Option<Vec<(String, &'static str)>> {
         ],
         Popup::EvalSetup { .. } | Popup::OptimizeSetup { .. } => vec![
             (k(Action::FocusNext), "next field"),
-            (k(Action::Select), "start"),
+            (k(Action::Select), "plan, then start"),
             ("Ctrl-U".into(), "clear"),
             (k(Action::Cancel), "cancel"),
         ],

@@ -10,7 +10,7 @@ use super::{block, centered};
 use crate::core::display::side_by_side;
 use crate::core::template::diff;
 use crate::tui::keymap::Action;
-use crate::tui::state::{AppState, Popup, SaveWhat};
+use crate::tui::state::{AppState, Popup, SaveWhat, SetupPlan, editor_text};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     match p {
@@ -25,16 +25,23 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
         Popup::Example { .. } => draw_example(f, area, s, p),
         Popup::Sessions { .. } => draw_sessions(f, area, s, p),
         Popup::Compare { a, b, scroll } => compare_runs(f, area, s, (*a, *b), *scroll),
-        Popup::EvalSetup { editors, field } => setup(
+        Popup::EvalSetup {
+            editors,
+            field,
+            plan,
+        } => setup(
             f,
             area,
             s,
             "Evaluate the current prompt",
             ["Dataset", "Variants (KEY=V1,V2 …)"],
-            editors,
-            *field,
+            (&**editors, *field, plan),
         ),
-        Popup::OptimizeSetup { editors, field } => setup(
+        Popup::OptimizeSetup {
+            editors,
+            field,
+            plan,
+        } => setup(
             f,
             area,
             s,
@@ -43,8 +50,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 "Dataset",
                 "Search (candidates= rounds= keep= dev= held= budget= batch=)",
             ],
-            editors,
-            *field,
+            (&**editors, *field, plan),
         ),
         Popup::Optimize { .. } => draw_optimize(f, area, s, p),
         Popup::Eval { .. } => draw_eval(f, area, s, p),
@@ -381,15 +387,22 @@ fn setup(
     s: &AppState,
     title: &str,
     labels: [&str; 2],
-    editors: &[ratatui_textarea::TextArea<'static>; 2],
-    field: usize,
+    (editors, field, plan): (&[ratatui_textarea::TextArea<'static>; 2], usize, &SetupPlan),
 ) {
-    let r = centered(area, 80, 8);
+    let w = area.width.saturating_sub(4).min(90);
+    let lines = plan_lines(s, editors, plan);
+    // The plan wraps: its rows at this width (a word may push one more row).
+    let text_w = w.saturating_sub(2).max(1) as usize;
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().div_ceil(text_w).max(1) + usize::from(l.width() > text_w))
+        .sum();
+    let r = centered(area, w, 8 + rows as u16);
     f.render_widget(Clear, r);
     let k = |a: Action| s.keymap.first_key(a);
     let outer = block(
         format!(
-            " {title} ({} next field, Enter start, {} cancel) ",
+            " {title} ({} next field, Enter plan and start, {} cancel) ",
             k(Action::FocusNext),
             k(Action::Cancel)
         ),
@@ -397,12 +410,55 @@ fn setup(
     );
     let inner = outer.inner(r);
     f.render_widget(outer, r);
-    let rows = Layout::vertical([Constraint::Length(3), Constraint::Length(3)]).split(inner);
+    let parts = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Length(3),
+        Constraint::Min(0),
+    ])
+    .split(inner);
     for (i, name) in labels.iter().enumerate() {
         let b = block(format!(" {name} "), i == field);
-        let ir = b.inner(rows[i]);
-        f.render_widget(b, rows[i]);
+        let ir = b.inner(parts[i]);
+        f.render_widget(b, parts[i]);
         super::editor::text(f, ir, &editors[i], i == field);
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), parts[2]);
+}
+
+/// Under a setup form's fields: the plan of the fields as typed, why there is none, or how to
+/// get it (a plan asked for other fields is not shown).
+fn plan_lines(
+    s: &AppState,
+    editors: &[ratatui_textarea::TextArea<'static>; 2],
+    plan: &SetupPlan,
+) -> Vec<Line<'static>> {
+    let fields = (
+        editor_text(&editors[0]).trim().to_string(),
+        editor_text(&editors[1]).trim().to_string(),
+    );
+    let cancel = s.keymap.first_key(Action::Cancel);
+    let hint = |t: String| Line::styled(t, Style::default().fg(Color::Cyan));
+    if plan.fields.as_ref() != Some(&fields) {
+        return vec![hint(
+            "Enter shows the plan: items × variants × N, calls, time, the differences it can show"
+                .into(),
+        )];
+    }
+    match &plan.line {
+        None => vec![Line::styled(
+            "planning…",
+            Style::default().fg(Color::DarkGray),
+        )],
+        Some(Ok(line)) => vec![
+            Line::raw(line.clone()),
+            hint(format!("Enter starts · {cancel} cancels")),
+        ],
+        Some(Err(e)) => vec![
+            Line::styled(e.clone(), Style::default().fg(Color::Red)),
+            hint(format!(
+                "fix the fields, then Enter plans again · {cancel} cancels"
+            )),
+        ],
     }
 }
 

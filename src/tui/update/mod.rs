@@ -4,6 +4,7 @@ mod events;
 mod keys;
 mod panes;
 mod popup;
+mod popup_plan;
 mod session;
 
 use std::sync::Arc;
@@ -31,6 +32,9 @@ pub const AUTOSAVE: std::time::Duration = std::time::Duration::from_secs(2);
 pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
     let input = matches!(msg, Msg::Key(_) | Msg::Mouse(_) | Msg::Paste(_));
     let effects = dispatch(s, msg);
+    if input {
+        popup_plan::typed(s);
+    }
     if input && s.autosave_due.is_none() && !s.quit && lab_unsaved(s) {
         s.autosave_due = Some(s.now + AUTOSAVE);
     }
@@ -57,16 +61,14 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick(now) => {
             s.now = now;
-            match s.autosave_due {
-                Some(due) if due <= now => {
-                    s.autosave_due = None;
-                    if lab_unsaved(s) {
-                        return vec![autosave(s)];
-                    }
-                    vec![]
+            let mut effects = popup_plan::tick(s, now);
+            if s.autosave_due.is_some_and(|due| due <= now) {
+                s.autosave_due = None;
+                if lab_unsaved(s) {
+                    effects.push(autosave(s));
                 }
-                _ => vec![],
             }
+            effects
         }
         Msg::Paste(text) => paste(s, &text),
         Msg::Engine { run, event } => engine_event(s, run, event),
@@ -184,6 +186,10 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.popup = Some(Popup::Error(e));
             vec![]
         }
+        Msg::Planned { fields, plan } => {
+            popup_plan::planned(s, fields, plan);
+            vec![]
+        }
         Msg::EvalFailed(e) => {
             if let Some(ev) = s.eval.as_mut() {
                 ev.running = false;
@@ -233,7 +239,9 @@ fn paste(s: &mut AppState, text: &str) -> Vec<Effect> {
         Some(Popup::SettingInput { editor, .. }) => {
             editor.insert_str(one_line(&text));
         }
-        Some(Popup::EvalSetup { editors, field } | Popup::OptimizeSetup { editors, field }) => {
+        Some(
+            Popup::EvalSetup { editors, field, .. } | Popup::OptimizeSetup { editors, field, .. },
+        ) => {
             editors[*field].insert_str(one_line(&text));
         }
         Some(_) => {}
@@ -584,6 +592,8 @@ fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_plan;
 #[cfg(test)]
 mod tests_polish;
 #[cfg(test)]

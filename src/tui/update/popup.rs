@@ -11,54 +11,6 @@ use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
 use crate::tui::state::{AppState, Pending, Popup, SaveWhat, editor_text};
 
-/// Submits the evaluation or prompt-search form on screen: checks the dataset, the options
-/// (`KEY=V1,V2` variants, or `candidates=… rounds=…`) and the current edits, then starts it.
-fn start_job(s: &mut AppState, dataset: String, options: String) -> Vec<Effect> {
-    let eval = matches!(s.popup, Some(Popup::EvalSetup { .. }));
-    let vary: Vec<String> = options.split_whitespace().map(String::from).collect();
-    let checked = if dataset.is_empty() {
-        Err("give a dataset file".to_string())
-    } else if eval {
-        crate::core::variants::parse_vary(&vary).map(|_| ())
-    } else {
-        options
-            .parse::<crate::core::ape::SearchOptions>()
-            .map(|_| ())
-    };
-    if let Err(e) = checked {
-        s.status = e;
-        return vec![];
-    }
-    let template = Box::new(s.lab.template());
-    if let Err(e) = template.validate() {
-        s.popup = Some(Popup::Error(e));
-        return vec![];
-    }
-    let (dataset, concurrency) = (dataset.into(), s.concurrency);
-    if eval {
-        s.eval = None;
-        s.popup = Some(Popup::Eval {
-            detail: None,
-            scroll: 0,
-        });
-        vec![Effect::StartEval {
-            dataset,
-            vary,
-            template,
-            concurrency,
-        }]
-    } else {
-        s.optimize = None;
-        s.popup = Some(Popup::Optimize { selected: 0 });
-        vec![Effect::StartOptimize {
-            dataset,
-            options,
-            template,
-            concurrency,
-        }]
-    }
-}
-
 pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
     let a = s.keymap.action(&k, false);
     match &s.popup {
@@ -315,7 +267,7 @@ fn sessions_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect>
 }
 
 fn setup_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> {
-    let Some(Popup::EvalSetup { editors, field } | Popup::OptimizeSetup { editors, field }) =
+    let Some(Popup::EvalSetup { editors, field, .. } | Popup::OptimizeSetup { editors, field, .. }) =
         s.popup.as_mut()
     else {
         return vec![];
@@ -329,12 +281,8 @@ fn setup_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> {
                 s.popup = None;
             }
             _ if a == Some(Action::Select) => {
-                let (dataset, options) = (
-                    editor_text(&editors[0]).trim().to_string(),
-                    editor_text(&editors[1]),
-                );
-                s.dataset = Some(dataset.clone());
-                return start_job(s, dataset, options);
+                s.dataset = Some(editor_text(&editors[0]).trim().to_string());
+                return super::popup_plan::submit(s);
             }
             _ if is_clear(&k) => {
                 editors[*field].select_all();

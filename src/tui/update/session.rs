@@ -77,7 +77,11 @@ pub(super) fn open_eval_setup(s: &mut AppState) {
         "strategy=direct,cot",
         "variants: KEY=V1,V2 … (empty: the prompt as it is)",
     );
-    s.popup = Some(Popup::EvalSetup { editors, field: 0 });
+    s.popup = Some(Popup::EvalSetup {
+        editors,
+        field: 0,
+        plan: Default::default(),
+    });
 }
 
 pub(super) fn open_optimize_setup(s: &mut AppState) {
@@ -86,7 +90,11 @@ pub(super) fn open_optimize_setup(s: &mut AppState) {
         "candidates=4 rounds=2 keep=2 dev=6 budget=200",
         "candidates= rounds= keep= dev= held= budget= batch=",
     );
-    s.popup = Some(Popup::OptimizeSetup { editors, field: 0 });
+    s.popup = Some(Popup::OptimizeSetup {
+        editors,
+        field: 0,
+        plan: Default::default(),
+    });
 }
 
 /// Saves the session where it lives (autosave file until named), keeping runs others added.

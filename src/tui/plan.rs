@@ -1,0 +1,103 @@
+//! The plan the setup forms show before a job starts (what `Effect::Plan` does): the dataset
+//! loaded and the variants or the search built exactly as the job will build them, then
+//! `engine::plan`'s line at this backend's last measured speed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::msg::{JobForm, Msg};
+use crate::backend::Backend;
+use crate::core::ape::SearchOptions;
+use crate::core::template::Template;
+use crate::core::variants::parse_vary;
+use crate::engine::eval::{EvalOptions, Variant, variants};
+use crate::engine::jobs;
+use crate::engine::optimize::Search;
+use crate::store::dataset::Dataset;
+
+/// The dataset and variants of a lab evaluation: `vary` over `template`, every variant on the
+/// lab's one backend.
+pub async fn eval_setup(
+    dataset: PathBuf,
+    vary: &[String],
+    template: &Template,
+    backend: &Arc<dyn Backend>,
+) -> Result<(Dataset, Vec<Variant>), String> {
+    let vary = parse_vary(vary)?;
+    let data = jobs::load(dataset, false, None).await?;
+    let variants = variants(template, &vary, |model, lora| {
+        (model.is_empty() && lora.is_empty()).then(|| backend.clone())
+    })
+    .map_err(|e| {
+        format!(
+            "{e} (compare models and adapters with `promptlab eval --vary model=…` or `lora=…`)"
+        )
+    })?;
+    Ok((data, variants))
+}
+
+/// The prompt search of the lab over `template`, set up as `promptlab optimize` sets it up.
+pub async fn search_setup(
+    dataset: PathBuf,
+    options: &str,
+    template: &Template,
+    backend: Arc<dyn Backend>,
+    opts: EvalOptions,
+) -> Result<Search, String> {
+    let o: SearchOptions = options.parse()?;
+    let data = jobs::load(dataset, false, None).await?;
+    jobs::search(backend, template, data, &o, None, None, opts)
+}
+
+/// The plan line of the job the form `job` describes (`fields`: dataset and options), at
+/// `speed` seconds a path; or why it cannot run.
+pub async fn plan_line(
+    job: JobForm,
+    (dataset, options): (String, String),
+    template: &Template,
+    backend: Arc<dyn Backend>,
+    speed: Option<f64>,
+) -> Result<String, String> {
+    let path = PathBuf::from(dataset);
+    match job {
+        JobForm::Eval => {
+            let vary: Vec<String> = options.split_whitespace().map(String::from).collect();
+            let (data, variants) = eval_setup(path, &vary, template, &backend).await?;
+            Ok(crate::engine::plan::eval_plan(&variants, &data.items, false, speed).to_string())
+        }
+        JobForm::Optimize => {
+            let opts = EvalOptions::new(1, None, CancellationToken::new());
+            let mut search = search_setup(path, &options, template, backend, opts).await?;
+            search.speed = speed;
+            Ok(search.plan().to_string())
+        }
+    }
+}
+
+/// Computes the plan off the event loop (the speed file read on a blocking thread) and sends
+/// it back as `Msg::Planned` for the fields it was asked for.
+pub fn spawn(
+    backend: Option<Arc<dyn Backend>>,
+    tx: mpsc::UnboundedSender<Msg>,
+    job: JobForm,
+    fields: (String, String),
+    template: Template,
+) {
+    tokio::spawn(async move {
+        let plan = match backend {
+            None => Err("the backend is not ready yet: no plan".to_string()),
+            Some(backend) => {
+                let label = backend.info().label();
+                let speed = tokio::task::spawn_blocking(move || crate::store::speed::last(&label))
+                    .await
+                    .ok()
+                    .flatten();
+                plan_line(job, fields.clone(), &template, backend, speed).await
+            }
+        };
+        let _ = tx.send(Msg::Planned { fields, plan });
+    });
+}
