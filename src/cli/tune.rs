@@ -208,7 +208,8 @@ mod trained {
             crate::tell!("evaluating on the {} held-out rows…", tuned.held_out.len());
         }
         let results = job.run(&(Arc::new(|_| {}) as jobs::Report)).await;
-        let table = crate::cli::eval_report::table(&job.dataset.name, job.dataset.items.len(), &results);
+        let table =
+            crate::cli::eval_report::table(&job.dataset.name, job.dataset.items.len(), &results);
         Ok((table, results))
     }
 

@@ -272,6 +272,8 @@ pub enum Pending {
     ReplaceTemplate(String, Box<Template>),
     /// Cancel the run, then do the rest.
     CancelRun(Box<Pending>),
+    /// Delete this session file; a no returns to the picker it was asked from.
+    DeleteSession(PathBuf, Box<Popup>),
 }
 
 #[derive(Debug, Clone)]
@@ -306,6 +308,11 @@ pub enum Popup {
     Sessions {
         items: Vec<ListedSession>,
         selected: usize,
+    },
+    /// A new name for the session file `from` (same folder).
+    RenameSession {
+        from: PathBuf,
+        name: Box<TextArea<'static>>,
     },
     /// Run `a` against run `b` (indices into the session's runs).
     Compare {

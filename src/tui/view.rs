@@ -198,7 +198,7 @@ fn popup_keys(s: &AppState) -> Option<Vec<(String, &'static str)>> {
             ("Enter".into(), "new line (answer: next field)"),
             (k(Action::Cancel), "done"),
         ],
-        Popup::SettingInput { .. } | Popup::SaveAs { .. } => vec![
+        Popup::SettingInput { .. } | Popup::SaveAs { .. } | Popup::RenameSession { .. } => vec![
             ("Enter".into(), "set"),
             ("Ctrl-U".into(), "clear"),
             (k(Action::Cancel), "cancel"),
@@ -222,7 +222,14 @@ fn popup_keys(s: &AppState) -> Option<Vec<(String, &'static str)>> {
                 if back.is_some() { "back" } else { "close" },
             ),
         ],
-        Popup::Picker { .. } | Popup::Models { .. } | Popup::Sessions { .. } => vec![
+        Popup::Sessions { .. } => vec![
+            (ud(Action::Up, Action::Down), "select"),
+            (k(Action::Select), "open"),
+            ("d".into(), "delete"),
+            ("r".into(), "rename"),
+            (k(Action::Cancel), "close"),
+        ],
+        Popup::Picker { .. } | Popup::Models { .. } => vec![
             (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "open"),
             (k(Action::Cancel), "close"),

@@ -3,6 +3,7 @@
 mod events;
 mod keys;
 mod panes;
+mod picker;
 mod popup;
 mod session;
 
@@ -159,6 +160,8 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             vec![]
         }
+        Msg::SessionDeleted(r) => picker::deleted(s, r),
+        Msg::SessionRenamed(r) => picker::renamed(s, r),
         Msg::SessionOpened(Ok((path, session))) => {
             let open = Pending::Open(Box::new((path, *session)));
             if s.is_running() {
@@ -227,7 +230,7 @@ fn paste(s: &mut AppState, text: &str) -> Vec<Effect> {
             let t = if *field == 2 { one_line(&text) } else { text };
             editors[*field].insert_str(t);
         }
-        Some(Popup::SaveAs { name, .. }) => {
+        Some(Popup::SaveAs { name, .. } | Popup::RenameSession { name, .. }) => {
             name.insert_str(one_line(&text));
         }
         Some(Popup::SettingInput { editor, .. }) => {
@@ -586,5 +589,7 @@ fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
 mod tests;
 #[cfg(test)]
 mod tests_polish;
+#[cfg(test)]
+mod tests_tidy;
 #[cfg(test)]
 mod tests_votes;

@@ -70,7 +70,8 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
         Some(Popup::Picker { .. }) => picker_key(s, k, a),
         Some(Popup::Models { .. }) => models_key(s, k, a),
         Some(Popup::SaveAs { .. }) => save_as_key(s, k, a),
-        Some(Popup::Sessions { .. }) => sessions_key(s, k, a),
+        Some(Popup::Sessions { .. }) => super::picker::sessions_key(s, k, a),
+        Some(Popup::RenameSession { .. }) => super::picker::rename_key(s, k, a),
         Some(Popup::EvalSetup { .. } | Popup::OptimizeSetup { .. }) => setup_key(s, k, a),
         Some(Popup::Eval { .. }) => eval_key(s, k, a),
         Some(Popup::Optimize { .. }) => optimize_key(s, k, a),
@@ -98,7 +99,10 @@ fn confirm_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> 
             return perform(s, then);
         }
         if no {
-            s.popup = None;
+            s.popup = match then {
+                Pending::DeleteSession(_, back) => Some((**back).clone()),
+                _ => None,
+            };
             s.status = "left as it was".into();
         }
     }
@@ -291,25 +295,6 @@ fn save_as_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> 
             name.cut();
         }
         _ => field_input(name, k),
-    }
-    vec![]
-}
-
-fn sessions_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> {
-    let Some(Popup::Sessions { items, selected }) = s.popup.as_mut() else {
-        return vec![];
-    };
-    match a {
-        _ if selected_moved(selected, &k, a, items.len()) => {}
-        Some(Action::Select) => {
-            let path = items.get(*selected).map(|i| i.path.clone());
-            s.popup = None;
-            if let Some(path) = path {
-                return vec![Effect::OpenSession(path)];
-            }
-        }
-        _ if closes(a, &k) => s.popup = None,
-        _ => {}
     }
     vec![]
 }
