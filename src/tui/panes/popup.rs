@@ -368,10 +368,11 @@ fn draw_optimize(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
         return;
     };
     {
+        // Two rows free at each end: the status line and the footer stay visible.
         let r = centered(
             area,
             area.width.saturating_sub(4),
-            area.height.saturating_sub(2),
+            area.height.saturating_sub(4),
         );
         f.render_widget(Clear, r);
         super::optimize::draw(f, r, s, *selected);
@@ -383,10 +384,11 @@ fn draw_eval(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
         return;
     };
     {
+        // Two rows free at each end: the status line and the footer stay visible.
         let r = centered(
             area,
             area.width.saturating_sub(4),
-            area.height.saturating_sub(2),
+            area.height.saturating_sub(4),
         );
         f.render_widget(Clear, r);
         super::eval::draw(f, r, s, *detail, *scroll);

@@ -31,6 +31,17 @@ pub const AUTOSAVE: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
     let input = matches!(msg, Msg::Key(_) | Msg::Mouse(_) | Msg::Paste(_));
+    // A message lasts until the next key, paste or click that says nothing (as in helix):
+    // the status line never keeps a stale one.
+    let acted = match &msg {
+        Msg::Key(k) => k.kind != KeyEventKind::Release,
+        Msg::Mouse(m) => matches!(m.kind, crossterm::event::MouseEventKind::Down(_)),
+        Msg::Paste(_) => true,
+        _ => false,
+    };
+    if acted {
+        s.status.clear();
+    }
     let effects = dispatch(s, msg);
     if input && s.autosave_due.is_none() && !s.quit && lab_unsaved(s) {
         s.autosave_due = Some(s.now + AUTOSAVE);
@@ -589,6 +600,8 @@ fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
 mod tests;
 #[cfg(test)]
 mod tests_polish;
+#[cfg(test)]
+mod tests_status;
 #[cfg(test)]
 mod tests_tidy;
 #[cfg(test)]
