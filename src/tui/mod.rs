@@ -3,6 +3,7 @@
 //! (only while something is happening) a tick; it drains what is queued, then draws once, at
 //! most ~30 times a second while tokens stream, and not at all while idle.
 
+pub mod columns;
 pub mod keymap;
 pub mod layout;
 pub mod msg;

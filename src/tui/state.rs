@@ -372,23 +372,6 @@ pub struct ComparePaths {
     pub shared: usize,
 }
 
-impl ComparePaths {
-    /// How far the view can scroll: the longest column in words (a line holds at least one),
-    /// a bound that never hides the end.
-    pub fn extent(&self) -> u16 {
-        let longest = self
-            .texts
-            .iter()
-            .map(|t| {
-                t.parts.iter().map(|(_, w)| w.len() + 1).sum::<usize>()
-                    + t.thinking.split_whitespace().count()
-            })
-            .max()
-            .unwrap_or(0);
-        u16::try_from(longest / 4).unwrap_or(u16::MAX)
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct ColumnText {
     pub thinking: String,

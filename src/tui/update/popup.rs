@@ -409,16 +409,17 @@ fn optimize_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect>
 
 fn compare_paths_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> {
     let help = help_extent(s);
+    let end = match &s.popup {
+        Some(Popup::ComparePaths(c)) => crate::tui::columns::extent(s, c),
+        _ => 0,
+    };
     let Some(Popup::ComparePaths(c)) = s.popup.as_mut() else {
         return vec![];
     };
     {
         let n = s.run.as_ref().map_or(0, |r| r.paths.len());
         match a {
-            _ if {
-                let end = c.extent();
-                scrolled(&mut c.scroll, &k, a, help.0, end)
-            } => {}
+            _ if scrolled(&mut c.scroll, &k, a, help.0, end) => {}
             _ if matches!(s.keymap.action(&k, true), Some(Action::FocusNext)) => {
                 c.selected = (c.selected + 1) % c.columns.len().max(1)
             }

@@ -55,3 +55,48 @@ fn a_popup_leaves_the_status_line_visible() {
         "{line:?}"
     );
 }
+
+/// The compare view scrolled to its end shows its last line on the last row, and stops there
+/// (issue 26 item 14): its extent is the lines it draws, not an estimate.
+#[test]
+fn the_compare_view_stops_scrolling_at_its_last_line() {
+    let mut s = lab();
+    update(&mut s, Msg::Resize(100, 30));
+    s.lab.sampling.n = 2;
+    key(&mut s, KeyCode::F(5));
+    let long: Vec<String> = (0..300).map(|i| format!("w{i}")).collect();
+    for (i, (a, t)) in [("18", long.join(" ")), ("22", "short. 22".into())]
+        .into_iter()
+        .enumerate()
+    {
+        let mut p = super::tests::done(i, Some(a));
+        p.stages[0].text = t;
+        update(
+            &mut s,
+            Msg::Engine {
+                run: 1,
+                event: crate::engine::EngineEvent::PathDone(p),
+            },
+        );
+    }
+    run_done(&mut s, 1, false);
+    s.focus = crate::tui::state::Focus::Paths;
+    key(&mut s, KeyCode::Char('c'));
+    key(&mut s, KeyCode::End);
+    let scroll = |s: &AppState| match &s.popup {
+        Some(Popup::ComparePaths(c)) => c.scroll,
+        other => panic!("not the compare view: {other:?}"),
+    };
+    let end = scroll(&s);
+    assert!(end > 0, "the long column scrolls");
+    let body = crate::tui::layout::layout(ratatui::layout::Rect::new(0, 0, 100, 30), &s).body;
+    let last = row(&s, 100, 30, body.y + body.height - 2);
+    assert!(
+        last.contains("w299"),
+        "the last word on the last row: {last:?}"
+    );
+    key(&mut s, KeyCode::Down);
+    assert_eq!(scroll(&s), end);
+    key(&mut s, KeyCode::Up);
+    assert_eq!(scroll(&s), end - 1, "one Up moves back at once");
+}
