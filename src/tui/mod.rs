@@ -8,6 +8,7 @@ pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod panes;
+pub mod path_text;
 pub mod run_view;
 pub mod state;
 pub mod typing;

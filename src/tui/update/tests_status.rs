@@ -100,3 +100,42 @@ fn the_compare_view_stops_scrolling_at_its_last_line() {
     key(&mut s, KeyCode::Up);
     assert_eq!(scroll(&s), end - 1, "one Up moves back at once");
 }
+
+/// The path popup scrolled to its end shows its last word on its last row and stops there.
+#[test]
+fn the_path_popup_stops_scrolling_at_its_last_line() {
+    let mut s = lab();
+    update(&mut s, Msg::Resize(100, 30));
+    s.lab.sampling.n = 1;
+    key(&mut s, KeyCode::F(5));
+    let long: Vec<String> = (0..400).map(|i| format!("word{i}")).collect();
+    let mut p = super::tests::done(0, Some("18"));
+    p.stages[0].text = format!("{}\n\nSo 18.", long.join(" "));
+    update(
+        &mut s,
+        Msg::Engine {
+            run: 1,
+            event: crate::engine::EngineEvent::PathDone(p),
+        },
+    );
+    run_done(&mut s, 1, false);
+    s.focus = crate::tui::state::Focus::Paths;
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::End);
+    let scroll = |s: &AppState| match &s.popup {
+        Some(Popup::PathDetail { scroll, .. }) => *scroll,
+        other => panic!("not the path popup: {other:?}"),
+    };
+    let end = scroll(&s);
+    assert!(end > 0, "the long text scrolls");
+    // The popup's last inner row: 2 rows above the screen's end, inside its border.
+    let last = row(&s, 100, 30, 30 - 2 - 2);
+    assert!(
+        last.contains("So 18."),
+        "the last line on the last row: {last:?}"
+    );
+    key(&mut s, KeyCode::Down);
+    assert_eq!(scroll(&s), end);
+    key(&mut s, KeyCode::Up);
+    assert_eq!(scroll(&s), end - 1);
+}
