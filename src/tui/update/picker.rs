@@ -22,8 +22,9 @@ pub(super) fn sessions_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> 
             let Some(path) = path else { return vec![] };
             if path == s.session.path {
                 s.status = format!(
-                    "{} is the open session: open another one to delete or rename it",
-                    path.display()
+                    "{} is the open session: {} saves it under a new name; open another one to delete it",
+                    path.display(),
+                    s.keymap.first_key(Action::SaveSessionAs)
                 );
             } else if k.code == KeyCode::Char('d') {
                 let back = Box::new(s.popup.take().unwrap_or(Popup::Help { scroll: 0 }));
