@@ -162,10 +162,12 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Sessions(items) => {
             if items.is_empty() {
-                s.status = format!(
-                    "no sessions yet in {} or ./sessions",
-                    s.session.dir.display()
-                );
+                // After a delete, its message stays in front.
+                let none = format!("no sessions in {} or ./sessions", s.session.dir.display());
+                s.status = match s.status.as_str() {
+                    "" => none,
+                    said => format!("{said}; {none}"),
+                };
             } else {
                 s.popup = Some(Popup::Sessions { items, selected: 0 });
             }

@@ -60,6 +60,13 @@ fn d_asks_naming_the_file_and_deletes_it_on_yes() {
         s.status
     );
     assert!(matches!(&e[..], [Effect::ListSessions]), "{e:?}");
+    // The last one gone, the message still says what was deleted.
+    update(&mut s, Msg::Sessions(vec![]));
+    assert!(
+        s.status.starts_with("deleted") && s.status.contains("no sessions"),
+        "{}",
+        s.status
+    );
 }
 
 #[test]
