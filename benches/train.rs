@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use futures::StreamExt;
-use promptlab::backend::local::model::default_model_path;
+use promptlab::store::models::default_model_path;
 use promptlab::backend::local::{LoadStatus, LocalBackend, LocalSettings};
 use promptlab::backend::{Backend, SampleRequest, StreamEvent};
 use promptlab::core::render::{Mode, Prompt};

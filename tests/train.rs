@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device, Tensor};
-use promptlab::backend::local::model::default_model_path;
+use promptlab::store::models::default_model_path;
 use promptlab::train::check::{argmax, compare};
 use promptlab::train::data::Sequence;
 use promptlab::train::job::check;
@@ -366,7 +366,7 @@ fn tune_trains_checks_evaluates_and_lists_an_adapter() {
     let dirs = tempfile::tempdir().unwrap();
     let models = dirs.path().join("cache/models");
     std::fs::create_dir_all(&models).unwrap();
-    let base = models.join(promptlab::backend::local::model::DEFAULT_MODEL_FILE);
+    let base = models.join(promptlab::store::models::DEFAULT_MODEL_FILE);
     std::os::unix::fs::symlink(embedded(), &base).unwrap();
     let out = common::promptlab(&dirs)
         .args([

@@ -45,15 +45,16 @@ mod trained {
 
     use indicatif::{ProgressBar, ProgressStyle};
 
-    use super::super::TuneArgs;
     use crate::backend::Backend;
-    use crate::backend::local::model::{default_model_path, looks_instruction_tuned};
-    use crate::backend::local::{LocalBackend, LocalSettings};
+    use crate::backend::local::LocalBackend;
+    use crate::backend::local::model::looks_instruction_tuned;
+    use super::super::TuneArgs;
     use crate::core::render::Mode;
     use crate::core::template::Template;
     use crate::engine::eval::{EvalOptions, Variant, VariantResult};
     use crate::engine::jobs::{self, EvalJob};
     use crate::store::dataset::Dataset;
+    use crate::store::models::default_model_path;
     use crate::train::job::{TuneEvent, TuneSpec, Tuned};
     use crate::train::lora::parse_targets;
     use crate::train::trainer::Settings;
@@ -70,7 +71,10 @@ mod trained {
                 default_model_path().ok_or("cannot find the embedded model; give --model-path")?
             }
         };
-        crate::backend::local::model::check_gguf(&model_path)?;
+        crate::backend::local::model::check_gguf(
+            &model_path,
+            crate::store::models::is_default_model(&model_path),
+        )?;
         let mode = args.mode.or(template.mode).unwrap_or_else(|| {
             if looks_instruction_tuned(&model_path) {
                 Mode::Chat
@@ -164,11 +168,11 @@ mod trained {
         model_path: &Path,
     ) -> Result<(String, Vec<VariantResult>), String> {
         let build = |lora: Option<&Path>| -> Result<Arc<dyn Backend>, String> {
-            let b = LocalBackend::spawn(LocalSettings {
-                lora: lora.map(Path::to_path_buf),
-                ..LocalSettings::new(model_path.to_path_buf())
-            })
-            .map_err(|e| e.to_string())?;
+            let settings = super::backend::local_settings(
+                model_path.to_path_buf(),
+                lora.map(Path::to_path_buf),
+            )?;
+            let b = LocalBackend::spawn(settings).map_err(|e| e.to_string())?;
             Ok(Arc::new(b))
         };
         let (base, adapted) = (build(None)?, build(Some(&tuned.path))?);

@@ -35,7 +35,8 @@ pub struct LocalEmbedder {
 impl LocalEmbedder {
     /// Checks the file and starts the embedding thread; the model loads there.
     pub fn spawn(path: &Path, threads: i32) -> Result<Self, BackendError> {
-        check_gguf(path).map_err(|e| BackendError::Model(format!("embedding model: {e}")))?;
+        check_gguf(path, false)
+            .map_err(|e| BackendError::Model(format!("embedding model: {e}")))?;
         let (tx, rx) = std::sync::mpsc::channel::<(String, Reply)>();
         let file = path.to_path_buf();
         std::thread::Builder::new()
