@@ -33,8 +33,6 @@ pub mod optimize;
 mod path;
 pub mod plan;
 pub mod report;
-#[cfg(feature = "train")]
-pub mod tune;
 
 use cache::Cache;
 use limit::Limiter;

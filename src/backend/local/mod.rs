@@ -9,6 +9,7 @@
 
 pub mod embed;
 pub mod model;
+pub mod reference;
 pub mod sampler;
 pub mod text;
 pub(crate) mod worker;

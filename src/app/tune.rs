@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::TuneArgs;
+use crate::cli::TuneArgs;
 
 #[cfg(not(feature = "train"))]
 pub async fn tune(_: TuneArgs) -> Result<bool, String> {
@@ -48,7 +48,7 @@ mod trained {
     use crate::backend::Backend;
     use crate::backend::local::LocalBackend;
     use crate::backend::local::model::looks_instruction_tuned;
-    use super::super::TuneArgs;
+    use crate::cli::TuneArgs;
     use crate::core::render::Mode;
     use crate::core::template::Template;
     use crate::engine::eval::{EvalOptions, Variant, VariantResult};
@@ -121,7 +121,7 @@ mod trained {
             settings,
             out,
         };
-        let cancel = super::super::cancel_on_ctrl_c(
+        let cancel = crate::cli::cancel_on_ctrl_c(
             "stopping after this step; the last finished epoch's adapter is kept",
         );
         let bar = ProgressBar::new(0).with_style(
@@ -132,7 +132,7 @@ mod trained {
         bar.set_prefix("loading");
         let shown = bar.clone();
         let json = args.json;
-        let tuned = crate::engine::tune::tune(spec, cancel, move |e| show(&shown, e, json)).await;
+        let tuned = crate::app::training::tune(spec, cancel, move |e| show(&shown, e, json)).await;
         bar.finish_and_clear();
         let tuned = tuned?;
         if !args.json {
@@ -168,7 +168,7 @@ mod trained {
         model_path: &Path,
     ) -> Result<(String, Vec<VariantResult>), String> {
         let build = |lora: Option<&Path>| -> Result<Arc<dyn Backend>, String> {
-            let settings = super::backend::local_settings(
+            let settings = crate::cli::backend::local_settings(
                 model_path.to_path_buf(),
                 lora.map(Path::to_path_buf),
             )?;
@@ -203,14 +203,17 @@ mod trained {
             opts: EvalOptions::new(
                 16,
                 None,
-                super::super::cancel_on_ctrl_c("stopping the evaluation"),
+                crate::cli::cancel_on_ctrl_c("stopping the evaluation"),
             ),
+            // The base with its few-shot prompt is what the others are compared with.
+            baseline: 0,
         };
         if !args.json {
             eprintln!("evaluating on the {} held-out rows…", tuned.held_out.len());
         }
         let results = job.run(&(Arc::new(|_| {}) as jobs::Report)).await;
-        let table = crate::cli::eval::table(&job.dataset.name, job.dataset.items.len(), &results);
+        let table =
+            crate::cli::eval_report::table(&job.dataset.name, job.dataset.items.len(), &results);
         Ok((table, results))
     }
 
