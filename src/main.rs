@@ -4,6 +4,11 @@ use clap::Parser;
 use promptlab::cli::Cli;
 
 fn main() -> ExitCode {
+    for var in ["OPENAI_API_KEY", "HF_TOKEN"] {
+        if let Ok(v) = std::env::var(var) {
+            promptlab::backend::keep_secret(&v);
+        }
+    }
     let cli = Cli::parse();
     let _log = init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -18,11 +23,13 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     if promptlab::cli::interrupted() {
         if let Err(e) = &outcome {
-            eprintln!("promptlab: {e}");
+            promptlab::cli::out::note(&format!("promptlab: {e}"));
         }
-        return ExitCode::from(130);
+        return ExitCode::from(promptlab::cli::exit_code());
     }
     match outcome {
+        // The reader of stdout went away (`| head`): quiet, as a tool SIGPIPE ended.
+        Ok(_) if promptlab::cli::out::closed() => ExitCode::from(141),
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => fail(&e),
@@ -30,7 +37,7 @@ fn main() -> ExitCode {
 }
 
 fn fail(message: &str) -> ExitCode {
-    eprintln!("promptlab: {message}");
+    promptlab::cli::out::note(&format!("promptlab: {message}"));
     ExitCode::FAILURE
 }
 
@@ -45,9 +52,39 @@ fn init_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(Redacting(writer))
         .with_ansi(false)
         .try_init()
         .ok()?;
     Some(guard)
+}
+
+/// The log's writer: every line passes `redact_secrets` before it reaches the file, whoever
+/// logged it (async-openai's own warnings quote server error bodies, which may echo the key).
+struct Redacting<W>(W);
+
+impl<'a, W: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::MakeWriter<'a>
+    for Redacting<W>
+{
+    type Writer = RedactingWriter<W::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter(self.0.make_writer())
+    }
+}
+
+struct RedactingWriter<W>(W);
+
+impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
+    /// One formatted event arrives in one call: it is redacted whole and written whole.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0
+            .write_all(promptlab::backend::redact_secrets(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }

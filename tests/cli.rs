@@ -409,7 +409,7 @@ fn optimize_races_checks_on_held_out_and_writes_only_a_winner_shown_better() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let err = stderr_of(&out);
     assert!(
-        err.contains("plan: up to"),
+        err.contains("plan: 3 candidates × 2 rounds raced on 4 dev items"),
         "the budget is told first: {err}"
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -451,6 +451,26 @@ fn optimize_races_checks_on_held_out_and_writes_only_a_winner_shown_better() {
         "{}",
         written.description
     );
+}
+
+#[test]
+fn optimize_plan_says_what_its_items_can_tell_apart_and_samples_nothing() {
+    let dirs = tempfile::tempdir().unwrap();
+    let out = optimize(&dirs, &dirs.path().join("t.yaml"), &["--plan"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("plan: 3 candidates × 2 rounds raced on 4 dev items × 1 sample, held-out check on 4 items"), "{err}");
+    assert!(err.contains("prompt tokens (estimated"), "{err}");
+    assert!(
+        err.contains("4 dev items tell a candidate from the leader only if they differ by about"),
+        "{err}"
+    );
+    assert!(
+        err.contains("4 held-out items the winner from yours by about"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing sampled, nothing reported");
+    assert!(!err.contains("round 1"), "no round ran: {err}");
 }
 
 #[test]

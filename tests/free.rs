@@ -219,3 +219,25 @@ fn replay_re_votes_a_recorded_run_as_free_form_offline() {
         "{text}"
     );
 }
+
+#[test]
+fn an_embedding_model_llama_cpp_cannot_load_is_refused_with_its_reason() {
+    let dirs = tempfile::tempdir().unwrap();
+    let t = trivia_with(&dirs, "cluster: overlap", "cluster: embed");
+    // The magic of a GGUF, then nothing a loader can read.
+    let junk = dirs.path().join("junk.gguf");
+    let mut bytes = b"GGUF".to_vec();
+    bytes.extend([0u8; 60]);
+    std::fs::write(&junk, bytes).unwrap();
+    let out = scripted(&dirs)
+        .arg("-t")
+        .arg(&t)
+        .arg("--embed-model")
+        .arg(&junk)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("could not load"), "the loader's reason: {err}");
+    assert!(err.contains("junk.gguf"), "{err}");
+}

@@ -224,3 +224,139 @@ async fn a_cut_download_resumes_where_it_stopped() {
         vec![None, Some(format!("bytes={}-", body.len() / 2))]
     );
 }
+
+/// A hub whose repository `repo` lists `tiny-Q4_K_M.gguf` as `size` bytes with `sha256`
+/// (none: no `lfs` entry) and serves `body` for it.
+async fn listing(repo: &str, size: usize, sha256: Option<&str>, body: &[u8]) -> MockServer {
+    let server = MockServer::start().await;
+    mount(&server, repo, size, sha256, body).await;
+    server
+}
+
+async fn mount(server: &MockServer, repo: &str, size: usize, sha256: Option<&str>, body: &[u8]) {
+    let entry = match sha256 {
+        Some(s) => {
+            serde_json::json!({"type": "file", "path": "tiny-Q4_K_M.gguf", "size": size, "lfs": {"oid": s, "size": size}})
+        }
+        None => serde_json::json!({"type": "file", "path": "tiny-Q4_K_M.gguf", "size": size}),
+    };
+    Mock::given(method("GET"))
+        .and(path(format!("/api/models/{repo}/tree/main")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([entry])))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/{repo}/resolve/main/tiny-Q4_K_M.gguf")))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(body.to_vec()))
+        .mount(server)
+        .await;
+}
+
+fn pull(
+    dirs: &tempfile::TempDir,
+    server: &MockServer,
+    repo: &str,
+    force: bool,
+) -> std::process::Output {
+    let mut c = promptlab(dirs);
+    c.args(["model", "pull", repo])
+        .env("HF_ENDPOINT", server.uri());
+    if force {
+        c.arg("--force");
+    }
+    c.output().unwrap()
+}
+
+/// The `.gguf` and `.part` files in the models folder, sorted.
+fn kept(dirs: &tempfile::TempDir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(models(dirs))
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".gguf") || n.ends_with(".part"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_of_another_size_than_listed_fails_and_leaves_nothing() {
+    let page = b"<html>rate limited</html>";
+    let server = listing(REPO, 1000, Some(&sha(page)), page).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let out = pull(&dirs, &server, REPO, false);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("lists 1000 bytes and the download is 25"),
+        "{err}"
+    );
+    assert_eq!(kept(&dirs), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_without_a_checksum_is_refused_unless_forced_and_then_kept_apart() {
+    let body = content();
+    let server = listing(REPO, body.len(), None, &body).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let out = pull(&dirs, &server, REPO, false);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("no sha256") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(kept(&dirs), Vec::<String>::new());
+    let out = pull(&dirs, &server, REPO, true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(kept(&dirs), vec!["someone--tiny-GGUF--tiny-Q4_K_M.gguf"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checked_model_is_never_replaced_by_a_file_of_another_repository() {
+    let good = content();
+    let other = b"GGUF but another model entirely".to_vec();
+    let server = listing(REPO, good.len(), Some(&sha(&good)), &good).await;
+    mount(
+        &server,
+        "else/where-GGUF",
+        other.len(),
+        Some(&sha(&other)),
+        &other,
+    )
+    .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let file = models(&dirs).join("tiny-Q4_K_M.gguf");
+    assert!(pull(&dirs, &server, REPO, false).status.success());
+    let out = pull(&dirs, &server, "else/where-GGUF", false);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains(&format!("pulled from {REPO}")), "{err}");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        good,
+        "the good model is kept"
+    );
+    let out = pull(&dirs, &server, "else/where-GGUF", true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        good,
+        "the good model is kept"
+    );
+    assert_eq!(
+        std::fs::read(models(&dirs).join("else--where-GGUF--tiny-Q4_K_M.gguf")).unwrap(),
+        other
+    );
+    // The same repository again: nothing refused, nothing fetched anew.
+    assert!(pull(&dirs, &server, REPO, false).status.success());
+}

@@ -72,6 +72,20 @@ fn demo_backend() -> Arc<ScriptedBackend> {
     Arc::new(ScriptedBackend::new(script))
 }
 
+/// An engine event with its timings fixed, so snapshots are stable under any load.
+fn fixed_timings(e: &mut EngineEvent) {
+    match e {
+        EngineEvent::PathDone(p) => p.latency_ms = 100 * (p.index as u64 + 1),
+        EngineEvent::RunDone(r) => {
+            r.elapsed_ms = 1200;
+            for p in &mut r.paths {
+                p.latency_ms = 100 * (p.index as u64 + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Runs what `StartRun` asks for on the scripted backend; returns the run's events with
 /// timings fixed so snapshots are stable.
 async fn events_of(effects: Vec<Effect>) -> (u64, Vec<EngineEvent>) {
@@ -85,16 +99,7 @@ async fn events_of(effects: Vec<Effect>) -> (u64, Vec<EngineEvent>) {
     engine::run(demo_backend(), plan, Some(tx), CancellationToken::new()).await;
     let mut out = vec![];
     while let Some(mut e) = rx.recv().await {
-        match &mut e {
-            EngineEvent::PathDone(p) => p.latency_ms = 100 * (p.index as u64 + 1),
-            EngineEvent::RunDone(r) => {
-                r.elapsed_ms = 1200;
-                for p in &mut r.paths {
-                    p.latency_ms = 100 * (p.index as u64 + 1);
-                }
-            }
-            _ => {}
-        }
+        fixed_timings(&mut e);
         out.push(e);
     }
     // Paths finish in a scheduler-dependent order; feed them in path order.
@@ -244,7 +249,11 @@ async fn every_size_pane_and_popup_draws_without_panicking_or_overlapping() {
     for popup in [
         None,
         Some(Popup::Help { scroll: 0 }),
-        Some(Popup::PathDetail { path: 0, scroll: 0 }),
+        Some(Popup::PathDetail {
+            path: 0,
+            scroll: 0,
+            back: None,
+        }),
     ] {
         s.popup = popup;
         for focus in Focus::ORDER {
@@ -413,6 +422,11 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     let versus = ev.results[1].stats.versus_baseline.as_ref().unwrap();
     assert_eq!(versus.against, "strategy=direct");
     insta::assert_snapshot!("eval_view", draw(&s, 140, 40).backend());
+    // The chart takes the room a tall terminal gives: 0% and 100% far apart.
+    let screen = format!("{:?}", draw(&s, 200, 50).backend());
+    let rows: Vec<&str> = screen.lines().collect();
+    let at = |label: &str| rows.iter().position(|r| r.contains(label)).unwrap();
+    assert!(at("│0%  │") >= at("│100%│") + 15, "{screen}");
     press(&mut s, KeyCode::Down);
     press(&mut s, KeyCode::Enter);
     assert!(matches!(
@@ -624,7 +638,9 @@ async fn a_reasoning_path_shows_its_thinking_above_its_answer() {
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     engine::run(backend, plan, Some(tx), CancellationToken::new()).await;
-    while let Ok(event) = rx.try_recv() {
+    while let Ok(mut event) = rx.try_recv() {
+        // Timings fixed (under load a path's latency read "0.0s" or "0.1s").
+        fixed_timings(&mut event);
         update(&mut s, Msg::Engine { run: id, event });
     }
     let run = s.run.as_ref().unwrap();
@@ -684,7 +700,8 @@ async fn paths_side_by_side_at_every_width() {
     insta::assert_snapshot!("compare_160x45", t.backend());
     insta::assert_snapshot!("compare_100x30", draw(&s, 100, 30).backend());
     insta::assert_snapshot!("compare_60x20", draw(&s, 60, 20).backend());
-    // Tab selects the next column, → puts another path in it, Enter opens that path.
+    // Tab selects the next column, → steps through the paths of its answer (22 has one),
+    // Enter opens that path.
     press(&mut s, KeyCode::Tab);
     let before = match &s.popup {
         Some(Popup::ComparePaths(c)) => c.columns[1],
@@ -695,7 +712,7 @@ async fn paths_side_by_side_at_every_width() {
         panic!()
     };
     assert_eq!(c.selected, 1);
-    assert_ne!(c.columns[1], before);
+    assert_eq!(c.columns[1], before, "the only path that answered 22");
     let now = c.columns[1];
     press(&mut s, KeyCode::Enter);
     assert!(matches!(s.popup, Some(Popup::PathDetail { path, .. }) if path == now));

@@ -3,6 +3,7 @@
 //! first frame is up, the config's key bindings read into the lab's actions) or runs a tune
 //! (`tune`, on a thread of its own: `training`). `cli` and `tui` are two faces that import
 //! neither each other nor `app`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
 
@@ -22,10 +23,7 @@ pub async fn run(cli: Cli) -> Result<bool, String> {
         Some(Command::Replay(args)) => crate::cli::replay::replay(args).await,
         Some(Command::Eval(args)) => crate::cli::eval::eval(args).await,
         Some(Command::Optimize(args)) => crate::cli::optimize::optimize(args).await,
-        Some(Command::Templates(args)) => {
-            print!("{}", crate::cli::templates::templates(&args));
-            Ok(true)
-        }
+        Some(Command::Templates(args)) => crate::cli::templates::print(&args),
         Some(Command::Model(args)) => crate::cli::model::model(&args).await,
         Some(Command::Batch(args)) => crate::cli::batch::batch(args).await,
         Some(Command::Tune(args)) => tune::tune(args).await,

@@ -92,7 +92,7 @@ mod trained {
         let dataset_path = crate::store::dataset::locate(&args.dataset);
         let dataset = jobs::load(args.dataset.clone(), false, None).await?;
         for p in &dataset.problems {
-            eprintln!("skipped {p}");
+            crate::tell!("skipped {p}");
         }
         let defaults = Settings::default();
         let rank = args.rank.unwrap_or(defaults.rank);
@@ -136,7 +136,7 @@ mod trained {
         bar.finish_and_clear();
         let tuned = tuned?;
         if !args.json {
-            print!("{}", summary(&tuned));
+            crate::cli::out::show(&summary(&tuned))?;
         }
         let held_out = if args.no_eval || tuned.held_out.is_empty() || !tuned.record.complete {
             None
@@ -144,16 +144,16 @@ mod trained {
             Some(held_out_table(&args, &tuned, &template_for_eval, &model_for_eval).await?)
         };
         if args.json {
-            println!(
-                "{}",
+            crate::cli::out::raw(&format!(
+                "{}\n",
                 serde_json::json!({
                     "adapter": tuned.path,
                     "record": tuned.record,
                     "held_out": held_out.as_ref().map(|(_, r)| r),
                 })
-            );
+            ))?;
         } else if let Some((table, _)) = held_out {
-            print!("{table}");
+            crate::cli::out::show(&table)?;
         }
         Ok(tuned.record.complete)
     }
@@ -209,7 +209,7 @@ mod trained {
             baseline: 0,
         };
         if !args.json {
-            eprintln!("evaluating on the {} held-out rows…", tuned.held_out.len());
+            crate::tell!("evaluating on the {} held-out rows…", tuned.held_out.len());
         }
         let results = job.run(&(Arc::new(|_| {}) as jobs::Report)).await;
         let table =

@@ -54,6 +54,9 @@ pub struct Batches {
 
 impl Batches {
     pub fn new(base_url: &str, api_key: Option<String>) -> Result<Batches, String> {
+        if let Some(k) = &api_key {
+            super::keep_secret(k);
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(20))
             .read_timeout(Duration::from_secs(120))
@@ -78,11 +81,12 @@ impl Batches {
         r: reqwest::RequestBuilder,
         what: &str,
     ) -> Result<T, String> {
-        let resp = self
-            .auth(r)
-            .send()
-            .await
-            .map_err(|e| format!("{what}: cannot reach {}: {e}", self.base_url))?;
+        let resp = self.auth(r).send().await.map_err(|e| {
+            super::redact_secrets(&format!(
+                "{what}: cannot reach {}: {e}",
+                crate::core::record::host_of(&self.base_url)
+            ))
+        })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.map_err(|e| format!("{what}: {e}"))?;
         if !(200..300).contains(&status) {
@@ -90,7 +94,9 @@ impl Batches {
                 .ok()
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
                 .unwrap_or(text);
-            return Err(format!("{what}: HTTP {status}: {message}"));
+            return Err(super::redact_secrets(&format!(
+                "{what}: HTTP {status}: {message}"
+            )));
         }
         serde_json::from_str(&text).map_err(|e| format!("{what}: unexpected reply ({e})"))
     }
@@ -114,7 +120,9 @@ impl Batches {
                 format!("multipart/form-data; boundary={boundary}"),
             )
             .body(body);
-        Ok(self.json::<File>(r, "uploading the batch file").await?.id)
+        let id = self.json::<File>(r, "uploading the batch file").await?.id;
+        crate::core::name::check("the file id", &id)?;
+        Ok(id)
     }
 
     /// Creates a batch of the uploaded file's requests to `endpoint`.
@@ -132,12 +140,14 @@ impl Batches {
     }
 
     pub async fn get(&self, id: &str) -> Result<Batch, String> {
+        crate::core::name::check("the batch id", id)?;
         let r = self.http.get(format!("{}/batches/{id}", self.base_url));
         self.json(r, "asking for the batch").await
     }
 
     /// A file's content (a batch's output or errors).
     pub async fn content(&self, file_id: &str) -> Result<String, String> {
+        crate::core::name::check("the file id", file_id)?;
         let r = self
             .auth(
                 self.http
@@ -145,7 +155,7 @@ impl Batches {
             )
             .send()
             .await
-            .map_err(|e| format!("downloading {file_id}: {e}"))?;
+            .map_err(|e| super::redact_secrets(&format!("downloading {file_id}: {e}")))?;
         let status = r.status().as_u16();
         if status != 200 {
             return Err(format!("downloading {file_id}: HTTP {status}"));

@@ -139,6 +139,46 @@ impl BackendError {
     }
 }
 
+/// Keys and tokens this process was given (`--api-key`, `OPENAI_API_KEY`, the config file's
+/// `api_key`, `HF_TOKEN`): `redact_secrets` replaces them wherever text leaves the process
+/// (the terminal, the log, a saved file).
+static SECRETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Remembers `secret` so that `redact_secrets` hides it (values shorter than 4 characters
+/// are too common to hide).
+pub fn keep_secret(secret: &str) {
+    let secret = secret.trim();
+    if secret.len() < 4 {
+        return;
+    }
+    let mut all = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if !all.iter().any(|s| s == secret) {
+        all.push(secret.to_string());
+        // Longest first, so a key that holds another is hidden whole.
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+}
+
+/// `text` with every kept secret, every bearer token and the credentials of every URL
+/// (`http://user:KEY@host`) replaced by `[redacted]`.
+pub fn redact_secrets(text: &str) -> String {
+    use std::sync::LazyLock;
+    static USERINFO: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@").expect("static regex")
+    });
+    static BEARER: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{4,}").expect("static regex")
+    });
+    let mut out = text.to_string();
+    for s in SECRETS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "[redacted]");
+        }
+    }
+    let out = USERINFO.replace_all(&out, "${1}[redacted]@");
+    BEARER.replace_all(&out, "${1}[redacted]").into_owned()
+}
+
 /// Whether a backend can sample yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
@@ -243,6 +283,18 @@ mod tests {
         assert_ne!(fa, fingerprint_file(&b).unwrap(), "the last byte counts");
         std::fs::write(&b, b"GGUF small").unwrap();
         assert_ne!(fa, fingerprint_file(&b).unwrap());
+    }
+
+    #[test]
+    fn kept_secrets_bearer_tokens_and_url_credentials_are_redacted() {
+        keep_secret("sk-kept-3f9a1c");
+        keep_secret("ab");
+        let text = "token=sk-kept-3f9a1c at http://user:pw-2@host:8/v1 said Bearer abc.def-1 ab";
+        assert_eq!(
+            redact_secrets(text),
+            "token=[redacted] at http://[redacted]@host:8/v1 said Bearer [redacted] ab"
+        );
+        assert_eq!(redact_secrets("http://host/v1 a@b"), "http://host/v1 a@b");
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub fn resolve(given: &BackendArgs, config: &Config) -> Result<Resolved, String>
         .api_key
         .or_else(|| config.api_key.clone())
         .filter(|s| !s.is_empty());
+    if let Some(k) = &args.api_key {
+        crate::backend::keep_secret(k);
+    }
     args.model_path = args.model_path.or_else(|| config.model_path.clone());
     args.embed_model = args.embed_model.or_else(|| config.embed_model.clone());
     args.server_n = args.server_n.or(config.server_n);

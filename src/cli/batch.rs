@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::backend::Resolved;
 use super::{BatchAction, BatchArgs, Cli, Command};
 use crate::backend::batches::{Batch, Batches};
+use crate::core::record::host_of;
 
 /// What is kept of a submitted batch.
 #[derive(Debug, Serialize, Deserialize)]
@@ -67,20 +68,21 @@ pub async fn round_trip(resolved: &Resolved, requests: &str) -> Result<String, S
     let batch = api.create(&file, endpoint).await?;
     let kept = Submitted {
         id: batch.id.clone(),
-        base_url: base_url.clone(),
-        argv: std::env::args().collect(),
+        base_url: host_of(&base_url),
+        argv: without_secrets(std::env::args()),
         submitted: crate::store::session::now_rfc3339(),
     };
-    let path = dir()?.join(format!("{}.json", batch.id));
+    let path = crate::store::name::file_in(&dir()?, "the batch id", &batch.id, ".json")
+        .map_err(|e| format!("{e} (the server created it; promptlab keeps no record of it)"))?;
     std::fs::create_dir_all(dir()?).map_err(|e| e.to_string())?;
-    crate::store::atomic::write_atomic(
+    crate::store::atomic::write_private(
         &path,
         serde_json::to_string_pretty(&kept)
             .map_err(|e| e.to_string())?
             .as_bytes(),
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
-    eprintln!(
+    crate::tell!(
         "submitted batch {} ({} requests); closing promptlab loses nothing: `promptlab batch resume {}`",
         batch.id,
         requests.lines().count(),
@@ -104,13 +106,15 @@ async fn follow(api: &Batches, id: &str) -> Result<Batch, String> {
             bar.set_length(c.total);
             bar.set_position(c.completed + c.failed);
         }
-        bar.set_message(format!("{} {}", b.id, b.status));
+        bar.set_message(
+            crate::core::display::visible(&format!("{} {}", b.id, b.status)).into_owned(),
+        );
         if b.ended() {
             bar.finish_and_clear();
             return match b.status.as_str() {
                 "completed" | "expired" => {
                     if b.status == "expired" {
-                        eprintln!(
+                        crate::tell!(
                             "batch {id} expired: what it finished is scored, the rest is missing"
                         );
                     }
@@ -136,8 +140,44 @@ async fn follow(api: &Batches, id: &str) -> Result<Batch, String> {
     }
 }
 
+/// The command line as it may be kept: no `--api-key` (its value neither), and a base URL
+/// without credentials (`batch resume` takes both from its own flags or the environment).
+fn without_secrets(argv: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    let mut url = false;
+    for a in argv {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if std::mem::take(&mut url) {
+            out.push(host_of(&a));
+            continue;
+        }
+        match a.split_once('=') {
+            Some(("--api-key", _)) => {}
+            Some(("--base-url", v)) => out.push(format!("--base-url={}", host_of(v))),
+            _ if a == "--api-key" => skip = true,
+            _ => {
+                url = a == "--base-url";
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
+/// The server of a kept batch: the base URL this command was given (it may carry
+/// credentials the record does not) when it names the same server, else the record's.
+fn server_of(kept: &Submitted, given: Option<&str>) -> String {
+    match given {
+        Some(g) if host_of(g) == kept.base_url => g.to_string(),
+        _ => kept.base_url.clone(),
+    }
+}
+
 fn submitted(id: &str) -> Result<Submitted, String> {
-    let path = dir()?.join(format!("{id}.json"));
+    let path = crate::store::name::file_in(&dir()?, "the batch id", id, ".json")?;
     let text = std::fs::read_to_string(&path).map_err(|_| {
         format!(
             "no batch {id} was submitted from this machine ({} is missing)",
@@ -155,26 +195,28 @@ pub async fn batch(args: BatchArgs) -> Result<bool, String> {
     match args.action {
         BatchAction::Status { id } => {
             let kept = submitted(&id)?;
-            let b = client(&kept.base_url, key)?.get(&id).await?;
+            let server = server_of(&kept, resolved.args.base_url.as_deref());
+            let b = client(&server, key)?.get(&id).await?;
             let counts = b.request_counts.unwrap_or_default();
-            println!(
+            crate::say!(
                 "batch {} at {}: {} · {} of {} requests done, {} failed · submitted {}",
                 b.id,
-                kept.base_url,
+                host_of(&server),
                 b.status,
                 counts.completed,
                 counts.total,
                 counts.failed,
                 kept.submitted
-            );
+            )?;
             Ok(true)
         }
         BatchAction::Resume { id } => {
             let kept = submitted(&id)?;
-            let api = client(&kept.base_url, key)?;
+            let server = server_of(&kept, resolved.args.base_url.as_deref());
+            let api = client(&server, key.clone())?;
             let ended = follow(&api, &id).await?;
             let output = api.results(&ended).await?;
-            let path = dir()?.join(format!("{id}-output.jsonl"));
+            let path = crate::store::name::file_in(&dir()?, "the batch id", &id, "-output.jsonl")?;
             crate::store::atomic::write_atomic(&path, output.as_bytes())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             // The eval that submitted it, now reading the output instead of sending.
@@ -185,7 +227,42 @@ pub async fn batch(args: BatchArgs) -> Result<bool, String> {
             };
             eval.batch = false;
             eval.batch_in = Some(path);
+            // What the record leaves out: this command's key and the server's full URL.
+            eval.backend.api_key = key.or(eval.backend.api_key);
+            eval.backend.base_url = Some(server);
             Box::pin(super::eval::eval(eval)).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_command_line_holds_no_key_and_no_credentials() {
+        let argv = [
+            "promptlab",
+            "eval",
+            "--api-key",
+            "sk-1",
+            "--api-key=sk-2",
+            "--base-url",
+            "http://u:sk-3@h:1/v1",
+            "--base-url=http://u:sk-4@h/v1",
+            "--batch",
+        ]
+        .map(String::from);
+        assert_eq!(
+            without_secrets(argv),
+            [
+                "promptlab",
+                "eval",
+                "--base-url",
+                "http://h:1/v1",
+                "--base-url=http://h/v1",
+                "--batch"
+            ]
+        );
     }
 }

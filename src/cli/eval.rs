@@ -58,7 +58,7 @@ impl Bars {
             }
             JobEvent::EvalFinished {
                 lowered: Some((limit, of)),
-            } => eprintln!(
+            } => crate::tell!(
                 "promptlab: the server seemed overloaded (streams cut, 429/503 or timeouts); concurrency was lowered to {limit} (of {of})"
             ),
             _ => {}
@@ -78,7 +78,9 @@ impl Bars {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        bar.set_prefix(self.names.get(variant).cloned().unwrap_or_default());
+        bar.set_prefix(
+            crate::core::display::visible(self.names.get(variant).map_or("", |s| s)).into_owned(),
+        );
         bar
     }
 }
@@ -90,6 +92,15 @@ fn progress() -> Report {
     Arc::new(move |e| bars.lock().unwrap_or_else(|e| e.into_inner()).show(e))
 }
 
+/// `--vary model=a,b` on the scripted backend, which has no model: every label would get the
+/// same script's samples, so it is refused.
+fn refuse_models_without_models(kind: BackendKind, models: usize) -> Result<(), String> {
+    if kind == BackendKind::Scripted && models > 1 {
+        return Err("--vary model needs a backend with models (a server's, or GGUF files for the local one): the scripted backend has none, so every model would get the same script's samples".into());
+    }
+    Ok(())
+}
+
 pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let config = Config::load()?;
     let (mut base, _) =
@@ -99,7 +110,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
     let dataset = jobs::load(args.dataset.clone(), args.strict, args.limit).await?;
     for p in &dataset.problems {
-        eprintln!("skipped {p}");
+        crate::tell!("skipped {p}");
     }
     let vary = parse_vary(&args.vary)?;
     let resolved = backend::resolve(&args.backend, &config)?;
@@ -111,6 +122,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             .find(|(k, _)| k == key)
             .map_or_else(|| vec![String::new()], |(_, v)| v.clone())
     };
+    refuse_models_without_models(resolved.kind, values("model").len())?;
     let mut backends: BTreeMap<(String, String), Arc<dyn Backend>> = BTreeMap::new();
     for m in values("model") {
         for l in values("lora") {
@@ -144,7 +156,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         .first()
         .and_then(|v| crate::store::speed::last(&v.backend.info().label()));
     let plan = crate::engine::plan::eval_plan(&variants, &dataset.items, args.greedy, speed);
-    eprintln!("{plan}");
+    crate::tell!("{plan}");
     if args.plan {
         return Ok(true);
     }
@@ -153,7 +165,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     } else {
         let c = Cache::open_default()?;
         if let Some(w) = c.warning() {
-            eprintln!("{w}");
+            crate::tell!("{w}");
         }
         Some(c)
     };
@@ -162,26 +174,34 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             crate::engine::batch::requests(&variants, &dataset.items, cache.as_deref())?;
         crate::store::atomic::write_atomic(out, text.as_bytes())
             .map_err(|e| format!("{}: {e}", out.display()))?;
-        eprintln!(
+        crate::tell!(
             "wrote {lines} batch requests to {} ({cached} samples were cached already); no request was sent",
             out.display()
         );
-        eprintln!(
+        crate::tell!(
             "run them through OpenAI's Batch API or vLLM's batch runner, then the same command with --batch-in RESULTS.jsonl instead of --batch-out"
         );
         return Ok(true);
     }
     // A batch output, from a file or from the server's Batches API, goes into the cache.
     let batch_output = match (&args.batch_in, args.batch) {
-        (Some(input), _) => Some((
-            crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?,
-            input.display().to_string(),
-        )),
+        (Some(input), _) => {
+            let text =
+                crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?;
+            if text.trim().is_empty() {
+                return Err(format!(
+                    "{}: the batch output is empty: no sample to read (is it the output file, \
+                     not the input or the error file?)",
+                    input.display()
+                ));
+            }
+            Some((text, input.display().to_string()))
+        }
         (None, true) => {
             let (text, lines, cached) =
                 crate::engine::batch::requests(&variants, &dataset.items, cache.as_deref())?;
             if lines == 0 {
-                eprintln!("all {cached} samples are cached: no batch to send");
+                crate::tell!("all {cached} samples are cached: no batch to send");
                 None
             } else {
                 Some((
@@ -196,9 +216,9 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         let c = cache.as_deref().ok_or("batches need the sample cache")?;
         let got = crate::engine::batch::absorb(text, &variants, &dataset.items, c)?;
         for p in &got.problems {
-            eprintln!("{source}: {p}");
+            crate::tell!("{source}: {p}");
         }
-        eprintln!(
+        crate::tell!(
             "read {} samples from {source} into the sample cache ({} lines not used); scoring from the cache alone",
             got.stored,
             got.problems.len()
@@ -217,12 +237,13 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             what_if: args.simulate_early_stop.map(|r| (r, args.orders)),
             embedder,
             cache_only: args.batch_in.is_some() || args.batch,
-            ..EvalOptions::new(concurrency, cache, cancel.clone())
+            ..EvalOptions::new(concurrency, cache.clone(), cancel.clone())
         },
         baseline,
     };
     let results = job.run(&progress()).await;
     let (dataset, variants) = (&job.dataset, &job.variants);
+    super::run::say_cache_failure(cache.as_deref());
     // This backend's speed, for the next plan.
     for r in results
         .iter()
@@ -268,18 +289,19 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     if let Some(dir) = &args.out {
         eval_report::export(dir, &dataset.name, &results, &provenance, partial)
             .map_err(|e| format!("{}: {e}", dir.display()))?;
-        eprintln!(
+        crate::tell!(
             "wrote {}/items.jsonl, variants.csv, report.md, accuracy.svg",
             dir.display()
         );
     }
     if args.json {
-        println!("{report}");
+        super::out::raw(&format!("{report}\n"))?;
     } else {
-        print!(
-            "{}",
-            eval_report::table(&dataset.name, dataset.items.len(), &results)
-        );
+        super::out::show(&eval_report::table(
+            &dataset.name,
+            dataset.items.len(),
+            &results,
+        ))?;
     }
     if results.iter().all(|r| r.samples.succeeded == 0) {
         let first = results.iter().flat_map(|r| &r.per_item).find_map(|i| {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::core::stats::{Test, Verdict};
 use crate::engine::eval::{FIGURES, VariantResult};
 use crate::engine::grid::{comparison_heading, comparison_lines, figure_widths};
-use crate::store::atomic::write_atomic;
+use crate::store::atomic::write_all_atomic;
 
 /// What produced an evaluation: the promptlab, every backend that sampled, and how many
 /// paths were sampled now or read from the cache.
@@ -194,17 +194,20 @@ pub fn export(
             let _ = writeln!(items, "{v}");
         }
     }
-    write_atomic(&dir.join("items.jsonl"), items.as_bytes())?;
-    write_atomic(&dir.join("variants.csv"), &variants_csv(results, partial)?)?;
-    write_atomic(
-        &dir.join("report.md"),
-        report_md(dataset, results, provenance, partial).as_bytes(),
-    )?;
     let chart = crate::core::chart::svg(
         &format!("{dataset}: accuracy against samples per item"),
         &crate::engine::eval::chart_series(results),
     );
-    write_atomic(&dir.join("accuracy.svg"), chart.as_bytes())
+    // All four or none: a full disk or a folder in the way leaves no half-written export.
+    write_all_atomic(&[
+        (dir.join("items.jsonl"), items.into_bytes()),
+        (dir.join("variants.csv"), variants_csv(results, partial)?),
+        (
+            dir.join("report.md"),
+            report_md(dataset, results, provenance, partial).into_bytes(),
+        ),
+        (dir.join("accuracy.svg"), chart.into_bytes()),
+    ])
 }
 
 /// report.md: the figures (accuracies with their intervals), the comparisons in words, the

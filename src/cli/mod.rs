@@ -1,4 +1,6 @@
 //! The headless front end: clap subcommands, tables for people, `--json` for scripts.
+//! Everything printed goes through `out` (`say!`, `tell!`, `out::raw`): no `print!` here.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod backend;
 pub mod batch;
@@ -7,6 +9,7 @@ pub mod eval;
 pub mod eval_report;
 pub mod model;
 pub mod optimize;
+pub mod out;
 pub mod output;
 pub mod replay;
 pub mod run;
@@ -23,22 +26,49 @@ use crate::core::template::Strategy;
 /// A token cancelled by the first Ctrl-C, which then says `message` on stderr.
 pub fn cancel_on_ctrl_c(message: &'static str) -> CancellationToken {
     let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
+    let on_signal = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("{message}");
-            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-            on_ctrl_c.cancel();
+        // SIGTERM (a service manager, `kill`) and SIGHUP (a closed terminal or SSH session)
+        // stop a command the way Ctrl-C does: what is done is kept and said.
+        #[cfg(unix)]
+        let signal = {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut hup)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) else {
+                return;
+            };
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r.ok().map(|()| 2),
+                s = term.recv() => s.map(|()| 15),
+                s = hup.recv() => s.map(|()| 1),
+            }
+        };
+        #[cfg(not(unix))]
+        let signal = tokio::signal::ctrl_c().await.ok().map(|()| 2);
+        if let Some(number) = signal {
+            crate::tell!("{message}");
+            SIGNAL.store(number, std::sync::atomic::Ordering::SeqCst);
+            on_signal.cancel();
         }
     });
     cancel
 }
 
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The signal that stopped the command (2 for Ctrl-C, 15 SIGTERM, 1 SIGHUP), 0 for none.
+static SIGNAL: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
-/// Whether the user stopped the command with Ctrl-C (it then exits 130, whatever it printed).
+/// Whether the user stopped the command with Ctrl-C or a signal like it (it then exits
+/// 128 + the signal's number, whatever it printed: `exit_code`).
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+    SIGNAL.load(std::sync::atomic::Ordering::SeqCst) != 0
+}
+
+/// 128 + the number of the signal that stopped the command (130 for Ctrl-C, 143 SIGTERM,
+/// 129 SIGHUP).
+pub fn exit_code() -> u8 {
+    128 + SIGNAL.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 #[derive(Debug, Parser)]
@@ -293,6 +323,9 @@ pub struct RunArgs {
     /// Append the run to this session file (created if needed)
     #[arg(long, value_name = "SESSION.yaml")]
     pub save: Option<PathBuf>,
+    /// With --save: replace a session file that is read-only or hard-linked
+    #[arg(long, requires = "save")]
+    pub force: bool,
     /// Sample every path anew instead of reading it from the sample cache; the new samples
     /// replace the cached ones
     #[arg(long)]
@@ -385,14 +418,14 @@ pub struct OptimizeArgs {
     pub backend: BackendArgs,
     #[arg(long, short = 'd')]
     pub dataset: PathBuf,
-    /// Instructions proposed in the first round
-    #[arg(long, default_value_t = 6, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    /// Instructions proposed in the first round (at most 1000)
+    #[arg(long, default_value_t = 6, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     pub candidates: usize,
-    /// Rounds in all (later rounds vary the best)
-    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    /// Rounds in all (later rounds vary the best; at most 100)
+    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100))]
     pub rounds: usize,
-    /// Candidates varied after each round
-    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    /// Candidates varied after each round (at most 1000)
+    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     pub keep: usize,
     /// Dev items that score the candidates
     #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -416,6 +449,10 @@ pub struct OptimizeArgs {
     pub out: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+    /// Print the plan (candidates, dev and held-out items, calls, prompt tokens, expected
+    /// time, the smallest differences the race and the held-out check can detect) and stop
+    #[arg(long)]
+    pub plan: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -458,6 +495,9 @@ pub struct ReplayArgs {
     /// Write the re-voted answers and tallies back into the session file
     #[arg(long, requires = "revote")]
     pub write: bool,
+    /// With --write: replace a session file that is read-only or hard-linked
+    #[arg(long, requires = "write")]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -490,5 +530,9 @@ pub enum ModelAction {
     Pull {
         #[arg(value_name = "OWNER/NAME[:QUANT]")]
         spec: String,
+        /// Keep a file the hub gives no sha256 for, or one whose name a model from elsewhere
+        /// already has, under a name of its own (OWNER--NAME--FILE)
+        #[arg(long)]
+        force: bool,
     },
 }

@@ -12,20 +12,20 @@ fn list(json: bool) -> Result<bool, String> {
     let found = stores.find();
     if json {
         let orphans = stores.orphan_adapters(&found);
-        println!(
-            "{}",
+        super::out::raw(&format!(
+            "{}\n",
             json!({ "models": found, "adapters_without_base": orphans })
-        );
+        ))?;
         return Ok(true);
     }
     if found.is_empty() {
         let mut places: Vec<String> = stores.own.iter().map(|p| p.display().to_string()).collect();
         places.extend(stores.ollama.iter().map(|p| p.display().to_string()));
         places.extend(stores.lm_studio.iter().map(|p| p.display().to_string()));
-        println!(
+        crate::say!(
             "no GGUF model found in {}; scripts/fetch-model.sh installs the embedded one",
             places.join(", ")
-        );
+        )?;
         return Ok(true);
     }
     let w = found
@@ -34,27 +34,27 @@ fn list(json: bool) -> Result<bool, String> {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!("{:<w$}  {:<9}  {:>9}  path", "name", "source", "size");
+    crate::say!("{:<w$}  {:<9}  {:>9}  path", "name", "source", "size")?;
     for m in &found {
-        println!(
+        crate::say!(
             "{:<w$}  {:<9}  {:>6.0} MB  {}",
             crate::core::display::visible(&m.name),
             m.source,
             m.size_bytes as f64 / 1e6,
             m.path.display()
-        );
+        )?;
         for a in &m.adapters {
-            println!("{}", adapter_line(a, w));
+            crate::say!("{}", adapter_line(a, w))?;
         }
     }
     let orphans = stores.orphan_adapters(&found);
     if !orphans.is_empty() {
-        println!("\nadapters whose base is not here:");
+        crate::say!("\nadapters whose base is not here:")?;
         for a in &orphans {
-            println!("{}", adapter_line(a, w));
+            crate::say!("{}", adapter_line(a, w))?;
         }
     }
-    println!("\nrun one with --backend local --model-path PATH (an adapter: add --lora PATH)");
+    crate::say!("\nrun one with --backend local --model-path PATH (an adapter: add --lora PATH)")?;
     Ok(true)
 }
 
@@ -79,14 +79,14 @@ fn adapter_line(a: &crate::store::adapters::FoundAdapter, w: usize) -> String {
 pub async fn model(args: &ModelArgs) -> Result<bool, String> {
     match &args.action {
         Some(ModelAction::List { json }) => list(*json || args.json),
-        Some(ModelAction::Pull { spec }) => pull(spec).await,
+        Some(ModelAction::Pull { spec, force }) => pull(spec, *force).await,
         None => show(args),
     }
 }
 
 /// `promptlab model pull OWNER/NAME[:QUANT]`: the file chosen, downloaded with a progress bar
 /// into promptlab's models folder (where `model list` finds it).
-async fn pull(spec: &str) -> Result<bool, String> {
+async fn pull(spec: &str, force: bool) -> Result<bool, String> {
     use crate::store::hub::{Hub, choose, parse_spec};
     let (repo, quant) = parse_spec(spec)?;
     let hub = Hub::from_env()?;
@@ -101,28 +101,28 @@ async fn pull(spec: &str) -> Result<bool, String> {
         )
         .map_err(|e| e.to_string())?,
     );
-    bar.set_message(file.path.clone());
+    bar.set_message(crate::core::display::visible(&file.path).into_owned());
     let shown = bar.clone();
     let path = hub
-        .download(&repo, file, &dir, &move |done, total| {
+        .download(&repo, file, &dir, force, &move |done, total| {
             shown.set_length(total);
             shown.set_position(done);
         })
         .await;
     bar.finish_and_clear();
     let path = path?;
-    eprintln!(
+    crate::tell!(
         "{} from {repo} is at {}{}",
         file.path,
         path.display(),
         if file.sha256().is_some() {
             " (sha256 checked)"
         } else {
-            " (the hub gave no sha256 to check)"
+            " (the hub gave no sha256 to check; kept under a name of its own)"
         }
     );
-    println!("{}", path.display());
-    eprintln!(
+    crate::say!("{}", path.display())?;
+    crate::tell!(
         "run it with --backend local --model-path {}",
         path.display()
     );
@@ -183,39 +183,39 @@ fn show(args: &ModelArgs) -> Result<bool, String> {
             "problem": problem,
             "get_it": (!present).then_some(FETCH_HINT),
         });
-        println!("{v}");
+        super::out::raw(&format!("{v}\n"))?;
     } else {
-        println!("model:    {name}");
-        println!("path:     {}", path.display());
+        crate::say!("model:    {name}")?;
+        crate::say!("path:     {}", path.display())?;
         match (&facts, &problem) {
             (Some(f), _) => {
-                println!(
+                crate::say!(
                     "present:  yes, {:.1} MB",
                     check.as_ref().map_or(0, |s| *s) as f64 / 1e6
-                );
-                println!("context:  {} tokens", f.n_ctx_train);
-                println!(
+                )?;
+                crate::say!("context:  {} tokens", f.n_ctx_train)?;
+                crate::say!(
                     "params:   {:.0}M ({})",
                     f.n_params as f64 / 1e6,
                     f.description
-                );
-                println!(
+                )?;
+                crate::say!(
                     "prompts:  {}",
                     if looks_instruction_tuned(&path) {
                         "chat (instruction-tuned)"
                     } else {
                         "completion (base model)"
                     }
-                );
+                )?;
             }
-            (None, Some(p)) => println!(
+            (None, Some(p)) => crate::say!(
                 "present:  {}\nproblem:  {p}",
                 if present { "yes, but unusable" } else { "no" }
-            ),
+            )?,
             (None, None) => {}
         }
         if !present {
-            println!("get it:   {FETCH_HINT}");
+            crate::say!("get it:   {FETCH_HINT}")?;
         }
     }
     Ok(facts.is_some())

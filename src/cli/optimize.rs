@@ -44,37 +44,37 @@ pub fn winner(
 }
 
 /// `NAME.yaml` where templates are exported (`./templates` in a project, else the data dir's).
-pub fn template_path(name: &str) -> PathBuf {
-    crate::store::template::export_dir().join(format!("{name}.yaml"))
+/// A template's name comes from a file anyone may share: one that could leave that folder
+/// (`../../x`) is refused (`store::name`).
+pub fn template_path(name: &str) -> Result<PathBuf, String> {
+    crate::store::name::file_in(
+        &crate::store::template::export_dir(),
+        "the template name",
+        name,
+        ".yaml",
+    )
+    .map_err(|e| format!("{e}; give --out FILE.yaml"))
 }
 
 /// Shows a search's events on stderr: its plan, then each round and race step.
 fn show(e: JobEvent) {
     match e {
-        JobEvent::SearchStarted(p) => eprintln!(
-            "APE: {} proposals, {} round(s), keeping {}; racing on {} dev items in batches of {} x {} sample(s), your instruction included; held-out check on {} items\n\
-             plan: up to {} model calls for the search (+{} for the held-out check), up to ~{} generated tokens{}",
+        JobEvent::SearchStarted(p) => crate::tell!(
+            "APE: {} proposals, {} round(s), keeping {}; racing on {} dev items in batches of {} x {} sample(s), your instruction included\n{p}",
             p.candidates,
             p.rounds,
             p.keep,
             p.dev,
             p.batch,
             p.samples,
-            p.held,
-            p.planned_calls,
-            p.held_calls,
-            p.max_tokens,
-            p.budget
-                .map(|b| format!("; stopping at the budget of {b} calls"))
-                .unwrap_or_default()
         ),
         JobEvent::Round { round, proposals } => {
-            eprintln!("round {round}: {proposals} proposal(s)…")
+            crate::tell!("round {round}: {proposals} proposal(s)…")
         }
-        JobEvent::ProposalFailed(error) => eprintln!("  a proposal failed: {error}"),
+        JobEvent::ProposalFailed(error) => crate::tell!("  a proposal failed: {error}"),
         JobEvent::Raced(step) => {
             if let Some(lead) = step.standings.first() {
-                eprintln!(
+                crate::tell!(
                     "  race at {} of {} items: leader {} {}",
                     step.items,
                     step.pool,
@@ -83,7 +83,7 @@ fn show(e: JobEvent) {
                 );
             }
             for d in &step.dropped {
-                eprintln!(
+                crate::tell!(
                     "  {}: {} {}",
                     d.fate().unwrap_or_default(),
                     d.cells()[0],
@@ -123,7 +123,37 @@ fn table(r: &SearchResult, produced_by: &str) -> String {
     out
 }
 
+/// Refuses a budget that cannot pay for a search's proposals and the start of its first race
+/// step (your instruction and one proposal on one step of dev items): such a search would end
+/// with nothing to show.
+fn check_budget(p: &jobs::SearchPlan) -> Result<(), String> {
+    let Some(budget) = p.budget else {
+        return Ok(());
+    };
+    let items = p.batch.min(p.dev);
+    let least = p
+        .candidates
+        .saturating_add(items.saturating_mul(p.samples).saturating_mul(2));
+    if budget >= least {
+        return Ok(());
+    }
+    Err(format!(
+        "--budget {budget} is too small for this search: its {} proposal(s), then your \
+         instruction and one proposal on a race step of {items} dev item(s) x {} sample(s), take \
+         {least} model calls; give --budget {least} or more, or fewer --candidates or a smaller \
+         --race-batch",
+        p.candidates, p.samples
+    ))
+}
+
 pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
+    if args.held_out == Some(0) {
+        return Err(
+            "--held-out 0: the held-out check needs at least 1 item (it is what tells \
+             a better instruction from a lucky one)"
+                .into(),
+        );
+    }
     let config = Config::load()?;
     let (original, _) =
         crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
@@ -132,10 +162,10 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
     let dataset = jobs::load(args.dataset.clone(), false, None).await?;
     // Where the winner goes, checked before anything is sampled: an existing file (the source
     // template included) is replaced only with --force.
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| template_path(&format!("{}-ape", base.name)));
+    let out = match args.out.clone() {
+        Some(o) => o,
+        None => template_path(&format!("{}-ape", base.name))?,
+    };
     if out.exists() && !args.force {
         return Err(format!(
             "{} exists; give another --out, or --force to replace it",
@@ -160,7 +190,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         Cache::open_default().ok(),
         cancel,
     );
-    let search = jobs::search(
+    let mut search = jobs::search(
         backend,
         &base,
         dataset,
@@ -169,6 +199,12 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         args.prompt.temperature,
         opts,
     )?;
+    check_budget(&search.plan())?;
+    search.speed = crate::store::speed::last(&info.label());
+    if args.plan {
+        crate::tell!("{}", search.plan());
+        return Ok(true);
+    }
     let base = &search.base;
     let r = search.run(&show).await;
     if !r.leaderboard.iter().any(|s| !s.seed) {
@@ -185,8 +221,8 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
         _ => None,
     };
     if args.json {
-        println!(
-            "{}",
+        crate::cli::out::raw(&format!(
+            "{}\n",
             json!({
                 "provenance": {"promptlab": crate::core::record::version(), "backend": info},
                 "leaderboard": r.leaderboard,
@@ -201,10 +237,10 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
                 "budget_reached": r.budget_reached,
                 "template": written.as_ref().map(|_| &out),
             })
-        );
+        ))?;
     } else {
-        print!("{}", table(&r, &produced_by));
-        println!(
+        crate::cli::out::show(&table(&r, &produced_by))?;
+        crate::say!(
             "{} model calls{} · {}",
             r.calls,
             if r.budget_reached {
@@ -224,7 +260,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
                 ),
                 (None, _) => "nothing was written".into(),
             }
-        );
+        )?;
     }
     Ok(true)
 }

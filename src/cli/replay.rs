@@ -15,10 +15,17 @@ use crate::core::record::{RunRecord, tally};
 use crate::core::share::shift;
 use crate::core::vote::Tally;
 use crate::engine::{self, RunPlan};
-use crate::store::session::{load_session, save_merged};
+use crate::store::session::{load_session_checked, save_merged};
 
 pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
-    let mut session = load_session(&args.session).map_err(|e| e.to_string())?;
+    let (mut session, inconsistent) =
+        load_session_checked(&args.session).map_err(|e| e.to_string())?;
+    for problem in &inconsistent {
+        crate::tell!(
+            "promptlab: {} was inconsistent: {problem}",
+            args.session.display()
+        );
+    }
     let total = session.runs.len();
     let selected: Vec<usize> = match args.run {
         Some(k) if k >= 1 && k <= total => vec![k - 1],
@@ -36,9 +43,12 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
     if args.kind.is_some() || args.strict.strict_answers.is_some() {
         revote(&args, &mut session.runs, &selected).await?;
         if args.write {
+            if args.force {
+                crate::store::atomic::force_replace();
+            }
             // Runs another process added since the file was read are kept.
             let added = save_merged(&args.session, &mut session).map_err(|e| e.to_string())?;
-            eprintln!(
+            crate::tell!(
                 "re-voted {} run(s) in {}{}",
                 selected.len(),
                 args.session.display(),
@@ -67,7 +77,11 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
             out.push('\n');
         }
     }
-    print!("{out}");
+    if args.json {
+        super::out::raw(&out)?;
+    } else {
+        super::out::show(&out)?;
+    }
     Ok(true)
 }
 
@@ -164,22 +178,19 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
                 "rerun": {"backend": info, "promptlab": crate::core::record::version(), "tally": tally_rows(&new.tally), "answer": new.tally.winner, "agreement": new.tally.agreement, "paths": new.paths.iter().map(super::output::path_json).collect::<Vec<_>>()},
                 "share_shift": shift(&r.result.tally, &new.tally),
             });
-            println!("{v}");
+            super::out::raw(&format!("{v}\n"))?;
         } else {
-            println!(
+            crate::say!(
                 "── run {} · recorded {} vs now {} ──",
                 i + 1,
                 r.backend.label(),
                 info.label()
-            );
-            print!(
-                "{}",
-                crate::core::display::side_by_side(
-                    &r.result.tally,
-                    &new.tally,
-                    ["recorded", "now"]
-                )
-            );
+            )?;
+            crate::cli::out::show(&crate::core::display::side_by_side(
+                &r.result.tally,
+                &new.tally,
+                ["recorded", "now"],
+            ))?;
             if new.succeeded() == 0 {
                 // A failure is not a change of answer.
                 let why = new
@@ -187,22 +198,22 @@ async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Res
                     .iter()
                     .find_map(|p| p.error.clone())
                     .unwrap_or_default();
-                println!("every re-run path failed ({why}): no answer to compare\n");
+                crate::say!("every re-run path failed ({why}): no answer to compare\n")?;
             } else {
                 let verdict = if r.result.tally.winner == new.tally.winner {
                     "same answer"
                 } else {
                     "the answer changed"
                 };
-                println!(
+                crate::say!(
                     "{verdict}: {} → {}",
                     show(&r.result.tally.winner),
                     show(&new.tally.winner)
-                );
+                )?;
                 if let Some(s) = shift(&r.result.tally, &new.tally) {
-                    println!("{}", s.describe());
+                    crate::say!("{}", s.describe())?;
                 }
-                println!();
+                crate::say!()?;
             }
         }
         if cancel.is_cancelled() {

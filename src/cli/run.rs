@@ -54,6 +54,9 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         .or_else(|| template.query.clone())
         .ok_or("no query: give one with --query (the template has none)")?;
     if let Some(path) = &args.save {
+        if args.force {
+            crate::store::atomic::force_replace();
+        }
         check_save_target(path)?;
     }
     let resolved = backend::resolve(&args.backend, &config)?;
@@ -65,9 +68,9 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     plan.embedder = backend::embedder(&resolved, &template.answer)?;
     plan.fresh = args.fresh;
     if args.show_prompt {
-        println!("{}", plan.first.prompt);
+        crate::say!("{}", plan.first.prompt)?;
         if !plan.first.stop.is_empty() {
-            eprintln!("(stop sequences: {:?})", plan.first.stop);
+            crate::tell!("(stop sequences: {:?})", plan.first.stop);
         }
         return Ok(true);
     }
@@ -80,6 +83,7 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let progress = tokio::spawn(show_progress(rx, plan.sampling.n as u64));
     let result = engine::run(backend, plan.clone(), Some(tx), cancel).await;
     let _ = progress.await;
+    say_cache_failure(plan.cache.as_deref());
 
     // A cancelled run shows what arrived (and exits 130); a run where every path failed says
     // why.
@@ -99,9 +103,9 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     }
     let report = Report::live(&template, &plan, &info, &result);
     if args.json {
-        println!("{}", report.json());
+        super::out::raw(&format!("{}\n", report.json()))?;
     } else {
-        print!("{}", report.table(args.full));
+        super::out::show(&report.table(args.full))?;
     }
     if let Some(path) = &args.save {
         let mut lab = template.clone();
@@ -118,9 +122,16 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
             result,
         };
         let runs = append_run(path, &lab, record).map_err(|e| e.to_string())?;
-        eprintln!("saved run {runs} to {}", path.display());
+        crate::tell!("saved run {runs} to {}", path.display());
     }
     Ok(true)
+}
+
+/// Says once, at the end of a command, that samples could not be stored (a full disk).
+pub(super) fn say_cache_failure(cache: Option<&crate::engine::cache::Cache>) {
+    if let Some(w) = cache.and_then(|c| c.write_failure()) {
+        crate::tell!("{w}");
+    }
 }
 
 /// The sample cache a run reads its paths from and stores them in: path i of the same
@@ -130,12 +141,12 @@ fn open_cache() -> Option<Arc<crate::engine::cache::Cache>> {
     match crate::engine::cache::Cache::open_default() {
         Ok(c) => {
             if let Some(w) = c.warning() {
-                eprintln!("{w}");
+                crate::tell!("{w}");
             }
             Some(c)
         }
         Err(e) => {
-            eprintln!("warning: sampling without the sample cache: {e}");
+            crate::tell!("warning: sampling without the sample cache: {e}");
             None
         }
     }
@@ -149,6 +160,7 @@ fn check_save_target(path: &std::path::Path) -> Result<(), String> {
             .map_err(|e| format!("--save: {e} (not a session this promptlab can add to)"))?;
     }
     crate::store::atomic::check_writable(path)
+        .and_then(|()| crate::store::atomic::check_replace(path))
         .map_err(|e| format!("--save {}: cannot write there: {e}", path.display()))
 }
 
@@ -178,7 +190,7 @@ async fn show_progress(mut rx: mpsc::UnboundedReceiver<EngineEvent>, n: u64) {
             EngineEvent::Throttled { limit, reason } if !throttled => {
                 throttled = true;
                 bar.suspend(|| {
-                    eprintln!(
+                    crate::tell!(
                         "promptlab: the server seems overloaded ({reason}); sampling at most {limit} at once from now on"
                     )
                 });

@@ -5,6 +5,17 @@ use serde_json::json;
 use crate::cli::TemplatesArgs;
 use crate::store::template::list;
 
+/// Prints the list: JSON as it is, the table with every character made visible.
+pub fn print(args: &TemplatesArgs) -> Result<bool, String> {
+    let text = templates(args);
+    if args.json {
+        super::out::raw(&text)?;
+    } else {
+        super::out::show(&text)?;
+    }
+    Ok(true)
+}
+
 pub fn templates(args: &TemplatesArgs) -> String {
     let listed = list();
     if args.json {

@@ -77,11 +77,28 @@ const PALETTE: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
 ];
 
+/// Text for an SVG's text and attribute values: markup characters as entities, and every
+/// control character (most of which XML 1.0 cannot hold at all) and bidi override written
+/// out visibly as `\x1b`, `\u{202e}`.
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x100 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A self-contained SVG of `series` under `title`.
@@ -238,6 +255,101 @@ mod tests {
         assert!(!svg.contains("NaN"));
         let lone = svg_points_only();
         assert!(!lone.contains("NaN"));
+    }
+
+    /// A small XML well-formedness check: characters XML 1.0 allows, entities it knows,
+    /// quoted attributes, and tags that open and close in order. The reason when not.
+    pub(crate) fn well_formed(xml: &str) -> Result<(), String> {
+        if let Some(c) = xml
+            .chars()
+            .find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (c as u32) < 0x20)
+        {
+            return Err(format!("{c:?} is no XML character"));
+        }
+        let mut open: Vec<String> = Vec::new();
+        let mut rest = xml;
+        while let Some(i) = rest.find(['<', '&', '>']) {
+            let (c, after) = (rest.as_bytes()[i], &rest[i + 1..]);
+            if c == b'>' {
+                return Err(format!(
+                    "a stray `>` before {:?}",
+                    &after[..after.len().min(20)]
+                ));
+            }
+            if c == b'&' {
+                let end = after.find(';').ok_or("an `&` without `;`")?;
+                let name = &after[..end];
+                let known = ["amp", "lt", "gt", "quot", "apos"].contains(&name)
+                    || name
+                        .strip_prefix('#')
+                        .is_some_and(|n| n.chars().all(|d| d.is_ascii_digit()));
+                if !known {
+                    return Err(format!("unknown entity &{name};"));
+                }
+                rest = &after[end + 1..];
+                continue;
+            }
+            // A tag: up to its `>`, outside quoted attribute values.
+            let mut quote = None;
+            let end = after
+                .char_indices()
+                .find(|&(_, ch)| match (quote, ch) {
+                    (None, '"' | '\'') => {
+                        quote = Some(ch);
+                        false
+                    }
+                    (Some(q), ch) if ch == q => {
+                        quote = None;
+                        false
+                    }
+                    (Some(_), '<') => true,
+                    (None, '>') => true,
+                    _ => false,
+                })
+                .map(|(k, _)| k)
+                .ok_or("a tag that never ends")?;
+            let tag = &after[..end];
+            if tag.contains('<') {
+                return Err(format!("`<` inside the tag {tag:?}"));
+            }
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|ch| !ch.is_whitespace() && *ch != '/')
+                .collect();
+            if let Some(closing) = tag.strip_prefix('/') {
+                if open.pop().as_deref() != Some(closing.trim()) {
+                    return Err(format!("</{closing}> closes nothing open"));
+                }
+            } else if !tag.ends_with('/') && !tag.starts_with('?') && !tag.starts_with('!') {
+                open.push(name);
+            }
+            rest = &after[end + 1..];
+        }
+        match open.pop() {
+            Some(tag) => Err(format!("<{tag}> never closed")),
+            None => Ok(()),
+        }
+    }
+
+    #[test]
+    fn any_name_gives_well_formed_xml() {
+        let nasty = "a\u{1b}]0;t\u{7}<b> & \"c\" 'd' \u{202e}\u{9b}1m\u{0}\r";
+        let series = vec![Series::Point {
+            name: nasty.into(),
+            x: 1.0,
+            y: 0.5,
+            interval: Some((0.2, 0.8)),
+        }];
+        let svg = svg(nasty, &series);
+        assert_eq!(well_formed(&svg), Ok(()), "{svg}");
+        assert!(
+            svg.contains("a\\x1b]0;t\\x07&lt;b&gt; &amp; &quot;c&quot;"),
+            "{svg}"
+        );
+        assert!(well_formed("<a><b></a>").is_err());
+        assert!(well_formed("<a>\u{1b}</a>").is_err());
+        assert!(well_formed("<a>&nope;</a>").is_err());
     }
 
     fn svg_points_only() -> String {

@@ -23,7 +23,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::escapes;
 use super::numbers;
+pub use super::options::parse_options;
 pub use super::spec::answer::{AnswerKind, AnswerSpec};
 
 /// How an answer was read from a reply, from the surest to the guesses.
@@ -102,8 +104,6 @@ static LEAD_LETTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?i:(?:option|choice|letter)\s*)?(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Z])(?:[).:,;!\]*_]|\s|$))")
         .expect("static regex")
 });
-static OPTION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\(([A-Z])\)\s*([^\n(]+)").expect("static regex"));
 
 /// A ready-to-use extractor for one answer spec (the regex compiled once).
 #[derive(Debug, Clone)]
@@ -143,6 +143,9 @@ impl Extractor {
 
     /// The answer in `text` and how it was read, or `None` (the no-answer bucket).
     pub fn read(&self, text: &str, query: &str) -> Option<Reading> {
+        // The answer is what a terminal would show: escape sequences never vote.
+        let text = &*escapes::strip(text);
+        let query = &*escapes::strip(query);
         if self.kind == AnswerKind::Regex {
             let re = self.pattern.as_ref()?;
             let caps = re.captures(text)?;
@@ -404,14 +407,6 @@ fn sentence_end(s: &str) -> usize {
         .map_or(s.len(), |(i, _)| i)
 }
 
-/// The options of a multiple-choice query: "(A) first (B) second" -> [('A', "first"), ...].
-pub fn parse_options(query: &str) -> Vec<(char, String)> {
-    OPTION
-        .captures_iter(query)
-        .filter_map(|c| Some((c[1].chars().next()?, c[2].trim().to_string())))
-        .collect()
-}
-
 /// The text a text or choice answer is read from: the first line after the trigger (or the
 /// boxed content), or a one-line reply.
 fn segment<'a>(answer: &Located<'a>, text: &'a str) -> Option<&'a str> {
@@ -569,6 +564,20 @@ mod tests {
     }
 
     #[test]
+    fn choice_reads_options_however_the_query_writes_them() {
+        let e = ex(AnswerKind::Choice);
+        let q = "How many? Options: A) 367 B) 375 C) 730 D) 365 E) 356";
+        assert_eq!(e.extract("The answer is 730.", q).as_deref(), Some("C"));
+        assert_eq!(e.extract("The answer is (E).", q).as_deref(), Some("E"));
+        let lines = "How many?\nA. 367\nB. 375\nC. 730";
+        assert_eq!(
+            e.extract("So the answer is B.", lines).as_deref(),
+            Some("B")
+        );
+        assert_eq!(e.extract("The answer is 730", lines).as_deref(), Some("C"));
+    }
+
+    #[test]
     fn choice_with_labels_returns_label() {
         let spec = AnswerSpec {
             kind: AnswerKind::Choice,
@@ -614,6 +623,25 @@ mod tests {
         let (a, b) = answer_sentence(t).unwrap();
         assert_eq!(&t[a..b], "The answer is 18.50 dollars.");
         assert_eq!(answer_sentence("no trigger"), None);
+    }
+
+    #[test]
+    fn escape_sequences_do_not_change_the_answer() {
+        let n = ex(AnswerKind::Number);
+        for text in [
+            "The answer is \x1b[31m18\x1b[0m.",
+            "\x1b]0;The answer is 31\x07The answer is 18.",
+            "The answer is \u{9b}1;31m18\u{9b}0m",
+            "The answer is 1\u{202e}8",
+        ] {
+            assert_eq!(n.extract(text, "").as_deref(), Some("18"), "{text:?}");
+        }
+        let c = ex(AnswerKind::Choice);
+        assert_eq!(
+            c.extract("The answer is \x1b[1m(B)\x1b[0m.", "(A) 3 (B) 4")
+                .as_deref(),
+            Some("B")
+        );
     }
 
     #[test]

@@ -146,7 +146,17 @@ pub fn absorb(
             problem(format!("failed: {why}"));
             continue;
         }
-        let status = v["response"]["status_code"].as_u64().unwrap_or(0);
+        let code = &v["response"]["status_code"];
+        let Some(status) = code
+            .as_u64()
+            .or_else(|| code.as_str().and_then(|s| s.trim().parse().ok()))
+        else {
+            problem(match code {
+                Value::Null => "no response.status_code".into(),
+                other => format!("response.status_code {other} is not a number"),
+            });
+            continue;
+        };
         if status != 200 {
             let body = &v["response"]["body"];
             let why = body["error"]["message"]

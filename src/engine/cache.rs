@@ -34,6 +34,8 @@ pub struct Cache {
     skipped: usize,
     entries: Mutex<HashMap<String, PathRecord>>,
     file: Mutex<File>,
+    /// The first failed write (a full disk) and how many samples were not stored since.
+    failed: Mutex<Option<(String, usize)>>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -54,6 +56,14 @@ impl Cache {
     pub fn open(dir: &Path) -> std::io::Result<Cache> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("samples.jsonl");
+        // A device or FIFO in its place (/dev/null, /dev/full) would swallow every sample or
+        // never end a read: only a regular file is a cache.
+        if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
         let mut entries = HashMap::new();
         let mut skipped = 0;
         let mut bytes = Vec::new();
@@ -84,6 +94,7 @@ impl Cache {
             skipped,
             entries: Mutex::new(entries),
             file: Mutex::new(file),
+            failed: Mutex::new(None),
         })
     }
 
@@ -118,6 +129,17 @@ impl Cache {
         })
     }
 
+    /// Whether writes failed (a full disk): one warning for people, naming the first error
+    /// and how many samples were not stored, for the end of a command.
+    pub fn write_failure(&self) -> Option<String> {
+        let failed = self.failed.lock().ok()?;
+        let (e, n) = failed.as_ref()?;
+        Some(format!(
+            "warning: {}: {n} sample(s) could not be stored in the sample cache ({e}); they will be sampled again next time",
+            self.path.display()
+        ))
+    }
+
     pub fn len(&self) -> usize {
         self.entries.lock().map_or(0, |e| e.len())
     }
@@ -144,8 +166,15 @@ impl Cache {
         line.push('\n');
         if let Ok(mut f) = self.file.lock()
             && let Err(e) = f.write_all(line.as_bytes())
+            && let Ok(mut failed) = self.failed.lock()
         {
-            tracing::warn!("cache write failed: {e}");
+            match &mut *failed {
+                Some((_, n)) => *n += 1,
+                None => {
+                    tracing::warn!("{}: cache write failed: {e}", self.path.display());
+                    *failed = Some((e.to_string(), 1));
+                }
+            }
         }
         if let Ok(mut m) = self.entries.lock() {
             m.insert(key.to_string(), path.clone());

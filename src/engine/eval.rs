@@ -149,6 +149,10 @@ impl SampleCounts {
             self.failed += 1;
         }
         self.truncated += usize::from(p.truncated());
+        // A cache-only evaluation's missing sample was never sent: neither fresh nor cached.
+        if p.error.as_deref() == Some(super::NOT_CACHED) {
+            return;
+        }
         if p.cached {
             self.cached += 1;
             return;

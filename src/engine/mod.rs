@@ -78,7 +78,7 @@ impl RunPlan {
             && template.answer.choices.is_empty()
             && crate::core::extract::parse_options(query).is_empty()
         {
-            return Err("answer kind `choice` needs `choices` in the template, or a query that lists its options as \"(A) … (B) …\"".into());
+            return Err("answer kind `choice` needs `choices` in the template, or a query that lists its options as \"(A) … (B) …\", \"A) …\", \"A. …\" or \"A: …\"".into());
         }
         Ok(RunPlan {
             query: query.trim().to_string(),
@@ -358,8 +358,7 @@ fn early_stop_of(
 }
 
 /// The error of a path a cache-only run did not find in the cache.
-pub const NOT_CACHED: &str =
-    "not in the sample cache (run the same evaluation once without --simulate-early-stop)";
+pub const NOT_CACHED: &str = "not in the sample cache, and a cache-only evaluation sends no request (the batch output has no line for it, or: run it once without --simulate-early-stop)";
 
 /// The votes of finished paths, in index order (`None`: unparsed or failed): their answers,
 /// or their clusters' labels for free-form answers.

@@ -38,6 +38,8 @@ pub struct Search {
     /// Model calls not to exceed.
     pub budget: Option<usize>,
     pub opts: EvalOptions,
+    /// This backend's last measured seconds per sampled path, for the plan's expected time.
+    pub speed: Option<f64>,
 }
 
 /// A search for a better instruction than `base`'s on `dataset`: candidates scored by `votes`
@@ -74,6 +76,7 @@ pub fn search(
         dataset: dataset.name,
         dev,
         held,
+        speed: None,
     })
 }
 
@@ -81,6 +84,8 @@ impl Search {
     pub fn plan(&self) -> SearchPlan {
         let samples = self.base.sampling.n as usize;
         let planned_calls = self.planned_calls();
+        let held_calls = 2 * self.held.len() * samples;
+        let calls = self.budget.unwrap_or(usize::MAX);
         SearchPlan {
             dataset: self.dataset.clone(),
             candidates: self.cfg.candidates,
@@ -91,8 +96,14 @@ impl Search {
             samples,
             batch: self.cfg.batch,
             planned_calls,
-            held_calls: 2 * self.held.len() * samples,
+            held_calls,
             max_tokens: planned_calls * self.base.sampling.max_tokens.max(PROPOSAL_TOKENS) as usize,
+            prompt_tokens: super::plan::search_prompt_tokens(self, planned_calls + held_calls),
+            seconds: self
+                .speed
+                .map(|s| s * (calls.min(planned_calls) + held_calls) as f64),
+            detectable_dev: super::plan::detectable(self.dev.len(), self.cfg.candidates),
+            detectable_held: super::plan::detectable(self.held.len(), 1),
             budget: self.budget,
         }
     }

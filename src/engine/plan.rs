@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use super::RunPlan;
 use super::eval::Variant;
+use super::jobs::SearchPlan;
+use super::optimize::Search;
 use crate::core::stats::{ALPHA, POWER, minimum_detectable, planning_sd, round_items};
 use crate::core::template::Strategy;
 use crate::store::dataset::Item;
@@ -58,7 +60,6 @@ pub fn eval_plan(
         paths += items.len() * n;
         calls += items.len() * n * stages;
     }
-    let comparisons = variants.len().saturating_sub(1).max(1);
     EvalPlan {
         items: items.len(),
         variants: variants.len(),
@@ -67,12 +68,83 @@ pub fn eval_plan(
         calls,
         prompt_tokens: (chars / CHARS_PER_TOKEN).round() as u64,
         seconds: seconds_per_path.map(|s| s * paths as f64),
-        detectable: minimum_detectable(
-            items.len() as u64,
-            planning_sd(),
-            ALPHA / comparisons as f64,
-            POWER,
-        ),
+        detectable: detectable(items.len(), variants.len().saturating_sub(1)),
+    }
+}
+
+/// The smallest paired difference `items` detect at 80% power, at the 5% level shared by
+/// `comparisons` tests (Bonferroni, which Holm's first step is).
+pub fn detectable(items: usize, comparisons: usize) -> Option<f64> {
+    minimum_detectable(
+        items as u64,
+        planning_sd(),
+        ALPHA / comparisons.max(1) as f64,
+        POWER,
+    )
+}
+
+/// Prompt tokens of `calls` scoring calls of a search: the mean rendered prompt of its dev and
+/// held-out items under the template's own instruction (candidates' instructions are about as
+/// long), at [`CHARS_PER_TOKEN`].
+pub fn search_prompt_tokens(search: &Search, calls: usize) -> u64 {
+    let items = search.dev.iter().chain(&search.held);
+    let mode = (search.base.mode).unwrap_or(search.backend.info().default_mode);
+    let lengths: Vec<usize> = items
+        .filter_map(|item| RunPlan::new(&search.base, &item.input, mode).ok())
+        .map(|plan| plan.first.prompt.char_len())
+        .collect();
+    if lengths.is_empty() {
+        return 0;
+    }
+    let mean = lengths.iter().sum::<usize>() as f64 / lengths.len() as f64;
+    (mean * calls as f64 / CHARS_PER_TOKEN).round() as u64
+}
+
+impl fmt::Display for SearchPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "plan: {} candidates × {} round{} raced on {} × {} sample{}, held-out check on {} · up to {} model calls (+{} held-out) · ≈{} prompt tokens (estimated at {CHARS_PER_TOKEN} characters a token), ≤{} generated · ",
+            self.candidates,
+            self.rounds,
+            if self.rounds == 1 { "" } else { "s" },
+            items(self.dev, "dev item"),
+            self.samples,
+            if self.samples == 1 { "" } else { "s" },
+            items(self.held, "item"),
+            self.planned_calls,
+            self.held_calls,
+            round_items(self.prompt_tokens),
+            round_items(self.max_tokens as u64),
+        )?;
+        match self.seconds {
+            Some(s) => write!(
+                f,
+                "about {} at this backend's last measured speed",
+                duration(s)
+            )?,
+            None => f.write_str("expected time: speed unknown")?,
+        }
+        if let Some(b) = self.budget {
+            write!(f, " · stopping at the budget of {b} calls")?;
+        }
+        if let Some(d) = self.detectable_dev {
+            write!(
+                f,
+                " · {} tell a candidate from the leader only if they differ by {}",
+                items(self.dev, "dev item"),
+                points(d)
+            )?;
+        }
+        if let Some(d) = self.detectable_held {
+            write!(
+                f,
+                ", {} the winner from yours by {}",
+                items(self.held, "held-out item"),
+                points(d)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -104,14 +176,33 @@ impl fmt::Display for EvalPlan {
             None => f.write_str("expected time: speed unknown")?,
         }
         match self.detectable {
+            Some(d) if d >= 1.0 => write!(
+                f,
+                " · {} cannot tell any two variants apart reliably",
+                items(self.items, "item")
+            ),
             Some(d) => write!(
                 f,
-                " · {} items can only tell apart differences of about {:.0} points",
-                self.items,
+                " · {} can only tell apart differences of about {:.0} points",
+                items(self.items, "item"),
                 d * 100.0
             ),
             None => Ok(()),
         }
+    }
+}
+
+/// "1 item", "40 items".
+fn items(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// A detectable difference in words: "about 25 points", or none below 100.
+fn points(d: f64) -> String {
+    if d >= 1.0 {
+        "more than 100 points (no difference can be shown)".into()
+    } else {
+        format!("about {:.0} points", d * 100.0)
     }
 }
 
@@ -151,5 +242,28 @@ mod tests {
             ..plan
         };
         assert!(unknown.to_string().contains("expected time: speed unknown"));
+    }
+
+    #[test]
+    fn a_plan_too_small_to_show_anything_says_so() {
+        let d = detectable(2, 1);
+        assert!(d.unwrap() >= 1.0, "{d:?}");
+        let plan = EvalPlan {
+            items: 2,
+            variants: 2,
+            samples: 1,
+            paths: 4,
+            calls: 6,
+            prompt_tokens: 100,
+            seconds: None,
+            detectable: d,
+        };
+        assert!(
+            plan.to_string()
+                .ends_with("2 items cannot tell any two variants apart reliably"),
+            "{plan}"
+        );
+        assert_eq!(points(0.254), "about 25 points");
+        assert!(points(1.3).starts_with("more than 100 points"));
     }
 }

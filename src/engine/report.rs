@@ -64,6 +64,15 @@ pub struct SearchPlan {
     pub held_calls: usize,
     /// Generated tokens at most.
     pub max_tokens: usize,
+    /// Prompt tokens of every call, estimated from the rendered prompts of the dev and
+    /// held-out items at [`super::plan::CHARS_PER_TOKEN`].
+    pub prompt_tokens: u64,
+    /// Expected seconds from this backend's last measured speed (`None`: unknown).
+    pub seconds: Option<f64>,
+    /// The smallest difference the dev race (against every candidate at once) and the
+    /// held-out check (one paired test) can detect at 80% power.
+    pub detectable_dev: Option<f64>,
+    pub detectable_held: Option<f64>,
     pub budget: Option<usize>,
 }
 

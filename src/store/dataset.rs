@@ -63,6 +63,9 @@ fn strings(v: &Value) -> Option<Vec<String>> {
 fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, String> {
     let o = obj.as_object().ok_or("not a JSON object")?;
     let input = o.get("input").and_then(scalar).ok_or("no `input`")?;
+    if input.trim().is_empty() {
+        return Err("empty `input`".into());
+    }
     let mut choices: Vec<String> = o.get("choices").and_then(strings).unwrap_or_default();
     let targets = if let Some(t) = o.get("target") {
         strings(t).ok_or("`target` must be a string, a number or a list of them")?
@@ -81,6 +84,10 @@ fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, String> {
     } else {
         return Err("no `target` (or `target_scores`)".into());
     };
+    let targets: Vec<String> = targets
+        .into_iter()
+        .filter(|t| !t.trim().is_empty())
+        .collect();
     if targets.is_empty() {
         return Err("`target` is empty".into());
     }
@@ -124,134 +131,199 @@ pub fn default_dataset() -> std::path::PathBuf {
     }
 }
 
+/// What could not be read, each at its place: collected, or the load's error with `strict`.
+struct Problems<'a> {
+    name: &'a str,
+    strict: bool,
+    list: Vec<String>,
+}
+
+impl Problems<'_> {
+    /// The error at `line` (`0`: the file as a whole).
+    fn fail(&self, line: usize, message: String) -> StoreError {
+        StoreError::Parse {
+            path: match line {
+                0 => self.name.to_string(),
+                n => format!("{}:{n}", self.name),
+            },
+            message,
+        }
+    }
+
+    fn add(&mut self, line: usize, message: String) -> Result<(), StoreError> {
+        if self.strict {
+            return Err(self.fail(line, message));
+        }
+        self.list.push(match line {
+            0 => format!("{}: {message}", self.name),
+            n => format!("{}:{n}: {message}", self.name),
+        });
+        Ok(())
+    }
+}
+
+/// Items each with the line it starts on (`0` where a file has no lines to speak of).
+type Placed = Vec<(usize, Item)>;
+
 pub fn load_dataset(path: &Path, strict: bool) -> Result<Dataset, StoreError> {
     let name = path.display().to_string();
     let text = super::read_text(path).map_err(|source| StoreError::Io {
         path: name.clone(),
         source,
     })?;
-    let fail = |line: usize, message: String| StoreError::Parse {
-        path: format!("{name}:{line}"),
-        message,
-    };
-    let mut items = Vec::new();
-    let mut problems = Vec::new();
-    let mut problem = |line: usize, message: String| -> Result<(), StoreError> {
-        if strict {
-            return Err(fail(line, message));
-        }
-        problems.push(format!("{name}:{line}: {message}"));
-        Ok(())
+    let mut problems = Problems {
+        name: &name,
+        strict,
+        list: Vec::new(),
     };
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if ext == "json" {
-        let v: Value = serde_json::from_str(&text).map_err(|e| fail(e.line(), e.to_string()))?;
-        let examples = v
-            .get("examples")
-            .and_then(Value::as_array)
-            .ok_or_else(|| fail(1, "a BIG-bench task.json needs `examples`".into()))?;
-        for (i, ex) in examples.iter().enumerate() {
-            match item_of(ex, i + 1) {
-                Ok(it) => items.push(it),
-                Err(e) => problem(0, format!("example {}: {e}", i + 1))?,
-            }
+    let items = match ext.as_str() {
+        "json" => task_items(&text, &mut problems)?,
+        "csv" => csv_items(&text, &mut problems)?,
+        _ => jsonl_items(&text, &mut problems)?,
+    };
+    // Ids name items in exports and drill-downs: a repeated id is reported at its line (and
+    // refused with --strict); later items with it are skipped.
+    let mut seen = std::collections::HashMap::new();
+    let mut unique = Vec::with_capacity(items.len());
+    for (i, (line, it)) in items.into_iter().enumerate() {
+        if let Some(&first) = seen.get(&it.id) {
+            let first = match first {
+                (0, k) => format!("item {k}"),
+                (l, _) => format!("line {l}"),
+            };
+            let what = match line {
+                0 => format!("item {}: ", i + 1),
+                _ => String::new(),
+            };
+            problems.add(
+                line,
+                format!("{what}duplicate id `{}` (first on {first}; skipped)", it.id),
+            )?;
+        } else {
+            seen.insert(it.id.clone(), (line, i + 1));
+            unique.push(it);
         }
-    } else if ext == "csv" {
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let headers = rdr.headers().map_err(|e| fail(1, e.to_string()))?.clone();
-        let col = |n: &str| {
-            headers
-                .iter()
-                .position(|h| h.trim().eq_ignore_ascii_case(n))
-        };
-        let (Some(ci), Some(ct)) = (col("input"), col("target")) else {
-            return Err(fail(
-                1,
-                "the header needs `input` and `target` columns".into(),
-            ));
-        };
-        let (cid, cch) = (col("id"), col("choices"));
-        for (i, rec) in rdr.records().enumerate() {
-            let line = rec
-                .as_ref()
-                .ok()
-                .and_then(|r| r.position())
-                .map_or(i + 2, |p| p.line() as usize);
-            let rec = match rec {
-                Ok(r) => r,
-                Err(e) => {
-                    problem(line, e.to_string())?;
-                    continue;
-                }
-            };
-            let get = |c: Option<usize>| {
-                c.and_then(|c| rec.get(c))
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-            };
-            let (Some(input), Some(target)) = (get(Some(ci)), get(Some(ct))) else {
-                problem(line, "empty `input` or `target`".into())?;
+    }
+    if unique.is_empty() {
+        return Err(problems.fail(0, "no usable items".into()));
+    }
+    let problems = problems.list;
+    Ok(Dataset {
+        name,
+        items: unique,
+        problems,
+    })
+}
+
+/// A BIG-bench `task.json`'s examples.
+fn task_items(text: &str, problems: &mut Problems<'_>) -> Result<Placed, StoreError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| problems.fail(e.line(), json_why(&e)))?;
+    let examples = v
+        .get("examples")
+        .and_then(Value::as_array)
+        .ok_or_else(|| problems.fail(1, "a BIG-bench task.json needs `examples`".into()))?;
+    let mut items = Vec::new();
+    for (i, ex) in examples.iter().enumerate() {
+        match item_of(ex, i + 1) {
+            Ok(it) => items.push((0, it)),
+            Err(e) => problems.add(0, format!("example {}: {e}", i + 1))?,
+        }
+    }
+    Ok(items)
+}
+
+/// A CSV with a header naming `input` and `target` (and optionally `id`, `choices`).
+fn csv_items(text: &str, problems: &mut Problems<'_>) -> Result<Placed, StoreError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| problems.fail(1, e.to_string()))?
+        .clone();
+    let col = |n: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(n))
+    };
+    let (Some(ci), Some(ct)) = (col("input"), col("target")) else {
+        return Err(problems.fail(1, "the header needs `input` and `target` columns".into()));
+    };
+    let (cid, cch) = (col("id"), col("choices"));
+    let mut items = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let line = rec
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i + 2, |p| p.line() as usize);
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                problems.add(line, e.to_string())?;
                 continue;
-            };
-            let split = |s: &str| {
-                s.split('|')
-                    .map(|x| x.trim().to_string())
-                    .filter(|x| !x.is_empty())
-                    .collect::<Vec<_>>()
-            };
-            let choices = get(cch).map(split).unwrap_or_default();
-            items.push(Item {
+            }
+        };
+        let get = |c: Option<usize>| {
+            c.and_then(|c| rec.get(c))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let (Some(input), Some(target)) = (get(Some(ci)), get(Some(ct))) else {
+            problems.add(line, "empty `input` or `target`".into())?;
+            continue;
+        };
+        let split = |s: &str| {
+            s.split('|')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+        };
+        let choices = get(cch).map(split).unwrap_or_default();
+        items.push((
+            line,
+            Item {
                 id: get(cid).map_or_else(|| (i + 1).to_string(), str::to_string),
                 input: with_choices(input, &choices),
                 targets: split(target),
-            });
+            },
+        ));
+    }
+    Ok(items)
+}
+
+/// JSONL: one object a line, blank lines skipped.
+fn jsonl_items(text: &str, problems: &mut Problems<'_>) -> Result<Placed, StoreError> {
+    let mut items = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
         }
+        let parsed = serde_json::from_str::<Value>(line)
+            .map_err(|e| json_why(&e))
+            .and_then(|v| item_of(&v, items.len() + 1));
+        match parsed {
+            Ok(it) => items.push((i + 1, it)),
+            Err(e) => problems.add(i + 1, e)?,
+        }
+    }
+    Ok(items)
+}
+
+/// Why JSON text could not be read, in words ("nested too deeply" for serde's recursion
+/// limit).
+fn json_why(e: &serde_json::Error) -> String {
+    let said = e.to_string();
+    if said.starts_with("recursion limit exceeded") {
+        format!("nested too deeply: more than 128 levels of arrays or objects ({said})")
     } else {
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parsed = serde_json::from_str::<Value>(line)
-                .map_err(|e| e.to_string())
-                .and_then(|v| item_of(&v, items.len() + 1));
-            match parsed {
-                Ok(it) => items.push(it),
-                Err(e) => problem(i + 1, e)?,
-            }
-        }
+        said
     }
-    // Ids name items in exports and drill-downs: a repeated id is reported (and refused with
-    // --strict); later items with it are skipped.
-    let mut seen = std::collections::HashSet::new();
-    let mut unique = Vec::with_capacity(items.len());
-    for (i, it) in items.into_iter().enumerate() {
-        if seen.insert(it.id.clone()) {
-            unique.push(it);
-        } else {
-            problem(
-                0,
-                format!("item {}: duplicate id `{}` (skipped)", i + 1, it.id),
-            )?;
-        }
-    }
-    let items = unique;
-    if items.is_empty() {
-        return Err(StoreError::Parse {
-            path: name,
-            message: "no usable items".into(),
-        });
-    }
-    Ok(Dataset {
-        name,
-        items,
-        problems,
-    })
 }
 
 #[cfg(test)]
@@ -321,6 +393,43 @@ mod tests {
         assert_eq!(ds.items[0].targets, vec!["4"]);
         assert_eq!(ds.items[1].input, "Sky?\nOptions: (A) blue (B) green");
         assert_eq!(ds.items[1].targets, vec!["blue"]);
+    }
+
+    #[test]
+    fn each_refusal_says_where_and_why() {
+        let d = tempfile::tempdir().unwrap();
+        let nested = format!(
+            "{{\"input\": \"x\", \"target\": 1, \"meta\": {}{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let p = write(
+            &d,
+            "d.jsonl",
+            &format!(
+                "{{\"id\": \"a\", \"input\": \"1+1?\", \"target\": 2}}\n{{\"input\": \" \", \"target\": 1}}\n{{\"input\": \"q\", \"target\": \"\"}}\n{nested}\n\n{{\"id\": \"a\", \"input\": \"2+2?\", \"target\": 4}}\n"
+            ),
+        );
+        let ds = load_dataset(&p, false).unwrap();
+        assert_eq!(ds.items.len(), 1);
+        let at = |line: usize| {
+            ds.problems
+                .iter()
+                .find(|p| p.contains(&format!("d.jsonl:{line}: ")))
+                .cloned()
+                .unwrap_or_else(|| panic!("nothing at line {line}: {:?}", ds.problems))
+        };
+        assert!(at(2).contains("empty `input`"), "{}", at(2));
+        assert!(at(3).contains("`target` is empty"), "{}", at(3));
+        assert!(at(4).contains("nested too deeply"), "{}", at(4));
+        assert!(
+            at(6).contains("duplicate id `a` (first on line 1;"),
+            "{}",
+            at(6)
+        );
+        assert_eq!(ds.problems.len(), 4, "{:?}", ds.problems);
+        let strict = load_dataset(&p, true).unwrap_err().to_string();
+        assert!(strict.contains("d.jsonl:2"), "{strict}");
     }
 
     #[test]

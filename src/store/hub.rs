@@ -185,18 +185,25 @@ impl Hub {
     }
 
     /// Downloads `file` of `repo` into `dir`, resuming a `.part` left by a cut download, and
-    /// checks it against the hub's sha256 before it takes its name. `progress(done, total)`
-    /// is told as bytes arrive. A file whose checksum does not match is removed.
+    /// checks it against the hub's size and sha256 before it takes its name. `progress(done,
+    /// total)` is told as bytes arrive. A download of another size or checksum is removed.
+    /// A file the hub gives no sha256 for, or whose name a file from elsewhere already has,
+    /// is refused unless `force`; then it is kept under a name of its own (`place`).
     pub async fn download(
         &self,
         repo: &str,
         file: &HubFile,
         dir: &Path,
+        force: bool,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<PathBuf, String> {
+        for segment in file.path.split('/') {
+            super::name::check("the hub's file name", segment)?;
+        }
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let target = dir.join(file.name());
-        let part = dir.join(format!("{}.part", file.name()));
+        let name = place(repo, file, dir, force)?;
+        let target = dir.join(&name);
+        let part = dir.join(format!("{name}.part"));
         let total = file.bytes();
         // Pulled before and whole: nothing to fetch.
         if std::fs::metadata(&target).is_ok_and(|m| m.len() == total && total > 0)
@@ -207,7 +214,39 @@ impl Hub {
             progress(total, total);
             return Ok(target);
         }
-        let mut have = std::fs::metadata(&part).map_or(0, |m| m.len());
+        let done = self.fetch(repo, file, &part, progress).await?;
+        if total > 0 && done != total {
+            let _ = std::fs::remove_file(&part);
+            return Err(format!(
+                "{}: the hub lists {total} bytes and the download is {done}; nothing was kept",
+                file.path
+            ));
+        }
+        let got = sha256_of(&part).await?;
+        if let Some(want) = file.sha256()
+            && !want.eq_ignore_ascii_case(&got)
+        {
+            let _ = std::fs::remove_file(&part);
+            return Err(format!(
+                "{}: checksum mismatch (the hub says sha256 {want}, the download is {got}); the partial file was removed",
+                file.path
+            ));
+        }
+        std::fs::rename(&part, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+        record_origin(dir, &name, repo, &got)?;
+        Ok(target)
+    }
+
+    /// Downloads `file` into `part` (resuming what it holds); the bytes it then holds.
+    async fn fetch(
+        &self,
+        repo: &str,
+        file: &HubFile,
+        part: &Path,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<u64, String> {
+        let total = file.bytes();
+        let mut have = std::fs::metadata(part).map_or(0, |m| m.len());
         if total > 0 && have > total {
             have = 0; // not a prefix of this file
         }
@@ -232,7 +271,7 @@ impl Hub {
             .write(true)
             .append(resumed)
             .truncate(!resumed)
-            .open(&part)
+            .open(part)
             .await
             .map_err(|e| format!("{}: {e}", part.display()))?;
         let mut done = if resumed { have } else { 0 };
@@ -260,22 +299,89 @@ impl Hub {
         out.flush()
             .await
             .map_err(|e| format!("{}: {e}", part.display()))?;
-        drop(out);
-        let got = sha256_of(&part).await?;
-        match file.sha256() {
-            Some(want) if !want.eq_ignore_ascii_case(&got) => {
-                let _ = std::fs::remove_file(&part);
-                Err(format!(
-                    "{}: checksum mismatch (the hub says sha256 {want}, the download is {got}); the partial file was removed",
-                    file.path
-                ))
-            }
-            _ => {
-                std::fs::rename(&part, &target)
-                    .map_err(|e| format!("{}: {e}", target.display()))?;
-                Ok(target)
-            }
+        Ok(done)
+    }
+}
+
+/// Where promptlab notes which repository each pulled file came from.
+const ORIGINS: &str = "pulled.json";
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+struct Origin {
+    repo: String,
+    sha256: String,
+}
+
+fn origins(dir: &Path) -> std::collections::BTreeMap<String, Origin> {
+    std::fs::read_to_string(dir.join(ORIGINS))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+fn record_origin(dir: &Path, name: &str, repo: &str, sha256: &str) -> Result<(), String> {
+    let path = dir.join(ORIGINS);
+    super::atomic::locked(&path, || {
+        let mut all = origins(dir);
+        let origin = Origin {
+            repo: repo.to_string(),
+            sha256: sha256.to_string(),
+        };
+        all.insert(name.to_string(), origin);
+        let text = serde_json::to_string_pretty(&all).map_err(std::io::Error::other)?;
+        super::atomic::write_atomic(&path, text.as_bytes())
+    })
+    .and_then(|r| r)
+    .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The name `file` of `repo` is kept under in `dir`: its own, unless the hub gives no sha256
+/// for it or a file of that name came from elsewhere (another repository, or not pulled by
+/// promptlab); those are refused without `force`, and with it kept as `OWNER--NAME--FILE`,
+/// so a checked model is never replaced by an unchecked or unrelated one.
+fn place(repo: &str, file: &HubFile, dir: &Path, force: bool) -> Result<String, String> {
+    let own = file.name().to_string();
+    let prefixed = format!("{}--{own}", repo.replace('/', "--"));
+    let elsewhere = |name: &str| -> Option<String> {
+        if !dir.join(name).exists() {
+            return None;
         }
+        match origins(dir).get(name) {
+            Some(o) if o.repo == repo => None,
+            Some(o) => Some(format!("pulled from {}", o.repo)),
+            // The very file the hub lists (put there by hand or by an older promptlab).
+            None if file.sha256().is_some_and(|want| {
+                sha256_of_sync(&dir.join(name)).is_ok_and(|got| got.eq_ignore_ascii_case(want))
+            }) =>
+            {
+                None
+            }
+            None => Some("not pulled by promptlab".into()),
+        }
+    };
+    let why = match (file.sha256(), elsewhere(&own)) {
+        (None, _) => format!(
+            "the hub lists no sha256 for {} of {repo}, so the download cannot be checked",
+            file.path
+        ),
+        (Some(_), Some(from)) => format!(
+            "{} is already in {} ({from}); {} of {repo} would replace it",
+            own,
+            dir.display(),
+            file.path
+        ),
+        (Some(_), None) => return Ok(own),
+    };
+    if !force {
+        return Err(format!(
+            "{why}: refused. With --force it is kept beside, as {prefixed}"
+        ));
+    }
+    match elsewhere(&prefixed) {
+        None => Ok(prefixed),
+        Some(from) => Err(format!(
+            "{why}, and {prefixed} is there too ({from}): move one of them away"
+        )),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod dataset;
 pub mod hub;
 pub mod models;
+pub mod name;
 pub mod session;
 pub mod speed;
 pub mod template;

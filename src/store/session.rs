@@ -55,6 +55,16 @@ impl Session {
     }
 
     pub fn from_yaml(yaml: &str, source: &str) -> Result<Session, StoreError> {
+        Session::from_yaml_checked(yaml, source).map(|(s, _)| s)
+    }
+
+    /// The session in `yaml`, each run checked against its own paths (`core::record_check`:
+    /// what it derives is recomputed where the file disagrees), and what was found, as
+    /// "run K: …".
+    pub fn from_yaml_checked(
+        yaml: &str,
+        source: &str,
+    ) -> Result<(Session, Vec<String>), StoreError> {
         // Look at the version first, so a newer file is reported as such rather than as
         // whatever key it added.
         #[derive(Deserialize)]
@@ -80,16 +90,28 @@ impl Session {
                 message: "session version 0 is not a version".into(),
             });
         }
-        Ok(s)
+        let mut found = Vec::new();
+        for (k, r) in s.runs.iter_mut().enumerate() {
+            for problem in crate::core::record_check::check(r) {
+                found.push(format!("run {}: {problem}", k + 1));
+            }
+        }
+        Ok((s, found))
     }
 }
 
 pub fn load_session(path: &Path) -> Result<Session, StoreError> {
+    load_session_checked(path).map(|(s, _)| s)
+}
+
+/// The session at `path` and what its runs disagreed with their own paths about (see
+/// `Session::from_yaml_checked`).
+pub fn load_session_checked(path: &Path) -> Result<(Session, Vec<String>), StoreError> {
     let text = super::read_text(path).map_err(|source| StoreError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    Session::from_yaml(&text, &path.display().to_string())
+    Session::from_yaml_checked(&text, &path.display().to_string())
 }
 
 /// Writes `session` to `path` (atomically, under the file's lock).

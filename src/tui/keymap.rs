@@ -74,7 +74,7 @@ impl Action {
             Action::FocusNext => "next pane",
             Action::FocusPrev => "previous pane",
             Action::ToggleCot => "chain of thought on/off (direct <-> cot)",
-            Action::CycleStrategy => "cycle strategy: direct, cot, zero-shot-cot",
+            Action::CycleStrategy => "cycle strategy: direct, cot, zero-shot-cot, least-to-most",
             Action::CycleMode => "cycle prompt mode: backend default, chat, completion",
             Action::MoreVotes => "N + 1",
             Action::FewerVotes => "N - 1",

@@ -13,6 +13,8 @@ pub const MIN_H: u16 = 10;
 pub struct Layout {
     pub header: Rect,
     pub tabs: Option<Rect>,
+    /// Everything between the header and the settings bar (tabs and panes).
+    pub body: Rect,
     pub panes: Vec<(Focus, Rect)>,
     pub status: Rect,
     pub footer: Rect,
@@ -29,6 +31,7 @@ pub fn layout(area: Rect, s: &AppState) -> Layout {
     .split(area);
     let (header, mut body, settings, status, footer) =
         (rows[0], rows[1], rows[2], rows[3], rows[4]);
+    let whole = body;
     let mut panes = vec![(Focus::Settings, settings)];
     let mut tabs = None;
     if area.width >= WIDE {
@@ -69,6 +72,7 @@ pub fn layout(area: Rect, s: &AppState) -> Layout {
     Layout {
         header,
         tabs,
+        body: whole,
         panes,
         status,
         footer,

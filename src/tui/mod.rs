@@ -7,7 +7,9 @@ pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod panes;
+pub mod run_view;
 pub mod state;
+pub mod typing;
 pub mod update;
 pub mod view;
 
@@ -17,9 +19,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
-    EventStream,
 };
-use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -266,31 +266,7 @@ pub async fn run_eval(
 impl Executor {
     fn run(&mut self, effect: Effect) {
         match effect {
-            Effect::StartRun { id, mut plan } => {
-                let Some(backend) = self.backend.clone() else {
-                    return;
-                };
-                if plan.free() && self.embedder.is_some() {
-                    Arc::make_mut(&mut plan).embedder = self.embedder.clone();
-                }
-                let cancel = CancellationToken::new();
-                self.cancel = Some(cancel.clone());
-                let cache = self.cache.clone();
-                let (etx, mut erx) = mpsc::unbounded_channel::<EngineEvent>();
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    while let Some(event) = erx.recv().await {
-                        if tx.send(Msg::Engine { run: id, event }).is_err() {
-                            break;
-                        }
-                    }
-                });
-                tokio::spawn(async move {
-                    // Paths the cache holds arrive at once: raising N keeps the paths shown.
-                    Arc::make_mut(&mut plan).cache = cache.get_or_init(default_cache).await.clone();
-                    engine::run(backend, plan, Some(etx), cancel).await
-                });
-            }
+            Effect::StartRun { id, plan } => self.start_run(id, plan),
             Effect::ListModels => {
                 let tx = self.tx.clone();
                 let Some(models) = self.models.clone() else {
@@ -315,6 +291,90 @@ impl Executor {
                     c.cancel();
                 }
             }
+            Effect::SaveSession { path, session, how } => {
+                // Serialising and writing happen on the writer's thread, in order: a save never
+                // stalls a frame, and an older snapshot never lands after a newer one.
+                match &self.saves {
+                    Some(w) => w.save(path, *session, how),
+                    None => {
+                        let _ = self.tx.send(Msg::SessionSaved(Err(
+                            "the session writer is not running; nothing was saved".into(),
+                        )));
+                    }
+                }
+            }
+            Effect::StartEval {
+                dataset,
+                vary,
+                template,
+                concurrency,
+            } => {
+                let Some(ctx) = self.job(Msg::EvalFailed, concurrency, |e| &mut e.eval_cancel)
+                else {
+                    return;
+                };
+                tokio::spawn(async move { run_eval(dataset, vary, *template, ctx.await).await });
+            }
+            Effect::CancelEval => {
+                if let Some(c) = &self.eval_cancel {
+                    c.cancel();
+                }
+            }
+            Effect::StartOptimize {
+                dataset,
+                options,
+                template,
+                concurrency,
+            } => {
+                let Some(ctx) =
+                    self.job(Msg::OptimizeFailed, concurrency, |e| &mut e.optimize_cancel)
+                else {
+                    return;
+                };
+                tokio::spawn(
+                    async move { run_optimize(dataset, options, *template, ctx.await).await },
+                );
+            }
+            Effect::CancelOptimize => {
+                if let Some(c) = &self.optimize_cancel {
+                    c.cancel();
+                }
+            }
+            Effect::Quit => {}
+            other => self.files(other),
+        }
+    }
+
+    /// Starts a run on the engine; its events come back as `Msg::Engine`.
+    fn start_run(&mut self, id: u64, mut plan: Arc<engine::RunPlan>) {
+        let Some(backend) = self.backend.clone() else {
+            return;
+        };
+        if plan.free() && self.embedder.is_some() {
+            Arc::make_mut(&mut plan).embedder = self.embedder.clone();
+        }
+        let cancel = CancellationToken::new();
+        self.cancel = Some(cancel.clone());
+        let cache = self.cache.clone();
+        let (etx, mut erx) = mpsc::unbounded_channel::<EngineEvent>();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = erx.recv().await {
+                if tx.send(Msg::Engine { run: id, event }).is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            // Paths the cache holds arrive at once: raising N keeps the paths shown.
+            Arc::make_mut(&mut plan).cache = cache.get_or_init(default_cache).await.clone();
+            engine::run(backend, plan, Some(etx), cancel).await
+        });
+    }
+
+    /// Effects on files, off the event loop: templates, sessions, the config's split.
+    fn files(&mut self, effect: Effect) {
+        match effect {
             Effect::ListTemplates => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
@@ -355,18 +415,6 @@ impl Executor {
                     });
                 });
             }
-            Effect::SaveSession { path, session, how } => {
-                // Serialising and writing happen on the writer's thread, in order: a save never
-                // stalls a frame, and an older snapshot never lands after a newer one.
-                match &self.saves {
-                    Some(w) => w.save(path, *session, how),
-                    None => {
-                        let _ = self.tx.send(Msg::SessionSaved(Err(
-                            "the session writer is not running; nothing was saved".into(),
-                        )));
-                    }
-                }
-            }
             Effect::ListSessions => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
@@ -381,43 +429,6 @@ impl Executor {
                         .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::SessionOpened(r));
                 });
-            }
-            Effect::StartEval {
-                dataset,
-                vary,
-                template,
-                concurrency,
-            } => {
-                let Some(ctx) = self.job(Msg::EvalFailed, concurrency, |e| &mut e.eval_cancel)
-                else {
-                    return;
-                };
-                tokio::spawn(async move { run_eval(dataset, vary, *template, ctx.await).await });
-            }
-            Effect::CancelEval => {
-                if let Some(c) = &self.eval_cancel {
-                    c.cancel();
-                }
-            }
-            Effect::StartOptimize {
-                dataset,
-                options,
-                template,
-                concurrency,
-            } => {
-                let Some(ctx) =
-                    self.job(Msg::OptimizeFailed, concurrency, |e| &mut e.optimize_cancel)
-                else {
-                    return;
-                };
-                tokio::spawn(
-                    async move { run_optimize(dataset, options, *template, ctx.await).await },
-                );
-            }
-            Effect::CancelOptimize => {
-                if let Some(c) = &self.optimize_cancel {
-                    c.cancel();
-                }
             }
             Effect::RememberSplit(split) => {
                 let tx = self.tx.clone();
@@ -443,7 +454,7 @@ impl Executor {
                     tokio::task::spawn_blocking(move || std::fs::remove_file(path));
                 }
             }
-            Effect::Quit => {}
+            _ => {}
         }
     }
 
@@ -491,6 +502,25 @@ impl Executor {
     }
 }
 
+/// Drains whatever else is queued (typing and pastes, token floods) into `batch`, so the
+/// batch is drawn once.
+fn drain(
+    input: &mut mpsc::UnboundedReceiver<std::io::Result<Event>>,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    batch: &mut Vec<Msg>,
+) -> Result<(), String> {
+    while let Ok(ev) = input.try_recv() {
+        match ev {
+            Ok(ev) => batch.extend(terminal_msg(ev)),
+            Err(e) => return Err(format!("terminal input failed: {e}")),
+        }
+    }
+    while let Ok(m) = rx.try_recv() {
+        batch.push(m);
+    }
+    Ok(())
+}
+
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     state: &mut AppState,
@@ -517,7 +547,18 @@ async fn event_loop(
         optimize_cancel: None,
         cache: Default::default(),
     };
-    let mut events = EventStream::new();
+    // Terminal input is read on a thread of its own, every event in order, and drained
+    // before each draw: a burst faster than one read is never left unshown.
+    let (input_tx, mut input) = mpsc::unbounded_channel::<std::io::Result<Event>>();
+    std::thread::spawn(move || {
+        loop {
+            let ev = crossterm::event::read();
+            let failed = ev.is_err();
+            if input_tx.send(ev).is_err() || failed {
+                break;
+            }
+        }
+    });
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut backend_pending = true;
@@ -539,10 +580,9 @@ async fn event_loop(
             || state.backend_state != "ready"
             || state.autosave_due.is_some();
         let until_frame = FRAME.saturating_sub(last_draw.elapsed());
-        // Each batch starts from the current time: a run started by a key counts from then.
-        let mut batch: Vec<Msg> = vec![Msg::Tick(Instant::now())];
+        let mut batch: Vec<Msg> = vec![];
         tokio::select! {
-            ev = events.next() => match ev {
+            ev = input.recv() => match ev {
                 Some(Ok(ev)) => batch.extend(terminal_msg(ev)),
                 Some(Err(e)) => return Err(format!("terminal input failed: {e}")),
                 None => return Ok(()),
@@ -568,22 +608,10 @@ async fn event_loop(
             _ = tick.tick(), if busy => batch.push(Msg::Tick(Instant::now())),
             _ = tokio::time::sleep(until_frame), if dirty => {}
         }
-        // Drain whatever else is queued (typing and pastes, token floods), then draw once.
-        // Terminal input is read without waiting (the stream reads from the same queue;
-        // polling the stream itself here would leave its wake-up with a dead waker).
-        loop {
-            match crossterm::event::poll(Duration::ZERO) {
-                Ok(true) => match crossterm::event::read() {
-                    Ok(ev) => batch.extend(terminal_msg(ev)),
-                    Err(e) => return Err(format!("terminal input failed: {e}")),
-                },
-                Ok(false) => break,
-                Err(e) => return Err(format!("terminal input failed: {e}")),
-            }
-        }
-        while let Ok(m) = rx.try_recv() {
-            batch.push(m);
-        }
+        // Each batch starts from the time it was woken (not from before the wait): a run
+        // started by a key counts from then.
+        batch.insert(0, Msg::Tick(Instant::now()));
+        drain(&mut input, &mut rx, &mut batch)?;
         if let Some(r) = exec.readiness().filter(|r| *r != state.backend_state) {
             batch.push(Msg::BackendState(r));
         }
@@ -597,6 +625,12 @@ async fn event_loop(
         if state.quit {
             if let Some(w) = exec.saves.take() {
                 let _ = tokio::task::spawn_blocking(move || w.finish()).await;
+            }
+            // The last saves' answers: the "kept in …" line names a file that was written.
+            while let Ok(m) = rx.try_recv() {
+                if matches!(m, Msg::SessionSaved(_)) {
+                    update::update(state, m);
+                }
             }
             return Ok(());
         }

@@ -2,18 +2,18 @@
 //! `update` changes it; `view` reads it.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ratatui_textarea::{TextArea, WrapMode};
+use ratatui_textarea::TextArea;
 
 use super::keymap::Keymap;
+pub use super::run_view::{PathState, PathView, RunMeta, RunView};
+pub use super::typing::{editor, editor_text};
 use crate::backend::BackendInfo;
 use crate::core::extract::AnswerSpec;
-use crate::core::record::{PathRecord, RunRecord, RunResult, Voting, tally, version};
-use crate::core::render::{Mode, Prompt, render};
+use crate::core::record::RunRecord;
+use crate::core::render::{Mode, render};
 use crate::core::template::{Example, Sampling, Strategy, TEMPLATE_VERSION, Template};
-use crate::core::vote::Tally;
-use crate::engine::RunPlan;
 use crate::store::session::{ListedSession, Session};
 
 /// The edit side's share of a wide terminal unless the config says otherwise.
@@ -134,26 +134,6 @@ impl Focus {
     }
 }
 
-pub fn editor(text: &str, placeholder: &str) -> TextArea<'static> {
-    let lines: Vec<String> = if text.is_empty() {
-        vec![String::new()]
-    } else {
-        text.lines().map(String::from).collect()
-    };
-    let mut t = TextArea::new(lines);
-    t.set_wrap_mode(WrapMode::WordOrGlyph);
-    t.set_placeholder_text(placeholder);
-    t.set_cursor_line_style(ratatui::style::Style::default());
-    // Typing continues the text: the cursor starts at its end.
-    t.move_cursor(ratatui_textarea::CursorMove::Bottom);
-    t.move_cursor(ratatui_textarea::CursorMove::End);
-    t
-}
-
-pub fn editor_text(t: &TextArea<'_>) -> String {
-    t.lines().join("\n")
-}
-
 /// The prompt being shaped.
 #[derive(Debug, Clone)]
 pub struct Lab {
@@ -171,6 +151,8 @@ pub struct Lab {
     /// Least-to-most decomposition exemplars (kept as loaded; not edited in the lab).
     pub decomposition: Vec<crate::core::template::Decomposition>,
     pub query_pick: usize,
+    /// The instruction's and the query's typing, undone a word at a time.
+    pub typing: [super::typing::Typing; 2],
 }
 
 impl Lab {
@@ -193,6 +175,7 @@ impl Lab {
             mode: t.mode,
             queries,
             query_pick: 0,
+            typing: Default::default(),
         }
     }
 
@@ -220,240 +203,21 @@ impl Lab {
         editor_text(&self.query)
     }
 
+    /// The editor `focus` names, with its typing history.
+    pub fn editor_mut(
+        &mut self,
+        focus: Focus,
+    ) -> Option<(&mut TextArea<'static>, &mut super::typing::Typing)> {
+        let [i, q] = &mut self.typing;
+        match focus {
+            Focus::Instruction => Some((&mut self.instruction, i)),
+            Focus::Query => Some((&mut self.query, q)),
+            _ => None,
+        }
+    }
+
     pub fn active_examples(&self) -> usize {
         self.examples.iter().filter(|e| e.enabled).count()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum PathState {
-    Waiting,
-    Streaming,
-    Done,
-    /// Stopped by the user: what arrived is kept.
-    Cancelled,
-    /// Stopped because the vote was settled without it: what arrived is kept.
-    Stopped,
-    Failed(String),
-}
-
-impl PathState {
-    /// How a recorded path ended.
-    pub fn of(p: &PathRecord) -> PathState {
-        match &p.error {
-            _ if p.cancelled() => PathState::Cancelled,
-            _ if p.stopped() => PathState::Stopped,
-            Some(e) => PathState::Failed(e.clone()),
-            None => PathState::Done,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct PathView {
-    pub state: PathState,
-    pub text: String,
-    /// A reasoning model's thinking so far (shown dimmed, never voted on).
-    pub thinking: String,
-    pub chunks: u32,
-    pub result: Option<PathRecord>,
-}
-
-impl PathView {
-    /// Tokens this path produced: the backend's count for a path that finished, the chunks
-    /// seen for one still streaming, and whichever is more for one cut short (its last stage
-    /// may have no count).
-    pub fn tokens(&self) -> u64 {
-        match &self.result {
-            Some(r) if r.succeeded() => u64::from(r.completion_tokens()),
-            Some(r) => u64::from(r.completion_tokens()).max(u64::from(self.chunks)),
-            None => u64::from(self.chunks),
-        }
-    }
-}
-
-/// What a run was asked: the edits, the query and the exact first prompt.
-#[derive(Debug, Clone)]
-pub struct RunMeta {
-    pub template: Template,
-    pub query: String,
-    pub mode: Mode,
-    pub prompt: Prompt,
-    pub stop: Vec<String>,
-    pub timestamp: String,
-}
-
-/// A run as it streams in, or a recorded one.
-#[derive(Debug, Clone)]
-pub struct RunView {
-    pub id: u64,
-    pub meta: RunMeta,
-    pub paths: Vec<PathView>,
-    pub tally: Tally,
-    pub started: Instant,
-    pub result: Option<RunResult>,
-    pub cancelling: bool,
-}
-
-impl RunView {
-    pub fn new(
-        id: u64,
-        plan: &RunPlan,
-        template: Template,
-        timestamp: String,
-        started: Instant,
-    ) -> RunView {
-        let n = plan.sampling.n as usize;
-        let paths = (0..n)
-            .map(|_| PathView {
-                state: PathState::Waiting,
-                text: String::new(),
-                thinking: String::new(),
-                chunks: 0,
-                result: None,
-            })
-            .collect();
-        let meta = RunMeta {
-            template,
-            query: plan.query.clone(),
-            mode: plan.first.prompt.mode(),
-            prompt: plan.first.prompt.clone(),
-            stop: plan.first.stop.clone(),
-            timestamp,
-        };
-        RunView {
-            id,
-            meta,
-            paths,
-            tally: Tally::default(),
-            started,
-            result: None,
-            cancelling: false,
-        }
-    }
-
-    /// A recorded run, exactly as it ended.
-    pub fn from_record(id: u64, r: &RunRecord, now: Instant) -> RunView {
-        let paths = r
-            .result
-            .paths
-            .iter()
-            .map(|p| PathView {
-                state: PathState::of(p),
-                text: p.text(),
-                thinking: p.thinking(),
-                chunks: p.completion_tokens(),
-                result: Some(p.clone()),
-            })
-            .collect();
-        let meta = RunMeta {
-            template: r.template.clone(),
-            query: r.query.clone(),
-            mode: r.mode,
-            prompt: r.prompt.clone(),
-            stop: r.stop.clone(),
-            timestamp: r.timestamp.clone(),
-        };
-        RunView {
-            id,
-            meta,
-            paths,
-            tally: r.result.tally.clone(),
-            started: now,
-            result: Some(r.result.clone()),
-            cancelling: false,
-        }
-    }
-
-    /// The session record of a finished run.
-    pub fn record(&self, backend: BackendInfo) -> Option<RunRecord> {
-        let m = &self.meta;
-        Some(RunRecord {
-            timestamp: m.timestamp.clone(),
-            promptlab: Some(version()),
-            template: m.template.clone(),
-            query: m.query.clone(),
-            mode: m.mode,
-            prompt: m.prompt.clone(),
-            stop: m.stop.clone(),
-            backend,
-            result: self.result.clone()?,
-        })
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.result.is_none()
-    }
-
-    pub fn done(&self) -> usize {
-        self.paths
-            .iter()
-            .filter(|p| {
-                matches!(
-                    p.state,
-                    PathState::Done
-                        | PathState::Cancelled
-                        | PathState::Stopped
-                        | PathState::Failed(_)
-                )
-            })
-            .count()
-    }
-
-    /// Completion tokens so far: exact for finished paths, streamed chunks for the others
-    /// (a cancelled path's count is what arrived before it stopped).
-    pub fn tokens(&self) -> u64 {
-        self.paths.iter().map(PathView::tokens).sum()
-    }
-
-    pub fn elapsed(&self, now: Instant) -> Duration {
-        match &self.result {
-            Some(r) => Duration::from_millis(r.elapsed_ms),
-            None => now.saturating_duration_since(self.started),
-        }
-    }
-
-    /// Where the early-stop rule stands: settled (or not) once the run is over; live, what it
-    /// reads from the finished paths in index order. `None` without a rule.
-    pub fn early_stop(&self) -> Option<String> {
-        if let Some(e) = self.result.as_ref().and_then(|r| r.early_stop.as_ref()) {
-            return Some(e.describe());
-        }
-        let rule = self.meta.template.sampling.early_stop;
-        if rule.is_none() {
-            return None;
-        }
-        let read: Vec<&PathRecord> = self.paths.iter().map_while(|p| p.result.as_ref()).collect();
-        let labels = Voting::of(&self.meta.template.answer).labels(&read);
-        let answers: Vec<Option<&str>> = labels.iter().map(Option::as_deref).collect();
-        let p = rule
-            .check(&answers)
-            .probability
-            .map(|p| format!(", {} {p:.2}", rule.measure()))
-            .unwrap_or_default();
-        Some(format!(
-            "early stop {rule}: {} of at most {} read{p}",
-            answers.len(),
-            self.paths.len()
-        ))
-    }
-
-    pub fn retally(&mut self) {
-        let voting = Voting::of(&self.meta.template.answer)
-            .with_selection(self.result.as_ref().and_then(|r| r.selection.as_deref()));
-        self.tally = tally(self.paths.iter().filter_map(|p| p.result.as_ref()), &voting);
-    }
-
-    /// Indices of the paths shown, given an answer filter (`Some(None)`: the no-answer bucket).
-    pub fn visible(&self, filter: &Option<Option<String>>) -> Vec<usize> {
-        match filter {
-            None => (0..self.paths.len()).collect(),
-            Some(answer) => self
-                .tally
-                .entry(answer.as_deref())
-                .map(|e| e.paths.clone())
-                .unwrap_or_default(),
-        }
     }
 }
 
@@ -466,6 +230,17 @@ pub struct ModelChoice {
     /// The GGUF file, for the embedded backend.
     pub path: Option<PathBuf>,
     pub size_bytes: u64,
+}
+
+impl ModelChoice {
+    /// Whether this is the model `model` (a backend's model name) names.
+    pub fn is(&self, model: &str) -> bool {
+        self.name == model
+            || self
+                .path
+                .as_ref()
+                .is_some_and(|p| p.file_stem().is_some_and(|f| f.to_string_lossy() == model))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -549,6 +324,8 @@ pub enum Popup {
     PathDetail {
         path: usize,
         scroll: u16,
+        /// The side-by-side view it was opened from, to return to.
+        back: Option<Box<ComparePaths>>,
     },
     /// Paths side by side (`columns` are path indices, the first is the diff base).
     ComparePaths(Box<ComparePaths>),
@@ -586,6 +363,23 @@ pub struct ComparePaths {
     pub texts: Vec<ColumnText>,
     /// Leading sentences every column shares, folded into one line.
     pub shared: usize,
+}
+
+impl ComparePaths {
+    /// How far the view can scroll: the longest column in words (a line holds at least one),
+    /// a bound that never hides the end.
+    pub fn extent(&self) -> u16 {
+        let longest = self
+            .texts
+            .iter()
+            .map(|t| {
+                t.parts.iter().map(|(_, w)| w.len() + 1).sum::<usize>()
+                    + t.thinking.split_whitespace().count()
+            })
+            .max()
+            .unwrap_or(0);
+        u16::try_from(longest / 4).unwrap_or(u16::MAX)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -636,6 +430,8 @@ pub struct Selection {
     pub filter: Option<Option<String>>,
     pub setting: usize,
     pub prompt_scroll: u16,
+    /// The last left click (when, column, row): a second one there soon after is a double.
+    pub last_click: Option<(Instant, u16, u16)>,
 }
 
 /// The session the lab records into.

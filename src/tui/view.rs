@@ -51,14 +51,6 @@ pub fn view(s: &AppState, f: &mut Frame) {
     }
 }
 
-pub fn border(focused: bool) -> Style {
-    if focused {
-        Style::default().fg(Color::Cyan)
-    } else {
-        Style::default().fg(Color::DarkGray)
-    }
-}
-
 /// "session NAME · run 2/5 " when there is something to say.
 fn session_label(s: &AppState) -> String {
     let runs = s.session.runs.len();
@@ -93,6 +85,17 @@ fn header(s: &AppState, f: &mut Frame, area: Rect) {
         ),
         Span::raw(format!(" {} ", s.lab.name)),
         Span::styled(session_label(s), Style::default().fg(Color::Magenta)),
+        Span::styled(
+            if s.zoom {
+                format!(
+                    "· zoomed ({}: both sides) ",
+                    s.keymap.first_key(Action::Zoom)
+                )
+            } else {
+                String::new()
+            },
+            Style::default().fg(Color::Cyan),
+        ),
         Span::styled(
             format!("· {}", s.lab.description),
             Style::default().fg(Color::DarkGray),
@@ -153,9 +156,19 @@ fn status(s: &AppState, f: &mut Frame, area: Rect) {
             };
             // Recorded runs are numbered in the session; a live run by its own id.
             let label = s.history.map_or(r.id, |i| i as u64 + 1);
+            // A cancelled run counts the paths that finished, not those that stopped.
+            let (done, cancelled) = match &r.result {
+                Some(res) if res.cancelled => (
+                    r.paths
+                        .iter()
+                        .filter(|p| p.state == crate::tui::state::PathState::Done)
+                        .count(),
+                    " · cancelled",
+                ),
+                _ => (r.done(), ""),
+            };
             format!(
-                "run {label} · {}/{} paths · {tokens} tok · {secs:.1}s{rate}{state} ",
-                r.done(),
+                "run {label} · {done}/{} paths{cancelled} · {tokens} tok · {secs:.1}s{rate}{state} ",
                 r.paths.len()
             )
         }
@@ -175,21 +188,71 @@ fn status(s: &AppState, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(Line::from(stats).right_aligned()), right);
 }
 
-fn footer(s: &AppState, f: &mut Frame, area: Rect) {
+/// The keys of the popup on screen (`None`: no popup).
+fn popup_keys(s: &AppState) -> Option<Vec<(String, &'static str)>> {
     let k = |a: Action| s.keymap.first_key(a);
     let ud = |a: Action, b: Action| format!("{}/{}", k(a), k(b));
-    let local: Vec<(String, &str)> = match (&s.popup, s.focus) {
-        (Some(Popup::Example { .. }), _) => vec![
+    Some(match s.popup.as_ref()? {
+        Popup::Example { .. } => vec![
             (k(Action::FocusNext), "next field"),
             ("Enter".into(), "new line (answer: next field)"),
             (k(Action::Cancel), "done"),
         ],
-        (Some(Popup::SettingInput { .. } | Popup::SaveAs { .. }), _) => vec![
+        Popup::SettingInput { .. } | Popup::SaveAs { .. } => vec![
             ("Enter".into(), "set"),
             ("Ctrl-U".into(), "clear"),
             (k(Action::Cancel), "cancel"),
         ],
-        (Some(Popup::Confirm { .. }), _) => vec![("y".into(), "yes"), ("n".into(), "no")],
+        Popup::Confirm { .. } => vec![
+            (format!("y/{}", k(Action::Select)), "yes"),
+            (format!("n/{}", k(Action::Cancel)), "no"),
+        ],
+        Popup::ComparePaths(_) => vec![
+            (k(Action::FocusNext), "column"),
+            (ud(Action::Left, Action::Right), "its answer's paths"),
+            (ud(Action::Up, Action::Down), "scroll"),
+            (k(Action::Select), "open"),
+            (k(Action::Cancel), "close"),
+        ],
+        Popup::PathDetail { back, .. } => vec![
+            (ud(Action::Up, Action::Down), "scroll"),
+            (ud(Action::Left, Action::Right), "path"),
+            (
+                k(Action::Cancel),
+                if back.is_some() { "back" } else { "close" },
+            ),
+        ],
+        Popup::Picker { .. } | Popup::Models { .. } | Popup::Sessions { .. } => vec![
+            (ud(Action::Up, Action::Down), "select"),
+            (k(Action::Select), "open"),
+            (k(Action::Cancel), "close"),
+        ],
+        Popup::Help { .. } | Popup::Compare { .. } => vec![
+            (ud(Action::Up, Action::Down), "scroll"),
+            (k(Action::Cancel), "close"),
+        ],
+        Popup::EvalSetup { .. } | Popup::OptimizeSetup { .. } => vec![
+            (k(Action::FocusNext), "next field"),
+            (k(Action::Select), "start"),
+            ("Ctrl-U".into(), "clear"),
+            (k(Action::Cancel), "cancel"),
+        ],
+        Popup::Eval { .. } | Popup::Optimize { .. } => vec![
+            (ud(Action::Up, Action::Down), "select"),
+            (k(Action::Select), "open"),
+            (k(Action::Delete), "stop"),
+            (k(Action::Add), "new"),
+            (k(Action::Cancel), "close"),
+        ],
+        Popup::Error(_) => vec![(k(Action::Cancel), "close")],
+    })
+}
+
+fn footer(s: &AppState, f: &mut Frame, area: Rect) {
+    let k = |a: Action| s.keymap.first_key(a);
+    let ud = |a: Action, b: Action| format!("{}/{}", k(a), k(b));
+    let local: Vec<(String, &str)> = match (popup_keys(s), s.focus) {
+        (Some(keys), _) => keys,
         (_, Focus::Instruction | Focus::Query) => vec![
             (k(Action::NextQuery), "next query"),
             (ud(Action::Undo, Action::Redo), "undo/redo"),
@@ -212,26 +275,34 @@ fn footer(s: &AppState, f: &mut Frame, area: Rect) {
         (_, Focus::Paths) => vec![
             (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "open"),
+            (k(Action::ComparePaths), "compare"),
         ],
         (_, Focus::Tally) => vec![
             (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "filter paths"),
             (k(Action::Back), "clear"),
+            (k(Action::ComparePaths), "compare"),
         ],
         (_, Focus::Prompt) => vec![(ud(Action::Up, Action::Down), "scroll")],
     };
+    // F5 toggles (Esc in an editor only leaves it).
     let run = if s.is_running() {
-        (k(Action::Cancel), "cancel")
+        (k(Action::Run), "cancel")
     } else {
         (k(Action::Run), "run")
     };
-    let global = [
-        run,
-        (k(Action::ToggleCot), "CoT"),
-        (k(Action::CycleStrategy), "strategy"),
-        (ud(Action::MoreVotes, Action::FewerVotes), "N"),
-        (k(Action::FocusNext), "next pane"),
-    ];
+    // Under a popup only its own keys work: the lab's are not offered.
+    let global = if s.popup.is_some() {
+        vec![]
+    } else {
+        vec![
+            run,
+            (k(Action::ToggleCot), "CoT"),
+            (k(Action::CycleStrategy), "strategy"),
+            (ud(Action::MoreVotes, Action::FewerVotes), "N"),
+            (k(Action::FocusNext), "next pane"),
+        ]
+    };
     let spans = |items: &mut dyn Iterator<Item = (&str, &str)>| -> Vec<Span<'static>> {
         items
             .flat_map(|(key, what)| {

@@ -33,16 +33,23 @@ pub struct LocalEmbedder {
 }
 
 impl LocalEmbedder {
-    /// Checks the file and starts the embedding thread; the model loads there.
+    /// Checks the file and starts the embedding thread, waiting until the model is loaded
+    /// there: a file llama.cpp cannot load is refused with its reason, never left to fail each
+    /// embedding (and the vote to fall back to word overlap) later.
     pub fn spawn(path: &Path, threads: i32) -> Result<Self, BackendError> {
         check_gguf(path, false)
             .map_err(|e| BackendError::Model(format!("embedding model: {e}")))?;
         let (tx, rx) = std::sync::mpsc::channel::<(String, Reply)>();
+        let (ready_tx, ready) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
         let file = path.to_path_buf();
         std::thread::Builder::new()
             .name("promptlab-embed".into())
-            .spawn(move || serve(&file, threads, rx))
+            .spawn(move || serve(&file, threads, rx, ready_tx))
             .map_err(|e| BackendError::Model(format!("cannot start the embedding thread: {e}")))?;
+        ready
+            .recv()
+            .map_err(|_| BackendError::Model("the embedding thread has stopped".into()))?
+            .map_err(|e| BackendError::Model(format!("embedding model: {e}")))?;
         Ok(LocalEmbedder {
             path: path.to_path_buf(),
             requests: Mutex::new(tx),
@@ -85,7 +92,12 @@ impl Embedder for LocalEmbedder {
     }
 }
 
-fn serve(path: &Path, threads: i32, requests: std::sync::mpsc::Receiver<(String, Reply)>) {
+fn serve(
+    path: &Path,
+    threads: i32,
+    requests: std::sync::mpsc::Receiver<(String, Reply)>,
+    ready: std::sync::mpsc::SyncSender<Result<(), String>>,
+) {
     let loaded = llama().and_then(|backend| {
         let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
             .map_err(|e| format!("llama.cpp could not load {} ({e})", path.display()))?;
@@ -103,22 +115,18 @@ fn serve(path: &Path, threads: i32, requests: std::sync::mpsc::Receiver<(String,
         Ok(x) => x,
         Err(message) => {
             tracing::error!("{message}");
-            for (_, reply) in requests {
-                let _ = reply.send(Err(BackendError::Model(message.clone())));
-            }
+            let _ = ready.send(Err(message));
             return;
         }
     };
     let mut ctx = match model.new_context(backend, params) {
         Ok(c) => c,
         Err(e) => {
-            let message = format!("cannot create an embedding context: {e}");
-            for (_, reply) in requests {
-                let _ = reply.send(Err(BackendError::Model(message.clone())));
-            }
+            let _ = ready.send(Err(format!("cannot create an embedding context: {e}")));
             return;
         }
     };
+    let _ = ready.send(Ok(()));
     for (text, reply) in requests {
         let result = (|| {
             let mut tokens = model.vocab().tokenize(text.as_bytes(), true, false);

@@ -164,3 +164,30 @@ async fn a_cancelled_path_is_never_cached() {
     assert_eq!(slow.calls(), 6, "every path is sampled again");
     assert!(whole.paths.iter().all(|p| p.succeeded() && !p.cached));
 }
+
+#[test]
+fn a_cache_write_that_fails_is_reported_once_with_its_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::open(dir.path()).unwrap();
+    assert_eq!(cache.write_failure(), None);
+    // A full disk: every write fails with ENOSPC.
+    *cache.file.lock().unwrap() = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let path = crate::core::record::PathRecord::new(0);
+    cache.put("a", &path);
+    cache.put("b", &path);
+    let w = cache.write_failure().expect("the failure is reported");
+    assert!(w.contains("2 sample(s) could not be stored"), "{w}");
+    assert!(w.contains("No space left"), "{w}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_file_that_is_a_device_is_refused_not_written_into() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/null", dir.path().join("samples.jsonl")).unwrap();
+    let e = Cache::open(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+}

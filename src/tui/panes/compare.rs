@@ -80,20 +80,24 @@ fn window(c: &ComparePaths, want: usize) -> std::ops::Range<usize> {
     start..start + want
 }
 
-pub fn draw(f: &mut Frame, area: Rect, s: &AppState, c: &ComparePaths) {
-    let Some(run) = &s.run else { return };
-    let r = area.inner(ratatui::layout::Margin::new(1, 1));
-    f.render_widget(Clear, r);
+fn title(s: &AppState) -> String {
     let k = |a: Action| s.keymap.first_key(a);
-    let title = format!(
+    format!(
         " Paths side by side ({} column, {}/{} its path, {} open, {} close) ",
         k(Action::FocusNext),
         k(Action::Left),
         k(Action::Right),
         k(Action::Select),
         k(Action::Cancel)
-    );
-    let outer = block(title, true);
+    )
+}
+
+pub fn draw(f: &mut Frame, area: Rect, s: &AppState, c: &ComparePaths) {
+    let Some(run) = &s.run else { return };
+    // Over the whole body, so no pane's border shows at its edges.
+    let r = crate::tui::layout::layout(area, s).body;
+    f.render_widget(Clear, r);
+    let outer = block(title(s), true);
     let inner = outer.inner(r);
     f.render_widget(outer, r);
     if c.columns.is_empty() || inner.width < 4 {

@@ -55,7 +55,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, detail: Option<usize>, scro
     let rows = ev.variants.len() as u16 + 1 + 2 * compared.len() as u16;
     let [table_area, chart_area, items_area] = Layout::vertical([
         Constraint::Length(rows),
-        Constraint::Length(10.min(inner.height / 3)),
+        // The chart grows with the terminal (at most half the view), the items keep 6 rows.
+        Constraint::Length(
+            inner
+                .height
+                .saturating_sub(rows + 6)
+                .min(inner.height / 2)
+                .max(6),
+        ),
         Constraint::Min(0),
     ])
     .areas(inner);
@@ -173,12 +180,13 @@ fn chart(f: &mut Frame, area: Rect, ev: &EvalView) {
                 .bounds([1.0, max_x])
                 .labels(["1".to_string(), format!("{max_x}")]),
         )
-        .y_axis(
-            Axis::default()
-                .title("accuracy")
-                .bounds([0.0, 1.0])
-                .labels(["0%", "50%", "100%"]),
-        );
+        .y_axis(Axis::default().title("accuracy").bounds([0.0, 1.0]).labels(
+            if area.height >= 16 {
+                vec!["0%", "25%", "50%", "75%", "100%"]
+            } else {
+                vec!["0%", "50%", "100%"]
+            },
+        ));
     f.render_widget(chart, area);
 }
 

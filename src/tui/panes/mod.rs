@@ -5,6 +5,7 @@ pub mod editor;
 pub mod eval;
 pub mod examples;
 pub mod optimize;
+pub mod path;
 pub mod paths;
 pub mod popup;
 pub mod prompt;
@@ -14,7 +15,15 @@ pub mod tally;
 
 use ratatui::widgets::{Block, BorderType, Borders};
 
-use super::view::border;
+/// A pane's border colour: cyan when focused.
+pub fn border(focused: bool) -> ratatui::style::Style {
+    use ratatui::style::{Color, Style};
+    if focused {
+        Style::default().fg(Color::Cyan)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    }
+}
 
 /// A pane's frame: rounded, cyan when focused.
 pub fn block(title: String, focused: bool) -> Block<'static> {
@@ -66,4 +75,19 @@ pub fn cell(text: &str, width: usize, keep_end: bool) -> String {
         crate::core::display::shorten(&flat, width)
     };
     format!("{fitted:<width$}")
+}
+
+/// A `w` x `h` box in the middle of `area` (cut to it).
+pub fn centered(area: ratatui::layout::Rect, w: u16, h: u16) -> ratatui::layout::Rect {
+    let [r] = ratatui::layout::Layout::vertical([ratatui::layout::Constraint::Length(
+        h.min(area.height),
+    )])
+    .flex(ratatui::layout::Flex::Center)
+    .areas(area);
+    let [r] = ratatui::layout::Layout::horizontal([ratatui::layout::Constraint::Length(
+        w.min(area.width),
+    )])
+    .flex(ratatui::layout::Flex::Center)
+    .areas(r);
+    r
 }

@@ -9,7 +9,17 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 use super::block;
 use crate::tui::state::{AppState, PathState, PathView};
 
-fn row(i: usize, p: &PathView, winner: Option<&str>, width: usize) -> ListItem<'static> {
+/// Below this width the token column goes and the answer column narrows to the longest
+/// answer shown: the text keeps most of the row.
+const NARROW: usize = 70;
+
+fn row(
+    i: usize,
+    p: &PathView,
+    winner: Option<&str>,
+    width: usize,
+    answer_width: usize,
+) -> ListItem<'static> {
     let (icon, color, what) = match &p.state {
         PathState::Waiting => ("·", Color::DarkGray, "waiting".to_string()),
         PathState::Streaming if p.text.is_empty() && !p.thinking.is_empty() => {
@@ -25,6 +35,13 @@ fn row(i: usize, p: &PathView, winner: Option<&str>, width: usize) -> ListItem<'
         (PathState::Done, Some(r)) => crate::core::display::path_answer(r),
         _ => String::new(),
     };
+    let narrow = width < NARROW;
+    let used = if narrow {
+        2 + 3 + answer_width + 1
+    } else {
+        2 + 3 + 9 + 10
+    };
+    let room = width.saturating_sub(used);
     let text = match &p.state {
         PathState::Failed(e) => format!("{e}  {}", p.text.trim()),
         PathState::Cancelled => format!("cancelled  {}", p.text.trim()),
@@ -32,28 +49,31 @@ fn row(i: usize, p: &PathView, winner: Option<&str>, width: usize) -> ListItem<'
         // What sets the path apart: the sentence its answer was read from (else its last
         // sentence), not the restated question every path starts with.
         PathState::Done => distinguishing(&p.text, winner),
-        // Streaming: the latest words.
-        _ => tail(&p.text, width),
+        // Streaming: the latest words, as many as the text column holds.
+        _ => tail(&crate::core::display::shorten(&p.text, usize::MAX), room),
     };
     // How long the path thought, before its answer text.
     let text = match p.thinking.chars().count() {
         0 => text,
         n => format!("[thought {n} chars] {}", text.trim_start()),
     };
-    let used = 2 + 3 + 9 + 10;
-    ListItem::new(Line::from(vec![
+    let mut spans = vec![
         Span::styled(format!("{icon} "), Style::default().fg(color)),
         Span::raw(format!("{i:>2} ")),
-        Span::styled(format!("{what:>8} "), Style::default().fg(Color::DarkGray)),
-        Span::styled(
-            format!("{:<9} ", crate::core::display::shorten(&answer, 9)),
-            Style::default().fg(Color::Yellow),
-        ),
-        Span::raw(crate::core::display::shorten(
-            &text,
-            width.saturating_sub(used),
-        )),
-    ]))
+    ];
+    let aw = if narrow { answer_width } else { 9 };
+    if !narrow {
+        spans.push(Span::styled(
+            format!("{what:>8} "),
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
+    spans.push(Span::styled(
+        format!("{:<aw$} ", crate::core::display::shorten(&answer, aw)),
+        Style::default().fg(Color::Yellow),
+    ));
+    spans.push(Span::raw(crate::core::display::shorten(&text, room)));
+    ListItem::new(Line::from(spans))
 }
 
 /// The first sentence of `text` that departs from the winning path's text; for the winning
@@ -78,10 +98,15 @@ fn distinguishing(text: &str, winner: Option<&str>) -> String {
         .map_or(String::new(), |s| s.trim().to_string())
 }
 
-/// The last `width` characters of `text`.
+/// The end of `text` in `width` characters, "…" first when its start is cut.
 fn tail(text: &str, width: usize) -> String {
     let n = text.chars().count();
-    text.chars().skip(n.saturating_sub(width)).collect()
+    if n <= width {
+        return text.to_string();
+    }
+    let mut s = String::from("…");
+    s.extend(text.chars().skip(n + 1 - width.max(1)));
+    s
 }
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
@@ -116,9 +141,21 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         .and_then(|e| e.paths.first())
         .and_then(|&i| run.paths.get(i))
         .map(|p| p.text.as_str());
+    // The answer column as wide as the longest answer shown (at most 9).
+    let answer_width = visible
+        .iter()
+        .filter_map(|&i| run.paths.get(i)?.result.as_ref())
+        .map(|r| crate::core::display::path_answer(r).chars().count())
+        .max()
+        .unwrap_or(1)
+        .clamp(1, 9);
     let items: Vec<ListItem> = visible
         .iter()
-        .filter_map(|&i| run.paths.get(i).map(|p| row(i, p, winner, width)))
+        .filter_map(|&i| {
+            run.paths
+                .get(i)
+                .map(|p| row(i, p, winner, width, answer_width))
+        })
         .collect();
     let list = List::new(items)
         .block(block(title, focused))

@@ -21,5 +21,5 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     let b = block(title, focused);
     let inner = b.inner(area);
     f.render_widget(b, area);
-    f.render_widget(&s.lab.query, inner);
+    super::editor::text(f, inner, &s.lab.query, focused);
 }

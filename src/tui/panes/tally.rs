@@ -150,7 +150,11 @@ fn verdict(run: &RunView) -> Vec<Line<'static>> {
             Style::default().fg(Color::DarkGray),
         )),
         None => lines.push(Line::styled(
-            " waiting for the first path…",
+            match &run.result {
+                Some(r) if r.cancelled => " cancelled before any path answered",
+                Some(_) => " no path answered",
+                None => " waiting for the first path…",
+            },
             Style::default().fg(Color::DarkGray),
         )),
     }

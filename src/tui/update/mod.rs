@@ -1,7 +1,10 @@
 //! `update(state, msg) -> effects`: every change of the lab's state happens here, with no I/O.
 
+mod events;
+mod keys;
 mod panes;
 mod popup;
+mod session;
 
 use std::sync::Arc;
 
@@ -9,22 +12,17 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
-use super::state::{
-    AppState, EvalView, Focus, Lab, OptimizeView, PathState, Pending, Popup, RunView, SaveWhat,
-    editor,
-};
-use crate::backend::BackendInfo;
-use crate::core::evaluation::{VariantStats, headline};
+use super::state::{AppState, Focus, Pending, Popup, RunView, SaveWhat, editor};
 use crate::core::extract::AnswerKind;
 use crate::core::free::ClusterRule;
 use crate::core::render::Mode;
 use crate::core::template::MAX_N;
-use crate::engine::jobs::JobEvent;
-use crate::engine::{EngineEvent, RunPlan};
-use crate::store::writer::{Landed, Write};
+use crate::engine::RunPlan;
 use crate::tui::layout::Page;
+use events::{engine_event, job_event};
 use panes::{mouse, pane_action};
 use popup::popup_key;
+use session::{autosave, open_eval_setup, open_optimize_setup, perform, save_to, saved};
 
 /// How long edits wait before they are autosaved (typing keeps pushing nothing: the first
 /// change sets the time, the save takes everything up to then).
@@ -86,6 +84,13 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.backend_state = state;
             vec![]
         }
+        other => reply(s, other),
+    }
+}
+
+/// The executor's answers: lists, models, saves and opened sessions, a job's progress.
+fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
+    match msg {
         Msg::Models(Ok(items)) if items.is_empty() => {
             s.status = "no other model found (promptlab model pull OWNER/NAME gets one)".into();
             vec![]
@@ -96,15 +101,7 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
                 .as_ref()
                 .map(|b| b.model.clone())
                 .unwrap_or_default();
-            let selected = items
-                .iter()
-                .position(|m| {
-                    m.name == now
-                        || m.path.as_ref().is_some_and(|p| {
-                            p.file_stem().is_some_and(|f| f.to_string_lossy() == now)
-                        })
-                })
-                .unwrap_or(0);
+            let selected = items.iter().position(|m| m.is(&now)).unwrap_or(0);
             s.status.clear();
             s.popup = Some(Popup::Models { items, selected });
             vec![]
@@ -194,105 +191,10 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             s.popup = Some(Popup::Error(e));
             vec![]
         }
-        Msg::SessionSaved(Ok(Landed::Exists { path })) => {
-            if s.session.renaming.as_ref() == Some(&path) {
-                s.session.renaming = None;
-                s.popup = Some(Popup::Confirm {
-                    question: format!(
-                        "{} already exists. Replace it with this session?",
-                        path.display()
-                    ),
-                    then: Pending::ReplaceSession(path),
-                });
-            }
-            vec![]
-        }
-        Msg::SessionSaved(Ok(Landed::Written { path, merged })) => {
-            let mut effects = vec![];
-            if s.session.renaming.as_ref() == Some(&path) {
-                s.session.renaming = None;
-                let old = std::mem::replace(&mut s.session.path, path.clone());
-                // The autosave file of a session now named has served its purpose.
-                if !s.session.named && s.session.written && old != path {
-                    effects.push(Effect::DiscardAutosave(old));
-                }
-                s.session.named = true;
-            }
-            if path != s.session.path {
-                return effects; // an earlier session's last save
-            }
-            s.session.written = true;
-            if !merged.is_empty() {
-                s.status = format!(
-                    "took in {} run(s) another promptlab added to {}",
-                    merged.len(),
-                    path.display()
-                );
-                if let Some(saved) = s.session.saved.as_mut() {
-                    saved.runs.extend(merged.iter().cloned());
-                }
-                s.session.runs.extend(merged);
-            } else if s.session.named {
-                s.status = format!("saved {}", path.display());
-            }
-            effects
-        }
+        Msg::SessionSaved(Ok(landed)) => saved(s, landed),
+        // Input, ticks, engine events and the backend are `dispatch`'s.
+        _ => vec![],
     }
-}
-
-/// The form's editors: the dataset (the last one typed in either form, or the shipped
-/// example) and the options.
-fn setup_editors(
-    s: &AppState,
-    options: &str,
-    hint: &str,
-) -> Box<[ratatui_textarea::TextArea<'static>; 2]> {
-    let dataset = s.dataset.as_deref().unwrap_or(&s.default_dataset);
-    Box::new([
-        editor(dataset, "a dataset: .jsonl, .csv or BIG-bench task.json"),
-        editor(options, hint),
-    ])
-}
-
-pub(super) fn open_eval_setup(s: &mut AppState) {
-    let editors = setup_editors(
-        s,
-        "strategy=direct,cot",
-        "variants: KEY=V1,V2 … (empty: the prompt as it is)",
-    );
-    s.popup = Some(Popup::EvalSetup { editors, field: 0 });
-}
-
-pub(super) fn open_optimize_setup(s: &mut AppState) {
-    let editors = setup_editors(
-        s,
-        "candidates=4 rounds=2 keep=2 dev=6 budget=200",
-        "candidates= rounds= keep= dev= held= budget= batch=",
-    );
-    s.popup = Some(Popup::OptimizeSetup { editors, field: 0 });
-}
-
-/// Saves the session where it lives (autosave file until named), keeping runs others added.
-pub(super) fn autosave(s: &mut AppState) -> Effect {
-    let path = s.session.path.clone();
-    save_to(s, path, Write::Merge)
-}
-
-/// Saves the session and its current edits to `path`.
-pub(super) fn save_to(s: &mut AppState, path: std::path::PathBuf, how: Write) -> Effect {
-    let session = s.session.to_session(s.lab.template());
-    s.session.saved = Some(session.clone());
-    s.autosave_due = None;
-    Effect::SaveSession {
-        path,
-        session: Box::new(session),
-        how,
-    }
-}
-
-/// Whether there is anything the session file lacks: runs or edits it does not hold.
-fn unsaved(s: &AppState) -> bool {
-    s.session.saved.as_ref() != Some(&s.session.to_session(s.lab.template()))
 }
 
 /// Asks `question`; yes does `then`.
@@ -300,78 +202,11 @@ fn confirm(s: &mut AppState, question: String, then: Pending) {
     s.popup = Some(Popup::Confirm { question, then });
 }
 
-/// Does what was asked for (confirmed, or waited for).
-pub(super) fn perform(s: &mut AppState, p: Pending) -> Vec<Effect> {
-    match p {
-        Pending::CancelRun(rest) if s.is_running() => {
-            s.after_run = Some(*rest);
-            cancel_run(s)
-        }
-        Pending::CancelRun(rest) => perform(s, *rest),
-        Pending::Quit => {
-            s.quit = true;
-            let mut e = vec![];
-            // Keep the latest edits with the recorded runs; an unchanged session is not
-            // rewritten.
-            if unsaved(s) {
-                e.push(autosave(s));
-            }
-            e.push(Effect::Quit);
-            e
-        }
-        Pending::ListSessions => vec![Effect::ListSessions],
-        Pending::Open(opened) => {
-            // The session being left keeps its edits: nothing is lost by opening another.
-            let mut e = vec![];
-            if unsaved(s) {
-                e.push(autosave(s));
-            }
-            let (path, session) = *opened;
-            let n = session.runs.len();
-            s.status = format!(
-                "opened {} ({n} run{})",
-                path.display(),
-                if n == 1 { "" } else { "s" }
-            );
-            s.open_session(path, session);
-            e
-        }
-        Pending::LoadTemplate(t) => {
-            s.checkpoint();
-            s.lab = Lab::from_template(&t);
-            s.base = *t;
-            s.sel = Default::default();
-            s.status = format!(
-                "loaded template {} ({} undoes it)",
-                s.base.name,
-                s.keymap.first_key(Action::Undo)
-            );
-            s.refresh_preview();
-            vec![]
-        }
-        Pending::NextQuery => {
-            if !s.lab.queries.is_empty() {
-                s.checkpoint();
-                s.lab.query_pick = (s.lab.query_pick + 1) % s.lab.queries.len();
-                s.lab.query = editor(&s.lab.queries[s.lab.query_pick], "type a question");
-                s.refresh_preview();
-            }
-            vec![]
-        }
-        Pending::ReplaceSession(path) => {
-            s.session.renaming = Some(path.clone());
-            vec![save_to(s, path, Write::Replace)]
-        }
-        Pending::ReplaceTemplate(name, template) => {
-            s.lab.name.clone_from(&name);
-            s.base = (*template).clone();
-            vec![Effect::SaveTemplate {
-                path: s.templates_dir.join(format!("{name}.yaml")),
-                template,
-                replace: true,
-            }]
-        }
-    }
+/// Leaves the history: the edits, beside the session's latest run (not the one browsed).
+fn back_to_edits(s: &mut AppState) {
+    s.viewing = false;
+    s.show_run(s.session.runs.len().checked_sub(1));
+    s.status = "back to your edits (beside the latest run)".into();
 }
 
 fn cancel_run(s: &mut AppState) -> Vec<Effect> {
@@ -403,18 +238,14 @@ fn paste(s: &mut AppState, text: &str) -> Vec<Effect> {
         }
         Some(_) => {}
         None => {
-            let ed = match s.focus {
-                Focus::Instruction => &mut s.lab.instruction,
-                Focus::Query => &mut s.lab.query,
-                _ => {
-                    s.status = format!(
-                        "pasted text goes into an editor: {} to the query or instruction first",
-                        s.keymap.first_key(Action::FocusNext)
-                    );
-                    return vec![];
-                }
+            let Some((ed, typing)) = s.lab.editor_mut(s.focus) else {
+                s.status = format!(
+                    "pasted text goes into an editor: {} to the query or instruction first",
+                    s.keymap.first_key(Action::FocusNext)
+                );
+                return vec![];
             };
-            if ed.insert_str(text) {
+            if typing.insert(ed, text) {
                 s.refresh_preview();
             }
         }
@@ -445,16 +276,11 @@ fn key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
     if let Some(a) = s.keymap.action(&k, s.focus.is_editor()) {
         return action(s, a);
     }
-    if s.focus.is_editor() {
-        let ed = if s.focus == Focus::Instruction {
-            &mut s.lab.instruction
-        } else {
-            &mut s.lab.query
-        };
-        if ed.input(k) {
-            s.refresh_preview();
-        }
-        return vec![];
+    let now = s.now;
+    if let Some((ed, typing)) = s.lab.editor_mut(s.focus)
+        && typing.input(ed, k, now)
+    {
+        s.refresh_preview();
     }
     vec![]
 }
@@ -464,26 +290,40 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
     match a {
         Action::Run => return start_run(s, false),
         Action::Resample => return start_run(s, true),
+        // Esc leaves a field (never cancelling a run from inside one).
+        Action::Cancel if s.focus.is_editor() => {
+            let left = s.focus.title().to_lowercase();
+            s.focus = s.focus.next();
+            if s.is_running() {
+                s.status = format!(
+                    "left the {left}; the run goes on ({} cancels it)",
+                    s.keymap.first_key(Action::Run)
+                );
+            } else if s.viewing {
+                back_to_edits(s);
+            }
+        }
         Action::Cancel => {
             if s.is_running() {
                 return cancel_run(s);
             }
             if s.viewing {
-                s.viewing = false;
-                s.status = "back to your edits".into();
+                back_to_edits(s);
             }
             s.sel.filter = None;
         }
         Action::Quit => {
             if s.is_running() && !matches!(s.after_run, Some(Pending::Quit)) {
-                // What arrived is recorded first; a second press quits at once.
-                s.after_run = Some(Pending::Quit);
-                let e = cancel_run(s);
-                s.status = format!(
-                    "keeping what arrived, then quitting ({} again quits at once)",
-                    s.keymap.first_key(Action::Quit)
+                // Asks first; yes (or the key again) records what arrived, then quits.
+                let q = s.keymap.first_key(Action::Quit);
+                confirm(
+                    s,
+                    format!(
+                        "A run is sampling. Stop it, keep what arrived in this session, and quit? ({q} again: yes)"
+                    ),
+                    Pending::CancelRun(Box::new(Pending::Quit)),
                 );
-                return e;
+                return vec![];
             }
             let mut e = vec![];
             if s.is_running() {
@@ -524,6 +364,10 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                 Some(Mode::Chat) => Some(Mode::Completion),
                 Some(Mode::Completion) => None,
             };
+            s.status = format!(
+                "mode: {}",
+                s.lab.mode.map_or("the backend's default", Mode::as_str)
+            );
             s.refresh_preview();
         }
         Action::MoreVotes => s.lab.sampling.n = (s.lab.sampling.n + 1).min(MAX_N),
@@ -543,6 +387,15 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                 return perform(s, Pending::NextQuery);
             }
         }
+        other => return files_and_views(s, other),
+    }
+    vec![]
+}
+
+/// Actions on files, models and views: templates, sessions, the run history, evaluations,
+/// searches and compares; the rest goes to the focused pane.
+fn files_and_views(s: &mut AppState, a: Action) -> Vec<Effect> {
+    match a {
         Action::OpenTemplate => return vec![Effect::ListTemplates],
         Action::PickModel if s.is_running() => {
             s.status = "a run is in progress: switch the model after it".into();
@@ -619,16 +472,11 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
 /// Ctrl-Z / Ctrl-Y: in an editor, its own typing history; elsewhere the lab's (examples,
 /// settings, loaded templates and queries).
 fn undo(s: &mut AppState, back: bool) -> Vec<Effect> {
-    if s.focus.is_editor() {
-        let ed = if s.focus == Focus::Instruction {
-            &mut s.lab.instruction
-        } else {
-            &mut s.lab.query
-        };
-        if if back { ed.undo() } else { ed.redo() } {
-            s.refresh_preview();
-            return vec![];
-        }
+    if let Some((ed, typing)) = s.lab.editor_mut(s.focus)
+        && typing.step(ed, back)
+    {
+        s.refresh_preview();
+        return vec![];
     }
     let (from, to) = if back {
         (&mut s.undo, &mut s.redo)
@@ -637,14 +485,38 @@ fn undo(s: &mut AppState, back: bool) -> Vec<Effect> {
     };
     match from.pop() {
         Some(lab) => {
-            to.push(std::mem::replace(&mut s.lab, lab));
+            let was = std::mem::replace(&mut s.lab, lab);
+            let what = changed(&was.template(), &s.lab.template());
+            to.push(was);
             s.sel.example = s.sel.example.min(s.lab.examples.len().saturating_sub(1));
-            s.status = if back { "undone" } else { "redone" }.into();
+            s.status = format!("{}: {what}", if back { "undone" } else { "redone" });
             s.refresh_preview();
         }
         None => s.status = format!("nothing to {}", if back { "undo" } else { "redo" }),
     }
     vec![]
+}
+
+/// What differs between two versions of the edits, in a word or two.
+fn changed(
+    a: &crate::core::template::Template,
+    b: &crate::core::template::Template,
+) -> &'static str {
+    if a.examples != b.examples {
+        "the examples"
+    } else if a.instruction != b.instruction {
+        "the instruction"
+    } else if a.query != b.query || a.queries != b.queries {
+        "the query"
+    } else if a.strategy != b.strategy {
+        "the strategy"
+    } else if a.sampling != b.sampling || a.mode != b.mode {
+        "a setting"
+    } else if a.answer != b.answer {
+        "the answer spec"
+    } else {
+        "the template"
+    }
 }
 
 pub(super) fn set_strategy(s: &mut AppState, strategy: crate::core::template::Strategy) {
@@ -657,12 +529,13 @@ pub(super) fn set_strategy(s: &mut AppState, strategy: crate::core::template::St
 /// keeps the paths shown and samples the new ones); `fresh` samples every path anew and the
 /// new samples replace the cached ones.
 fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
+    // F5 toggles: during a run it cancels it (once).
     if s.is_running() {
-        s.status = format!(
-            "a run is in progress ({} cancels it)",
-            s.keymap.first_key(Action::Cancel)
-        );
-        return vec![];
+        if s.run.as_ref().is_some_and(|r| r.cancelling) {
+            s.status = "cancelling… (what arrived is kept)".into();
+            return vec![];
+        }
+        return cancel_run(s);
     }
     if s.backend.is_none() {
         s.status = format!("the backend is not ready ({})", s.backend_state);
@@ -709,207 +582,9 @@ fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
     vec![Effect::StartRun { id, plan }]
 }
 
-fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
-    let Some(run) = s.run.as_mut().filter(|r| r.id == id) else {
-        return vec![];
-    };
-    match e {
-        EngineEvent::PathStarted { path } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.state = PathState::Streaming;
-            }
-        }
-        EngineEvent::Chunk { path, text } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.text.push_str(&text);
-                p.chunks += 1;
-            }
-        }
-        EngineEvent::Thinking { path, text } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.thinking.push_str(&text);
-                p.chunks += 1;
-            }
-        }
-        EngineEvent::Settled { after, of } => {
-            s.status = format!("the vote settled after {after} of {of} paths; stopping the rest");
-        }
-        EngineEvent::Throttled { limit, reason } => {
-            s.status =
-                format!("the server seems overloaded ({reason}): sampling at most {limit} at once");
-        }
-        EngineEvent::PathRestarted { path, text, .. } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.text = text;
-                // The broken call's thinking is gone; the record has every stage's at the end.
-                p.thinking.clear();
-            }
-        }
-        EngineEvent::PathDone(r) => {
-            if let Some(p) = run.paths.get_mut(r.index) {
-                p.state = PathState::of(&r);
-                p.text = r.text();
-                p.thinking = r.thinking();
-                p.result = Some(r);
-            }
-            run.retally();
-        }
-        EngineEvent::RunDone(result) => {
-            let failed = result.paths.iter().filter(|p| !p.succeeded()).count();
-            s.status = match (&result.tally.winner, result.cancelled) {
-                (_, true) => format!("run {id} cancelled: kept what arrived"),
-                (Some(w), _) => format!(
-                    "run {id}: answer {w} ({:.0}% agreement)",
-                    result.tally.agreement * 100.0
-                ),
-                (None, _) if failed == result.paths.len() => {
-                    let why = result
-                        .paths
-                        .iter()
-                        .find_map(|p| p.error.clone())
-                        .unwrap_or_default();
-                    format!("run {id}: every path failed: {why}")
-                }
-                (None, _) => format!("run {id}: no path gave a parsable answer"),
-            };
-            let origin = result.origin();
-            if origin.cached > 0 {
-                s.status = format!(
-                    "{} · {} cached, {} sampled",
-                    s.status, origin.cached, origin.fresh
-                );
-            }
-            // Paths the vote never needed were never sampled: they leave the list.
-            let sampled = result.paths.last().map_or(0, |p| p.index + 1);
-            run.paths.truncate(sampled);
-            run.result = Some(result);
-            run.retally();
-            // Record it and autosave: a crash from here on loses nothing.
-            let backend = s
-                .backend
-                .clone()
-                .unwrap_or_else(|| BackendInfo::new("unknown", "unknown", s.mode()));
-            let mut effects = vec![];
-            if let Some(record) = s.run.as_ref().and_then(|r| r.record(backend)) {
-                s.session.runs.push(record);
-                s.history = Some(s.session.runs.len() - 1);
-                effects.push(autosave(s));
-            }
-            if let Some(next) = s.after_run.take() {
-                effects.extend(perform(s, next));
-            }
-            return effects;
-        }
-    }
-    vec![]
-}
-
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_polish;
+#[cfg(test)]
 mod tests_votes;
-
-/// An evaluation's or a search's progress, shown in its view and the status line.
-fn job_event(s: &mut AppState, e: JobEvent) {
-    match e {
-        JobEvent::EvalStarted {
-            dataset,
-            items,
-            variants,
-            skipped,
-        } => {
-            s.status = format!(
-                "evaluating {dataset}: {items} items × {} variant(s){}",
-                variants.len(),
-                if skipped.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({} broken lines skipped)", skipped.len())
-                }
-            );
-            s.eval = Some(EvalView {
-                dataset,
-                items,
-                progress: vec![(0, 0); variants.len()],
-                variants,
-                results: vec![],
-                running: true,
-                variant: 0,
-                item: 0,
-            });
-        }
-        JobEvent::ItemDone {
-            variant,
-            done,
-            correct,
-        } => {
-            if let Some(p) = s.eval.as_mut().and_then(|e| e.progress.get_mut(variant)) {
-                *p = (done, correct);
-            }
-        }
-        JobEvent::VariantDone(r) => {
-            if let Some(e) = s.eval.as_mut() {
-                e.results.push(*r);
-            }
-        }
-        JobEvent::Statistics(stats) => {
-            if let Some(e) = s.eval.as_mut() {
-                for (r, st) in e.results.iter_mut().zip(stats) {
-                    r.stats = st;
-                }
-            }
-        }
-        JobEvent::EvalFinished { lowered } => {
-            if let Some(e) = s.eval.as_mut() {
-                e.running = false;
-                let named: Vec<(&str, &VariantStats)> = e
-                    .results
-                    .iter()
-                    .map(|r| (r.name.as_str(), &r.stats))
-                    .collect();
-                s.status = format!("evaluation done: {}", headline(&named));
-                if let Some((limit, of)) = lowered {
-                    s.status.push_str(&format!(
-                        "; the server seemed overloaded, concurrency lowered to {limit} (of {of})"
-                    ));
-                }
-            }
-        }
-        JobEvent::SearchStarted(plan) => {
-            s.status = format!(
-                "searching instructions on {}: up to {} model calls",
-                plan.dataset, plan.planned_calls
-            );
-            s.optimize = Some(OptimizeView {
-                dataset: plan.dataset,
-                planned_calls: plan.planned_calls,
-                running: true,
-                ..Default::default()
-            });
-        }
-        JobEvent::Round { round, .. } => {
-            if let Some(o) = s.optimize.as_mut() {
-                o.round = round;
-            }
-        }
-        JobEvent::ProposalFailed(_) => {}
-        JobEvent::Raced(step) => {
-            if let Some(o) = s.optimize.as_mut() {
-                o.round = step.round;
-                o.items = step.items;
-                o.standings = step.standings;
-            }
-        }
-        JobEvent::SearchFinished(r) => {
-            if let Some(o) = s.optimize.as_mut() {
-                o.running = false;
-                o.standings = r.leaderboard.clone();
-                o.held = r.held.clone();
-                o.verdict = Some(r.verdict());
-                o.calls = r.calls;
-                o.budget_reached = r.budget_reached;
-            }
-            s.status = format!("search done: {}", r.verdict());
-        }
-    }
-}

@@ -224,6 +224,9 @@ fn settings_action(s: &mut AppState, a: Action) {
             revote_shown(s);
         }
     }
+    if !field.revotes() {
+        s.status = format!("{}: {}", field.label(), setting_value(s, field));
+    }
     s.refresh_preview();
 }
 
@@ -259,8 +262,20 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
         );
         return;
     }
+    let current = setting_value(s, field);
+    // The value is selected: typing replaces it, → keeps it.
+    let mut editor = editor(&current, "");
+    editor.select_all();
+    s.popup = Some(Popup::SettingInput {
+        field,
+        editor: Box::new(editor),
+    });
+}
+
+/// A setting's value as the settings bar and the typed field show it.
+pub(in crate::tui) fn setting_value(s: &AppState, field: Setting) -> String {
     let sm = &s.lab.sampling;
-    let current = match field {
+    match field {
         Setting::Strategy => s.lab.strategy.to_string(),
         Setting::N => sm.n.to_string(),
         Setting::EarlyStop => sm.early_stop.to_string(),
@@ -277,11 +292,7 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
             .to_string(),
         Setting::Answer => s.lab.answer.short(),
         Setting::Strict => if s.lab.answer.strict { "on" } else { "off" }.to_string(),
-    };
-    s.popup = Some(Popup::SettingInput {
-        field,
-        editor: Box::new(editor(&current, "")),
-    });
+    }
 }
 
 /// Sets setting `field` from typed text, within its bounds, or says what it accepts.
@@ -391,6 +402,22 @@ fn revote_shown(s: &mut AppState) {
     }
 }
 
+/// A click on a row of the Paths pane selects its path (when every row is on screen, so the
+/// row is the path's place in the list).
+fn click_path(s: &mut AppState, rect: Rect, row: u16) {
+    let Some(run) = &s.run else { return };
+    let visible = run.visible(&s.sel.filter);
+    let rows = rect.height.saturating_sub(2) as usize;
+    let Some(at) = row.checked_sub(rect.y + 1).map(usize::from) else {
+        return;
+    };
+    if visible.len() <= rows
+        && let Some(&p) = visible.get(at)
+    {
+        s.sel.path = p;
+    }
+}
+
 fn paths_action(s: &mut AppState, a: Action) {
     let Some(run) = &s.run else { return };
     let visible = run.visible(&s.sel.filter);
@@ -407,6 +434,7 @@ fn paths_action(s: &mut AppState, a: Action) {
             s.popup = Some(Popup::PathDetail {
                 path: visible[at],
                 scroll: 0,
+                back: None,
             })
         }
         Action::Back => s.sel.filter = None,
@@ -421,8 +449,32 @@ fn open_compare(s: &mut AppState) {
         s.status = "no run to compare yet".into();
         return;
     };
-    let columns = crate::core::compare::representatives(&run.tally, run.paths.len(), 4);
-    s.popup = Some(Popup::ComparePaths(Box::new(compare(run, columns, 0))));
+    let mut columns = crate::core::compare::representatives(&run.tally, run.paths.len(), 4);
+    // The answer selected in the Tally (or the selected path's, in Paths) is the column
+    // selected: added when it is not among the first ones.
+    let entry = match s.focus {
+        Focus::Tally => run.tally.entries.get(s.sel.tally),
+        _ => run
+            .tally
+            .entries
+            .iter()
+            .find(|e| e.paths.contains(&s.sel.path)),
+    };
+    let mut selected = 0;
+    if let Some(e) = entry {
+        match columns.iter().position(|c| e.paths.contains(c)) {
+            Some(i) => selected = i,
+            None => {
+                if let Some(&p) = e.paths.first() {
+                    columns.push(p);
+                    selected = columns.len() - 1;
+                }
+            }
+        }
+    }
+    s.popup = Some(Popup::ComparePaths(Box::new(compare(
+        run, columns, selected,
+    ))));
 }
 
 /// The side-by-side view of `columns`, its word differences computed here, once.
@@ -506,22 +558,45 @@ fn tally_action(s: &mut AppState, a: Action) {
     }
 }
 
+/// Two clicks this close are a double click.
+const DOUBLE: std::time::Duration = std::time::Duration::from_millis(400);
+
 pub(super) fn mouse(s: &mut AppState, m: MouseEvent) -> Vec<Effect> {
     if s.popup.is_some() {
         return vec![];
     }
     let area = Rect::new(0, 0, s.size.0, s.size.1);
     let at = Position::new(m.column, m.row);
-    let Some(pane) = layout(area, s)
-        .panes
-        .iter()
-        .find(|(_, r)| r.contains(at))
-        .map(|(f, _)| *f)
-    else {
+    let l = layout(area, s);
+    // The page tabs of a narrow terminal: " Edit ", " Run ", " Prompt ", a space apart.
+    if let Some(tabs) = l.tabs.filter(|t| t.contains(at))
+        && m.kind == MouseEventKind::Down(MouseButton::Left)
+    {
+        s.focus = match m.column - tabs.x {
+            0..=6 => Focus::Instruction,
+            7..=12 => Focus::Paths,
+            13..=21 => Focus::Prompt,
+            _ => s.focus,
+        };
+        return vec![];
+    }
+    let Some((pane, rect)) = l.panes.iter().find(|(_, r)| r.contains(at)).copied() else {
         return vec![];
     };
     match m.kind {
-        MouseEventKind::Down(MouseButton::Left) => s.focus = pane,
+        MouseEventKind::Down(MouseButton::Left) => {
+            let double = s.sel.last_click.is_some_and(|(t, x, y)| {
+                (x, y) == (m.column, m.row) && s.now.saturating_duration_since(t) < DOUBLE
+            });
+            s.sel.last_click = Some((s.now, m.column, m.row));
+            s.focus = pane;
+            if pane == Focus::Paths {
+                click_path(s, rect, m.row);
+                if double {
+                    paths_action(s, Action::Select);
+                }
+            }
+        }
         MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
             let up = m.kind == MouseEventKind::ScrollUp;
             let focus = std::mem::replace(&mut s.focus, pane);

@@ -6,13 +6,17 @@ use std::time::Instant;
 use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 
+use super::session::unsaved;
 use super::*;
 use crate::backend::BackendInfo;
 use crate::core::record::{PathRecord, StageRecord};
 use crate::core::strategy::Stage;
+use crate::engine::EngineEvent;
 use crate::store::template::resolve;
+use crate::store::writer::{Landed, Write};
 use crate::tui::keymap::Keymap;
 use crate::tui::layout::layout;
+use crate::tui::state::PathState;
 use crate::tui::state::Setting;
 use crate::tui::state::editor_text;
 
@@ -158,15 +162,20 @@ fn run_starts_once_and_cancel_and_quit_stop_it() {
     let mut s = lab();
     let e = key(&mut s, KeyCode::F(5));
     assert!(matches!(e.as_slice(), [Effect::StartRun { id: 1, .. }]));
-    assert!(key(&mut s, KeyCode::F(5)).is_empty(), "one run at a time");
-    assert!(s.status.contains("in progress"));
+    assert!(
+        matches!(key(&mut s, KeyCode::F(5)).as_slice(), [Effect::CancelRun]),
+        "F5 toggles: one run at a time, the second press cancels it"
+    );
+    assert!(key(&mut s, KeyCode::F(5)).is_empty(), "cancelled once");
     assert!(matches!(
         key(&mut s, KeyCode::Esc).as_slice(),
         [Effect::CancelRun]
     ));
     assert!(s.run.as_ref().unwrap().cancelling);
-    // Quitting mid-run keeps what arrived: cancel, record, then quit; a second press quits
-    // at once.
+    // Quitting mid-run asks, then keeps what arrived: cancel, record, then quit; the key
+    // answers yes, and a press after that quits at once.
+    assert!(ctrl(&mut s, 'q').is_empty());
+    assert!(matches!(s.popup, Some(Popup::Confirm { .. })));
     let e = ctrl(&mut s, 'q');
     assert!(matches!(e.as_slice(), [Effect::CancelRun]), "{e:?}");
     assert!(!s.quit);
@@ -181,6 +190,7 @@ fn quitting_mid_run_records_what_arrived_first() {
     let mut s = lab();
     key(&mut s, KeyCode::F(5));
     ctrl(&mut s, 'q');
+    key(&mut s, KeyCode::Char('y'));
     path_done(&mut s, 1, done(0, Some("18")));
     let e = run_done(&mut s, 1, true);
     assert_eq!(s.session.runs.len(), 1, "the partial run is recorded");
@@ -333,7 +343,7 @@ fn a_click_focuses_the_pane_under_the_mouse() {
 }
 
 /// A session opened in the lab at `name`, with `runs` recorded runs.
-fn open(s: &mut AppState, name: &str, runs: usize) {
+pub(super) fn open(s: &mut AppState, name: &str, runs: usize) {
     let (path, session) = session_named(name, runs);
     update(s, Msg::SessionOpened(Ok((path, Box::new(session)))));
 }
@@ -662,7 +672,11 @@ fn the_path_popup_stays_in_its_cluster_and_compare_moves_as_a_pair() {
         path_done(&mut s, 1, done(i, Some(a)));
     }
     s.sel.filter = Some(Some("2".into()));
-    s.popup = Some(Popup::PathDetail { path: 1, scroll: 0 });
+    s.popup = Some(Popup::PathDetail {
+        path: 1,
+        scroll: 0,
+        back: None,
+    });
     key(&mut s, KeyCode::Right);
     assert!(matches!(s.popup, Some(Popup::PathDetail { path: 3, .. })));
     key(&mut s, KeyCode::Right);

@@ -5,6 +5,7 @@ use crossterm::event::KeyCode;
 
 use super::tests::{done, key, lab, run_done};
 use super::*;
+use crate::engine::EngineEvent;
 use crate::tui::state::Setting;
 
 /// A run of the kind on screen: three paths restate the question (their last number,

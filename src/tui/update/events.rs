@@ -1,0 +1,210 @@
+//! What the engine and the long jobs report, taken into the state: a run's paths and its end
+//! (recorded and autosaved), an evaluation's and a search's progress.
+
+use super::{autosave, perform};
+use crate::backend::BackendInfo;
+use crate::core::evaluation::{VariantStats, headline};
+use crate::engine::EngineEvent;
+use crate::engine::jobs::JobEvent;
+use crate::tui::msg::Effect;
+use crate::tui::state::{AppState, EvalView, OptimizeView, PathState};
+
+pub(super) fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
+    let Some(run) = s.run.as_mut().filter(|r| r.id == id) else {
+        return vec![];
+    };
+    match e {
+        EngineEvent::PathStarted { path } => {
+            if let Some(p) = run.paths.get_mut(path) {
+                p.state = PathState::Streaming;
+            }
+        }
+        EngineEvent::Chunk { path, text } => {
+            if let Some(p) = run.paths.get_mut(path) {
+                p.text.push_str(&text);
+                p.chunks += 1;
+            }
+        }
+        EngineEvent::Thinking { path, text } => {
+            if let Some(p) = run.paths.get_mut(path) {
+                p.thinking.push_str(&text);
+                p.chunks += 1;
+            }
+        }
+        EngineEvent::Settled { after, of } => {
+            s.status = format!("the vote settled after {after} of {of} paths; stopping the rest");
+        }
+        EngineEvent::Throttled { limit, reason } => {
+            s.status =
+                format!("the server seems overloaded ({reason}): sampling at most {limit} at once");
+        }
+        EngineEvent::PathRestarted { path, text, .. } => {
+            if let Some(p) = run.paths.get_mut(path) {
+                p.text = text;
+                // The broken call's thinking is gone; the record has every stage's at the end.
+                p.thinking.clear();
+            }
+        }
+        EngineEvent::PathDone(r) => {
+            if let Some(p) = run.paths.get_mut(r.index) {
+                p.state = PathState::of(&r);
+                p.text = r.text();
+                p.thinking = r.thinking();
+                p.result = Some(r);
+            }
+            run.retally();
+        }
+        EngineEvent::RunDone(result) => {
+            let failed = result.paths.iter().filter(|p| !p.succeeded()).count();
+            s.status = match (&result.tally.winner, result.cancelled) {
+                (_, true) => format!("run {id} cancelled: kept what arrived"),
+                (Some(w), _) => format!(
+                    "run {id}: answer {w} ({:.0}% agreement)",
+                    result.tally.agreement * 100.0
+                ),
+                (None, _) if failed == result.paths.len() => {
+                    let why = result
+                        .paths
+                        .iter()
+                        .find_map(|p| p.error.clone())
+                        .unwrap_or_default();
+                    format!("run {id}: every path failed: {why}")
+                }
+                (None, _) => format!("run {id}: no path gave a parsable answer"),
+            };
+            let origin = result.origin();
+            if origin.cached > 0 {
+                s.status = format!(
+                    "{} · {} cached, {} sampled",
+                    s.status, origin.cached, origin.fresh
+                );
+            }
+            // Paths the vote never needed were never sampled: they leave the list.
+            let sampled = result.paths.last().map_or(0, |p| p.index + 1);
+            run.paths.truncate(sampled);
+            run.result = Some(result);
+            run.retally();
+            // Record it and autosave: a crash from here on loses nothing.
+            let backend = s
+                .backend
+                .clone()
+                .unwrap_or_else(|| BackendInfo::new("unknown", "unknown", s.mode()));
+            let mut effects = vec![];
+            if let Some(record) = s.run.as_ref().and_then(|r| r.record(backend)) {
+                s.session.runs.push(record);
+                s.history = Some(s.session.runs.len() - 1);
+                effects.push(autosave(s));
+            }
+            if let Some(next) = s.after_run.take() {
+                effects.extend(perform(s, next));
+            }
+            return effects;
+        }
+    }
+    vec![]
+}
+
+/// An evaluation's or a search's progress, shown in its view and the status line.
+pub(super) fn job_event(s: &mut AppState, e: JobEvent) {
+    match e {
+        JobEvent::EvalStarted {
+            dataset,
+            items,
+            variants,
+            skipped,
+        } => {
+            s.status = format!(
+                "evaluating {dataset}: {items} items × {} variant(s){}",
+                variants.len(),
+                if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} broken lines skipped)", skipped.len())
+                }
+            );
+            s.eval = Some(EvalView {
+                dataset,
+                items,
+                progress: vec![(0, 0); variants.len()],
+                variants,
+                results: vec![],
+                running: true,
+                variant: 0,
+                item: 0,
+            });
+        }
+        JobEvent::ItemDone {
+            variant,
+            done,
+            correct,
+        } => {
+            if let Some(p) = s.eval.as_mut().and_then(|e| e.progress.get_mut(variant)) {
+                *p = (done, correct);
+            }
+        }
+        JobEvent::VariantDone(r) => {
+            if let Some(e) = s.eval.as_mut() {
+                e.results.push(*r);
+            }
+        }
+        JobEvent::Statistics(stats) => {
+            if let Some(e) = s.eval.as_mut() {
+                for (r, st) in e.results.iter_mut().zip(stats) {
+                    r.stats = st;
+                }
+            }
+        }
+        JobEvent::EvalFinished { lowered } => {
+            if let Some(e) = s.eval.as_mut() {
+                e.running = false;
+                let named: Vec<(&str, &VariantStats)> = e
+                    .results
+                    .iter()
+                    .map(|r| (r.name.as_str(), &r.stats))
+                    .collect();
+                s.status = format!("evaluation done: {}", headline(&named));
+                if let Some((limit, of)) = lowered {
+                    s.status.push_str(&format!(
+                        "; the server seemed overloaded, concurrency lowered to {limit} (of {of})"
+                    ));
+                }
+            }
+        }
+        JobEvent::SearchStarted(plan) => {
+            s.status = format!(
+                "searching instructions on {}: up to {} model calls",
+                plan.dataset, plan.planned_calls
+            );
+            s.optimize = Some(OptimizeView {
+                dataset: plan.dataset,
+                planned_calls: plan.planned_calls,
+                running: true,
+                ..Default::default()
+            });
+        }
+        JobEvent::Round { round, .. } => {
+            if let Some(o) = s.optimize.as_mut() {
+                o.round = round;
+            }
+        }
+        JobEvent::ProposalFailed(_) => {}
+        JobEvent::Raced(step) => {
+            if let Some(o) = s.optimize.as_mut() {
+                o.round = step.round;
+                o.items = step.items;
+                o.standings = step.standings;
+            }
+        }
+        JobEvent::SearchFinished(r) => {
+            if let Some(o) = s.optimize.as_mut() {
+                o.running = false;
+                o.standings = r.leaderboard.clone();
+                o.held = r.held.clone();
+                o.verdict = Some(r.verdict());
+                o.calls = r.calls;
+                o.budget_reached = r.budget_reached;
+            }
+            s.status = format!("search done: {}", r.verdict());
+        }
+    }
+}
