@@ -25,7 +25,10 @@ pub async fn run(cli: Cli) -> Result<bool, String> {
         Some(Command::Optimize(args)) => crate::cli::optimize::optimize(args).await,
         Some(Command::Templates(args)) => crate::cli::templates::print(&args),
         Some(Command::Model(args)) => crate::cli::model::model(&args).await,
-        Some(Command::Batch(args)) => crate::cli::batch::batch(args).await,
+        Some(Command::Batch(args)) => match crate::cli::batch::batch(args).await? {
+            crate::cli::batch::Next::Done(ok) => Ok(ok),
+            crate::cli::batch::Next::Eval(eval) => Box::pin(crate::cli::eval::eval(*eval)).await,
+        },
         Some(Command::Tune(args)) => tune::tune(args).await,
         None => {
             let mut args = default_tui();

@@ -98,7 +98,12 @@ impl Search {
             planned_calls,
             held_calls,
             max_tokens: planned_calls * self.base.sampling.max_tokens.max(PROPOSAL_TOKENS) as usize,
-            prompt_tokens: super::plan::search_prompt_tokens(self, planned_calls + held_calls),
+            prompt_tokens: super::plan::search_prompt_tokens(
+                &self.base,
+                self.base.mode.unwrap_or(self.backend.info().default_mode),
+                self.dev.iter().chain(&self.held),
+                planned_calls + held_calls,
+            ),
             seconds: self
                 .speed
                 .map(|s| s * (calls.min(planned_calls) + held_calls) as f64),
