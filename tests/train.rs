@@ -10,7 +10,10 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device, Tensor};
-use promptlab::backend::local::model::default_model_path;
+use promptlab::app::training::Llama;
+use promptlab::backend::local::reference as llama;
+use promptlab::store::models::default_model_path;
+use promptlab::train::adapter;
 use promptlab::train::check::{argmax, compare};
 use promptlab::train::data::Sequence;
 use promptlab::train::job::check;
@@ -18,7 +21,6 @@ use promptlab::train::lora::Target;
 use promptlab::train::model::{AdapterShape, Model, Packed};
 use promptlab::train::trainer::{Settings, train};
 use promptlab::train::weights::{Config, Gguf};
-use promptlab::train::{adapter, llama};
 
 /// Two layers (one sliding with a window of 3, one global), two query heads sharing one
 /// key/value head: every path of the graph, in sizes a finite difference can check.
@@ -345,7 +347,7 @@ fn llama_cpp_applies_the_adapter_as_candle_predicts() {
     let path = dir.path().join("probe.gguf");
     adapter::write(&path, &model, shape.alpha, "probe").unwrap();
     let tokens = prompt_tokens(PROBE);
-    let c = check(&model, &embedded(), &path, &tokens).unwrap();
+    let c = check(&model, &Llama, &embedded(), &path, &tokens).unwrap();
     eprintln!("adapter through llama.cpp against candle: {c:?}");
     // The adapter moved the logits, and llama.cpp's move is candle's.
     assert!(c.shift > 1.0, "{c:?}");
@@ -366,7 +368,7 @@ fn tune_trains_checks_evaluates_and_lists_an_adapter() {
     let dirs = tempfile::tempdir().unwrap();
     let models = dirs.path().join("cache/models");
     std::fs::create_dir_all(&models).unwrap();
-    let base = models.join(promptlab::backend::local::model::DEFAULT_MODEL_FILE);
+    let base = models.join(promptlab::store::models::DEFAULT_MODEL_FILE);
     std::os::unix::fs::symlink(embedded(), &base).unwrap();
     let out = common::promptlab(&dirs)
         .args([
