@@ -205,8 +205,8 @@ fn main() {
 
     #[cfg(feature = "local")]
     if env("LOCAL", 1) == 1 {
-        use promptlab::backend::local::model::default_model_path;
         use promptlab::backend::local::{LoadStatus, LocalBackend, LocalSettings};
+        use promptlab::store::models::default_model_path;
         let path = default_model_path().expect("cache dir");
         if !path.is_file() {
             println!("embedded model: not installed (scripts/fetch-model.sh), skipped");

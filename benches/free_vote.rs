@@ -82,7 +82,7 @@ fn embed_sims(pairs: &[Pair]) -> Option<(String, Vec<f64>)> {
     let path = match std::env::var("EMBED_MODEL") {
         Ok(v) if v == "none" => return None,
         Ok(v) => std::path::PathBuf::from(v),
-        Err(_) => promptlab::backend::local::model::default_model_path()?,
+        Err(_) => promptlab::store::models::default_model_path()?,
     };
     if !path.exists() {
         println!(

@@ -6,11 +6,11 @@
 use std::time::Instant;
 
 use futures::StreamExt;
-use promptlab::backend::local::model::default_model_path;
 use promptlab::backend::local::{LoadStatus, LocalBackend, LocalSettings};
 use promptlab::backend::{Backend, SampleRequest, SampleStream, StreamEvent};
 use promptlab::core::render::{Mode, render};
 use promptlab::core::template::Thinking;
+use promptlab::store::models::default_model_path;
 use promptlab::store::template::resolve;
 
 struct Outcome {

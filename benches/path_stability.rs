@@ -7,11 +7,11 @@
 //! zero-shot-cot for a short prompt instead of the few-shot one, under 512 cache cells).
 
 use futures::StreamExt;
-use promptlab::backend::local::model::default_model_path;
 use promptlab::backend::local::{LoadStatus, LocalBackend, LocalSettings};
 use promptlab::backend::{Backend, SampleRequest, SampleStream, StreamEvent};
 use promptlab::core::render::Mode;
 use promptlab::engine::RunPlan;
+use promptlab::store::models::default_model_path;
 use promptlab::store::template::resolve;
 
 async fn text(mut s: SampleStream) -> String {

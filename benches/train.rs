@@ -9,15 +9,15 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use futures::StreamExt;
-use promptlab::backend::local::model::default_model_path;
+use promptlab::backend::local::reference::Tokenizer;
 use promptlab::backend::local::{LoadStatus, LocalBackend, LocalSettings};
 use promptlab::backend::{Backend, SampleRequest, StreamEvent};
 use promptlab::core::render::{Mode, Prompt};
 use promptlab::core::template::{Strategy, Thinking};
 use promptlab::store::dataset::load_dataset;
+use promptlab::store::models::default_model_path;
 use promptlab::train::adapter;
 use promptlab::train::data::{sequences, specialist};
-use promptlab::train::llama::Tokenizer;
 use promptlab::train::model::Model;
 use promptlab::train::trainer::{Settings, train};
 use promptlab::train::weights::Gguf;

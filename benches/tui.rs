@@ -87,7 +87,7 @@ fn first_frame() {
     let (template, _) = resolve("gsm8k-cot").expect("template");
     let mut s = AppState::new(&template, Keymap::default(), Instant::now());
     #[cfg(feature = "local")]
-    let _backend = promptlab::backend::local::model::default_model_path()
+    let _backend = promptlab::store::models::default_model_path()
         .filter(|p| p.is_file())
         .and_then(|p| {
             promptlab::backend::local::LocalBackend::spawn(

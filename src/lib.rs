@@ -1,6 +1,8 @@
 //! promptlab: a terminal prompt lab. See ARCHITECTURE.md for the layers:
-//! `core` (pure) <- `backend` <- `engine` (tokio) <- `cli` / `tui`, and `store` for files.
+//! `core` (pure) <- `backend` <- `engine` (tokio) <- `cli` / `tui`, `store` for files, `train`
+//! beside the engine, and `app`, the composition root that assembles them.
 
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod core;

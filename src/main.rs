@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use promptlab::cli::{Cli, Command};
+use promptlab::cli::Cli;
 
 fn main() -> ExitCode {
     for var in ["OPENAI_API_KEY", "HF_TOKEN"] {
@@ -18,24 +18,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    let outcome = runtime.block_on(async {
-        match cli.command {
-            Some(Command::Run(args)) => promptlab::cli::run::run(args).await,
-            Some(Command::Tui(args)) => promptlab::cli::tui::tui(args).await,
-            Some(Command::Replay(args)) => promptlab::cli::replay::replay(args).await,
-            Some(Command::Eval(args)) => promptlab::cli::eval::eval(args).await,
-            Some(Command::Optimize(args)) => promptlab::cli::optimize::optimize(args).await,
-            Some(Command::Templates(args)) => promptlab::cli::templates::print(&args),
-            Some(Command::Model(args)) => promptlab::cli::model::model(&args).await,
-            Some(Command::Batch(args)) => promptlab::cli::batch::batch(args).await,
-            Some(Command::Tune(args)) => promptlab::cli::tune::tune(args).await,
-            None => {
-                let mut args = default_tui();
-                args.session = cli.file;
-                promptlab::cli::tui::tui(args).await
-            }
-        }
-    });
+    let outcome = runtime.block_on(promptlab::app::run(cli));
     // Blocking work (the model thread) must not hold the process open.
     runtime.shutdown_background();
     if promptlab::cli::interrupted() {
@@ -50,14 +33,6 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => fail(&e),
-    }
-}
-
-/// `promptlab` alone is `promptlab tui` with its defaults.
-fn default_tui() -> promptlab::cli::TuiArgs {
-    match Cli::try_parse_from(["promptlab", "tui"]).map(|c| c.command) {
-        Ok(Some(Command::Tui(a))) => a,
-        _ => unreachable!("`promptlab tui` parses"),
     }
 }
 

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use promptlab::backend::local::model::default_model_path;
 use promptlab::backend::local::{LocalBackend, LocalSettings};
 use promptlab::backend::{Backend, BackendError, Finish, SampleRequest, SampleStream, StreamEvent};
 use promptlab::core::render::{Mode, Prompt};
 use promptlab::core::template::Thinking;
 use promptlab::engine::{RunPlan, run};
+use promptlab::store::models::default_model_path;
 use promptlab::store::template::resolve;
 use tokio_util::sync::CancellationToken;
 

@@ -388,7 +388,7 @@ async fn the_eval_form_shows_the_plan_before_f7_starts_the_job() {
     planned(&mut s).await;
     let screen = format!("{:?}", draw(&s, 140, 40).backend());
     assert!(
-        screen.contains("12 items × 2 variants × 1 sample = 24 paths"),
+        screen.contains("12 items × 2 variants × 5 samples = 120 paths"),
         "{screen}"
     );
     insta::assert_snapshot!(draw(&s, 140, 40).backend());

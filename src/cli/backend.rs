@@ -279,18 +279,39 @@ pub fn local_embedder(_: &std::path::Path) -> Result<Arc<dyn Embedder>, String> 
 
 #[cfg(feature = "local")]
 fn local(a: &BackendArgs) -> Result<Arc<dyn Backend>, String> {
-    use crate::backend::local::{LocalBackend, LocalSettings};
+    use crate::backend::local::LocalBackend;
     let path = match &a.model_path {
         Some(p) => p.clone(),
-        None => crate::backend::local::model::default_model_path()
+        None => crate::store::models::default_model_path()
             .ok_or("cannot find a cache directory for the embedded model; give --model-path")?,
     };
-    let backend = LocalBackend::spawn(LocalSettings {
-        lora: a.lora.clone(),
+    let backend =
+        LocalBackend::spawn(local_settings(path, a.lora.clone())?).map_err(|e| e.to_string())?;
+    Ok(Arc::new(backend))
+}
+
+/// The embedded backend's settings for a model file and a LoRA adapter, with what the store
+/// knows of them: whether the file is where the embedded model belongs, and the model an
+/// adapter promptlab trained belongs to.
+#[cfg(feature = "local")]
+pub fn local_settings(
+    path: std::path::PathBuf,
+    lora: Option<std::path::PathBuf>,
+) -> Result<crate::backend::local::LocalSettings, String> {
+    use crate::backend::local::{AdapterBase, LocalSettings};
+    let lora_base = match &lora {
+        Some(l) => crate::store::adapters::read_record(l)?.map(|r| AdapterBase {
+            file: r.base.file,
+            fingerprint: r.base.fingerprint,
+        }),
+        None => None,
+    };
+    Ok(LocalSettings {
+        embedded: crate::store::models::is_default_model(&path),
+        lora,
+        lora_base,
         ..LocalSettings::new(path)
     })
-    .map_err(|e| e.to_string())?;
-    Ok(Arc::new(backend))
 }
 
 #[cfg(not(feature = "local"))]

@@ -10,7 +10,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 
 use super::backend::Resolved;
-use super::{BatchAction, BatchArgs, Cli, Command};
+use super::{BatchAction, BatchArgs, Cli, Command, EvalArgs};
 use crate::backend::batches::{Batch, Batches};
 use crate::core::record::host_of;
 
@@ -187,8 +187,18 @@ fn submitted(id: &str) -> Result<Submitted, String> {
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// `promptlab batch status ID` and `promptlab batch resume ID`.
-pub async fn batch(args: BatchArgs) -> Result<bool, String> {
+/// What `batch` leaves for the caller to run.
+#[derive(Debug)]
+pub enum Next {
+    /// Nothing: the command's outcome.
+    Done(bool),
+    /// The eval that submitted a resumed batch, now reading its output instead of sending.
+    Eval(Box<EvalArgs>),
+}
+
+/// `promptlab batch status ID` and `promptlab batch resume ID` (whose eval the caller runs:
+/// `app`, so that `batch` and `eval` never import each other).
+pub async fn batch(args: BatchArgs) -> Result<Next, String> {
     let config = super::config::Config::load()?;
     let resolved = super::backend::resolve(&args.backend, &config)?;
     let key = resolved.args.api_key.clone();
@@ -208,7 +218,7 @@ pub async fn batch(args: BatchArgs) -> Result<bool, String> {
                 counts.failed,
                 kept.submitted
             )?;
-            Ok(true)
+            Ok(Next::Done(true))
         }
         BatchAction::Resume { id } => {
             let kept = submitted(&id)?;
@@ -230,7 +240,7 @@ pub async fn batch(args: BatchArgs) -> Result<bool, String> {
             // What the record leaves out: this command's key and the server's full URL.
             eval.backend.api_key = key.or(eval.backend.api_key);
             eval.backend.base_url = Some(server);
-            Box::pin(super::eval::eval(eval)).await
+            Ok(Next::Eval(Box::new(eval)))
         }
     }
 }

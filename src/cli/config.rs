@@ -35,9 +35,10 @@ pub struct Config {
     /// here when changed with Alt-, and Alt-.).
     #[serde(default)]
     pub split: Option<u16>,
-    /// Key bindings of the lab: action -> keys, e.g. `run: [f5, ctrl-g]`.
+    /// Key bindings of the lab: action -> keys, e.g. `run: [f5, ctrl-g]` (the action names
+    /// are read by the lab, `app::lab_keys`).
     #[serde(default)]
-    pub keys: std::collections::BTreeMap<crate::tui::keymap::Action, Vec<String>>,
+    pub keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Config {

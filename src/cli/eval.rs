@@ -116,35 +116,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let resolved = backend::resolve(&args.backend, &config)?;
     let embedder = backend::embedder(&resolved, &base.answer)?;
 
-    // One backend per (model, lora) pair varied ("" is the default of each).
-    let values = |key: &str| {
-        vary.iter()
-            .find(|(k, _)| k == key)
-            .map_or_else(|| vec![String::new()], |(_, v)| v.clone())
-    };
-    refuse_models_without_models(resolved.kind, values("model").len())?;
-    let mut backends: BTreeMap<(String, String), Arc<dyn Backend>> = BTreeMap::new();
-    for m in values("model") {
-        for l in values("lora") {
-            let mut r = backend::Resolved {
-                kind: resolved.kind,
-                args: resolved.args.clone(),
-            };
-            if !m.is_empty() {
-                match r.kind {
-                    BackendKind::Local => r.args.model_path = Some(m.clone().into()),
-                    _ => r.args.model = Some(m.clone()),
-                }
-            }
-            if !l.is_empty() {
-                if r.kind != BackendKind::Local {
-                    return Err("--vary lora needs the local backend (a server names its adapters as models)".into());
-                }
-                r.args.lora = (l != "none").then(|| l.clone().into());
-            }
-            backends.insert((m.clone(), l), backend::build(&r).await?);
-        }
-    }
+    let backends = build_backends(&resolved, &vary).await?;
     let variants = variants(&base, &vary, |model, lora| {
         backends
             .get(&(model.to_string(), lora.to_string()))
@@ -160,58 +132,20 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     if args.plan {
         return Ok(true);
     }
-    let cache = if args.no_cache {
-        None
-    } else {
-        let c = Cache::open_default()?;
-        if let Some(w) = c.warning() {
-            crate::tell!("{w}");
-        }
-        Some(c)
-    };
+    let cache = open_cache(args.no_cache)?;
     if let Some(out) = &args.batch_out {
-        let (text, lines, cached) =
-            crate::engine::batch::requests(&variants, &dataset.items, cache.as_deref())?;
-        crate::store::atomic::write_atomic(out, text.as_bytes())
-            .map_err(|e| format!("{}: {e}", out.display()))?;
-        crate::tell!(
-            "wrote {lines} batch requests to {} ({cached} samples were cached already); no request was sent",
-            out.display()
-        );
-        crate::tell!(
-            "run them through OpenAI's Batch API or vLLM's batch runner, then the same command with --batch-in RESULTS.jsonl instead of --batch-out"
-        );
+        write_batch_requests(out, &variants, &dataset.items, cache.as_deref())?;
         return Ok(true);
     }
     // A batch output, from a file or from the server's Batches API, goes into the cache.
-    let batch_output = match (&args.batch_in, args.batch) {
-        (Some(input), _) => {
-            let text =
-                crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?;
-            if text.trim().is_empty() {
-                return Err(format!(
-                    "{}: the batch output is empty: no sample to read (is it the output file, \
-                     not the input or the error file?)",
-                    input.display()
-                ));
-            }
-            Some((text, input.display().to_string()))
-        }
-        (None, true) => {
-            let (text, lines, cached) =
-                crate::engine::batch::requests(&variants, &dataset.items, cache.as_deref())?;
-            if lines == 0 {
-                crate::tell!("all {cached} samples are cached: no batch to send");
-                None
-            } else {
-                Some((
-                    super::batch::round_trip(&resolved, &text).await?,
-                    "the batch".into(),
-                ))
-            }
-        }
-        (None, false) => None,
-    };
+    let batch_output = batch_output(
+        &args,
+        &resolved,
+        &variants,
+        &dataset.items,
+        cache.as_deref(),
+    )
+    .await?;
     if let Some((text, source)) = &batch_output {
         let c = cache.as_deref().ok_or("batches need the sample cache")?;
         let got = crate::engine::batch::absorb(text, &variants, &dataset.items, c)?;
@@ -253,28 +187,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         crate::store::speed::record(&r.backend.label(), seconds);
     }
 
-    let (mut sent, mut http_retries) = (0, 0);
-    for b in backends.values() {
-        if let Some((s, r)) = b.request_stats() {
-            sent += s;
-            http_retries += r;
-        }
-    }
-    let sum = |f: fn(&VariantResult) -> usize| results.iter().map(f).sum::<usize>();
-    // Counted per model call (a zero-shot CoT path makes two, a least-to-most chain several);
-    // cached paths make none.
-    let requests = (sent > 0).then(|| {
-        json!({
-            "http_sent": sent,
-            "calls_succeeded": sum(|r| r.samples.calls_succeeded),
-            "calls_failed": sum(|r| r.samples.calls_failed),
-            "calls_cancelled": sum(|r| r.samples.calls_cancelled),
-            "http_retries": http_retries,
-            "resamples": sum(|r| r.samples.resamples),
-            "calls_shared": sum(|r| r.samples.calls_shared),
-            "identity": "http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples - calls_shared",
-        })
-    });
+    let requests = request_figures(&backends, &results);
     let provenance = eval_report::provenance(&results);
     let partial = results.iter().any(|r| r.cancelled) || results.len() < variants.len();
     let report = json!({
@@ -303,6 +216,149 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             &results,
         ))?;
     }
+    no_sample_succeeded(&results)?;
+    Ok(true)
+}
+
+/// One backend per (model, lora) pair varied ("" is the default of each).
+async fn build_backends(
+    resolved: &backend::Resolved,
+    vary: &[(String, Vec<String>)],
+) -> Result<BTreeMap<(String, String), Arc<dyn Backend>>, String> {
+    let values = |key: &str| {
+        vary.iter()
+            .find(|(k, _)| k == key)
+            .map_or_else(|| vec![String::new()], |(_, v)| v.clone())
+    };
+    refuse_models_without_models(resolved.kind, values("model").len())?;
+    let mut backends: BTreeMap<(String, String), Arc<dyn Backend>> = BTreeMap::new();
+    for m in values("model") {
+        for l in values("lora") {
+            let mut r = backend::Resolved {
+                kind: resolved.kind,
+                args: resolved.args.clone(),
+            };
+            if !m.is_empty() {
+                match r.kind {
+                    BackendKind::Local => r.args.model_path = Some(m.clone().into()),
+                    _ => r.args.model = Some(m.clone()),
+                }
+            }
+            if !l.is_empty() {
+                if r.kind != BackendKind::Local {
+                    return Err("--vary lora needs the local backend (a server names its adapters as models)".into());
+                }
+                r.args.lora = (l != "none").then(|| l.clone().into());
+            }
+            backends.insert((m.clone(), l), backend::build(&r).await?);
+        }
+    }
+    Ok(backends)
+}
+
+/// The batch output an eval reads instead of sampling: `--batch-in`'s file, or what the
+/// server's Batches API returns for the requests not yet cached (`--batch`); with its source.
+async fn batch_output(
+    args: &EvalArgs,
+    resolved: &backend::Resolved,
+    variants: &[crate::engine::eval::Variant],
+    items: &[crate::store::dataset::Item],
+    cache: Option<&Cache>,
+) -> Result<Option<(String, String)>, String> {
+    Ok(match (&args.batch_in, args.batch) {
+        (Some(input), _) => {
+            let text =
+                crate::store::read_text(input).map_err(|e| format!("{}: {e}", input.display()))?;
+            if text.trim().is_empty() {
+                return Err(format!(
+                    "{}: the batch output is empty: no sample to read (is it the output file, \
+                     not the input or the error file?)",
+                    input.display()
+                ));
+            }
+            Some((text, input.display().to_string()))
+        }
+        (None, true) => {
+            let (text, lines, cached) = crate::engine::batch::requests(variants, items, cache)?;
+            if lines == 0 {
+                crate::tell!("all {cached} samples are cached: no batch to send");
+                None
+            } else {
+                Some((
+                    super::batch::round_trip(resolved, &text).await?,
+                    "the batch".into(),
+                ))
+            }
+        }
+        (None, false) => None,
+    })
+}
+
+/// Over HTTP, the requests sent and what became of each model call; `None` when nothing was
+/// sent.
+fn request_figures(
+    backends: &BTreeMap<(String, String), Arc<dyn Backend>>,
+    results: &[VariantResult],
+) -> Option<serde_json::Value> {
+    let (mut sent, mut http_retries) = (0, 0);
+    for b in backends.values() {
+        if let Some((s, r)) = b.request_stats() {
+            sent += s;
+            http_retries += r;
+        }
+    }
+    let sum = |f: fn(&VariantResult) -> usize| results.iter().map(f).sum::<usize>();
+    // Counted per model call (a zero-shot CoT path makes two, a least-to-most chain several);
+    // cached paths make none.
+    (sent > 0).then(|| {
+        json!({
+            "http_sent": sent,
+            "calls_succeeded": sum(|r| r.samples.calls_succeeded),
+            "calls_failed": sum(|r| r.samples.calls_failed),
+            "calls_cancelled": sum(|r| r.samples.calls_cancelled),
+            "http_retries": http_retries,
+            "resamples": sum(|r| r.samples.resamples),
+            "calls_shared": sum(|r| r.samples.calls_shared),
+            "identity": "http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples - calls_shared",
+        })
+    })
+}
+
+/// The sample cache (`None` with `--no-cache`), its warning said.
+fn open_cache(no_cache: bool) -> Result<Option<Arc<Cache>>, String> {
+    Ok(if no_cache {
+        None
+    } else {
+        let c = Cache::open_default()?;
+        if let Some(w) = c.warning() {
+            crate::tell!("{w}");
+        }
+        Some(c)
+    })
+}
+
+/// `--batch-out`: the requests not yet cached, written for a batch runner; nothing is sent.
+fn write_batch_requests(
+    out: &std::path::Path,
+    variants: &[crate::engine::eval::Variant],
+    items: &[crate::store::dataset::Item],
+    cache: Option<&Cache>,
+) -> Result<(), String> {
+    let (text, lines, cached) = crate::engine::batch::requests(variants, items, cache)?;
+    crate::store::atomic::write_atomic(out, text.as_bytes())
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    crate::tell!(
+        "wrote {lines} batch requests to {} ({cached} samples were cached already); no request was sent",
+        out.display()
+    );
+    crate::tell!(
+        "run them through OpenAI's Batch API or vLLM's batch runner, then the same command with --batch-in RESULTS.jsonl instead of --batch-out"
+    );
+    Ok(())
+}
+
+/// An evaluation where no sample succeeded is an error, with the first error met.
+fn no_sample_succeeded(results: &[VariantResult]) -> Result<(), String> {
     if results.iter().all(|r| r.samples.succeeded == 0) {
         let first = results.iter().flat_map(|r| &r.per_item).find_map(|i| {
             i.error
@@ -314,5 +370,5 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
             None => "no sample succeeded".into(),
         });
     }
-    Ok(true)
+    Ok(())
 }

@@ -14,8 +14,6 @@ pub mod output;
 pub mod replay;
 pub mod run;
 pub mod templates;
-pub mod tui;
-pub mod tune;
 
 use std::path::PathBuf;
 

@@ -132,9 +132,10 @@ async fn pull(spec: &str, force: bool) -> Result<bool, String> {
 #[cfg(feature = "local")]
 fn show(args: &ModelArgs) -> Result<bool, String> {
     use crate::backend::local::model::{
-        self as m, DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256, FETCH_HINT,
+        DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256, FETCH_HINT, check_gguf, looks_instruction_tuned,
     };
     use crate::backend::local::{LoadStatus, LocalBackend, LocalSettings};
+    use crate::store::models as m;
 
     let config = Config::load()?;
     let path = match args.backend.model_path.clone().or(config.model_path) {
@@ -149,7 +150,7 @@ fn show(args: &ModelArgs) -> Result<bool, String> {
     } else {
         path.display().to_string()
     };
-    let check = m::check_gguf(&path);
+    let check = check_gguf(&path, default);
     let status = match &check {
         Ok(_) => {
             let backend =
@@ -200,7 +201,7 @@ fn show(args: &ModelArgs) -> Result<bool, String> {
                 )?;
                 crate::say!(
                     "prompts:  {}",
-                    if m::looks_instruction_tuned(&path) {
+                    if looks_instruction_tuned(&path) {
                         "chat (instruction-tuned)"
                     } else {
                         "completion (base model)"

@@ -173,102 +173,10 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         backend.label()
     );
     let _ = writeln!(out, "Q: {}\n", shorten(r.query, 110));
-    let answers = result.paths.iter().map(|p| path_answer(p).chars().count());
-    let labels = result
-        .tally
-        .entries
-        .iter()
-        .map(|e| e.answer.as_ref().map_or(11, |a| a.chars().count()));
-    let aw = answers.chain(labels).max().unwrap_or(6).clamp(6, 16);
-    // A reasoning model's paths get a column for the tokens spent thinking.
-    let thinks = result.paths.iter().any(|p| !p.thinking().is_empty());
-    let think_head = if thinks {
-        format!("{:>6}  ", "think")
-    } else {
-        String::new()
-    };
-    let _ = writeln!(
-        out,
-        "{:>3}  {:<aw$}  {:>6}  {think_head}{:>7}  text",
-        "#", "answer", "tokens", "time"
-    );
-    for p in &result.paths {
-        let full_text = p.text();
-        let text = match &p.error {
-            Some(e) if full_text.is_empty() => format!("error: {e}"),
-            Some(e) => format!("error: {e} · {}", shorten(&full_text, 60)),
-            None if p.truncated_in_thinking() => {
-                "(cut at max tokens while thinking: no answer)".into()
-            }
-            None => shorten(&full_text, 80),
-        };
-        let think = if thinks {
-            format!("{:>6}  ", p.reasoning_tokens())
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "{:>3}  {:<aw$}  {:>6}  {think}{:>6.1}s  {}",
-            p.index,
-            shorten(&path_answer(p), aw),
-            p.completion_tokens(),
-            p.latency_ms as f64 / 1000.0,
-            text
-        );
-        if full {
-            let thinking = p.thinking();
-            for line in crate::core::display::visible(thinking.trim()).lines() {
-                let _ = writeln!(out, "       ┆ {line}");
-            }
-            for line in crate::core::display::visible(full_text.trim()).lines() {
-                let _ = writeln!(out, "       │ {line}");
-            }
-        }
-    }
+    let aw = path_rows(&mut out, result, full);
     let tally = &result.tally;
     tally_lines(&mut out, tally, aw, template.answer.strict);
-    if let Some(c) = &tally.clustering {
-        let clusters = tally.entries.iter().filter(|e| e.answer.is_some()).count();
-        let _ = writeln!(
-            out,
-            "Free-form vote: {}, dispersion {:.2} bits{}",
-            c.describe(clusters),
-            c.dispersion,
-            c.fallback()
-        );
-    }
-    if let Some(sel) = &result.selection {
-        let said = match (&sel.error, sel.chosen) {
-            (Some(e), _) => format!("failed: {e}"),
-            (None, Some(p)) => format!(
-                "\"{}\" → path {p}",
-                shorten(&crate::core::display::visible(sel.reply.trim()), 60)
-            ),
-            (None, None) => format!(
-                "\"{}\" (names no response)",
-                shorten(&crate::core::display::visible(sel.reply.trim()), 60)
-            ),
-        };
-        let _ = writeln!(
-            out,
-            "Selector (usc, {} responses): {said}",
-            sel.responses.len()
-        );
-    }
-    if let Some(w) = &tally.weighted_winner {
-        let w = crate::core::display::visible(w);
-        let _ = writeln!(out, "Probability-weighted answer: {w}");
-    }
-    if let (Some(c), Some(f)) = (&tally.confidence_winner, &tally.filtered_winner) {
-        let _ = writeln!(
-            out,
-            "Confidence-weighted answer: {} · the most confident {:.0}% vote: {}",
-            crate::core::display::visible(c),
-            crate::core::vote::CONFIDENT_SHARE * 100.0,
-            crate::core::display::visible(f)
-        );
-    }
+    vote_extras(&mut out, result);
     let stopped = result.paths.iter().filter(|p| p.stopped()).count();
     let failed = n - result.succeeded() - stopped;
     let truncated = result.truncated();
@@ -377,6 +285,112 @@ fn tally_lines(out: &mut String, tally: &crate::core::vote::Tally, aw: usize, st
     }
     if let Some(note) = crate::core::display::fallback_note(tally, strict) {
         let _ = writeln!(out, "{note}");
+    }
+}
+
+/// The header and one row per path (each path's whole text under it with `full`); returns the
+/// answer column's width, which the tally shares.
+fn path_rows(out: &mut String, result: &RunResult, full: bool) -> usize {
+    let answers = result.paths.iter().map(|p| path_answer(p).chars().count());
+    let labels = result
+        .tally
+        .entries
+        .iter()
+        .map(|e| e.answer.as_ref().map_or(11, |a| a.chars().count()));
+    let aw = answers.chain(labels).max().unwrap_or(6).clamp(6, 16);
+    // A reasoning model's paths get a column for the tokens spent thinking.
+    let thinks = result.paths.iter().any(|p| !p.thinking().is_empty());
+    let think_head = if thinks {
+        format!("{:>6}  ", "think")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        *out,
+        "{:>3}  {:<aw$}  {:>6}  {think_head}{:>7}  text",
+        "#", "answer", "tokens", "time"
+    );
+    for p in &result.paths {
+        let full_text = p.text();
+        let text = match &p.error {
+            Some(e) if full_text.is_empty() => format!("error: {e}"),
+            Some(e) => format!("error: {e} · {}", shorten(&full_text, 60)),
+            None if p.truncated_in_thinking() => {
+                "(cut at max tokens while thinking: no answer)".into()
+            }
+            None => shorten(&full_text, 80),
+        };
+        let think = if thinks {
+            format!("{:>6}  ", p.reasoning_tokens())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            *out,
+            "{:>3}  {:<aw$}  {:>6}  {think}{:>6.1}s  {}",
+            p.index,
+            shorten(&path_answer(p), aw),
+            p.completion_tokens(),
+            p.latency_ms as f64 / 1000.0,
+            text
+        );
+        if full {
+            let thinking = p.thinking();
+            for line in crate::core::display::visible(thinking.trim()).lines() {
+                let _ = writeln!(*out, "       ┆ {line}");
+            }
+            for line in crate::core::display::visible(full_text.trim()).lines() {
+                let _ = writeln!(*out, "       │ {line}");
+            }
+        }
+    }
+    aw
+}
+
+/// What the vote adds beyond the tally: free-form clusters, the selector's choice, the
+/// probability- and confidence-weighted answers.
+fn vote_extras(out: &mut String, result: &RunResult) {
+    let tally = &result.tally;
+    if let Some(c) = &tally.clustering {
+        let clusters = tally.entries.iter().filter(|e| e.answer.is_some()).count();
+        let _ = writeln!(
+            *out,
+            "Free-form vote: {}, dispersion {:.2} bits{}",
+            c.describe(clusters),
+            c.dispersion,
+            c.fallback()
+        );
+    }
+    if let Some(sel) = &result.selection {
+        let said = match (&sel.error, sel.chosen) {
+            (Some(e), _) => format!("failed: {e}"),
+            (None, Some(p)) => format!(
+                "\"{}\" → path {p}",
+                shorten(&crate::core::display::visible(sel.reply.trim()), 60)
+            ),
+            (None, None) => format!(
+                "\"{}\" (names no response)",
+                shorten(&crate::core::display::visible(sel.reply.trim()), 60)
+            ),
+        };
+        let _ = writeln!(
+            *out,
+            "Selector (usc, {} responses): {said}",
+            sel.responses.len()
+        );
+    }
+    if let Some(w) = &tally.weighted_winner {
+        let w = crate::core::display::visible(w);
+        let _ = writeln!(*out, "Probability-weighted answer: {w}");
+    }
+    if let (Some(c), Some(f)) = (&tally.confidence_winner, &tally.filtered_winner) {
+        let _ = writeln!(
+            *out,
+            "Confidence-weighted answer: {} · the most confident {:.0}% vote: {}",
+            crate::core::display::visible(c),
+            crate::core::vote::CONFIDENT_SHARE * 100.0,
+            crate::core::display::visible(f)
+        );
     }
 }
 

@@ -24,55 +24,9 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::escapes;
-use super::free::{self, ClusterRule};
 use super::numbers;
 pub use super::options::parse_options;
-
-/// What kind of answer a task has, which decides how it is parsed and compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
-#[serde(rename_all = "kebab-case")]
-pub enum AnswerKind {
-    /// A number: "1,000", "$18", "18.00" and "18" are one value.
-    #[default]
-    Number,
-    /// An option: letter "(B)" or the option's text; labels if the template lists `choices`.
-    Choice,
-    /// Free text, trimmed and case-folded.
-    Text,
-    /// A user pattern; its group 1 is the answer.
-    Regex,
-    /// A free-form answer (a phrase or a sentence), voted by meaning: answers alike under the
-    /// spec's cluster rule and similarity share a vote (`core::free`).
-    Free,
-}
-
-impl AnswerKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AnswerKind::Number => "number",
-            AnswerKind::Choice => "choice",
-            AnswerKind::Text => "text",
-            AnswerKind::Regex => "regex",
-            AnswerKind::Free => "free",
-        }
-    }
-}
-
-impl std::str::FromStr for AnswerKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            AnswerKind::Number,
-            AnswerKind::Choice,
-            AnswerKind::Text,
-            AnswerKind::Regex,
-            AnswerKind::Free,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| format!("unknown kind `{s}` (expected number, choice, text, regex or free)"))
-    }
-}
+pub use super::spec::answer::{AnswerKind, AnswerSpec};
 
 /// How an answer was read from a reply, from the surest to the guesses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,91 +85,6 @@ impl Reading {
     }
 }
 
-/// The `answer:` block of a template.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnswerSpec {
-    pub kind: AnswerKind,
-    /// For `regex`: the pattern (group 1 is the answer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<String>,
-    /// For `choice`: a fixed label set (A = first label, ...). Without it the options are read
-    /// from the query, written as "(A) ... (B) ...".
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub choices: Vec<String>,
-    /// For `free`: how alike two answers must be to share a vote, in (0, 1] (default 0.7).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub similarity: Option<f64>,
-    /// For `free`: how answers are judged alike (default `overlap`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<ClusterRule>,
-    /// Strict answers: an answer read only by a fallback ([`Read::is_fallback`]) does not
-    /// vote; its path joins the no-answer bucket.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub strict: bool,
-}
-
-impl AnswerSpec {
-    pub fn of(kind: AnswerKind) -> Self {
-        AnswerSpec {
-            kind,
-            ..Default::default()
-        }
-    }
-
-    pub fn validate(&self) -> Result<(), String> {
-        Extractor::new(self).map(|_| ())
-    }
-
-    /// The short form the lab shows and reads: `number`, `text`, …, and for free-form answers
-    /// `free:RULE:SIMILARITY` (`free:overlap:0.7`).
-    pub fn short(&self) -> String {
-        match self.kind {
-            AnswerKind::Free => format!("free:{}:{}", self.cluster(), self.similarity()),
-            k => k.as_str().to_string(),
-        }
-    }
-
-    /// This spec with its kind (and, for `free`, rule and similarity) read from a short form:
-    /// `text`, `free`, `free:usc`, `free:0.6`, `free:embed:0.8`. The pattern and labels stay.
-    pub fn with_short(&self, typed: &str) -> Result<AnswerSpec, String> {
-        let mut parts = typed.trim().split(':');
-        let kind: AnswerKind = parts.next().unwrap_or("").trim().parse()?;
-        let mut next = AnswerSpec {
-            kind,
-            similarity: None,
-            cluster: None,
-            ..self.clone()
-        };
-        for part in parts.map(str::trim) {
-            if kind != AnswerKind::Free {
-                return Err(format!("`{}` takes no settings after `:`", kind.as_str()));
-            }
-            match part.parse::<f64>() {
-                Ok(s) => next.similarity = Some(s),
-                Err(_) => next.cluster = Some(part.parse()?),
-            }
-        }
-        next.validate()?;
-        Ok(next)
-    }
-
-    /// The similarity a free-form vote clusters with.
-    pub fn similarity(&self) -> f64 {
-        self.similarity.unwrap_or(free::DEFAULT_SIMILARITY)
-    }
-
-    /// The cluster rule of a free-form vote.
-    pub fn cluster(&self) -> ClusterRule {
-        self.cluster.unwrap_or_default()
-    }
-
-    /// Free-form answers clustered by their embeddings.
-    pub fn embeds(&self) -> bool {
-        self.kind == AnswerKind::Free && self.cluster() == ClusterRule::Embed
-    }
-}
-
 static TRIGGER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?im)(?:(?:\b(?:the\s+)?(?:final|correct|right|best)\s+(?:answer|option|choice)\b|\bthe\s+answer\b|^[\s>#*_]*answer\b)[*_]*(?:\s*\([^)\n]*\))?[*_]*\s*(?:\bis\b|\bwould\s+be\b|[:=])|(?:^|[ \t>])####)[\s*_:]*",
@@ -247,31 +116,7 @@ pub struct Extractor {
 
 impl Extractor {
     pub fn new(spec: &AnswerSpec) -> Result<Self, String> {
-        let pattern = match (spec.kind, &spec.pattern) {
-            (AnswerKind::Regex, None) => {
-                return Err("answer kind `regex` needs a `pattern`".into());
-            }
-            (_, Some(p)) => {
-                let re =
-                    Regex::new(p).map_err(|e| format!("answer pattern does not compile: {e}"))?;
-                if re.captures_len() < 2 {
-                    return Err(format!(
-                        "answer pattern `{p}` has no group: put the answer in ( ), e.g. `ANSWER: (\\w+)`"
-                    ));
-                }
-                Some(re)
-            }
-            (_, None) => None,
-        };
-        if spec.kind != AnswerKind::Free && (spec.similarity.is_some() || spec.cluster.is_some()) {
-            return Err(format!(
-                "answer `similarity` and `cluster` apply to kind `free`, not `{}`",
-                spec.kind.as_str()
-            ));
-        }
-        if let Some(s) = spec.similarity {
-            free::check_similarity(s)?;
-        }
+        let pattern = spec.check()?;
         Ok(Extractor {
             spec: spec.clone(),
             kind: spec.kind,
@@ -643,6 +488,7 @@ fn fold(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::spec::answer::ClusterRule;
     use proptest::prelude::*;
 
     fn ex(kind: AnswerKind) -> Extractor {

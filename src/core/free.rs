@@ -18,65 +18,9 @@
 //! Any similarity can drive the clustering (the `embed` rule gives cosine similarities of
 //! sentence embeddings); what is here is pure.
 
-use serde::{Deserialize, Serialize};
-
 use super::numbers;
-
-/// How free-form answers are judged alike.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClusterRule {
-    /// Content-word overlap (no model needed).
-    #[default]
-    Overlap,
-    /// Cosine similarity of sentence embeddings from an embedding GGUF.
-    Embed,
-    /// Universal self-consistency: the model picks the most consistent response; clusters
-    /// (shown, and for scoring) are overlap's.
-    Usc,
-}
-
-impl ClusterRule {
-    pub const ALL: [ClusterRule; 3] = [ClusterRule::Overlap, ClusterRule::Embed, ClusterRule::Usc];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClusterRule::Overlap => "overlap",
-            ClusterRule::Embed => "embed",
-            ClusterRule::Usc => "usc",
-        }
-    }
-}
-
-impl std::fmt::Display for ClusterRule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ClusterRule {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ClusterRule::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown cluster rule `{s}` (expected overlap, embed or usc)"))
-    }
-}
-
-/// The similarity two answers need to share a cluster when a template does not say.
-pub const DEFAULT_SIMILARITY: f64 = 0.7;
-
-/// Checks a `similarity:` threshold: a number in (0, 1].
-pub fn check_similarity(s: f64) -> Result<(), String> {
-    if s.is_finite() && s > 0.0 && s <= 1.0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "answer similarity {s} is out of range: give a number above 0 and at most 1 (e.g. 0.6)"
-        ))
-    }
-}
+pub use super::spec::answer::{ClusterRule, DEFAULT_SIMILARITY, check_similarity};
+use super::spec::prompt::Mode;
 
 /// Words that carry no content in a short answer.
 const STOP_WORDS: &[&str] = &[
@@ -386,7 +330,7 @@ pub struct UscPrompt {
 /// Longest response shown to the selector, in characters (its end is kept: the answer).
 pub const USC_RESPONSE_CHARS: usize = 1500;
 
-pub fn usc_prompt(question: &str, responses: &[String], mode: super::render::Mode) -> UscPrompt {
+pub fn usc_prompt(question: &str, responses: &[String], mode: Mode) -> UscPrompt {
     use std::fmt::Write;
     let mut p = format!(
         "I have generated the following responses to the question: {}\n\n",
@@ -402,14 +346,14 @@ pub fn usc_prompt(question: &str, responses: &[String], mode: super::render::Mod
     }
     p.push_str("Evaluate these responses.\nSelect the most consistent response based on majority consensus.\n");
     match mode {
-        super::render::Mode::Chat => UscPrompt {
+        Mode::Chat => UscPrompt {
             prompt: p
                 + "Start your answer with \"The most consistent response is Response X\" (without quotes).\n",
             stop: Vec::new(),
             lead_in: false,
         },
         // A base model copies an instruction's "Response X"; it is given the answer's start.
-        super::render::Mode::Completion => {
+        Mode::Completion => {
             p.push_str("\nThe most consistent response is Response");
             UscPrompt {
                 prompt: p,

@@ -8,9 +8,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::render::{Message, Mode, Prompt, Rendered, example_answer, instruction};
-use super::strategy::{SampleSpec, Stage, Step};
-use super::template::{Strategy, Template};
+use super::shots::{example_answer, instruction};
+use super::spec::prompt::{Message, Mode, Prompt, Rendered, Role};
+use super::spec::stage::{SampleSpec, Stage, Step};
+use super::spec::template::{Strategy, Template};
 
 /// At most this many sub-questions are taken from a decomposition (a runaway list is cut).
 pub const MAX_SUBQUESTIONS: usize = 8;
@@ -51,21 +52,18 @@ pub fn decompose_prompt(t: &Template, query: &str, mode: Mode) -> Rendered {
         }
         Mode::Chat => {
             let mut m: Vec<Message> = instruction(t)
-                .map(|i| Message::new(super::render::Role::System, i))
+                .map(|i| Message::new(Role::System, i))
                 .into_iter()
                 .collect();
             for d in &t.decomposition {
                 m.push(Message::new(
-                    super::render::Role::User,
+                    Role::User,
                     format!("{}\n\n{CHAT_ASK}", d.input.trim()),
                 ));
-                m.push(Message::new(
-                    super::render::Role::Assistant,
-                    numbered(&d.subquestions),
-                ));
+                m.push(Message::new(Role::Assistant, numbered(&d.subquestions)));
             }
             m.push(Message::new(
-                super::render::Role::User,
+                Role::User,
                 format!("{}\n\n{CHAT_ASK}", query.trim()),
             ));
             Rendered {
@@ -125,7 +123,7 @@ pub fn solve_prompt(
             }
         }
         Mode::Chat => {
-            use super::render::Role::{Assistant, System, User};
+            use Role::{Assistant, System, User};
             let mut m: Vec<Message> = instruction(t)
                 .map(|i| Message::new(System, i))
                 .into_iter()

@@ -1,155 +1,14 @@
 //! Rendering a template and a query into what is sent to the model, in two modes: chat
 //! messages for instruction-tuned models, plain completion text for base models.
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-use super::extract::{AnswerKind, parse_options};
-use super::template::{Example, Strategy, Template};
+use super::extract::parse_options;
+pub use super::shots::{example_answer, instruction, shown_examples};
+use super::spec::answer::AnswerKind;
+pub use super::spec::prompt::{Message, Mode, Prompt, Rendered, Role};
+use super::spec::template::{Strategy, Template};
 
 /// The zero-shot chain-of-thought trigger of Kojima et al. 2022.
 pub const STEP_BY_STEP: &str = "Let's think step by step.";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Instruction as system message, each example a user/assistant pair, the query last.
-    Chat,
-    /// "Q: ... / A: ..." blocks for base models, with stop sequences at the next question.
-    Completion,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Chat => "chat",
-            Mode::Completion => "completion",
-        }
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "chat" => Ok(Mode::Chat),
-            "completion" => Ok(Mode::Completion),
-            _ => Err(format!("unknown mode `{s}` (expected chat or completion)")),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    System,
-    User,
-    Assistant,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
-    pub role: Role,
-    pub content: String,
-}
-
-impl Message {
-    pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Message {
-            role,
-            content: content.into(),
-        }
-    }
-}
-
-/// Exactly what is sent to the model.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Prompt {
-    Completion(String),
-    Chat(Vec<Message>),
-}
-
-impl Prompt {
-    pub fn mode(&self) -> Mode {
-        match self {
-            Prompt::Completion(_) => Mode::Completion,
-            Prompt::Chat(_) => Mode::Chat,
-        }
-    }
-
-    /// The prompt continued by the model's `reply` and then a follow-up `ask`: in completion
-    /// mode plain concatenation, in chat mode an assistant turn and a user turn.
-    pub fn continued(&self, reply: &str, ask: &str) -> Prompt {
-        match self {
-            Prompt::Completion(p) => Prompt::Completion(format!("{p}{reply}{ask}")),
-            Prompt::Chat(msgs) => {
-                let mut msgs = msgs.clone();
-                msgs.push(Message::new(Role::Assistant, reply.trim()));
-                msgs.push(Message::new(Role::User, ask.trim()));
-                Prompt::Chat(msgs)
-            }
-        }
-    }
-
-    /// Characters in the prompt (a cheap size measure for display).
-    pub fn char_len(&self) -> usize {
-        match self {
-            Prompt::Completion(p) => p.chars().count(),
-            Prompt::Chat(m) => m.iter().map(|m| m.content.chars().count()).sum(),
-        }
-    }
-}
-
-impl fmt::Display for Prompt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Prompt::Completion(p) => f.write_str(p),
-            Prompt::Chat(msgs) => {
-                for (i, m) in msgs.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str("\n\n")?;
-                    }
-                    let role = match m.role {
-                        Role::System => "system",
-                        Role::User => "user",
-                        Role::Assistant => "assistant",
-                    };
-                    write!(f, "[{role}]\n{}", m.content)?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-/// A rendered first-stage prompt with its stop sequences.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rendered {
-    pub prompt: Prompt,
-    pub stop: Vec<String>,
-}
-
-/// How one example's answer is written under a strategy.
-pub fn example_answer(example: &Example, strategy: Strategy) -> String {
-    let answer = example.answer.trim();
-    let sentence = || {
-        let end = if answer.ends_with('.') { "" } else { "." };
-        format!("The answer is {answer}{end}")
-    };
-    match (strategy, &example.rationale) {
-        (Strategy::Direct, _) | (_, None) => answer.to_string(),
-        (Strategy::Cot | Strategy::ZeroShotCot | Strategy::LeastToMost, Some(r)) => {
-            let r = r.trim();
-            if r.is_empty() {
-                sentence()
-            } else {
-                format!("{r} {}", sentence())
-            }
-        }
-    }
-}
 
 /// The second-stage phrase of zero-shot CoT that asks for the answer (Kojima et al. 2022).
 pub fn answer_trigger(kind: AnswerKind, query: &str) -> String {
@@ -162,24 +21,6 @@ pub fn answer_trigger(kind: AnswerKind, query: &str) -> String {
         AnswerKind::Text | AnswerKind::Regex | AnswerKind::Free => {
             "Therefore, the answer is".into()
         }
-    }
-}
-
-/// The template's instruction, if it says anything.
-pub fn instruction(template: &Template) -> Option<&str> {
-    template
-        .instruction
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
-/// The examples a strategy sends: the active ones, or none for zero-shot CoT (zero-shot
-/// means no demonstrations; the examples stay in the template for the other strategies).
-pub fn shown_examples(template: &Template) -> Vec<&Example> {
-    match template.strategy {
-        Strategy::ZeroShotCot => Vec::new(),
-        _ => template.active_examples().collect(),
     }
 }
 
@@ -246,8 +87,8 @@ pub fn render(template: &Template, query: &str, mode: Mode) -> Rendered {
 mod tests {
     use super::*;
     use crate::core::extract::AnswerSpec;
-    use crate::core::template::Sampling;
     use crate::core::template::Strategy;
+    use crate::core::template::{Example, Sampling};
     use proptest::prelude::*;
 
     fn template(strategy: Strategy) -> Template {

@@ -1,50 +1,10 @@
 //! Strategies as sans-IO state machines: a path asks for samples and is fed completions,
 //! without knowing where they come from. The engine owns the loop; tests drive it with strings.
 
-use serde::{Deserialize, Serialize};
-
 use super::least_to_most::LeastToMost;
-use super::render::{Prompt, Rendered};
-use super::template::Strategy;
-
-/// Which stage a sample belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Stage {
-    /// The only stage of direct and few-shot CoT prompts.
-    Answer,
-    /// Zero-shot CoT, stage 1: generate the reasoning.
-    Reason,
-    /// Zero-shot CoT, stage 2: extract the answer from the reasoning.
-    Extract,
-    /// Least-to-most: list the sub-questions.
-    Decompose,
-    /// Least-to-most: answer sub-question k.
-    Solve(usize),
-}
-
-/// One model call a path needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SampleSpec {
-    pub stage: Stage,
-    pub prompt: Prompt,
-    pub stop: Vec<String>,
-    pub max_tokens: u32,
-    /// Text that joins the path's visible text before this sample's output (the extraction
-    /// phrase of zero-shot CoT), so the path reads as one piece.
-    pub preface: String,
-    /// Least-to-most: the sub-question this sample answers.
-    pub question: Option<String>,
-}
-
-/// What a path wants next.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Step {
-    Sample(SampleSpec),
-    /// The path is complete: its record is the list of samples it took (see
-    /// `record::PathRecord`), and its answer is read from the last one.
-    Done,
-}
+use super::spec::prompt::Rendered;
+pub use super::spec::stage::{SampleSpec, Stage, Step};
+use super::spec::template::Strategy;
 
 /// Max tokens of zero-shot CoT's answer-extraction stage.
 pub const EXTRACT_MAX_TOKENS: u32 = 32;
@@ -146,7 +106,7 @@ impl SimplePath {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::render::{Message, Role};
+    use crate::core::render::{Message, Prompt, Role};
 
     fn rendered() -> Rendered {
         Rendered {

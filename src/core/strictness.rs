@@ -8,9 +8,9 @@
 use serde::Serialize;
 
 use super::extract::Extractor;
-use super::extract::{AnswerKind, AnswerSpec};
 use super::metrics::majority_correct;
 use super::record::{PathRecord, RunRecord, Voting, settle, tally};
+use super::spec::answer::{AnswerKind, AnswerSpec};
 use super::stats::{self, Estimate, Paired};
 
 impl RunRecord {

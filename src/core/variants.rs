@@ -1,8 +1,8 @@
 //! Variants of a template for side-by-side evaluation: `KEY=V1,V2` flags, their grid (every
 //! combination), and applying one combination to a template.
 
-use super::render::Mode;
-use super::template::{Strategy, Template};
+use super::spec::prompt::Mode;
+use super::spec::template::{Strategy, Template};
 
 const KEYS: &[&str] = &[
     "strategy",

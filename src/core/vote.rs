@@ -69,7 +69,7 @@ fn is_zero(n: &u32) -> bool {
 impl Clustering {
     /// "3 clusters (overlap ≥ 0.7)", for the run table and the lab.
     pub fn describe(&self, clusters: usize) -> String {
-        use crate::core::free::ClusterRule;
+        use crate::core::spec::answer::ClusterRule;
         let how = match self.rule {
             ClusterRule::Usc => format!(
                 "overlap ≥ {}; the selector picks the winner",
@@ -95,7 +95,7 @@ impl Clustering {
 /// How free-form answers were grouped into the tally's entries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Clustering {
-    pub rule: crate::core::free::ClusterRule,
+    pub rule: crate::core::spec::answer::ClusterRule,
     pub similarity: f64,
     /// Entropy (bits) of the cluster sizes: 0 when every answer agrees.
     pub dispersion: f64,

@@ -18,7 +18,7 @@ use crate::core::evaluation::{VariantStats, cell};
 use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::free::{self, ClusterRule};
 use crate::core::metrics::{maj_at_k, majority_correct};
-use crate::core::record::{PathRecord, Voting};
+use crate::core::record::{PathRecord, RunResult, Voting};
 use crate::core::render::Mode;
 use crate::core::stats::Estimate;
 use crate::core::strictness::{self, Readings, StrictFlexible};
@@ -408,23 +408,9 @@ fn what_if(per_item: &[ItemResult], rule: &Rule, orders: usize, seed: u64) -> Si
     simulate(rule, &items, orders, seed)
 }
 
-async fn eval_item(
-    item: &Item,
-    template: Template,
-    mode: Mode,
-    backend: Arc<dyn Backend>,
-    opts: EvalOptions,
-) -> ItemResult {
-    let EvalOptions {
-        permits,
-        greedy,
-        cache,
-        cancel,
-        what_if,
-        embedder,
-        cache_only,
-    } = opts;
-    let failed_item = |error: String| ItemResult {
+/// An item that could not be scored.
+fn failed_item(item: &Item, error: String) -> ItemResult {
+    ItemResult {
         id: item.id.clone(),
         target: item.targets.clone(),
         answers: vec![],
@@ -442,10 +428,28 @@ async fn eval_item(
         accepted: vec![],
         confidence_correct: None,
         filtered_correct: None,
-    };
+    }
+}
+
+async fn eval_item(
+    item: &Item,
+    template: Template,
+    mode: Mode,
+    backend: Arc<dyn Backend>,
+    opts: EvalOptions,
+) -> ItemResult {
+    let EvalOptions {
+        permits,
+        greedy,
+        cache,
+        cancel,
+        what_if,
+        embedder,
+        cache_only,
+    } = opts;
     let mut plan = match RunPlan::new(&template, &item.input, mode) {
         Ok(p) => p,
-        Err(e) => return failed_item(e),
+        Err(e) => return failed_item(item, e),
     };
     plan.cache = cache;
     plan.embedder = embedder.clone();
@@ -495,11 +499,7 @@ async fn eval_item(
     };
     let refs: Vec<Option<&str>> = answers.iter().map(Option::as_deref).collect();
     let greedy = match greedy_plan {
-        Some(g) => run_limited(backend, g, None, cancel, permits)
-            .await
-            .paths
-            .into_iter()
-            .next(),
+        Some(g) => first_path(run_limited(backend, g, None, cancel, permits).await),
         None => None,
     };
     let first_answer = match &greedy {
@@ -512,15 +512,7 @@ async fn eval_item(
         target: item.targets.clone(),
         majority: result.tally.winner.clone(),
         // Universal self-consistency's winner is the selector's pick, not the majority.
-        correct: if spec.cluster() == ClusterRule::Usc && spec.kind == AnswerKind::Free {
-            result
-                .tally
-                .winner
-                .as_ref()
-                .is_some_and(|w| accepted.contains(w))
-        } else {
-            majority_correct(&refs, &accepted)
-        },
+        correct: item_correct(&spec, &result, &refs, &accepted),
         first_correct,
         maj_at_k: maj_at_k(&refs, &accepted),
         failed: result
@@ -550,6 +542,30 @@ async fn eval_item(
         accepted,
         paths: result.paths,
         greedy,
+    }
+}
+
+/// The first path of a run (the greedy sample of an item).
+fn first_path(result: RunResult) -> Option<PathRecord> {
+    result.paths.into_iter().next()
+}
+
+/// Whether an item is right: its majority, or universal self-consistency's pick (the
+/// selector's, not the majority).
+fn item_correct(
+    spec: &AnswerSpec,
+    result: &RunResult,
+    refs: &[Option<&str>],
+    accepted: &[String],
+) -> bool {
+    if spec.cluster() == ClusterRule::Usc && spec.kind == AnswerKind::Free {
+        result
+            .tally
+            .winner
+            .as_ref()
+            .is_some_and(|w| accepted.contains(w))
+    } else {
+        majority_correct(refs, accepted)
     }
 }
 

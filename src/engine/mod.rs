@@ -32,8 +32,7 @@ pub mod limit;
 pub mod optimize;
 mod path;
 pub mod plan;
-#[cfg(feature = "train")]
-pub mod tune;
+pub mod report;
 
 use cache::Cache;
 use limit::Limiter;
@@ -308,27 +307,7 @@ pub async fn run_limited(
         }
     }
     let paths: Vec<PathRecord> = done.into_iter().flatten().collect();
-    let early_stop = (!rule.is_none()).then(|| {
-        // Settled: the paths the rule read; else every path that ran to its end.
-        let read: Vec<&PathRecord> = match settled_after {
-            Some(k) => paths.iter().take(k).collect(),
-            None => paths
-                .iter()
-                .filter(|p| !p.cancelled() && !p.stopped())
-                .collect(),
-        };
-        let used = read.len();
-        let labels = answers_in_order(&plan, read);
-        let answers: Vec<Option<&str>> = labels.iter().map(Option::as_deref).collect();
-        EarlyStop {
-            rule,
-            threshold: rule.threshold(),
-            samples_used: used,
-            max: n,
-            settled: settled_after.is_some(),
-            probability: rule.check(&answers).probability,
-        }
-    });
+    let early_stop = early_stop_of(&plan, &paths, settled_after);
     let selection = match plan.extractor.spec().cluster() {
         ClusterRule::Usc if plan.free() && !plan.cache_only && !cancel.is_cancelled() => {
             select(ctx.backend.as_ref(), &plan, &paths).await
@@ -344,6 +323,38 @@ pub async fn run_limited(
     result.early_stop = early_stop;
     emit(&events, EngineEvent::RunDone(result.clone()));
     result
+}
+
+/// Where a run with an early-stop rule stopped (`settled_after`: the prefix the rule read when
+/// it settled), or `None` without a rule.
+fn early_stop_of(
+    plan: &RunPlan,
+    paths: &[PathRecord],
+    settled_after: Option<usize>,
+) -> Option<EarlyStop> {
+    let rule = plan.sampling.early_stop;
+    let n = plan.sampling.n as usize;
+    (!rule.is_none()).then(|| {
+        // Settled: the paths the rule read; else every path that ran to its end.
+        let read: Vec<&PathRecord> = match settled_after {
+            Some(k) => paths.iter().take(k).collect(),
+            None => paths
+                .iter()
+                .filter(|p| !p.cancelled() && !p.stopped())
+                .collect(),
+        };
+        let used = read.len();
+        let labels = answers_in_order(plan, read);
+        let answers: Vec<Option<&str>> = labels.iter().map(Option::as_deref).collect();
+        EarlyStop {
+            rule,
+            threshold: rule.threshold(),
+            samples_used: used,
+            max: n,
+            settled: settled_after.is_some(),
+            probability: rule.check(&answers).probability,
+        }
+    })
 }
 
 /// The error of a path a cache-only run did not find in the cache.

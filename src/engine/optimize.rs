@@ -12,12 +12,16 @@ use rand::seq::SliceRandom;
 use serde_json::json;
 
 use super::eval::{EvalOptions, Variant, eval_variant};
-use super::jobs::JobEvent;
+use super::report::JobEvent;
+pub use super::report::{RaceStep, SearchPlan, SearchResult};
 use super::{CompleteRequest, complete};
 use crate::backend::Backend;
-use crate::core::ape::{Ape, ApeConfig, ApeEffect, ApeEvent, HeldOut, Standing, planned_calls};
+use crate::core::ape::{
+    Ape, ApeConfig, ApeEffect, ApeEvent, HeldOut, RACE_LEVEL, SearchOptions, default_batch,
+    planned_calls,
+};
 use crate::core::template::Template;
-use crate::store::dataset::Item;
+use crate::store::dataset::{Dataset, Item};
 
 /// Tokens of one proposal or variation.
 pub const PROPOSAL_TOKENS: u32 = 48;
@@ -38,43 +42,76 @@ pub struct Search {
     pub speed: Option<f64>,
 }
 
-#[derive(Debug, Clone)]
-pub struct SearchResult {
-    /// Every instruction scored, best first, the template's own included.
-    pub leaderboard: Vec<Standing>,
-    /// The best candidate still racing at the end.
-    pub winner: Option<Standing>,
-    pub calls: usize,
-    pub planned: usize,
-    pub budget_reached: bool,
-    /// The winner against the template's own instruction on the held-out items.
-    pub held: Option<HeldOut>,
+/// A search for a better instruction than `base`'s on `dataset`: candidates scored by `votes`
+/// samples at `temperature` (one greedy sample unless given), dev and held-out items drawn
+/// with the template's seed.
+pub fn search(
+    backend: Arc<dyn Backend>,
+    base: &Template,
+    dataset: Dataset,
+    o: &SearchOptions,
+    votes: Option<u32>,
+    temperature: Option<f32>,
+    opts: EvalOptions,
+) -> Result<Search, String> {
+    let mut base = base.clone();
+    base.sampling.n = votes.unwrap_or(1);
+    base.sampling.temperature = temperature.unwrap_or(0.0);
+    base.validate().map_err(|e| format!("{}: {e}", base.name))?;
+    let (dev, held) = split(dataset.items, o.dev, o.held, base.sampling.seed)?;
+    Ok(Search {
+        backend,
+        cfg: ApeConfig {
+            candidates: o.candidates.max(1),
+            rounds: o.rounds.max(1),
+            keep: o.keep.max(1),
+            demos: 5,
+            seed: base.sampling.seed,
+            batch: o.batch.unwrap_or_else(|| default_batch(dev.len())),
+            level: RACE_LEVEL,
+        },
+        budget: o.budget,
+        opts,
+        base,
+        dataset: dataset.name,
+        dev,
+        held,
+        speed: None,
+    })
 }
 
-impl SearchResult {
-    /// What the search found, in one line: the held-out verdict on the best candidate, or why
-    /// there is none.
-    pub fn verdict(&self) -> String {
-        match (&self.winner, &self.held) {
-            (Some(_), Some(h)) => format!("the best candidate: {}", h.describe()),
-            (Some(_), None) => "no held-out check: the search stopped before it".into(),
-            (None, _) if self.leaderboard.iter().any(|s| !s.seed) => {
-                "every proposed instruction was clearly worse than yours on the dev items".into()
-            }
-            (None, _) => "no usable instruction was proposed".into(),
+impl Search {
+    pub fn plan(&self) -> SearchPlan {
+        let samples = self.base.sampling.n as usize;
+        let planned_calls = self.planned_calls();
+        let held_calls = 2 * self.held.len() * samples;
+        let calls = self.budget.unwrap_or(usize::MAX);
+        SearchPlan {
+            dataset: self.dataset.clone(),
+            candidates: self.cfg.candidates,
+            rounds: self.cfg.rounds,
+            keep: self.cfg.keep,
+            dev: self.dev.len(),
+            held: self.held.len(),
+            samples,
+            batch: self.cfg.batch,
+            planned_calls,
+            held_calls,
+            max_tokens: planned_calls * self.base.sampling.max_tokens.max(PROPOSAL_TOKENS) as usize,
+            prompt_tokens: super::plan::search_prompt_tokens(
+                &self.base,
+                self.base.mode.unwrap_or(self.backend.info().default_mode),
+                self.dev.iter().chain(&self.held),
+                planned_calls + held_calls,
+            ),
+            seconds: self
+                .speed
+                .map(|s| s * (calls.min(planned_calls) + held_calls) as f64),
+            detectable_dev: super::plan::detectable(self.dev.len(), self.cfg.candidates),
+            detectable_held: super::plan::detectable(self.held.len(), 1),
+            budget: self.budget,
         }
     }
-}
-
-/// A step of the race, as it ends: the leaderboard so far and who left the race in it.
-#[derive(Debug, Clone)]
-pub struct RaceStep {
-    pub round: usize,
-    /// How far into the dev items the step went, of how many.
-    pub items: usize,
-    pub pool: usize,
-    pub dropped: Vec<Standing>,
-    pub standings: Vec<Standing>,
 }
 
 impl Search {

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::RunPlan;
 use super::eval::Variant;
-use super::jobs::SearchPlan;
-use super::optimize::Search;
+use super::report::SearchPlan;
+use crate::core::render::Mode;
 use crate::core::stats::{ALPHA, POWER, minimum_detectable, planning_sd, round_items};
-use crate::core::template::Strategy;
+use crate::core::template::{Strategy, Template};
 use crate::store::dataset::Item;
 
 /// Characters per token where no tokenizer is asked (English text with a BPE vocabulary).
@@ -83,14 +83,17 @@ pub fn detectable(items: usize, comparisons: usize) -> Option<f64> {
     )
 }
 
-/// Prompt tokens of `calls` scoring calls of a search: the mean rendered prompt of its dev and
-/// held-out items under the template's own instruction (candidates' instructions are about as
-/// long), at [`CHARS_PER_TOKEN`].
-pub fn search_prompt_tokens(search: &Search, calls: usize) -> u64 {
-    let items = search.dev.iter().chain(&search.held);
-    let mode = (search.base.mode).unwrap_or(search.backend.info().default_mode);
+/// Prompt tokens of `calls` scoring calls of a search: the mean prompt `template` renders for
+/// `items` (candidates' instructions are about as long as the template's own), at
+/// [`CHARS_PER_TOKEN`].
+pub fn search_prompt_tokens<'a>(
+    template: &Template,
+    mode: Mode,
+    items: impl Iterator<Item = &'a Item>,
+    calls: usize,
+) -> u64 {
     let lengths: Vec<usize> = items
-        .filter_map(|item| RunPlan::new(&search.base, &item.input, mode).ok())
+        .filter_map(|item| RunPlan::new(template, &item.input, mode).ok())
         .map(|plan| plan.first.prompt.char_len())
         .collect();
     if lengths.is_empty() {

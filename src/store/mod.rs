@@ -9,6 +9,7 @@ pub mod name;
 pub mod session;
 pub mod speed;
 pub mod template;
+pub mod tidy;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,19 @@
 
 use std::path::{Path, PathBuf};
 
+/// The embedded model's file name in promptlab's models folder.
+pub const DEFAULT_MODEL_FILE: &str = "gemma-3-270m-q4_k_m.gguf";
+
+/// `~/.cache/promptlab/models/gemma-3-270m-q4_k_m.gguf`, where scripts/fetch-model.sh puts it.
+pub fn default_model_path() -> Option<PathBuf> {
+    super::cache_dir().map(|d| d.join("models").join(DEFAULT_MODEL_FILE))
+}
+
+/// Whether `path` is where the embedded model belongs.
+pub fn is_default_model(path: &Path) -> bool {
+    default_model_path().is_some_and(|d| d == path)
+}
+
 /// One model file found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FoundModel {

@@ -7,8 +7,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
+use super::Tokenize;
 use super::TrainError;
-use super::llama::Tokenizer;
 use super::model::Packed;
 use crate::core::render::{self, Mode, Prompt};
 use crate::core::template::{Example as Shot, Strategy, Template};
@@ -96,7 +96,7 @@ impl Sequence {
 }
 
 pub fn sequences(
-    tokenizer: &Tokenizer,
+    tokenizer: &dyn Tokenize,
     template: &Template,
     items: &[Item],
     mode: Mode,
@@ -105,7 +105,9 @@ pub fn sequences(
         .iter()
         .map(|item| {
             let (prompt, answer) = prompt_and_answer(template, item, mode);
-            let (tokens, answer_start) = tokenizer.sequence(&prompt, &answer)?;
+            let (tokens, answer_start) = tokenizer
+                .sequence(&prompt, &answer)
+                .map_err(TrainError::Data)?;
             Ok(Sequence {
                 id: item.id.clone(),
                 tokens,

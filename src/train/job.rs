@@ -8,11 +8,10 @@ use std::sync::atomic::AtomicBool;
 
 use super::check::{argmax, compare, max_abs_diff};
 use super::data::{self, Sequence};
-use super::llama::{Tokenizer, last_logits};
 use super::model::Model;
 use super::trainer::{self, Outcome, Settings, Step};
 use super::weights::Gguf;
-use super::{TrainError, adapter};
+use super::{Reference, TrainError, adapter};
 use crate::core::render::Mode;
 use crate::core::template::Template;
 use crate::store::adapters::{
@@ -67,6 +66,7 @@ pub struct Tuned {
 
 pub fn run(
     spec: &TuneSpec,
+    reference: &dyn Reference,
     stop: &AtomicBool,
     on: &mut dyn FnMut(TuneEvent),
 ) -> Result<Tuned, TrainError> {
@@ -79,8 +79,10 @@ pub fn run(
         spec.settings.seed,
     )?;
     let template = data::specialist(&spec.template)?;
-    let tokenizer = Tokenizer::open(&spec.model_path)?;
-    let rows = data::sequences(&tokenizer, &template, &split.train, spec.mode)?;
+    let tokenizer = reference
+        .tokenizer(&spec.model_path)
+        .map_err(TrainError::Model)?;
+    let rows = data::sequences(tokenizer.as_ref(), &template, &split.train, spec.mode)?;
     on(TuneEvent::Prepared {
         train_rows: rows.len(),
         held_out: split.held_out.len(),
@@ -156,7 +158,13 @@ pub fn run(
         let probe = rows
             .first()
             .map_or(&[][..], |r| &r.tokens[..r.answer_start]);
-        record.check = Some(check(&model, &spec.model_path, &spec.out, probe)?);
+        record.check = Some(check(
+            &model,
+            reference,
+            &spec.model_path,
+            &spec.out,
+            probe,
+        )?);
     }
     if outcome.stopped {
         // The file on disk is the last epoch's; the record says so.
@@ -177,14 +185,19 @@ pub fn run(
 /// what is compared is each engine's move, adapter minus base, where that difference cancels.
 pub fn check(
     model: &Model,
+    reference: &dyn Reference,
     base: &Path,
     adapter: &Path,
     tokens: &[u32],
 ) -> Result<LogitsCheck, TrainError> {
     let ours = model.last_logits(tokens)?;
     let ours_base = model.base().last_logits(tokens)?;
-    let with = last_logits(base, Some(adapter), tokens)?;
-    let without = last_logits(base, None, tokens)?;
+    let with = reference
+        .last_logits(base, Some(adapter), tokens)
+        .map_err(TrainError::Model)?;
+    let without = reference
+        .last_logits(base, None, tokens)
+        .map_err(TrainError::Model)?;
     let delta =
         |a: &[f32], b: &[f32]| -> Vec<f32> { a.iter().zip(b).map(|(x, y)| x - y).collect() };
     let moves = compare(&delta(&ours, &ours_base), &delta(&with, &without));
@@ -207,13 +220,18 @@ fn base_of(path: &Path) -> Result<Base, TrainError> {
         size_bytes: std::fs::metadata(path)
             .map_err(|e| TrainError::io(path, e))?
             .len(),
-        fingerprint: crate::backend::fingerprint_file(path).map_err(|e| TrainError::io(path, e))?,
+        fingerprint: std::fs::File::open(path)
+            .and_then(|f| {
+                let len = f.metadata()?.len();
+                crate::core::digest::fingerprint(f, len)
+            })
+            .map_err(|e| TrainError::io(path, e))?,
     })
 }
 
 fn file_digest(path: &Path) -> Result<String, TrainError> {
     let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
-    Ok(crate::backend::digest(&bytes))
+    Ok(crate::core::digest::digest(&bytes))
 }
 
 fn tuning(s: &Settings) -> Tuning {

@@ -5,7 +5,7 @@
 //! matches the model that serves it; `model` is Gemma 3 as llama.cpp computes it, with LoRA
 //! pairs on the chosen layers (`lora`) over frozen weights that never get a gradient
 //! (`frozen`); `data` turns a template and a dataset's training split into token sequences
-//! (llama.cpp's own tokenizer, `llama`), the loss scoring the answer tokens only; `trainer`
+//! (llama.cpp's own tokenizer, through `Reference`), the loss scoring the answer tokens only; `trainer`
 //! runs AdamW over packed batches; `adapter` writes the GGUF LoRA adapter llama.cpp loads
 //! (its record beside it is `store::adapters`). `job` ties them together for `promptlab tune`.
 
@@ -14,7 +14,6 @@ pub mod check;
 pub mod data;
 pub mod frozen;
 pub mod job;
-pub mod llama;
 pub mod lora;
 pub mod model;
 pub mod trainer;
@@ -23,6 +22,33 @@ pub mod weights;
 use std::path::Path;
 
 use thiserror::Error;
+
+use crate::core::render::Prompt;
+
+/// What a tune asks of llama.cpp, the engine that serves the adapter, handed in by the caller
+/// (`app::training::Llama`, built on `backend::local::reference`): the tokens it would see,
+/// and its logits after a sequence with or without an adapter (the check of the written
+/// adapter). `train` itself never uses a backend.
+pub trait Reference {
+    /// The base model's tokenizer (llama.cpp's, loaded without weights).
+    fn tokenizer(&self, model_path: &Path) -> Result<Box<dyn Tokenize>, String>;
+    /// llama.cpp's logits after the last of `tokens`, on `model_path` with `lora` applied at
+    /// scale 1 when given.
+    fn last_logits(
+        &self,
+        model_path: &Path,
+        lora: Option<&Path>,
+        tokens: &[u32],
+    ) -> Result<Vec<f32>, String>;
+}
+
+/// A tokenizer as the backend tokenizes.
+pub trait Tokenize {
+    /// One training sequence: the prompt's tokens as the backend sends them, then the
+    /// answer's, ending where generation should stop. Returns the tokens and where the answer
+    /// starts.
+    fn sequence(&self, prompt: &Prompt, answer: &str) -> Result<(Vec<u32>, usize), String>;
+}
 
 #[derive(Debug, Error)]
 pub enum TrainError {

@@ -3,10 +3,12 @@
 //! (only while something is happening) a tick; it drains what is queued, then draws once, at
 //! most ~30 times a second while tokens stream, and not at all while idle.
 
+pub mod columns;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
 pub mod panes;
+pub mod path_text;
 pub mod plan;
 pub mod run_view;
 pub mod state;
@@ -437,13 +439,32 @@ impl Executor {
                     }
                 });
             }
-            Effect::DiscardAutosave(path) => {
-                let autosave = path
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("autosave-"));
-                if autosave {
-                    tokio::task::spawn_blocking(move || std::fs::remove_file(path));
-                }
+            Effect::DiscardAutosave(path) if crate::store::tidy::is_autosave(&path) => {
+                tokio::task::spawn_blocking(move || std::fs::remove_file(path));
+            }
+            Effect::DeleteSession(path) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = crate::store::tidy::delete_session(&path).map(|()| path);
+                    let _ = tx.send(Msg::SessionDeleted(r));
+                });
+            }
+            Effect::RenameSession { from, to } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = crate::store::tidy::rename_session(&from, &to).map(|()| (from, to));
+                    let _ = tx.send(Msg::SessionRenamed(r));
+                });
+            }
+            Effect::TidyAutosaves(keep) => {
+                let mut dirs = vec![std::path::PathBuf::from("sessions")];
+                dirs.extend(crate::store::session::sessions_dir());
+                tokio::task::spawn_blocking(move || {
+                    let now = std::time::SystemTime::now();
+                    for p in crate::store::tidy::tidy_autosaves(&dirs, &keep, now) {
+                        tracing::info!("removed the autosave {}", p.display());
+                    }
+                });
             }
             _ => {}
         }
@@ -538,6 +559,7 @@ async fn event_loop(
         optimize_cancel: None,
         cache: Default::default(),
     };
+    exec.run(Effect::TidyAutosaves(state.session.path.clone()));
     // Terminal input is read on a thread of its own, every event in order, and drained
     // before each draw: a burst faster than one read is never left unshown.
     let (input_tx, mut input) = mpsc::unbounded_channel::<std::io::Result<Event>>();

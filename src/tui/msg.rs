@@ -43,6 +43,10 @@ pub enum Msg {
         template: Box<Template>,
     },
     Sessions(Vec<ListedSession>),
+    /// A session file was deleted from the picker (its path), or why not.
+    SessionDeleted(Result<PathBuf, String>),
+    /// A session file was renamed from the picker (from, to), or why not.
+    SessionRenamed(Result<(PathBuf, PathBuf), String>),
     SessionOpened(Result<(PathBuf, Box<Session>), String>),
     SessionSaved(crate::store::writer::Saved),
     /// An evaluation or search reports.
@@ -87,6 +91,13 @@ pub enum Effect {
     },
     ListSessions,
     OpenSession(PathBuf),
+    /// Delete a session file (the user said yes).
+    DeleteSession(PathBuf),
+    /// Rename a session file, never replacing one.
+    RenameSession {
+        from: PathBuf,
+        to: PathBuf,
+    },
     StartEval {
         dataset: PathBuf,
         vary: Vec<String>,
@@ -112,5 +123,8 @@ pub enum Effect {
     RememberSplit(u16),
     /// Remove an unnamed session's autosave file once the session was saved under a name.
     DiscardAutosave(PathBuf),
+    /// At lab start: remove autosaves that are old or whose runs a named session keeps
+    /// (`store::tidy`), never this one.
+    TidyAutosaves(PathBuf),
     Quit,
 }

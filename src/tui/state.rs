@@ -272,6 +272,8 @@ pub enum Pending {
     ReplaceTemplate(String, Box<Template>),
     /// Cancel the run, then do the rest.
     CancelRun(Box<Pending>),
+    /// Delete this session file; a no returns to the picker it was asked from.
+    DeleteSession(PathBuf, Box<Popup>),
 }
 
 #[derive(Debug, Clone)]
@@ -306,6 +308,11 @@ pub enum Popup {
     Sessions {
         items: Vec<ListedSession>,
         selected: usize,
+    },
+    /// A new name for the session file `from` (same folder).
+    RenameSession {
+        from: PathBuf,
+        name: Box<TextArea<'static>>,
     },
     /// Run `a` against run `b` (indices into the session's runs).
     Compare {
@@ -377,23 +384,6 @@ pub struct ComparePaths {
     pub texts: Vec<ColumnText>,
     /// Leading sentences every column shares, folded into one line.
     pub shared: usize,
-}
-
-impl ComparePaths {
-    /// How far the view can scroll: the longest column in words (a line holds at least one),
-    /// a bound that never hides the end.
-    pub fn extent(&self) -> u16 {
-        let longest = self
-            .texts
-            .iter()
-            .map(|t| {
-                t.parts.iter().map(|(_, w)| w.len() + 1).sum::<usize>()
-                    + t.thinking.split_whitespace().count()
-            })
-            .max()
-            .unwrap_or(0);
-        u16::try_from(longest / 4).unwrap_or(u16::MAX)
-    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -140,52 +140,64 @@ fn tabs(s: &AppState, f: &mut Frame, area: Rect) {
 }
 
 fn status(s: &AppState, f: &mut Frame, area: Rect) {
-    let stats = match &s.run {
-        Some(r) => {
-            let secs = r.elapsed(s.now).as_secs_f64();
-            let tokens = r.tokens();
-            let rate = if secs > 0.05 {
-                format!(" · {:.0} tok/s", tokens as f64 / secs)
-            } else {
-                String::new()
-            };
-            let state = if r.cancelling && r.is_running() {
-                " · cancelling"
-            } else {
-                ""
-            };
-            // Recorded runs are numbered in the session; a live run by its own id.
-            let label = s.history.map_or(r.id, |i| i as u64 + 1);
-            // A cancelled run counts the paths that finished, not those that stopped.
-            let (done, cancelled) = match &r.result {
-                Some(res) if res.cancelled => (
-                    r.paths
-                        .iter()
-                        .filter(|p| p.state == crate::tui::state::PathState::Done)
-                        .count(),
-                    " · cancelled",
-                ),
-                _ => (r.done(), ""),
-            };
-            format!(
-                "run {label} · {done}/{} paths{cancelled} · {tokens} tok · {secs:.1}s{rate}{state} ",
-                r.paths.len()
-            )
-        }
-        None => String::new(),
-    };
-    let width = (stats.chars().count() as u16).min(area.width / 2);
+    let message = format!(" {}", s.status);
+    // The message gets the width it needs; the statistics shorten (or go) beside it.
+    let room = (area.width as usize).saturating_sub(message.chars().count() + 1);
+    let stats = run_stats(s)
+        .into_iter()
+        .find(|t| t.chars().count() <= room)
+        .unwrap_or_default();
+    let width = stats.chars().count() as u16;
     let [left, right] =
         Split::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);
-    let message = Line::from(Span::styled(
-        format!(" {}", s.status),
-        Style::default().fg(Color::Gray),
-    ));
+    let message = Line::from(Span::styled(message, Style::default().fg(Color::Gray)));
     f.render_widget(
         Paragraph::new(crate::tui::panes::clip(message, left.width as usize)),
         left,
     );
     f.render_widget(Paragraph::new(Line::from(stats).right_aligned()), right);
+}
+
+/// The run on screen's statistics, longest first, each shorter one keeping what matters most
+/// (which run, how many paths, cancelled) for a status line that is short of room.
+fn run_stats(s: &AppState) -> Vec<String> {
+    let Some(r) = &s.run else {
+        return vec![];
+    };
+    let secs = r.elapsed(s.now).as_secs_f64();
+    let tokens = r.tokens();
+    let rate = if secs > 0.05 {
+        format!(" · {:.0} tok/s", tokens as f64 / secs)
+    } else {
+        String::new()
+    };
+    let state = if r.cancelling && r.is_running() {
+        " · cancelling"
+    } else {
+        ""
+    };
+    // Recorded runs are numbered in the session; a live run by its own id.
+    let label = s.history.map_or(r.id, |i| i as u64 + 1);
+    // A cancelled run counts the paths that finished, not those that stopped.
+    let (done, cancelled) = match &r.result {
+        Some(res) if res.cancelled => (
+            r.paths
+                .iter()
+                .filter(|p| p.state == crate::tui::state::PathState::Done)
+                .count(),
+            " · cancelled",
+        ),
+        _ => (r.done(), ""),
+    };
+    let n = r.paths.len();
+    vec![
+        format!(
+            "run {label} · {done}/{n} paths{cancelled} · {tokens} tok · {secs:.1}s{rate}{state} "
+        ),
+        format!("run {label} · {done}/{n} paths{cancelled} · {secs:.1}s{state} "),
+        format!("run {label} · {done}/{n}{cancelled}{state} "),
+        format!("{done}/{n} "),
+    ]
 }
 
 /// The keys of the popup on screen (`None`: no popup).
@@ -198,7 +210,7 @@ fn popup_keys(s: &AppState) -> Option<Vec<(String, &'static str)>> {
             ("Enter".into(), "new line (answer: next field)"),
             (k(Action::Cancel), "done"),
         ],
-        Popup::SettingInput { .. } | Popup::SaveAs { .. } => vec![
+        Popup::SettingInput { .. } | Popup::SaveAs { .. } | Popup::RenameSession { .. } => vec![
             ("Enter".into(), "set"),
             ("Ctrl-U".into(), "clear"),
             (k(Action::Cancel), "cancel"),
@@ -222,7 +234,14 @@ fn popup_keys(s: &AppState) -> Option<Vec<(String, &'static str)>> {
                 if back.is_some() { "back" } else { "close" },
             ),
         ],
-        Popup::Picker { .. } | Popup::Models { .. } | Popup::Sessions { .. } => vec![
+        Popup::Sessions { .. } => vec![
+            (ud(Action::Up, Action::Down), "select"),
+            (k(Action::Select), "open"),
+            ("d".into(), "delete"),
+            ("r".into(), "rename"),
+            (k(Action::Cancel), "close"),
+        ],
+        Popup::Picker { .. } | Popup::Models { .. } => vec![
             (ud(Action::Up, Action::Down), "select"),
             (k(Action::Select), "open"),
             (k(Action::Cancel), "close"),

@@ -37,7 +37,8 @@ impl LocalEmbedder {
     /// there: a file llama.cpp cannot load is refused with its reason, never left to fail each
     /// embedding (and the vote to fall back to word overlap) later.
     pub fn spawn(path: &Path, threads: i32) -> Result<Self, BackendError> {
-        check_gguf(path).map_err(|e| BackendError::Model(format!("embedding model: {e}")))?;
+        check_gguf(path, false)
+            .map_err(|e| BackendError::Model(format!("embedding model: {e}")))?;
         let (tx, rx) = std::sync::mpsc::channel::<(String, Reply)>();
         let (ready_tx, ready) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
         let file = path.to_path_buf();

@@ -9,6 +9,7 @@
 
 pub mod embed;
 pub mod model;
+pub mod reference;
 pub mod sampler;
 pub mod text;
 pub(crate) mod worker;
@@ -39,6 +40,19 @@ pub struct LocalSettings {
     pub max_seqs: u32,
     /// Tokens per prompt-evaluation chunk.
     pub n_batch: u32,
+    /// The model file is where the embedded model belongs (`store::models::is_default_model`):
+    /// a missing or truncated file there gets the hint to fetch it.
+    pub embedded: bool,
+    /// The model the LoRA adapter was trained on, as its record says (`store::adapters`): an
+    /// adapter trained on another model file is refused.
+    pub lora_base: Option<AdapterBase>,
+}
+
+/// The base model an adapter was trained on: its file name and content fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdapterBase {
+    pub file: String,
+    pub fingerprint: String,
 }
 
 impl LocalSettings {
@@ -52,6 +66,8 @@ impl LocalSettings {
             max_ctx: 65_536,
             max_seqs: crate::core::template::MAX_N,
             n_batch: 512,
+            embedded: false,
+            lora_base: None,
         }
     }
 }
@@ -90,9 +106,9 @@ pub struct LocalBackend {
 impl LocalBackend {
     /// Checks the file and starts the model thread; loading goes on in the background.
     pub fn spawn(settings: LocalSettings) -> Result<Self, BackendError> {
-        model::check_gguf(&settings.model_path).map_err(BackendError::Model)?;
+        model::check_gguf(&settings.model_path, settings.embedded).map_err(BackendError::Model)?;
         if let Some(lora) = &settings.lora {
-            model::check_gguf(lora)
+            model::check_gguf(lora, false)
                 .map_err(|e| BackendError::Model(format!("LoRA adapter: {e}")))?;
         }
         let stem = |p: &std::path::Path| {
@@ -108,7 +124,15 @@ impl LocalBackend {
         let mut fingerprint = print(&settings.model_path)?;
         if let Some(l) = &settings.lora {
             // An adapter promptlab trained says which base it belongs to.
-            crate::store::adapters::check_base(l, &fingerprint).map_err(BackendError::Model)?;
+            if let Some(base) = settings.lora_base.as_ref()
+                && base.fingerprint != fingerprint
+            {
+                return Err(BackendError::Model(format!(
+                    "{} was trained on {} (another model file); it cannot run on this one",
+                    l.display(),
+                    base.file
+                )));
+            }
             fingerprint = super::digest(format!("{fingerprint}+{}", print(l)?).as_bytes());
         }
         let info = BackendInfo {
@@ -196,5 +220,58 @@ impl Backend for LocalBackend {
 
     fn stream_batch(&self, request: SampleRequest, n: usize) -> Option<Vec<SampleStream>> {
         Some(self.submit(request, n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_adapter_trained_on_another_model_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (model, lora) = (dir.path().join("base.gguf"), dir.path().join("a.gguf"));
+        std::fs::write(&model, b"GGUF\x03\0\0\0model").unwrap();
+        std::fs::write(&lora, b"GGUF\x03\0\0\0adapter").unwrap();
+        let err = LocalBackend::spawn(LocalSettings {
+            lora: Some(lora.clone()),
+            lora_base: Some(AdapterBase {
+                file: "other.gguf".into(),
+                fingerprint: "not this one".into(),
+            }),
+            ..LocalSettings::new(model.clone())
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("was trained on other.gguf"), "{err}");
+        // The base it names, by content: accepted (loading fails later, on the thread).
+        let fingerprint = super::super::fingerprint_file(&model).unwrap();
+        let ok = LocalBackend::spawn(LocalSettings {
+            lora: Some(lora),
+            lora_base: Some(AdapterBase {
+                file: "base.gguf".into(),
+                fingerprint,
+            }),
+            ..LocalSettings::new(model)
+        });
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn a_missing_embedded_model_gets_the_hint_to_fetch_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("gemma.gguf");
+        let err = |embedded| {
+            LocalBackend::spawn(LocalSettings {
+                embedded,
+                ..LocalSettings::new(missing.clone())
+            })
+            .err()
+            .unwrap()
+            .to_string()
+        };
+        assert!(err(true).contains(model::FETCH_HINT), "{}", err(true));
+        assert!(err(false).contains("model file not found"));
     }
 }

@@ -1,30 +1,23 @@
-//! The embedded model: where it lives, how to get it, and cheap checks before llama.cpp sees a
-//! file (a missing file, something that is not GGUF, a truncated download).
+//! The embedded model: what it is, how to get it, and cheap checks before llama.cpp sees a
+//! file (a missing file, something that is not GGUF, a truncated download). Where it lives on
+//! the machine is `store::models::default_model_path`; callers say whether a file is it.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const DEFAULT_MODEL_NAME: &str = "Gemma 3 270M (base, Q4_K_M)";
-pub const DEFAULT_MODEL_FILE: &str = "gemma-3-270m-q4_k_m.gguf";
 pub const DEFAULT_MODEL_SHA256: &str =
     "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818";
 pub const DEFAULT_MODEL_SIZE: u64 = 253_113_024;
 pub const FETCH_HINT: &str = "get it with scripts/fetch-model.sh (or scripts/lab, which runs it)";
 
-/// `~/.cache/promptlab/models/gemma-3-270m-q4_k_m.gguf`, where scripts/fetch-model.sh puts it.
-pub fn default_model_path() -> Option<PathBuf> {
-    crate::store::cache_dir().map(|d| d.join("models").join(DEFAULT_MODEL_FILE))
-}
-
-pub fn is_default_model(path: &Path) -> bool {
-    default_model_path().is_some_and(|d| d == path)
-}
-
-/// Checks that `path` is there and looks like a whole GGUF file.
-pub fn check_gguf(path: &Path) -> Result<u64, String> {
+/// Checks that `path` is there and looks like a whole GGUF file. `embedded`: the file is where
+/// the embedded model belongs (`store::models::is_default_model`), so a missing one gets the
+/// hint to fetch it and its size is known.
+pub fn check_gguf(path: &Path, embedded: bool) -> Result<u64, String> {
     let meta = std::fs::metadata(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            if is_default_model(path) {
+            if embedded {
                 format!(
                     "the embedded model is not installed at {}; {FETCH_HINT}",
                     path.display()
@@ -46,7 +39,7 @@ pub fn check_gguf(path: &Path) -> Result<u64, String> {
     if &magic != b"GGUF" {
         return Err(format!("{} is not a GGUF model file", path.display()));
     }
-    if is_default_model(path) && meta.len() != DEFAULT_MODEL_SIZE {
+    if embedded && meta.len() != DEFAULT_MODEL_SIZE {
         return Err(format!(
             "{} is {} bytes, not {DEFAULT_MODEL_SIZE}: truncated or corrupt; delete it and {FETCH_HINT}",
             path.display(),
@@ -77,13 +70,17 @@ mod tests {
     fn rejects_missing_and_non_gguf_files() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("none.gguf");
-        assert!(check_gguf(&missing).unwrap_err().contains("not found"));
+        assert!(
+            check_gguf(&missing, false)
+                .unwrap_err()
+                .contains("not found")
+        );
         let text = dir.path().join("x.gguf");
         std::fs::write(&text, b"hello world").unwrap();
-        assert!(check_gguf(&text).unwrap_err().contains("not a GGUF"));
+        assert!(check_gguf(&text, false).unwrap_err().contains("not a GGUF"));
         let ok = dir.path().join("ok.gguf");
         std::fs::write(&ok, b"GGUF\x03\0\0\0").unwrap();
-        assert_eq!(check_gguf(&ok), Ok(8));
+        assert_eq!(check_gguf(&ok, false), Ok(8));
     }
 
     #[test]

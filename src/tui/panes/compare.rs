@@ -6,79 +6,13 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::block;
-use crate::core::compare::Word;
-use crate::core::display::visible;
+use crate::tui::columns::{column_lines, window};
+pub use crate::tui::columns::{fitting, wrap};
 use crate::tui::keymap::Action;
 use crate::tui::state::{AppState, ComparePaths};
-
-/// How many columns fit in `width`.
-pub fn fitting(width: u16) -> usize {
-    match width {
-        0..60 => 1,
-        60..100 => 2,
-        _ => 4,
-    }
-}
-
-/// Words laid out in lines of at most `width` columns: breaks at spaces (a wrapped line never
-/// starts with one), line breaks kept, a word longer than a line cut.
-pub fn wrap(words: &[Word], width: usize) -> Vec<Line<'static>> {
-    let width = width.max(1);
-    let marked = Style::default()
-        .fg(Color::Black)
-        .bg(Color::Yellow)
-        .add_modifier(Modifier::BOLD);
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    let mut line: Vec<Span<'static>> = Vec::new();
-    let mut used = 0usize;
-    let mut flush = |line: &mut Vec<Span<'static>>, used: &mut usize| {
-        lines.push(Line::from(std::mem::take(line)));
-        *used = 0;
-    };
-    for w in words {
-        let text = visible(&w.text).into_owned();
-        let style = if w.differs { marked } else { Style::default() };
-        if text.trim().is_empty() {
-            let breaks = w.text.matches('\n').count();
-            for _ in 0..breaks {
-                flush(&mut line, &mut used);
-            }
-            if breaks == 0 && used > 0 && used < width {
-                line.push(Span::raw(" "));
-                used += 1;
-            }
-            continue;
-        }
-        let mut rest: Vec<char> = text.chars().collect();
-        while !rest.is_empty() {
-            let room = width - used;
-            if rest.len() <= room {
-                used += rest.len();
-                line.push(Span::styled(rest.drain(..).collect::<String>(), style));
-            } else if used > 0 {
-                flush(&mut line, &mut used);
-            } else {
-                line.push(Span::styled(rest.drain(..width).collect::<String>(), style));
-                flush(&mut line, &mut used);
-            }
-        }
-    }
-    flush(&mut line, &mut used);
-    lines
-}
-
-/// The columns shown: `want` of them, a window that holds the selected one.
-fn window(c: &ComparePaths, want: usize) -> std::ops::Range<usize> {
-    let n = c.columns.len();
-    let want = want.min(n);
-    let start = c.selected.saturating_sub(want - 1).min(n - want);
-    start..start + want
-}
 
 fn title(s: &AppState) -> String {
     let k = |a: Action| s.keymap.first_key(a);
@@ -105,134 +39,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, c: &ComparePaths) {
     }
     let shown = window(c, fitting(inner.width));
     let areas = Layout::horizontal(vec![Constraint::Fill(1); shown.len()]).split(inner);
-    let dim = Style::default()
-        .fg(Color::DarkGray)
-        .add_modifier(Modifier::ITALIC);
-    // Each column as header + parts; parts padded so step k starts on the same row everywhere.
-    let widths: Vec<usize> = areas
-        .iter()
-        .map(|a| a.width.saturating_sub(1) as usize)
-        .collect();
-    let mut columns: Vec<Vec<Line<'static>>> = Vec::new();
-    let parts = shown
-        .clone()
-        .map(|i| c.texts[i].parts.len())
-        .max()
-        .unwrap_or(0);
-    let thinks = shown.clone().any(|i| !c.texts[i].thinking.is_empty());
-    for (slot, i) in shown.clone().enumerate() {
-        let path = c.columns[i];
-        let p = run.paths.get(path);
-        let answer = p
-            .and_then(|p| p.result.as_ref())
-            .map(crate::core::display::path_answer)
-            .unwrap_or_else(|| "…".into());
-        let votes = p
-            .and_then(|p| p.result.as_ref())
-            .and_then(|r| run.tally.entry(r.answer.as_deref()))
-            .map_or(0, |e| e.votes);
-        let head = Style::default().fg(if i == c.selected {
-            Color::Cyan
-        } else {
-            Color::Magenta
-        });
-        let mut lines = vec![
-            Line::styled(
-                crate::tui::panes::cell(
-                    &format!(
-                        "{answer} · {votes} vote{} · path {path}",
-                        if votes == 1 { "" } else { "s" }
-                    ),
-                    widths[slot],
-                    false,
-                ),
-                head.add_modifier(Modifier::BOLD),
-            ),
-            Line::styled("─".repeat(widths[slot]), head),
-        ];
-        if thinks {
-            let t = c.texts[i].thinking.trim();
-            let t = if t.is_empty() { "(no thinking)" } else { t };
-            lines.extend(
-                wrap(&crate::core::compare::words(t), widths[slot])
-                    .into_iter()
-                    .map(|l| l.style(dim)),
-            );
-            lines.push(Line::styled("┈".repeat(widths[slot]), dim));
-        }
-        if c.shared > 0 {
-            lines.push(Line::styled(
-                format!(
-                    "… {} sentence{} the same in all …",
-                    c.shared,
-                    if c.shared == 1 { "" } else { "s" }
-                ),
-                dim,
-            ));
-        }
-        columns.push(lines);
-    }
-    // Align the header blocks, then each part.
-    let pad = |cols: &mut Vec<Vec<Line<'static>>>| {
-        let h = cols.iter().map(Vec::len).max().unwrap_or(0);
-        for col in cols.iter_mut() {
-            col.resize(h, Line::raw(""));
-        }
-    };
-    pad(&mut columns);
-    for k in 0..parts {
-        for (slot, i) in shown.clone().enumerate() {
-            let Some((title, words)) = c.texts[i].parts.get(k) else {
-                continue;
-            };
-            if let Some(t) = title {
-                columns[slot].push(Line::styled(
-                    crate::tui::panes::cell(t, widths[slot], false),
-                    Style::default().fg(Color::Cyan),
-                ));
-            }
-            columns[slot].extend(wrap(words, widths[slot]));
-        }
-        pad(&mut columns);
-        if k + 1 < parts {
-            for col in columns.iter_mut() {
-                col.push(Line::raw(""));
-            }
-        }
-    }
+    let columns = column_lines(run, c, &areas, shown);
     for (slot, lines) in columns.into_iter().enumerate() {
         f.render_widget(Paragraph::new(lines).scroll((c.scroll, 0)), areas[slot]);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn words(s: &str) -> Vec<Word> {
-        crate::core::compare::against("", s)
-    }
-
-    #[test]
-    fn wrapped_lines_never_start_with_a_space_and_breaks_are_kept() {
-        let lines = wrap(&words("aaaa bbbb cccc\ndd"), 9);
-        let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-        assert_eq!(text, vec!["aaaa bbbb", "cccc", "dd"]);
-        let long = wrap(&words("abcdefghij"), 4);
-        assert_eq!(long.len(), 3);
-    }
-
-    #[test]
-    fn the_window_holds_the_selected_column() {
-        let c = ComparePaths {
-            columns: vec![0, 1, 2, 3],
-            selected: 3,
-            scroll: 0,
-            texts: vec![Default::default(); 4],
-            shared: 0,
-        };
-        assert_eq!(window(&c, 2), 2..4);
-        assert_eq!(window(&c, 4), 0..4);
-        assert_eq!(window(&c, 1), 3..4);
     }
 }

@@ -22,6 +22,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
         Popup::Picker { .. } => draw_picker(f, area, s, p),
         Popup::Models { .. } => draw_models(f, area, s, p),
         Popup::SaveAs { .. } => draw_save_as(f, area, s, p),
+        Popup::RenameSession { from, name } => draw_rename(f, area, from, name),
         Popup::Example { .. } => draw_example(f, area, s, p),
         Popup::Sessions { .. } => draw_sessions(f, area, s, p),
         Popup::Compare { a, b, scroll } => compare_runs(f, area, s, (*a, *b), *scroll),
@@ -253,6 +254,24 @@ fn draw_save_as(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     }
 }
 
+fn draw_rename(
+    f: &mut Frame,
+    area: Rect,
+    from: &std::path::Path,
+    name: &ratatui_textarea::TextArea<'static>,
+) {
+    let title = format!(
+        " Rename {} (Enter renames it in its folder) ",
+        from.display()
+    );
+    let r = centered(area, (title.chars().count() as u16 + 4).max(60), 3);
+    let b = block(title, true);
+    let inner = b.inner(r);
+    f.render_widget(Clear, r);
+    f.render_widget(b, r);
+    f.render_widget(name, inner);
+}
+
 fn draw_example(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     let Popup::Example {
         index,
@@ -337,7 +356,7 @@ fn draw_sessions(f: &mut Frame, area: Rect, _s: &AppState, p: &Popup) {
             .collect();
         let list = List::new(rows)
             .block(block(
-                " Open a session (Enter) · created · template · runs ".into(),
+                " Open a session (Enter, d delete, r rename) · created · template · runs ".into(),
                 true,
             ))
             .highlight_style(Style::default().bg(Color::DarkGray));
@@ -355,10 +374,11 @@ fn draw_optimize(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
         return;
     };
     {
+        // Two rows free at each end: the status line and the footer stay visible.
         let r = centered(
             area,
             area.width.saturating_sub(4),
-            area.height.saturating_sub(2),
+            area.height.saturating_sub(4),
         );
         f.render_widget(Clear, r);
         super::optimize::draw(f, r, s, *selected);
@@ -370,10 +390,11 @@ fn draw_eval(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
         return;
     };
     {
+        // Two rows free at each end: the status line and the footer stay visible.
         let r = centered(
             area,
             area.width.saturating_sub(4),
-            area.height.saturating_sub(2),
+            area.height.saturating_sub(4),
         );
         f.render_widget(Clear, r);
         super::eval::draw(f, r, s, *detail, *scroll);

@@ -76,26 +76,15 @@ pub(super) fn closes(a: Option<Action>, k: &KeyEvent) -> bool {
         || (k.code == KeyCode::Char('q') && k.modifiers.is_empty())
 }
 
-/// How far a path's text can scroll: its lines (thinking included) wrapped at the popup's
-/// width, less the rows it shows (a word wrap takes at least the characters' share of rows).
+/// How far a path's text can scroll: the rows it takes in the path popup (its text as drawn,
+/// `tui::path_text`, wrapped at the popup's inner width), less the rows the popup shows.
 pub(super) fn path_extent(s: &AppState, path: usize) -> u16 {
     let Some(p) = s.run.as_ref().and_then(|r| r.paths.get(path)) else {
         return 0;
     };
-    let width = usize::from(s.size.0.saturating_sub(8)).max(1);
-    let rows = |t: &str| -> usize {
-        t.lines()
-            .map(|l| l.chars().count().div_ceil(width).max(1) + l.len() / (4 * width))
-            .sum()
-    };
-    let thinking = if p.thinking.is_empty() {
-        0
-    } else {
-        rows(p.thinking.trim()) + 2
-    };
-    let steps = p.result.as_ref().map_or(0, |r| 2 * r.steps().len());
-    let lines = rows(&p.text) + thinking + steps;
-    u16::try_from(lines)
+    // The popup: 6 columns and 4 rows short of the screen, inside its border.
+    let rows = crate::tui::path_text::rows(p, s.size.0.saturating_sub(8).max(1));
+    u16::try_from(rows)
         .unwrap_or(u16::MAX)
         .saturating_sub(s.size.1.saturating_sub(6))
 }

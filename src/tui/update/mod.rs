@@ -3,6 +3,7 @@
 mod events;
 mod keys;
 mod panes;
+mod picker;
 mod popup;
 mod popup_plan;
 mod session;
@@ -31,6 +32,17 @@ pub const AUTOSAVE: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub fn update(s: &mut AppState, msg: Msg) -> Vec<Effect> {
     let input = matches!(msg, Msg::Key(_) | Msg::Mouse(_) | Msg::Paste(_));
+    // A message lasts until the next key, paste or click that says nothing (as in helix):
+    // the status line never keeps a stale one.
+    let acted = match &msg {
+        Msg::Key(k) => k.kind != KeyEventKind::Release,
+        Msg::Mouse(m) => matches!(m.kind, crossterm::event::MouseEventKind::Down(_)),
+        Msg::Paste(_) => true,
+        _ => false,
+    };
+    if acted {
+        s.status.clear();
+    }
     let effects = dispatch(s, msg);
     if input {
         popup_plan::typed(s);
@@ -152,15 +164,19 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Sessions(items) => {
             if items.is_empty() {
-                s.status = format!(
-                    "no sessions yet in {} or ./sessions",
-                    s.session.dir.display()
-                );
+                // After a delete, its message stays in front.
+                let none = format!("no sessions in {} or ./sessions", s.session.dir.display());
+                s.status = match s.status.as_str() {
+                    "" => none,
+                    said => format!("{said}; {none}"),
+                };
             } else {
                 s.popup = Some(Popup::Sessions { items, selected: 0 });
             }
             vec![]
         }
+        Msg::SessionDeleted(r) => picker::deleted(s, r),
+        Msg::SessionRenamed(r) => picker::renamed(s, r),
         Msg::SessionOpened(Ok((path, session))) => {
             let open = Pending::Open(Box::new((path, *session)));
             if s.is_running() {
@@ -233,7 +249,7 @@ fn paste(s: &mut AppState, text: &str) -> Vec<Effect> {
             let t = if *field == 2 { one_line(&text) } else { text };
             editors[*field].insert_str(t);
         }
-        Some(Popup::SaveAs { name, .. }) => {
+        Some(Popup::SaveAs { name, .. } | Popup::RenameSession { name, .. }) => {
             name.insert_str(one_line(&text));
         }
         Some(Popup::SettingInput { editor, .. }) => {
@@ -596,5 +612,9 @@ mod tests;
 mod tests_plan;
 #[cfg(test)]
 mod tests_polish;
+#[cfg(test)]
+mod tests_status;
+#[cfg(test)]
+mod tests_tidy;
 #[cfg(test)]
 mod tests_votes;

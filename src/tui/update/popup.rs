@@ -22,7 +22,8 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
         Some(Popup::Picker { .. }) => picker_key(s, k, a),
         Some(Popup::Models { .. }) => models_key(s, k, a),
         Some(Popup::SaveAs { .. }) => save_as_key(s, k, a),
-        Some(Popup::Sessions { .. }) => sessions_key(s, k, a),
+        Some(Popup::Sessions { .. }) => super::picker::sessions_key(s, k, a),
+        Some(Popup::RenameSession { .. }) => super::picker::rename_key(s, k, a),
         Some(Popup::EvalSetup { .. } | Popup::OptimizeSetup { .. }) => setup_key(s, k, a),
         Some(Popup::Eval { .. }) => eval_key(s, k, a),
         Some(Popup::Optimize { .. }) => optimize_key(s, k, a),
@@ -50,7 +51,10 @@ fn confirm_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> 
             return perform(s, then);
         }
         if no {
-            s.popup = None;
+            s.popup = match then {
+                Pending::DeleteSession(_, back) => Some((**back).clone()),
+                _ => None,
+            };
             s.status = "left as it was".into();
         }
     }
@@ -247,25 +251,6 @@ fn save_as_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> 
     vec![]
 }
 
-fn sessions_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> {
-    let Some(Popup::Sessions { items, selected }) = s.popup.as_mut() else {
-        return vec![];
-    };
-    match a {
-        _ if selected_moved(selected, &k, a, items.len()) => {}
-        Some(Action::Select) => {
-            let path = items.get(*selected).map(|i| i.path.clone());
-            s.popup = None;
-            if let Some(path) = path {
-                return vec![Effect::OpenSession(path)];
-            }
-        }
-        _ if closes(a, &k) => s.popup = None,
-        _ => {}
-    }
-    vec![]
-}
-
 fn setup_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> {
     let Some(Popup::EvalSetup { editors, field, .. } | Popup::OptimizeSetup { editors, field, .. }) =
         s.popup.as_mut()
@@ -372,16 +357,17 @@ fn optimize_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect>
 
 fn compare_paths_key(s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Vec<Effect> {
     let help = help_extent(s);
+    let end = match &s.popup {
+        Some(Popup::ComparePaths(c)) => crate::tui::columns::extent(s, c),
+        _ => 0,
+    };
     let Some(Popup::ComparePaths(c)) = s.popup.as_mut() else {
         return vec![];
     };
     {
         let n = s.run.as_ref().map_or(0, |r| r.paths.len());
         match a {
-            _ if {
-                let end = c.extent();
-                scrolled(&mut c.scroll, &k, a, help.0, end)
-            } => {}
+            _ if scrolled(&mut c.scroll, &k, a, help.0, end) => {}
             _ if matches!(s.keymap.action(&k, true), Some(Action::FocusNext)) => {
                 c.selected = (c.selected + 1) % c.columns.len().max(1)
             }

@@ -148,6 +148,7 @@ pub(super) fn perform(s: &mut AppState, p: Pending) -> Vec<Effect> {
             e
         }
         Pending::ListSessions => vec![Effect::ListSessions],
+        Pending::DeleteSession(path, _) => vec![Effect::DeleteSession(path)],
         Pending::Open(opened) => {
             // The session being left keeps its edits: nothing is lost by opening another.
             let mut e = vec![];

@@ -8,17 +8,18 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
-use super::config::Config;
-use super::run::apply_overrides;
-use super::{BackendKind, TuiArgs, backend};
 use crate::backend::Backend;
+use crate::cli::config::Config;
+use crate::cli::run::apply_overrides;
+use crate::cli::{BackendKind, TuiArgs, backend};
 use crate::store::session::{load_session, now_rfc3339, sessions_dir};
 use crate::tui::keymap::Keymap;
 use crate::tui::{LabOptions, ModelChoice, run_lab};
 
 pub async fn tui(args: TuiArgs) -> Result<bool, String> {
     let config = Config::load()?;
-    let keymap = Keymap::with_overrides(&config.keys).map_err(|e| format!("config keys: {e}"))?;
+    let keymap = Keymap::with_overrides(&super::lab_keys(&config.keys)?)
+        .map_err(|e| format!("config keys: {e}"))?;
     let session = match &args.session {
         Some(path) => Some((path.clone(), load_session(path).map_err(|e| e.to_string())?)),
         None => None,

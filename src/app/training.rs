@@ -1,14 +1,43 @@
-//! A tune off the async runtime: `train::job::run` on a blocking thread of its own, its
-//! events forwarded as they come, and cancellation turned into "stop after this step" (the
-//! last epoch's adapter stays on disk).
+//! A tune off the async runtime: `train::job::run` on a blocking thread of its own with
+//! llama.cpp as its reference (`Llama`: the tokenizer and the logits check of
+//! `backend::local::reference`), its events forwarded as they come, and cancellation turned
+//! into "stop after this step" (the last epoch's adapter stays on disk).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::local::reference;
+use crate::core::render::Prompt;
 use crate::train::job::{TuneEvent, TuneSpec, Tuned, run};
+use crate::train::{Reference, Tokenize};
+
+/// llama.cpp, as a tune's reference.
+pub struct Llama;
+
+impl Reference for Llama {
+    fn tokenizer(&self, model_path: &Path) -> Result<Box<dyn Tokenize>, String> {
+        Ok(Box::new(reference::Tokenizer::open(model_path)?))
+    }
+
+    fn last_logits(
+        &self,
+        model_path: &Path,
+        lora: Option<&Path>,
+        tokens: &[u32],
+    ) -> Result<Vec<f32>, String> {
+        reference::last_logits(model_path, lora, tokens)
+    }
+}
+
+impl Tokenize for reference::Tokenizer {
+    fn sequence(&self, prompt: &Prompt, answer: &str) -> Result<(Vec<u32>, usize), String> {
+        reference::Tokenizer::sequence(self, prompt, answer)
+    }
+}
 
 /// Trains as `spec` says, reporting each event to `on`; `cancel` stops it between two steps.
 pub async fn tune(
@@ -20,7 +49,7 @@ pub async fn tune(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let flag = stop.clone();
     let worker = tokio::task::spawn_blocking(move || {
-        run(&spec, &flag, &mut |e| {
+        run(&spec, &Llama, &flag, &mut |e| {
             let _ = tx.send(e);
         })
     });

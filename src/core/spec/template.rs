@@ -1,11 +1,11 @@
 //! The template model: a reusable prompt recipe (instruction, few-shot examples, strategy,
 //! answer kind, sampling defaults). Loading from YAML lives in `store::template`.
 
-use crate::core::early_stop::Rule;
 use serde::{Deserialize, Serialize};
 
-use super::extract::AnswerSpec;
-use super::render::Mode;
+use super::answer::AnswerSpec;
+use super::prompt::Mode;
+use super::rule::Rule;
 
 /// The template file format version this build reads and writes.
 pub const TEMPLATE_VERSION: u32 = 1;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::TuneArgs;
+use crate::cli::TuneArgs;
 
 #[cfg(not(feature = "train"))]
 pub async fn tune(_: TuneArgs) -> Result<bool, String> {
@@ -45,15 +45,16 @@ mod trained {
 
     use indicatif::{ProgressBar, ProgressStyle};
 
-    use super::super::TuneArgs;
     use crate::backend::Backend;
-    use crate::backend::local::model::{default_model_path, looks_instruction_tuned};
-    use crate::backend::local::{LocalBackend, LocalSettings};
+    use crate::backend::local::LocalBackend;
+    use crate::backend::local::model::looks_instruction_tuned;
+    use crate::cli::TuneArgs;
     use crate::core::render::Mode;
     use crate::core::template::Template;
     use crate::engine::eval::{EvalOptions, Variant, VariantResult};
     use crate::engine::jobs::{self, EvalJob};
     use crate::store::dataset::Dataset;
+    use crate::store::models::default_model_path;
     use crate::train::job::{TuneEvent, TuneSpec, Tuned};
     use crate::train::lora::parse_targets;
     use crate::train::trainer::Settings;
@@ -70,7 +71,10 @@ mod trained {
                 default_model_path().ok_or("cannot find the embedded model; give --model-path")?
             }
         };
-        crate::backend::local::model::check_gguf(&model_path)?;
+        crate::backend::local::model::check_gguf(
+            &model_path,
+            crate::store::models::is_default_model(&model_path),
+        )?;
         let mode = args.mode.or(template.mode).unwrap_or_else(|| {
             if looks_instruction_tuned(&model_path) {
                 Mode::Chat
@@ -117,7 +121,7 @@ mod trained {
             settings,
             out,
         };
-        let cancel = super::super::cancel_on_ctrl_c(
+        let cancel = crate::cli::cancel_on_ctrl_c(
             "stopping after this step; the last finished epoch's adapter is kept",
         );
         let bar = ProgressBar::new(0).with_style(
@@ -128,7 +132,7 @@ mod trained {
         bar.set_prefix("loading");
         let shown = bar.clone();
         let json = args.json;
-        let tuned = crate::engine::tune::tune(spec, cancel, move |e| show(&shown, e, json)).await;
+        let tuned = crate::app::training::tune(spec, cancel, move |e| show(&shown, e, json)).await;
         bar.finish_and_clear();
         let tuned = tuned?;
         if !args.json {
@@ -164,11 +168,11 @@ mod trained {
         model_path: &Path,
     ) -> Result<(String, Vec<VariantResult>), String> {
         let build = |lora: Option<&Path>| -> Result<Arc<dyn Backend>, String> {
-            let b = LocalBackend::spawn(LocalSettings {
-                lora: lora.map(Path::to_path_buf),
-                ..LocalSettings::new(model_path.to_path_buf())
-            })
-            .map_err(|e| e.to_string())?;
+            let settings = crate::cli::backend::local_settings(
+                model_path.to_path_buf(),
+                lora.map(Path::to_path_buf),
+            )?;
+            let b = LocalBackend::spawn(settings).map_err(|e| e.to_string())?;
             Ok(Arc::new(b))
         };
         let (base, adapted) = (build(None)?, build(Some(&tuned.path))?);
@@ -199,16 +203,17 @@ mod trained {
             opts: EvalOptions::new(
                 16,
                 None,
-                super::super::cancel_on_ctrl_c("stopping the evaluation"),
+                crate::cli::cancel_on_ctrl_c("stopping the evaluation"),
             ),
-            // The specialist and the bare base against the prompted base.
+            // The base with its few-shot prompt is what the others are compared with.
             baseline: 0,
         };
         if !args.json {
             crate::tell!("evaluating on the {} held-out rows…", tuned.held_out.len());
         }
         let results = job.run(&(Arc::new(|_| {}) as jobs::Report)).await;
-        let table = crate::cli::eval_report::table(&job.dataset.name, job.dataset.items.len(), &results);
+        let table =
+            crate::cli::eval_report::table(&job.dataset.name, job.dataset.items.len(), &results);
         Ok((table, results))
     }
 
