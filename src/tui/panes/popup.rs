@@ -170,15 +170,7 @@ fn draw_picker(f: &mut Frame, area: Rect, _s: &AppState, p: &Popup) {
                 ]))
             })
             .collect();
-        let list = List::new(rows)
-            .block(block(" Load a template (Enter) ".into(), true))
-            .highlight_style(Style::default().bg(Color::DarkGray));
-        f.render_widget(Clear, r);
-        f.render_stateful_widget(
-            list,
-            r,
-            &mut ListState::default().with_selected(Some(*selected)),
-        );
+        pick_list(f, r, rows, " Load a template (Enter) ".into(), *selected);
     }
 }
 
@@ -218,14 +210,12 @@ fn draw_models(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
                 ]))
             })
             .collect();
-        let list = List::new(rows)
-            .block(block(" Switch the model (Enter; ● runs now) ".into(), true))
-            .highlight_style(Style::default().bg(Color::DarkGray));
-        f.render_widget(Clear, r);
-        f.render_stateful_widget(
-            list,
+        pick_list(
+            f,
             r,
-            &mut ListState::default().with_selected(Some(*selected)),
+            rows,
+            " Switch the model (Enter; ● runs now) ".into(),
+            *selected,
         );
     }
 }
@@ -354,17 +344,12 @@ fn draw_sessions(f: &mut Frame, area: Rect, _s: &AppState, p: &Popup) {
                 ListItem::new(line)
             })
             .collect();
-        let list = List::new(rows)
-            .block(block(
-                " Open a session (Enter, d delete, r rename) · created · template · runs ".into(),
-                true,
-            ))
-            .highlight_style(Style::default().bg(Color::DarkGray));
-        f.render_widget(Clear, r);
-        f.render_stateful_widget(
-            list,
+        pick_list(
+            f,
             r,
-            &mut ListState::default().with_selected(Some(*selected)),
+            rows,
+            " Open a session (Enter, d delete, r rename) · created · template · runs ".into(),
+            *selected,
         );
     }
 }
@@ -565,5 +550,18 @@ fn compare_runs(f: &mut Frame, area: Rect, s: &AppState, (a, b): (usize, usize),
             .scroll((scroll, 0))
             .block(block(title, true)),
         r,
+    );
+}
+
+/// A list to pick from, drawn over what is beneath it, `selected` highlighted.
+fn pick_list(f: &mut Frame, r: Rect, rows: Vec<ListItem>, title: String, selected: usize) {
+    let list = List::new(rows)
+        .block(block(title, true))
+        .highlight_style(Style::default().bg(Color::DarkGray));
+    f.render_widget(Clear, r);
+    f.render_stateful_widget(
+        list,
+        r,
+        &mut ListState::default().with_selected(Some(selected)),
     );
 }
