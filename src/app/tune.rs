@@ -247,7 +247,7 @@ mod trained {
                 if !json {
                     bar.println(format!(
                         "epoch {epoch}: adapter written to {}",
-                        path.display()
+                        crate::core::display::visible(&path.display().to_string())
                     ));
                 }
             }
