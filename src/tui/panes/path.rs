@@ -15,44 +15,42 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     let Popup::PathDetail { path, scroll, .. } = p else {
         return;
     };
-    {
-        let Some(run) = &s.run else { return };
-        let Some(p) = run.paths.get(*path) else {
-            return;
-        };
-        let r = centered(
-            area,
-            area.width.saturating_sub(6),
-            area.height.saturating_sub(4),
-        );
-        let result = p.result.as_ref();
-        let answer = result.and_then(|r| r.answer.clone());
-        let title = match result {
-            Some(res) => format!(
-                " Path {path} · answer {} · {} · {} tokens{} · {:.1}s ({}/{} switch) ",
-                answer.clone().unwrap_or_else(|| "none".into()),
-                res.error.clone().unwrap_or_else(|| finish_label(res)),
-                res.completion_tokens(),
-                match res.reasoning_tokens() {
-                    0 => String::new(),
-                    n => format!(" ({n} thinking)"),
-                },
-                res.latency_ms as f64 / 1000.0,
-                s.keymap.first_key(Action::Left),
-                s.keymap.first_key(Action::Right),
-            ),
-            None => format!(" Path {path} · streaming "),
-        };
-        let text = crate::tui::path_text::text(p);
-        f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(text)
-                .wrap(Wrap { trim: false })
-                .scroll((*scroll, 0))
-                .block(block(title, true)),
-            r,
-        );
-    }
+    let Some(run) = &s.run else { return };
+    let Some(p) = run.paths.get(*path) else {
+        return;
+    };
+    let r = centered(
+        area,
+        area.width.saturating_sub(6),
+        area.height.saturating_sub(4),
+    );
+    let result = p.result.as_ref();
+    let answer = result.and_then(|r| r.answer.clone());
+    let title = match result {
+        Some(res) => format!(
+            " Path {path} · answer {} · {} · {} tokens{} · {:.1}s ({}/{} switch) ",
+            answer.clone().unwrap_or_else(|| "none".into()),
+            res.error.clone().unwrap_or_else(|| finish_label(res)),
+            res.completion_tokens(),
+            match res.reasoning_tokens() {
+                0 => String::new(),
+                n => format!(" ({n} thinking)"),
+            },
+            res.latency_ms as f64 / 1000.0,
+            s.keymap.first_key(Action::Left),
+            s.keymap.first_key(Action::Right),
+        ),
+        None => format!(" Path {path} · streaming "),
+    };
+    let text = crate::tui::path_text::text(p);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .scroll((*scroll, 0))
+            .block(block(title, true)),
+        r,
+    );
 }
 
 /// "stop", or every stage's finish reason when a stage was cut ("length, stop").

@@ -63,185 +63,171 @@ fn draw_confirm(f: &mut Frame, area: Rect, _s: &AppState, p: &Popup) {
     let Popup::Confirm { question, .. } = p else {
         return;
     };
-    {
-        let w = area.width.saturating_sub(4).min(72);
-        let r = centered(area, w, 7);
-        let b = block(" Confirm ".into(), true).border_style(Style::default().fg(Color::Yellow));
-        let text = Text::from(vec![
-            Line::raw(question.clone()),
-            Line::raw(""),
-            Line::styled(
-                "y / Enter: yes    n / Esc: no",
-                Style::default().fg(Color::Cyan),
-            ),
-        ]);
-        f.render_widget(Clear, r);
-        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(b), r);
-    }
+    let w = area.width.saturating_sub(4).min(72);
+    let r = centered(area, w, 7);
+    let b = block(" Confirm ".into(), true).border_style(Style::default().fg(Color::Yellow));
+    let text = Text::from(vec![
+        Line::raw(question.clone()),
+        Line::raw(""),
+        Line::styled(
+            "y / Enter: yes    n / Esc: no",
+            Style::default().fg(Color::Cyan),
+        ),
+    ]);
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(b), r);
 }
 
 fn draw_setting_input(f: &mut Frame, area: Rect, _s: &AppState, p: &Popup) {
     let Popup::SettingInput { field, editor } = p else {
         return;
     };
-    {
-        let name = field.label();
-        let title = format!(" {name} (Enter sets it, Esc leaves it) ");
-        let r = centered(area, (title.chars().count() as u16 + 4).max(40), 3);
-        let b = block(title, true);
-        let inner = b.inner(r);
-        f.render_widget(Clear, r);
-        f.render_widget(b, r);
-        f.render_widget(editor.as_ref(), inner);
-    }
+    let name = field.label();
+    let title = format!(" {name} (Enter sets it, Esc leaves it) ");
+    let r = centered(area, (title.chars().count() as u16 + 4).max(40), 3);
+    let b = block(title, true);
+    let inner = b.inner(r);
+    f.render_widget(Clear, r);
+    f.render_widget(b, r);
+    f.render_widget(editor.as_ref(), inner);
 }
 
 fn draw_help(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     let Popup::Help { scroll } = p else {
         return;
     };
-    {
-        let r = centered(area, 90, area.height.saturating_sub(4));
-        let mut lines = vec![
-            Line::styled(
-                "Keys (change them under `keys:` in the config file)",
-                Style::default().add_modifier(Modifier::BOLD),
-            ),
-            Line::raw(""),
-        ];
-        for (a, keys) in s.keymap.all() {
-            let scope = if a.is_global() { "" } else { " (in lists)" };
-            lines.push(Line::from(vec![
-                Span::styled(format!("{keys:>22}  "), Style::default().fg(Color::Cyan)),
-                Span::raw(format!("{}{scope}", a.describe())),
-            ]));
-        }
-        let hidden = (lines.len() as u16).saturating_sub(*scroll) > r.height.saturating_sub(2);
-        let more = if hidden { " ↓ more " } else { "" };
-        f.render_widget(Clear, r);
-        f.render_widget(
-            Paragraph::new(lines)
-                .scroll((*scroll, 0))
-                .block(block(" Help ".into(), true).title_bottom(more)),
-            r,
-        );
+    let r = centered(area, 90, area.height.saturating_sub(4));
+    let mut lines = vec![
+        Line::styled(
+            "Keys (change them under `keys:` in the config file)",
+            Style::default().add_modifier(Modifier::BOLD),
+        ),
+        Line::raw(""),
+    ];
+    for (a, keys) in s.keymap.all() {
+        let scope = if a.is_global() { "" } else { " (in lists)" };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{keys:>22}  "), Style::default().fg(Color::Cyan)),
+            Span::raw(format!("{}{scope}", a.describe())),
+        ]));
     }
+    let hidden = (lines.len() as u16).saturating_sub(*scroll) > r.height.saturating_sub(2);
+    let more = if hidden { " ↓ more " } else { "" };
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .scroll((*scroll, 0))
+            .block(block(" Help ".into(), true).title_bottom(more)),
+        r,
+    );
 }
 
 fn draw_error(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     let Popup::Error(e) = p else {
         return;
     };
-    {
-        let r = centered(area, 70, 9);
-        let b = block(" Error ".into(), true).border_style(Style::default().fg(Color::Red));
-        let text = Text::from(vec![
-            Line::raw(e.clone()),
-            Line::raw(""),
-            Line::styled(
-                format!("{} closes", s.keymap.first_key(Action::Cancel)),
-                Style::default().fg(Color::DarkGray),
-            ),
-        ]);
-        f.render_widget(Clear, r);
-        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(b), r);
-    }
+    let r = centered(area, 70, 9);
+    let b = block(" Error ".into(), true).border_style(Style::default().fg(Color::Red));
+    let text = Text::from(vec![
+        Line::raw(e.clone()),
+        Line::raw(""),
+        Line::styled(
+            format!("{} closes", s.keymap.first_key(Action::Cancel)),
+            Style::default().fg(Color::DarkGray),
+        ),
+    ]);
+    f.render_widget(Clear, r);
+    f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(b), r);
 }
 
 fn draw_picker(f: &mut Frame, area: Rect, _s: &AppState, p: &Popup) {
     let Popup::Picker { items, selected } = p else {
         return;
     };
-    {
-        let r = centered(area, 90, (items.len() as u16 + 2).max(5));
-        let rows: Vec<ListItem> = items
-            .iter()
-            .map(|i| {
-                let (summary, style) = match &i.template {
-                    Ok(_) => (i.summary.clone(), Style::default()),
-                    Err(e) => (e.clone(), Style::default().fg(Color::Red)),
-                };
-                ListItem::new(Line::from(vec![
-                    Span::styled(
-                        format!("{} ", super::cell(&i.name, 22, false)),
-                        Style::default().fg(Color::Cyan),
-                    ),
-                    Span::styled(summary, style),
-                ]))
-            })
-            .collect();
-        pick_list(f, r, rows, " Load a template (Enter) ".into(), *selected);
-    }
+    let r = centered(area, 90, (items.len() as u16 + 2).max(5));
+    let rows: Vec<ListItem> = items
+        .iter()
+        .map(|i| {
+            let (summary, style) = match &i.template {
+                Ok(_) => (i.summary.clone(), Style::default()),
+                Err(e) => (e.clone(), Style::default().fg(Color::Red)),
+            };
+            ListItem::new(Line::from(vec![
+                Span::styled(
+                    format!("{} ", super::cell(&i.name, 22, false)),
+                    Style::default().fg(Color::Cyan),
+                ),
+                Span::styled(summary, style),
+            ]))
+        })
+        .collect();
+    pick_list(f, r, rows, " Load a template (Enter) ".into(), *selected);
 }
 
 fn draw_models(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     let Popup::Models { items, selected } = p else {
         return;
     };
-    {
-        let r = centered(area, 100, (items.len() as u16 + 2).max(5));
-        let now = s.backend.as_ref().map_or("", |b| b.model.as_str());
-        let rows: Vec<ListItem> = items
-            .iter()
-            .map(|m| {
-                // The model the lab runs now is marked.
-                let mark = if m.is(now) { "● " } else { "  " };
-                let size = if m.size_bytes > 0 {
-                    format!("{:>7.0} MB  ", m.size_bytes as f64 / 1e6)
-                } else {
-                    " ".repeat(12)
-                };
-                let place = m
-                    .path
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                ListItem::new(Line::from(vec![
-                    Span::styled(mark, Style::default().fg(Color::Green)),
-                    Span::styled(
-                        format!(
-                            "{} ",
-                            super::cell(&crate::core::display::visible(&m.name), 36, false)
-                        ),
-                        Style::default().fg(Color::Cyan),
+    let r = centered(area, 100, (items.len() as u16 + 2).max(5));
+    let now = s.backend.as_ref().map_or("", |b| b.model.as_str());
+    let rows: Vec<ListItem> = items
+        .iter()
+        .map(|m| {
+            // The model the lab runs now is marked.
+            let mark = if m.is(now) { "● " } else { "  " };
+            let size = if m.size_bytes > 0 {
+                format!("{:>7.0} MB  ", m.size_bytes as f64 / 1e6)
+            } else {
+                " ".repeat(12)
+            };
+            let place = m
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            ListItem::new(Line::from(vec![
+                Span::styled(mark, Style::default().fg(Color::Green)),
+                Span::styled(
+                    format!(
+                        "{} ",
+                        super::cell(&crate::core::display::visible(&m.name), 36, false)
                     ),
-                    Span::raw(format!("{:<10}{size}", m.source)),
-                    Span::styled(place, Style::default().fg(Color::DarkGray)),
-                ]))
-            })
-            .collect();
-        pick_list(
-            f,
-            r,
-            rows,
-            " Switch the model (Enter; ● runs now) ".into(),
-            *selected,
-        );
-    }
+                    Style::default().fg(Color::Cyan),
+                ),
+                Span::raw(format!("{:<10}{size}", m.source)),
+                Span::styled(place, Style::default().fg(Color::DarkGray)),
+            ]))
+        })
+        .collect();
+    pick_list(
+        f,
+        r,
+        rows,
+        " Switch the model (Enter; ● runs now) ".into(),
+        *selected,
+    );
 }
 
 fn draw_save_as(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     let Popup::SaveAs { name, what } = p else {
         return;
     };
-    {
-        let title = match what {
-            SaveWhat::Template => format!(
-                " Save as template (Enter saves {}/NAME.yaml) ",
-                s.templates_dir.display()
-            ),
-            SaveWhat::Session => format!(
-                " Save session as (Enter saves {}/NAME.yaml) ",
-                s.session.dir.display()
-            ),
-        };
-        let r = centered(area, (title.chars().count() as u16 + 4).max(60), 3);
-        let b = block(title, true);
-        let inner = b.inner(r);
-        f.render_widget(Clear, r);
-        f.render_widget(b, r);
-        f.render_widget(name.as_ref(), inner);
-    }
+    let title = match what {
+        SaveWhat::Template => format!(
+            " Save as template (Enter saves {}/NAME.yaml) ",
+            s.templates_dir.display()
+        ),
+        SaveWhat::Session => format!(
+            " Save session as (Enter saves {}/NAME.yaml) ",
+            s.session.dir.display()
+        ),
+    };
+    let r = centered(area, (title.chars().count() as u16 + 4).max(60), 3);
+    let b = block(title, true);
+    let inner = b.inner(r);
+    f.render_widget(Clear, r);
+    f.render_widget(b, r);
+    f.render_widget(name.as_ref(), inner);
 }
 
 fn draw_rename(
@@ -272,36 +258,34 @@ fn draw_example(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     else {
         return;
     };
-    {
-        let r = centered(
-            area,
-            area.width.saturating_sub(8).min(100),
-            area.height.saturating_sub(4).min(22),
-        );
-        f.render_widget(Clear, r);
-        let outer = block(
-            format!(
-                " Example {} ({} next field, {} done) ",
-                index + 1,
-                s.keymap.first_key(Action::FocusNext),
-                s.keymap.first_key(Action::Cancel)
-            ),
-            true,
-        );
-        let inner = outer.inner(r);
-        f.render_widget(outer, r);
-        let rows = Layout::vertical([
-            Constraint::Percentage(35),
-            Constraint::Percentage(45),
-            Constraint::Percentage(20),
-        ])
-        .split(inner);
-        for (i, name) in ["Input", "Rationale", "Answer"].iter().enumerate() {
-            let b = block(format!(" {name} "), i == *field);
-            let ir = b.inner(rows[i]);
-            f.render_widget(b, rows[i]);
-            super::editor::text(f, ir, &editors[i], i == *field);
-        }
+    let r = centered(
+        area,
+        area.width.saturating_sub(8).min(100),
+        area.height.saturating_sub(4).min(22),
+    );
+    f.render_widget(Clear, r);
+    let outer = block(
+        format!(
+            " Example {} ({} next field, {} done) ",
+            index + 1,
+            s.keymap.first_key(Action::FocusNext),
+            s.keymap.first_key(Action::Cancel)
+        ),
+        true,
+    );
+    let inner = outer.inner(r);
+    f.render_widget(outer, r);
+    let rows = Layout::vertical([
+        Constraint::Percentage(35),
+        Constraint::Percentage(45),
+        Constraint::Percentage(20),
+    ])
+    .split(inner);
+    for (i, name) in ["Input", "Rationale", "Answer"].iter().enumerate() {
+        let b = block(format!(" {name} "), i == *field);
+        let ir = b.inner(rows[i]);
+        f.render_widget(b, rows[i]);
+        super::editor::text(f, ir, &editors[i], i == *field);
     }
 }
 
@@ -309,81 +293,75 @@ fn draw_sessions(f: &mut Frame, area: Rect, _s: &AppState, p: &Popup) {
     let Popup::Sessions { items, selected } = p else {
         return;
     };
-    {
-        let r = centered(
-            area,
-            100,
-            (items.len() as u16 + 2).clamp(5, area.height.saturating_sub(4)),
-        );
-        let rows: Vec<ListItem> = items
-            .iter()
-            .map(|i| {
-                let name = i.path.display().to_string();
-                let line = match &i.error {
-                    None => Line::from(vec![
-                        Span::styled(
-                            format!("{} ", super::cell(&name, 44, true)),
-                            Style::default().fg(Color::Cyan),
-                        ),
-                        Span::raw(format!(
-                            "{} {} {:>3} run{}",
-                            super::cell(&i.created, 21, false),
-                            super::cell(&i.template, 18, false),
-                            i.runs,
-                            if i.runs == 1 { "" } else { "s" }
-                        )),
-                    ]),
-                    Some(e) => Line::from(vec![
-                        Span::styled(
-                            format!("{} ", super::cell(&name, 44, true)),
-                            Style::default().fg(Color::Cyan),
-                        ),
-                        Span::styled(e.clone(), Style::default().fg(Color::Red)),
-                    ]),
-                };
-                ListItem::new(line)
-            })
-            .collect();
-        pick_list(
-            f,
-            r,
-            rows,
-            " Open a session (Enter, d delete, r rename) · created · template · runs ".into(),
-            *selected,
-        );
-    }
+    let r = centered(
+        area,
+        100,
+        (items.len() as u16 + 2).clamp(5, area.height.saturating_sub(4)),
+    );
+    let rows: Vec<ListItem> = items
+        .iter()
+        .map(|i| {
+            let name = i.path.display().to_string();
+            let line = match &i.error {
+                None => Line::from(vec![
+                    Span::styled(
+                        format!("{} ", super::cell(&name, 44, true)),
+                        Style::default().fg(Color::Cyan),
+                    ),
+                    Span::raw(format!(
+                        "{} {} {:>3} run{}",
+                        super::cell(&i.created, 21, false),
+                        super::cell(&i.template, 18, false),
+                        i.runs,
+                        if i.runs == 1 { "" } else { "s" }
+                    )),
+                ]),
+                Some(e) => Line::from(vec![
+                    Span::styled(
+                        format!("{} ", super::cell(&name, 44, true)),
+                        Style::default().fg(Color::Cyan),
+                    ),
+                    Span::styled(e.clone(), Style::default().fg(Color::Red)),
+                ]),
+            };
+            ListItem::new(line)
+        })
+        .collect();
+    pick_list(
+        f,
+        r,
+        rows,
+        " Open a session (Enter, d delete, r rename) · created · template · runs ".into(),
+        *selected,
+    );
 }
 
 fn draw_optimize(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     let Popup::Optimize { selected } = p else {
         return;
     };
-    {
-        // Two rows free at each end: the status line and the footer stay visible.
-        let r = centered(
-            area,
-            area.width.saturating_sub(4),
-            area.height.saturating_sub(4),
-        );
-        f.render_widget(Clear, r);
-        super::optimize::draw(f, r, s, *selected);
-    }
+    // Two rows free at each end: the status line and the footer stay visible.
+    let r = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(4),
+    );
+    f.render_widget(Clear, r);
+    super::optimize::draw(f, r, s, *selected);
 }
 
 fn draw_eval(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     let Popup::Eval { detail, scroll } = p else {
         return;
     };
-    {
-        // Two rows free at each end: the status line and the footer stay visible.
-        let r = centered(
-            area,
-            area.width.saturating_sub(4),
-            area.height.saturating_sub(4),
-        );
-        f.render_widget(Clear, r);
-        super::eval::draw(f, r, s, *detail, *scroll);
-    }
+    // Two rows free at each end: the status line and the footer stay visible.
+    let r = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(4),
+    );
+    f.render_widget(Clear, r);
+    super::eval::draw(f, r, s, *detail, *scroll);
 }
 
 /// A two-field form (dataset and options) that starts a long job.
