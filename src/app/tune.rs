@@ -1,13 +1,25 @@
 //! `promptlab tune`: trains a LoRA adapter on the embedded model (or `--model-path`) from a
 //! dataset's training split, with a progress bar (loss, tokens per second, time left); Ctrl-C
-//! stops after the current step and keeps the last epoch's adapter.
+//! stops after the current step and keeps the last epoch's adapter. With `--base-url` (and
+//! `tune status|resume|cancel ID`) a server fine-tunes instead: `cli::finetune`, no feature.
 
 use std::path::{Path, PathBuf};
 
 use crate::cli::TuneArgs;
 
+/// A server's fine-tuning job, or a tune in process.
+pub async fn tune(mut args: TuneArgs) -> Result<bool, String> {
+    if let Some(action) = args.action.take() {
+        return crate::cli::finetune::action(action).await;
+    }
+    if args.base_url.is_some() {
+        return crate::cli::finetune::remote(&args).await;
+    }
+    local(args).await
+}
+
 #[cfg(not(feature = "train"))]
-pub async fn tune(_: TuneArgs) -> Result<bool, String> {
+async fn local(_: TuneArgs) -> Result<bool, String> {
     Err("this promptlab was built without the `train` feature: rebuild with `cargo build --release --features train`".into())
 }
 
@@ -24,7 +36,7 @@ pub fn adapter_path(args: &TuneArgs, template: &str) -> Result<PathBuf, String> 
     };
     let name = match &args.name {
         Some(n) => n.clone(),
-        None => format!("{}-{}", stem(Path::new(template)), stem(&args.dataset)),
+        None => format!("{}-{}", stem(Path::new(template)), stem(args.inputs()?.1)),
     };
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
         return Err(format!("{name:?} is not a usable adapter name"));
@@ -35,7 +47,7 @@ pub fn adapter_path(args: &TuneArgs, template: &str) -> Result<PathBuf, String> 
 }
 
 #[cfg(feature = "train")]
-pub use trained::tune;
+use trained::tune as local;
 
 #[cfg(feature = "train")]
 mod trained {
@@ -60,8 +72,10 @@ mod trained {
     use crate::train::trainer::Settings;
 
     pub async fn tune(args: TuneArgs) -> Result<bool, String> {
+        let (template_name, dataset_name) = args.inputs()?;
+        let (template_name, dataset_name) = (template_name.to_string(), dataset_name.to_path_buf());
         let (mut template, _) =
-            crate::store::template::resolve(&args.template).map_err(|e| e.to_string())?;
+            crate::store::template::resolve(&template_name).map_err(|e| e.to_string())?;
         if let Some(s) = args.strategy {
             template.strategy = s;
         }
@@ -82,15 +96,15 @@ mod trained {
                 Mode::Completion
             }
         });
-        let out = super::adapter_path(&args, &args.template)?;
+        let out = super::adapter_path(&args, &template_name)?;
         if out.exists() && !args.force {
             return Err(format!(
                 "{} exists; give --force to replace it, or another --name",
                 out.display()
             ));
         }
-        let dataset_path = crate::store::dataset::locate(&args.dataset);
-        let dataset = jobs::load(args.dataset.clone(), false, None).await?;
+        let dataset_path = crate::store::dataset::locate(&dataset_name);
+        let dataset = jobs::load(dataset_name, false, None).await?;
         for p in &dataset.problems {
             crate::tell!("skipped {p}");
         }

@@ -76,7 +76,18 @@ impl Batches {
         }
     }
 
-    async fn json<T: for<'de> Deserialize<'de>>(
+    /// `base_url/path`, e.g. `files`.
+    pub(super) fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.base_url)
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends `r` with the key and reads its JSON reply; an error status is one line naming
+    /// what was asked, the server's own message kept, every secret redacted.
+    pub(super) async fn json<T: for<'de> Deserialize<'de>>(
         &self,
         r: reqwest::RequestBuilder,
         what: &str,
@@ -103,10 +114,22 @@ impl Batches {
 
     /// Uploads a batch input file; its id.
     pub async fn upload(&self, name: &str, content: &str) -> Result<String, String> {
+        self.upload_for("batch", name, content, "uploading the batch file")
+            .await
+    }
+
+    /// Uploads a file for `purpose` (`batch`, `fine-tune`); its id, checked as a name.
+    pub(super) async fn upload_for(
+        &self,
+        purpose: &str,
+        name: &str,
+        content: &str,
+        what: &str,
+    ) -> Result<String, String> {
         // multipart/form-data by hand: the purpose, then the file.
         let boundary = format!("promptlab-{:016x}", rand::random::<u64>());
         let body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/jsonl\r\n\r\n{content}\r\n--{boundary}--\r\n"
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n{purpose}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/jsonl\r\n\r\n{content}\r\n--{boundary}--\r\n"
         );
         #[derive(Deserialize)]
         struct File {
@@ -120,7 +143,7 @@ impl Batches {
                 format!("multipart/form-data; boundary={boundary}"),
             )
             .body(body);
-        let id = self.json::<File>(r, "uploading the batch file").await?.id;
+        let id = self.json::<File>(r, what).await?.id;
         crate::core::name::check("the file id", &id)?;
         Ok(id)
     }

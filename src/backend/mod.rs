@@ -2,6 +2,7 @@
 //! finish with reason, usage and optional log-probabilities); cancel by dropping the stream.
 
 pub mod batches;
+pub mod finetune;
 pub mod http;
 #[cfg(feature = "local")]
 pub mod local;
@@ -221,6 +222,12 @@ pub trait Backend: Send + Sync {
     /// One OpenAI batch request for `request` (endpoint URL and body, not streamed), for
     /// backends whose samples can run as a batch file. `None`: this backend cannot.
     fn batch_request(&self, _request: &SampleRequest) -> Option<(String, serde_json::Value)> {
+        None
+    }
+
+    /// The LoRA adapter file applied to the model, if any (a specialist: its record in the
+    /// store says what making it cost).
+    fn adapter(&self) -> Option<std::path::PathBuf> {
         None
     }
 }

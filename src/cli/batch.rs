@@ -167,12 +167,13 @@ fn without_secrets(argv: impl IntoIterator<Item = String>) -> Vec<String> {
     out
 }
 
-/// The server of a kept batch: the base URL this command was given (it may carry
-/// credentials the record does not) when it names the same server, else the record's.
-fn server_of(kept: &Submitted, given: Option<&str>) -> String {
+/// The server of a kept batch or job (`kept`: its base URL without credentials): the base
+/// URL this command was given (it may carry credentials the record does not) when it names
+/// the same server, else the record's.
+pub(super) fn server_of(kept: &str, given: Option<&str>) -> String {
     match given {
-        Some(g) if host_of(g) == kept.base_url => g.to_string(),
-        _ => kept.base_url.clone(),
+        Some(g) if host_of(g) == kept => g.to_string(),
+        _ => kept.to_string(),
     }
 }
 
@@ -205,7 +206,7 @@ pub async fn batch(args: BatchArgs) -> Result<Next, String> {
     match args.action {
         BatchAction::Status { id } => {
             let kept = submitted(&id)?;
-            let server = server_of(&kept, resolved.args.base_url.as_deref());
+            let server = server_of(&kept.base_url, resolved.args.base_url.as_deref());
             let b = client(&server, key)?.get(&id).await?;
             let counts = b.request_counts.unwrap_or_default();
             crate::say!(
@@ -222,7 +223,7 @@ pub async fn batch(args: BatchArgs) -> Result<Next, String> {
         }
         BatchAction::Resume { id } => {
             let kept = submitted(&id)?;
-            let server = server_of(&kept, resolved.args.base_url.as_deref());
+            let server = server_of(&kept.base_url, resolved.args.base_url.as_deref());
             let api = client(&server, key.clone())?;
             let ended = follow(&api, &id).await?;
             let output = api.results(&ended).await?;

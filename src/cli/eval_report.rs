@@ -8,8 +8,8 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::core::stats::{Test, Verdict};
-use crate::engine::eval::{FIGURES, VariantResult};
-use crate::engine::grid::{comparison_heading, comparison_lines, figure_widths};
+use crate::engine::eval::VariantResult;
+use crate::engine::grid::{columns, comparison_heading, comparison_lines};
 use crate::store::atomic::write_all_atomic;
 
 /// What produced an evaluation: the promptlab, every backend that sampled, and how many
@@ -51,19 +51,19 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
         .max()
         .unwrap_or(7)
         .max(7);
-    let widths = figure_widths(results);
+    let columns = columns(results);
     let mut out = format!(
         "{dataset} · {items} items · {}\n\n{:<w$}",
         provenance_line(&provenance(results), results),
         "variant"
     );
-    for (c, cw) in FIGURES.iter().zip(widths) {
+    for (c, cw) in columns.head.iter().zip(&columns.widths) {
         let _ = write!(out, "  {c:>cw$}");
     }
     out.push('\n');
-    for r in results {
+    for (r, row) in results.iter().zip(&columns.rows) {
         let _ = write!(out, "{:<w$}", r.name);
-        for (c, cw) in r.figures().iter().zip(widths) {
+        for (c, cw) in row.iter().zip(&columns.widths) {
             let _ = write!(out, "  {c:>cw$}");
         }
         if r.samples.failed > 0 {
@@ -218,6 +218,7 @@ fn report_md(
     provenance: &Value,
     partial: bool,
 ) -> String {
+    let columns = columns(results);
     let mut md = format!(
         "# Evaluation: {dataset}{}\n\nProduced by {}.\n\n| variant | {} |\n|---|{}\n",
         if partial {
@@ -226,11 +227,11 @@ fn report_md(
             ""
         },
         provenance_line(provenance, results),
-        FIGURES.join(" | "),
-        "---|".repeat(FIGURES.len())
+        columns.head.join(" | "),
+        "---|".repeat(columns.head.len())
     );
-    for r in results {
-        let _ = writeln!(md, "| {} | {} |", r.name, r.figures().join(" | "));
+    for (r, row) in results.iter().zip(&columns.rows) {
+        let _ = writeln!(md, "| {} | {} |", r.name, row.join(" | "));
     }
     md.push_str("\nAccuracies carry their 95% intervals (Wilson; maj@N clustered by item).\n");
     if let Some(heading) = comparison_heading(results) {
@@ -291,6 +292,12 @@ fn variants_csv(results: &[VariantResult], partial: bool) -> std::io::Result<Vec
         .into_iter()
         .chain(STAT_COLUMNS)
         .chain(["accuracy_strict", "accuracy_flexible", "strict_flexible_p"])
+        .chain([
+            "prompt_tokens_per_query",
+            "seconds_per_item",
+            "training_seconds",
+            "adapter_bytes",
+        ])
         .map(str::to_string)
         .collect::<Vec<_>>(),
     );
@@ -329,6 +336,18 @@ fn variants_csv(results: &[VariantResult], partial: bool) -> std::io::Result<Vec
                 strict_flexible(r, |sf| sf.strict.value),
                 strict_flexible(r, |sf| sf.flexible.value),
                 strict_flexible(r, |sf| sf.paired.p),
+            ])
+            .chain([
+                r.cost.prompt_tokens_per_query.to_string(),
+                r.cost.seconds_per_item.to_string(),
+                r.cost
+                    .training_seconds
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                r.cost
+                    .adapter_bytes
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
             ])
             .collect::<Vec<_>>(),
         );

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod config;
 pub mod eval;
 pub mod eval_report;
+pub mod finetune;
 pub mod model;
 pub mod optimize;
 pub mod out;
@@ -106,19 +107,34 @@ pub enum Command {
     /// Follow a batch `eval --batch` submitted: its status, or wait for it and score it.
     Batch(BatchArgs),
     /// Train a LoRA adapter (a specialist) on the local model from a dataset's training split
-    /// (feature `train`).
+    /// (feature `train`), or fine-tune a server's model (--base-url, --model: OpenAI's
+    /// fine-tuning API); `tune status|resume|cancel ID` follow a server's job.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Tune(TuneArgs),
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct TuneArgs {
+    #[command(subcommand)]
+    pub action: Option<TuneAction>,
     /// The template whose format (instruction, direct or cot) prompts the specialist, without
     /// its examples
-    #[arg(short, long)]
-    pub template: String,
+    #[arg(short, long, required = true)]
+    pub template: Option<String>,
     /// JSONL, CSV (with a header) or BIG-bench task.json
-    #[arg(long, short = 'd')]
-    pub dataset: PathBuf,
+    #[arg(long, short = 'd', required = true)]
+    pub dataset: Option<PathBuf>,
+    /// Fine-tune at this server instead (OpenAI's fine-tuning API: the training split uploaded
+    /// in chat format, the job followed; Ctrl-C leaves it running). Never taken from
+    /// OPENAI_BASE_URL: a tune leaves the machine only when asked
+    #[arg(long, value_name = "URL", requires = "model")]
+    pub base_url: Option<String>,
+    /// The server's model to fine-tune (with --base-url)
+    #[arg(long, requires = "base_url")]
+    pub model: Option<String>,
+    /// The server's API key [default: $OPENAI_API_KEY]
+    #[arg(long)]
+    pub api_key: Option<String>,
     /// direct or cot [default: the template's]
     #[arg(long)]
     pub strategy: Option<Strategy>,
@@ -168,6 +184,49 @@ pub struct TuneArgs {
     /// One JSON object on stdout (the adapter's path, its record, the held-out evaluation)
     #[arg(long)]
     pub json: bool,
+}
+
+impl TuneArgs {
+    /// The template and the dataset (required unless a subcommand is given).
+    pub fn inputs(&self) -> Result<(&str, &std::path::Path), String> {
+        match (&self.template, &self.dataset) {
+            (Some(t), Some(d)) => Ok((t, d)),
+            _ => Err("tune needs --template and --dataset".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TuneAction {
+    /// Where a fine-tuning job started with `tune --base-url` is at the server
+    Status {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Follow a fine-tuning job to its end (and register its model)
+    Resume {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Ask the server to cancel a fine-tuning job
+    Cancel {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// The server of a fine-tuning job: the record's, unless given.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServerArgs {
+    /// The server's base URL (with credentials the record does not keep) [default: the job's]
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The server's API key [default: $OPENAI_API_KEY]
+    #[arg(long)]
+    pub api_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -14,10 +14,11 @@ fn list(json: bool) -> Result<bool, String> {
         let orphans = stores.orphan_adapters(&found);
         super::out::raw(&format!(
             "{}\n",
-            json!({ "models": found, "adapters_without_base": orphans })
+            json!({ "models": found, "adapters_without_base": orphans, "fine_tuned": fine_tuned() })
         ))?;
         return Ok(true);
     }
+    remote_lines()?;
     if found.is_empty() {
         let mut places: Vec<String> = stores.own.iter().map(|p| p.display().to_string()).collect();
         places.extend(stores.ollama.iter().map(|p| p.display().to_string()));
@@ -56,6 +57,51 @@ fn list(json: bool) -> Result<bool, String> {
     }
     crate::say!("\nrun one with --backend local --model-path PATH (an adapter: add --lora PATH)")?;
     Ok(true)
+}
+
+/// The models servers fine-tuned for `tune --base-url`.
+fn fine_tuned() -> Vec<crate::store::finetunes::Record> {
+    crate::store::finetunes::list()
+        .into_iter()
+        .filter(|r| r.fine_tuned_model.is_some())
+        .collect()
+}
+
+/// Each server's fine-tuned models under their base, with the line that compares the two.
+fn remote_lines() -> Result<(), String> {
+    use crate::core::display::visible;
+    let mut made = fine_tuned();
+    made.sort_by(|a, b| (&a.base_url, &a.base_model).cmp(&(&b.base_url, &b.base_model)));
+    let mut shown = std::collections::BTreeSet::new();
+    for r in &made {
+        if shown.insert((&r.base_url, &r.base_model)) {
+            crate::say!(
+                "{} at {} (fine-tuned there):",
+                visible(&r.base_model),
+                r.base_url
+            )?;
+        }
+        let Some(ft) = &r.fine_tuned_model else {
+            continue;
+        };
+        crate::say!(
+            "  + {}  ({} on {}, job {}{})\n    compare: --base-url {} --vary model={},{}",
+            visible(ft),
+            visible(&r.template),
+            visible(&r.dataset),
+            visible(&r.id),
+            r.training_seconds
+                .map(|s| format!(", {s:.0} s"))
+                .unwrap_or_default(),
+            r.base_url,
+            visible(&r.base_model),
+            visible(ft)
+        )?;
+    }
+    if !made.is_empty() {
+        crate::say!()?;
+    }
+    Ok(())
 }
 
 /// An adapter under its base: name, size, path, and what it was trained for.

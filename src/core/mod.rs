@@ -23,6 +23,7 @@ pub mod render;
 pub mod share;
 pub mod shots;
 pub mod spec;
+pub mod specialist;
 pub mod stats;
 pub mod strategy;
 pub mod strictness;

@@ -211,6 +211,8 @@ pub struct VariantResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strict_flexible: Option<StrictFlexible>,
     pub per_item: Vec<ItemResult>,
+    /// What its answers cost: prompt tokens per query, time per item, a specialist's making.
+    pub cost: super::cost::Cost,
     /// Intervals and comparisons (`engine::grid::fill`, once the grid's variants are scored).
     #[serde(flatten)]
     pub stats: VariantStats,
@@ -409,7 +411,7 @@ fn what_if(per_item: &[ItemResult], rule: &Rule, orders: usize, seed: u64) -> Si
 }
 
 /// An item that could not be scored.
-fn failed_item(item: &Item, error: String) -> ItemResult {
+pub(super) fn failed_item(item: &Item, error: String) -> ItemResult {
     ItemResult {
         id: item.id.clone(),
         target: item.targets.clone(),
@@ -686,6 +688,7 @@ fn summarize(
         strict_flexible: (v.template.answer.kind != AnswerKind::Free)
             .then(|| StrictFlexible::of(per_item.iter().map(|i| i.readings.unwrap_or_default())))
             .flatten(),
+        cost: super::cost::Cost::of(&per_item, elapsed_ms, super::cost::making(&*v.backend)),
         per_item,
         stats: VariantStats::default(),
     }

@@ -3,6 +3,7 @@
 
 use crate::core::evaluation::{self, ItemScore, VariantScores, describe};
 
+use super::cost::COSTS;
 use super::eval::{FIGURES, ItemResult, VariantResult};
 
 impl ItemResult {
@@ -60,15 +61,38 @@ pub fn fill(results: &mut [VariantResult], baseline: usize) {
     }
 }
 
-/// The width of each `FIGURES` column over `results` (its header's at least, and 9).
-pub fn figure_widths(results: &[VariantResult]) -> [usize; FIGURES.len()] {
-    let mut w = FIGURES.map(|h| h.chars().count().max(9));
-    for r in results {
-        for (w, c) in w.iter_mut().zip(r.figures()) {
+/// The table every face shows for `results`: the `FIGURES`, then the cost columns
+/// (`cost::COSTS`; training and adapter only when some variant is a specialist), each
+/// variant's cells, and each column's width (its header's at least, and 9).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    pub head: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+    pub widths: Vec<usize>,
+}
+
+pub fn columns(results: &[VariantResult]) -> Columns {
+    let specialist = results
+        .iter()
+        .any(|r| r.cost.training_seconds.is_some() || r.cost.adapter_bytes.is_some());
+    let costs = if specialist { COSTS.len() } else { 2 };
+    let head: Vec<&'static str> = FIGURES.iter().chain(&COSTS[..costs]).copied().collect();
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|r| {
+            r.figures()
+                .into_iter()
+                .chain(r.cost.cells().into_iter().take(costs))
+                .collect()
+        })
+        .collect();
+    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count().max(9)).collect();
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
     }
-    w
+    Columns { head, rows, widths }
 }
 
 /// Each variant against the baseline, and each early-stop variant against full

@@ -25,6 +25,7 @@ use crate::core::template::{Sampling, Strategy, Template};
 
 pub mod batch;
 pub mod cache;
+pub mod cost;
 pub mod eval;
 pub mod grid;
 pub mod jobs;

@@ -3,6 +3,7 @@
 pub mod adapters;
 pub mod atomic;
 pub mod dataset;
+pub mod finetunes;
 pub mod hub;
 pub mod models;
 pub mod name;

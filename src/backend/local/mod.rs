@@ -101,6 +101,7 @@ pub struct LocalBackend {
     jobs: std::sync::mpsc::Sender<Job>,
     status: Arc<Mutex<LoadStatus>>,
     info: BackendInfo,
+    adapter: Option<PathBuf>,
 }
 
 impl LocalBackend {
@@ -152,6 +153,7 @@ impl LocalBackend {
                 },
             )
         };
+        let adapter = settings.lora.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let status = Arc::new(Mutex::new(LoadStatus::Loading));
         let thread_status = status.clone();
@@ -163,6 +165,7 @@ impl LocalBackend {
             jobs: tx,
             status,
             info,
+            adapter,
         })
     }
 
@@ -220,6 +223,10 @@ impl Backend for LocalBackend {
 
     fn stream_batch(&self, request: SampleRequest, n: usize) -> Option<Vec<SampleStream>> {
         Some(self.submit(request, n))
+    }
+
+    fn adapter(&self) -> Option<PathBuf> {
+        self.adapter.clone()
     }
 }
 

@@ -12,8 +12,8 @@ use ratatui::widgets::{
 
 use super::block;
 use crate::core::chart::{Series, max_x};
-use crate::engine::eval::{FIGURES, chart_series, pct};
-use crate::engine::grid::{comparison_lines, figure_widths};
+use crate::engine::eval::{chart_series, pct};
+use crate::engine::grid::{columns, comparison_lines};
 use crate::tui::keymap::Action;
 use crate::tui::state::{AppState, EvalView};
 
@@ -83,15 +83,15 @@ fn table(f: &mut Frame, area: Rect, ev: &EvalView, compared: &[(String, String)]
         .max()
         .unwrap_or(8)
         .max(8);
-    let widths = figure_widths(&ev.results);
+    let columns = columns(&ev.results);
     let row = |name: &str, cells: &[String]| {
         let mut line = format!("{name:<w$}");
-        for (c, cw) in cells.iter().zip(widths) {
+        for (c, cw) in cells.iter().zip(&columns.widths) {
             line.push_str(&format!("  {c:>cw$}"));
         }
         line
     };
-    let head: Vec<String> = FIGURES.iter().map(|s| s.to_string()).collect();
+    let head: Vec<String> = columns.head.iter().map(|s| s.to_string()).collect();
     let mut lines = vec![Line::styled(
         format!("  {}", row("variant", &head)),
         Style::default().fg(Color::DarkGray),
@@ -101,7 +101,7 @@ fn table(f: &mut Frame, area: Rect, ev: &EvalView, compared: &[(String, String)]
         let marker = if i == ev.variant { "▶ " } else { "  " };
         let text = match ev.results.get(i) {
             Some(r) => {
-                let mut text = row(name, &r.figures());
+                let mut text = row(name, &columns.rows[i]);
                 // DeepConf's votes, where every path had a confidence.
                 if let (Some(c), Some(f)) = (r.accuracy_confidence, r.accuracy_filtered) {
                     text.push_str(&format!(
