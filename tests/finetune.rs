@@ -59,6 +59,14 @@ impl wiremock::Respond for Shared {
             ("GET", "/v1/fine_tuning/jobs/ftjob-1/checkpoints") => ok(json!({"data": [
                 {"id": "ckpt-1", "fine_tuned_model_checkpoint": format!("{FT}:ckpt-step-2"), "step_number": 2}
             ]})),
+            // Served models: every question answered 8 with a 50-token prompt.
+            ("POST", "/v1/chat/completions") => wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(format!(
+                    "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
+                    json!({"choices": [{"index": 0, "delta": {"content": "The answer is 8."}, "finish_reason": "stop"}]}),
+                    json!({"choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": 5}})
+                )),
             _ => wiremock::ResponseTemplate::new(404)
                 .set_body_json(json!({"error": {"message": "no such route"}})),
         }
@@ -220,6 +228,36 @@ async fn a_remote_tune_uploads_the_split_follows_the_job_and_registers_the_model
     assert!(
         text.contains("base-m at http://127.0.0.1") && text.contains(&format!("+ {FT}")),
         "{text}"
+    );
+
+    // Base and fine-tuned model side by side on the held-out rows: the cost columns say what
+    // a query sent and, for the specialist, how long the job took.
+    let held_path = dirs.path().join("data/finetunes/ftjob-1-held-out.jsonl");
+    let out = promptlab(&dirs)
+        .args(["eval", "-t", "sums", "-d", held_path.to_str().unwrap()])
+        .args(["--base-url", &url, "--model", "base-m", "--api-key", KEY])
+        .args(["--vary", &format!("model=base-m,{FT}"), "-n", "1", "--json"])
+        .output()
+        .unwrap();
+    let v = common::ok_json(&out);
+    let variants = v["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2, "{v}");
+    for r in variants {
+        assert_eq!(r["cost"]["prompt_tokens_per_query"], 50.0, "{r}");
+        assert!(r["cost"]["seconds_per_item"].as_f64().unwrap() >= 0.0);
+    }
+    assert!(variants[0]["cost"].get("training_seconds").is_none(), "{v}");
+    assert_eq!(variants[1]["cost"]["training_seconds"], 90.0, "{v}");
+    let out = promptlab(&dirs)
+        .args(["eval", "-t", "sums", "-d", held_path.to_str().unwrap()])
+        .args(["--base-url", &url, "--model", "base-m", "--api-key", KEY])
+        .args(["--vary", &format!("model=base-m,{FT}"), "-n", "1"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("prompt/q") && table.contains("training") && table.contains("1m30s"),
+        "{table}"
     );
     no_key_written(&dirs);
 }

@@ -463,6 +463,7 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
             }),
             Msg::Job(JobEvent::VariantDone(mut r)) => {
                 r.elapsed_ms = 1000;
+                r.cost.seconds_per_item = 1.0 / r.per_item.len() as f64;
                 Msg::Job(JobEvent::VariantDone(r))
             }
             other => other,

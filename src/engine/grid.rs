@@ -63,7 +63,8 @@ pub fn fill(results: &mut [VariantResult], baseline: usize) {
 
 /// The table every face shows for `results`: the `FIGURES`, then the cost columns
 /// (`cost::COSTS`; training and adapter only when some variant is a specialist), each
-/// variant's cells, and each column's width (its header's at least, and 9).
+/// variant's cells, and each column's width (its header's at least: the lab's pane holds
+/// every column at 130 characters).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Columns {
     pub head: Vec<&'static str>,
@@ -86,7 +87,7 @@ pub fn columns(results: &[VariantResult]) -> Columns {
                 .collect()
         })
         .collect();
-    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count().max(9)).collect();
+    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
