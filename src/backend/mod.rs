@@ -59,6 +59,9 @@ pub enum StreamEvent {
 
 pub type SampleStream = BoxStream<'static, Result<StreamEvent, BackendError>>;
 
+/// Each continuation's total log-probability after a prompt (`Backend::score`).
+pub type ScoreFuture = futures::future::BoxFuture<'static, Result<Vec<f64>, BackendError>>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum BackendError {
     #[error("cannot connect to the server at {0}")]
@@ -217,6 +220,13 @@ pub trait Backend: Send + Sync {
     /// is settled, instead of sampling in waves.
     fn decodes_in_lockstep(&self) -> bool {
         false
+    }
+
+    /// The total log-probability of each of `continuations` written right after `prompt`
+    /// (the answer options of a `choice` template: one forward pass, nothing sampled), for
+    /// backends that give log-probabilities of given text. `None`: this backend cannot.
+    fn score(&self, _prompt: &Prompt, _continuations: &[String]) -> Option<ScoreFuture> {
+        None
     }
 
     /// One OpenAI batch request for `request` (endpoint URL and body, not streamed), for

@@ -263,6 +263,16 @@ pub fn embedder(r: &Resolved, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedd
     local_embedder(path).map(Some)
 }
 
+/// The embedder kNN example selection compares queries and examples with: the one
+/// `--embed-model` names, if any (`None`: selection compares content words).
+pub fn knn_embedder(r: &Resolved) -> Result<Option<Arc<dyn Embedder>>, String> {
+    r.args
+        .embed_model
+        .as_deref()
+        .map(local_embedder)
+        .transpose()
+}
+
 #[cfg(feature = "local")]
 /// The embedding model at `path`, run in process.
 pub fn local_embedder(path: &std::path::Path) -> Result<Arc<dyn Embedder>, String> {

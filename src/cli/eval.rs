@@ -114,7 +114,12 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     }
     let vary = parse_vary(&args.vary)?;
     let resolved = backend::resolve(&args.backend, &config)?;
-    let embedder = backend::embedder(&resolved, &base.answer)?;
+    let knn = crate::core::template::Select::knn(base.select).is_some()
+        || vary.iter().any(|(k, _)| k == "select");
+    let embedder = match backend::embedder(&resolved, &base.answer)? {
+        None if knn => backend::knn_embedder(&resolved)?,
+        e => e,
+    };
 
     let backends = build_backends(&resolved, &vary).await?;
     let variants = variants(&base, &vary, |model, lora| {

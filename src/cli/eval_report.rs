@@ -136,7 +136,25 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
             let _ = writeln!(out, "what-if {:<w$}  {line}", r.name);
         }
     }
+    for r in results {
+        if let Some(line) = scored_line(r) {
+            let _ = writeln!(out, "mode {:<w$}  {line}", r.name);
+        }
+    }
     out
+}
+
+/// Which mode produced a variant's figures when its answers were not sampled: "options scored
+/// by log-probability, content-free calibration (before calibration: 50.0%)".
+fn scored_line(r: &VariantResult) -> Option<String> {
+    let how = r.answers_from?;
+    let before = r
+        .accuracy_uncalibrated
+        .map(|a| format!(" (before calibration: {})", crate::engine::eval::pct(a)))
+        .unwrap_or_default();
+    Some(format!(
+        "options scored by log-probability, one forward pass per prompt, nothing sampled; {how}{before}"
+    ))
 }
 
 /// "beta:0.95 over 20 orders of 12 items: 71.2% at 6.3 samples/item (every sample: 72.0% at 20.0)".
@@ -256,6 +274,11 @@ fn report_md(
     for r in results {
         if let Some(line) = what_if_line(r, items) {
             let _ = writeln!(md, "\n## What-if: {}\n\n{line}", r.name);
+        }
+    }
+    for r in results {
+        if let Some(line) = scored_line(r) {
+            let _ = writeln!(md, "\n## Mode: {}\n\n{line}", r.name);
         }
     }
     md

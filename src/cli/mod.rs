@@ -421,8 +421,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub greedy: bool,
     /// A grid of variants: KEY=V1,V2 (strategy, n, temperature, top_p, top_k, max_tokens, seed,
-    /// mode, thinking, reasoning_effort, early_stop, model, lora, instruction, shots, strict);
-    /// repeat for more keys
+    /// mode, thinking, reasoning_effort, early_stop, model, lora, instruction, shots, strict,
+    /// calibrate, select); repeat for more keys
     #[arg(long, value_name = "KEY=V1,V2")]
     pub vary: Vec<String>,
     /// Offline what-if: replay the cached N samples of each item in random orders under this

@@ -125,6 +125,7 @@ fn run_json(r: &Report<'_>) -> Value {
         "elapsed_ms": result.elapsed_ms,
         "cancelled": result.cancelled,
         "early_stop": result.early_stop,
+        "scored": result.scored,
     })
 }
 
@@ -215,6 +216,9 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
         };
         let _ = writeln!(out, "{}{stopped}", e.describe());
     }
+    if let Some(s) = &result.scored {
+        scored_lines(&mut out, s);
+    }
     let _ = writeln!(
         out,
         "made by {}",
@@ -223,6 +227,37 @@ fn run_table(r: &Report<'_>, full: bool) -> String {
             .unwrap_or("a promptlab that did not record its version")
     );
     out
+}
+
+/// A scored run's options: each one's probability (and the content-free bias and the
+/// calibrated share), the pick marked; the answer came from these, not from sampled paths.
+fn scored_lines(out: &mut String, s: &crate::core::calibrate::ScoredOptions) {
+    let calibrated = !s.calibrated.is_empty();
+    let _ = writeln!(
+        out,
+        "answer from the options' log-probabilities ({}; one forward pass, no sampling)",
+        if calibrated {
+            "content-free calibration"
+        } else {
+            "not calibrated"
+        }
+    );
+    for (i, o) in s.options.iter().enumerate() {
+        let mark = if i == s.pick { "▶" } else { " " };
+        let mut line = format!(
+            "  {mark} {:<20} p {:>5.1}%",
+            crate::core::display::visible(o.trim()),
+            s.probabilities[i] * 100.0
+        );
+        if calibrated {
+            line.push_str(&format!(
+                "  content-free {:>5.1}%  calibrated {:>5.1}%",
+                s.content_free[i] * 100.0,
+                s.calibrated[i] * 100.0
+            ));
+        }
+        let _ = writeln!(out, "{line}");
+    }
 }
 
 /// The tally for people: each answer's bar, votes, share, paths and fallback votes, then the

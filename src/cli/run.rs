@@ -63,9 +63,20 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
     let backend = backend::build(&resolved).await?;
     let info = backend.info();
     let mode = template.mode.unwrap_or(info.default_mode);
-    let mut plan = RunPlan::new(&template, &query, mode)?;
+    let embedder = backend::embedder(&resolved, &template.answer)?;
+    // A `knn` template's examples for this query, by embeddings with --embed-model.
+    let knn = match (
+        &embedder,
+        crate::core::template::Select::knn(template.select),
+    ) {
+        (Some(e), _) => Some(e.clone()),
+        (None, Some(_)) => backend::knn_embedder(&resolved)?,
+        (None, None) => None,
+    };
+    let chosen = engine::select::by_embeddings(template.clone(), &query, knn.as_deref()).await;
+    let mut plan = RunPlan::new(&chosen, &query, mode)?;
     plan.concurrency = config.concurrency(args.prompt.concurrency);
-    plan.embedder = backend::embedder(&resolved, &template.answer)?;
+    plan.embedder = embedder;
     plan.fresh = args.fresh;
     if args.show_prompt {
         crate::say!("{}", plan.first.prompt)?;

@@ -2,6 +2,7 @@
 //! voting. Nothing here touches files, the network, tokio or the terminal.
 
 pub mod ape;
+pub mod calibrate;
 pub mod chart;
 pub mod compare;
 pub mod confidence;
@@ -20,6 +21,7 @@ pub mod options;
 pub mod record;
 pub mod record_check;
 pub mod render;
+pub mod select;
 pub mod share;
 pub mod shots;
 pub mod spec;

@@ -120,6 +120,8 @@ mod tests {
             mode: None,
             query: None,
             queries: vec![],
+            calibrate: Default::default(),
+            select: None,
         }
     }
 

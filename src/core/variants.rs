@@ -2,7 +2,7 @@
 //! combination), and applying one combination to a template.
 
 use super::spec::prompt::Mode;
-use super::spec::template::{Strategy, Template};
+use super::spec::template::{Select, Strategy, Template};
 
 const KEYS: &[&str] = &[
     "strategy",
@@ -21,6 +21,8 @@ const KEYS: &[&str] = &[
     "instruction",
     "shots",
     "strict",
+    "calibrate",
+    "select",
 ];
 
 /// `KEY=V1,V2` flags as (key, values), in the order given.
@@ -138,6 +140,8 @@ pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
             }
         }
         "early_stop" => s.early_stop = value.parse().map_err(|e: String| bad(&e))?,
+        "calibrate" => t.calibrate = value.parse().map_err(|e: String| bad(&e))?,
+        "select" => t.select = Select::parse(value, t.select).map_err(|e| bad(&e))?,
         "strict" => t.answer.strict = value.parse().map_err(|e| bad(&e))?,
         "instruction" => {
             t.instruction = Some(value.to_string()).filter(|v| !v.is_empty() && v != "none")
@@ -199,5 +203,16 @@ mod tests {
         apply(&mut t, "strict", "true").unwrap();
         assert!(t.answer.strict);
         assert!(apply(&mut t, "strict", "yes").is_err());
+        assert!(
+            apply(&mut t.clone(), "calibrate", "content-free").is_err(),
+            "a number answer has no options to score"
+        );
+        apply(&mut t, "select", "knn:2").unwrap();
+        assert_eq!(crate::core::template::Select::knn(t.select), Some(2));
+        apply(&mut t, "select", "knn").unwrap();
+        assert_eq!(crate::core::template::Select::knn(t.select), Some(2));
+        apply(&mut t, "select", "fixed").unwrap();
+        assert_eq!(t.select, None);
+        assert!(apply(&mut t, "select", "knn:0").is_err());
     }
 }

@@ -50,6 +50,8 @@ pub struct EvalOptions {
     pub embedder: Option<Arc<dyn Embedder>>,
     /// Read every sample from the cache, never sending a request (after `--batch-in`).
     pub cache_only: bool,
+    /// Content-free scores of `calibrate: content-free` variants, shared by their items.
+    pub score_memo: Arc<super::scored::ScoreMemo>,
 }
 
 impl EvalOptions {
@@ -63,6 +65,7 @@ impl EvalOptions {
             what_if: None,
             embedder: None,
             cache_only: false,
+            score_memo: Arc::default(),
         }
     }
 }
@@ -103,6 +106,10 @@ pub struct ItemResult {
     /// The targets as the answer extraction reads them.
     #[serde(skip)]
     pub accepted: Vec<String>,
+    /// `calibrate: content-free`: whether the options' plain argmax (before calibration) was
+    /// right, from the same scores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncalibrated_correct: Option<bool>,
 }
 
 impl ItemResult {
@@ -207,6 +214,13 @@ pub struct VariantResult {
     /// Free-form answers: how they were judged alike, for the votes and for scoring.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub free_vote: Option<FreeVote>,
+    /// What produced the answers when they were not sampled: the options scored by their
+    /// log-probabilities (`scored`), calibrated or not (`content-free`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answers_from: Option<crate::core::template::Calibrate>,
+    /// `content-free`: the accuracy of the same scores before calibration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy_uncalibrated: Option<f64>,
     /// Accuracy under strict and under flexible answers, paired on the items.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strict_flexible: Option<StrictFlexible>,
@@ -430,6 +444,7 @@ pub(super) fn failed_item(item: &Item, error: String) -> ItemResult {
         accepted: vec![],
         confidence_correct: None,
         filtered_correct: None,
+        uncalibrated_correct: None,
     }
 }
 
@@ -448,14 +463,21 @@ async fn eval_item(
         what_if,
         embedder,
         cache_only,
+        score_memo,
     } = opts;
+    let template = super::select::by_embeddings(template, &item.input, embedder.as_deref()).await;
     let mut plan = match RunPlan::new(&template, &item.input, mode) {
         Ok(p) => p,
         Err(e) => return failed_item(item, e),
     };
     plan.cache = cache;
-    plan.embedder = embedder.clone();
+    // Answers are embedded only where they vote by `embed` (a kNN embedder chose the examples).
+    let spec = &template.answer;
+    plan.embedder = embedder
+        .clone()
+        .filter(|_| spec.kind == AnswerKind::Free && spec.cluster() == ClusterRule::Embed);
     plan.cache_only = cache_only;
+    plan.score_memo = Some(score_memo);
     if what_if.is_some() {
         // A what-if replays what is cached, in full: never a request, never an early stop.
         plan.cache_only = true;
@@ -466,6 +488,7 @@ async fn eval_item(
         .iter()
         .filter_map(|t| plan.extractor.normalize_target(t, &plan.query))
         .collect();
+    let extractor = plan.extractor.clone();
     let greedy_plan = greedy.then(|| {
         let mut g = plan.clone();
         g.sampling.n = 1;
@@ -541,6 +564,15 @@ async fn eval_item(
             .filtered_winner
             .as_ref()
             .map(|w| accepted.contains(w)),
+        uncalibrated_correct: result
+            .scored
+            .as_deref()
+            .filter(|s| !s.calibrated.is_empty())
+            .map(|s| {
+                let answer =
+                    super::scored::answer_of(&s.options[s.uncalibrated_pick], &extractor, question);
+                answer.is_some_and(|a| accepted.contains(&a))
+            }),
         accepted,
         paths: result.paths,
         greedy,
@@ -689,6 +721,8 @@ fn summarize(
             .then(|| StrictFlexible::of(per_item.iter().map(|i| i.readings.unwrap_or_default())))
             .flatten(),
         cost: super::cost::Cost::of(&per_item, elapsed_ms, super::cost::making(&*v.backend)),
+        answers_from: Some(v.template.calibrate).filter(|c| !c.is_none()),
+        accuracy_uncalibrated: share_of(&per_item, |i| i.uncalibrated_correct),
         per_item,
         stats: VariantStats::default(),
     }

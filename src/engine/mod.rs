@@ -34,6 +34,8 @@ pub mod optimize;
 mod path;
 pub mod plan;
 pub mod report;
+pub mod scored;
+pub mod select;
 
 use cache::Cache;
 use limit::Limiter;
@@ -66,6 +68,11 @@ pub struct RunPlan {
     later_prompts: serde_json::Value,
     /// Embeds free-form answers for the `embed` cluster rule.
     pub embedder: Option<Arc<dyn Embedder>>,
+    /// `calibrate:` runs: the options scored by their log-probabilities instead of paths
+    /// sampled (`core::calibrate`).
+    pub scoring: Option<crate::core::calibrate::Setup>,
+    /// Content-free scores shared by the runs of one evaluation.
+    pub score_memo: Option<Arc<scored::ScoreMemo>>,
 }
 
 impl RunPlan {
@@ -74,6 +81,9 @@ impl RunPlan {
         if query.trim().is_empty() {
             return Err("the query is empty: give one with --query or in the template".into());
         }
+        // A `knn` template's examples for this query, by content words unless the caller
+        // already chose them by embeddings (`core::select`).
+        let template = &crate::core::select::choose(template, query, None);
         let extractor = Extractor::new(&template.answer)?;
         if template.answer.kind == crate::core::extract::AnswerKind::Choice
             && template.answer.choices.is_empty()
@@ -107,6 +117,8 @@ impl RunPlan {
                 Strategy::Direct | Strategy::Cot | Strategy::ZeroShotCot => serde_json::Value::Null,
             },
             embedder: None,
+            scoring: crate::core::calibrate::setup(template, query, mode)?,
+            score_memo: None,
         })
     }
 
@@ -225,6 +237,9 @@ pub async fn run_limited(
     cancel: CancellationToken,
     permits: Arc<Limiter>,
 ) -> RunResult {
+    if plan.scoring.is_some() {
+        return scored::run(backend, plan, events, cancel, permits).await;
+    }
     let started = Instant::now();
     let n = plan.sampling.n as usize;
     let rule = plan.sampling.early_stop;

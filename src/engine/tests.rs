@@ -30,6 +30,8 @@ pub(super) fn template(strategy: Strategy, n: u32) -> Template {
         mode: None,
         query: None,
         queries: vec![],
+        calibrate: Default::default(),
+        select: None,
     }
 }
 

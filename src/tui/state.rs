@@ -150,6 +150,9 @@ pub struct Lab {
     pub queries: Vec<String>,
     /// Least-to-most decomposition exemplars (kept as loaded; not edited in the lab).
     pub decomposition: Vec<crate::core::template::Decomposition>,
+    /// `calibrate:` and `select:` (kept as loaded; not edited in the lab).
+    pub calibrate: crate::core::template::Calibrate,
+    pub select: Option<crate::core::template::Select>,
     pub query_pick: usize,
     /// The instruction's and the query's typing, undone a word at a time.
     pub typing: [super::typing::Typing; 2],
@@ -169,6 +172,8 @@ impl Lab {
             query: editor(t.query.as_deref().unwrap_or(""), "type a question"),
             examples: t.examples.clone(),
             decomposition: t.decomposition.clone(),
+            calibrate: t.calibrate,
+            select: t.select,
             strategy: t.strategy,
             answer: t.answer.clone(),
             sampling: t.sampling.clone(),
@@ -196,6 +201,8 @@ impl Lab {
             mode: self.mode,
             query: Some(query).filter(|s| !s.trim().is_empty()),
             queries: self.queries.iter().skip(1).cloned().collect(),
+            calibrate: self.calibrate,
+            select: self.select,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod embed;
 pub mod model;
 pub mod reference;
 pub mod sampler;
+pub mod score;
 pub mod text;
 pub(crate) mod worker;
 
@@ -95,6 +96,8 @@ type PathSender = mpsc::UnboundedSender<Result<StreamEvent, BackendError>>;
 struct Job {
     request: SampleRequest,
     outs: Vec<PathSender>,
+    /// Options to score instead (`score.rs`; `outs` is then empty).
+    score: Option<score::ScoreJob>,
 }
 
 pub struct LocalBackend {
@@ -187,7 +190,11 @@ impl LocalBackend {
                     .boxed(),
             );
         }
-        if let Err(std::sync::mpsc::SendError(job)) = self.jobs.send(Job { request, outs }) {
+        if let Err(std::sync::mpsc::SendError(job)) = self.jobs.send(Job {
+            request,
+            outs,
+            score: None,
+        }) {
             for out in job.outs {
                 let _ = out.send(Err(BackendError::Model(
                     "the model thread has stopped".into(),
@@ -227,6 +234,46 @@ impl Backend for LocalBackend {
 
     fn adapter(&self) -> Option<PathBuf> {
         self.adapter.clone()
+    }
+
+    /// One forward pass over the prompt and the options (`score.rs`), on the model thread.
+    fn score(
+        &self,
+        prompt: &crate::core::render::Prompt,
+        continuations: &[String],
+    ) -> Option<super::ScoreFuture> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job {
+            request: SampleRequest {
+                prompt: prompt.clone(),
+                stop: vec![],
+                max_tokens: 0,
+                temperature: 0.0,
+                top_p: 1.0,
+                top_k: 0,
+                seed: 0,
+                thinking: Default::default(),
+                reasoning_effort: None,
+            },
+            outs: vec![],
+            score: Some(score::ScoreJob {
+                prompt: prompt.clone(),
+                options: continuations.to_vec(),
+                reply,
+            }),
+        };
+        let sent = self.jobs.send(job).is_ok();
+        Some(Box::pin(async move {
+            let stopped = || {
+                BackendError::Model(
+                    "the model thread has stopped (or the model did not load)".into(),
+                )
+            };
+            if !sent {
+                return Err(stopped());
+            }
+            answer.await.map_err(|_| stopped())?
+        }))
     }
 }
 

@@ -134,6 +134,7 @@ struct Scheduler<'m> {
     next_job: u64,
     /// An adapter applied to every context (a fine-tuned specialist on the base model).
     lora: Option<LlamaLoraAdapter>,
+    scorer: super::score::Scorer<'m>,
 }
 
 impl<'m> Scheduler<'m> {
@@ -150,6 +151,7 @@ impl<'m> Scheduler<'m> {
             free_ids: (0..settings.max_seqs as i32).rev().collect(),
             next_job: 0,
             lora: None,
+            scorer: Default::default(),
         }
     }
 
@@ -162,9 +164,22 @@ impl<'m> Scheduler<'m> {
                 }
             }
             self.queue.extend(jobs.try_iter());
+            self.score_waiting();
             self.admit();
             if !self.active.is_empty() {
                 self.step();
+            }
+        }
+    }
+
+    /// Option scoring jobs (`score.rs`) run as they come, between decode steps.
+    fn score_waiting(&mut self) {
+        while let Some(at) = self.queue.iter().position(|j| j.score.is_some()) {
+            if let Some(job) = self.queue.remove(at).and_then(|j| j.score) {
+                let (model, backend, settings) = (self.model, self.backend, self.settings);
+                let tokens = tokenize(model, &job.prompt);
+                self.scorer
+                    .run(model, backend, settings, self.lora.as_mut(), job, tokens);
             }
         }
     }

@@ -7,6 +7,7 @@
 
 mod chunks;
 mod open;
+mod score;
 mod server_n;
 mod stream;
 
@@ -89,6 +90,8 @@ pub struct OpenAiBackend {
     completion_tokens_field: Arc<AtomicBool>,
     /// This server returned fewer choices than it was asked for (it ignores `n`).
     ignores_n: Arc<AtomicBool>,
+    /// Plain requests (option scoring: one JSON reply, not a stream).
+    http: reqwest::Client,
 }
 
 impl OpenAiBackend {
@@ -101,8 +104,12 @@ impl OpenAiBackend {
             .build()
             .map_err(|e| BackendError::Invalid(format!("cannot build HTTP client: {e}")))?;
         let stats = Arc::new(RequestStats::default());
-        let transport =
-            RetryingTransport::new(http, settings.retry, settings.timeouts, stats.clone());
+        let transport = RetryingTransport::new(
+            http.clone(),
+            settings.retry,
+            settings.timeouts,
+            stats.clone(),
+        );
         let config = OpenAIConfig::new()
             .with_api_base(settings.base_url.trim_end_matches('/'))
             .with_api_key(settings.api_key.clone().unwrap_or_default());
@@ -117,6 +124,7 @@ impl OpenAiBackend {
             stats,
             completion_tokens_field: Arc::new(AtomicBool::new(false)),
             ignores_n: Arc::new(AtomicBool::new(ignores_n)),
+            http,
         })
     }
 
@@ -226,6 +234,27 @@ impl Backend for OpenAiBackend {
         };
         let mut streams = stream::started_by_first(streams, drive);
         streams.remove(0)
+    }
+
+    /// The options scored by the completions endpoint's echoed prompt log-probabilities
+    /// (`score`); a chat prompt cannot be (chat endpoints echo nothing).
+    fn score(&self, prompt: &Prompt, continuations: &[String]) -> Option<super::ScoreFuture> {
+        let scorer = score::Scorer {
+            http: self.http.clone(),
+            base_url: self.settings.base_url.clone(),
+            api_key: self.settings.api_key.clone(),
+            model: self.settings.model.clone(),
+            host: host_of(&self.settings.base_url),
+        };
+        let (prompt, options) = (prompt.clone(), continuations.to_vec());
+        Some(Box::pin(async move {
+            match prompt {
+                Prompt::Completion(text) => scorer.score(text, options).await,
+                Prompt::Chat(_) => Err(BackendError::Invalid(
+                    "scoring options over HTTP needs completion prompts (--mode completion): chat endpoints give no log-probabilities of given text".into(),
+                )),
+            }
+        }))
     }
 
     fn batch_request(&self, req: &SampleRequest) -> Option<(String, Value)> {

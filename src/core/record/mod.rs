@@ -387,6 +387,10 @@ pub struct RunResult {
     /// Universal self-consistency's pick (free-form answers clustered by `usc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<Box<Selection>>,
+    /// A `calibrate:` run's answer came from the options' log-probabilities (one forward
+    /// pass), not from sampled paths: the scores, the content-free bias and the pick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scored: Option<Box<crate::core::calibrate::ScoredOptions>>,
 }
 
 /// Fresh and cached paths of a run or an evaluation.
@@ -416,6 +420,7 @@ impl RunResult {
             cancelled,
             early_stop: None,
             selection: voting.selection.cloned().map(Box::new),
+            scored: None,
         }
     }
 

@@ -203,6 +203,106 @@ impl std::str::FromStr for Effort {
     }
 }
 
+/// How a `choice` answer is chosen: from sampled paths (`none`), or from the options'
+/// log-probabilities under one forward pass (`scored`), divided by the content-free bias
+/// (`content-free`: Zhao et al. 2021's contextual calibration; `core::calibrate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Calibrate {
+    #[default]
+    None,
+    Scored,
+    ContentFree,
+}
+
+impl Calibrate {
+    pub const ALL: [Calibrate; 3] = [Calibrate::None, Calibrate::Scored, Calibrate::ContentFree];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Calibrate::None => "none",
+            Calibrate::Scored => "scored",
+            Calibrate::ContentFree => "content-free",
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        *self == Calibrate::None
+    }
+}
+
+impl std::fmt::Display for Calibrate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Calibrate {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Calibrate::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown calibrate `{s}` (expected none, scored or content-free)")
+            })
+    }
+}
+
+/// How each query's examples are picked from the template's (active) examples: all of them
+/// as written (`fixed`), or the `k` most similar to the query (`knn`, Liu et al. 2021; by
+/// embeddings with an embedding model, else by content words; `core::select`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(deny_unknown_fields)]
+pub struct Select {
+    pub by: SelectBy,
+    #[serde(default = "default_k")]
+    pub k: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum SelectBy {
+    Fixed,
+    Knn,
+}
+
+/// Examples a `knn` selection picks when the template does not say.
+pub const DEFAULT_K: usize = 4;
+
+fn default_k() -> usize {
+    DEFAULT_K
+}
+
+impl Select {
+    /// `fixed`, `knn` (k from `current`, else 4) or `knn:K`.
+    pub fn parse(s: &str, current: Option<Select>) -> Result<Option<Select>, String> {
+        let k_now = current.map_or(DEFAULT_K, |c| c.k);
+        match s.split_once(':') {
+            None if s == "fixed" => Ok(None),
+            None if s == "knn" => Ok(Some(Select {
+                by: SelectBy::Knn,
+                k: k_now,
+            })),
+            Some(("knn", k)) => match k.trim().parse::<usize>() {
+                Ok(k) if k >= 1 => Ok(Some(Select {
+                    by: SelectBy::Knn,
+                    k,
+                })),
+                _ => Err(format!("`{s}`: k must be a whole number of at least 1")),
+            },
+            _ => Err(format!(
+                "unknown selection `{s}` (expected fixed, knn or knn:K)"
+            )),
+        }
+    }
+
+    /// Whether it picks by similarity (`knn`).
+    pub fn knn(select: Option<Select>) -> Option<usize> {
+        select.filter(|s| s.by == SelectBy::Knn).map(|s| s.k)
+    }
+}
+
 /// Sampling settings. `n` is the self-consistency vote count; path `i` samples with `seed + i`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -309,6 +409,13 @@ pub struct Template {
     /// More queries a user can pick from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queries: Vec<String>,
+    /// `choice` answers from the options' log-probabilities, calibrated or not (default
+    /// `none`: sampled paths vote).
+    #[serde(default, skip_serializing_if = "Calibrate::is_none")]
+    pub calibrate: Calibrate,
+    /// Each query's examples picked from `examples` (absent: all active ones, as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<Select>,
 }
 
 fn version_one() -> u32 {
@@ -341,6 +448,26 @@ impl Template {
                 "strategy `least-to-most` needs `decomposition` exemplars (problems and their sub-questions)"
                     .into(),
             );
+        }
+        if !self.calibrate.is_none() {
+            if self.answer.kind != super::answer::AnswerKind::Choice {
+                return Err(format!(
+                    "calibrate: {} scores the options of a `choice` answer; this template's answer is `{}`",
+                    self.calibrate,
+                    self.answer.kind.as_str()
+                ));
+            }
+            if self.strategy != Strategy::Direct {
+                return Err(format!(
+                    "calibrate: {} scores the answer right after the question: it needs strategy `direct`, not `{}`",
+                    self.calibrate, self.strategy
+                ));
+            }
+        }
+        if let Some(s) = self.select
+            && s.k == 0
+        {
+            return Err("select: k must be at least 1".into());
         }
         if self.strategy == Strategy::Cot
             && let Some(i) = self.active_examples().position(|e| e.rationale.is_none())
@@ -523,6 +650,8 @@ mod diff_tests {
             mode: None,
             query: None,
             queries: vec![],
+            calibrate: Default::default(),
+            select: None,
         };
         let mut b = a.clone();
         b.strategy = Strategy::Cot;

@@ -1,0 +1,156 @@
+//! A `calibrate:` run: the options scored by their log-probabilities after the query's prompt
+//! (and, for `content-free`, after each content-free prompt), one path whose text is the
+//! option picked, and the scores kept in the result (`RunResult.scored`): the record says the
+//! answer came from scored options, not sampled paths.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+use super::limit::Limiter;
+use super::{EngineEvent, Events, RunPlan, emit};
+use crate::backend::{Backend, BackendError};
+use crate::core::calibrate::{ScoredOptions, Setup, decide};
+use crate::core::extract::Extractor;
+use crate::core::record::{CANCELLED, PathRecord, RunResult, StageRecord, settle};
+use crate::core::render::Prompt;
+use crate::core::spec::stage::Stage;
+use crate::core::vote::LogProb;
+
+/// What the finished path's stage says ended it: scored, not sampled.
+pub const SCORED: &str = "scored";
+
+/// Content-free scores already known, by backend, prompt and options: an evaluation's items
+/// share one prompt's worth (the examples do not change from item to item), each scored once
+/// even when items ask for it at the same time.
+#[derive(Debug, Default)]
+pub struct ScoreMemo(Mutex<HashMap<String, Arc<OnceCell<Vec<f64>>>>>);
+
+impl ScoreMemo {
+    fn cell(
+        &self,
+        backend: &dyn Backend,
+        prompt: &Prompt,
+        options: &[String],
+    ) -> Arc<OnceCell<Vec<f64>>> {
+        let info = serde_json::to_string(&backend.info()).unwrap_or_default();
+        let prompt = serde_json::to_string(prompt).unwrap_or_default();
+        let key = crate::core::digest::digest(format!("{info}\n{prompt}\n{options:?}").as_bytes());
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.entry(key).or_default().clone()
+    }
+}
+
+async fn score(
+    backend: &dyn Backend,
+    prompt: &Prompt,
+    options: &[String],
+) -> Result<Vec<f64>, BackendError> {
+    let pending = backend.score(prompt, options).ok_or_else(|| {
+        BackendError::Invalid(format!(
+            "the {} backend cannot score options by log-probability; `calibrate:` needs one that can (the embedded model, a server with prompt log-probabilities)",
+            backend.info().kind
+        ))
+    })?;
+    pending.await
+}
+
+/// Scores the query's prompt and the content-free ones (remembered in `memo`), and decides.
+async fn scores(
+    backend: &dyn Backend,
+    plan: &RunPlan,
+    setup: &Setup,
+    memo: Option<&ScoreMemo>,
+) -> Result<ScoredOptions, String> {
+    let options = &setup.continuations;
+    let main = score(backend, &plan.first.prompt, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut content_free = Vec::new();
+    for r in &setup.content_free {
+        let fresh = || score(backend, &r.prompt, options);
+        let s = match memo {
+            Some(m) => m
+                .cell(backend, &r.prompt, options)
+                .get_or_try_init(fresh)
+                .await
+                .cloned(),
+            None => fresh().await,
+        };
+        content_free.push(s.map_err(|e| format!("content-free input: {e}"))?);
+    }
+    decide(setup, main, &content_free)
+}
+
+/// The answer `option` (a scored continuation) reads as.
+pub fn answer_of(option: &str, extractor: &Extractor, query: &str) -> Option<String> {
+    let mut path = PathRecord::new(0);
+    let mut stage = StageRecord::new(Stage::Answer, option.trim());
+    stage.finish_reason = Some(SCORED.into());
+    path.stages.push(stage);
+    settle(&mut path, extractor, query);
+    path.answer
+}
+
+pub(super) async fn run(
+    backend: Arc<dyn Backend>,
+    plan: Arc<RunPlan>,
+    events: Option<Events>,
+    cancel: CancellationToken,
+    permits: Arc<Limiter>,
+) -> RunResult {
+    let started = Instant::now();
+    let Some(setup) = plan.scoring.as_ref() else {
+        return RunResult::from_paths(vec![], 0, false, &plan.voting());
+    };
+    emit(&events, EngineEvent::PathStarted { path: 0 });
+    let mut path = PathRecord::new(0);
+    let outcome = {
+        let _slot = permits.acquire().await;
+        tokio::select! {
+            r = scores(backend.as_ref(), &plan, setup, plan.score_memo.as_deref()) => Some(r),
+            _ = cancel.cancelled() => None,
+        }
+    };
+    let mut scored = None;
+    match outcome {
+        None => path.error = Some(CANCELLED.into()),
+        Some(Err(e)) => path.error = Some(e),
+        Some(Ok(s)) => {
+            let text = s.options[s.pick].trim().to_string();
+            emit(
+                &events,
+                EngineEvent::Chunk {
+                    path: 0,
+                    text: text.clone(),
+                },
+            );
+            let mut stage = StageRecord::new(Stage::Answer, text);
+            stage.finish_reason = Some(SCORED.into());
+            stage.logprob = Some(LogProb {
+                sum: s.logprobs[s.pick],
+                tokens: 1,
+            });
+            path.stages.push(stage);
+            settle(&mut path, &plan.extractor, &plan.query);
+            scored = Some(Box::new(s));
+        }
+    }
+    path.latency_ms = started.elapsed().as_millis() as u64;
+    emit(&events, EngineEvent::PathDone(path.clone()));
+    let mut result = RunResult::from_paths(
+        vec![path],
+        started.elapsed().as_millis() as u64,
+        cancel.is_cancelled(),
+        &plan.voting(),
+    );
+    result.scored = scored;
+    emit(&events, EngineEvent::RunDone(result.clone()));
+    result
+}

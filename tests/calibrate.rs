@@ -1,0 +1,436 @@
+//! Option scoring, contextual calibration and kNN example selection through the engine: a
+//! backend whose option scores favour one label is calibrated back to the right answers (in
+//! process and over HTTP against a mock server with echoed prompt log-probabilities), and kNN
+//! selection finds the example that answers each query.
+
+use std::sync::Arc;
+
+use promptlab::backend::openai::{OpenAiBackend, OpenAiSettings};
+use promptlab::backend::scripted::ScriptedBackend;
+use promptlab::backend::{Backend, BackendInfo, SampleRequest, SampleStream, ScoreFuture};
+use promptlab::core::extract::{AnswerKind, AnswerSpec};
+use promptlab::core::render::{Mode, Prompt};
+use promptlab::core::template::{Calibrate, Example, Strategy, Template};
+use promptlab::engine::eval::{EvalOptions, VariantResult, variants};
+use promptlab::engine::jobs::EvalJob;
+use promptlab::store::dataset::{Dataset, Item};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The log-probability a biased model gives `option` after `prompt`: it leans 6 to 1 towards
+/// "positive" whatever it reads, and 3 to 1 towards the label the query's words call for.
+fn biased_logprob(prompt: &str, options: &[String], option: &str) -> f64 {
+    let query = prompt.rsplit("Q: ").next().unwrap_or("");
+    let weight = |o: &str| {
+        let o = o.trim();
+        let bias = if o == "positive" { 6.0 } else { 1.0 };
+        let fits = (o == "positive" && query.contains("loved"))
+            || (o == "negative" && query.contains("hated"));
+        bias * if fits { 3.0 } else { 1.0 }
+    };
+    let total: f64 = options.iter().map(|o| weight(o)).sum();
+    (weight(option) / total).ln()
+}
+
+/// Scores options as `biased_logprob`; samples "positive" every time.
+struct Biased;
+
+impl Backend for Biased {
+    fn info(&self) -> BackendInfo {
+        BackendInfo::new("mock", "biased", Mode::Completion)
+    }
+
+    fn stream(&self, r: SampleRequest) -> SampleStream {
+        ScriptedBackend::from_texts(["positive"]).stream(r)
+    }
+
+    fn score(&self, prompt: &Prompt, options: &[String]) -> Option<ScoreFuture> {
+        let Prompt::Completion(p) = prompt else {
+            return None;
+        };
+        let scores = options
+            .iter()
+            .map(|o| biased_logprob(p, options, o))
+            .collect();
+        Some(Box::pin(async move { Ok(scores) }))
+    }
+}
+
+fn example(input: &str, answer: &str) -> Example {
+    Example {
+        input: input.into(),
+        rationale: None,
+        answer: answer.into(),
+        enabled: true,
+        steps: vec![],
+    }
+}
+
+fn sentiment() -> Template {
+    let (mut t, _) = promptlab::store::template::resolve("gsm8k-cot").unwrap();
+    t.instruction = Some("Is the review positive or negative?".into());
+    t.strategy = Strategy::Direct;
+    t.answer = AnswerSpec {
+        choices: vec!["positive".into(), "negative".into()],
+        ..AnswerSpec::of(AnswerKind::Choice)
+    };
+    t.examples = vec![
+        example("A fine evening.", "positive"),
+        example("A dull evening.", "negative"),
+    ];
+    t.sampling.n = 1;
+    t
+}
+
+fn reviews() -> Dataset {
+    let items = (0..10)
+        .map(|i| {
+            let (word, label) = if i % 2 == 0 {
+                ("loved", "positive")
+            } else {
+                ("hated", "negative")
+            };
+            Item {
+                id: i.to_string(),
+                input: format!("Review {i}: I {word} this film."),
+                targets: vec![label.into()],
+            }
+        })
+        .collect();
+    Dataset {
+        name: "reviews".into(),
+        items,
+        problems: vec![],
+    }
+}
+
+async fn evaluate(
+    base: &Template,
+    key: &str,
+    values: &[&str],
+    backend: Arc<dyn Backend>,
+    mode: Mode,
+    dataset: Dataset,
+) -> Vec<VariantResult> {
+    let vary = vec![(
+        key.to_string(),
+        values.iter().map(|v| v.to_string()).collect(),
+    )];
+    let mut vs = variants(base, &vary, |_, _| Some(backend.clone())).unwrap();
+    for v in &mut vs {
+        v.mode = mode;
+    }
+    let job = EvalJob {
+        dataset,
+        variants: vs,
+        opts: EvalOptions::new(4, None, CancellationToken::new()),
+        baseline: 0,
+    };
+    let quiet: promptlab::engine::jobs::Report = Arc::new(|_| {});
+    job.run(&quiet).await
+}
+
+#[tokio::test]
+async fn calibration_divides_out_a_known_option_bias() {
+    let backend: Arc<dyn Backend> = Arc::new(Biased);
+    let results = evaluate(
+        &sentiment(),
+        "calibrate",
+        &["none", "scored", "content-free"],
+        backend,
+        Mode::Completion,
+        reviews(),
+    )
+    .await;
+    let acc: Vec<f64> = results.iter().map(|r| r.accuracy_majority).collect();
+    assert_eq!(acc, [0.5, 0.5, 1.0], "sampled, scored, calibrated");
+    assert_eq!(results[0].answers_from, None);
+    assert_eq!(results[1].answers_from, Some(Calibrate::Scored));
+    assert_eq!(results[2].answers_from, Some(Calibrate::ContentFree));
+    // Before and after, from the same scores.
+    assert_eq!(results[2].accuracy_uncalibrated, Some(0.5));
+    assert_eq!(results[1].accuracy_uncalibrated, None);
+    // Each item's one path says it was scored, not sampled.
+    let path = &results[2].per_item[1].paths[0];
+    assert_eq!(path.stages[0].finish_reason.as_deref(), Some("scored"));
+    assert_eq!(path.answer.as_deref(), Some("negative"));
+    // Paired against the sampled baseline: five items flip, all to right.
+    let json = serde_json::to_value(&results[2]).unwrap();
+    assert!(json.get("answers_from").is_some(), "{json}");
+}
+
+#[tokio::test]
+async fn a_backend_that_cannot_score_says_so() {
+    let mut t = sentiment();
+    t.calibrate = Calibrate::ContentFree;
+    let plan = promptlab::engine::RunPlan::new(&t, "I loved it.", Mode::Completion).unwrap();
+    let backend: Arc<dyn Backend> = Arc::new(ScriptedBackend::from_texts(["positive"]));
+    let r = promptlab::engine::run(backend, Arc::new(plan), None, CancellationToken::new()).await;
+    let error = r.paths[0].error.clone().unwrap();
+    assert!(error.contains("cannot score options"), "{error}");
+    assert!(r.scored.is_none());
+}
+
+/// A server with echoed prompt log-probabilities, scoring as `biased_logprob`: each prompt in
+/// the list is answered with two tokens, the prompt and the option that ends it.
+struct EchoServer {
+    options: Vec<String>,
+}
+
+impl Respond for EchoServer {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(body["echo"], json!(true));
+        assert_eq!(body["max_tokens"], json!(0));
+        let texts = body["prompt"].as_array().unwrap();
+        let choices: Vec<Value> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let text = text.as_str().unwrap();
+                let option = self
+                    .options
+                    .iter()
+                    .find(|o| text.ends_with(o.as_str()))
+                    .unwrap();
+                let prompt = &text[..text.len() - option.len()];
+                json!({
+                    "index": i,
+                    "text": text,
+                    "logprobs": {
+                        "tokens": [prompt, option],
+                        "token_logprobs": [null, biased_logprob(prompt, &self.options, option)],
+                        "text_offset": [0, prompt.chars().count()],
+                    },
+                    "finish_reason": "length",
+                })
+            })
+            .collect();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({ "object": "text_completion", "choices": choices }))
+    }
+}
+
+fn http_backend(server: &MockServer) -> Arc<dyn Backend> {
+    let mut s = OpenAiSettings::new(format!("{}/v1", server.uri()), "biased");
+    s.mode = Mode::Completion;
+    Arc::new(OpenAiBackend::new(s).unwrap())
+}
+
+#[tokio::test]
+async fn a_server_with_echoed_log_probabilities_is_calibrated_too() {
+    let server = MockServer::start().await;
+    let options = vec![" positive".to_string(), " negative".to_string()];
+    Mock::given(wiremock::matchers::path("/v1/completions"))
+        .respond_with(EchoServer { options })
+        .mount(&server)
+        .await;
+    let results = evaluate(
+        &sentiment(),
+        "calibrate",
+        &["scored", "content-free"],
+        http_backend(&server),
+        Mode::Completion,
+        reviews(),
+    )
+    .await;
+    let acc: Vec<f64> = results.iter().map(|r| r.accuracy_majority).collect();
+    assert_eq!(acc, [0.5, 1.0]);
+    // One request per scored prompt (the query's, and the three content-free ones once).
+    let requests = server.received_requests().await.unwrap().len();
+    assert_eq!(
+        requests,
+        10 + 10 + 3,
+        "content-free scores are shared by the items"
+    );
+}
+
+#[tokio::test]
+async fn a_server_without_prompt_log_probabilities_is_named() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::path("/v1/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "choices": [{ "index": 0, "text": "", "logprobs": null, "finish_reason": "length" },
+                        { "index": 1, "text": "", "logprobs": null, "finish_reason": "length" }]
+        })))
+        .mount(&server)
+        .await;
+    let options = vec![" positive".to_string(), " negative".to_string()];
+    let err = http_backend(&server)
+        .score(&Prompt::Completion("Q: x\nA:".into()), &options)
+        .unwrap()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("gives no log-probabilities"), "{err}");
+    assert!(err.contains("127.0.0.1"), "names the server: {err}");
+    let chat = http_backend(&server)
+        .score(&Prompt::Chat(vec![]), &options)
+        .unwrap()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(chat.contains("--mode completion"), "{chat}");
+}
+
+/// Answers with the answer of the last demonstration in its prompt: a model of pure recency.
+struct Recency;
+
+impl Backend for Recency {
+    fn info(&self) -> BackendInfo {
+        BackendInfo::new("mock", "recency", Mode::Completion)
+    }
+
+    fn stream(&self, r: SampleRequest) -> SampleStream {
+        let Prompt::Completion(p) = &r.prompt else {
+            panic!("completion prompts only")
+        };
+        let last = p
+            .rsplit("\nA: ")
+            .next()
+            .and_then(|s| s.lines().next())
+            .unwrap_or("")
+            .to_string();
+        ScriptedBackend::from_texts([last]).stream(r)
+    }
+}
+
+#[tokio::test]
+async fn knn_selection_shows_each_query_its_neighbour() {
+    let mut t = sentiment();
+    t.answer = AnswerSpec::of(AnswerKind::Text);
+    t.instruction = None;
+    t.examples = vec![
+        example("Which sport has goalies and penalty kicks?", "football"),
+        example("Which sport has rackets, nets and a serve?", "tennis"),
+        example("Which sport has hoops, dribbling and dunks?", "basketball"),
+        example("Which sport has pucks, sticks and ice?", "hockey"),
+    ];
+    let asks = [
+        ("Name the sport with a puck on the ice.", "hockey"),
+        (
+            "Name the sport where a goalie saves penalty kicks.",
+            "football",
+        ),
+        ("Name the sport with a racket and a serve.", "tennis"),
+        (
+            "Name the sport of the slam dunk and the hoop.",
+            "basketball",
+        ),
+    ];
+    let dataset = Dataset {
+        name: "sports".into(),
+        items: asks
+            .iter()
+            .enumerate()
+            .map(|(i, (q, a))| Item {
+                id: i.to_string(),
+                input: q.to_string(),
+                targets: vec![a.to_string()],
+            })
+            .collect(),
+        problems: vec![],
+    };
+    let results = evaluate(
+        &t,
+        "select",
+        &["fixed", "knn:1"],
+        Arc::new(Recency),
+        Mode::Completion,
+        dataset,
+    )
+    .await;
+    let acc: Vec<f64> = results.iter().map(|r| r.accuracy_majority).collect();
+    assert_eq!(acc, [0.25, 1.0], "fixed: always hockey; knn: the neighbour");
+}
+
+/// The embedded model (Gemma 3 270M, installed by scripts/fetch-model.sh) scoring options.
+#[cfg(feature = "local")]
+mod embedded {
+    use super::*;
+    use promptlab::backend::local::{LocalBackend, LocalSettings};
+
+    fn backend() -> Arc<dyn Backend> {
+        let path = promptlab::store::models::default_model_path().expect("a cache dir");
+        assert!(
+            path.is_file(),
+            "the embedded model is missing: run scripts/fetch-model.sh"
+        );
+        Arc::new(LocalBackend::spawn(LocalSettings::new(path)).unwrap())
+    }
+
+    async fn score(b: &dyn Backend, prompt: &str, options: &[&str]) -> Vec<f64> {
+        let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+        b.score(&Prompt::Completion(prompt.into()), &options)
+            .expect("the embedded model scores")
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn option_scores_are_sums_of_token_log_probabilities() {
+        let b = backend();
+        let prompt = "red apple, red apple, red apple, red";
+        let s = score(b.as_ref(), prompt, &[" apple", " banana", " apple, red"]).await;
+        assert!(s.iter().all(|x| *x < 0.0 && x.is_finite()), "{s:?}");
+        assert!(s[0] > s[1], "the repeated word wins: {s:?}");
+        // A longer option is its first part plus the rest after it (up to the rounding of
+        // llama.cpp's quantized kernels, which differs with the batch's shape: about 0.02).
+        let rest = score(b.as_ref(), &format!("{prompt} apple"), &[", red"]).await;
+        assert!(rest[0] < -0.5, "the rest is worth checking: {rest:?}");
+        assert!((s[2] - (s[0] + rest[0])).abs() < 0.05, "{s:?} {rest:?}");
+        // The same question twice gives the same scores (nothing sampled).
+        assert_eq!(score(b.as_ref(), prompt, &[" apple"]).await[0], s[0]);
+    }
+
+    #[tokio::test]
+    async fn the_embedded_model_answers_a_label_task_by_scored_options() {
+        let mut t = sentiment();
+        t.examples = vec![
+            example("What a wonderful, moving film.", "positive"),
+            example("A boring, badly acted mess.", "negative"),
+        ];
+        let items = [
+            ("I loved every minute of it, a delight.", "positive"),
+            ("Terrible plot and awful acting, I hated it.", "negative"),
+            ("Beautiful, funny and warm.", "positive"),
+            ("A waste of time, dull and ugly.", "negative"),
+        ];
+        let dataset = Dataset {
+            name: "tiny-reviews".into(),
+            items: items
+                .iter()
+                .enumerate()
+                .map(|(i, (q, a))| Item {
+                    id: i.to_string(),
+                    input: q.to_string(),
+                    targets: vec![a.to_string()],
+                })
+                .collect(),
+            problems: vec![],
+        };
+        let results = evaluate(
+            &t,
+            "calibrate",
+            &["scored", "content-free"],
+            backend(),
+            Mode::Completion,
+            dataset,
+        )
+        .await;
+        for r in &results {
+            for item in &r.per_item {
+                let p = &item.paths[0];
+                assert_eq!(p.error, None);
+                assert_eq!(p.stages[0].finish_reason.as_deref(), Some("scored"));
+                assert!(item.majority.is_some(), "every item gets a label");
+            }
+            eprintln!(
+                "{}: {:.2} (before calibration {:?})",
+                r.name, r.accuracy_majority, r.accuracy_uncalibrated
+            );
+        }
+        assert!(results[1].accuracy_uncalibrated.is_some());
+    }
+}
