@@ -5,6 +5,7 @@ pub mod ape;
 pub mod chart;
 pub mod compare;
 pub mod confidence;
+pub mod demos;
 pub mod digest;
 pub mod display;
 pub mod early_stop;

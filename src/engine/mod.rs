@@ -26,6 +26,7 @@ use crate::core::template::{Sampling, Strategy, Template};
 pub mod batch;
 pub mod cache;
 pub mod eval;
+pub mod examples;
 pub mod grid;
 pub mod jobs;
 pub mod limit;
