@@ -22,6 +22,7 @@ pub async fn run(cli: Cli) -> Result<bool, String> {
         Some(Command::Tui(args)) => tui::tui(args).await,
         Some(Command::Replay(args)) => crate::cli::replay::replay(args).await,
         Some(Command::Eval(args)) => crate::cli::eval::eval(args).await,
+        Some(Command::Examples(args)) => crate::cli::examples::examples(args).await,
         Some(Command::Optimize(args)) => crate::cli::optimize::optimize(args).await,
         Some(Command::Templates(args)) => crate::cli::templates::print(&args),
         Some(Command::Model(args)) => crate::cli::model::model(&args).await,

@@ -87,7 +87,7 @@ impl Bars {
 
 /// Shows an evaluation's events on stderr: a progress bar per variant, and a note when the
 /// server was found overloaded.
-fn progress() -> Report {
+pub(super) fn progress() -> Report {
     let bars = Mutex::new(Bars::default());
     Arc::new(move |e| bars.lock().unwrap_or_else(|e| e.into_inner()).show(e))
 }

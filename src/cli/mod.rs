@@ -7,6 +7,7 @@ pub mod batch;
 pub mod config;
 pub mod eval;
 pub mod eval_report;
+pub mod examples;
 pub mod finetune;
 pub mod model;
 pub mod optimize;
@@ -95,6 +96,9 @@ pub enum Command {
     Run(RunArgs),
     /// Accuracy of prompts on a labelled dataset: first sample, majority vote, maj@k; variants side by side.
     Eval(EvalArgs),
+    /// Which few-shot examples help, whether the model reads their labels, whether their order
+    /// matters: leave-one-out, label controls and random orders on a labelled dataset.
+    Examples(examples::ExamplesArgs),
     /// Automatic prompt search (APE): the model proposes instructions, the dev set scores them.
     Optimize(OptimizeArgs),
     /// Print a session's recorded runs without calling a model; re-run or re-vote them.

@@ -27,6 +27,7 @@ pub mod batch;
 pub mod cache;
 pub mod cost;
 pub mod eval;
+pub mod examples;
 pub mod grid;
 pub mod jobs;
 pub mod limit;

@@ -32,6 +32,9 @@ pub enum JobEvent {
     EvalFinished {
         lowered: Option<(usize, usize)>,
     },
+    /// A demonstrations analysis (`engine::examples`) is over: what its sets' scores say.
+    /// Its sets were reported as an evaluation's variants before it.
+    Analysed(Box<crate::core::demos::Report>),
     SearchStarted(Box<SearchPlan>),
     Round {
         round: usize,

@@ -21,6 +21,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/zero-shot-cot.yaml"),
     ),
     ("sentiment", include_str!("../../templates/sentiment.yaml")),
+    ("sports", include_str!("../../templates/sports.yaml")),
     ("sums", include_str!("../../templates/sums.yaml")),
     ("trivia", include_str!("../../templates/trivia.yaml")),
     (

@@ -56,6 +56,7 @@ pub enum Action {
     Increase,
     Decrease,
     ComparePaths,
+    AnalyseExamples,
 }
 
 impl Action {
@@ -111,6 +112,9 @@ impl Action {
             Action::Increase => "increase the setting",
             Action::Decrease => "decrease the setting",
             Action::ComparePaths => "read paths side by side, one per answer (Paths or Tally pane)",
+            Action::AnalyseExamples => {
+                "analyse the examples on a dataset: each one's contribution, label controls, orders"
+            }
         }
     }
 }
@@ -291,6 +295,7 @@ impl Default for Keymap {
             (Increase, &["+", "="]),
             (Decrease, &["-"]),
             (ComparePaths, &["c"]),
+            (AnalyseExamples, &["A"]),
         ];
         Keymap {
             bindings: table.iter().map(|(a, k)| (*a, keys(k))).collect(),

@@ -4,6 +4,7 @@
 //! most ~30 times a second while tokens stream, and not at all while idle.
 
 pub mod columns;
+pub mod demos;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
@@ -296,6 +297,20 @@ impl Executor {
                     return;
                 };
                 tokio::spawn(async move { run_eval(dataset, vary, *template, ctx.await).await });
+            }
+            Effect::StartExamples {
+                dataset,
+                orders,
+                template,
+                concurrency,
+            } => {
+                let Some(ctx) = self.job(Msg::EvalFailed, concurrency, |e| &mut e.eval_cancel)
+                else {
+                    return;
+                };
+                tokio::spawn(
+                    async move { demos::run(dataset, orders, *template, ctx.await).await },
+                );
             }
             Effect::CancelEval => {
                 if let Some(c) = &self.eval_cancel {

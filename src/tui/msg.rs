@@ -66,6 +66,8 @@ pub enum Msg {
 pub enum JobForm {
     Eval,
     Optimize,
+    /// The demonstrations analysis.
+    Examples,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +107,14 @@ pub enum Effect {
         concurrency: usize,
     },
     CancelEval,
+    /// The demonstrations analysis of the template's examples (`orders` random orders); it
+    /// reports as an evaluation of its example sets, then `JobEvent::Analysed`.
+    StartExamples {
+        dataset: PathBuf,
+        orders: usize,
+        template: Box<Template>,
+        concurrency: usize,
+    },
     StartOptimize {
         dataset: PathBuf,
         options: String,

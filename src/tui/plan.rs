@@ -39,6 +39,34 @@ pub async fn eval_setup(
     Ok((data, variants))
 }
 
+/// The dataset and example sets of a lab analysis, each set a variant on the lab's backend
+/// (for the plan line).
+pub async fn examples_setup(
+    dataset: PathBuf,
+    orders: usize,
+    template: &Template,
+    backend: &Arc<dyn Backend>,
+) -> Result<(Dataset, Vec<Variant>), String> {
+    let settings = crate::core::demos::Settings {
+        orders,
+        seed: template.sampling.seed,
+    };
+    let sets = crate::core::demos::sets(template, &settings)?;
+    let data = jobs::load(dataset, false, None).await?;
+    let mode = template.mode.unwrap_or(backend.info().default_mode);
+    let variants = sets
+        .into_iter()
+        .map(|s| Variant {
+            name: s.name,
+            settings: serde_json::json!({}),
+            template: s.template,
+            mode,
+            backend: backend.clone(),
+        })
+        .collect();
+    Ok((data, variants))
+}
+
 /// The prompt search of the lab over `template`, set up as `promptlab optimize` sets it up.
 pub async fn search_setup(
     dataset: PathBuf,
@@ -67,6 +95,12 @@ pub async fn plan_line(
             let vary: Vec<String> = options.split_whitespace().map(String::from).collect();
             let (data, variants) = eval_setup(path, &vary, template, &backend).await?;
             Ok(crate::engine::plan::eval_plan(&variants, &data.items, false, speed).to_string())
+        }
+        JobForm::Examples => {
+            let orders = crate::core::demos::orders_option(&options)?;
+            let (data, variants) = examples_setup(path, orders, template, &backend).await?;
+            let plan = crate::engine::plan::eval_plan(&variants, &data.items, false, speed);
+            Ok(format!("{} example sets: {plan}", variants.len()))
         }
         JobForm::Optimize => {
             let opts = EvalOptions::new(1, None, CancellationToken::new());

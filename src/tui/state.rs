@@ -348,6 +348,8 @@ pub enum Popup {
         editors: Box<[TextArea<'static>; 2]>,
         field: usize,
         plan: SetupPlan,
+        /// The demonstrations analysis (the Examples pane's `A`): options `orders=K`.
+        analyse: bool,
     },
     /// Starting a prompt search: dataset path and `candidates=… rounds=… dev=… budget=…`,
     /// and its plan once asked.
@@ -490,6 +492,9 @@ pub struct AppState {
     pub eval: Option<EvalView>,
     /// The latest prompt search, if one was started.
     pub optimize: Option<OptimizeView>,
+    /// The latest demonstrations analysis: the Examples pane shows its contributions while
+    /// the examples are the ones it analysed.
+    pub analysis: Option<crate::core::demos::Report>,
     pub session: SessionState,
     /// The run on screen: live, or the recorded run `history` points at.
     pub run: Option<RunView>,
@@ -557,6 +562,7 @@ impl AppState {
             lab: Lab::from_template(template),
             eval: None,
             optimize: None,
+            analysis: None,
             session,
             run: None,
             history: None,

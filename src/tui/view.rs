@@ -284,6 +284,7 @@ fn footer(s: &AppState, f: &mut Frame, area: Rect) {
             (k(Action::Delete), "delete"),
             (ud(Action::MoveUp, Action::MoveDown), "move"),
             (k(Action::ToggleExample), "on/off"),
+            (k(Action::AnalyseExamples), "analyse"),
             (k(Action::Undo), "undo"),
         ],
         (_, Focus::Settings) => vec![

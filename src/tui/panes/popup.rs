@@ -30,12 +30,26 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
             editors,
             field,
             plan,
+            analyse: false,
         } => setup(
             f,
             area,
             s,
             "Evaluate the current prompt",
             ["Dataset", "Variants (KEY=V1,V2 …)"],
+            (&**editors, *field, plan),
+        ),
+        Popup::EvalSetup {
+            editors,
+            field,
+            plan,
+            analyse: true,
+        } => setup(
+            f,
+            area,
+            s,
+            "Analyse the examples (leave-one-out, label controls, orders)",
+            ["Dataset", "Orders (orders=K)"],
             (&**editors, *field, plan),
         ),
         Popup::OptimizeSetup {

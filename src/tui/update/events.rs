@@ -188,6 +188,7 @@ pub(super) fn job_event(s: &mut AppState, e: JobEvent) {
             }
         }
         JobEvent::ProposalFailed(_) => {}
+        JobEvent::Analysed(report) => super::examples::analysed(s, *report),
         JobEvent::Raced(step) => {
             if let Some(o) = s.optimize.as_mut() {
                 o.round = step.round;

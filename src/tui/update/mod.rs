@@ -1,6 +1,7 @@
 //! `update(state, msg) -> effects`: every change of the lab's state happens here, with no I/O.
 
 mod events;
+mod examples;
 mod keys;
 mod panes;
 mod picker;

@@ -17,6 +17,7 @@ use crate::tui::state::{
 
 pub(super) fn pane_action(s: &mut AppState, a: Action) {
     match s.focus {
+        Focus::Examples if a == Action::AnalyseExamples => super::examples::open_setup(s),
         Focus::Examples => examples_action(s, a),
         Focus::Settings => settings_action(s, a),
         Focus::Paths => paths_action(s, a),

@@ -13,7 +13,20 @@ pub const PLAN_PAUSE: Duration = Duration::from_millis(700);
 /// The open setup form: which job, its fields as typed (dataset trimmed), and its plan.
 fn form(s: &mut AppState) -> Option<(JobForm, (String, String), &mut SetupPlan)> {
     let (job, editors, plan) = match s.popup.as_mut()? {
-        Popup::EvalSetup { editors, plan, .. } => (JobForm::Eval, editors, plan),
+        Popup::EvalSetup {
+            editors,
+            plan,
+            analyse,
+            ..
+        } => (
+            if *analyse {
+                JobForm::Examples
+            } else {
+                JobForm::Eval
+            },
+            editors,
+            plan,
+        ),
         Popup::OptimizeSetup { editors, plan, .. } => (JobForm::Optimize, editors, plan),
         _ => return None,
     };
@@ -37,6 +50,7 @@ fn check(job: JobForm, (dataset, options): &(String, String)) -> Result<(), Stri
         JobForm::Optimize => options
             .parse::<crate::core::ape::SearchOptions>()
             .map(|_| ()),
+        JobForm::Examples => crate::core::demos::orders_option(options).map(|_| ()),
     }
 }
 
@@ -139,6 +153,19 @@ fn start_job(s: &mut AppState, job: JobForm, (dataset, options): (String, String
             vec![Effect::StartEval {
                 dataset,
                 vary,
+                template,
+                concurrency,
+            }]
+        }
+        JobForm::Examples => {
+            s.eval = None;
+            s.popup = Some(Popup::Eval {
+                detail: None,
+                scroll: 0,
+            });
+            vec![Effect::StartExamples {
+                dataset,
+                orders: crate::core::demos::orders_option(&options).unwrap_or_default(),
                 template,
                 concurrency,
             }]

@@ -81,6 +81,7 @@ pub(super) fn open_eval_setup(s: &mut AppState) {
         editors,
         field: 0,
         plan: Default::default(),
+        analyse: false,
     });
 }
 

@@ -1,0 +1,503 @@
+//! The demonstrations analysis (issue 27) through the engine, on mock backends whose answers
+//! depend on which examples the prompt shows and with which labels, and through the binary.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use futures::stream;
+use promptlab::backend::{
+    Backend, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent, Usage,
+};
+use promptlab::core::demos::{self, Analysis, Control, Kind, Report, Settings};
+use promptlab::core::render::Mode;
+use promptlab::core::spec::answer::{AnswerKind, AnswerSpec};
+use promptlab::core::stats::Verdict;
+use promptlab::core::template::{Example, Strategy, Template};
+use promptlab::engine::cache::Cache;
+use promptlab::engine::eval::EvalOptions;
+use promptlab::engine::examples::{Analysed, ExamplesJob};
+use promptlab::engine::jobs::JobEvent;
+use promptlab::store::dataset::{Dataset, Item};
+use tokio_util::sync::CancellationToken;
+
+/// The demonstrations a completion prompt shows (input, answer) and its query.
+fn read_prompt(prompt: &str) -> (Vec<(String, String)>, String) {
+    let blocks: Vec<&str> = prompt.split("Q: ").skip(1).collect();
+    let (query, demos) = blocks.split_last().expect("a query");
+    let demos = demos
+        .iter()
+        .map(|b| {
+            let (input, answer) = b.split_once("\nA: ").expect("an answered example");
+            (input.trim().to_string(), answer.trim().to_string())
+        })
+        .collect();
+    (demos, query.trim_end_matches("\nA:").trim().to_string())
+}
+
+type Answer = dyn Fn(&[(String, String)], &str) -> String + Send + Sync;
+
+/// A model whose answer is a function of the demonstrations shown and the query.
+struct Mock {
+    answer: Arc<Answer>,
+    prompts: Arc<Mutex<usize>>,
+}
+
+impl Mock {
+    fn new(f: impl Fn(&[(String, String)], &str) -> String + Send + Sync + 'static) -> Arc<Self> {
+        Arc::new(Mock {
+            answer: Arc::new(f),
+            prompts: Arc::default(),
+        })
+    }
+}
+
+impl Backend for Mock {
+    fn info(&self) -> BackendInfo {
+        BackendInfo::new("mock", "demonstrations", Mode::Completion)
+    }
+    fn stream(&self, r: SampleRequest) -> SampleStream {
+        *self.prompts.lock().unwrap() += 1;
+        let text = r.prompt.to_string();
+        let (demos, query) = read_prompt(&text);
+        let said = format!(" {}", (self.answer)(&demos, &query));
+        stream::iter([
+            Ok(StreamEvent::Text(said)),
+            Ok(StreamEvent::Done(Finish {
+                reason: "stop".into(),
+                usage: Usage {
+                    prompt_tokens: text.len() as u32 / 4,
+                    completion_tokens: 1,
+                },
+                reasoning_tokens: 0,
+                logprob: None,
+                confidence: None,
+            })),
+        ])
+        .boxed()
+    }
+}
+
+fn example(input: &str, answer: &str) -> Example {
+    Example {
+        input: input.into(),
+        rationale: None,
+        answer: answer.into(),
+        enabled: true,
+        steps: vec![],
+    }
+}
+
+fn template(examples: Vec<Example>) -> Template {
+    let mut t = promptlab::store::template::resolve("sentiment").unwrap().0;
+    t.name = "labels".into();
+    t.instruction = Some("Answer yes or no.".into());
+    t.examples = examples;
+    t.strategy = Strategy::Direct;
+    t.answer = AnswerSpec::of(AnswerKind::Choice);
+    t.answer.choices = vec!["yes".into(), "no".into()];
+    t.sampling.n = 1;
+    t.sampling.seed = 1;
+    t
+}
+
+fn dataset(items: impl IntoIterator<Item = (String, &'static str)>) -> Dataset {
+    Dataset {
+        name: "mock".into(),
+        items: items
+            .into_iter()
+            .enumerate()
+            .map(|(i, (input, target))| Item {
+                id: i.to_string(),
+                input,
+                targets: vec![target.into()],
+            })
+            .collect(),
+        problems: vec![],
+    }
+}
+
+async fn analyse(
+    t: Template,
+    data: Dataset,
+    backend: Arc<dyn Backend>,
+    orders: usize,
+    cache: Option<Arc<Cache>>,
+) -> (Analysed, Vec<JobEvent>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let job = ExamplesJob {
+        dataset: data,
+        settings: Settings {
+            orders,
+            seed: t.sampling.seed,
+        },
+        template: t,
+        mode: Mode::Completion,
+        backend,
+        opts: EvalOptions::new(4, cache, CancellationToken::new()),
+    };
+    let a = job
+        .run(&(Arc::new(move |e| seen.lock().unwrap().push(e)) as _))
+        .await
+        .unwrap();
+    let events = events.lock().unwrap().clone();
+    (a, events)
+}
+
+fn loo(r: &Report) -> &[demos::Contribution] {
+    r.analyses
+        .iter()
+        .find_map(|a| match a {
+            Analysis::LeaveOneOut { contributions } => Some(contributions.as_slice()),
+            _ => None,
+        })
+        .expect("leave-one-out")
+}
+
+fn labels(r: &Report) -> &demos::Labels {
+    r.analyses
+        .iter()
+        .find_map(|a| match a {
+            Analysis::Labels(l) => Some(l),
+            _ => None,
+        })
+        .expect("label controls")
+}
+
+fn order(r: &Report) -> &demos::OrderSpread {
+    r.analyses
+        .iter()
+        .find_map(|a| match a {
+            Analysis::Order(o) => Some(o),
+            _ => None,
+        })
+        .expect("orders")
+}
+
+fn shows(demos: &[(String, String)], input: &str) -> bool {
+    demos.iter().any(|(i, _)| i == input)
+}
+
+#[tokio::test]
+async fn leave_one_out_finds_the_example_that_matters_and_the_one_that_hurts() {
+    // Questions of kind A are answered right only when the key example is shown; questions
+    // of kind B are answered wrong whenever the bad example is shown.
+    let mock = Mock::new(|demos, query| {
+        let right = if query.contains("kind A") {
+            shows(demos, "the key example")
+        } else {
+            !shows(demos, "the bad example")
+        };
+        if right { "yes" } else { "no" }.into()
+    });
+    let t = template(vec![
+        example("a plain example", "yes"),
+        example("the key example", "yes"),
+        example("the bad example", "no"),
+        example("another plain one", "no"),
+    ]);
+    let data = dataset((0..40).map(|i| {
+        let kind = if i < 20 { "A" } else { "B" };
+        (format!("question {i} of kind {kind}"), "yes")
+    }));
+    let (a, events) = analyse(t, data, mock, 0, None).await;
+    let c = loo(&a.report);
+    assert_eq!(
+        c.iter().map(|c| c.example).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    let key = c[1].paired.unwrap();
+    assert_eq!((key.a, key.b, key.diff), (0.0, 0.5, 0.5));
+    assert!(key.low > 0.0);
+    assert_eq!(c[1].verdict, Some(Verdict::Better));
+    let bad = c[2].paired.unwrap();
+    assert_eq!(bad.diff, -0.5);
+    assert!(c[2].removal_helps && bad.high < 0.0);
+    assert_eq!(c[2].verdict, Some(Verdict::Worse));
+    for plain in [&c[0], &c[3]] {
+        assert_eq!(plain.paired.unwrap().diff, 0.0);
+        assert!(!plain.removal_helps);
+    }
+    // Both faces see it as an evaluation of its sets, then the analysis.
+    assert!(
+        matches!(&events[0], JobEvent::EvalStarted { variants, .. } if variants.len() == a.sets.len())
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, JobEvent::ItemDone { .. }))
+    );
+    assert!(matches!(events.last(), Some(JobEvent::Analysed(_))));
+}
+
+/// Items keyed to the examples' topics; the right label is the gold label of the example on
+/// the same topic.
+fn topics() -> (Template, Dataset) {
+    let gold = ["yes", "no", "yes", "no", "yes", "no"];
+    let t = template(
+        gold.iter()
+            .enumerate()
+            .map(|(k, l)| example(&format!("about topic{k}"), l))
+            .collect(),
+    );
+    let data =
+        dataset((0..42).map(move |i| (format!("again topic{}, case {i}", i % 6), gold[i % 6])));
+    (t, data)
+}
+
+fn topic_of(query: &str) -> String {
+    query
+        .split([' ', ','])
+        .find(|w| w.starts_with("topic"))
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_model_that_copies_the_labels_is_found_to_read_them() {
+    let mock = Mock::new(|demos, query| {
+        let topic = topic_of(query);
+        demos
+            .iter()
+            .find(|(i, _)| i.ends_with(&topic))
+            .map_or("maybe".into(), |(_, l)| l.clone())
+    });
+    let (t, data) = topics();
+    let sets = demos::sets(&t, &Settings { orders: 0, seed: 1 }).unwrap();
+    let random = sets.iter().find(|s| s.name == "random labels").unwrap();
+    let kept: Vec<bool> = t
+        .examples
+        .iter()
+        .zip(&random.template.examples)
+        .map(|(g, r)| g.answer == r.answer)
+        .collect();
+    let (a, _) = analyse(t, data, mock, 0, None).await;
+    let l = labels(&a.report);
+    let row = |c| l.rows.iter().find(|r| r.control == c).unwrap();
+    assert_eq!(row(Control::Gold).accuracy.unwrap().value, 1.0);
+    // Random labels score exactly the items whose example kept its label.
+    let expected = kept.iter().filter(|k| **k).count() as f64 / 6.0;
+    assert!((row(Control::Random).accuracy.unwrap().value - expected).abs() < 1e-9);
+    assert_eq!(row(Control::Flipped).accuracy.unwrap().value, 0.0);
+    assert!(
+        row(Control::Flipped)
+            .words
+            .starts_with("this model reads your labels: flipped labels score 100 points lower"),
+        "{}",
+        row(Control::Flipped).words
+    );
+    assert_eq!(row(Control::None).unparsed_rate, 1.0);
+    assert!(row(Control::None).words.starts_with("your examples help"));
+    assert_eq!(l.reads_labels, Some(true));
+    assert!(
+        l.verdict.starts_with("this model reads your labels"),
+        "{}",
+        l.verdict
+    );
+}
+
+#[tokio::test]
+async fn a_model_that_only_learns_the_format_is_found_not_to_read_labels() {
+    // It knows every answer, but writes one only when it has seen the format.
+    let (t, data) = topics();
+    let truth: Vec<(String, String)> = data
+        .items
+        .iter()
+        .map(|i| (i.input.clone(), i.targets[0].clone()))
+        .collect();
+    let mock = Mock::new(move |demos, query| {
+        if demos.is_empty() {
+            return "it depends".into();
+        }
+        truth.iter().find(|(q, _)| q == query).unwrap().1.clone()
+    });
+    let (a, _) = analyse(t, data, mock, 0, None).await;
+    let l = labels(&a.report);
+    assert_eq!(l.reads_labels, Some(false));
+    assert!(
+        l.verdict.starts_with(
+            "this model does not read your labels: random labels score within 0 points [",
+        ),
+        "{}",
+        l.verdict
+    );
+    let flipped = l
+        .rows
+        .iter()
+        .find(|r| r.control == Control::Flipped)
+        .unwrap();
+    assert!(
+        flipped
+            .words
+            .starts_with("this model does not follow flipped labels")
+    );
+    let none = l.rows.iter().find(|r| r.control == Control::None).unwrap();
+    assert!(
+        none.words
+            .starts_with("your examples help: without them the model scores 100 points lower")
+    );
+}
+
+#[tokio::test]
+async fn orders_spread_and_the_best_one_is_confirmed_on_other_items() {
+    // Right only when the key example comes first.
+    let mock = Mock::new(|demos, _| {
+        if demos.first().is_some_and(|(i, _)| i == "the key example") {
+            "yes"
+        } else {
+            "no"
+        }
+        .into()
+    });
+    let t = template(vec![
+        example("one", "yes"),
+        example("the key example", "yes"),
+        example("three", "no"),
+        example("four", "no"),
+    ]);
+    let data = dataset((0..30).map(|i| (format!("question {i}"), "yes")));
+    let (a, _) = analyse(t, data, mock, 8, None).await;
+    let o = order(&a.report);
+    assert_eq!(o.orders.len(), 8);
+    assert_eq!(o.given.unwrap().value, 0.0);
+    for r in &o.orders {
+        let first = r.order[0] == 1;
+        assert_eq!(
+            r.accuracy.unwrap().value,
+            if first { 1.0 } else { 0.0 },
+            "{}",
+            r.name
+        );
+    }
+    assert!(
+        o.orders.iter().any(|r| r.order[0] == 1),
+        "the seed draws an order with the key first"
+    );
+    assert_eq!(o.orders[o.max].accuracy.unwrap().value, 1.0);
+    assert_eq!(o.orders[o.min].accuracy.unwrap().value, 0.0);
+    let best = o.best.as_ref().unwrap();
+    assert_eq!(best.order[0], 1);
+    assert!(best.confirmed, "{}", best.words);
+    assert_eq!(best.chosen_on, 15);
+}
+
+#[tokio::test]
+async fn a_second_analysis_comes_from_the_cache_and_repeated_sets_are_sampled_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(Cache::open(dir.path()).unwrap());
+    let mock = Mock::new(|demos, _| if demos.len() > 1 { "yes" } else { "no" }.into());
+    // One label only: no random or flipped labels; two examples: one other order.
+    let mut t = template(vec![example("first", "yes"), example("second", "yes")]);
+    t.answer = AnswerSpec::of(AnswerKind::Text);
+    let data = dataset((0..10).map(|i| (format!("question {i}"), "yes")));
+    let (a, _) = analyse(
+        t.clone(),
+        data.clone(),
+        mock.clone(),
+        8,
+        Some(cache.clone()),
+    )
+    .await;
+    let names: Vec<&str> = a.sets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "given",
+            "without #1",
+            "without #2",
+            "no examples",
+            "order 2 1"
+        ]
+    );
+    assert!(a.sets.iter().all(|s| matches!(
+        s.kind,
+        Kind::Given | Kind::Without { .. } | Kind::Labels { .. } | Kind::Order { .. }
+    )));
+    let first = *mock.prompts.lock().unwrap();
+    assert_eq!(first, 50);
+    assert!(a.prompt_tokens.sent > 0 && a.prompt_tokens.sent == a.prompt_tokens.all_sets);
+    let (b, _) = analyse(t, data, mock.clone(), 8, Some(cache)).await;
+    assert_eq!(
+        *mock.prompts.lock().unwrap(),
+        first,
+        "nothing sent the second time"
+    );
+    assert_eq!(b.prompt_tokens.sent, 0);
+    assert_eq!(b.prompt_tokens.all_sets, a.prompt_tokens.all_sets);
+    assert_eq!(
+        serde_json::to_value(&b.report).unwrap(),
+        serde_json::to_value(&a.report).unwrap()
+    );
+}
+
+#[test]
+fn the_binary_reports_the_analysis_as_json_and_writes_its_report() {
+    let dirs = tempfile::tempdir().unwrap();
+    let script = dirs.path().join("key.yaml");
+    std::fs::write(
+        &script,
+        "responses:\n  - when: \"the key example\"\n    text: \" yes\"\n  - text: \" no\"\n",
+    )
+    .unwrap();
+    let t = dirs.path().join("labels.yaml");
+    std::fs::write(
+        &t,
+        concat!(
+            "name: labels\ninstruction: Answer yes or no.\nexamples:\n",
+            "  - { input: \"a plain example\", answer: \"no\" }\n",
+            "  - { input: \"the key example\", answer: \"yes\" }\n",
+            "  - { input: \"another plain one\", answer: \"no\" }\n",
+            "strategy: direct\nanswer: { kind: choice, choices: [yes, no] }\n",
+            "sampling: { n: 1, temperature: 0, max_tokens: 4, seed: 1 }\n",
+        ),
+    )
+    .unwrap();
+    let data = dirs.path().join("yes.jsonl");
+    let lines: String = (0..12)
+        .map(|i| format!("{{\"id\": {i}, \"input\": \"question {i}\", \"target\": \"yes\"}}\n"))
+        .collect();
+    std::fs::write(&data, lines).unwrap();
+    let out_dir = dirs.path().join("report");
+    let out = common::promptlab(&dirs)
+        .args(["examples", "--backend", "scripted", "--script"])
+        .arg(&script)
+        .arg("-t")
+        .arg(&t)
+        .arg("-d")
+        .arg(&data)
+        .args(["--orders", "2", "--json", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let v = common::ok_json(&out);
+    assert_eq!(v["items"], 12);
+    assert_eq!(v["partial"], false);
+    assert!(v["provenance"]["promptlab"].is_string());
+    let analyses = v["analysis"]["report"]["analyses"].as_array().unwrap();
+    assert_eq!(analyses[0]["analysis"], "leave_one_out");
+    let diffs: Vec<f64> = analyses[0]["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["paired"]["diff"].as_f64().unwrap())
+        .collect();
+    assert_eq!(diffs, [0.0, 1.0, 0.0]);
+    assert_eq!(analyses[1]["analysis"], "labels");
+    assert_eq!(analyses[1]["reads_labels"], false);
+    assert_eq!(analyses[2]["analysis"], "order");
+    assert_eq!(analyses[2]["orders"].as_array().unwrap().len(), 2);
+    let sets = v["analysis"]["sets"].as_array().unwrap();
+    assert_eq!(sets[0]["set"], "given");
+    assert!(v["analysis"]["prompt_tokens"]["sent"].as_u64().unwrap() > 0);
+    let md = std::fs::read_to_string(out_dir.join("examples.md")).unwrap();
+    assert!(
+        md.contains("## Leave-one-out") && md.contains("the key example → yes"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("examples.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["analysis"]["report"], v["analysis"]["report"]);
+}
