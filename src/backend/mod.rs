@@ -33,6 +33,25 @@ pub struct SampleRequest {
 
 pub use crate::core::record::{BackendInfo, Usage};
 
+/// Prompt tokens a backend was sent, and of those the ones it ran through the model: the rest
+/// came from its cache of evaluated prompts (an identical prompt, a shared prefix). A prompt
+/// sampled N times at once counts once. Counted since the backend started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PromptTokens {
+    pub sent: u64,
+    pub evaluated: u64,
+}
+
+impl PromptTokens {
+    /// What was counted between `before` and `self`.
+    pub fn since(self, before: PromptTokens) -> PromptTokens {
+        PromptTokens {
+            sent: self.sent.saturating_sub(before.sent),
+            evaluated: self.evaluated.saturating_sub(before.evaluated),
+        }
+    }
+}
+
 /// How a completion ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finish {
@@ -201,6 +220,12 @@ pub trait Backend: Send + Sync {
 
     /// HTTP requests sent and retried so far, for backends that make them.
     fn request_stats(&self) -> Option<(u64, u64)> {
+        None
+    }
+
+    /// Prompt tokens sent and evaluated so far, for backends that evaluate prompts themselves
+    /// and can skip what they evaluated before (the local one).
+    fn prompt_tokens(&self) -> Option<PromptTokens> {
         None
     }
 

@@ -122,6 +122,19 @@ pub fn table(dataset: &str, items: usize, results: &[VariantResult]) -> String {
             r.name, r.reasoning_tokens, r.usage.completion_tokens
         );
     }
+    // The embedded model: prompt tokens evaluated, the rest reused from kept prompts.
+    for r in results {
+        if let Some(p) = r.prompt_tokens.filter(|p| p.sent > 0) {
+            let _ = writeln!(
+                out,
+                "prompt tokens {:<w$}  {} evaluated of {} sent ({:.0}% reused)",
+                r.name,
+                p.evaluated,
+                p.sent,
+                100.0 * (p.sent - p.evaluated.min(p.sent)) as f64 / p.sent as f64
+            );
+        }
+    }
     for r in results.iter().filter(|r| r.maj_at_k.len() > 1) {
         let _ = writeln!(out, "maj@k {:<w$}  {}", r.name, curve(r, " "));
     }

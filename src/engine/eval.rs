@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::Cache;
 use super::{RunPlan, run_limited};
-use crate::backend::{Backend, Embedder, Usage};
+use crate::backend::{Backend, Embedder, PromptTokens, Usage};
 use crate::core::chart::Series;
 use crate::core::early_stop::{Rule, Simulated, simulate};
 use crate::core::evaluation::{VariantStats, cell};
@@ -198,6 +198,10 @@ pub struct VariantResult {
     /// Share of successful samples with a stage cut at its token limit.
     pub truncated_rate: f64,
     pub usage: Usage,
+    /// Prompt tokens the backend was sent and evaluated while this variant ran, where it
+    /// counts them (the local backend: the rest came from its kept prompts and prefixes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens: Option<PromptTokens>,
     /// Of the completion tokens, those spent thinking (reasoning models).
     pub reasoning_tokens: u64,
     pub elapsed_ms: u64,
@@ -376,6 +380,7 @@ pub async fn eval_variant(
     on_item: OnItem,
 ) -> VariantResult {
     let started = Instant::now();
+    let counted = v.backend.prompt_tokens();
     let mut tasks = JoinSet::new();
     for (pos, item) in items.iter().enumerate() {
         let (item, template, backend, opts) = (
@@ -403,6 +408,11 @@ pub async fn eval_variant(
         started.elapsed().as_millis() as u64,
         opts.cancel.is_cancelled(),
     );
+    r.prompt_tokens = v
+        .backend
+        .prompt_tokens()
+        .zip(counted)
+        .map(|(now, before)| now.since(before));
     if let Some((rule, orders)) = opts.what_if {
         r.what_if = Some(what_if(
             &r.per_item,
@@ -705,6 +715,7 @@ fn summarize(
         unparsed_rate: rate(unparsed),
         truncated_rate: rate(truncated),
         usage,
+        prompt_tokens: None,
         reasoning_tokens,
         elapsed_ms,
         samples_per_item: per_item.iter().map(|i| i.samples).sum::<usize>() as f64 / n_items,

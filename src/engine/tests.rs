@@ -789,3 +789,57 @@ async fn an_unreadable_selector_reply_falls_back_to_the_overlap_winner_with_a_no
     let note = result.tally.clustering.unwrap().note.unwrap();
     assert!(note.contains("voted by overlap"), "{note}");
 }
+
+/// A scripted backend that says it was sent 10 prompt tokens per call and evaluated 4.
+struct Counting(
+    ScriptedBackend,
+    std::sync::Mutex<crate::backend::PromptTokens>,
+);
+
+impl Backend for Counting {
+    fn info(&self) -> crate::backend::BackendInfo {
+        self.0.info()
+    }
+    fn stream(&self, request: SampleRequest) -> SampleStream {
+        let mut c = self.1.lock().unwrap();
+        c.sent += 10;
+        c.evaluated += 4;
+        self.0.stream(request)
+    }
+    fn prompt_tokens(&self) -> Option<crate::backend::PromptTokens> {
+        Some(*self.1.lock().unwrap())
+    }
+}
+
+#[tokio::test]
+async fn each_variant_reports_the_prompt_tokens_sent_and_evaluated_while_it_ran() {
+    let counting: Arc<dyn Backend> = Arc::new(Counting(
+        ScriptedBackend::from_texts(["The answer is 2."]),
+        Default::default(),
+    ));
+    let vary = crate::core::variants::parse_vary(&["strategy=direct,cot".into()]).unwrap();
+    let with = |b: &Arc<dyn Backend>| {
+        eval::variants(&template(Strategy::Direct, 1), &vary, |_, _| {
+            Some(b.clone())
+        })
+        .unwrap()
+    };
+    let run = |variants| jobs::EvalJob {
+        dataset: dataset(&["2", "3", "2"]),
+        variants,
+        opts: eval_options(CancellationToken::new()),
+        baseline: 0,
+    };
+    let results = run(with(&counting)).run(&recorder().0).await;
+    // Three items, one call each, per variant: the second variant's figures are its own.
+    let want = crate::backend::PromptTokens {
+        sent: 30,
+        evaluated: 12,
+    };
+    assert_eq!(results[0].prompt_tokens, Some(want));
+    assert_eq!(results[1].prompt_tokens, Some(want));
+    // A backend that does not count says nothing.
+    let plain: Arc<dyn Backend> = Arc::new(ScriptedBackend::from_texts(["The answer is 2."]));
+    let results = run(with(&plain)).run(&recorder().0).await;
+    assert!(results.iter().all(|r| r.prompt_tokens.is_none()));
+}

@@ -5,8 +5,13 @@
 //! N paths of one prompt are one job: the prompt is evaluated once, its KV cache copied to the
 //! N sequences, and all N decode together, each with its own sampler (seed + i). Tokens stream
 //! to each path as they are produced; paths that stop leave the batch; dropping a path's stream
-//! cancels it within one decode step. Jobs that do not fit the context yet wait their turn.
+//! cancels it within one decode step. Jobs that do not fit the context yet wait their turn;
+//! jobs that do decode together (an evaluation's items: the context is sized for the queue's
+//! first jobs, up to `batch_seqs` sequences). The last prompts evaluated are kept: a job
+//! sharing a prefix with one copies the prefix's cells and evaluates only the rest
+//! (`cells`), and `Backend::prompt_tokens` counts the prompt tokens sent and evaluated.
 
+mod cells;
 pub mod embed;
 pub mod model;
 pub mod reference;
@@ -16,13 +21,15 @@ pub mod text;
 pub(crate) mod worker;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, stream};
 use tokio::sync::mpsc;
 
 use super::{
-    Backend, BackendError, BackendInfo, Readiness, SampleRequest, SampleStream, StreamEvent,
+    Backend, BackendError, BackendInfo, PromptTokens, Readiness, SampleRequest, SampleStream,
+    StreamEvent,
 };
 use crate::core::render::Mode;
 
@@ -39,6 +46,9 @@ pub struct LocalSettings {
     pub max_ctx: u32,
     /// Most sequences decoded at once.
     pub max_seqs: u32,
+    /// Sequences the context is sized to decode together when jobs queue up (an evaluation's
+    /// items): llama.cpp decodes more tokens per second with 32 sequences than with 8.
+    pub batch_seqs: u32,
     /// Tokens per prompt-evaluation chunk.
     pub n_batch: u32,
     /// The model file is where the embedded model belongs (`store::models::is_default_model`):
@@ -66,6 +76,7 @@ impl LocalSettings {
             min_ctx: 4096,
             max_ctx: 65_536,
             max_seqs: crate::core::template::MAX_N,
+            batch_seqs: 32,
             n_batch: 512,
             embedded: false,
             lora_base: None,
@@ -92,6 +103,26 @@ pub struct ModelFacts {
 
 type PathSender = mpsc::UnboundedSender<Result<StreamEvent, BackendError>>;
 
+/// Prompt tokens the model thread was sent (once per job) and those it evaluated; decode steps
+/// and the tokens they decoded.
+#[derive(Debug, Default)]
+struct Counts {
+    sent: AtomicU64,
+    evaluated: AtomicU64,
+    steps: AtomicU64,
+    decoded: AtomicU64,
+    widest: AtomicU64,
+}
+
+/// Decode steps so far and the tokens they decoded (one per live sequence): their ratio is how
+/// many sequences decoded together on average; `widest`, the most in one step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Decoding {
+    pub steps: u64,
+    pub tokens: u64,
+    pub widest: u64,
+}
+
 /// One prompt, sampled `outs.len()` times (sequence i with seed + i).
 struct Job {
     request: SampleRequest,
@@ -105,6 +136,7 @@ pub struct LocalBackend {
     status: Arc<Mutex<LoadStatus>>,
     info: BackendInfo,
     adapter: Option<PathBuf>,
+    counts: Arc<Counts>,
 }
 
 impl LocalBackend {
@@ -160,16 +192,27 @@ impl LocalBackend {
         let (tx, rx) = std::sync::mpsc::channel();
         let status = Arc::new(Mutex::new(LoadStatus::Loading));
         let thread_status = status.clone();
+        let counts = Arc::new(Counts::default());
+        let thread_counts = counts.clone();
         std::thread::Builder::new()
             .name("promptlab-model".into())
-            .spawn(move || worker::run(settings, rx, thread_status))
+            .spawn(move || worker::run(settings, rx, thread_status, thread_counts))
             .map_err(|e| BackendError::Model(format!("cannot start the model thread: {e}")))?;
         Ok(LocalBackend {
             jobs: tx,
             status,
             info,
             adapter,
+            counts,
         })
+    }
+
+    pub fn decoding(&self) -> Decoding {
+        Decoding {
+            steps: self.counts.steps.load(Ordering::Relaxed),
+            tokens: self.counts.decoded.load(Ordering::Relaxed),
+            widest: self.counts.widest.load(Ordering::Relaxed),
+        }
     }
 
     pub fn status(&self) -> LoadStatus {
@@ -226,6 +269,13 @@ impl Backend for LocalBackend {
 
     fn decodes_in_lockstep(&self) -> bool {
         true
+    }
+
+    fn prompt_tokens(&self) -> Option<PromptTokens> {
+        Some(PromptTokens {
+            sent: self.counts.sent.load(Ordering::Relaxed),
+            evaluated: self.counts.evaluated.load(Ordering::Relaxed),
+        })
     }
 
     fn stream_batch(&self, request: SampleRequest, n: usize) -> Option<Vec<SampleStream>> {

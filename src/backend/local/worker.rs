@@ -4,8 +4,11 @@
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::context::params::LlamaContextParams;
@@ -15,9 +18,10 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 
+use super::cells::{Span, best_reuse, clip, used};
 use super::sampler::{PathSampler, Sampled};
 use super::text::{Pushed, TextSink};
-use super::{Job, LoadStatus, LocalSettings, ModelFacts, PathSender};
+use super::{Counts, Job, LoadStatus, LocalSettings, ModelFacts, PathSender};
 use crate::backend::{BackendError, Finish, StreamEvent, Usage};
 use crate::core::confidence::Confidence;
 use crate::core::render::{Prompt, Role};
@@ -41,7 +45,12 @@ fn set(status: &Mutex<LoadStatus>, s: LoadStatus) {
     }
 }
 
-pub(super) fn run(settings: LocalSettings, jobs: Receiver<Job>, status: Arc<Mutex<LoadStatus>>) {
+pub(super) fn run(
+    settings: LocalSettings,
+    jobs: Receiver<Job>,
+    status: Arc<Mutex<LoadStatus>>,
+    counts: Arc<Counts>,
+) {
     let loaded = llama().and_then(|backend| {
         let mut model = LlamaModel::load_from_file(
             backend,
@@ -88,6 +97,7 @@ pub(super) fn run(settings: LocalSettings, jobs: Receiver<Job>, status: Arc<Mute
     set(&status, LoadStatus::Ready(facts));
     let mut scheduler = Scheduler::new(&settings, backend, &model);
     scheduler.lora = lora;
+    scheduler.counts = counts;
     scheduler.serve(jobs);
 }
 
@@ -96,6 +106,8 @@ struct Seq {
     id: i32,
     job: u64,
     prompt_len: u32,
+    /// The cells of the job's prompt (shared by its sequences).
+    prompt: Rc<[Span]>,
     max_tokens: u32,
     out: PathSender,
     sampler: PathSampler,
@@ -112,12 +124,26 @@ struct Seq {
 /// Prompts kept evaluated at most (their cells and one sequence id each).
 const KEEP: usize = 16;
 
-/// A prompt kept evaluated for the next job with the same tokens (the waves of one run, a run
-/// sampled again): its cache cells under a sequence id of its own, and its last logits.
+/// After a job wakes the idle thread, more jobs arriving within `BURST_GAP` of each other
+/// (for at most `BURST_MAX`) are taken with it.
+const BURST_GAP: Duration = Duration::from_millis(2);
+const BURST_MAX: Duration = Duration::from_millis(25);
+
+/// A prompt kept evaluated for the next jobs: its cache cells under a sequence id of its own,
+/// and its last logits. A job with the same tokens (the waves of one run, a run sampled again)
+/// skips its evaluation; a job sharing a prefix with it (the next item of an evaluation, a
+/// variant dropping one example) copies the prefix's cells and evaluates only the rest.
 struct KeptPrompt {
     id: i32,
     tokens: Vec<LlamaToken>,
     logits: Vec<f32>,
+    spans: Rc<[Span]>,
+}
+
+/// A prompt made ready on a job's first sequence: its last logits and the cells it sits in.
+struct Ready {
+    logits: Vec<f32>,
+    spans: Rc<[Span]>,
 }
 
 struct Scheduler<'m> {
@@ -132,9 +158,13 @@ struct Scheduler<'m> {
     kept: VecDeque<KeptPrompt>,
     free_ids: Vec<i32>,
     next_job: u64,
+    /// Prompt evaluations so far (the ids of their `Span`s).
+    next_seg: u64,
     /// An adapter applied to every context (a fine-tuned specialist on the base model).
     lora: Option<LlamaLoraAdapter>,
     scorer: super::score::Scorer<'m>,
+    /// Prompt tokens sent and evaluated, for `Backend::prompt_tokens`.
+    counts: Arc<Counts>,
 }
 
 impl<'m> Scheduler<'m> {
@@ -150,8 +180,10 @@ impl<'m> Scheduler<'m> {
             kept: VecDeque::new(),
             free_ids: (0..settings.max_seqs as i32).rev().collect(),
             next_job: 0,
+            next_seg: 0,
             lora: None,
             scorer: Default::default(),
+            counts: Arc::default(),
         }
     }
 
@@ -161,6 +193,15 @@ impl<'m> Scheduler<'m> {
                 match jobs.recv() {
                     Ok(job) => self.queue.push_back(job),
                     Err(_) => return,
+                }
+                // An evaluation sends its items' jobs in a burst: wait for the rest of it, so
+                // the context is sized for them together.
+                let until = Instant::now() + BURST_MAX;
+                while let Ok(job) = jobs.recv_timeout(BURST_GAP) {
+                    self.queue.push_back(job);
+                    if Instant::now() >= until {
+                        break;
+                    }
                 }
             }
             self.queue.extend(jobs.try_iter());
@@ -184,14 +225,35 @@ impl<'m> Scheduler<'m> {
         }
     }
 
-    /// KV cells the live sequences may still need: each job's shared prompt once, plus every
-    /// live sequence's full generation budget, plus the prompts kept.
+    /// KV cells the live sequences may still need: the cells of the jobs' prompts and of the
+    /// prompts kept (a shared prefix once), plus every live sequence's full generation budget.
     fn reserved(&self) -> u32 {
-        let mut jobs: Vec<(u64, u32)> = self.active.iter().map(|s| (s.job, s.prompt_len)).collect();
+        let mut jobs: Vec<(u64, &[Span])> =
+            self.active.iter().map(|s| (s.job, &*s.prompt)).collect();
         jobs.dedup_by_key(|j| j.0);
-        jobs.iter().map(|j| j.1).sum::<u32>()
+        let prompts = jobs.iter().map(|j| j.1);
+        used(prompts.chain(self.kept.iter().map(|k| &*k.spans)))
             + self.active.iter().map(|s| s.max_tokens).sum::<u32>()
-            + self.kept.iter().map(|k| k.tokens.len() as u32).sum::<u32>()
+    }
+
+    /// The cells to allocate for the queue: the first job's `need`, and the queued jobs after
+    /// it while their sequences add up to `batch_seqs` (an evaluation's items then decode
+    /// together), each counted with a prompt as long as the first's; within `max_ctx`.
+    fn demand(&self, prompt_len: u32, need: u32) -> u32 {
+        let mut seqs = 0;
+        let mut cells = 0;
+        for job in &self.queue {
+            let n = job.outs.len() as u32;
+            if seqs > 0 && seqs + n > self.settings.batch_seqs {
+                break;
+            }
+            seqs += n;
+            cells += prompt_len + n * job.request.max_tokens;
+        }
+        // Room for one kept prompt besides.
+        (cells + prompt_len)
+            .max(need)
+            .min(self.settings.max_ctx.max(need))
     }
 
     /// Forgets the least recently used kept prompt (`false`: none was kept).
@@ -249,6 +311,16 @@ impl<'m> Scheduler<'m> {
                 fail_job(self.queue.pop_front(), &e);
                 continue;
             }
+            // With nothing decoding, a context too small for the queue's first jobs grows.
+            if self.active.is_empty() {
+                let want = self.demand(prompt_len, need);
+                if want > self.capacity
+                    && let Err(e) = self.grow_context(want)
+                {
+                    fail_job(self.queue.pop_front(), &e);
+                    continue;
+                }
+            }
             let fits = |s: &Self| s.free_ids.len() as u32 >= n && s.reserved() + need <= s.capacity;
             // Kept prompts give way to a job that would not fit otherwise.
             while !fits(self) && self.evict() {}
@@ -256,10 +328,12 @@ impl<'m> Scheduler<'m> {
                 if !self.active.is_empty() {
                     return; // wait for running paths to finish
                 }
-                if let Err(e) = self.grow_context(need) {
-                    fail_job(self.queue.pop_front(), &e);
-                    continue;
-                }
+                let e = BackendError::Model(format!(
+                    "no room for {need} cache cells in a context of {}",
+                    self.capacity
+                ));
+                fail_job(self.queue.pop_front(), &e);
+                continue;
             }
             let Some(job) = self.queue.pop_front() else {
                 return;
@@ -298,43 +372,62 @@ impl<'m> Scheduler<'m> {
         tokenize(self.model, prompt)
     }
 
-    /// Evaluates the prompt once on the first sequence (or takes it from a kept prompt),
-    /// shares it with the others, and samples every sequence's first token from its last
-    /// logits.
+    /// Makes the prompt ready on the job's sequences and samples every sequence's first token
+    /// from its last logits.
     fn start(&mut self, job: Job, tokens: &[LlamaToken]) {
         let n = job.outs.len();
         let ids: Vec<i32> = (0..n).filter_map(|_| self.free_ids.pop()).collect();
-        if self.ctx.is_none() {
-            fail_outs(job.outs, &BackendError::Model("no context".into()));
-            return;
-        }
-        let logits = match self.kept.iter().position(|k| k.tokens == tokens) {
-            Some(at) => {
-                let kept = self.kept.remove(at).expect("found");
-                if let Some(ctx) = self.ctx.as_mut() {
-                    for &id in &ids {
-                        let _ = ctx.kv_cache_seq_cp(kept.id, id, None, None);
-                    }
-                }
-                let logits = kept.logits.clone();
-                self.kept.push_front(kept);
-                logits
+        match self.prepare(tokens, &ids) {
+            Ok(ready) => self.begin(job, tokens, ids, ready),
+            Err(e) => {
+                self.free_ids.extend(ids);
+                fail_outs(job.outs, &e);
             }
-            None => match self.evaluate(tokens, &ids) {
-                Ok(logits) => logits,
-                Err(e) => {
-                    self.free_ids.extend(ids);
-                    fail_outs(job.outs, &e);
-                    return;
-                }
-            },
-        };
-        self.begin(job, tokens, ids, &logits);
+        }
     }
 
-    /// Evaluates `tokens` on the first of `ids`, shares the cells with the others and keeps
-    /// them for a next job with the same prompt; the last position's logits.
-    fn evaluate(&mut self, tokens: &[LlamaToken], ids: &[i32]) -> Result<Vec<f32>, BackendError> {
+    /// Puts `tokens` evaluated on every sequence of `ids`: from the kept prompt sharing the
+    /// longest prefix with them (all of an identical one, logits included), the rest evaluated
+    /// on the first sequence and its cells shared with the others.
+    fn prepare(&mut self, tokens: &[LlamaToken], ids: &[i32]) -> Result<Ready, BackendError> {
+        if self.ctx.is_none() {
+            return Err(BackendError::Model("no context".into()));
+        }
+        self.counts
+            .sent
+            .fetch_add(tokens.len() as u64, Ordering::Relaxed);
+        let found = best_reuse(self.kept.iter().map(|k| k.tokens.as_slice()), tokens);
+        let Some((at, from)) = found else {
+            return self.evaluate(tokens, 0, Vec::new(), ids);
+        };
+        // The kept prompt reused is the most recently used from now on.
+        let kept = self.kept.remove(at).expect("found");
+        self.kept.push_front(kept);
+        let (kept, ctx) = (&self.kept[0], self.ctx.as_mut().expect("checked"));
+        if from == tokens.len() {
+            for &id in ids {
+                let _ = ctx.kv_cache_seq_cp(kept.id, id, None, None);
+            }
+            return Ok(Ready {
+                logits: kept.logits.clone(),
+                spans: kept.spans.clone(),
+            });
+        }
+        let _ = ctx.kv_cache_seq_cp(kept.id, ids[0], None, Some(from as u32));
+        let base = clip(&kept.spans, from as u32);
+        self.evaluate(tokens, from, base, ids)
+    }
+
+    /// Evaluates `tokens[from..]` on the first of `ids` (whose cells hold `base`, the first
+    /// `from` tokens), shares the cells with the others and keeps them for the next jobs; the
+    /// last position's logits.
+    fn evaluate(
+        &mut self,
+        tokens: &[LlamaToken],
+        from: usize,
+        base: Vec<Span>,
+        ids: &[i32],
+    ) -> Result<Ready, BackendError> {
         let holder = self.free_ids.pop();
         let ctx = self
             .ctx
@@ -344,12 +437,14 @@ impl<'m> Scheduler<'m> {
         let chunk_len = self.settings.n_batch as usize;
         let mut batch = LlamaBatch::new(chunk_len, 1);
         let mut last_index = 0;
-        for (c, chunk) in tokens.chunks(chunk_len).enumerate() {
+        for (c, chunk) in tokens[from..].chunks(chunk_len).enumerate() {
             batch.clear();
             for (i, t) in chunk.iter().enumerate() {
-                let pos = (c * chunk_len + i) as i32;
-                let is_last = c * chunk_len + i == tokens.len() - 1;
-                if batch.add(*t, pos, &[first], is_last).is_err() {
+                let pos = from + c * chunk_len + i;
+                if batch
+                    .add(*t, pos as i32, &[first], pos == tokens.len() - 1)
+                    .is_err()
+                {
                     break;
                 }
                 last_index = i as i32;
@@ -362,26 +457,38 @@ impl<'m> Scheduler<'m> {
                 )));
             }
         }
+        self.counts
+            .evaluated
+            .fetch_add((tokens.len() - from) as u64, Ordering::Relaxed);
         for &id in ids[1..].iter().chain(&holder) {
             let _ = ctx.kv_cache_seq_cp(first, id, None, None);
         }
         let logits = ctx.get_logits_ith(last_index).to_vec();
+        let mut spans = base;
+        spans.push(Span {
+            seg: self.next_seg,
+            start: from as u32,
+            end: tokens.len() as u32,
+        });
+        self.next_seg += 1;
+        let spans: Rc<[Span]> = spans.into();
         if let Some(id) = holder {
             self.kept.push_front(KeptPrompt {
                 id,
                 tokens: tokens.to_vec(),
                 logits: logits.clone(),
+                spans: spans.clone(),
             });
             if self.kept.len() > KEEP {
                 self.evict();
             }
         }
-        Ok(logits)
+        Ok(Ready { logits, spans })
     }
 
-    /// Starts the job's sequences on an evaluated prompt: each samples its first token from
-    /// `logits` with its own seed.
-    fn begin(&mut self, job: Job, tokens: &[LlamaToken], ids: Vec<i32>, logits: &[f32]) {
+    /// Starts the job's sequences on a prompt made ready: each samples its first token from
+    /// its last logits with its own seed.
+    fn begin(&mut self, job: Job, tokens: &[LlamaToken], ids: Vec<i32>, ready: Ready) {
         let r = &job.request;
         let job_id = self.next_job;
         self.next_job += 1;
@@ -392,6 +499,7 @@ impl<'m> Scheduler<'m> {
                 id,
                 job: job_id,
                 prompt_len: tokens.len() as u32,
+                prompt: ready.spans.clone(),
                 max_tokens: r.max_tokens,
                 out,
                 sampler: PathSampler::new(
@@ -408,7 +516,7 @@ impl<'m> Scheduler<'m> {
                 confidence: Confidence::default(),
                 done: false,
             };
-            let s = seq.sampler.sample(logits);
+            let s = seq.sampler.sample(&ready.logits);
             seq.accept(&vocab, s);
             self.active.push(seq);
         }
@@ -433,6 +541,10 @@ impl<'m> Scheduler<'m> {
             self.retire();
             return;
         }
+        let width = batch.n_tokens() as u64;
+        self.counts.steps.fetch_add(1, Ordering::Relaxed);
+        self.counts.decoded.fetch_add(width, Ordering::Relaxed);
+        self.counts.widest.fetch_max(width, Ordering::Relaxed);
         let vocab = self.model.vocab();
         for (i, s) in self.active.iter_mut().enumerate() {
             let sampled = s.sampler.sample(ctx.get_logits_ith(i as i32));
