@@ -30,6 +30,8 @@ fn template(labels: &[&str], choices: &[&str]) -> Template {
         mode: None,
         query: None,
         queries: vec![],
+        calibrate: Default::default(),
+        select: None,
     };
     t.answer.choices = choices.iter().map(|c| c.to_string()).collect();
     t
