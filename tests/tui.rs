@@ -441,6 +441,7 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     let cache = Some(Arc::new(Cache::open(cache_dir.path()).unwrap()));
     let ctx = promptlab::tui::JobContext {
         embedder: None,
+        backends: None,
         backend: demo_backend(),
         concurrency: 4,
         cache,
@@ -523,6 +524,7 @@ async fn search_in_lab(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = promptlab::tui::JobContext {
         embedder: None,
+        backends: None,
         backend: Arc::new(ScriptedBackend::new(script)),
         concurrency: 4,
         cache: Some(Arc::new(Cache::open(dirs.path()).unwrap())),

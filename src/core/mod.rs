@@ -20,6 +20,7 @@ pub mod options;
 pub mod record;
 pub mod record_check;
 pub mod render;
+pub mod settings;
 pub mod share;
 pub mod shots;
 pub mod spec;
