@@ -547,6 +547,9 @@ async fn search_in_lab(
 #[tokio::test]
 async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
     let mut s = lab("gsm8k-direct");
+    // The search scores with the lab's own N and temperature: one greedy sample here.
+    s.lab.sampling.n = 1;
+    s.lab.sampling.temperature = 0.0;
     press(&mut s, KeyCode::F(8));
     assert!(matches!(s.popup, Some(Popup::OptimizeSetup { .. })));
     let effects = plan_then_start(&mut s).await;
@@ -598,6 +601,9 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
 #[tokio::test]
 async fn the_search_leaderboard_shows_intervals_dropped_candidates_and_the_verdict() {
     let mut s = lab("gsm8k-direct");
+    // The search scores with the lab's own N and temperature: one greedy sample here.
+    s.lab.sampling.n = 1;
+    s.lab.sampling.temperature = 0.0;
     press(&mut s, KeyCode::F(8));
     let Some(Effect::StartOptimize { template, .. }) =
         plan_then_start(&mut s).await.into_iter().next()
