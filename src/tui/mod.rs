@@ -117,7 +117,8 @@ pub async fn run_lab(
         &mut state,
         backend,
         opts.embedder,
-        (opts.models, opts.backends),
+        opts.models,
+        opts.backends,
     )
     .await;
     let _ = crossterm::execute!(
@@ -341,7 +342,8 @@ impl Executor {
                 fields,
                 template,
             } => plan::spawn(
-                (self.backend.clone(), self.backends.clone()),
+                self.backend.clone(),
+                self.backends.clone(),
                 self.tx.clone(),
                 job,
                 fields,
@@ -554,7 +556,8 @@ async fn event_loop(
     state: &mut AppState,
     mut backend_rx: oneshot::Receiver<BackendResult>,
     embedder: Option<Arc<dyn Embedder>>,
-    (models, backends): (Option<Arc<dyn Models>>, Option<Arc<dyn Backends>>),
+    models: Option<Arc<dyn Models>>,
+    backends: Option<Arc<dyn Backends>>,
 ) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let (switched, mut switched_rx) = mpsc::unbounded_channel::<BackendResult>();

@@ -140,7 +140,8 @@ pub async fn plan_of(
 /// Computes the plan off the event loop (the speed file read on a blocking thread) and sends
 /// it back as `Msg::Planned` for the fields it was asked for.
 pub fn spawn(
-    (backend, backends): (Option<Arc<dyn Backend>>, Option<Arc<dyn Backends>>),
+    backend: Option<Arc<dyn Backend>>,
+    backends: Option<Arc<dyn Backends>>,
     tx: mpsc::UnboundedSender<Msg>,
     job: JobForm,
     fields: (String, String),
