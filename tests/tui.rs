@@ -441,6 +441,7 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     let cache = Some(Arc::new(Cache::open(cache_dir.path()).unwrap()));
     let ctx = promptlab::tui::JobContext {
         embedder: None,
+        backends: None,
         backend: demo_backend(),
         concurrency: 4,
         cache,
@@ -524,6 +525,7 @@ async fn search_in_lab(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = promptlab::tui::JobContext {
         embedder: None,
+        backends: None,
         backend: Arc::new(ScriptedBackend::new(script)),
         concurrency: 4,
         cache: Some(Arc::new(Cache::open(dirs.path()).unwrap())),
@@ -546,6 +548,9 @@ async fn search_in_lab(
 #[tokio::test]
 async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
     let mut s = lab("gsm8k-direct");
+    // The search scores with the lab's own N and temperature: one greedy sample here.
+    s.lab.sampling.n = 1;
+    s.lab.sampling.temperature = 0.0;
     press(&mut s, KeyCode::F(8));
     assert!(matches!(s.popup, Some(Popup::OptimizeSetup { .. })));
     let effects = plan_then_start(&mut s).await;
@@ -597,6 +602,9 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
 #[tokio::test]
 async fn the_search_leaderboard_shows_intervals_dropped_candidates_and_the_verdict() {
     let mut s = lab("gsm8k-direct");
+    // The search scores with the lab's own N and temperature: one greedy sample here.
+    s.lab.sampling.n = 1;
+    s.lab.sampling.temperature = 0.0;
     press(&mut s, KeyCode::F(8));
     let Some(Effect::StartOptimize { template, .. }) =
         plan_then_start(&mut s).await.into_iter().next()

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use crate::cli::{Cli, Command, TuiArgs};
 use crate::tui::keymap::Action;
+use backend::Factory;
 
+pub mod backend;
 #[cfg(feature = "train")]
 pub mod training;
 pub mod tui;
@@ -17,19 +19,42 @@ pub mod tune;
 
 /// Runs what the command line asks for: `Ok(false)` when it ran and failed its own check.
 pub async fn run(cli: Cli) -> Result<bool, String> {
+    // Each command gets the backends its flags name, built only when it asks.
+    let backends = |a: &crate::cli::BackendArgs| Factory::new(a);
     match cli.command {
-        Some(Command::Run(args)) => crate::cli::run::run(args).await,
+        Some(Command::Run(args)) => {
+            let b = backends(&args.backend);
+            crate::cli::run::run(args, &b).await
+        }
         Some(Command::Tui(args)) => tui::tui(args).await,
-        Some(Command::Replay(args)) => crate::cli::replay::replay(args).await,
-        Some(Command::Eval(args)) => crate::cli::eval::eval(args).await,
-        Some(Command::Examples(args)) => crate::cli::examples::examples(args).await,
-        Some(Command::Optimize(args)) => crate::cli::optimize::optimize(args).await,
+        Some(Command::Replay(args)) => {
+            let b = backends(&args.backend);
+            crate::cli::replay::replay(args, &b).await
+        }
+        Some(Command::Eval(args)) => {
+            let b = backends(&args.backend);
+            crate::cli::eval::eval(args, &b).await
+        }
+        Some(Command::Optimize(args)) => {
+            let b = backends(&args.backend);
+            crate::cli::optimize::optimize(args, &b).await
+        }
+        Some(Command::Examples(args)) => {
+            let b = backends(&args.backend);
+            crate::cli::examples::examples(args, &b).await
+        }
         Some(Command::Templates(args)) => crate::cli::templates::print(&args),
         Some(Command::Model(args)) => crate::cli::model::model(&args).await,
-        Some(Command::Batch(args)) => match crate::cli::batch::batch(args).await? {
-            crate::cli::batch::Next::Done(ok) => Ok(ok),
-            crate::cli::batch::Next::Eval(eval) => Box::pin(crate::cli::eval::eval(*eval)).await,
-        },
+        Some(Command::Batch(args)) => {
+            let b = backends(&args.backend);
+            match crate::cli::batch::batch(args, &b).await? {
+                crate::cli::batch::Next::Done(ok) => Ok(ok),
+                crate::cli::batch::Next::Eval(eval) => {
+                    let b = backends(&eval.backend);
+                    Box::pin(crate::cli::eval::eval(*eval, &b)).await
+                }
+            }
+        }
         Some(Command::Tune(args)) => tune::tune(args).await,
         None => {
             let mut args = default_tui();

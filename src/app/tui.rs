@@ -8,10 +8,11 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
+use super::backend::{self, BackendKind, Factory};
 use crate::backend::Backend;
-use crate::cli::config::Config;
+use crate::cli::TuiArgs;
 use crate::cli::run::apply_overrides;
-use crate::cli::{BackendKind, TuiArgs, backend};
+use crate::store::config::Config;
 use crate::store::session::{load_session, now_rfc3339, sessions_dir};
 use crate::tui::keymap::Keymap;
 use crate::tui::{LabOptions, ModelChoice, run_lab};
@@ -42,7 +43,8 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
                 .0
         }
     };
-    apply_overrides(&mut template, &args.prompt);
+    apply_overrides(&mut template, &args.prompt)
+        .map_err(|e| format!("{}: {e}", args.prompt.template))?;
     if let Some(q) = &args.prompt.query {
         template.query = Some(q.clone());
     }
@@ -81,6 +83,7 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
             notice,
             split: config.split.unwrap_or(crate::tui::state::DEFAULT_SPLIT),
             embedder,
+            backends: Some(Arc::new(Factory::of(resolved_for_models.clone()))),
             models: Some(Arc::new(LabModels(resolved_for_models))),
         },
         rx,

@@ -182,7 +182,7 @@ mod trained {
         model_path: &Path,
     ) -> Result<(String, Vec<VariantResult>), String> {
         let build = |lora: Option<&Path>| -> Result<Arc<dyn Backend>, String> {
-            let settings = crate::cli::backend::local_settings(
+            let settings = crate::app::backend::local_settings(
                 model_path.to_path_buf(),
                 lora.map(Path::to_path_buf),
             )?;

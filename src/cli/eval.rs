@@ -1,22 +1,21 @@
 //! `promptlab eval`: a template (and a grid of variants) over a labelled dataset.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use super::config::Config;
+use super::EvalArgs;
 use super::eval_report;
 use super::run::apply_overrides;
-use super::{BackendKind, EvalArgs, backend};
-use crate::backend::Backend;
 use crate::core::evaluation::baseline_index;
 use crate::core::variants::parse_vary;
+use crate::engine::backends::{Backends, Grid};
 use crate::engine::cache::Cache;
 use crate::engine::eval::{EvalOptions, VariantResult, variants};
 use crate::engine::jobs::{self, EvalJob, JobEvent, Report};
+use crate::store::config::Config;
 
 /// What the progress display knows: items per variant, variant names, the current bar.
 #[derive(Default)]
@@ -92,40 +91,24 @@ pub(super) fn progress() -> Report {
     Arc::new(move |e| bars.lock().unwrap_or_else(|e| e.into_inner()).show(e))
 }
 
-/// `--vary model=a,b` on the scripted backend, which has no model: every label would get the
-/// same script's samples, so it is refused.
-fn refuse_models_without_models(kind: BackendKind, models: usize) -> Result<(), String> {
-    if kind == BackendKind::Scripted && models > 1 {
-        return Err("--vary model needs a backend with models (a server's, or GGUF files for the local one): the scripted backend has none, so every model would get the same script's samples".into());
-    }
-    Ok(())
-}
-
-pub async fn eval(args: EvalArgs) -> Result<bool, String> {
+pub async fn eval(args: EvalArgs, backends: &dyn Backends) -> Result<bool, String> {
     let config = Config::load()?;
     let (mut base, _) =
         crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
-    apply_overrides(&mut base, &args.prompt);
-    base.validate()
+    apply_overrides(&mut base, &args.prompt)
+        .and_then(|()| base.validate())
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
     let dataset = jobs::load(args.dataset.clone(), args.strict, args.limit).await?;
     for p in &dataset.problems {
         crate::tell!("skipped {p}");
     }
     let vary = parse_vary(&args.vary)?;
-    let resolved = backend::resolve(&args.backend, &config)?;
     let knn = crate::core::template::Select::knn(base.select).is_some()
         || vary.iter().any(|(k, _)| k == "select");
-    let embedder = match backend::embedder(&resolved, &base.answer)? {
-        None if knn => backend::knn_embedder(&resolved)?,
-        e => e,
-    };
-
-    let backends = build_backends(&resolved, &vary).await?;
+    let embedder = backends.embedder_or_knn(&base.answer, knn)?;
+    let grid = crate::engine::backends::grid(backends, &vary, None).await?;
     let variants = variants(&base, &vary, |model, lora| {
-        backends
-            .get(&(model.to_string(), lora.to_string()))
-            .cloned()
+        grid.get(&(model.to_string(), lora.to_string())).cloned()
     })?;
 
     // The plan, before anything is sampled.
@@ -143,14 +126,8 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         return Ok(true);
     }
     // A batch output, from a file or from the server's Batches API, goes into the cache.
-    let batch_output = batch_output(
-        &args,
-        &resolved,
-        &variants,
-        &dataset.items,
-        cache.as_deref(),
-    )
-    .await?;
+    let batch_output =
+        batch_output(&args, backends, &variants, &dataset.items, cache.as_deref()).await?;
     if let Some((text, source)) = &batch_output {
         let c = cache.as_deref().ok_or("batches need the sample cache")?;
         let got = crate::engine::batch::absorb(text, &variants, &dataset.items, c)?;
@@ -192,7 +169,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
         crate::store::speed::record(&r.backend.label(), seconds);
     }
 
-    let requests = request_figures(&backends, &results);
+    let requests = request_figures(&grid, &results);
     let provenance = eval_report::provenance(&results);
     let partial = results.iter().any(|r| r.cancelled) || results.len() < variants.len();
     let report = json!({
@@ -225,47 +202,11 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     Ok(true)
 }
 
-/// One backend per (model, lora) pair varied ("" is the default of each).
-async fn build_backends(
-    resolved: &backend::Resolved,
-    vary: &[(String, Vec<String>)],
-) -> Result<BTreeMap<(String, String), Arc<dyn Backend>>, String> {
-    let values = |key: &str| {
-        vary.iter()
-            .find(|(k, _)| k == key)
-            .map_or_else(|| vec![String::new()], |(_, v)| v.clone())
-    };
-    refuse_models_without_models(resolved.kind, values("model").len())?;
-    let mut backends: BTreeMap<(String, String), Arc<dyn Backend>> = BTreeMap::new();
-    for m in values("model") {
-        for l in values("lora") {
-            let mut r = backend::Resolved {
-                kind: resolved.kind,
-                args: resolved.args.clone(),
-            };
-            if !m.is_empty() {
-                match r.kind {
-                    BackendKind::Local => r.args.model_path = Some(m.clone().into()),
-                    _ => r.args.model = Some(m.clone()),
-                }
-            }
-            if !l.is_empty() {
-                if r.kind != BackendKind::Local {
-                    return Err("--vary lora needs the local backend (a server names its adapters as models)".into());
-                }
-                r.args.lora = (l != "none").then(|| l.clone().into());
-            }
-            backends.insert((m.clone(), l), backend::build(&r).await?);
-        }
-    }
-    Ok(backends)
-}
-
 /// The batch output an eval reads instead of sampling: `--batch-in`'s file, or what the
 /// server's Batches API returns for the requests not yet cached (`--batch`); with its source.
 async fn batch_output(
     args: &EvalArgs,
-    resolved: &backend::Resolved,
+    backends: &dyn Backends,
     variants: &[crate::engine::eval::Variant],
     items: &[crate::store::dataset::Item],
     cache: Option<&Cache>,
@@ -290,7 +231,7 @@ async fn batch_output(
                 None
             } else {
                 Some((
-                    super::batch::round_trip(resolved, &text).await?,
+                    super::batch::round_trip(&backends.server()?, &text).await?,
                     "the batch".into(),
                 ))
             }
@@ -301,10 +242,7 @@ async fn batch_output(
 
 /// Over HTTP, the requests sent and what became of each model call; `None` when nothing was
 /// sent.
-fn request_figures(
-    backends: &BTreeMap<(String, String), Arc<dyn Backend>>,
-    results: &[VariantResult],
-) -> Option<serde_json::Value> {
+fn request_figures(backends: &Grid, results: &[VariantResult]) -> Option<serde_json::Value> {
     let (mut sent, mut http_retries) = (0, 0);
     for b in backends.values() {
         if let Some((s, r)) = b.request_stats() {

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use super::config::Config;
+use crate::store::config::Config;
 use super::run::apply_overrides;
-use super::{BackendArgs, PromptArgs, backend};
+use super::{BackendArgs, PromptArgs};
+use crate::engine::backends::Backends;
 use crate::core::demos::{Analysis, Contribution, Labels, OrderSpread, Settings};
 use crate::core::display::visible;
 use crate::core::evaluation::cell;
@@ -50,11 +51,11 @@ pub struct ExamplesArgs {
     pub json: bool,
 }
 
-pub async fn examples(args: ExamplesArgs) -> Result<bool, String> {
+pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<bool, String> {
     let config = Config::load()?;
     let (mut template, _) =
         crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
-    apply_overrides(&mut template, &args.prompt);
+    apply_overrides(&mut template, &args.prompt)?;
     template
         .validate()
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
@@ -68,8 +69,7 @@ pub async fn examples(args: ExamplesArgs) -> Result<bool, String> {
     for p in &dataset.problems {
         crate::tell!("skipped {p}");
     }
-    let resolved = backend::resolve(&args.backend, &config)?;
-    let backend = backend::build(&resolved).await?;
+    let backend = backends.build("", "").await?;
     let mode = template.mode.unwrap_or(backend.info().default_mode);
     let variants: Vec<Variant> = sets
         .iter()

@@ -316,7 +316,7 @@ fn compare_line(record: &Record, model: &str) -> Result<String, String> {
 /// The client for a kept job: the base URL this command was given (it may carry credentials
 /// the record does not) when it names the same server, else the record's.
 fn client(record: &Record, server: ServerArgs) -> Result<FineTunes, String> {
-    let url = super::batch::server_of(&record.base_url, server.base_url.as_deref());
+    let url = crate::store::batches::server_of(&record.base_url, server.base_url.as_deref());
     FineTunes::new(&url, key(server.api_key))
 }
 

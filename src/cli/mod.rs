@@ -2,9 +2,7 @@
 //! Everything printed goes through `out` (`say!`, `tell!`, `out::raw`): no `print!` here.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod backend;
 pub mod batch;
-pub mod config;
 pub mod eval;
 pub mod eval_report;
 pub mod examples;
@@ -71,6 +69,19 @@ pub fn interrupted() -> bool {
 /// 129 SIGHUP).
 pub fn exit_code() -> u8 {
     128 + SIGNAL.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// A timeout flag's seconds: more than 0 (a wait of nothing would fail every request) and at
+/// most a day.
+pub fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_string())?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err("give more than 0 and at most 86400 seconds".into());
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 #[derive(Debug, Parser)]
@@ -291,14 +302,14 @@ pub struct BackendArgs {
     #[arg(long)]
     pub logprobs: bool,
     /// Seconds to wait for a connection [default: 10]
-    #[arg(long, value_name = "SECS", value_parser = backend::seconds)]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub connect_timeout: Option<std::time::Duration>,
     /// Seconds to wait for a reply's headers once a request is sent [default: 30]
-    #[arg(long, value_name = "SECS", value_parser = backend::seconds)]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub first_byte_timeout: Option<std::time::Duration>,
     /// Longest silence in seconds mid-reply; a stream that keeps sending is never cut
     /// [default: 30]
-    #[arg(long, value_name = "SECS", value_parser = backend::seconds)]
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub read_timeout: Option<std::time::Duration>,
     /// HTTP retries on 408/409/429/5xx and connection errors
     #[arg(long)]

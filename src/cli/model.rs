@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::config::Config;
 use super::{ModelAction, ModelArgs};
+use crate::store::config::Config;
 use crate::store::models::Stores;
 
 /// `promptlab model list`: the GGUFs found, one line each (or JSON).

@@ -5,16 +5,17 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::config::Config;
+use super::OptimizeArgs;
 use super::run::apply_overrides;
-use super::{OptimizeArgs, backend};
 use crate::core::ape::{COLUMNS, SearchOptions};
 use crate::core::display::{shorten, visible};
 use crate::core::template::Template;
+use crate::engine::backends::Backends;
 use crate::engine::cache::Cache;
 use crate::engine::eval::EvalOptions;
 use crate::engine::jobs::{self, JobEvent};
 use crate::engine::optimize::SearchResult;
+use crate::store::config::Config;
 use crate::store::template::save_template;
 
 /// The template with the winning instruction, its description saying where its figures came
@@ -146,7 +147,7 @@ fn check_budget(p: &jobs::SearchPlan) -> Result<(), String> {
     ))
 }
 
-pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
+pub async fn optimize(args: OptimizeArgs, backends: &dyn Backends) -> Result<bool, String> {
     if args.held_out == Some(0) {
         return Err(
             "--held-out 0: the held-out check needs at least 1 item (it is what tells \
@@ -158,7 +159,8 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
     let (original, _) =
         crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
     let mut base = original.clone();
-    apply_overrides(&mut base, &args.prompt);
+    apply_overrides(&mut base, &args.prompt)
+        .map_err(|e| format!("{}: {e}", args.prompt.template))?;
     let dataset = jobs::load(args.dataset.clone(), false, None).await?;
     // Where the winner goes, checked before anything is sampled: an existing file (the source
     // template included) is replaced only with --force.
@@ -172,7 +174,7 @@ pub async fn optimize(args: OptimizeArgs) -> Result<bool, String> {
             out.display()
         ));
     }
-    let backend = backend::build(&backend::resolve(&args.backend, &config)?).await?;
+    let backend = backends.build("", "").await?;
     let info = backend.info();
     let produced_by = format!("{} with {}", info.label(), crate::core::record::version());
     let cancel = super::cancel_on_ctrl_c("stopping the search: the leaderboard so far follows");

@@ -6,18 +6,18 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::config::Config;
+use super::ReplayArgs;
 use super::output::Report;
-use super::{ReplayArgs, backend};
 use crate::backend::Embedder;
 use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::record::{RunRecord, tally};
 use crate::core::share::shift;
 use crate::core::vote::Tally;
+use crate::engine::backends::Backends;
 use crate::engine::{self, RunPlan};
 use crate::store::session::{load_session_checked, save_merged};
 
-pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
+pub async fn replay(args: ReplayArgs, backends: &dyn Backends) -> Result<bool, String> {
     let (mut session, inconsistent) =
         load_session_checked(&args.session).map_err(|e| e.to_string())?;
     for problem in &inconsistent {
@@ -41,7 +41,7 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
         return Err(format!("{} has no runs yet", args.session.display()));
     }
     if args.kind.is_some() || args.strict.strict_answers.is_some() {
-        revote(&args, &mut session.runs, &selected).await?;
+        revote(&args, backends, &mut session.runs, &selected).await?;
         if args.write {
             if args.force {
                 crate::store::atomic::force_replace();
@@ -60,7 +60,7 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
         }
     }
     if args.rerun {
-        return rerun(&args, &session.runs, &selected).await;
+        return rerun(&args, backends, &session.runs, &selected).await;
     }
     let mut out = String::new();
     for &i in &selected {
@@ -89,6 +89,7 @@ pub async fn replay(args: ReplayArgs) -> Result<bool, String> {
 /// else each under its own spec; `--strict-answers` sets whether fallback answers vote.
 async fn revote(
     args: &ReplayArgs,
+    backends: &dyn Backends,
     runs: &mut [RunRecord],
     selected: &[usize],
 ) -> Result<(), String> {
@@ -120,7 +121,6 @@ async fn revote(
         }
         None => None,
     };
-    let resolved = backend::resolve(&args.backend, &Config::load()?)?;
     let mut embedder: Option<Arc<dyn Embedder>> = None;
     for &i in selected {
         let mut spec = given
@@ -130,7 +130,7 @@ async fn revote(
         // Re-voting by `embed` reads every answer with the embedding model (on this machine),
         // loaded once.
         if spec.embeds() && embedder.is_none() {
-            embedder = backend::embedder(&resolved, &spec)?;
+            embedder = backends.embedder(&spec)?;
         }
         let embedder = embedder.as_ref().filter(|_| spec.embeds());
         let mut r = runs[i].revote(&spec)?;
@@ -152,17 +152,20 @@ fn plan_of(r: &RunRecord, embedder: &Option<Arc<dyn Embedder>>) -> Result<RunPla
     Ok(plan)
 }
 
-async fn rerun(args: &ReplayArgs, runs: &[RunRecord], selected: &[usize]) -> Result<bool, String> {
-    let config = Config::load()?;
-    let resolved = backend::resolve(&args.backend, &config)?;
-    let backend = backend::build(&resolved).await?;
+async fn rerun(
+    args: &ReplayArgs,
+    backends: &dyn Backends,
+    runs: &[RunRecord],
+    selected: &[usize],
+) -> Result<bool, String> {
+    let backend = backends.build("", "").await?;
     let info = backend.info();
     let cancel = super::cancel_on_ctrl_c("stopping after this run");
     let mut any_ok = false;
     let mut first_error: Option<String> = None;
     for &i in selected {
         let r = &runs[i];
-        let embedder = backend::embedder(&resolved, &r.template.answer)?;
+        let embedder = backends.embedder(&r.template.answer)?;
         let plan = Arc::new(plan_of(r, &embedder)?);
         let new = engine::run(backend.clone(), plan, None, cancel.clone()).await;
         any_ok |= new.succeeded() > 0;

@@ -6,46 +6,52 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
-use super::config::Config;
 use super::output::Report;
-use super::{PromptArgs, RunArgs, backend};
+use super::{PromptArgs, RunArgs};
 use crate::core::record::{RunRecord, version};
+use crate::core::settings::Key;
 use crate::core::template::Template;
+use crate::engine::backends::Backends;
 use crate::engine::{self, EngineEvent, RunPlan};
+use crate::store::config::Config;
 use crate::store::session::{append_run, now_rfc3339};
 
-/// Applies the prompt flags to a template.
-pub fn apply_overrides(t: &mut Template, a: &PromptArgs) {
-    if let Some(s) = a.strategy {
-        t.strategy = s;
+/// Applies the prompt flags to a template, each through the settings table (so within the
+/// bounds every face keeps).
+pub fn apply_overrides(t: &mut Template, a: &PromptArgs) -> Result<(), String> {
+    let given = [
+        (Key::Strategy, a.strategy.map(|s| s.to_string())),
+        (Key::Instruction, a.instruction.clone()),
+        (Key::Mode, a.mode.map(|m| m.as_str().to_string())),
+        (Key::N, a.votes.map(|v| v.to_string())),
+        (Key::Temperature, a.temperature.map(|v| v.to_string())),
+        (Key::TopP, a.top_p.map(|v| v.to_string())),
+        (Key::TopK, a.top_k.map(|v| v.to_string())),
+        (Key::MaxTokens, a.max_tokens.map(|v| v.to_string())),
+        (Key::Seed, a.seed.map(|v| v.to_string())),
+        (Key::Thinking, a.thinking.map(|v| v.as_str().to_string())),
+        (
+            Key::Effort,
+            a.reasoning_effort.map(|v| v.as_str().to_string()),
+        ),
+        (Key::EarlyStop, a.early_stop.map(|r| r.to_string())),
+        (Key::Strict, a.strict.strict_answers.map(|b| b.to_string())),
+    ];
+    for (key, value) in given {
+        if let Some(v) = value {
+            key.set(t, &v)?;
+        }
     }
-    if let Some(i) = &a.instruction {
-        t.instruction = Some(i.clone()).filter(|s| !s.trim().is_empty());
-    }
-    if let Some(m) = a.mode {
-        t.mode = Some(m);
-    }
-    let s = &mut t.sampling;
-    s.n = a.votes.unwrap_or(s.n);
-    s.temperature = a.temperature.unwrap_or(s.temperature);
-    s.top_p = a.top_p.unwrap_or(s.top_p);
-    s.top_k = a.top_k.unwrap_or(s.top_k);
-    s.max_tokens = a.max_tokens.unwrap_or(s.max_tokens);
-    s.seed = a.seed.unwrap_or(s.seed);
-    s.thinking = a.thinking.unwrap_or(s.thinking);
-    s.reasoning_effort = a.reasoning_effort.or(s.reasoning_effort);
-    s.early_stop = a.early_stop.unwrap_or(s.early_stop);
-    t.answer.strict = a.strict.strict_answers.unwrap_or(t.answer.strict);
+    Ok(())
 }
 
 /// Runs and prints; `Ok(false)` when no path succeeded (the caller exits non-zero).
-pub async fn run(args: RunArgs) -> Result<bool, String> {
+pub async fn run(args: RunArgs, backends: &dyn Backends) -> Result<bool, String> {
     let config = Config::load()?;
     let (mut template, _) =
         crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
-    apply_overrides(&mut template, &args.prompt);
-    template
-        .validate()
+    apply_overrides(&mut template, &args.prompt)
+        .and_then(|()| template.validate())
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
     let query = args
         .prompt
@@ -59,19 +65,16 @@ pub async fn run(args: RunArgs) -> Result<bool, String> {
         }
         check_save_target(path)?;
     }
-    let resolved = backend::resolve(&args.backend, &config)?;
-    let backend = backend::build(&resolved).await?;
+    let backend = backends.build("", "").await?;
     let info = backend.info();
     let mode = template.mode.unwrap_or(info.default_mode);
-    let embedder = backend::embedder(&resolved, &template.answer)?;
+    let knn = crate::core::template::Select::knn(template.select).is_some();
+    let embedder = backends.embedder(&template.answer)?;
     // A `knn` template's examples for this query, by embeddings with --embed-model.
-    let knn = match (
-        &embedder,
-        crate::core::template::Select::knn(template.select),
-    ) {
-        (Some(e), _) => Some(e.clone()),
-        (None, Some(_)) => backend::knn_embedder(&resolved)?,
-        (None, None) => None,
+    let knn = match (&embedder, knn) {
+        (Some(e), true) => Some(e.clone()),
+        (None, true) => backends.knn_embedder()?,
+        (_, false) => None,
     };
     let chosen = engine::select::by_embeddings(template.clone(), &query, knn.as_deref()).await;
     let mut plan = RunPlan::new(&chosen, &query, mode)?;

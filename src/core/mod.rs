@@ -23,6 +23,7 @@ pub mod record;
 pub mod record_check;
 pub mod render;
 pub mod select;
+pub mod settings;
 pub mod share;
 pub mod shots;
 pub mod spec;

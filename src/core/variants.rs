@@ -1,29 +1,18 @@
 //! Variants of a template for side-by-side evaluation: `KEY=V1,V2` flags, their grid (every
 //! combination), and applying one combination to a template.
 
-use super::spec::prompt::Mode;
-use super::spec::template::{Select, Strategy, Template};
+use super::settings::Key;
+use super::spec::template::Template;
 
-const KEYS: &[&str] = &[
-    "strategy",
-    "n",
-    "temperature",
-    "top_p",
-    "top_k",
-    "max_tokens",
-    "seed",
-    "mode",
-    "thinking",
-    "reasoning_effort",
-    "early_stop",
-    "model",
-    "lora",
-    "instruction",
-    "shots",
-    "strict",
-    "calibrate",
-    "select",
-];
+/// The keys `--vary` takes: the settings table's, and the backend's `model` and `lora`.
+fn keys() -> Vec<&'static str> {
+    Key::ALL
+        .into_iter()
+        .filter(|k| k.varies())
+        .map(Key::name)
+        .chain(["model", "lora"])
+        .collect()
+}
 
 /// `KEY=V1,V2` flags as (key, values), in the order given.
 pub fn parse_vary(flags: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
@@ -34,10 +23,10 @@ pub fn parse_vary(flags: &[String]) -> Result<Vec<(String, Vec<String>)>, String
                 .split_once('=')
                 .ok_or_else(|| format!("--vary {f}: expected KEY=V1,V2"))?;
             let k = k.trim().replace('-', "_");
-            if !KEYS.contains(&k.as_str()) {
+            if !keys().contains(&k.as_str()) {
                 return Err(format!(
                     "--vary: unknown key `{k}` (one of {})",
-                    KEYS.join(", ")
+                    keys().join(", ")
                 ));
             }
             let values = split_values(vs).map_err(|e| format!("--vary {f}: {e}"))?;
@@ -122,43 +111,9 @@ pub fn grid(vary: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
 
 pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
     let bad = |e: &dyn std::fmt::Display| format!("--vary {key}={value}: {e}");
-    let s = &mut t.sampling;
-    match key {
-        "strategy" => t.strategy = value.parse::<Strategy>().map_err(|e| bad(&e))?,
-        "n" => s.n = value.parse().map_err(|e| bad(&e))?,
-        "temperature" => s.temperature = value.parse().map_err(|e| bad(&e))?,
-        "top_p" => s.top_p = value.parse().map_err(|e| bad(&e))?,
-        "top_k" => s.top_k = value.parse().map_err(|e| bad(&e))?,
-        "max_tokens" => s.max_tokens = value.parse().map_err(|e| bad(&e))?,
-        "seed" => s.seed = value.parse().map_err(|e| bad(&e))?,
-        "mode" => t.mode = Some(value.parse::<Mode>().map_err(|e| bad(&e))?),
-        "thinking" => s.thinking = value.parse().map_err(|e| bad(&e))?,
-        "reasoning_effort" => {
-            s.reasoning_effort = match value {
-                "none" | "default" => None,
-                v => Some(v.parse().map_err(|e| bad(&e))?),
-            }
-        }
-        "early_stop" => s.early_stop = value.parse().map_err(|e: String| bad(&e))?,
-        "calibrate" => t.calibrate = value.parse().map_err(|e: String| bad(&e))?,
-        "select" => t.select = Select::parse(value, t.select).map_err(|e| bad(&e))?,
-        "strict" => t.answer.strict = value.parse().map_err(|e| bad(&e))?,
-        "instruction" => {
-            t.instruction = Some(value.to_string()).filter(|v| !v.is_empty() && v != "none")
-        }
-        "shots" => {
-            let k: usize = value.parse().map_err(|e| bad(&e))?;
-            if k > t.examples.len() {
-                return Err(bad(&format!(
-                    "the template has {} examples",
-                    t.examples.len()
-                )));
-            }
-            for (i, e) in t.examples.iter_mut().enumerate() {
-                e.enabled = i < k;
-            }
-        }
-        _ => {} // "model" and "lora" pick the backend
+    // "model" and "lora" pick the backend.
+    if let Some(k) = Key::named(key).filter(|k| k.varies()) {
+        k.set(t, value).map_err(|e| bad(&e))?;
     }
     t.validate().map_err(|e| bad(&e))
 }

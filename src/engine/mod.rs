@@ -23,7 +23,9 @@ use crate::core::render::{Mode, Prompt, Rendered, answer_trigger, render};
 use crate::core::strategy::{PathMachine, SampleSpec, Step};
 use crate::core::template::{Sampling, Strategy, Template};
 
+pub mod backends;
 pub mod batch;
+pub mod batches;
 pub mod cache;
 pub mod cost;
 pub mod eval;

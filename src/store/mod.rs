@@ -2,6 +2,8 @@
 
 pub mod adapters;
 pub mod atomic;
+pub mod batches;
+pub mod config;
 pub mod dataset;
 pub mod finetunes;
 pub mod hub;

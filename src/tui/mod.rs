@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backend::{Backend, Embedder, Readiness};
 use crate::core::template::Template;
+use crate::engine::backends::Backends;
 use crate::engine::cache::Cache;
 use crate::engine::eval::EvalOptions;
 use crate::engine::jobs::{self, EvalJob};
@@ -63,6 +64,9 @@ pub struct LabOptions {
     pub embedder: Option<Arc<dyn Embedder>>,
     /// Where the model picker finds models and how it opens one (none: no picker).
     pub models: Option<Arc<dyn Models>>,
+    /// How an evaluation builds a backend per model and adapter it varies (none: it varies
+    /// neither).
+    pub backends: Option<Arc<dyn Backends>>,
 }
 
 /// The models the lab can switch to, and how to open one: given by the face that built the
@@ -115,6 +119,7 @@ pub async fn run_lab(
         backend,
         opts.embedder,
         opts.models,
+        opts.backends,
     )
     .await;
     let _ = crossterm::execute!(
@@ -149,6 +154,7 @@ struct Executor {
     backend: Option<Arc<dyn Backend>>,
     embedder: Option<Arc<dyn Embedder>>,
     models: Option<Arc<dyn Models>>,
+    backends: Option<Arc<dyn Backends>>,
     /// Where a model switch delivers the new backend (the event loop installs it).
     switched: mpsc::UnboundedSender<BackendResult>,
     cancel: Option<CancellationToken>,
@@ -165,6 +171,8 @@ struct Executor {
 /// What a long job of the lab runs with, and where it reports.
 pub struct JobContext {
     pub backend: Arc<dyn Backend>,
+    /// Builds the backends of the models and adapters an evaluation varies.
+    pub backends: Option<Arc<dyn Backends>>,
     pub embedder: Option<Arc<dyn Embedder>>,
     pub concurrency: usize,
     /// The sample cache (the user's, in the lab; a test's own in tests).
@@ -220,7 +228,7 @@ pub async fn run_optimize(
 }
 
 /// An evaluation for the lab (what `Effect::StartEval` does): the same job as
-/// `promptlab eval`, over the lab's one backend.
+/// `promptlab eval`, over the lab's backend (and one per model and adapter it varies).
 pub async fn run_eval(
     dataset: std::path::PathBuf,
     vary: Vec<String>,
@@ -228,7 +236,14 @@ pub async fn run_eval(
     ctx: JobContext,
 ) {
     let job = async {
-        let (dataset, variants) = plan::eval_setup(dataset, &vary, &template, &ctx.backend).await?;
+        let (dataset, variants) = plan::eval_setup(
+            dataset,
+            &vary,
+            &template,
+            &ctx.backend,
+            ctx.backends.as_deref(),
+        )
+        .await?;
         Ok::<_, String>(EvalJob {
             dataset,
             variants,
@@ -343,6 +358,7 @@ impl Executor {
                 template,
             } => plan::spawn(
                 self.backend.clone(),
+                self.backends.clone(),
                 self.tx.clone(),
                 job,
                 fields,
@@ -500,9 +516,11 @@ impl Executor {
         let tx = self.tx.clone();
         let embedder = self.embedder.clone();
         let cache = self.cache.clone();
+        let backends = self.backends.clone();
         Some(async move {
             JobContext {
                 backend,
+                backends,
                 embedder,
                 concurrency,
                 cache: cache.get_or_init(default_cache).await.clone(),
@@ -554,6 +572,7 @@ async fn event_loop(
     mut backend_rx: oneshot::Receiver<BackendResult>,
     embedder: Option<Arc<dyn Embedder>>,
     models: Option<Arc<dyn Models>>,
+    backends: Option<Arc<dyn Backends>>,
 ) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let (switched, mut switched_rx) = mpsc::unbounded_channel::<BackendResult>();
@@ -566,6 +585,7 @@ async fn event_loop(
         backend: None,
         embedder,
         models,
+        backends,
         switched,
         cancel: None,
         tx,

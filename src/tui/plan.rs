@@ -9,27 +9,38 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::msg::{JobForm, Msg};
-use crate::backend::Backend;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use crate::backend::{Backend, Embedder};
 use crate::core::ape::SearchOptions;
+use crate::core::extract::AnswerSpec;
 use crate::core::template::Template;
 use crate::core::variants::parse_vary;
+use crate::engine::backends::{Backends, Built, Grid, Server, grid};
 use crate::engine::eval::{EvalOptions, Variant, variants};
 use crate::engine::jobs;
 use crate::engine::optimize::Search;
 use crate::store::dataset::Dataset;
 
-/// The dataset and variants of a lab evaluation: `vary` over `template`, every variant on the
-/// lab's one backend.
+/// The dataset and variants of a lab evaluation: `vary` over `template`, on the lab's
+/// `backend`, and on one built by `backends` for each model and adapter varied (without
+/// `backends` the lab varies neither).
 pub async fn eval_setup(
     dataset: PathBuf,
     vary: &[String],
     template: &Template,
     backend: &Arc<dyn Backend>,
+    backends: Option<&dyn Backends>,
 ) -> Result<(Dataset, Vec<Variant>), String> {
     let vary = parse_vary(vary)?;
     let data = jobs::load(dataset, false, None).await?;
+    let grid = match backends {
+        Some(b) => grid(b, &vary, Some(backend)).await?,
+        None => Grid::from([((String::new(), String::new()), backend.clone())]),
+    };
     let variants = variants(template, &vary, |model, lora| {
-        (model.is_empty() && lora.is_empty()).then(|| backend.clone())
+        grid.get(&(model.to_string(), lora.to_string())).cloned()
     })
     .map_err(|e| {
         format!(
@@ -67,7 +78,34 @@ pub async fn examples_setup(
     Ok((data, variants))
 }
 
-/// The prompt search of the lab over `template`, set up as `promptlab optimize` sets it up.
+/// The grid of a plan line: every model and adapter counted on the lab's backend, none
+/// loaded (a plan never waits for a model file), the factory's own checks kept.
+struct Planning<'a> {
+    backends: &'a dyn Backends,
+    backend: Arc<dyn Backend>,
+}
+
+impl Backends for Planning<'_> {
+    fn build(&self, _: &str, _: &str) -> BoxFuture<'static, Built> {
+        let backend = self.backend.clone();
+        async move { Ok(backend) }.boxed()
+    }
+    fn has_models(&self) -> Result<bool, String> {
+        self.backends.has_models()
+    }
+    fn embedder(&self, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, String> {
+        self.backends.embedder(spec)
+    }
+    fn knn_embedder(&self) -> Result<Option<Arc<dyn Embedder>>, String> {
+        self.backends.knn_embedder()
+    }
+    fn server(&self) -> Result<Server, String> {
+        self.backends.server()
+    }
+}
+
+/// The prompt search of the lab over `template`, set up as `promptlab optimize` sets it up,
+/// candidates scored with the lab's own N and temperature (as `optimize -n N --temperature T`).
 pub async fn search_setup(
     dataset: PathBuf,
     options: &str,
@@ -77,23 +115,48 @@ pub async fn search_setup(
 ) -> Result<Search, String> {
     let o: SearchOptions = options.parse()?;
     let data = jobs::load(dataset, false, None).await?;
-    jobs::search(backend, template, data, &o, None, None, opts)
+    let s = &template.sampling;
+    jobs::search(
+        backend,
+        template,
+        data,
+        &o,
+        Some(s.n),
+        Some(s.temperature),
+        opts,
+    )
 }
 
 /// The plan line of the job the form `job` describes (`fields`: dataset and options), at
-/// `speed` seconds a path; or why it cannot run.
+/// `speed` seconds a path; or why it cannot run. A lab that varies no model.
 pub async fn plan_line(
+    job: JobForm,
+    fields: (String, String),
+    template: &Template,
+    backend: Arc<dyn Backend>,
+    speed: Option<f64>,
+) -> Result<String, String> {
+    plan_of(job, fields, template, (backend, None), speed).await
+}
+
+/// `plan_line` with the factory of the models and adapters an evaluation varies.
+pub async fn plan_of(
     job: JobForm,
     (dataset, options): (String, String),
     template: &Template,
-    backend: Arc<dyn Backend>,
+    (backend, backends): (Arc<dyn Backend>, Option<Arc<dyn Backends>>),
     speed: Option<f64>,
 ) -> Result<String, String> {
     let path = PathBuf::from(dataset);
     match job {
         JobForm::Eval => {
             let vary: Vec<String> = options.split_whitespace().map(String::from).collect();
-            let (data, variants) = eval_setup(path, &vary, template, &backend).await?;
+            let planning = backends.as_deref().map(|backends| Planning {
+                backends,
+                backend: backend.clone(),
+            });
+            let planning = planning.as_ref().map(|p| p as &dyn Backends);
+            let (data, variants) = eval_setup(path, &vary, template, &backend, planning).await?;
             Ok(crate::engine::plan::eval_plan(&variants, &data.items, false, speed).to_string())
         }
         JobForm::Examples => {
@@ -115,6 +178,7 @@ pub async fn plan_line(
 /// it back as `Msg::Planned` for the fields it was asked for.
 pub fn spawn(
     backend: Option<Arc<dyn Backend>>,
+    backends: Option<Arc<dyn Backends>>,
     tx: mpsc::UnboundedSender<Msg>,
     job: JobForm,
     fields: (String, String),
@@ -129,7 +193,7 @@ pub fn spawn(
                     .await
                     .ok()
                     .flatten();
-                plan_line(job, fields.clone(), &template, backend, speed).await
+                plan_of(job, fields.clone(), &template, (backend, backends), speed).await
             }
         };
         let _ = tx.send(Msg::Planned { fields, plan });

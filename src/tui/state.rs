@@ -54,28 +54,34 @@ impl Setting {
         Setting::Effort,
     ];
 
-    pub fn label(self) -> &'static str {
+    /// Its row in the settings table (`core::settings`): how it is read, stepped and applied.
+    pub fn key(self) -> crate::core::settings::Key {
+        use crate::core::settings::Key;
         match self {
-            Setting::Strategy => "strategy",
-            Setting::N => "N",
-            Setting::EarlyStop => "stop",
-            Setting::Temperature => "temperature",
-            Setting::TopP => "top-p",
-            Setting::TopK => "top-k",
-            Setting::MaxTokens => "max tokens",
-            Setting::Seed => "seed",
-            Setting::Mode => "mode",
-            Setting::Answer => "answer",
-            Setting::Strict => "strict",
-            Setting::Thinking => "thinking",
-            Setting::Effort => "effort",
+            Setting::Strategy => Key::Strategy,
+            Setting::N => Key::N,
+            Setting::EarlyStop => Key::EarlyStop,
+            Setting::Temperature => Key::Temperature,
+            Setting::TopP => Key::TopP,
+            Setting::TopK => Key::TopK,
+            Setting::MaxTokens => Key::MaxTokens,
+            Setting::Seed => Key::Seed,
+            Setting::Mode => Key::Mode,
+            Setting::Answer => Key::Answer,
+            Setting::Strict => Key::Strict,
+            Setting::Thinking => Key::Thinking,
+            Setting::Effort => Key::Effort,
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.key().label()
     }
 
     /// Settings that say how answers are read and voted: they re-vote the run on screen,
     /// a recorded one included.
     pub fn revotes(self) -> bool {
-        matches!(self, Setting::Answer | Setting::Strict)
+        self.key().revotes()
     }
 
     /// Its place in the settings bar.

@@ -3,11 +3,7 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use super::set_strategy;
-use crate::core::early_stop::Rule;
-use crate::core::extract::AnswerKind;
-use crate::core::render::Mode;
-use crate::core::template::{Effort, Example, MAX_N, MAX_TOKENS, MAX_TOP_K, Thinking};
+use crate::core::template::Example;
 use crate::tui::keymap::Action;
 use crate::tui::layout::layout;
 use crate::tui::msg::Effect;
@@ -149,109 +145,24 @@ fn settings_action(s: &mut AppState, a: Action) {
         return;
     }
     s.checkpoint();
-    let sm = &mut s.lab.sampling;
-    let step = |v: f32, d: f32| ((v + if up { d } else { -d }) * 100.0).round() / 100.0;
-    match field {
-        Setting::Strategy => {
-            let next = if up {
-                s.lab.strategy.cycle()
-            } else {
-                s.lab.strategy.cycle_back()
-            };
-            set_strategy(s, next);
-            return;
-        }
-        Setting::N => {
-            sm.n = if up {
-                (sm.n + 1).min(MAX_N)
-            } else {
-                sm.n.saturating_sub(1).max(1)
-            }
-        }
-        Setting::EarlyStop => sm.early_stop = ring(&Rule::PRESETS, sm.early_stop, up),
-        Setting::Temperature => sm.temperature = step(sm.temperature, 0.1).clamp(0.0, 2.0),
-        Setting::TopP => sm.top_p = step(sm.top_p, 0.05).clamp(0.05, 1.0),
-        Setting::TopK => {
-            sm.top_k = if up {
-                sm.top_k.saturating_add(5).min(MAX_TOP_K)
-            } else {
-                sm.top_k.saturating_sub(5)
-            }
-        }
-        Setting::MaxTokens => {
-            sm.max_tokens = if up {
-                (sm.max_tokens * 2).min(4096)
-            } else {
-                (sm.max_tokens / 2).max(8)
-            }
-        }
-        // Bounded, never wrapping: ↓ at 0 stays at 0.
-        Setting::Seed => {
-            sm.seed = if up {
-                sm.seed.saturating_add(1)
-            } else {
-                sm.seed.saturating_sub(1)
-            }
-        }
-        // ↑ and ↓ walk the same ring in opposite directions.
-        Setting::Mode => {
-            s.lab.mode = ring(
-                &[None, Some(Mode::Chat), Some(Mode::Completion)],
-                s.lab.mode,
-                up,
-            )
-        }
-        Setting::Thinking => sm.thinking = ring(&Thinking::ALL, sm.thinking, up),
-        Setting::Effort => {
-            let efforts = [
-                None,
-                Some(Effort::Low),
-                Some(Effort::Medium),
-                Some(Effort::High),
-            ];
-            sm.reasoning_effort = ring(&efforts, sm.reasoning_effort, up);
-        }
-        Setting::Answer => {
-            s.lab.answer.kind = next_kind(&s.lab.answer, up);
-            // A free-form vote's rule and similarity go with it (typed: `free:usc:0.6`).
-            if s.lab.answer.kind != AnswerKind::Free {
-                s.lab.answer.similarity = None;
-                s.lab.answer.cluster = None;
-            }
-            revote_shown(s);
-        }
-        Setting::Strict => {
-            s.lab.answer.strict = !s.lab.answer.strict;
-            revote_shown(s);
-        }
-    }
-    if !field.revotes() {
+    let mut t = s.lab.template();
+    field.key().step(&mut t, up);
+    take_settings(&mut s.lab, t);
+    if field.revotes() {
+        revote_shown(s);
+    } else {
         s.status = format!("{}: {}", field.label(), setting_value(s, field));
     }
     s.refresh_preview();
 }
 
-/// The answer kind after (or before) `spec`'s, skipping `regex` without a pattern.
-fn next_kind(spec: &crate::core::extract::AnswerSpec, up: bool) -> AnswerKind {
-    let kinds = [
-        AnswerKind::Number,
-        AnswerKind::Choice,
-        AnswerKind::Text,
-        AnswerKind::Regex,
-        AnswerKind::Free,
-    ];
-    let next = ring(&kinds, spec.kind, up);
-    if next == AnswerKind::Regex && spec.pattern.is_none() {
-        return ring(&kinds, next, up);
-    }
-    next
-}
-
-/// The value after (or before) `now` in `values`, round and round.
-fn ring<T: Copy + PartialEq>(values: &[T], now: T, up: bool) -> T {
-    let i = values.iter().position(|v| *v == now).unwrap_or(0);
-    let n = values.len();
-    values[if up { (i + 1) % n } else { (i + n - 1) % n }]
+/// The settings of `t` (a copy of the lab's template, changed through the settings table)
+/// taken back into the lab.
+fn take_settings(lab: &mut crate::tui::state::Lab, t: crate::core::template::Template) {
+    lab.strategy = t.strategy;
+    lab.answer = t.answer;
+    lab.sampling = t.sampling;
+    lab.mode = t.mode;
 }
 
 /// Enter on a setting: a small field to type its value into.
@@ -275,25 +186,7 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
 
 /// A setting's value as the settings bar and the typed field show it.
 pub(in crate::tui) fn setting_value(s: &AppState, field: Setting) -> String {
-    let sm = &s.lab.sampling;
-    match field {
-        Setting::Strategy => s.lab.strategy.to_string(),
-        Setting::N => sm.n.to_string(),
-        Setting::EarlyStop => sm.early_stop.to_string(),
-        Setting::Temperature => format!("{}", sm.temperature),
-        Setting::TopP => format!("{}", sm.top_p),
-        Setting::TopK => sm.top_k.to_string(),
-        Setting::MaxTokens => sm.max_tokens.to_string(),
-        Setting::Seed => sm.seed.to_string(),
-        Setting::Mode => s.lab.mode.map_or("auto", Mode::as_str).to_string(),
-        Setting::Thinking => sm.thinking.as_str().to_string(),
-        Setting::Effort => sm
-            .reasoning_effort
-            .map_or("default", Effort::as_str)
-            .to_string(),
-        Setting::Answer => s.lab.answer.short(),
-        Setting::Strict => if s.lab.answer.strict { "on" } else { "off" }.to_string(),
-    }
+    field.key().value(&s.lab.template())
 }
 
 /// Sets setting `field` from typed text, within its bounds, or says what it accepts.
@@ -302,72 +195,17 @@ pub(in crate::tui) fn set_typed(
     field: Setting,
     typed: &str,
 ) -> Result<(), String> {
-    fn num<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
-        typed: &str,
-        name: &str,
-        lo: T,
-        hi: T,
-    ) -> Result<T, String> {
-        typed
-            .parse::<T>()
-            .ok()
-            .filter(|v| *v >= lo && *v <= hi)
-            .ok_or_else(|| format!("{name}: a number from {lo} to {hi}, got `{typed}`"))
-    }
-    let mut next = s.lab.clone();
-    let sm = &mut next.sampling;
-    match field {
-        Setting::Strategy => {
-            next.strategy = typed
-                .parse()
-                .map_err(|e: String| format!("strategy: {e}"))?
-        }
-        Setting::N => sm.n = num(typed, "N", 1, MAX_N)?,
-        Setting::EarlyStop => sm.early_stop = typed.parse()?,
-        Setting::Temperature => sm.temperature = num(typed, "temperature", 0.0, 2.0)?,
-        Setting::TopP => sm.top_p = num(typed, "top-p", 0.01, 1.0)?,
-        Setting::TopK => sm.top_k = num(typed, "top-k (0: off)", 0, MAX_TOP_K)?,
-        Setting::MaxTokens => sm.max_tokens = num(typed, "max tokens", 1, MAX_TOKENS)?,
-        Setting::Seed => sm.seed = num(typed, "seed", 0, u64::MAX)?,
-        Setting::Mode => {
-            next.mode = match typed {
-                "auto" | "" => None,
-                m => Some(m.parse().map_err(|e: String| format!("mode: {e}"))?),
-            }
-        }
-        Setting::Thinking => {
-            sm.thinking = typed
-                .parse()
-                .map_err(|e: String| format!("thinking: {e}"))?
-        }
-        Setting::Effort => {
-            sm.reasoning_effort = match typed {
-                "default" | "" => None,
-                e => Some(e.parse().map_err(|e: String| format!("effort: {e}"))?),
-            }
-        }
-        Setting::Answer => {
-            if typed.trim() == "regex" && next.answer.pattern.is_none() {
-                return Err("answer: regex needs a pattern in the template".into());
-            }
-            next.answer = next
-                .answer
-                .with_short(typed)
-                .map_err(|e| format!("answer: {e}"))?;
-        }
-        Setting::Strict => {
-            next.answer.strict = match typed.trim() {
-                "on" | "true" | "strict" => true,
-                "off" | "false" | "flexible" => false,
-                _ => return Err(format!("strict: on or off, got `{typed}`")),
-            }
-        }
-    }
-    if next.template() == s.lab.template() {
+    let before = s.lab.template();
+    let mut t = before.clone();
+    field
+        .key()
+        .set(&mut t, typed)
+        .map_err(|e| format!("{}: {e}", field.label()))?;
+    if t == before {
         return Ok(());
     }
     s.checkpoint();
-    s.lab = next;
+    take_settings(&mut s.lab, t);
     // The answer kind and strictness re-vote the shown run (so they work while browsing too).
     if field.revotes() {
         revote_shown(s);

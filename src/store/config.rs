@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::BackendKind;
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -24,9 +22,9 @@ pub struct Config {
     /// The embedding GGUF of free-form votes clustered by `embed`.
     #[serde(default)]
     pub embed_model: Option<PathBuf>,
-    /// N samples of one prompt in one request (`n`): auto, on or off.
+    /// N samples of one prompt in one request (`n`): auto, on or off (read by `app`).
     #[serde(default)]
-    pub server_n: Option<crate::backend::openai::ServerN>,
+    pub server_n: Option<String>,
     #[serde(default)]
     pub concurrency: Option<usize>,
     #[serde(default)]
@@ -36,7 +34,7 @@ pub struct Config {
     #[serde(default)]
     pub split: Option<u16>,
     /// Key bindings of the lab: action -> keys, e.g. `run: [f5, ctrl-g]` (the action names
-    /// are read by the lab, `app::lab_keys`).
+    /// are mapped to the lab's actions by `app::lab_keys`).
     #[serde(default)]
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -48,7 +46,7 @@ impl Config {
     }
 
     pub fn path() -> Option<PathBuf> {
-        crate::store::config_file()
+        super::config_file()
     }
 
     /// Loads the config file if there is one; a broken file is an error, not silently ignored.
@@ -56,22 +54,18 @@ impl Config {
         let Some(path) = Self::path() else {
             return Ok(Config::default());
         };
-        match crate::store::read_text(&path) {
-            Ok(text) => crate::store::parse_yaml(&text, &path.display().to_string())
-                .map_err(|e| e.to_string()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(format!("{}: {e}", path.display())),
-        }
-    }
-
-    pub fn backend_kind(&self) -> Result<Option<BackendKind>, String> {
-        match self.backend.as_deref() {
-            None => Ok(None),
-            Some("local") => Ok(Some(BackendKind::Local)),
-            Some("openai") => Ok(Some(BackendKind::Openai)),
-            Some("scripted") => Ok(Some(BackendKind::Scripted)),
+        let config: Config = match super::read_text(&path) {
+            Ok(text) => {
+                super::parse_yaml(&text, &path.display().to_string()).map_err(|e| e.to_string())?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        match config.server_n.as_deref() {
+            None | Some("auto" | "on" | "off") => Ok(config),
             Some(other) => Err(format!(
-                "config: unknown backend `{other}` (local, openai or scripted)"
+                "{}: server_n: unknown `{other}` (auto, on or off)",
+                path.display()
             )),
         }
     }

@@ -1,25 +1,112 @@
-//! Picks and builds the backend from flags, environment and config.
+//! Picks and builds the backend from flags, environment and config: `Factory` is what `cli`'s
+//! commands and the lab are handed (`engine::backends::Backends`), so neither face knows how a
+//! backend is built.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::config::Config;
 use clap::ValueEnum;
+use futures::FutureExt;
+use futures::future::BoxFuture;
 
-use super::{BackendArgs, BackendKind};
-use crate::backend::openai::{OpenAiBackend, OpenAiSettings};
+use crate::backend::openai::{OpenAiBackend, OpenAiSettings, ServerN};
 use crate::backend::scripted::{Script, ScriptedBackend};
 use crate::backend::{Backend, Embedder};
 use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::free::ClusterRule;
 use crate::core::record::host_of;
 use crate::core::render::Mode;
+use crate::engine::backends::{Backends, Built, Server};
+use crate::store::config::Config;
+
+pub use crate::cli::{BackendArgs, BackendKind};
+
+/// The backends of one command: its flags, merged with the config file the first time a
+/// backend is asked for (a command that needs none never reads it).
+pub struct Factory {
+    given: BackendArgs,
+    resolved: OnceLock<Result<Resolved, String>>,
+}
+
+impl Factory {
+    pub fn new(given: &BackendArgs) -> Factory {
+        Factory {
+            given: given.clone(),
+            resolved: OnceLock::new(),
+        }
+    }
+
+    /// A factory for flags already merged with the config.
+    pub fn of(resolved: Resolved) -> Factory {
+        Factory {
+            given: resolved.args.clone(),
+            resolved: OnceLock::from(Ok(resolved)),
+        }
+    }
+
+    pub fn resolved(&self) -> Result<&Resolved, String> {
+        self.resolved
+            .get_or_init(|| resolve(&self.given, &Config::load()?))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl Backends for Factory {
+    fn build(&self, model: &str, lora: &str) -> BoxFuture<'static, Built> {
+        let r = self.resolved().cloned().and_then(|r| r.with(model, lora));
+        async move { build(&r?).await }.boxed()
+    }
+
+    fn has_models(&self) -> Result<bool, String> {
+        Ok(self.resolved()?.kind != BackendKind::Scripted)
+    }
+
+    fn embedder(&self, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, String> {
+        embedder(self.resolved()?, spec)
+    }
+
+    fn knn_embedder(&self) -> Result<Option<Arc<dyn Embedder>>, String> {
+        knn_embedder(self.resolved()?)
+    }
+
+    fn server(&self) -> Result<Server, String> {
+        let a = &self.resolved()?.args;
+        Ok(Server {
+            base_url: a.base_url.clone(),
+            api_key: a.api_key.clone(),
+        })
+    }
+}
 
 /// Flags merged with the config file.
 #[derive(Clone)]
 pub struct Resolved {
     pub kind: BackendKind,
     pub args: BackendArgs,
+}
+
+impl Resolved {
+    /// These flags with another model (a server's model, or the local backend's GGUF file) and
+    /// another adapter (`none`: without); `""` keeps each as it is.
+    pub fn with(mut self, model: &str, lora: &str) -> Result<Resolved, String> {
+        if !model.is_empty() {
+            match self.kind {
+                BackendKind::Local => self.args.model_path = Some(model.into()),
+                _ => self.args.model = Some(model.to_string()),
+            }
+        }
+        if !lora.is_empty() {
+            if self.kind != BackendKind::Local {
+                return Err(
+                    "--vary lora needs the local backend (a server names its adapters as models)"
+                        .into(),
+                );
+            }
+            self.args.lora = (lora != "none").then(|| lora.into());
+        }
+        Ok(self)
+    }
 }
 
 pub fn resolve(given: &BackendArgs, config: &Config) -> Result<Resolved, String> {
@@ -38,9 +125,15 @@ pub fn resolve(given: &BackendArgs, config: &Config) -> Result<Resolved, String>
     }
     args.model_path = args.model_path.or_else(|| config.model_path.clone());
     args.embed_model = args.embed_model.or_else(|| config.embed_model.clone());
-    args.server_n = args.server_n.or(config.server_n);
+    args.server_n = match (args.server_n, config.server_n.as_deref()) {
+        (Some(n), _) => Some(n),
+        (None, Some(n)) => Some(
+            ServerN::from_str(n, true).map_err(|_| format!("config: unknown server_n `{n}`"))?,
+        ),
+        (None, None) => None,
+    };
     args.logprobs |= config.logprobs.unwrap_or(false);
-    let kind = match (args.backend, config.backend_kind()?) {
+    let kind = match (args.backend, backend_kind(config)?) {
         (Some(k), _) => k,
         (None, _) if args.script.is_some() => BackendKind::Scripted,
         (None, _) if args.base_url.is_some() && args.model_path.is_none() => BackendKind::Openai,
@@ -49,6 +142,19 @@ pub fn resolve(given: &BackendArgs, config: &Config) -> Result<Resolved, String>
     };
     refuse_foreign_flags(kind, given)?;
     Ok(Resolved { kind, args })
+}
+
+/// The config file's `backend:`.
+fn backend_kind(config: &Config) -> Result<Option<BackendKind>, String> {
+    match config.backend.as_deref() {
+        None => Ok(None),
+        Some("local") => Ok(Some(BackendKind::Local)),
+        Some("openai") => Ok(Some(BackendKind::Openai)),
+        Some("scripted") => Ok(Some(BackendKind::Scripted)),
+        Some(other) => Err(format!(
+            "config: unknown backend `{other}` (local, openai or scripted)"
+        )),
+    }
 }
 
 /// A flag given on the command line that the chosen backend would ignore is refused: a run
@@ -131,19 +237,6 @@ pub async fn openai(a: &BackendArgs) -> Result<OpenAiBackend, String> {
     s.server_n = a.server_n.unwrap_or_default();
     s.server_n_memory = crate::store::cache_dir().map(|d| d.join("server-n.json"));
     OpenAiBackend::new(s).map_err(|e| e.to_string())
-}
-
-/// A timeout flag's seconds: more than 0 (a wait of nothing would fail every request) and at
-/// most a day.
-pub fn seconds(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| "not a number of seconds".to_string())?;
-    if !(secs > 0.0 && secs <= 86_400.0) {
-        return Err("give more than 0 and at most 86400 seconds".into());
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// The first model the server lists, for servers that host one model (llama.cpp, vLLM).
