@@ -125,6 +125,7 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
     let ctx = JobContext {
         backend,
         embedder: None,
+        backends: None,
         concurrency: 4,
         cache: None,
         cancel: CancellationToken::new(),
