@@ -116,10 +116,7 @@ pub async fn eval(args: EvalArgs) -> Result<bool, String> {
     let resolved = backend::resolve(&args.backend, &config)?;
     let knn = crate::core::template::Select::knn(base.select).is_some()
         || vary.iter().any(|(k, _)| k == "select");
-    let embedder = match backend::embedder(&resolved, &base.answer)? {
-        None if knn => backend::knn_embedder(&resolved)?,
-        e => e,
-    };
+    let embedder = backend::knn_or_answer_embedder(&resolved, &base.answer, knn)?;
 
     let backends = build_backends(&resolved, &vary).await?;
     let variants = variants(&base, &vary, |model, lora| {
