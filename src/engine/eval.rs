@@ -16,7 +16,7 @@ use crate::core::chart::Series;
 use crate::core::early_stop::{Rule, Simulated, simulate};
 use crate::core::evaluation::{VariantStats, cell};
 use crate::core::extract::{AnswerKind, AnswerSpec};
-use crate::core::free::{self, ClusterRule};
+use crate::core::free::ClusterRule;
 use crate::core::metrics::{maj_at_k, majority_correct};
 use crate::core::record::{PathRecord, RunResult, Voting};
 use crate::core::render::Mode;
@@ -481,11 +481,7 @@ async fn eval_item(
         Err(e) => return failed_item(item, e),
     };
     plan.cache = cache;
-    // Answers are embedded only where they vote by `embed` (a kNN embedder chose the examples).
-    let spec = &template.answer;
-    plan.embedder = embedder
-        .clone()
-        .filter(|_| spec.kind == AnswerKind::Free && spec.cluster() == ClusterRule::Embed);
+    plan.embedder = answer_embedder(&embedder, &template.answer);
     plan.cache_only = cache_only;
     plan.score_memo = Some(score_memo);
     if what_if.is_some() {
@@ -520,7 +516,7 @@ async fn eval_item(
     let question = item.input.trim();
     let answers: Vec<Option<String>> = result.voting(&spec, question).labels(&used);
     let accepted = if spec.kind == AnswerKind::Free {
-        free_accepted(
+        super::accepted::free_accepted(
             &spec,
             embedder.as_deref(),
             question,
@@ -542,6 +538,8 @@ async fn eval_item(
         None => answers.first().and_then(Option::as_deref),
     };
     let first_correct = first_answer.is_some_and(|a| accepted.iter().any(|t| t == a));
+    let uncalibrated_correct =
+        super::scored::uncalibrated_correct(&result, &extractor, question, &accepted);
     ItemResult {
         id: item.id.clone(),
         target: item.targets.clone(),
@@ -574,19 +572,21 @@ async fn eval_item(
             .filtered_winner
             .as_ref()
             .map(|w| accepted.contains(w)),
-        uncalibrated_correct: result
-            .scored
-            .as_deref()
-            .filter(|s| !s.calibrated.is_empty())
-            .map(|s| {
-                let answer =
-                    super::scored::answer_of(&s.options[s.uncalibrated_pick], &extractor, question);
-                answer.is_some_and(|a| accepted.contains(&a))
-            }),
+        uncalibrated_correct,
         accepted,
         paths: result.paths,
         greedy,
     }
+}
+
+/// The embedder a plan embeds its answers with: only where they vote by `embed` (a kNN
+/// embedder may have chosen the examples, for answers of any kind).
+fn answer_embedder(
+    embedder: &Option<Arc<dyn Embedder>>,
+    spec: &AnswerSpec,
+) -> Option<Arc<dyn Embedder>> {
+    let votes_by_embed = spec.kind == AnswerKind::Free && spec.cluster() == ClusterRule::Embed;
+    embedder.clone().filter(|_| votes_by_embed)
 }
 
 /// The first path of a run (the greedy sample of an item).
@@ -611,57 +611,6 @@ fn item_correct(
     } else {
         majority_correct(refs, accepted)
     }
-}
-
-/// The labels among `answers` that are alike one of the targets under the spec's rule and
-/// similarity (the targets themselves included): the accepted answers of a free-form item.
-/// `embed` compares embeddings where the embedder gives them, else overlap; `usc` compares by
-/// overlap (its selector picks a path, it does not judge likeness).
-async fn free_accepted(
-    spec: &AnswerSpec,
-    embedder: Option<&dyn Embedder>,
-    question: &str,
-    paths: &[&PathRecord],
-    answers: &[Option<String>],
-    targets: &[String],
-) -> Vec<String> {
-    let threshold = spec.similarity();
-    let question = free::Words::of(question);
-    let mut target_embeddings = Vec::new();
-    if let (ClusterRule::Embed, Some(e)) = (spec.cluster(), embedder) {
-        for t in targets {
-            target_embeddings.push(e.embed(t).await.ok());
-        }
-    }
-    let mut accepted: Vec<String> = targets.to_vec();
-    for (label, path) in answers.iter().zip(paths) {
-        let Some(label) = label else { continue };
-        if accepted.contains(label) {
-            continue;
-        }
-        // The label's own path (a label is the answer of one of the paths).
-        let own = paths
-            .iter()
-            .find(|p| p.voted_answer() == Some(label.as_str()))
-            .unwrap_or(path);
-        let words = free::Words::of(label).answering(&question);
-        let alike = targets.iter().enumerate().any(|(k, t)| {
-            let target = free::Words::of(t).answering(&question);
-            let embedded = (
-                own.embedding.as_deref(),
-                target_embeddings.get(k).and_then(Option::as_ref),
-            );
-            match embedded {
-                _ if free::numbers_differ(&words, &target) => false,
-                (Some(a), Some(b)) => free::cosine(a, b) >= threshold,
-                _ => free::overlap(&words, &target) >= threshold,
-            }
-        });
-        if alike {
-            accepted.push(label.clone());
-        }
-    }
-    accepted
 }
 
 /// The share of items where `right` says yes (`None` unless it says for every item).

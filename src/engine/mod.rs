@@ -23,6 +23,7 @@ use crate::core::render::{Mode, Prompt, Rendered, answer_trigger, render};
 use crate::core::strategy::{PathMachine, SampleSpec, Step};
 use crate::core::template::{Sampling, Strategy, Template};
 
+mod accepted;
 pub mod backends;
 pub mod batch;
 pub mod batches;

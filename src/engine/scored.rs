@@ -98,6 +98,21 @@ pub fn answer_of(option: &str, extractor: &Extractor, query: &str) -> Option<Str
     path.answer
 }
 
+/// Whether the options' plain argmax, before calibration, was right (calibrated runs only).
+pub fn uncalibrated_correct(
+    result: &RunResult,
+    extractor: &Extractor,
+    query: &str,
+    accepted: &[String],
+) -> Option<bool> {
+    let s = result
+        .scored
+        .as_deref()
+        .filter(|s| !s.calibrated.is_empty())?;
+    let answer = answer_of(&s.options[s.uncalibrated_pick], extractor, query);
+    Some(answer.is_some_and(|a| accepted.contains(&a)))
+}
+
 pub(super) async fn run(
     backend: Arc<dyn Backend>,
     plan: Arc<RunPlan>,
