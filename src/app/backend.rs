@@ -366,18 +366,6 @@ pub fn knn_embedder(r: &Resolved) -> Result<Option<Arc<dyn Embedder>>, String> {
         .transpose()
 }
 
-/// The embedder free-form answers need (`embedder`), else kNN selection's when `knn`.
-pub fn knn_or_answer_embedder(
-    r: &Resolved,
-    spec: &AnswerSpec,
-    knn: bool,
-) -> Result<Option<Arc<dyn Embedder>>, String> {
-    match embedder(r, spec)? {
-        None if knn => knn_embedder(r),
-        e => Ok(e),
-    }
-}
-
 #[cfg(feature = "local")]
 /// The embedding model at `path`, run in process.
 pub fn local_embedder(path: &std::path::Path) -> Result<Arc<dyn Embedder>, String> {
