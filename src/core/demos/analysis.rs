@@ -40,8 +40,8 @@ pub struct Report {
 #[serde(tag = "analysis", rename_all = "snake_case")]
 pub enum Analysis {
     LeaveOneOut { contributions: Vec<Contribution> },
-    Labels(Labels),
-    Order(OrderSpread),
+    Labels(Box<Labels>),
+    Order(Box<OrderSpread>),
 }
 
 /// What one example adds: the given set's accuracy minus the accuracy without it, paired on
@@ -141,9 +141,9 @@ pub fn analyse(t: &Template, scored: &[Scored], seed: u64) -> Report {
         if !loo.is_empty() {
             analyses.push(Analysis::LeaveOneOut { contributions: loo });
         }
-        analyses.push(Analysis::Labels(labels(g, scored)));
+        analyses.push(Analysis::Labels(Box::new(labels(g, scored))));
         if let Some(o) = order(g, scored, seed) {
-            analyses.push(Analysis::Order(o));
+            analyses.push(Analysis::Order(Box::new(o)));
         }
     }
     Report {
@@ -273,15 +273,15 @@ fn words(control: Control, p: &Paired, p_holm: f64) -> String {
         (Control::Random, true, false) => {
             format!("random labels score {moved} than gold: check your labels")
         }
-        (Control::Random, false, _) => format!(
-            "this model does not read your labels: random labels score {within} of gold"
-        ),
+        (Control::Random, false, _) => {
+            format!("this model does not read your labels: random labels score {within} of gold")
+        }
         (Control::Flipped, true, true) => {
             format!("this model reads your labels: flipped labels score {moved} than gold")
         }
-        (Control::Flipped, true, false) => format!(
-            "flipped labels score {moved} than gold: are your labels the right way round?"
-        ),
+        (Control::Flipped, true, false) => {
+            format!("flipped labels score {moved} than gold: are your labels the right way round?")
+        }
         (Control::Flipped, false, _) => {
             format!("this model does not follow flipped labels: they score {within} of gold")
         }

@@ -24,7 +24,7 @@ pub fn contributions(s: &AppState) -> Option<&[Contribution]> {
 }
 
 /// Cells on each side of a contribution bar's zero.
-const HALF: usize = 4;
+const HALF: usize = 3;
 
 /// An example's contribution beside it: points and interval, then a signed bar (to the right
 /// when it helps, to the left, red, when removing it scored higher) scaled to the largest.
@@ -32,7 +32,10 @@ fn contribution_spans(c: &Contribution, scale: f64) -> Vec<Span<'static>> {
     let Some(p) = c.paired else {
         return vec![Span::raw(format!("{:>BAR$}", "-"))];
     };
-    let pts = |x: f64| format!("{:+.0}", x * 100.0).replace('-', "−");
+    let pts = |x: f64| match (x * 100.0).round() {
+        0.0 => "0".to_string(),
+        v => format!("{v:+.0}").replace('-', "−"),
+    };
     let cells = ((p.diff.abs() / scale) * HALF as f64).round() as usize;
     let cells = cells.min(HALF);
     let colour = if c.removal_helps {
@@ -47,7 +50,7 @@ fn contribution_spans(c: &Contribution, scale: f64) -> Vec<Span<'static>> {
     };
     let figures = format!("{:>4} [{},{}]", pts(p.diff), pts(p.low), pts(p.high));
     vec![
-        Span::styled(format!(" {figures:>16} "), Style::default().fg(colour)),
+        Span::styled(format!(" {figures:>14} "), Style::default().fg(colour)),
         Span::styled(left, Style::default().fg(colour)),
         Span::styled("│", Style::default().fg(Color::DarkGray)),
         Span::styled(right, Style::default().fg(colour)),
@@ -55,7 +58,7 @@ fn contribution_spans(c: &Contribution, scale: f64) -> Vec<Span<'static>> {
 }
 
 /// The width of a contribution column.
-const BAR: usize = 18 + 2 * HALF + 1;
+const BAR: usize = 16 + 2 * HALF + 1;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     let ex = &s.lab.examples;
