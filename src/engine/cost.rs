@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use super::eval::ItemResult;
 use crate::backend::Backend;
+use crate::core::record::PathRecord;
 
 /// Column names of `Cost::cells`.
 pub const COSTS: [&str; 4] = ["prompt/q", "s/item", "training", "adapter"];
@@ -35,14 +35,19 @@ pub struct Making {
 }
 
 impl Cost {
-    pub fn of(per_item: &[ItemResult], elapsed_ms: u64, making: Making) -> Cost {
-        let mut items = 0usize;
-        let mut prompt = 0u64;
-        for i in per_item {
-            if i.all_paths().next().is_some() {
+    /// From each item's paths (none: an item never sampled) and the variant's wall time.
+    pub fn of<'a>(
+        per_item: impl IntoIterator<Item = Vec<&'a PathRecord>>,
+        elapsed_ms: u64,
+        making: Making,
+    ) -> Cost {
+        let (mut all, mut items, mut prompt) = (0usize, 0usize, 0u64);
+        for paths in per_item {
+            all += 1;
+            if !paths.is_empty() {
                 items += 1;
-                prompt += i
-                    .all_paths()
+                prompt += paths
+                    .iter()
                     .map(|p| u64::from(p.usage().prompt_tokens))
                     .sum::<u64>();
             }
@@ -53,7 +58,7 @@ impl Cost {
             } else {
                 prompt as f64 / items as f64
             },
-            seconds_per_item: elapsed_ms as f64 / 1000.0 / per_item.len().max(1) as f64,
+            seconds_per_item: elapsed_ms as f64 / 1000.0 / all.max(1) as f64,
             training_seconds: making.training_seconds,
             adapter_bytes: making.adapter_bytes,
         }
@@ -112,17 +117,10 @@ pub fn making(backend: &dyn Backend) -> Making {
 mod tests {
     use super::*;
     use crate::core::Stage;
-    use crate::core::record::{PathRecord, StageRecord};
+    use crate::core::record::StageRecord;
 
-    fn item(prompts: &[u32]) -> ItemResult {
-        let item = crate::store::dataset::Item {
-            id: "i".into(),
-            input: "q".into(),
-            targets: vec!["1".into()],
-        };
-        let mut r = super::super::eval::failed_item(&item, String::new());
-        r.error = None;
-        r.paths = prompts
+    fn item(prompts: &[u32]) -> Vec<PathRecord> {
+        prompts
             .iter()
             .enumerate()
             .map(|(k, &t)| {
@@ -134,21 +132,23 @@ mod tests {
                 }];
                 p
             })
-            .collect();
-        r
+            .collect()
+    }
+
+    fn of(items: &[Vec<PathRecord>], making: Making) -> Cost {
+        Cost::of(items.iter().map(|i| i.iter().collect()), 6000, making)
     }
 
     #[test]
     fn a_query_costs_all_its_samples_prompts_and_unsampled_items_do_not_count() {
         // Two items of two samples (100 + 100, 40 + 60 prompt tokens), one never sampled.
         let items = [item(&[100, 100]), item(&[40, 60]), item(&[])];
-        let c = Cost::of(&items, 6000, Making::default());
+        let c = of(&items, Making::default());
         assert_eq!(c.prompt_tokens_per_query, 150.0);
         assert_eq!(c.seconds_per_item, 2.0);
         assert_eq!(c.cells(), ["150", "2.00s", "-", "-"].map(String::from));
-        let made = Cost::of(
+        let made = of(
             &items,
-            6000,
             Making {
                 training_seconds: Some(185.0),
                 adapter_bytes: Some(3_200_000),
@@ -158,10 +158,7 @@ mod tests {
             made.cells()[2..],
             ["3m05s".to_string(), "3.2 MB".to_string()]
         );
-        assert_eq!(
-            Cost::of(&[], 0, Making::default()).prompt_tokens_per_query,
-            0.0
-        );
+        assert_eq!(of(&[], Making::default()).prompt_tokens_per_query, 0.0);
         assert_eq!(duration(7300.0), "2h01m");
     }
 }

@@ -435,7 +435,7 @@ fn what_if(per_item: &[ItemResult], rule: &Rule, orders: usize, seed: u64) -> Si
 }
 
 /// An item that could not be scored.
-pub(super) fn failed_item(item: &Item, error: String) -> ItemResult {
+fn failed_item(item: &Item, error: String) -> ItemResult {
     ItemResult {
         id: item.id.clone(),
         target: item.targets.clone(),
@@ -680,7 +680,11 @@ fn summarize(
         strict_flexible: (v.template.answer.kind != AnswerKind::Free)
             .then(|| StrictFlexible::of(per_item.iter().map(|i| i.readings.unwrap_or_default())))
             .flatten(),
-        cost: super::cost::Cost::of(&per_item, elapsed_ms, super::cost::making(&*v.backend)),
+        cost: super::cost::Cost::of(
+            per_item.iter().map(|i| i.all_paths().collect()),
+            elapsed_ms,
+            super::cost::making(&*v.backend),
+        ),
         answers_from: Some(v.template.calibrate).filter(|c| !c.is_none()),
         accuracy_uncalibrated: share_of(&per_item, |i| i.uncalibrated_correct),
         per_item,
