@@ -7,16 +7,16 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use crate::store::config::Config;
 use super::run::apply_overrides;
 use super::{BackendArgs, PromptArgs};
-use crate::engine::backends::Backends;
 use crate::core::demos::{Analysis, Contribution, Labels, OrderSpread, Settings};
 use crate::core::display::visible;
 use crate::core::evaluation::cell;
 use crate::core::stats::{Estimate, points};
+use crate::engine::backends::Backends;
 use crate::engine::eval::{EvalOptions, Variant};
 use crate::engine::examples::{Analysed, ExamplesJob};
+use crate::store::config::Config;
 
 #[derive(Debug, Clone, Args)]
 pub struct ExamplesArgs {

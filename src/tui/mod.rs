@@ -5,6 +5,7 @@
 
 pub mod columns;
 pub mod demos;
+mod jobs;
 pub mod keymap;
 pub mod layout;
 pub mod msg;
@@ -32,13 +33,13 @@ use crate::backend::{Backend, Embedder, Readiness};
 use crate::core::template::Template;
 use crate::engine::backends::Backends;
 use crate::engine::cache::Cache;
-use crate::engine::eval::EvalOptions;
-use crate::engine::jobs::{self, EvalJob};
 use crate::engine::{self, EngineEvent};
 use crate::store::session::{Session, list_sessions, load_session};
 use crate::store::template::{list, save_new_template, save_template};
 use crate::store::writer::SessionWriter;
 use futures::future::BoxFuture;
+use jobs::default_cache;
+pub use jobs::{JobContext, run_eval, run_optimize};
 use keymap::Keymap;
 use msg::{Effect, Msg};
 pub use state::ModelChoice;
@@ -166,99 +167,6 @@ struct Executor {
     /// The user's sample cache, opened by the first run or job that needs it and shared by
     /// every one after (runs, evaluations and searches see each other's samples).
     cache: Arc<tokio::sync::OnceCell<Option<Arc<Cache>>>>,
-}
-
-/// What a long job of the lab runs with, and where it reports.
-pub struct JobContext {
-    pub backend: Arc<dyn Backend>,
-    /// Builds the backends of the models and adapters an evaluation varies.
-    pub backends: Option<Arc<dyn Backends>>,
-    pub embedder: Option<Arc<dyn Embedder>>,
-    pub concurrency: usize,
-    /// The sample cache (the user's, in the lab; a test's own in tests).
-    pub cache: Option<Arc<Cache>>,
-    pub cancel: CancellationToken,
-    pub tx: mpsc::UnboundedSender<Msg>,
-}
-
-/// The user's sample cache, opened off the async threads (none when it cannot be opened).
-async fn default_cache() -> Option<Arc<Cache>> {
-    tokio::task::spawn_blocking(Cache::open_default)
-        .await
-        .ok()
-        .and_then(Result::ok)
-}
-
-impl JobContext {
-    /// The evaluation options of a lab job (no separate greedy sample).
-    fn options(&self) -> EvalOptions {
-        EvalOptions {
-            embedder: self.embedder.clone(),
-            ..EvalOptions::new(self.concurrency, self.cache.clone(), self.cancel.clone())
-        }
-    }
-
-    /// The job's events as lab messages.
-    fn report(&self) -> jobs::Report {
-        let tx = self.tx.clone();
-        Arc::new(move |e| {
-            let _ = tx.send(Msg::Job(e));
-        })
-    }
-}
-
-/// A prompt search for the lab (what `Effect::StartOptimize` does): the engine's search over
-/// the lab's current template, set up as `promptlab optimize` sets it up.
-pub async fn run_optimize(
-    dataset: std::path::PathBuf,
-    options: String,
-    template: Template,
-    ctx: JobContext,
-) {
-    let opts = ctx.options();
-    let search = plan::search_setup(dataset, &options, &template, ctx.backend.clone(), opts);
-    match search.await {
-        Ok(search) => {
-            search.run(ctx.report().as_ref()).await;
-        }
-        Err(e) => {
-            let _ = ctx.tx.send(Msg::OptimizeFailed(e));
-        }
-    }
-}
-
-/// An evaluation for the lab (what `Effect::StartEval` does): the same job as
-/// `promptlab eval`, over the lab's backend (and one per model and adapter it varies).
-pub async fn run_eval(
-    dataset: std::path::PathBuf,
-    vary: Vec<String>,
-    template: Template,
-    ctx: JobContext,
-) {
-    let job = async {
-        let (dataset, variants) = plan::eval_setup(
-            dataset,
-            &vary,
-            &template,
-            &ctx.backend,
-            ctx.backends.as_deref(),
-        )
-        .await?;
-        Ok::<_, String>(EvalJob {
-            dataset,
-            variants,
-            opts: ctx.options(),
-            baseline: 0,
-        })
-    };
-    match job.await {
-        Ok(job) => {
-            job.run(&ctx.report()).await;
-        }
-        Err(e) => {
-            let _ = ctx.tx.send(Msg::EvalFailed(e));
-        }
-    }
 }
 
 impl Executor {
