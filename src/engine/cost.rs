@@ -36,20 +36,19 @@ pub struct Making {
 
 impl Cost {
     /// From each item's paths (none: an item never sampled) and the variant's wall time.
-    pub fn of<'a>(
-        per_item: impl IntoIterator<Item = Vec<&'a PathRecord>>,
-        elapsed_ms: u64,
-        making: Making,
-    ) -> Cost {
+    pub fn of<'a, P>(per_item: impl IntoIterator<Item = P>, elapsed_ms: u64, making: Making) -> Cost
+    where
+        P: IntoIterator<Item = &'a PathRecord>,
+    {
         let (mut all, mut items, mut prompt) = (0usize, 0usize, 0u64);
         for paths in per_item {
             all += 1;
-            if !paths.is_empty() {
+            let (n, tokens) = paths.into_iter().fold((0usize, 0u64), |(n, t), p| {
+                (n + 1, t + u64::from(p.usage().prompt_tokens))
+            });
+            if n > 0 {
                 items += 1;
-                prompt += paths
-                    .iter()
-                    .map(|p| u64::from(p.usage().prompt_tokens))
-                    .sum::<u64>();
+                prompt += tokens;
             }
         }
         Cost {
@@ -136,7 +135,7 @@ mod tests {
     }
 
     fn of(items: &[Vec<PathRecord>], making: Making) -> Cost {
-        Cost::of(items.iter().map(|i| i.iter().collect()), 6000, making)
+        Cost::of(items.iter().map(|i| i.iter()), 6000, making)
     }
 
     #[test]

@@ -681,7 +681,7 @@ fn summarize(
             .then(|| StrictFlexible::of(per_item.iter().map(|i| i.readings.unwrap_or_default())))
             .flatten(),
         cost: super::cost::Cost::of(
-            per_item.iter().map(|i| i.all_paths().collect()),
+            per_item.iter().map(|i| i.all_paths()),
             elapsed_ms,
             super::cost::making(&*v.backend),
         ),
