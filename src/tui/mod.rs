@@ -2,6 +2,10 @@
 //! draws without changing anything. The loop selects over terminal events, engine events and
 //! (only while something is happening) a tick; it drains what is queued, then draws once, at
 //! most ~30 times a second while tokens stream, and not at all while idle.
+//!
+//! Popups are rooms (`popups`): one file per popup, each with its state, its keys (returning
+//! a `popups::Step`, which `update::popup` carries out) and its `draw(&self)`. The settings
+//! bar is `state::SETTINGS_BAR`, rows of the one settings table (`core::settings::Key`).
 
 pub mod columns;
 pub mod demos;
