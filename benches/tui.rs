@@ -215,7 +215,7 @@ fn compare_view() {
     let chars: usize = s
         .run
         .as_ref()
-        .map_or(0, |r| r.paths.iter().map(|p| p.text.len()).sum());
+        .map_or(0, |r| r.paths().map(|p| p.text.len()).sum());
     let mut term =
         Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::sink())).expect("terminal");
     term.resize(ratatui::layout::Rect::new(0, 0, 160, 45))

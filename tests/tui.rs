@@ -194,7 +194,7 @@ async fn finished_run_with_tally_and_cluster_filter() {
     finished_run(&mut s).await;
     assert!(!s.is_running());
     let run = s.run.as_ref().unwrap();
-    assert_eq!(run.tally.winner.as_deref(), Some("18"));
+    assert_eq!(run.tally().winner.as_deref(), Some("18"));
     insta::assert_snapshot!("finished_run", draw(&s, 140, 40).backend());
 
     s.focus = Focus::Tally;
@@ -333,7 +333,7 @@ async fn runs_are_recorded_autosaved_browsed_and_compared() {
     press_mod(&mut s, KeyCode::Left, KeyModifiers::ALT);
     assert_eq!(s.history, Some(0));
     assert_eq!(
-        s.run.as_ref().unwrap().paths.len(),
+        s.run.as_ref().unwrap().len(),
         5,
         "run 1 exactly as it was"
     );
@@ -740,11 +740,11 @@ async fn a_reasoning_path_shows_its_thinking_above_its_answer() {
     }
     let run = s.run.as_ref().unwrap();
     assert_eq!(
-        run.tally.winner.as_deref(),
+        run.tally().winner.as_deref(),
         Some("6"),
         "never the thinking's decoy 14"
     );
-    assert!(run.paths[0].thinking.contains("The answer is 14?"));
+    assert!(run.path(0).unwrap().thinking.contains("The answer is 14?"));
     s.focus = Focus::Paths;
     press(&mut s, KeyCode::Enter);
     let screen = format!("{:?}", draw(&s, 120, 30).backend());
@@ -763,8 +763,8 @@ async fn paths_side_by_side_at_every_width() {
     let Some(Popup::ComparePaths(c)) = &s.popup else {
         panic!("no compare view")
     };
-    let winner = s.run.as_ref().unwrap().tally.winner.clone();
-    let first = &s.run.as_ref().unwrap().paths[c.columns[0]];
+    let winner = s.run.as_ref().unwrap().tally().winner.clone();
+    let first = s.run.as_ref().unwrap().path(c.columns[0]).unwrap();
     assert_eq!(
         first.result.as_ref().unwrap().answer,
         winner,
@@ -849,10 +849,10 @@ async fn early_stop_from_the_settings_bar_samples_fewer_paths_and_says_where_it_
     s.lab.sampling.n = 20;
     finished_run(&mut s).await;
     let run = s.run.as_ref().unwrap();
-    let e = run.result.as_ref().unwrap().early_stop.clone().unwrap();
+    let e = run.result().unwrap().early_stop.clone().unwrap();
     assert!(e.settled, "{e:?}");
     // Paths never sampled are not listed (neither as waiting nor as failed).
-    assert_eq!(run.paths.len(), e.samples_used);
+    assert_eq!(run.len(), e.samples_used);
     assert!(e.samples_used < 20);
     let shown = run.early_stop().unwrap();
     assert!(
@@ -877,8 +877,8 @@ async fn free_form_answers_show_as_clusters_with_their_wordings_and_dispersion()
     assert_eq!(s.lab.answer.short(), "free:overlap:0.7");
     finished_run(&mut s).await;
     let run = s.run.as_ref().unwrap();
-    let first = &run.tally.entries[0];
-    assert_eq!(first.votes, 5, "{:?}", run.tally);
+    let first = &run.tally().entries[0];
+    assert_eq!(first.votes, 5, "{:?}", run.tally());
     assert_eq!(first.members.len(), 3);
     let screen = format!("{:?}", draw(&s, 140, 40).backend());
     assert!(screen.contains("3 wordings"), "{screen}");

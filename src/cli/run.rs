@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::output::Report;
 use super::{PromptArgs, RunArgs};
-use crate::core::record::{RunRecord, version};
+use crate::core::record::{Asked, RunRecord};
 use crate::core::settings::Key;
 use crate::core::template::Template;
 use crate::engine::backends::Backends;
@@ -124,17 +124,14 @@ pub async fn run(args: RunArgs, backends: &dyn Backends) -> Result<bool, String>
     if let Some(path) = &args.save {
         let mut lab = template.clone();
         lab.query = Some(plan.query.clone());
-        let record = RunRecord {
+        let asked = Asked {
             timestamp: now_rfc3339(),
-            promptlab: Some(version()),
             template: lab.clone(),
             query: plan.query.clone(),
-            mode: plan.first.prompt.mode(),
             prompt: plan.first.prompt.clone(),
             stop: plan.first.stop.clone(),
-            backend: info.clone(),
-            result,
         };
+        let record = RunRecord::new(asked, info.clone(), result);
         let runs = append_run(path, &lab, record).map_err(|e| e.to_string())?;
         crate::tell!("saved run {runs} to {}", path.display());
     }

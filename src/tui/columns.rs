@@ -37,11 +37,10 @@ impl ComparePaths {
     /// The side-by-side view of `columns`, its word differences computed here, once.
     pub fn new(run: &RunView, columns: Vec<usize>, selected: usize) -> ComparePaths {
         use crate::core::compare::{against, sentences, shared_opening};
-        let text = |i: usize| run.paths.get(i).map_or("", |p| p.text.as_str());
+        let text = |i: usize| run.path(i).map(|p| p.text.into_owned()).unwrap_or_default();
         let steps = |i: usize| {
-            run.paths
-                .get(i)
-                .and_then(|p| p.result.as_ref())
+            run.path(i)
+                .and_then(|p| p.result)
                 .map(|r| {
                     r.steps()
                         .iter()
@@ -55,7 +54,8 @@ impl ComparePaths {
         let shared = if chained {
             0
         } else {
-            shared_opening(&columns.iter().map(|&i| text(i)).collect::<Vec<_>>())
+            let texts: Vec<String> = columns.iter().map(|&i| text(i)).collect();
+            shared_opening(&texts.iter().map(String::as_str).collect::<Vec<_>>())
         };
         let texts = columns
             .iter()
@@ -74,13 +74,12 @@ impl ComparePaths {
                     let skip = |t: &str| -> String {
                         sentences(t)[shared.min(sentences(t).len())..].concat()
                     };
-                    vec![(None, against(&skip(text(base)), &skip(text(i))))]
+                    vec![(None, against(&skip(&text(base)), &skip(&text(i))))]
                 };
                 ColumnText {
                     thinking: run
-                        .paths
-                        .get(i)
-                        .map(|p| p.thinking.clone())
+                        .path(i)
+                        .map(|p| p.thinking.into_owned())
                         .unwrap_or_default(),
                     parts,
                 }
@@ -185,14 +184,12 @@ pub fn column_lines(
     let thinks = shown.clone().any(|i| !c.texts[i].thinking.is_empty());
     for (slot, i) in shown.clone().enumerate() {
         let path = c.columns[i];
-        let p = run.paths.get(path);
+        let p = run.path(path).and_then(|p| p.result);
         let answer = p
-            .and_then(|p| p.result.as_ref())
             .map(crate::core::display::path_answer)
             .unwrap_or_else(|| "…".into());
         let votes = p
-            .and_then(|p| p.result.as_ref())
-            .and_then(|r| run.tally.entry(r.answer.as_deref()))
+            .and_then(|r| run.tally().entry(r.answer.as_deref()))
             .map_or(0, |e| e.votes);
         let head = Style::default().fg(if i == c.selected {
             Color::Cyan

@@ -9,7 +9,7 @@ use ratatui_textarea::TextArea;
 use super::keymap::Keymap;
 pub use super::msg::{ModelChoice, PickItem};
 pub use super::popups::{Pending, Popup};
-pub use super::run_view::{PathState, PathView, RunMeta, RunView};
+pub use super::run_view::{PathState, PathView, RunView};
 pub use super::typing::{editor, editor_text};
 use crate::backend::BackendInfo;
 use crate::core::extract::AnswerSpec;
@@ -442,9 +442,9 @@ impl AppState {
     }
 
     /// The run being browsed, when its own prompt and settings are shown instead of the edits.
-    pub fn viewed(&self) -> Option<(usize, &RunMeta)> {
+    pub fn viewed(&self) -> Option<(usize, &RunRecord)> {
         let i = self.history.filter(|_| self.viewing)?;
-        Some((i, &self.run.as_ref()?.meta))
+        Some((i, &self.run.as_ref()?.record))
     }
 
     /// Whether the edits differ from what was last loaded or saved by the user.

@@ -180,17 +180,16 @@ fn run_stats(s: &AppState) -> Vec<String> {
     // Recorded runs are numbered in the session; a live run by its own id.
     let label = s.history.map_or(r.id, |i| i as u64 + 1);
     // A cancelled run counts the paths that finished, not those that stopped.
-    let (done, cancelled) = match &r.result {
+    let (done, cancelled) = match r.result() {
         Some(res) if res.cancelled => (
-            r.paths
-                .iter()
+            r.paths()
                 .filter(|p| p.state == crate::tui::state::PathState::Done)
                 .count(),
             " · cancelled",
         ),
         _ => (r.done(), ""),
     };
-    let n = r.paths.len();
+    let n = r.len();
     vec![
         format!(
             "run {label} · {done}/{n} paths{cancelled} · {tokens} tok · {secs:.1}s{rate}{state} "

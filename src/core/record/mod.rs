@@ -16,9 +16,11 @@ use super::spec::stage::Stage;
 use super::spec::template::Template;
 use super::vote::{LogProb, Tally};
 
+mod assemble;
 mod voting;
 mod wire;
 
+pub use assemble::Asked;
 pub use voting::{Selection, Voting, settle, tally};
 
 /// Finish reason of a stage cut at its token limit.

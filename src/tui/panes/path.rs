@@ -14,7 +14,7 @@ use crate::tui::state::AppState;
 /// Path `path` of the run on screen, scrolled down `scroll` rows.
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, path: usize, scroll: u16) {
     let Some(run) = &s.run else { return };
-    let Some(p) = run.paths.get(path) else {
+    let Some(p) = run.path(path) else {
         return;
     };
     let r = centered(
@@ -40,7 +40,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, path: usize, scroll: u16) {
         ),
         None => format!(" Path {path} · streaming "),
     };
-    let text = crate::tui::path_text::text(p);
+    let text = crate::tui::path_text::text(&p);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text)

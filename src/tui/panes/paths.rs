@@ -130,32 +130,29 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         Some(None) => " · no answer".into(),
         None => String::new(),
     };
-    let title = format!(" Paths ({}/{}{filter}) ", visible.len(), run.paths.len());
+    let title = format!(" Paths ({}/{}{filter}) ", visible.len(), run.len());
     let width = area.width.saturating_sub(2) as usize;
     // Rows are told apart against the winning cluster's first path.
     let winner = run
-        .tally
+        .tally()
         .winner
         .as_deref()
-        .and_then(|w| run.tally.entry(Some(w)))
+        .and_then(|w| run.tally().entry(Some(w)))
         .and_then(|e| e.paths.first())
-        .and_then(|&i| run.paths.get(i))
-        .map(|p| p.text.as_str());
+        .and_then(|&i| run.path(i))
+        .map(|p| p.text.into_owned());
+    let winner = winner.as_deref();
     // The answer column as wide as the longest answer shown (at most 9).
     let answer_width = visible
         .iter()
-        .filter_map(|&i| run.paths.get(i)?.result.as_ref())
+        .filter_map(|&i| run.path(i)?.result)
         .map(|r| crate::core::display::path_answer(r).chars().count())
         .max()
         .unwrap_or(1)
         .clamp(1, 9);
     let items: Vec<ListItem> = visible
         .iter()
-        .filter_map(|&i| {
-            run.paths
-                .get(i)
-                .map(|p| row(i, p, winner, width, answer_width))
-        })
+        .filter_map(|&i| run.path(i).map(|p| row(i, &p, winner, width, answer_width)))
         .collect();
     let list = List::new(items)
         .block(block(title, focused))

@@ -17,9 +17,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         f.render_widget(Paragraph::new("").block(b), area);
         return;
     };
-    let t = &run.tally;
+    let t = run.tally();
     let b = block(
-        format!(" Tally ({} of {} voted) ", t.voted, run.paths.len()),
+        format!(" Tally ({} of {} voted) ", t.voted, run.len()),
         focused,
     );
     let inner = b.inner(area);
@@ -122,7 +122,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
 /// the other votes' winners, how free-form answers were grouped, the selector's pick and
 /// where the early-stop rule stands.
 fn verdict(run: &RunView) -> Vec<Line<'static>> {
-    let t = &run.tally;
+    let t = run.tally();
     let mut lines = Vec::new();
     match &t.winner {
         Some(w) => lines.push(Line::from(vec![
@@ -150,7 +150,7 @@ fn verdict(run: &RunView) -> Vec<Line<'static>> {
             Style::default().fg(Color::DarkGray),
         )),
         None => lines.push(Line::styled(
-            match &run.result {
+            match &run.result() {
                 Some(r) if r.cancelled => " cancelled before any path answered",
                 Some(_) => " no path answered",
                 None => " waiting for the first path…",
@@ -158,7 +158,7 @@ fn verdict(run: &RunView) -> Vec<Line<'static>> {
             Style::default().fg(Color::DarkGray),
         )),
     }
-    if let Some(note) = crate::core::display::fallback_note(t, run.meta.template.answer.strict) {
+    if let Some(note) = crate::core::display::fallback_note(t, run.record.template.answer.strict) {
         lines.push(Line::styled(
             format!(" {note}"),
             Style::default().fg(Color::Yellow),
@@ -188,7 +188,7 @@ fn verdict(run: &RunView) -> Vec<Line<'static>> {
             Style::default().fg(Color::Cyan),
         ));
     }
-    if let Some(sel) = run.result.as_ref().and_then(|r| r.selection.as_ref()) {
+    if let Some(sel) = run.result().as_ref().and_then(|r| r.selection.as_ref()) {
         let said = match (&sel.error, sel.chosen) {
             (Some(e), _) => format!("failed: {e}"),
             (None, Some(p)) => format!(

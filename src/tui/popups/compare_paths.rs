@@ -19,7 +19,7 @@ impl Room<AppState> for ComparePaths {
     fn key(&mut self, s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Step {
         let (page, _) = help_extent(s);
         let end = crate::tui::columns::extent(s, self);
-        let n = s.run.as_ref().map_or(0, |r| r.paths.len());
+        let n = s.run.as_ref().map_or(0, |r| r.len());
         let wide = self.columns.len().max(1);
         match a {
             _ if scrolled(&mut self.scroll, &k, a, page, end) => {}
@@ -60,11 +60,11 @@ impl ComparePaths {
     /// The selected column shows the previous (`back`) or next path with its answer.
     fn mate(&mut self, s: &mut AppState, back: bool) {
         let Some(run) = &s.run else { return };
-        let n = run.paths.len();
+        let n = run.len();
         let mut columns = self.columns.clone();
         let at = columns[self.selected];
         let mates = run
-            .tally
+            .tally()
             .entries
             .iter()
             .find(|e| e.paths.contains(&at))

@@ -68,11 +68,11 @@ pub fn closes(a: Option<Action>, k: &KeyEvent) -> bool {
 /// How far a path's text can scroll: the rows it takes in the path popup (its text as drawn,
 /// `tui::path_text`, wrapped at the popup's inner width), less the rows the popup shows.
 pub fn path_extent(s: &AppState, path: usize) -> u16 {
-    let Some(p) = s.run.as_ref().and_then(|r| r.paths.get(path)) else {
+    let Some(p) = s.run.as_ref().and_then(|r| r.path(path)) else {
         return 0;
     };
     // The popup: 6 columns and 4 rows short of the screen, inside its border.
-    let rows = crate::tui::path_text::rows(p, s.size.0.saturating_sub(8).max(1));
+    let rows = crate::tui::path_text::rows(&p, s.size.0.saturating_sub(8).max(1));
     u16::try_from(rows)
         .unwrap_or(u16::MAX)
         .saturating_sub(s.size.1.saturating_sub(6))

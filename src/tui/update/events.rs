@@ -7,30 +7,16 @@ use crate::core::evaluation::{VariantStats, headline};
 use crate::engine::EngineEvent;
 use crate::engine::jobs::JobEvent;
 use crate::tui::msg::Effect;
-use crate::tui::state::{AppState, EvalView, OptimizeView, PathState};
+use crate::tui::state::{AppState, EvalView, OptimizeView};
 
 pub(super) fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
     let Some(run) = s.run.as_mut().filter(|r| r.id == id) else {
         return vec![];
     };
     match e {
-        EngineEvent::PathStarted { path } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.state = PathState::Streaming;
-            }
-        }
-        EngineEvent::Chunk { path, text } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.text.push_str(&text);
-                p.chunks += 1;
-            }
-        }
-        EngineEvent::Thinking { path, text } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.thinking.push_str(&text);
-                p.chunks += 1;
-            }
-        }
+        EngineEvent::PathStarted { path } => run.started_path(path),
+        EngineEvent::Chunk { path, text } => run.chunk(path, &text, false),
+        EngineEvent::Thinking { path, text } => run.chunk(path, &text, true),
         EngineEvent::Settled { after, of } => {
             s.status = format!("the vote settled after {after} of {of} paths; stopping the rest");
         }
@@ -38,22 +24,8 @@ pub(super) fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Eff
             s.status =
                 format!("the server seems overloaded ({reason}): sampling at most {limit} at once");
         }
-        EngineEvent::PathRestarted { path, text, .. } => {
-            if let Some(p) = run.paths.get_mut(path) {
-                p.text = text;
-                // The broken call's thinking is gone; the record has every stage's at the end.
-                p.thinking.clear();
-            }
-        }
-        EngineEvent::PathDone(r) => {
-            if let Some(p) = run.paths.get_mut(r.index) {
-                p.state = PathState::of(&r);
-                p.text = r.text();
-                p.thinking = r.thinking();
-                p.result = Some(r);
-            }
-            run.retally();
-        }
+        EngineEvent::PathRestarted { path, text, .. } => run.restarted(path, text),
+        EngineEvent::PathDone(r) => run.finish(r),
         EngineEvent::RunDone(result) => {
             let failed = result.paths.iter().filter(|p| !p.succeeded()).count();
             s.status = match (&result.tally.winner, result.cancelled) {
@@ -79,18 +51,17 @@ pub(super) fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Eff
                     s.status, origin.cached, origin.fresh
                 );
             }
-            // Paths the vote never needed were never sampled: they leave the list.
-            let sampled = result.paths.last().map_or(0, |p| p.index + 1);
-            run.paths.truncate(sampled);
-            run.result = Some(result);
-            run.retally();
             // Record it and autosave: a crash from here on loses nothing.
             let backend = s
                 .backend
                 .clone()
                 .unwrap_or_else(|| BackendInfo::new("unknown", "unknown", s.mode()));
             let mut effects = vec![];
-            if let Some(record) = s.run.as_ref().and_then(|r| r.record(backend)) {
+            let run = s.run.as_mut().filter(|r| r.id == id);
+            if let Some(record) = run.and_then(|run| {
+                run.end(result, backend);
+                run.record()
+            }) {
                 s.session.runs.push(record);
                 s.history = Some(s.session.runs.len() - 1);
                 effects.push(autosave(s));

@@ -587,7 +587,19 @@ fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
     };
     let id = s.next_run;
     s.next_run += 1;
-    s.run = Some(RunView::new(id, &plan, template, (s.clock)(), s.now));
+    // The backend as it is now; the record takes the one that ran it when the run ends.
+    let backend = s
+        .backend
+        .clone()
+        .unwrap_or_else(|| crate::backend::BackendInfo::new("unknown", "unknown", s.mode()));
+    s.run = Some(RunView::new(
+        id,
+        &plan,
+        template,
+        (s.clock)(),
+        s.now,
+        backend,
+    ));
     s.history = None;
     s.viewing = false;
     // One page at a time on a narrow terminal: show the one with the run.

@@ -224,7 +224,7 @@ fn revote_shown(s: &mut AppState) {
             let winner = s
                 .run
                 .as_ref()
-                .and_then(|r| r.tally.winner.clone())
+                .and_then(|r| r.tally().winner.clone())
                 .unwrap_or_else(|| "none".into());
             s.status = format!(
                 "run {} re-voted as {}{}: answer {winner} (save to keep it)",
@@ -280,13 +280,13 @@ fn open_compare(s: &mut AppState) {
         s.status = "no run to compare yet".into();
         return;
     };
-    let mut columns = crate::core::compare::representatives(&run.tally, run.paths.len(), 4);
+    let mut columns = crate::core::compare::representatives(run.tally(), run.len(), 4);
     // The answer selected in the Tally (or the selected path's, in Paths) is the column
     // selected: added when it is not among the first ones.
     let entry = match s.focus {
-        Focus::Tally => run.tally.entries.get(s.sel.tally),
+        Focus::Tally => run.tally().entries.get(s.sel.tally),
         _ => run
-            .tally
+            .tally()
             .entries
             .iter()
             .find(|e| e.paths.contains(&s.sel.path)),
@@ -310,12 +310,12 @@ fn open_compare(s: &mut AppState) {
 
 fn tally_action(s: &mut AppState, a: Action) {
     let Some(run) = &s.run else { return };
-    let n = run.tally.entries.len();
+    let n = run.tally().entries.len();
     match a {
         Action::Up => s.sel.tally = s.sel.tally.saturating_sub(1),
         Action::Down => s.sel.tally = (s.sel.tally + 1).min(n.saturating_sub(1)),
         Action::Select => {
-            if let Some(e) = run.tally.entries.get(s.sel.tally) {
+            if let Some(e) = run.tally().entries.get(s.sel.tally) {
                 let bucket = Some(e.answer.clone());
                 s.sel.filter = if s.sel.filter == bucket { None } else { bucket };
                 if let Some(first) = run.visible(&s.sel.filter).first() {

@@ -69,9 +69,8 @@ pub(super) fn run_done(s: &mut AppState, run: u64, cancelled: bool) -> Vec<Effec
         .run
         .as_ref()
         .unwrap()
-        .paths
-        .iter()
-        .filter_map(|p| p.result.clone())
+        .paths()
+        .filter_map(|p| p.result.cloned())
         .collect();
     update(
         s,
@@ -208,12 +207,18 @@ fn tally_updates_as_paths_finish_and_stale_runs_are_ignored() {
     let mut s = lab();
     key(&mut s, KeyCode::F(5));
     path_done(&mut s, 1, done(0, Some("18")));
-    assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("18"));
+    assert_eq!(
+        s.run.as_ref().unwrap().tally().winner.as_deref(),
+        Some("18")
+    );
     path_done(&mut s, 1, done(1, Some("20")));
     path_done(&mut s, 1, done(2, Some("20")));
-    assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("20"));
+    assert_eq!(
+        s.run.as_ref().unwrap().tally().winner.as_deref(),
+        Some("20")
+    );
     path_done(&mut s, 7, done(3, Some("99")));
-    assert!(s.run.as_ref().unwrap().tally.entry(Some("99")).is_none());
+    assert!(s.run.as_ref().unwrap().tally().entry(Some("99")).is_none());
     update(
         &mut s,
         Msg::Engine {
@@ -224,7 +229,7 @@ fn tally_updates_as_paths_finish_and_stale_runs_are_ignored() {
             },
         },
     );
-    assert_eq!(s.run.as_ref().unwrap().paths[4].text, "abc");
+    assert_eq!(s.run.as_ref().unwrap().path(4).unwrap().text, "abc");
     assert_eq!(s.run.as_ref().unwrap().done(), 3);
 }
 
@@ -315,7 +320,7 @@ fn changing_the_answer_kind_re_votes_the_shown_recorded_run() {
     }
     run_done(&mut s, 1, false);
     assert_eq!(
-        s.run.as_ref().unwrap().tally.winner,
+        s.run.as_ref().unwrap().tally().winner,
         None,
         "numbers: nothing parses"
     );
@@ -325,7 +330,7 @@ fn changing_the_answer_kind_re_votes_the_shown_recorded_run() {
     key(&mut s, KeyCode::Up); // choice -> text
     assert_eq!(s.session.runs[0].template.answer.kind.as_str(), "text");
     assert_eq!(
-        s.run.as_ref().unwrap().tally.winner.as_deref(),
+        s.run.as_ref().unwrap().tally().winner.as_deref(),
         Some("paris")
     );
     assert!(s.status.contains("re-voted"), "{}", s.status);
@@ -668,7 +673,7 @@ fn cancelled_paths_say_so_and_keep_their_tokens() {
     p.error = Some(crate::core::record::CANCELLED.into());
     path_done(&mut s, 1, p);
     let run = s.run.as_ref().unwrap();
-    assert_eq!(run.paths[0].state, PathState::Cancelled);
+    assert_eq!(run.path(0).unwrap().state, PathState::Cancelled);
     assert_eq!(run.tokens(), 5);
 }
 

@@ -103,10 +103,11 @@ fn compare(s: &crate::tui::state::AppState) -> &ComparePaths {
 }
 
 fn answer_of(s: &crate::tui::state::AppState, path: usize) -> Option<String> {
-    s.run.as_ref().unwrap().paths[path]
-        .result
+    s.run
         .as_ref()
-        .and_then(|r| r.answer.clone())
+        .unwrap()
+        .path(path)
+        .and_then(|p| p.result?.answer.clone())
 }
 
 #[test]
@@ -157,7 +158,7 @@ fn c_from_the_tally_selects_that_answers_column() {
     s.focus = Focus::Tally;
     let run = s.run.as_ref().unwrap();
     s.sel.tally = run
-        .tally
+        .tally()
         .entries
         .iter()
         .position(|e| e.answer.as_deref() == Some("22"))

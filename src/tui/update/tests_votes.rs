@@ -40,7 +40,7 @@ fn restating_run(s: &mut AppState) {
 fn strict_answers_from_the_settings_bar_set_fallback_votes_aside() {
     let mut s = lab();
     restating_run(&mut s);
-    let t = &s.run.as_ref().unwrap().tally;
+    let t = &s.run.as_ref().unwrap().tally();
     assert_eq!(t.winner.as_deref(), Some("2"));
     assert_eq!(
         t.entries[0].fallback, 3,
@@ -50,13 +50,13 @@ fn strict_answers_from_the_settings_bar_set_fallback_votes_aside() {
     s.sel.setting = bar_index(Key::Strict);
     key(&mut s, KeyCode::Up);
     assert!(s.lab.answer.strict);
-    let t = &s.run.as_ref().unwrap().tally;
+    let t = &s.run.as_ref().unwrap().tally();
     assert_eq!(t.winner.as_deref(), Some("9"));
     assert_eq!(t.entry(None).map(|e| (e.votes, e.fallback)), Some((4, 4)));
     assert!(s.session.runs[0].template.answer.strict, "the run keeps it");
     assert!(s.status.contains("strict"), "{}", s.status);
     // Typed: off brings the fallback votes back.
     super::panes::set_typed(&mut s, Key::Strict, "off").unwrap();
-    assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("2"));
+    assert_eq!(s.run.as_ref().unwrap().tally().winner.as_deref(), Some("2"));
     assert!(super::panes::set_typed(&mut s, Key::Strict, "maybe").is_err());
 }

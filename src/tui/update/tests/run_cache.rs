@@ -49,10 +49,10 @@ fn cached_paths_show_at_once_and_the_status_says_how_many_were_sampled() {
     path_done(&mut s, 1, cached(done(0, Some("18"))));
     path_done(&mut s, 1, cached(done(1, Some("18"))));
     let run = s.run.as_ref().unwrap();
-    assert_eq!(run.paths.len(), 4);
-    assert!(matches!(run.paths[0].state, PathState::Done));
-    assert!(matches!(run.paths[1].state, PathState::Done));
-    assert!(matches!(run.paths[2].state, PathState::Waiting));
+    assert_eq!(run.len(), 4);
+    assert!(matches!(run.path(0).unwrap().state, PathState::Done));
+    assert!(matches!(run.path(1).unwrap().state, PathState::Done));
+    assert!(matches!(run.path(2).unwrap().state, PathState::Waiting));
     path_done(&mut s, 1, done(2, Some("18")));
     path_done(&mut s, 1, done(3, Some("20")));
     run_done(&mut s, 1, false);
