@@ -42,6 +42,8 @@ pub(super) fn analysed(s: &mut AppState, report: Report) {
                     said.push(b.words.clone());
                 }
             }
+            Analysis::Calibration(c) => said.push(c.words.clone()),
+            Analysis::Selection(k) => said.push(k.words.clone()),
         }
     }
     s.status = format!("examples analysed: {}", said.join("; "));
