@@ -2,6 +2,7 @@
 //! form, its plan line shows before Enter starts it, the job runs on the scripted backend and
 //! the Examples pane then shows each example's contribution until the examples change.
 
+use promptlab::tui::popups::*;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -67,7 +68,13 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
 
     press(&mut s, KeyCode::Char('A'), KeyModifiers::SHIFT);
     assert!(
-        matches!(s.popup, Some(Popup::EvalSetup { analyse: true, .. })),
+        matches!(
+            s.popup,
+            Some(Popup::Setup(Setup {
+                job: promptlab::tui::msg::JobForm::Examples,
+                ..
+            }))
+        ),
         "{:?}",
         s.popup
     );
@@ -117,7 +124,7 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
     };
     assert_eq!(*orders, 8);
     assert!(
-        matches!(s.popup, Some(Popup::Eval { .. })),
+        matches!(s.popup, Some(Popup::Eval(EvalBoard { .. }))),
         "the sets show as an evaluation"
     );
 
