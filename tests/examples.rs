@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use futures::stream;
 use promptlab::backend::{
-    Backend, BackendInfo, Finish, SampleRequest, SampleStream, ScoreFuture, StreamEvent, Usage,
+    Backend, BackendInfo, Finish, SampleRequest, SampleStream, ScoreFuture, Scores, StreamEvent,
+    Usage,
 };
 use promptlab::core::demos::{self, Analysis, Control, Kind, Report, Settings};
 use promptlab::core::render::{Mode, Prompt};
@@ -565,7 +566,10 @@ impl Backend for Biased {
         let Prompt::Completion(p) = prompt else {
             return None;
         };
-        let scores = options.iter().map(|o| biased(p, o)).collect();
+        let scores = Scores {
+            logprobs: options.iter().map(|o| biased(p, o)).collect(),
+            prompt_tokens: p.len() as u32 / 4,
+        };
         Some(Box::pin(async move { Ok(scores) }))
     }
 }
