@@ -332,11 +332,7 @@ async fn runs_are_recorded_autosaved_browsed_and_compared() {
     assert_eq!(s.history, Some(1));
     press_mod(&mut s, KeyCode::Left, KeyModifiers::ALT);
     assert_eq!(s.history, Some(0));
-    assert_eq!(
-        s.run.as_ref().unwrap().len(),
-        5,
-        "run 1 exactly as it was"
-    );
+    assert_eq!(s.run.as_ref().unwrap().len(), 5, "run 1 exactly as it was");
     press_mod(&mut s, KeyCode::Right, KeyModifiers::ALT);
     press_mod(&mut s, KeyCode::Char('c'), KeyModifiers::ALT);
     assert!(matches!(

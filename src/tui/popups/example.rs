@@ -80,6 +80,16 @@ impl Room<AppState> for ExampleForm {
             (k(Action::Cancel), "done"),
         ]
     }
+
+    fn paste(&mut self, text: &str) {
+        // The answer is one line.
+        let t = if self.field == 2 {
+            super::one_line(text)
+        } else {
+            text.to_string()
+        };
+        self.editors[self.field].insert_str(t);
+    }
 }
 
 impl ExampleForm {

@@ -59,6 +59,8 @@ pub trait Room<S> {
     fn key(&mut self, s: &mut S, k: KeyEvent, a: Option<Action>) -> Step;
     /// Its keys, for the footer.
     fn keys(&self, s: &S) -> Vec<(String, &'static str)>;
+    /// Pasted text (line breaks as `\n`), for a room with a field to type in.
+    fn paste(&mut self, _text: &str) {}
 }
 
 impl<S, R: Room<S>> Room<S> for Box<R> {
@@ -70,6 +72,9 @@ impl<S, R: Room<S>> Room<S> for Box<R> {
     }
     fn keys(&self, s: &S) -> Vec<(String, &'static str)> {
         (**self).keys(s)
+    }
+    fn paste(&mut self, text: &str) {
+        (**self).paste(text)
     }
 }
 
@@ -154,6 +159,11 @@ macro_rules! rooms {
                     $(Popup::$variant(r) => r.keys(s),)*
                 }
             }
+            fn paste(&mut self, text: &str) {
+                match self {
+                    $(Popup::$variant(r) => Room::<S>::paste(r, text),)*
+                }
+            }
         }
     };
 }
@@ -193,6 +203,11 @@ impl Popup {
     pub fn error(e: impl Into<String>) -> Popup {
         Popup::Error(ErrorBox(e.into()))
     }
+}
+
+/// Pasted text for a one-line field: its line breaks become spaces.
+fn one_line(text: &str) -> String {
+    text.replace('\n', " ")
 }
 
 /// The keys of rooms that only show something and scroll: ↑/↓ and close.

@@ -73,6 +73,10 @@ impl Room<AppState> for SaveAs {
     fn keys(&self, s: &AppState) -> Vec<(String, &'static str)> {
         super::field_keys(|a| s.keymap.first_key(a))
     }
+
+    fn paste(&mut self, text: &str) {
+        self.name.insert_str(super::one_line(text));
+    }
 }
 
 fn valid_name(name: &str) -> bool {

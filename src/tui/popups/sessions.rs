@@ -183,6 +183,10 @@ impl Room<AppState> for RenameSession {
     fn keys(&self, s: &AppState) -> Vec<(String, &'static str)> {
         super::field_keys(|a| s.keymap.first_key(a))
     }
+
+    fn paste(&mut self, text: &str) {
+        self.name.insert_str(super::one_line(text));
+    }
 }
 
 /// `from`'s folder / `name`.yaml (`.yaml` or `.yml` kept when typed), or why `name` cannot

@@ -49,4 +49,8 @@ impl Room<AppState> for SettingInput {
     fn keys(&self, s: &AppState) -> Vec<(String, &'static str)> {
         super::field_keys(|a| s.keymap.first_key(a))
     }
+
+    fn paste(&mut self, text: &str) {
+        self.editor.insert_str(super::one_line(text));
+    }
 }

@@ -148,6 +148,10 @@ impl Room<AppState> for Setup {
             (k(Action::Cancel), "cancel"),
         ]
     }
+
+    fn paste(&mut self, text: &str) {
+        self.editors[self.field].insert_str(super::one_line(text));
+    }
 }
 
 impl Setup {

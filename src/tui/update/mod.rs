@@ -15,8 +15,8 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
 use super::popups::{
-    CompareRuns, Confirm, EvalBoard, Help, Leaderboard, Models, Picker, RenameSession, SaveAs,
-    SaveWhat, Sessions,
+    CompareRuns, Confirm, EvalBoard, Help, Leaderboard, Models, Picker, Room, SaveAs, SaveWhat,
+    Sessions,
 };
 use super::state::{AppState, Focus, Pending, Popup, RunView, editor};
 use crate::core::extract::AnswerKind;
@@ -247,24 +247,8 @@ fn cancel_run(s: &mut AppState) -> Vec<Effect> {
 fn paste(s: &mut AppState, text: &str) -> Vec<Effect> {
     // Terminals send pasted line breaks as CR.
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let one_line = |t: &str| t.replace('\n', " ");
     match s.popup.as_mut() {
-        Some(Popup::Example(e)) => {
-            let t = if e.field == 2 { one_line(&text) } else { text };
-            e.editors[e.field].insert_str(t);
-        }
-        Some(
-            Popup::SaveAs(SaveAs { name, .. }) | Popup::RenameSession(RenameSession { name, .. }),
-        ) => {
-            name.insert_str(one_line(&text));
-        }
-        Some(Popup::SettingInput(f)) => {
-            f.editor.insert_str(one_line(&text));
-        }
-        Some(Popup::Setup(form)) => {
-            form.editors[form.field].insert_str(one_line(&text));
-        }
-        Some(_) => {}
+        Some(p) => Room::<AppState>::paste(p, &text),
         None => {
             let Some((ed, typing)) = s.lab.editor_mut(s.focus) else {
                 s.status = format!(
