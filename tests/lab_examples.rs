@@ -149,6 +149,32 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
         s.status
     );
     assert_eq!(s.eval.as_ref().unwrap().results.len(), 19);
+    // The evaluation view charts the label controls and the order spread.
+    let ev = s.eval.as_ref().unwrap();
+    assert!(promptlab::tui::panes::demos_chart::is_analysis(ev));
+    let sections = promptlab::tui::panes::demos_chart::sections(&ev.results);
+    let names: Vec<&str> = sections.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(names, ["label controls", "order spread over 8 orders"]);
+    let controls: Vec<&str> = sections[0].1.iter().map(|b| b.label.as_str()).collect();
+    assert_eq!(
+        controls,
+        [
+            "gold labels",
+            "random labels",
+            "no examples",
+            "flipped labels"
+        ]
+    );
+    let view = screen(&s);
+    assert!(view.contains("order spread over 8 orders"), "{view}");
+    // The chart alone (the view's table has timings that vary from run to run).
+    let ev = s.eval.as_ref().unwrap();
+    let height = promptlab::tui::panes::demos_chart::height(ev);
+    assert_eq!(height, 1 + 5 + 5);
+    let mut t = Terminal::new(TestBackend::new(100, height)).unwrap();
+    t.draw(|f| promptlab::tui::panes::demos_chart::draw(f, f.area(), ev))
+        .unwrap();
+    insta::assert_snapshot!("examples_eval_chart", format!("{}", t.backend()));
     press(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     let shown = promptlab::tui::panes::examples::contributions(&s).expect("contributions");
     let rashford = shown.iter().find(|c| c.example == 4).unwrap();

@@ -53,21 +53,31 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, detail: Option<usize>, scro
     let compared = comparison_lines(&ev.results);
     // A comparison may take two lines of a narrow pane.
     let rows = ev.variants.len() as u16 + 1 + 2 * compared.len() as u16;
+    // A demonstrations analysis's chart keeps its lines; its many sets' table scrolls off.
+    let analysis = super::demos_chart::is_analysis(ev).then(|| super::demos_chart::height(ev));
+    let rows = analysis.map_or(rows, |h| rows.min(inner.height.saturating_sub(h + 6)));
     let [table_area, chart_area, items_area] = Layout::vertical([
         Constraint::Length(rows),
         // The chart grows with the terminal (at most half the view), the items keep 6 rows.
         Constraint::Length(
-            inner
-                .height
-                .saturating_sub(rows + 6)
-                .min(inner.height / 2)
-                .max(6),
+            analysis.unwrap_or(
+                inner
+                    .height
+                    .saturating_sub(rows + 6)
+                    .min(inner.height / 2)
+                    .max(6),
+            ),
         ),
         Constraint::Min(0),
     ])
     .areas(inner);
     table(f, table_area, ev, &compared);
-    chart(f, chart_area, ev);
+    // A demonstrations analysis: its label controls and order spread instead of maj@k curves.
+    if analysis.is_some() {
+        super::demos_chart::draw(f, chart_area, ev);
+    } else {
+        chart(f, chart_area, ev);
+    }
     match detail {
         Some(i) => item_paths(f, items_area, ev, i, scroll),
         None => items(f, items_area, ev),
