@@ -116,7 +116,7 @@ pub async fn search_setup(
     let o: SearchOptions = options.parse()?;
     let data = jobs::load(dataset, false, None).await?;
     let s = &template.sampling;
-    jobs::search(
+    Ok(jobs::search(
         backend,
         template,
         data,
@@ -124,7 +124,7 @@ pub async fn search_setup(
         Some(s.n),
         Some(s.temperature),
         opts,
-    )
+    )?)
 }
 
 /// The plan line of the job the form `job` describes (`fields`: dataset and options), at

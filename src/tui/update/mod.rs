@@ -583,7 +583,7 @@ fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
             Arc::new(plan)
         }
         Err(e) => {
-            s.popup = Some(Popup::Error(e));
+            s.popup = Some(Popup::Error(e.to_string()));
             return vec![];
         }
     };

@@ -45,11 +45,13 @@ fn check(job: JobForm, (dataset, options): &(String, String)) -> Result<(), Stri
     match job {
         JobForm::Eval => {
             let vary: Vec<String> = options.split_whitespace().map(String::from).collect();
-            crate::core::variants::parse_vary(&vary).map(|_| ())
+            crate::core::variants::parse_vary(&vary)?;
+            Ok(())
         }
-        JobForm::Optimize => options
-            .parse::<crate::core::ape::SearchOptions>()
-            .map(|_| ()),
+        JobForm::Optimize => {
+            options.parse::<crate::core::ape::SearchOptions>()?;
+            Ok(())
+        }
         JobForm::Examples => crate::core::demos::orders_option(options).map(|_| ()),
     }
 }
@@ -59,7 +61,7 @@ fn check(job: JobForm, (dataset, options): &(String, String)) -> Result<(), Stri
 fn ask(s: &mut AppState) -> Vec<Effect> {
     let template = Box::new(s.lab.template());
     if let Err(e) = template.validate() {
-        s.popup = Some(Popup::Error(e));
+        s.popup = Some(Popup::Error(e.to_string()));
         return vec![];
     }
     let Some((job, fields, plan)) = form(s) else {
