@@ -172,7 +172,7 @@ pub fn absorb(
             match crate::backend::openai::parse_reply(&v["response"]["body"]) {
                 Ok(r) => r,
                 Err(e) => {
-                    problem(e);
+                    problem(e.to_string());
                     continue;
                 }
             };
