@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use promptlab::backend::scripted::{Script, ScriptedBackend};
 use promptlab::backend::{Backend, Embedder};
 use promptlab::core::extract::AnswerSpec;
-use promptlab::engine::backends::{Backends, Built, Server};
+use promptlab::engine::backends::{Backends, BackendsError, Built, Server};
 use promptlab::engine::cache::Cache;
 use promptlab::engine::jobs::JobEvent;
 use promptlab::store::template::resolve;
@@ -43,13 +43,13 @@ impl Backends for Scripts {
         let backend = demo(model);
         async move { Ok(backend) }.boxed()
     }
-    fn has_models(&self) -> Result<bool, String> {
+    fn has_models(&self) -> Result<bool, BackendsError> {
         Ok(true)
     }
-    fn embedder(&self, _: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, String> {
+    fn embedder(&self, _: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, BackendsError> {
         Ok(None)
     }
-    fn server(&self) -> Result<Server, String> {
+    fn server(&self) -> Result<Server, BackendsError> {
         Ok(Server::default())
     }
 }

@@ -16,7 +16,7 @@ use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::free::ClusterRule;
 use crate::core::record::host_of;
 use crate::core::render::Mode;
-use crate::engine::backends::{Backends, Built, Server};
+use crate::engine::backends::{Backends, BackendsError, Built, Server};
 use crate::store::config::Config;
 
 pub use crate::cli::{BackendArgs, BackendKind};
@@ -55,22 +55,22 @@ impl Factory {
 impl Backends for Factory {
     fn build(&self, model: &str, lora: &str) -> BoxFuture<'static, Built> {
         let r = self.resolved().cloned().and_then(|r| r.with(model, lora));
-        async move { build(&r?).await }.boxed()
+        async move { Ok(build(&r?).await?) }.boxed()
     }
 
-    fn has_models(&self) -> Result<bool, String> {
+    fn has_models(&self) -> Result<bool, BackendsError> {
         Ok(self.resolved()?.kind != BackendKind::Scripted)
     }
 
-    fn embedder(&self, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, String> {
-        embedder(self.resolved()?, spec)
+    fn embedder(&self, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, BackendsError> {
+        Ok(embedder(self.resolved()?, spec)?)
     }
 
-    fn knn_embedder(&self) -> Result<Option<Arc<dyn Embedder>>, String> {
-        knn_embedder(self.resolved()?)
+    fn knn_embedder(&self) -> Result<Option<Arc<dyn Embedder>>, BackendsError> {
+        Ok(knn_embedder(self.resolved()?)?)
     }
 
-    fn server(&self) -> Result<Server, String> {
+    fn server(&self) -> Result<Server, BackendsError> {
         let a = &self.resolved()?.args;
         Ok(Server {
             base_url: a.base_url.clone(),

@@ -29,13 +29,13 @@ impl Reference for Llama {
         lora: Option<&Path>,
         tokens: &[u32],
     ) -> Result<Vec<f32>, String> {
-        reference::last_logits(model_path, lora, tokens)
+        Ok(reference::last_logits(model_path, lora, tokens)?)
     }
 }
 
 impl Tokenize for reference::Tokenizer {
     fn sequence(&self, prompt: &Prompt, answer: &str) -> Result<(Vec<u32>, usize), String> {
-        reference::Tokenizer::sequence(self, prompt, answer)
+        Ok(reference::Tokenizer::sequence(self, prompt, answer)?)
     }
 }
 

@@ -6,6 +6,55 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use thiserror::Error;
+
+use crate::core::name::NameError;
+
+/// What can go wrong talking to a Files and Batches API: one line naming what was asked,
+/// the server's own message kept, every secret redacted.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("cannot start an HTTP client: {0}")]
+    Client(reqwest::Error),
+    /// `reason` is redacted (`redact_secrets`).
+    #[error("{what}: cannot reach {host}: {reason}")]
+    Unreachable {
+        what: String,
+        host: String,
+        reason: String,
+    },
+    #[error("{what}: {source}")]
+    Read {
+        what: String,
+        source: reqwest::Error,
+    },
+    /// `message` is the server's, redacted.
+    #[error("{what}: HTTP {status}: {message}")]
+    Status {
+        what: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{what}: unexpected reply ({source})")]
+    Reply {
+        what: String,
+        source: serde_json::Error,
+    },
+    /// `reason` is redacted.
+    #[error("downloading {file_id}: {reason}")]
+    Download { file_id: String, reason: String },
+    #[error("downloading {file_id}: HTTP {status}")]
+    DownloadStatus { file_id: String, status: u16 },
+    #[error(transparent)]
+    Name(#[from] NameError),
+}
+
+/// The faces (and callers not yet given error types) may carry it as text.
+impl From<ApiError> for String {
+    fn from(e: ApiError) -> String {
+        e.to_string()
+    }
+}
 
 /// A batch as the server describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -53,7 +102,7 @@ pub struct Batches {
 }
 
 impl Batches {
-    pub fn new(base_url: &str, api_key: Option<String>) -> Result<Batches, String> {
+    pub fn new(base_url: &str, api_key: Option<String>) -> Result<Batches, ApiError> {
         if let Some(k) = &api_key {
             super::keep_secret(k);
         }
@@ -61,7 +110,7 @@ impl Batches {
             .connect_timeout(Duration::from_secs(20))
             .read_timeout(Duration::from_secs(120))
             .build()
-            .map_err(|e| format!("cannot start an HTTP client: {e}"))?;
+            .map_err(ApiError::Client)?;
         Ok(Batches {
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key,
@@ -91,29 +140,40 @@ impl Batches {
         &self,
         r: reqwest::RequestBuilder,
         what: &str,
-    ) -> Result<T, String> {
-        let resp = self.auth(r).send().await.map_err(|e| {
-            super::redact_secrets(&format!(
-                "{what}: cannot reach {}: {e}",
-                crate::core::record::host_of(&self.base_url)
-            ))
-        })?;
+    ) -> Result<T, ApiError> {
+        let resp = self
+            .auth(r)
+            .send()
+            .await
+            .map_err(|e| ApiError::Unreachable {
+                what: what.to_string(),
+                host: crate::core::record::host_of(&self.base_url),
+                reason: super::redact_secrets(&e.to_string()),
+            })?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| format!("{what}: {e}"))?;
+        let text = resp.text().await.map_err(|source| ApiError::Read {
+            what: what.to_string(),
+            source,
+        })?;
         if !(200..300).contains(&status) {
             let message = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
                 .unwrap_or(text);
-            return Err(super::redact_secrets(&format!(
-                "{what}: HTTP {status}: {message}"
-            )));
+            return Err(ApiError::Status {
+                what: what.to_string(),
+                status,
+                message: super::redact_secrets(&message),
+            });
         }
-        serde_json::from_str(&text).map_err(|e| format!("{what}: unexpected reply ({e})"))
+        serde_json::from_str(&text).map_err(|source| ApiError::Reply {
+            what: what.to_string(),
+            source,
+        })
     }
 
     /// Uploads a batch input file; its id.
-    pub async fn upload(&self, name: &str, content: &str) -> Result<String, String> {
+    pub async fn upload(&self, name: &str, content: &str) -> Result<String, ApiError> {
         self.upload_for("batch", name, content, "uploading the batch file")
             .await
     }
@@ -125,7 +185,7 @@ impl Batches {
         name: &str,
         content: &str,
         what: &str,
-    ) -> Result<String, String> {
+    ) -> Result<String, ApiError> {
         // multipart/form-data by hand: the purpose, then the file.
         let boundary = format!("promptlab-{:016x}", rand::random::<u64>());
         let body = format!(
@@ -149,7 +209,7 @@ impl Batches {
     }
 
     /// Creates a batch of the uploaded file's requests to `endpoint`.
-    pub async fn create(&self, input_file_id: &str, endpoint: &str) -> Result<Batch, String> {
+    pub async fn create(&self, input_file_id: &str, endpoint: &str) -> Result<Batch, ApiError> {
         let r = self
             .http
             .post(format!("{}/batches", self.base_url))
@@ -162,14 +222,14 @@ impl Batches {
         self.json(r, "creating the batch").await
     }
 
-    pub async fn get(&self, id: &str) -> Result<Batch, String> {
+    pub async fn get(&self, id: &str) -> Result<Batch, ApiError> {
         crate::core::name::check("the batch id", id)?;
         let r = self.http.get(format!("{}/batches/{id}", self.base_url));
         self.json(r, "asking for the batch").await
     }
 
     /// A file's content (a batch's output or errors).
-    pub async fn content(&self, file_id: &str) -> Result<String, String> {
+    pub async fn content(&self, file_id: &str) -> Result<String, ApiError> {
         crate::core::name::check("the file id", file_id)?;
         let r = self
             .auth(
@@ -178,19 +238,26 @@ impl Batches {
             )
             .send()
             .await
-            .map_err(|e| super::redact_secrets(&format!("downloading {file_id}: {e}")))?;
+            .map_err(|e| ApiError::Download {
+                file_id: file_id.to_string(),
+                reason: super::redact_secrets(&e.to_string()),
+            })?;
         let status = r.status().as_u16();
         if status != 200 {
-            return Err(format!("downloading {file_id}: HTTP {status}"));
+            return Err(ApiError::DownloadStatus {
+                file_id: file_id.to_string(),
+                status,
+            });
         }
-        r.text()
-            .await
-            .map_err(|e| format!("downloading {file_id}: {e}"))
+        r.text().await.map_err(|e| ApiError::Download {
+            file_id: file_id.to_string(),
+            reason: e.to_string(),
+        })
     }
 
     /// The output and error lines of an ended batch, one text (the error file's lines use
     /// the output format, so both are read alike).
-    pub async fn results(&self, batch: &Batch) -> Result<String, String> {
+    pub async fn results(&self, batch: &Batch) -> Result<String, ApiError> {
         let mut text = String::new();
         for id in [&batch.output_file_id, &batch.error_file_id]
             .into_iter()

@@ -128,9 +128,10 @@ impl FineTunes {
 
     /// Uploads a training file (chat-format JSONL); its id.
     pub async fn upload(&self, name: &str, content: &str) -> Result<String, String> {
-        self.api
+        Ok(self
+            .api
             .upload_for("fine-tune", name, content, "uploading the training file")
-            .await
+            .await?)
     }
 
     pub async fn create(&self, spec: &JobSpec) -> Result<Job, String> {
@@ -172,7 +173,7 @@ impl FineTunes {
             .api
             .http()
             .get(self.api.url(&format!("fine_tuning/jobs/{id}")));
-        self.api.json(r, "asking for the fine-tuning job").await
+        Ok(self.api.json(r, "asking for the fine-tuning job").await?)
     }
 
     /// The job's latest events, oldest first.
@@ -208,7 +209,7 @@ impl FineTunes {
             .api
             .http()
             .post(self.api.url(&format!("fine_tuning/jobs/{id}/cancel")));
-        self.api.json(r, "cancelling the fine-tuning job").await
+        Ok(self.api.json(r, "cancelling the fine-tuning job").await?)
     }
 }
 

@@ -76,7 +76,7 @@ pub async fn round_trip(server: &Server, requests: &str) -> Result<String, Strin
     if r.is_err() {
         shown.stopped();
     }
-    r
+    Ok(r?)
 }
 
 /// What `batch` leaves for the caller to run.

@@ -96,7 +96,7 @@ pub async fn eval(args: EvalArgs, backends: &dyn Backends) -> Result<bool, Strin
     let (mut base, _) =
         crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
     apply_overrides(&mut base, &args.prompt)
-        .and_then(|()| base.validate())
+        .and_then(|()| Ok(base.validate()?))
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
     let dataset = jobs::load(args.dataset.clone(), args.strict, args.limit).await?;
     for p in &dataset.problems {

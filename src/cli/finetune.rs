@@ -153,12 +153,12 @@ pub async fn remote(args: &TuneArgs) -> Result<bool, String> {
 
 /// Where the held-out rows of job `id` are kept (a dataset `eval -d` reads).
 fn held_out_path(id: &str) -> Result<PathBuf, String> {
-    crate::store::name::file_in(
+    Ok(crate::store::name::file_in(
         &finetunes::dir()?,
         "the fine-tuning job id",
         id,
         "-held-out.jsonl",
-    )
+    )?)
 }
 
 fn write_held_out(id: &str, held: &[Item]) -> Result<(), String> {
@@ -230,7 +230,8 @@ fn seen(record: &mut Record, job: &Job) -> Result<(), String> {
     record.trained_tokens = job.trained_tokens.or(record.trained_tokens);
     record.training_seconds = job.training_seconds().or(record.training_seconds);
     record.error = job.error_line();
-    finetunes::write(record).map(|_| ())
+    finetunes::write(record)?;
+    Ok(())
 }
 
 /// An ended job: its record updated; a fine-tuned model is named with the line that

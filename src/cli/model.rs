@@ -208,7 +208,7 @@ fn show(args: &ModelArgs) -> Result<bool, String> {
                 }
             }
         }
-        Err(e) => LoadStatus::Failed(e.clone()),
+        Err(e) => LoadStatus::Failed(e.to_string()),
     };
     let (present, facts, problem) = match &status {
         LoadStatus::Ready(f) => (true, Some(f.clone()), None),

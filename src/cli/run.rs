@@ -51,7 +51,7 @@ pub async fn run(args: RunArgs, backends: &dyn Backends) -> Result<bool, String>
     let (mut template, _) =
         crate::store::template::resolve(&args.prompt.template).map_err(|e| e.to_string())?;
     apply_overrides(&mut template, &args.prompt)
-        .and_then(|()| template.validate())
+        .and_then(|()| Ok(template.validate()?))
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
     let query = args
         .prompt

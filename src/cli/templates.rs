@@ -23,7 +23,7 @@ pub fn templates(args: &TemplatesArgs) -> String {
             .iter()
             .map(|l| match &l.template {
                 Ok(t) => json!({"name": l.name, "strategy": t.strategy, "description": t.description, "source": l.origin.to_string()}),
-                Err(e) => json!({"name": l.name, "error": e, "source": l.origin.to_string()}),
+                Err(e) => json!({"name": l.name, "error": e.to_string(), "source": l.origin.to_string()}),
             })
             .collect();
         return serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n";

@@ -388,7 +388,7 @@ mod tests {
         for bad in [
             "beta:1.5", "beta:x", "esc:1", "esc:0.5", "vote", "none:3", "",
         ] {
-            let e = bad.parse::<Rule>().unwrap_err();
+            let e = bad.parse::<Rule>().unwrap_err().to_string();
             assert!(e.starts_with(&format!("early-stop rule `{bad}`")), "{e}");
             assert!(!e.contains('\n'));
         }

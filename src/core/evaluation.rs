@@ -85,15 +85,29 @@ pub struct VariantStats {
 }
 
 /// The baseline's index: the variant named `wanted`, else the first.
-pub fn baseline_index(names: &[String], wanted: Option<&str>) -> Result<usize, String> {
+pub fn baseline_index(names: &[String], wanted: Option<&str>) -> Result<usize, NoBaseline> {
     match wanted {
         None => Ok(0),
-        Some(w) => names.iter().position(|n| n == w).ok_or_else(|| {
-            format!(
-                "--baseline {w}: no variant of that name (the variants: {})",
-                names.join(", ")
-            )
+        Some(w) => names.iter().position(|n| n == w).ok_or_else(|| NoBaseline {
+            wanted: w.to_string(),
+            names: names.join(", "),
         }),
+    }
+}
+
+/// `--baseline` naming no variant of the grid.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("--baseline {wanted}: no variant of that name (the variants: {names})")]
+pub struct NoBaseline {
+    pub wanted: String,
+    /// The variants' names, joined by ", ".
+    pub names: String,
+}
+
+/// The faces carry it as text.
+impl From<NoBaseline> for String {
+    fn from(e: NoBaseline) -> String {
+        e.to_string()
     }
 }
 

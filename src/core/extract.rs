@@ -115,7 +115,7 @@ pub struct Extractor {
 }
 
 impl Extractor {
-    pub fn new(spec: &AnswerSpec) -> Result<Self, String> {
+    pub fn new(spec: &AnswerSpec) -> Result<Self, crate::core::spec::SpecError> {
         let pattern = spec.check()?;
         Ok(Extractor {
             spec: spec.clone(),
@@ -715,16 +715,19 @@ mod tests {
         assert!(
             spec.with_short("free:bert")
                 .unwrap_err()
+                .to_string()
                 .contains("overlap, embed or usc")
         );
         assert!(
             spec.with_short("free:1.5")
                 .unwrap_err()
+                .to_string()
                 .contains("at most 1")
         );
         assert!(
             spec.with_short("number:0.5")
                 .unwrap_err()
+                .to_string()
                 .contains("no settings")
         );
     }
@@ -741,12 +744,14 @@ mod tests {
             spec(AnswerKind::Free, Some(1.2))
                 .validate()
                 .unwrap_err()
+                .to_string()
                 .contains("above 0 and at most 1")
         );
         assert!(
             spec(AnswerKind::Number, Some(0.7))
                 .validate()
                 .unwrap_err()
+                .to_string()
                 .contains("apply to kind `free`")
         );
         assert_eq!(spec(AnswerKind::Free, None).similarity(), 0.7);

@@ -545,6 +545,7 @@ mod tests {
             assert!(
                 check_similarity(bad)
                     .unwrap_err()
+                    .to_string()
                     .contains("above 0 and at most 1")
             );
         }
@@ -553,6 +554,7 @@ mod tests {
             "bert"
                 .parse::<ClusterRule>()
                 .unwrap_err()
+                .to_string()
                 .contains("overlap, embed or usc")
         );
     }

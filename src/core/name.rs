@@ -6,10 +6,27 @@
 /// The longest name accepted.
 pub const MAX_LEN: usize = 200;
 
+/// A name refused: what it was to name ("the batch id"), the name escaped, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refused {what} {shown}: {why}")]
+pub struct NameError {
+    pub what: String,
+    /// The name as `{:?}` shows it, cut to `MAX_LEN + 2` characters.
+    pub shown: String,
+    pub why: &'static str,
+}
+
+/// The faces (and files not yet given error types) may carry it as text.
+impl From<NameError> for String {
+    fn from(e: NameError) -> String {
+        e.to_string()
+    }
+}
+
 /// `Ok` when `id` is ASCII letters, digits, `-`, `_` and `.` only, does not start with a dot,
 /// holds no `..` and is at most `MAX_LEN` long; else why not, naming it as `what` ("the batch
 /// id"). The id is shown escaped (`{:?}`), so a hostile one cannot write to the terminal.
-pub fn check(what: &str, id: &str) -> Result<(), String> {
+pub fn check(what: &str, id: &str) -> Result<(), NameError> {
     let why = if id.is_empty() {
         Some("it is empty")
     } else if id.len() > MAX_LEN {
@@ -30,7 +47,11 @@ pub fn check(what: &str, id: &str) -> Result<(), String> {
         None => Ok(()),
         Some(why) => {
             let shown: String = format!("{id:?}").chars().take(MAX_LEN + 2).collect();
-            Err(format!("refused {what} {shown}: {why}"))
+            Err(NameError {
+                what: what.to_string(),
+                shown,
+                why,
+            })
         }
     }
 }
@@ -57,7 +78,7 @@ mod tests {
             "ünï",
             "a b",
         ] {
-            let e = check("the batch id", bad).unwrap_err();
+            let e = check("the batch id", bad).unwrap_err().to_string();
             assert!(e.starts_with("refused the batch id"), "{e}");
             assert!(!e.contains('\u{1b}') && !e.contains('\0'), "{e}");
         }

@@ -6,6 +6,7 @@
 
 use super::early_stop::Rule;
 use super::spec::answer::{AnswerKind, AnswerSpec};
+use super::spec::error::SpecError;
 use super::spec::prompt::Mode;
 use super::spec::template::{
     Calibrate, Effort, MAX_N, MAX_TOP_K, Select, SelectBy, Template, Thinking,
@@ -156,22 +157,22 @@ impl Key {
     }
 
     /// Sets it in `t` from `typed`, or says what it accepts (`t` is left as it was).
-    pub fn set(self, t: &mut Template, typed: &str) -> Result<(), String> {
+    pub fn set(self, t: &mut Template, typed: &str) -> Result<(), SpecError> {
         let mut next = t.clone();
         self.read_into(&mut next, typed)?;
         next.sampling
             .validate()
-            .map_err(|e| format!("sampling: {e}"))?;
+            .map_err(|e| SpecError::Sampling(Box::new(e)))?;
         *t = next;
         Ok(())
     }
 
-    fn read_into(self, t: &mut Template, typed: &str) -> Result<(), String> {
-        fn num<T: std::str::FromStr>(typed: &str) -> Result<T, String>
+    fn read_into(self, t: &mut Template, typed: &str) -> Result<(), SpecError> {
+        fn num<T: std::str::FromStr>(typed: &str) -> Result<T, SpecError>
         where
-            T::Err: std::fmt::Display,
+            T::Err: Into<SpecError>,
         {
-            typed.trim().parse().map_err(|e: T::Err| e.to_string())
+            typed.trim().parse().map_err(Into::into)
         }
         let s = &mut t.sampling;
         match self {
@@ -198,7 +199,7 @@ impl Key {
             }
             Key::Answer => {
                 if typed.trim() == "regex" && t.answer.pattern.is_none() {
-                    return Err("regex needs a pattern in the template".into());
+                    return Err(SpecError::RegexWithoutPattern);
                 }
                 t.answer = t.answer.with_short(typed)?;
             }
@@ -206,7 +207,7 @@ impl Key {
                 t.answer.strict = match typed.trim() {
                     "on" | "true" | "strict" => true,
                     "off" | "false" | "flexible" => false,
-                    _ => return Err(format!("on or off, got `{typed}`")),
+                    _ => return Err(SpecError::OnOrOff(typed.to_string())),
                 }
             }
             Key::Instruction => {
@@ -215,7 +216,7 @@ impl Key {
             Key::Shots => {
                 let k: usize = num(typed)?;
                 if k > t.examples.len() {
-                    return Err(format!("the template has {} examples", t.examples.len()));
+                    return Err(SpecError::Shots(t.examples.len()));
                 }
                 for (i, e) in t.examples.iter_mut().enumerate() {
                     e.enabled = i < k;
@@ -330,7 +331,7 @@ mod tests {
     #[test]
     fn a_value_out_of_bounds_is_refused_and_changes_nothing() {
         let mut t = template();
-        let e = Key::N.set(&mut t, "0").unwrap_err();
+        let e = Key::N.set(&mut t, "0").unwrap_err().to_string();
         assert!(e.contains("n must be between 1 and 64"), "{e}");
         assert!(Key::Temperature.set(&mut t, "2.5").is_err());
         assert!(Key::TopP.set(&mut t, "0").is_err());

@@ -1,8 +1,41 @@
 //! Variants of a template for side-by-side evaluation: `KEY=V1,V2` flags, their grid (every
 //! combination), and applying one combination to a template.
 
+use thiserror::Error;
+
 use super::settings::Key;
+use super::spec::error::SpecError;
 use super::spec::template::Template;
+
+/// What is wrong with a `--vary` flag.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum VaryError {
+    #[error("--vary {0}: expected KEY=V1,V2")]
+    Form(String),
+    #[error("--vary: unknown key `{key}` (one of {keys})")]
+    UnknownKey { key: String, keys: String },
+    #[error("--vary {0}: a quote is not closed")]
+    OpenQuote(String),
+    #[error("--vary {0}: no values")]
+    NoValues(String),
+    #[error("--vary {flag}: `{value}` is given twice")]
+    GivenTwice { flag: String, value: String },
+    #[error("--vary: `{0}` is varied twice; give its values in one flag")]
+    VariedTwice(String),
+    #[error("--vary {key}={value}: {source}")]
+    Apply {
+        key: String,
+        value: String,
+        source: SpecError,
+    },
+}
+
+/// The faces (and callers not yet given error types) may carry it as text.
+impl From<VaryError> for String {
+    fn from(e: VaryError) -> String {
+        e.to_string()
+    }
+}
 
 /// The keys `--vary` takes: the settings table's, and the backend's `model` and `lora`.
 fn keys() -> Vec<&'static str> {
@@ -15,51 +48,52 @@ fn keys() -> Vec<&'static str> {
 }
 
 /// `KEY=V1,V2` flags as (key, values), in the order given.
-pub fn parse_vary(flags: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+pub fn parse_vary(flags: &[String]) -> Result<Vec<(String, Vec<String>)>, VaryError> {
     flags
         .iter()
         .map(|f| {
             let (k, vs) = f
                 .split_once('=')
-                .ok_or_else(|| format!("--vary {f}: expected KEY=V1,V2"))?;
+                .ok_or_else(|| VaryError::Form(f.clone()))?;
             let k = k.trim().replace('-', "_");
             if !keys().contains(&k.as_str()) {
-                return Err(format!(
-                    "--vary: unknown key `{k}` (one of {})",
-                    keys().join(", ")
-                ));
+                return Err(VaryError::UnknownKey {
+                    key: k,
+                    keys: keys().join(", "),
+                });
             }
-            let values = split_values(vs).map_err(|e| format!("--vary {f}: {e}"))?;
+            let values = split_values(vs).ok_or_else(|| VaryError::OpenQuote(f.clone()))?;
             if values.is_empty() {
-                return Err(format!("--vary {f}: no values"));
+                return Err(VaryError::NoValues(f.clone()));
             }
             if let Some(v) = values
                 .iter()
                 .enumerate()
                 .find_map(|(i, v)| values[..i].contains(v).then_some(v))
             {
-                return Err(format!("--vary {f}: `{v}` is given twice"));
+                return Err(VaryError::GivenTwice {
+                    flag: f.clone(),
+                    value: v.clone(),
+                });
             }
             Ok((k, values))
         })
-        .collect::<Result<Vec<_>, String>>()
+        .collect::<Result<Vec<_>, VaryError>>()
         .and_then(|vary| {
             match vary
                 .iter()
                 .enumerate()
                 .find(|(i, (k, _))| vary[..*i].iter().any(|(k2, _)| k2 == k))
             {
-                Some((_, (k, _))) => Err(format!(
-                    "--vary: `{k}` is varied twice; give its values in one flag"
-                )),
+                Some((_, (k, _))) => Err(VaryError::VariedTwice(k.clone())),
                 None => Ok(vary),
             }
         })
 }
 
 /// Comma-separated values; a value in double quotes may hold commas
-/// (`instruction="Be brief, be right.",none`).
-fn split_values(vs: &str) -> Result<Vec<String>, String> {
+/// (`instruction="Be brief, be right.",none`). `None` when a quote is not closed.
+fn split_values(vs: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -82,13 +116,13 @@ fn split_values(vs: &str) -> Result<Vec<String>, String> {
         }
     }
     if quoted {
-        return Err("a quote is not closed".into());
+        return None;
     }
     let v = cur.trim().to_string();
     if !v.is_empty() || was_quoted {
         out.push(v);
     }
-    Ok(out)
+    Some(out)
 }
 
 /// Every combination of the varied values.
@@ -109,13 +143,17 @@ pub fn grid(vary: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
     out
 }
 
-pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), String> {
-    let bad = |e: &dyn std::fmt::Display| format!("--vary {key}={value}: {e}");
+pub fn apply(t: &mut Template, key: &str, value: &str) -> Result<(), VaryError> {
+    let bad = |source| VaryError::Apply {
+        key: key.to_string(),
+        value: value.to_string(),
+        source,
+    };
     // "model" and "lora" pick the backend.
     if let Some(k) = Key::named(key).filter(|k| k.varies()) {
-        k.set(t, value).map_err(|e| bad(&e))?;
+        k.set(t, value).map_err(bad)?;
     }
-    t.validate().map_err(|e| bad(&e))
+    t.validate().map_err(bad)
 }
 
 #[cfg(test)]

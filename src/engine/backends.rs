@@ -11,7 +11,34 @@ use crate::backend::{Backend, Embedder};
 use crate::core::extract::AnswerSpec;
 
 /// A backend, or why it could not be built.
-pub type Built = Result<Arc<dyn Backend>, String>;
+pub type Built = Result<Arc<dyn Backend>, BackendsError>;
+
+/// Why no backend (or embedder, or server) could be given.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendsError {
+    /// A flag or a config setting that does not hold, or a backend that would not start, in
+    /// the words of the composition root that builds them (the engine does not know how).
+    #[error(transparent)]
+    Setup(Box<dyn std::error::Error + Send + Sync>),
+    #[error(
+        "--vary model needs a backend with models (a server's, or GGUF files for the local one): the scripted backend has none, so every model would get the same script's samples"
+    )]
+    NoModels,
+}
+
+/// The composition root words its refusals as text.
+impl From<String> for BackendsError {
+    fn from(e: String) -> BackendsError {
+        BackendsError::Setup(e.into())
+    }
+}
+
+/// The faces carry it as text.
+impl From<BackendsError> for String {
+    fn from(e: BackendsError) -> String {
+        e.to_string()
+    }
+}
 
 /// The server batches go to, and its key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,13 +55,13 @@ pub trait Backends: Send + Sync {
     /// configured one).
     fn build(&self, model: &str, lora: &str) -> BoxFuture<'static, Built>;
     /// Whether the backend has models to choose from (a script has none).
-    fn has_models(&self) -> Result<bool, String>;
+    fn has_models(&self) -> Result<bool, BackendsError>;
     /// The embedder free-form answers need when `spec` clusters them by `embed`; `None` for
     /// any other answer spec.
-    fn embedder(&self, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, String>;
+    fn embedder(&self, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, BackendsError>;
     /// The embedder kNN example selection compares queries and examples with, when one is
     /// given (`None`: selection compares content words).
-    fn knn_embedder(&self) -> Result<Option<Arc<dyn Embedder>>, String> {
+    fn knn_embedder(&self) -> Result<Option<Arc<dyn Embedder>>, BackendsError> {
         Ok(None)
     }
     /// The embedder `spec` needs, else kNN selection's when `knn`.
@@ -42,14 +69,14 @@ pub trait Backends: Send + Sync {
         &self,
         spec: &AnswerSpec,
         knn: bool,
-    ) -> Result<Option<Arc<dyn Embedder>>, String> {
+    ) -> Result<Option<Arc<dyn Embedder>>, BackendsError> {
         match self.embedder(spec)? {
             None if knn => self.knn_embedder(),
             e => Ok(e),
         }
     }
     /// The server a batch is sent to, with its key.
-    fn server(&self) -> Result<Server, String>;
+    fn server(&self) -> Result<Server, BackendsError>;
 }
 
 /// One backend per (model, lora) pair of the grid (`""` is the configured one of each).
@@ -61,7 +88,7 @@ pub async fn grid(
     backends: &dyn Backends,
     vary: &[(String, Vec<String>)],
     current: Option<&Arc<dyn Backend>>,
-) -> Result<Grid, String> {
+) -> Result<Grid, BackendsError> {
     let values = |key: &str| {
         vary.iter()
             .find(|(k, _)| k == key)
@@ -70,7 +97,7 @@ pub async fn grid(
     let models = values("model");
     // A script has no model: every label would get the same script's samples.
     if models.len() > 1 && !backends.has_models()? {
-        return Err("--vary model needs a backend with models (a server's, or GGUF files for the local one): the scripted backend has none, so every model would get the same script's samples".into());
+        return Err(BackendsError::NoModels);
     }
     let mut out = Grid::new();
     for m in &models {
@@ -114,13 +141,13 @@ mod tests {
             }
             .boxed()
         }
-        fn has_models(&self) -> Result<bool, String> {
+        fn has_models(&self) -> Result<bool, BackendsError> {
             Ok(self.models)
         }
-        fn embedder(&self, _: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, String> {
+        fn embedder(&self, _: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, BackendsError> {
             Ok(None)
         }
-        fn server(&self) -> Result<Server, String> {
+        fn server(&self) -> Result<Server, BackendsError> {
             Ok(Server::default())
         }
     }
@@ -184,7 +211,10 @@ mod tests {
         let Err(e) = grid(&b, &vary(&[("model", &["a", "b"])]), None).await else {
             panic!("two models on a backend without models")
         };
-        assert!(e.contains("the scripted backend has none"), "{e}");
+        assert!(
+            e.to_string().contains("the scripted backend has none"),
+            "{e}"
+        );
         // One model is a label, not a comparison.
         assert!(grid(&b, &vary(&[("model", &["a"])]), None).await.is_ok());
     }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use super::RunPlan;
 use super::cache::{self, Cache};
+use super::error::JobError;
 use super::eval::Variant;
 use crate::core::record::{PathRecord, StageRecord};
 use crate::core::strategy::Step;
@@ -31,20 +32,21 @@ fn wanted(
     variants: &[Variant],
     items: &[Item],
     cache: Option<&Cache>,
-) -> Result<(Vec<Wanted>, usize), String> {
+) -> Result<(Vec<Wanted>, usize), JobError> {
     let mut out = Vec::new();
     let mut cached = 0;
     for v in variants {
         if !matches!(v.template.strategy, Strategy::Direct | Strategy::Cot) {
-            return Err(format!(
-                "batch files take one-call strategies (direct, cot); `{}` makes later calls from earlier replies",
-                v.template.strategy
-            ));
+            return Err(JobError::NotOneCall(v.template.strategy.as_str()));
         }
         let info = v.backend.info();
         for item in items {
-            let plan = RunPlan::new(&v.template, &item.input, v.mode)
-                .map_err(|e| format!("item {}: {e}", item.id))?;
+            let plan = RunPlan::new(&v.template, &item.input, v.mode).map_err(|source| {
+                JobError::Item {
+                    id: item.id.clone(),
+                    source,
+                }
+            })?;
             for i in 0..plan.sampling.n as usize {
                 let key = cache::key(&info, &plan, i);
                 if cache.is_some_and(|c| c.get(&key).is_some()) {
@@ -55,9 +57,10 @@ fn wanted(
                     continue;
                 };
                 let stage = spec.stage;
-                let (url, body) = v.backend.batch_request(&plan.request(spec, i)).ok_or(
-                    "batch files are OpenAI batch requests: use an OpenAI-compatible backend (--base-url)",
-                )?;
+                let (url, body) = v
+                    .backend
+                    .batch_request(&plan.request(spec, i))
+                    .ok_or(JobError::NotOpenAi)?;
                 out.push(Wanted {
                     key,
                     url,
@@ -76,7 +79,7 @@ pub fn requests(
     variants: &[Variant],
     items: &[Item],
     cache: Option<&Cache>,
-) -> Result<(String, usize, usize), String> {
+) -> Result<(String, usize, usize), JobError> {
     let (wanted, cached) = wanted(variants, items, cache)?;
     let mut text = String::new();
     let mut seen = std::collections::HashSet::new();
@@ -108,7 +111,7 @@ pub fn absorb(
     variants: &[Variant],
     items: &[Item],
     cache: &Cache,
-) -> Result<Absorbed, String> {
+) -> Result<Absorbed, JobError> {
     let (wanted, _) = wanted(variants, items, None)?;
     let by_key: HashMap<&str, &Wanted> = wanted.iter().map(|w| (w.key.as_str(), w)).collect();
     let mut done: HashMap<String, usize> = HashMap::new();
@@ -169,7 +172,7 @@ pub fn absorb(
             match crate::backend::openai::parse_reply(&v["response"]["body"]) {
                 Ok(r) => r,
                 Err(e) => {
-                    problem(e);
+                    problem(e.to_string());
                     continue;
                 }
             };

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::backends::Server;
+use super::error::JobError;
 use crate::backend::batches::{Batch, Batches};
 use crate::core::record::host_of;
 use crate::store::batches::{Submitted, keep_output, remember, server_of, submitted};
@@ -49,11 +50,8 @@ pub async fn round_trip(
     argv: Vec<String>,
     following: impl FnOnce() -> CancellationToken,
     report: &BatchReport<'_>,
-) -> Result<String, String> {
-    let base_url = server
-        .base_url
-        .clone()
-        .ok_or("--batch needs an OpenAI-compatible server (--base-url)")?;
+) -> Result<String, JobError> {
+    let base_url = server.base_url.clone().ok_or(JobError::NoServer)?;
     let mut endpoints: Vec<String> = requests
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -62,10 +60,7 @@ pub async fn round_trip(
     endpoints.sort();
     endpoints.dedup();
     let [endpoint] = endpoints.as_slice() else {
-        return Err(format!(
-            "one batch goes to one endpoint, and these requests go to {}: run the variants apart",
-            endpoints.join(" and ")
-        ));
+        return Err(JobError::Endpoints(endpoints.join(" and ")));
     };
     let api = Batches::new(&base_url, server.api_key.clone())?;
     let file = api.upload("promptlab-batch.jsonl", requests).await?;
@@ -81,7 +76,7 @@ pub async fn round_trip(
         requests: requests.lines().count(),
     });
     let ended = follow(&api, &batch.id, &following(), report).await?;
-    api.results(&ended).await
+    Ok(api.results(&ended).await?)
 }
 
 /// Polls batch `id` until it ends; `cancel` stops following (the batch goes on at the
@@ -91,7 +86,7 @@ async fn follow(
     id: &str,
     cancel: &CancellationToken,
     report: &BatchReport<'_>,
-) -> Result<Batch, String> {
+) -> Result<Batch, JobError> {
     loop {
         let b = api.get(id).await?;
         report(BatchEvent::Polled {
@@ -106,19 +101,20 @@ async fn follow(
             });
             return match b.status.as_str() {
                 "completed" | "expired" => Ok(b),
-                _ => Err(format!(
-                    "batch {id} {}{}",
-                    b.status,
-                    b.errors
+                _ => Err(JobError::BatchFailed {
+                    id: id.to_string(),
+                    errors: b
+                        .errors
                         .as_ref()
                         .map(|e| format!(": {e}"))
-                        .unwrap_or_default()
-                )),
+                        .unwrap_or_default(),
+                    status: b.status,
+                }),
             };
         }
         tokio::select! {
             _ = cancel.cancelled() => {
-                return Err(format!("stopped following batch {id}; it goes on at the server: `promptlab batch resume {id}` scores it when it is done"));
+                return Err(JobError::StoppedFollowing(id.to_string()));
             }
             _ = tokio::time::sleep(poll_every()) => {}
         }
@@ -127,7 +123,7 @@ async fn follow(
 
 /// A remembered batch as its server sees it now, with its record and the server asked (the
 /// `given` one when it names the same server: it may carry credentials the record does not).
-pub async fn status(given: &Server, id: &str) -> Result<(Batch, Submitted, String), String> {
+pub async fn status(given: &Server, id: &str) -> Result<(Batch, Submitted, String), JobError> {
     let kept = submitted(id)?;
     let server = server_of(&kept.base_url, given.base_url.as_deref());
     let b = Batches::new(&server, given.api_key.clone())?
@@ -150,7 +146,7 @@ pub async fn resume(
     id: &str,
     following: impl FnOnce() -> CancellationToken,
     report: &BatchReport<'_>,
-) -> Result<Resumed, String> {
+) -> Result<Resumed, JobError> {
     let kept = submitted(id)?;
     let server = server_of(&kept.base_url, given.base_url.as_deref());
     let api = Batches::new(&server, given.api_key.clone())?;

@@ -112,13 +112,13 @@ impl Cache {
     }
 
     /// The shared sample cache, `~/.cache/promptlab/samples/`.
-    pub fn open_default() -> Result<std::sync::Arc<Cache>, String> {
+    pub fn open_default() -> Result<std::sync::Arc<Cache>, super::error::JobError> {
         let dir = crate::store::cache_dir()
-            .ok_or("no cache directory; use --no-cache")?
+            .ok_or(super::error::JobError::NoCacheDir)?
             .join("samples");
         Cache::open(&dir)
             .map(std::sync::Arc::new)
-            .map_err(|e| format!("{}: {e}", dir.display()))
+            .map_err(|source| super::error::JobError::Cache { path: dir, source })
     }
 
     /// The cache file.

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::cache::Cache;
+use super::error::JobError;
 use super::{RunPlan, run_limited};
 use crate::backend::{Backend, Embedder, PromptTokens, Usage};
 use crate::core::chart::Series;
@@ -249,7 +250,7 @@ pub fn variants(
     base: &Template,
     vary: &[(String, Vec<String>)],
     backend_for: impl Fn(&str, &str) -> Option<Arc<dyn Backend>>,
-) -> Result<Vec<Variant>, String> {
+) -> Result<Vec<Variant>, JobError> {
     grid(vary)
         .into_iter()
         .map(|combo| {
@@ -263,8 +264,10 @@ pub fn variants(
                     _ => {}
                 }
             }
-            let backend = backend_for(model, lora)
-                .ok_or_else(|| format!("no backend for model `{model}` lora `{lora}`"))?;
+            let backend = backend_for(model, lora).ok_or_else(|| JobError::NoBackend {
+                model: model.to_string(),
+                lora: lora.to_string(),
+            })?;
             let mode = template.mode.unwrap_or(backend.info().default_mode);
             let name = if combo.is_empty() {
                 template.name.clone()
@@ -478,7 +481,7 @@ async fn eval_item(
     let template = super::select::by_embeddings(template, &item.input, embedder.as_deref()).await;
     let mut plan = match RunPlan::new(&template, &item.input, mode) {
         Ok(p) => p,
-        Err(e) => return failed_item(item, e),
+        Err(e) => return failed_item(item, e.to_string()),
     };
     plan.cache = cache;
     plan.embedder = answer_embedder(&embedder, &template.answer);

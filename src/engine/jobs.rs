@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::error::JobError;
 use super::eval::{EvalOptions, VariantResult, eval_variant};
 pub use super::optimize::search;
 pub use super::report::{JobEvent, Report, SearchPlan};
@@ -14,11 +15,9 @@ use super::eval::Variant;
 
 /// Reads a dataset off the async threads: a path, or a name under the data directory or the
 /// shipped assets; the first `limit` items when given.
-pub async fn load(path: PathBuf, strict: bool, limit: Option<usize>) -> Result<Dataset, String> {
-    let mut data = tokio::task::spawn_blocking(move || load_dataset(&locate(&path), strict))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+pub async fn load(path: PathBuf, strict: bool, limit: Option<usize>) -> Result<Dataset, JobError> {
+    let mut data =
+        tokio::task::spawn_blocking(move || load_dataset(&locate(&path), strict)).await??;
     if let Some(k) = limit {
         data.items.truncate(k);
     }

@@ -29,6 +29,7 @@ pub mod batch;
 pub mod batches;
 pub mod cache;
 pub mod cost;
+pub mod error;
 pub mod eval;
 pub mod examples;
 pub mod grid;
@@ -42,6 +43,7 @@ pub mod scored;
 pub mod select;
 
 use cache::Cache;
+pub use error::PlanError;
 use limit::Limiter;
 use path::{Opened, run_path};
 
@@ -80,10 +82,10 @@ pub struct RunPlan {
 }
 
 impl RunPlan {
-    pub fn new(template: &Template, query: &str, mode: Mode) -> Result<RunPlan, String> {
+    pub fn new(template: &Template, query: &str, mode: Mode) -> Result<RunPlan, PlanError> {
         template.validate()?;
         if query.trim().is_empty() {
-            return Err("the query is empty: give one with --query or in the template".into());
+            return Err(PlanError::EmptyQuery);
         }
         // A `knn` template's examples for this query, by content words unless the caller
         // already chose them by embeddings (`core::select`).
@@ -93,7 +95,7 @@ impl RunPlan {
             && template.answer.choices.is_empty()
             && crate::core::extract::parse_options(query).is_empty()
         {
-            return Err("answer kind `choice` needs `choices` in the template, or a query that lists its options as \"(A) … (B) …\", \"A) …\", \"A. …\" or \"A: …\"".into());
+            return Err(PlanError::NoOptions);
         }
         Ok(RunPlan {
             query: query.trim().to_string(),
@@ -121,7 +123,8 @@ impl RunPlan {
                 Strategy::Direct | Strategy::Cot | Strategy::ZeroShotCot => serde_json::Value::Null,
             },
             embedder: None,
-            scoring: crate::core::calibrate::setup(template, query, mode)?,
+            scoring: crate::core::calibrate::setup(template, query, mode)
+                .map_err(PlanError::Calibrate)?,
             score_memo: None,
         })
     }

@@ -11,6 +11,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde_json::json;
 
+use super::error::JobError;
 use super::eval::{EvalOptions, Variant, eval_variant};
 use super::report::JobEvent;
 pub use super::report::{RaceStep, SearchPlan, SearchResult};
@@ -53,11 +54,14 @@ pub fn search(
     votes: Option<u32>,
     temperature: Option<f32>,
     opts: EvalOptions,
-) -> Result<Search, String> {
+) -> Result<Search, JobError> {
     let mut base = base.clone();
     base.sampling.n = votes.unwrap_or(1);
     base.sampling.temperature = temperature.unwrap_or(0.0);
-    base.validate().map_err(|e| format!("{}: {e}", base.name))?;
+    base.validate().map_err(|source| JobError::Template {
+        name: base.name.clone(),
+        source,
+    })?;
     let (dev, held) = split(dataset.items, o.dev, o.held, base.sampling.seed)?;
     Ok(Search {
         backend,
@@ -302,9 +306,9 @@ pub fn split(
     dev: usize,
     held: Option<usize>,
     seed: u64,
-) -> Result<(Vec<Item>, Vec<Item>), String> {
+) -> Result<(Vec<Item>, Vec<Item>), JobError> {
     if items.len() < 2 {
-        return Err("the dataset needs at least 2 items (dev and held-out)".into());
+        return Err(JobError::TooFewItems);
     }
     items.shuffle(&mut StdRng::seed_from_u64(seed));
     let dev_n = dev.clamp(1, items.len() - 1);

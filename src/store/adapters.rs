@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::error::StoreError;
 use crate::core::render::Mode;
 
 /// promptlab's adapters folder: `~/.cache/promptlab/models/adapters`.
@@ -103,14 +104,14 @@ pub fn write_record(adapter: &Path, record: &Record) -> std::io::Result<()> {
 }
 
 /// The record beside `adapter`, if there is one; a broken record is an error.
-pub fn read_record(adapter: &Path) -> Result<Option<Record>, String> {
+pub fn read_record(adapter: &Path) -> Result<Option<Record>, StoreError> {
     let path = record_path(adapter);
     match super::read_text(&path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
-            .map_err(|e| format!("{}: {e}", path.display())),
+            .map_err(StoreError::json(&path)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(StoreError::io(&path)(e)),
     }
 }
 
@@ -164,13 +165,12 @@ pub fn find(dir: &Path) -> Vec<FoundAdapter> {
 }
 
 /// Refuses an adapter whose record names another base than `base_fingerprint`.
-pub fn check_base(adapter: &Path, base_fingerprint: &str) -> Result<(), String> {
+pub fn check_base(adapter: &Path, base_fingerprint: &str) -> Result<(), StoreError> {
     match read_record(adapter)? {
-        Some(r) if r.base.fingerprint != base_fingerprint => Err(format!(
-            "{} was trained on {} (another model file); it cannot run on this one",
-            adapter.display(),
-            r.base.file
-        )),
+        Some(r) if r.base.fingerprint != base_fingerprint => Err(StoreError::OtherBase {
+            adapter: adapter.to_path_buf(),
+            base: r.base.file,
+        }),
         _ => Ok(()),
     }
 }
@@ -252,10 +252,10 @@ mod tests {
             .map(|a| a.name)
             .collect();
         assert_eq!(orphans, ["bare", "other"]);
-        assert_eq!(check_base(&mine, "print"), Ok(()));
-        let refused = check_base(&mine, "another").unwrap_err();
+        assert!(check_base(&mine, "print").is_ok());
+        let refused = check_base(&mine, "another").unwrap_err().to_string();
         assert!(refused.contains("trained on base.gguf"), "{refused}");
         // No record: nothing to check against (llama.cpp still checks names and shapes).
-        assert_eq!(check_base(&bare, "another"), Ok(()));
+        assert!(check_base(&bare, "another").is_ok());
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::StoreError;
 use crate::core::record::host_of;
 
 /// What is kept of a submitted batch.
@@ -19,43 +20,40 @@ pub struct Submitted {
     pub submitted: String,
 }
 
-fn dir() -> Result<PathBuf, String> {
+fn dir() -> Result<PathBuf, StoreError> {
     super::data_dir()
         .map(|d| d.join("batches"))
-        .ok_or_else(|| "cannot find a data folder for batches".into())
+        .ok_or(StoreError::NoDataDir("batches"))
 }
 
 /// Keeps `kept` (readable by its owner only).
-pub fn remember(kept: &Submitted) -> Result<(), String> {
-    let path = super::name::file_in(&dir()?, "the batch id", &kept.id, ".json")
-        .map_err(|e| format!("{e} (the server created it; promptlab keeps no record of it)"))?;
-    std::fs::create_dir_all(dir()?).map_err(|e| e.to_string())?;
-    super::atomic::write_private(
-        &path,
-        serde_json::to_string_pretty(kept)
-            .map_err(|e| e.to_string())?
-            .as_bytes(),
-    )
-    .map_err(|e| format!("{}: {e}", path.display()))
+pub fn remember(kept: &Submitted) -> Result<(), StoreError> {
+    let dir = dir()?;
+    let path = super::name::file_in(&dir, "the batch id", &kept.id, ".json")
+        .map_err(StoreError::Unkept)?;
+    std::fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+    super::atomic::write_private(&path, serde_json::to_string_pretty(kept)?.as_bytes())
+        .map_err(StoreError::io(&path))
 }
 
 /// The record of batch `id`, or why there is none.
-pub fn submitted(id: &str) -> Result<Submitted, String> {
+pub fn submitted(id: &str) -> Result<Submitted, StoreError> {
     let path = super::name::file_in(&dir()?, "the batch id", id, ".json")?;
-    let text = std::fs::read_to_string(&path).map_err(|_| {
-        format!(
-            "no batch {id} was submitted from this machine ({} is missing)",
-            path.display()
-        )
-    })?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Err(StoreError::Missing {
+            what: "batch",
+            id: id.to_string(),
+            done: "submitted",
+            path,
+        });
+    };
+    serde_json::from_str(&text).map_err(StoreError::json(&path))
 }
 
 /// Writes batch `id`'s output beside its record; where it went.
-pub fn keep_output(id: &str, output: &str) -> Result<PathBuf, String> {
+pub fn keep_output(id: &str, output: &str) -> Result<PathBuf, StoreError> {
     let path = super::name::file_in(&dir()?, "the batch id", id, "-output.jsonl")?;
-    super::atomic::write_atomic(&path, output.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    super::atomic::write_atomic(&path, output.as_bytes()).map_err(StoreError::io(&path))?;
     Ok(path)
 }
 

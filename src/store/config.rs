@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::error::StoreError;
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -50,23 +52,21 @@ impl Config {
     }
 
     /// Loads the config file if there is one; a broken file is an error, not silently ignored.
-    pub fn load() -> Result<Config, String> {
+    pub fn load() -> Result<Config, StoreError> {
         let Some(path) = Self::path() else {
             return Ok(Config::default());
         };
         let config: Config = match super::read_text(&path) {
-            Ok(text) => {
-                super::parse_yaml(&text, &path.display().to_string()).map_err(|e| e.to_string())?
-            }
+            Ok(text) => super::parse_yaml(&text, &path.display().to_string())?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(e) => return Err(StoreError::io(&path)(e)),
         };
         match config.server_n.as_deref() {
             None | Some("auto" | "on" | "off") => Ok(config),
-            Some(other) => Err(format!(
-                "{}: server_n: unknown `{other}` (auto, on or off)",
-                path.display()
-            )),
+            Some(other) => Err(StoreError::ServerN {
+                path: path.display().to_string(),
+                value: other.to_string(),
+            }),
         }
     }
 }

@@ -60,11 +60,11 @@ fn strings(v: &Value) -> Option<Vec<String>> {
 }
 
 /// One JSON object as an item (JSONL lines and BIG-bench examples share this).
-fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, String> {
+fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, &'static str> {
     let o = obj.as_object().ok_or("not a JSON object")?;
     let input = o.get("input").and_then(scalar).ok_or("no `input`")?;
     if input.trim().is_empty() {
-        return Err("empty `input`".into());
+        return Err("empty `input`");
     }
     let mut choices: Vec<String> = o.get("choices").and_then(strings).unwrap_or_default();
     let targets = if let Some(t) = o.get("target") {
@@ -82,14 +82,14 @@ fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, String> {
             .map(|(k, _)| k.clone())
             .collect()
     } else {
-        return Err("no `target` (or `target_scores`)".into());
+        return Err("no `target` (or `target_scores`)");
     };
     let targets: Vec<String> = targets
         .into_iter()
         .filter(|t| !t.trim().is_empty())
         .collect();
     if targets.is_empty() {
-        return Err("`target` is empty".into());
+        return Err("`target` is empty");
     }
     let id = o
         .get("id")
@@ -306,7 +306,7 @@ fn jsonl_items(text: &str, problems: &mut Problems<'_>) -> Result<Placed, StoreE
         }
         let parsed = serde_json::from_str::<Value>(line)
             .map_err(|e| json_why(&e))
-            .and_then(|v| item_of(&v, items.len() + 1));
+            .and_then(|v| item_of(&v, items.len() + 1).map_err(String::from));
         match parsed {
             Ok(it) => items.push((i + 1, it)),
             Err(e) => problems.add(i + 1, e)?,

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::StoreError;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// The promptlab version that started it.
@@ -43,38 +45,39 @@ pub struct Record {
 }
 
 /// The folder of the records: `finetunes/` in the data folder.
-pub fn dir() -> Result<PathBuf, String> {
+pub fn dir() -> Result<PathBuf, StoreError> {
     super::data_dir()
         .map(|d| d.join("finetunes"))
-        .ok_or_else(|| "cannot find a data folder for fine-tuning jobs".into())
+        .ok_or(StoreError::NoDataDir("fine-tuning jobs"))
 }
 
 /// Writes (or replaces) the record of job `record.id`, readable by this user only.
-pub fn write(record: &Record) -> Result<PathBuf, String> {
+pub fn write(record: &Record) -> Result<PathBuf, StoreError> {
     let dir = dir()?;
     let path = super::name::file_in(&dir, "the fine-tuning job id", &record.id, ".json")?;
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let json = serde_json::to_string_pretty(record).map_err(|e| e.to_string())?;
-    super::atomic::write_private(&path, json.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+    let json = serde_json::to_string_pretty(record)?;
+    super::atomic::write_private(&path, json.as_bytes()).map_err(StoreError::io(&path))?;
     Ok(path)
 }
 
 /// The record of job `id`; a job started elsewhere is said to be so.
-pub fn read(id: &str) -> Result<Record, String> {
+pub fn read(id: &str) -> Result<Record, StoreError> {
     let path = super::name::file_in(&dir()?, "the fine-tuning job id", id, ".json")?;
-    let text = super::read_text(&path).map_err(|_| {
-        format!(
-            "no fine-tuning job {id} was started from this machine ({} is missing)",
-            path.display()
-        )
-    })?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let Ok(text) = super::read_text(&path) else {
+        return Err(StoreError::Missing {
+            what: "fine-tuning job",
+            id: id.to_string(),
+            done: "started",
+            path,
+        });
+    };
+    serde_json::from_str(&text).map_err(StoreError::json(&path))
 }
 
 /// Every readable record, oldest first.
 pub fn list() -> Vec<Record> {
-    let Ok(entries) = dir().and_then(|d| std::fs::read_dir(d).map_err(|e| e.to_string())) else {
+    let Some(entries) = dir().ok().and_then(|d| std::fs::read_dir(d).ok()) else {
         return Vec::new();
     };
     let mut records: Vec<Record> = entries

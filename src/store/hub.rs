@@ -14,6 +14,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
+pub use super::error::HubError;
+use super::error::StoreError;
+
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
 /// A file of a hub repository.
@@ -53,7 +56,7 @@ impl HubFile {
 }
 
 /// `owner/name[:QUANT]` → (repository, quantisation).
-pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), String> {
+pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), HubError> {
     let (repo, quant) = match spec.split_once(':') {
         Some((r, q)) => (r, Some(q.trim().to_string()).filter(|q| !q.is_empty())),
         None => (spec, None),
@@ -65,23 +68,21 @@ pub fn parse_spec(spec: &str) -> Result<(String, Option<String>), String> {
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         });
     if !ok {
-        return Err(format!(
-            "`{spec}` is not a repository: give OWNER/NAME[:QUANT], e.g. unsloth/gemma-3-1b-it-GGUF:Q4_K_M"
-        ));
+        return Err(HubError::NotARepository(spec.to_string()));
     }
     Ok((repo.to_string(), quant))
 }
 
 /// The GGUF to take: the one whose name holds `quant` (case aside); without a quant the only
 /// one, else Q4_K_M's. Projectors (`mmproj`) and split models are never chosen.
-pub fn choose<'a>(files: &'a [HubFile], quant: Option<&str>) -> Result<&'a HubFile, String> {
+pub fn choose<'a>(files: &'a [HubFile], quant: Option<&str>) -> Result<&'a HubFile, HubError> {
     let ggufs: Vec<&HubFile> = files
         .iter()
         .filter(|f| f.kind != "directory" && f.name().to_lowercase().ends_with(".gguf"))
         .filter(|f| !f.name().to_lowercase().contains("mmproj"))
         .collect();
     if ggufs.is_empty() {
-        return Err("the repository has no GGUF file".into());
+        return Err(HubError::NoGguf);
     }
     let names = || {
         ggufs
@@ -102,22 +103,20 @@ pub fn choose<'a>(files: &'a [HubFile], quant: Option<&str>) -> Result<&'a HubFi
         .collect();
     let split = |f: &HubFile| f.name().contains("-of-0");
     match matching.as_slice() {
-        [] => Err(format!(
-            "no GGUF named for `{wanted}` in the repository: {}",
-            names()
-        )),
-        [one] if split(one) => Err(format!(
-            "{} is one part of a split model; promptlab pulls whole GGUF files",
-            one.path
-        )),
+        [] => Err(HubError::NoneNamed {
+            wanted,
+            names: names(),
+        }),
+        [one] if split(one) => Err(HubError::Split(one.path.clone())),
         [one] => Ok(one),
-        many => Err(format!(
-            "several GGUFs match `{wanted}`: {}; name one more exactly",
-            many.iter()
+        many => Err(HubError::Several {
+            wanted,
+            names: many
+                .iter()
                 .map(|f| f.path.as_str())
                 .collect::<Vec<_>>()
-                .join(", ")
-        )),
+                .join(", "),
+        }),
     }
 }
 
@@ -131,24 +130,31 @@ pub struct Hub {
 
 impl Hub {
     /// `HF_ENDPOINT` (default the hub) and `HF_TOKEN`.
-    pub fn from_env() -> Result<Hub, String> {
+    pub fn from_env() -> Result<Hub, HubError> {
         Hub::new(
             std::env::var("HF_ENDPOINT").unwrap_or_else(|_| DEFAULT_ENDPOINT.into()),
             std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty()),
         )
     }
 
-    pub fn new(endpoint: String, token: Option<String>) -> Result<Hub, String> {
+    pub fn new(endpoint: String, token: Option<String>) -> Result<Hub, HubError> {
         let client = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(20))
             .read_timeout(std::time::Duration::from_secs(60))
             .build()
-            .map_err(|e| format!("cannot start an HTTP client: {e}"))?;
+            .map_err(HubError::Client)?;
         Ok(Hub {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             token,
             client,
         })
+    }
+
+    fn unreachable(&self, source: reqwest::Error) -> HubError {
+        HubError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            source,
+        }
     }
 
     fn get(&self, url: &str) -> reqwest::RequestBuilder {
@@ -160,7 +166,7 @@ impl Hub {
     }
 
     /// The repository's files.
-    pub async fn files(&self, repo: &str) -> Result<Vec<HubFile>, String> {
+    pub async fn files(&self, repo: &str) -> Result<Vec<HubFile>, HubError> {
         let url = format!(
             "{}/api/models/{repo}/tree/main?recursive=true",
             self.endpoint
@@ -169,18 +175,21 @@ impl Hub {
             .get(&url)
             .send()
             .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.endpoint))?;
+            .map_err(|e| self.unreachable(e))?;
         match r.status().as_u16() {
             200 => r
                 .json()
                 .await
-                .map_err(|e| format!("{url}: not a file list: {e}")),
-            401 | 403 => Err(format!(
-                "{repo}: access denied (HTTP {}); a gated or private repository needs HF_TOKEN",
-                r.status().as_u16()
-            )),
-            404 => Err(format!("{repo}: no such repository on {}", self.endpoint)),
-            s => Err(format!("{url}: HTTP {s}")),
+                .map_err(|source| HubError::NotAList { url, source }),
+            status @ (401 | 403) => Err(HubError::Denied {
+                repo: repo.to_string(),
+                status,
+            }),
+            404 => Err(HubError::NoRepository {
+                repo: repo.to_string(),
+                endpoint: self.endpoint.clone(),
+            }),
+            status => Err(HubError::Http { url, status }),
         }
     }
 
@@ -196,11 +205,11 @@ impl Hub {
         dir: &Path,
         force: bool,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
-    ) -> Result<PathBuf, String> {
+    ) -> Result<PathBuf, HubError> {
         for segment in file.path.split('/') {
             super::name::check("the hub's file name", segment)?;
         }
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
         let name = place(repo, file, dir, force)?;
         let target = dir.join(&name);
         let part = dir.join(format!("{name}.part"));
@@ -217,22 +226,24 @@ impl Hub {
         let done = self.fetch(repo, file, &part, progress).await?;
         if total > 0 && done != total {
             let _ = std::fs::remove_file(&part);
-            return Err(format!(
-                "{}: the hub lists {total} bytes and the download is {done}; nothing was kept",
-                file.path
-            ));
+            return Err(HubError::Size {
+                file: file.path.clone(),
+                total,
+                done,
+            });
         }
         let got = sha256_of(&part).await?;
         if let Some(want) = file.sha256()
             && !want.eq_ignore_ascii_case(&got)
         {
             let _ = std::fs::remove_file(&part);
-            return Err(format!(
-                "{}: checksum mismatch (the hub says sha256 {want}, the download is {got}); the partial file was removed",
-                file.path
-            ));
+            return Err(HubError::Checksum {
+                file: file.path.clone(),
+                want: want.to_string(),
+                got,
+            });
         }
-        std::fs::rename(&part, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+        std::fs::rename(&part, &target).map_err(StoreError::io(&target))?;
         record_origin(dir, &name, repo, &got)?;
         Ok(target)
     }
@@ -244,7 +255,7 @@ impl Hub {
         file: &HubFile,
         part: &Path,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
-    ) -> Result<u64, String> {
+    ) -> Result<u64, HubError> {
         let total = file.bytes();
         let mut have = std::fs::metadata(part).map_or(0, |m| m.len());
         if total > 0 && have > total {
@@ -255,16 +266,13 @@ impl Hub {
         if have > 0 {
             req = req.header(reqwest::header::RANGE, format!("bytes={have}-"));
         }
-        let r = req
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.endpoint))?;
+        let r = req.send().await.map_err(|e| self.unreachable(e))?;
         let status = r.status().as_u16();
         let resumed = match status {
             206 => true,
             200 => false,
             416 if have == total => true, // the part is whole already
-            s => return Err(format!("{url}: HTTP {s}")),
+            status => return Err(HubError::Http { url, status }),
         };
         let mut out = tokio::fs::OpenOptions::new()
             .create(true)
@@ -273,7 +281,7 @@ impl Hub {
             .truncate(!resumed)
             .open(part)
             .await
-            .map_err(|e| format!("{}: {e}", part.display()))?;
+            .map_err(StoreError::io(part))?;
         let mut done = if resumed { have } else { 0 };
         progress(done, total);
         if status != 416 {
@@ -282,23 +290,21 @@ impl Hub {
                 // A cut leaves the part as far as it came: the next pull resumes there.
                 let chunk = match chunk {
                     Ok(c) => c,
-                    Err(e) => {
+                    Err(source) => {
                         let _ = out.flush().await;
-                        return Err(format!(
-                            "the download stopped at {done} of {total} bytes ({e}); run the same command to resume"
-                        ));
+                        return Err(HubError::Cut {
+                            done,
+                            total,
+                            source,
+                        });
                     }
                 };
-                out.write_all(&chunk)
-                    .await
-                    .map_err(|e| format!("{}: {e}", part.display()))?;
+                out.write_all(&chunk).await.map_err(StoreError::io(part))?;
                 done += chunk.len() as u64;
                 progress(done, total);
             }
         }
-        out.flush()
-            .await
-            .map_err(|e| format!("{}: {e}", part.display()))?;
+        out.flush().await.map_err(StoreError::io(part))?;
         Ok(done)
     }
 }
@@ -319,7 +325,7 @@ fn origins(dir: &Path) -> std::collections::BTreeMap<String, Origin> {
         .unwrap_or_default()
 }
 
-fn record_origin(dir: &Path, name: &str, repo: &str, sha256: &str) -> Result<(), String> {
+fn record_origin(dir: &Path, name: &str, repo: &str, sha256: &str) -> Result<(), StoreError> {
     let path = dir.join(ORIGINS);
     super::atomic::locked(&path, || {
         let mut all = origins(dir);
@@ -332,14 +338,14 @@ fn record_origin(dir: &Path, name: &str, repo: &str, sha256: &str) -> Result<(),
         super::atomic::write_atomic(&path, text.as_bytes())
     })
     .and_then(|r| r)
-    .map_err(|e| format!("{}: {e}", path.display()))
+    .map_err(StoreError::io(&path))
 }
 
 /// The name `file` of `repo` is kept under in `dir`: its own, unless the hub gives no sha256
 /// for it or a file of that name came from elsewhere (another repository, or not pulled by
 /// promptlab); those are refused without `force`, and with it kept as `OWNER--NAME--FILE`,
 /// so a checked model is never replaced by an unchecked or unrelated one.
-fn place(repo: &str, file: &HubFile, dir: &Path, force: bool) -> Result<String, String> {
+fn place(repo: &str, file: &HubFile, dir: &Path, force: bool) -> Result<String, HubError> {
     let own = file.name().to_string();
     let prefixed = format!("{}--{own}", repo.replace('/', "--"));
     let elsewhere = |name: &str| -> Option<String> {
@@ -373,34 +379,33 @@ fn place(repo: &str, file: &HubFile, dir: &Path, force: bool) -> Result<String, 
         (Some(_), None) => return Ok(own),
     };
     if !force {
-        return Err(format!(
-            "{why}: refused. With --force it is kept beside, as {prefixed}"
-        ));
+        return Err(HubError::Refused { why, prefixed });
     }
     match elsewhere(&prefixed) {
         None => Ok(prefixed),
-        Some(from) => Err(format!(
-            "{why}, and {prefixed} is there too ({from}): move one of them away"
-        )),
+        Some(from) => Err(HubError::BothTaken {
+            why,
+            prefixed,
+            from,
+        }),
     }
 }
 
-async fn sha256_of(path: &Path) -> Result<String, String> {
+async fn sha256_of(path: &Path) -> Result<String, HubError> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || sha256_of_sync(&path))
         .await
-        .map_err(|e| format!("checksum: {e}"))?
+        .map_err(HubError::Join)?
+        .map_err(HubError::from)
 }
 
-fn sha256_of_sync(path: &Path) -> Result<String, String> {
+fn sha256_of_sync(path: &Path) -> Result<String, StoreError> {
     use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = std::fs::File::open(path).map_err(StoreError::io(path))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let n = f.read(&mut buf).map_err(StoreError::io(path))?;
         if n == 0 {
             break;
         }
@@ -425,11 +430,16 @@ mod tests {
     #[test]
     fn specs_name_a_repository_and_maybe_a_quant() {
         assert_eq!(
-            parse_spec("unsloth/gemma-3-1b-it-GGUF:Q4_K_M"),
-            Ok(("unsloth/gemma-3-1b-it-GGUF".into(), Some("Q4_K_M".into())))
+            parse_spec("unsloth/gemma-3-1b-it-GGUF:Q4_K_M").unwrap(),
+            ("unsloth/gemma-3-1b-it-GGUF".into(), Some("Q4_K_M".into()))
         );
-        assert_eq!(parse_spec("a/b"), Ok(("a/b".into(), None)));
-        assert!(parse_spec("gemma").unwrap_err().contains("OWNER/NAME"));
+        assert_eq!(parse_spec("a/b").unwrap(), ("a/b".into(), None));
+        assert!(
+            parse_spec("gemma")
+                .unwrap_err()
+                .to_string()
+                .contains("OWNER/NAME")
+        );
         assert!(parse_spec("a/b/../c").is_err());
     }
 
@@ -450,15 +460,27 @@ mod tests {
         assert!(
             choose(&files, Some("Q5_K_M"))
                 .unwrap_err()
+                .to_string()
                 .contains("model-Q8_0.gguf")
         );
-        assert!(choose(&files, Some("Q2_K")).unwrap_err().contains("split"));
+        assert!(
+            choose(&files, Some("Q2_K"))
+                .unwrap_err()
+                .to_string()
+                .contains("split")
+        );
         assert!(
             choose(&files, Some("model"))
                 .unwrap_err()
+                .to_string()
                 .contains("several")
         );
-        assert!(choose(&[f("x.bin")], None).unwrap_err().contains("no GGUF"));
+        assert!(
+            choose(&[f("x.bin")], None)
+                .unwrap_err()
+                .to_string()
+                .contains("no GGUF")
+        );
         assert_eq!(choose(&[f("only.gguf")], None).unwrap().path, "only.gguf");
     }
 }

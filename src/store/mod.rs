@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod batches;
 pub mod config;
 pub mod dataset;
+pub mod error;
 pub mod finetunes;
 pub mod hub;
 pub mod models;
@@ -21,7 +22,7 @@ use std::sync::LazyLock;
 use etcetera::BaseStrategy;
 use serde::de::DeserializeOwned;
 
-use template::StoreError;
+use error::StoreError;
 
 /// Reads a text file a user named: only a regular file (a FIFO, a device or a folder is
 /// refused at once instead of blocking or failing oddly), without a leading byte-order mark.

@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-pub use crate::core::name::check;
+pub use crate::core::name::{NameError, check};
 
 /// `dir/{id}{suffix}`, or why `id` (called `what` in the message) cannot name a file.
-pub fn file_in(dir: &Path, what: &str, id: &str, suffix: &str) -> Result<PathBuf, String> {
+pub fn file_in(dir: &Path, what: &str, id: &str, suffix: &str) -> Result<PathBuf, NameError> {
     check(what, id)?;
     Ok(dir.join(format!("{id}{suffix}")))
 }
@@ -23,7 +23,9 @@ mod tests {
             file_in(dir, "the batch id", "batch_abc", ".json"),
             Ok(dir.join("batch_abc.json"))
         );
-        let e = file_in(dir, "the batch id", "../../../../x/pwned", ".json").unwrap_err();
+        let e = file_in(dir, "the batch id", "../../../../x/pwned", ".json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("the batch id"), "{e}");
     }
 }

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::atomic::write_atomic;
-use super::template::StoreError;
+use super::error::StoreError;
 pub use crate::core::record::RunRecord;
 use crate::core::template::Template;
 
@@ -45,13 +45,13 @@ impl Session {
         }
     }
 
-    pub fn to_yaml(&self) -> Result<String, String> {
+    pub fn to_yaml(&self) -> Result<String, StoreError> {
         let mut s = std::borrow::Cow::Borrowed(self);
         if s.version != SESSION_VERSION {
             // Written in this build's format, whatever it was read from.
             s.to_mut().version = SESSION_VERSION;
         }
-        serde_saphyr::to_string(s.as_ref()).map_err(|e| e.to_string())
+        Ok(serde_saphyr::to_string(s.as_ref())?)
     }
 
     pub fn from_yaml(yaml: &str, source: &str) -> Result<Session, StoreError> {
@@ -165,9 +165,9 @@ pub fn save_new(path: &Path, session: &Session) -> Result<Option<Vec<RunRecord>>
 }
 
 fn write_session(path: &Path, session: &Session) -> Result<(), StoreError> {
-    let yaml = session.to_yaml().map_err(|message| StoreError::Parse {
+    let yaml = session.to_yaml().map_err(|e| StoreError::Parse {
         path: path.display().to_string(),
-        message,
+        message: e.to_string(),
     })?;
     write_atomic(path, yaml.as_bytes()).map_err(|source| StoreError::Io {
         path: path.display().to_string(),

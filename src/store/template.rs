@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use thiserror::Error;
+pub use super::error::StoreError;
+use crate::core::spec::SpecError;
 
 use super::atomic::write_atomic;
 use crate::core::template::Template;
@@ -42,21 +43,6 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
-#[derive(Debug, Error)]
-pub enum StoreError {
-    #[error("{path}: {message}")]
-    Parse { path: String, message: String },
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error(
-        "no template named `{0}` (`promptlab templates` lists them; a path to a .yaml file works too)"
-    )]
-    NotFound(String),
-}
-
 /// Where a template came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -76,31 +62,30 @@ impl std::fmt::Display for Origin {
 /// Parses template YAML; `source` names it in errors.
 pub fn parse_template(yaml: &str, source: &str) -> Result<Template, StoreError> {
     let t: Template = super::parse_yaml(yaml, source)?;
-    t.validate().map_err(|message| StoreError::Parse {
-        path: match field_of(&message).and_then(|k| locate_key(yaml, k)) {
+    t.validate().map_err(|e| StoreError::Parse {
+        path: match field_of(&e).and_then(|k| locate_key(yaml, k)) {
             Some((line, col)) => format!("{source}:{line}:{col}"),
             None => source.to_string(),
         },
-        message,
+        message: e.to_string(),
     })?;
     Ok(t)
 }
 
-/// The template key a validation message is about ("sampling: top_p must be …" -> `top_p`).
-fn field_of(message: &str) -> Option<&str> {
-    if let Some(rest) = message.strip_prefix("sampling: ") {
-        return rest.split_whitespace().next();
+/// The template key a validation error is about ("sampling: top_p must be …" -> `top_p`).
+fn field_of(e: &SpecError) -> Option<&'static str> {
+    match e {
+        SpecError::Sampling(inner) => match **inner {
+            SpecError::Range { name, .. } => Some(name),
+            _ => None,
+        },
+        SpecError::Pattern(_) | SpecError::NoGroup(_) => Some("pattern"),
+        SpecError::NoPattern => Some("kind"),
+        SpecError::NoDecomposition | SpecError::NoRationale(_) => Some("strategy"),
+        SpecError::NoName => Some("name"),
+        SpecError::Version { .. } => Some("version"),
+        _ => None,
     }
-    [
-        ("answer pattern", "pattern"),
-        ("answer kind", "kind"),
-        ("strategy", "strategy"),
-        ("`name`", "name"),
-        ("template version", "version"),
-    ]
-    .into_iter()
-    .find(|(prefix, _)| message.starts_with(prefix))
-    .map(|(_, key)| key)
 }
 
 /// Line and column (1-based) of the first `key:` in a YAML text, in block or flow style.
@@ -172,7 +157,7 @@ pub fn resolve(name_or_path: &str) -> Result<(Template, Origin), StoreError> {
 pub struct Listed {
     pub name: String,
     pub origin: Origin,
-    pub template: Result<Template, String>,
+    pub template: Result<Template, StoreError>,
 }
 
 /// Every template a user can name: files in the template directories, then built-ins not
@@ -198,7 +183,7 @@ pub fn list() -> Vec<Listed> {
             }
             out.push(Listed {
                 name,
-                template: load_template_file(&p).map_err(|e| e.to_string()),
+                template: load_template_file(&p),
                 origin: Origin::File(p),
             });
         }
@@ -208,7 +193,7 @@ pub fn list() -> Vec<Listed> {
             out.push(Listed {
                 name: name.to_string(),
                 origin: Origin::Builtin,
-                template: parse_template(yaml, name).map_err(|e| e.to_string()),
+                template: parse_template(yaml, name),
             });
         }
     }

@@ -7,6 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use super::error::StoreError;
 use crate::core::record::RunRecord;
 
 /// Autosaves older than this are removed at lab start.
@@ -106,9 +107,12 @@ pub fn tidy_autosaves(dirs: &[PathBuf], keep: &Path, now: SystemTime) -> Vec<Pat
 }
 
 /// Renames the session file `from` to `to`, never replacing a file already at `to`.
-pub fn rename_session(from: &Path, to: &Path) -> Result<(), String> {
-    let exists = || format!("{} already exists: choose another name", to.display());
-    let failed = |e: std::io::Error| format!("{} could not be renamed: {e}", from.display());
+pub fn rename_session(from: &Path, to: &Path) -> Result<(), StoreError> {
+    let exists = || StoreError::Exists(to.to_path_buf());
+    let failed = |source| StoreError::Rename {
+        path: from.to_path_buf(),
+        source,
+    };
     // A hard link cannot replace a file, so no other process's file is lost in a race.
     match std::fs::hard_link(from, to) {
         Ok(()) => std::fs::remove_file(from).map_err(failed),
@@ -120,8 +124,11 @@ pub fn rename_session(from: &Path, to: &Path) -> Result<(), String> {
 }
 
 /// Deletes the session file at `path`.
-pub fn delete_session(path: &Path) -> Result<(), String> {
-    std::fs::remove_file(path).map_err(|e| format!("{} could not be deleted: {e}", path.display()))
+pub fn delete_session(path: &Path) -> Result<(), StoreError> {
+    std::fs::remove_file(path).map_err(|source| StoreError::Delete {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -210,7 +217,7 @@ mod tests {
         );
         std::fs::write(&a, "a").unwrap();
         std::fs::write(&b, "b").unwrap();
-        let e = rename_session(&a, &b).unwrap_err();
+        let e = rename_session(&a, &b).unwrap_err().to_string();
         assert!(e.contains("already exists"), "{e}");
         assert_eq!(std::fs::read_to_string(&b).unwrap(), "b");
         let c = dir.path().join("c.yaml");

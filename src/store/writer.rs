@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use super::error::StoreError;
 use super::session::{Session, save_merged, save_new, save_session};
 use crate::core::record::RunRecord;
 
@@ -25,7 +26,7 @@ pub enum Landed {
 }
 
 /// What a save came to, or why it failed (the file on disk is then untouched).
-pub type Saved = Result<Landed, String>;
+pub type Saved = Result<Landed, StoreError>;
 
 /// How a save treats a file already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +84,7 @@ impl SessionWriter {
                                     path: job.path.clone(),
                                 }),
                                 Ok(Some(merged)) => Ok(landed(merged)),
-                                Err(e) => Err(format!("{e} (the file on disk is untouched)")),
+                                Err(e) => Err(StoreError::Unsaved(Box::new(e))),
                             }
                         };
                         on_saved(r);
@@ -172,7 +173,11 @@ mod tests {
         writer.save(dir.path().join("ok.yaml"), s, Write::Replace);
         writer.finish();
         let heard = heard.lock().unwrap();
-        assert!(heard[0].as_ref().is_err_and(|e| e.contains("untouched")));
+        assert!(
+            heard[0]
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("untouched"))
+        );
         assert!(heard[1].is_ok());
     }
 }

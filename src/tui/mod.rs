@@ -328,7 +328,7 @@ impl Executor {
                                 Err(_) => String::new(),
                             },
                             name: l.name,
-                            template: l.template,
+                            template: l.template.map_err(|e| e.to_string()),
                         })
                         .collect();
                     let _ = tx.send(Msg::Templates(items));
@@ -390,14 +390,18 @@ impl Executor {
             Effect::DeleteSession(path) => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let r = crate::store::tidy::delete_session(&path).map(|()| path);
+                    let r = crate::store::tidy::delete_session(&path)
+                        .map(|()| path)
+                        .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::SessionDeleted(r));
                 });
             }
             Effect::RenameSession { from, to } => {
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let r = crate::store::tidy::rename_session(&from, &to).map(|()| (from, to));
+                    let r = crate::store::tidy::rename_session(&from, &to)
+                        .map(|()| (from, to))
+                        .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::SessionRenamed(r));
                 });
             }
@@ -492,7 +496,7 @@ async fn event_loop(
     let (switched, mut switched_rx) = mpsc::unbounded_channel::<BackendResult>();
     let saved = tx.clone();
     let writer = SessionWriter::spawn(move |r| {
-        let _ = saved.send(Msg::SessionSaved(r));
+        let _ = saved.send(Msg::SessionSaved(r.map_err(|e| e.to_string())));
     })
     .map_err(|e| format!("cannot start the session writer: {e}"))?;
     let mut exec = Executor {

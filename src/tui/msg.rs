@@ -47,7 +47,7 @@ pub enum Msg {
     /// A session file was renamed from the picker (from, to), or why not.
     SessionRenamed(Result<(PathBuf, PathBuf), String>),
     SessionOpened(Result<(PathBuf, Box<Session>), String>),
-    SessionSaved(crate::store::writer::Saved),
+    SessionSaved(Result<crate::store::writer::Landed, String>),
     /// An evaluation or search reports.
     Job(crate::engine::jobs::JobEvent),
     EvalFailed(String),

@@ -17,7 +17,7 @@ use crate::core::ape::SearchOptions;
 use crate::core::extract::AnswerSpec;
 use crate::core::template::Template;
 use crate::core::variants::parse_vary;
-use crate::engine::backends::{Backends, Built, Grid, Server, grid};
+use crate::engine::backends::{Backends, BackendsError, Built, Grid, Server, grid};
 use crate::engine::eval::{EvalOptions, Variant, variants};
 use crate::engine::jobs;
 use crate::engine::optimize::Search;
@@ -90,16 +90,16 @@ impl Backends for Planning<'_> {
         let backend = self.backend.clone();
         async move { Ok(backend) }.boxed()
     }
-    fn has_models(&self) -> Result<bool, String> {
+    fn has_models(&self) -> Result<bool, BackendsError> {
         self.backends.has_models()
     }
-    fn embedder(&self, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, String> {
+    fn embedder(&self, spec: &AnswerSpec) -> Result<Option<Arc<dyn Embedder>>, BackendsError> {
         self.backends.embedder(spec)
     }
-    fn knn_embedder(&self) -> Result<Option<Arc<dyn Embedder>>, String> {
+    fn knn_embedder(&self) -> Result<Option<Arc<dyn Embedder>>, BackendsError> {
         self.backends.knn_embedder()
     }
-    fn server(&self) -> Result<Server, String> {
+    fn server(&self) -> Result<Server, BackendsError> {
         self.backends.server()
     }
 }
@@ -116,7 +116,7 @@ pub async fn search_setup(
     let o: SearchOptions = options.parse()?;
     let data = jobs::load(dataset, false, None).await?;
     let s = &template.sampling;
-    jobs::search(
+    Ok(jobs::search(
         backend,
         template,
         data,
@@ -124,7 +124,7 @@ pub async fn search_setup(
         Some(s.n),
         Some(s.temperature),
         opts,
-    )
+    )?)
 }
 
 /// The plan line of the job the form `job` describes (`fields`: dataset and options), at

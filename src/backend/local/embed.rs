@@ -16,6 +16,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use tokio::sync::oneshot;
 
+use super::error::LlamaError;
 use super::model::check_gguf;
 use super::worker::llama;
 use crate::backend::{BackendError, Embedder};
@@ -40,7 +41,7 @@ impl LocalEmbedder {
         check_gguf(path, false)
             .map_err(|e| BackendError::Model(format!("embedding model: {e}")))?;
         let (tx, rx) = std::sync::mpsc::channel::<(String, Reply)>();
-        let (ready_tx, ready) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
+        let (ready_tx, ready) = std::sync::mpsc::sync_channel::<Result<(), LlamaError>>(1);
         let file = path.to_path_buf();
         std::thread::Builder::new()
             .name("promptlab-embed".into())
@@ -96,11 +97,14 @@ fn serve(
     path: &Path,
     threads: i32,
     requests: std::sync::mpsc::Receiver<(String, Reply)>,
-    ready: std::sync::mpsc::SyncSender<Result<(), String>>,
+    ready: std::sync::mpsc::SyncSender<Result<(), LlamaError>>,
 ) {
     let loaded = llama().and_then(|backend| {
         let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
-            .map_err(|e| format!("llama.cpp could not load {} ({e})", path.display()))?;
+            .map_err(|source| LlamaError::Embedding {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(MAX_TOKENS as u32))
             .with_n_batch(MAX_TOKENS as u32)
@@ -113,16 +117,16 @@ fn serve(
     });
     let (backend, model, params) = match loaded {
         Ok(x) => x,
-        Err(message) => {
-            tracing::error!("{message}");
-            let _ = ready.send(Err(message));
+        Err(e) => {
+            tracing::error!("{e}");
+            let _ = ready.send(Err(e));
             return;
         }
     };
     let mut ctx = match model.new_context(backend, params) {
         Ok(c) => c,
         Err(e) => {
-            let _ = ready.send(Err(format!("cannot create an embedding context: {e}")));
+            let _ = ready.send(Err(LlamaError::EmbeddingContext(e)));
             return;
         }
     };

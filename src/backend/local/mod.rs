@@ -13,6 +13,7 @@
 
 mod cells;
 pub mod embed;
+pub mod error;
 pub mod model;
 pub mod reference;
 pub mod sampler;
@@ -142,7 +143,8 @@ pub struct LocalBackend {
 impl LocalBackend {
     /// Checks the file and starts the model thread; loading goes on in the background.
     pub fn spawn(settings: LocalSettings) -> Result<Self, BackendError> {
-        model::check_gguf(&settings.model_path, settings.embedded).map_err(BackendError::Model)?;
+        model::check_gguf(&settings.model_path, settings.embedded)
+            .map_err(|e| BackendError::Model(e.to_string()))?;
         if let Some(lora) = &settings.lora {
             model::check_gguf(lora, false)
                 .map_err(|e| BackendError::Model(format!("LoRA adapter: {e}")))?;

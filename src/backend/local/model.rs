@@ -3,7 +3,9 @@
 //! the machine is `store::models::default_model_path`; callers say whether a file is it.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
 
 pub const DEFAULT_MODEL_NAME: &str = "Gemma 3 270M (base, Q4_K_M)";
 pub const DEFAULT_MODEL_SHA256: &str =
@@ -11,40 +13,78 @@ pub const DEFAULT_MODEL_SHA256: &str =
 pub const DEFAULT_MODEL_SIZE: u64 = 253_113_024;
 pub const FETCH_HINT: &str = "get it with scripts/fetch-model.sh (or scripts/lab, which runs it)";
 
+/// A model file refused before llama.cpp sees it (`model::check_gguf`).
+#[derive(Debug, Error)]
+pub enum GgufError {
+    #[error("the embedded model is not installed at {}; {FETCH_HINT}", .0.display())]
+    NotInstalled(PathBuf),
+    #[error("model file not found: {}", .0.display())]
+    NotFound(PathBuf),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a file", .0.display())]
+    NotAFile(PathBuf),
+    #[error("{}: cannot read: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a GGUF model file", .0.display())]
+    NotGguf(PathBuf),
+    #[error(
+        "{} is {len} bytes, not {DEFAULT_MODEL_SIZE}: truncated or corrupt; delete it and {FETCH_HINT}",
+        path.display()
+    )]
+    Truncated { path: PathBuf, len: u64 },
+}
+
+/// The faces (and callers not yet given error types) may carry it as text.
+impl From<GgufError> for String {
+    fn from(e: GgufError) -> String {
+        e.to_string()
+    }
+}
+
 /// Checks that `path` is there and looks like a whole GGUF file. `embedded`: the file is where
 /// the embedded model belongs (`store::models::is_default_model`), so a missing one gets the
 /// hint to fetch it and its size is known.
-pub fn check_gguf(path: &Path, embedded: bool) -> Result<u64, String> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
+pub fn check_gguf(path: &Path, embedded: bool) -> Result<u64, GgufError> {
+    let here = || path.to_path_buf();
+    let meta = std::fs::metadata(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
             if embedded {
-                format!(
-                    "the embedded model is not installed at {}; {FETCH_HINT}",
-                    path.display()
-                )
+                GgufError::NotInstalled(here())
             } else {
-                format!("model file not found: {}", path.display())
+                GgufError::NotFound(here())
             }
         } else {
-            format!("{}: {e}", path.display())
+            GgufError::Io {
+                path: here(),
+                source,
+            }
         }
     })?;
     if !meta.is_file() {
-        return Err(format!("{} is not a file", path.display()));
+        return Err(GgufError::NotAFile(here()));
     }
     let mut magic = [0u8; 4];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut magic))
-        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        .map_err(|source| GgufError::Unreadable {
+            path: here(),
+            source,
+        })?;
     if &magic != b"GGUF" {
-        return Err(format!("{} is not a GGUF model file", path.display()));
+        return Err(GgufError::NotGguf(here()));
     }
     if embedded && meta.len() != DEFAULT_MODEL_SIZE {
-        return Err(format!(
-            "{} is {} bytes, not {DEFAULT_MODEL_SIZE}: truncated or corrupt; delete it and {FETCH_HINT}",
-            path.display(),
-            meta.len()
-        ));
+        return Err(GgufError::Truncated {
+            path: here(),
+            len: meta.len(),
+        });
     }
     Ok(meta.len())
 }
@@ -73,14 +113,20 @@ mod tests {
         assert!(
             check_gguf(&missing, false)
                 .unwrap_err()
+                .to_string()
                 .contains("not found")
         );
         let text = dir.path().join("x.gguf");
         std::fs::write(&text, b"hello world").unwrap();
-        assert!(check_gguf(&text, false).unwrap_err().contains("not a GGUF"));
+        assert!(
+            check_gguf(&text, false)
+                .unwrap_err()
+                .to_string()
+                .contains("not a GGUF")
+        );
         let ok = dir.path().join("ok.gguf");
         std::fs::write(&ok, b"GGUF\x03\0\0\0").unwrap();
-        assert_eq!(check_gguf(&ok, false), Ok(8));
+        assert_eq!(check_gguf(&ok, false).unwrap(), 8);
     }
 
     #[test]

@@ -12,14 +12,17 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::token::LlamaToken;
 
+use super::error::LlamaError;
 use super::worker::{llama, tokenize};
 use crate::core::render::Prompt;
 
-fn load(path: &Path, vocab_only: bool) -> Result<LlamaModel, String> {
+fn load(path: &Path, vocab_only: bool) -> Result<LlamaModel, LlamaError> {
     let backend = llama()?;
     let params = LlamaModelParams::default().with_vocab_only(vocab_only);
-    LlamaModel::load_from_file(backend, path, &params)
-        .map_err(|e| format!("llama.cpp cannot load {}: {e}", path.display()))
+    LlamaModel::load_from_file(backend, path, &params).map_err(|source| LlamaError::Reference {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The base model's tokenizer (llama.cpp's, loaded without weights).
@@ -28,7 +31,7 @@ pub struct Tokenizer {
 }
 
 impl Tokenizer {
-    pub fn open(path: &Path) -> Result<Tokenizer, String> {
+    pub fn open(path: &Path) -> Result<Tokenizer, LlamaError> {
         Ok(Tokenizer {
             model: load(path, true)?,
         })
@@ -38,9 +41,9 @@ impl Tokenizer {
     /// answer's, ending where generation should stop (a completion's "\n\n" is in `answer`;
     /// a chat reply ends with the end-of-turn token). Returns the tokens and where the answer
     /// starts.
-    pub fn sequence(&self, prompt: &Prompt, answer: &str) -> Result<(Vec<u32>, usize), String> {
+    pub fn sequence(&self, prompt: &Prompt, answer: &str) -> Result<(Vec<u32>, usize), LlamaError> {
         let vocab = self.model.vocab();
-        let head = tokenize(&self.model, prompt).map_err(|e| e.to_string())?;
+        let head = tokenize(&self.model, prompt)?;
         let tail = match prompt {
             Prompt::Completion(text) => {
                 // Tokenized together, so the boundary splits as the model would read it.
@@ -68,16 +71,22 @@ pub fn last_logits(
     model_path: &Path,
     lora: Option<&Path>,
     tokens: &[u32],
-) -> Result<Vec<f32>, String> {
+) -> Result<Vec<f32>, LlamaError> {
     let backend = llama()?;
     let mut model = load(model_path, false)?;
-    let mut adapter =
-        match lora {
-            Some(path) => Some(model.lora_adapter_init(path).map_err(|e| {
-                format!("llama.cpp cannot load the adapter {}: {e}", path.display())
-            })?),
-            None => None,
-        };
+    let mut adapter = match lora {
+        Some(path) => {
+            Some(
+                model
+                    .lora_adapter_init(path)
+                    .map_err(|source| LlamaError::Adapter {
+                        path: path.to_path_buf(),
+                        source,
+                    })?,
+            )
+        }
+        None => None,
+    };
     let n = tokens.len().max(1);
     let threads = std::thread::available_parallelism().map_or(4, |n| n.get() as i32);
     let params = LlamaContextParams::default()
@@ -88,18 +97,17 @@ pub fn last_logits(
         .with_n_threads_batch(threads);
     let mut ctx = model
         .new_context(backend, params)
-        .map_err(|e| format!("llama.cpp context: {e}"))?;
+        .map_err(LlamaError::Context)?;
     if let Some(a) = adapter.as_mut() {
         ctx.lora_adapter_set(a, 1.0)
-            .map_err(|e| format!("llama.cpp cannot apply the adapter: {e}"))?;
+            .map_err(LlamaError::ApplyAdapter)?;
     }
     let mut batch = LlamaBatch::new(n, 1);
     for (i, &t) in tokens.iter().enumerate() {
         batch
             .add(LlamaToken(t as i32), i as i32, &[0], i + 1 == tokens.len())
-            .map_err(|e| format!("llama.cpp batch: {e}"))?;
+            .map_err(LlamaError::Batch)?;
     }
-    ctx.decode(&mut batch)
-        .map_err(|e| format!("llama.cpp decode: {e}"))?;
+    ctx.decode(&mut batch).map_err(LlamaError::Decode)?;
     Ok(ctx.get_logits_ith(tokens.len() as i32 - 1).to_vec())
 }

@@ -19,6 +19,7 @@ use llama_cpp_2::model::{LlamaChatMessage, LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 
 use super::cells::{Span, best_reuse, clip, used};
+use super::error::LlamaError;
 use super::sampler::{PathSampler, Sampled};
 use super::text::{Pushed, TextSink};
 use super::{Counts, Job, LoadStatus, LocalSettings, ModelFacts, PathSender};
@@ -28,15 +29,15 @@ use crate::core::render::{Prompt, Role};
 use crate::core::vote::LogProb;
 
 /// llama.cpp's backend can be initialised once per process; every model thread shares it.
-pub(crate) fn llama() -> Result<&'static LlamaBackend, String> {
-    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+pub(crate) fn llama() -> Result<&'static LlamaBackend, LlamaError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, llama_cpp_2::LlamaCppError>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
             llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
-            LlamaBackend::init().map_err(|e| format!("cannot initialise llama.cpp: {e}"))
+            LlamaBackend::init()
         })
         .as_ref()
-        .map_err(Clone::clone)
+        .map_err(LlamaError::Init)
 }
 
 fn set(status: &Mutex<LoadStatus>, s: LoadStatus) {
@@ -52,28 +53,31 @@ pub(super) fn run(
     counts: Arc<Counts>,
 ) {
     let loaded = llama().and_then(|backend| {
-        let mut model = LlamaModel::load_from_file(
-            backend,
-            &settings.model_path,
-            &LlamaModelParams::default(),
-        )
-        .map_err(|e| {
-            format!(
-                "llama.cpp could not load {} ({e}): an unknown architecture or a corrupt file",
-                settings.model_path.display()
-            )
-        })?;
+        let mut model =
+            LlamaModel::load_from_file(backend, &settings.model_path, &LlamaModelParams::default())
+                .map_err(|source| LlamaError::Model {
+                    path: settings.model_path.clone(),
+                    source,
+                })?;
         let lora = match &settings.lora {
-            Some(path) => Some(model.lora_adapter_init(path).map_err(|e| {
-                format!("llama.cpp could not load the LoRA adapter {} ({e}): not an adapter of this model?", path.display())
-            })?),
+            Some(path) => {
+                Some(
+                    model
+                        .lora_adapter_init(path)
+                        .map_err(|source| LlamaError::Lora {
+                            path: path.clone(),
+                            source,
+                        })?,
+                )
+            }
             None => None,
         };
         Ok((backend, model, lora))
     });
     let (backend, model, lora) = match loaded {
         Ok(x) => x,
-        Err(message) => {
+        Err(e) => {
+            let message = e.to_string();
             tracing::error!("{message}");
             set(&status, LoadStatus::Failed(message.clone()));
             for job in jobs {

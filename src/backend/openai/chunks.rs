@@ -9,6 +9,35 @@ use serde_json::Value;
 use crate::backend::{BackendError, Finish, StreamEvent, Usage};
 use crate::core::vote::LogProb;
 
+/// What a whole reply (a batch output's, a scoring request's) lacks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    #[error("the reply has no choices")]
+    NoChoice,
+    #[error("the reply has no finish_reason")]
+    NoFinishReason,
+    #[error("no choices")]
+    NoChoices,
+    #[error("no choice for option {0}")]
+    NoChoiceFor(usize),
+    /// A field missing, named by its path (`logprobs.tokens`).
+    #[error("no `{0}`")]
+    Missing(&'static str),
+    #[error("`tokens` and `token_logprobs` differ in length")]
+    LengthsDiffer,
+    #[error("a prompt token without a log-probability")]
+    NoLogprob,
+    #[error("no token of the option was echoed")]
+    NotEchoed,
+}
+
+/// The faces (and callers not yet given error types) may carry it as text.
+impl From<ReplyError> for String {
+    fn from(e: ReplyError) -> String {
+        e.to_string()
+    }
+}
+
 /// A streamed chunk of either endpoint; everything optional.
 #[derive(Debug, Deserialize)]
 pub(super) struct Chunk {
@@ -281,8 +310,8 @@ impl Progress {
 
 /// A whole (not streamed) reply of either endpoint, as a batch output holds it: the first
 /// choice's answer text and thinking, and how it finished.
-pub fn parse_reply(body: &Value) -> Result<(String, String, Finish), String> {
-    let choice = body["choices"].get(0).ok_or("the reply has no choices")?;
+pub fn parse_reply(body: &Value) -> Result<(String, String, Finish), ReplyError> {
+    let choice = body["choices"].get(0).ok_or(ReplyError::NoChoice)?;
     let message = &choice["message"];
     let text = message["content"]
         .as_str()
@@ -296,7 +325,7 @@ pub fn parse_reply(body: &Value) -> Result<(String, String, Finish), String> {
         .to_string();
     let reason = choice["finish_reason"]
         .as_str()
-        .ok_or("the reply has no finish_reason")?
+        .ok_or(ReplyError::NoFinishReason)?
         .to_string();
     let (usage, reasoning_tokens) = serde_json::from_value::<ChunkUsage>(body["usage"].clone())
         .map(ChunkUsage::read)

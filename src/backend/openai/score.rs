@@ -8,6 +8,7 @@
 
 use serde_json::{Value, json};
 
+use super::chunks::ReplyError;
 use crate::backend::{BackendError, Scores};
 
 /// Everything a scoring request needs, owned (the future outlives the backend's borrow).
@@ -99,8 +100,8 @@ impl Scorer {
 
 /// Each option's summed log-probability from a reply with one choice per option (by `index`,
 /// else in order).
-pub fn parse(reply: &Value, prompt: &str, options: &[String]) -> Result<Vec<f64>, String> {
-    let choices = reply["choices"].as_array().ok_or("no choices")?;
+pub fn parse(reply: &Value, prompt: &str, options: &[String]) -> Result<Vec<f64>, ReplyError> {
+    let choices = reply["choices"].as_array().ok_or(ReplyError::NoChoices)?;
     let mut out = vec![None; options.len()];
     for (k, c) in choices.iter().enumerate() {
         let i = c["index"].as_u64().map_or(k, |i| i as usize);
@@ -110,25 +111,25 @@ pub fn parse(reply: &Value, prompt: &str, options: &[String]) -> Result<Vec<f64>
     }
     out.into_iter()
         .enumerate()
-        .map(|(i, s)| s.ok_or(format!("no choice for option {}", i + 1)))
+        .map(|(i, s)| s.ok_or(ReplyError::NoChoiceFor(i + 1)))
         .collect()
 }
 
 /// The summed log-probability of the tokens of one choice that hold text past `prompt` and
 /// within the option (a token across the boundary counts: it holds option text).
-fn continuation_logprob(choice: &Value, prompt: &str, option: &str) -> Result<f64, String> {
+fn continuation_logprob(choice: &Value, prompt: &str, option: &str) -> Result<f64, ReplyError> {
     let lp = &choice["logprobs"];
     let tokens: Vec<&str> = lp["tokens"]
         .as_array()
-        .ok_or("no `logprobs.tokens`")?
+        .ok_or(ReplyError::Missing("logprobs.tokens"))?
         .iter()
         .map(|t| t.as_str().unwrap_or(""))
         .collect();
     let values = lp["token_logprobs"]
         .as_array()
-        .ok_or("no `logprobs.token_logprobs`")?;
+        .ok_or(ReplyError::Missing("logprobs.token_logprobs"))?;
     if values.len() != tokens.len() {
-        return Err("`tokens` and `token_logprobs` differ in length".into());
+        return Err(ReplyError::LengthsDiffer);
     }
     let offsets: Vec<usize> = match lp["text_offset"].as_array() {
         Some(o) if o.len() == tokens.len() => {
@@ -158,13 +159,11 @@ fn continuation_logprob(choice: &Value, prompt: &str, option: &str) -> Result<f6
         if end <= from || start >= to {
             continue;
         }
-        sum += v
-            .as_f64()
-            .ok_or("a prompt token without a log-probability")?;
+        sum += v.as_f64().ok_or(ReplyError::NoLogprob)?;
         counted += 1;
     }
     if counted == 0 {
-        return Err("no token of the option was echoed".into());
+        return Err(ReplyError::NotEchoed);
     }
     Ok(sum)
 }
@@ -200,6 +199,7 @@ mod tests {
         assert!(
             parse(&missing, prompt, &options)
                 .unwrap_err()
+                .to_string()
                 .contains("option 2")
         );
     }

@@ -30,19 +30,39 @@ impl Default for SearchOptions {
     }
 }
 
+/// What is wrong with a search's `KEY=NUMBER` options.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    #[error("`{0}`: expected KEY=NUMBER")]
+    Form(String),
+    #[error("`{0}`: not a whole number")]
+    NotWhole(String),
+    #[error("`{0}`: must be at least 1")]
+    Zero(String),
+    #[error("`{0}`: one of candidates, rounds, keep, dev, held, budget, batch")]
+    UnknownKey(String),
+}
+
+/// The faces carry it as text.
+impl From<OptionsError> for String {
+    fn from(e: OptionsError) -> String {
+        e.to_string()
+    }
+}
+
 impl std::str::FromStr for SearchOptions {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = OptionsError;
+    fn from_str(s: &str) -> Result<Self, OptionsError> {
         let mut o = SearchOptions::default();
         for part in s.split_whitespace() {
             let (k, v) = part
                 .split_once('=')
-                .ok_or_else(|| format!("`{part}`: expected KEY=NUMBER"))?;
+                .ok_or_else(|| OptionsError::Form(part.to_string()))?;
             let n: usize = v
                 .parse()
-                .map_err(|_| format!("`{part}`: not a whole number"))?;
+                .map_err(|_| OptionsError::NotWhole(part.to_string()))?;
             if n == 0 {
-                return Err(format!("`{part}`: must be at least 1"));
+                return Err(OptionsError::Zero(part.to_string()));
             }
             match k {
                 "candidates" => o.candidates = n,
@@ -52,11 +72,7 @@ impl std::str::FromStr for SearchOptions {
                 "held" => o.held = Some(n),
                 "budget" => o.budget = Some(n),
                 "batch" => o.batch = Some(n),
-                _ => {
-                    return Err(format!(
-                        "`{k}`: one of candidates, rounds, keep, dev, held, budget, batch"
-                    ));
-                }
+                _ => return Err(OptionsError::UnknownKey(k.to_string())),
             }
         }
         Ok(o)

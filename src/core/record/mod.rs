@@ -491,7 +491,7 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// The record re-voted under another answer spec, which it then carries.
-    pub fn revote(&self, spec: &AnswerSpec) -> Result<RunRecord, String> {
+    pub fn revote(&self, spec: &AnswerSpec) -> Result<RunRecord, crate::core::spec::SpecError> {
         let extractor = Extractor::new(spec)?;
         let mut r = self.clone();
         r.template.answer = spec.clone();

@@ -5,6 +5,8 @@
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::error::SpecError;
+
 /// What kind of answer a task has, which decides how it is parsed and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "kebab-case")]
@@ -36,7 +38,7 @@ impl AnswerKind {
 }
 
 impl std::str::FromStr for AnswerKind {
-    type Err = String;
+    type Err = SpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         [
             AnswerKind::Number,
@@ -47,7 +49,7 @@ impl std::str::FromStr for AnswerKind {
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
-        .ok_or_else(|| format!("unknown kind `{s}` (expected number, choice, text, regex or free)"))
+        .ok_or_else(|| SpecError::unknown("kind", s, "number, choice, text, regex or free"))
     }
 }
 
@@ -84,12 +86,12 @@ impl std::fmt::Display for ClusterRule {
 }
 
 impl std::str::FromStr for ClusterRule {
-    type Err = String;
+    type Err = SpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ClusterRule::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown cluster rule `{s}` (expected overlap, embed or usc)"))
+            .ok_or_else(|| SpecError::unknown("cluster rule", s, "overlap, embed or usc"))
     }
 }
 
@@ -97,13 +99,11 @@ impl std::str::FromStr for ClusterRule {
 pub const DEFAULT_SIMILARITY: f64 = 0.7;
 
 /// Checks a `similarity:` threshold: a number in (0, 1].
-pub fn check_similarity(s: f64) -> Result<(), String> {
+pub fn check_similarity(s: f64) -> Result<(), SpecError> {
     if s.is_finite() && s > 0.0 && s <= 1.0 {
         Ok(())
     } else {
-        Err(format!(
-            "answer similarity {s} is out of range: give a number above 0 and at most 1 (e.g. 0.6)"
-        ))
+        Err(SpecError::Similarity(s))
     }
 }
 
@@ -139,34 +139,28 @@ impl AnswerSpec {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SpecError> {
         self.check().map(|_| ())
     }
 
     /// Checks what serde cannot (a pattern that compiles and has a group, similarity and
     /// cluster only on `free`, a similarity in range) and gives the compiled pattern.
-    pub fn check(&self) -> Result<Option<Regex>, String> {
+    pub fn check(&self) -> Result<Option<Regex>, SpecError> {
         let pattern = match (self.kind, &self.pattern) {
             (AnswerKind::Regex, None) => {
-                return Err("answer kind `regex` needs a `pattern`".into());
+                return Err(SpecError::NoPattern);
             }
             (_, Some(p)) => {
-                let re =
-                    Regex::new(p).map_err(|e| format!("answer pattern does not compile: {e}"))?;
+                let re = Regex::new(p).map_err(SpecError::Pattern)?;
                 if re.captures_len() < 2 {
-                    return Err(format!(
-                        "answer pattern `{p}` has no group: put the answer in ( ), e.g. `ANSWER: (\\w+)`"
-                    ));
+                    return Err(SpecError::NoGroup(p.clone()));
                 }
                 Some(re)
             }
             (_, None) => None,
         };
         if self.kind != AnswerKind::Free && (self.similarity.is_some() || self.cluster.is_some()) {
-            return Err(format!(
-                "answer `similarity` and `cluster` apply to kind `free`, not `{}`",
-                self.kind.as_str()
-            ));
+            return Err(SpecError::NotFree(self.kind.as_str()));
         }
         if let Some(s) = self.similarity {
             check_similarity(s)?;
@@ -185,7 +179,7 @@ impl AnswerSpec {
 
     /// This spec with its kind (and, for `free`, rule and similarity) read from a short form:
     /// `text`, `free`, `free:usc`, `free:0.6`, `free:embed:0.8`. The pattern and labels stay.
-    pub fn with_short(&self, typed: &str) -> Result<AnswerSpec, String> {
+    pub fn with_short(&self, typed: &str) -> Result<AnswerSpec, SpecError> {
         let mut parts = typed.trim().split(':');
         let kind: AnswerKind = parts.next().unwrap_or("").trim().parse()?;
         let mut next = AnswerSpec {
@@ -196,7 +190,7 @@ impl AnswerSpec {
         };
         for part in parts.map(str::trim) {
             if kind != AnswerKind::Free {
-                return Err(format!("`{}` takes no settings after `:`", kind.as_str()));
+                return Err(SpecError::NoSettings(kind.as_str()));
             }
             match part.parse::<f64>() {
                 Ok(s) => next.similarity = Some(s),

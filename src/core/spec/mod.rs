@@ -4,7 +4,10 @@
 //! of `core`; behaviour adds its methods where it lives (`early_stop` gives `Rule::check`).
 
 pub mod answer;
+pub mod error;
 pub mod prompt;
 pub mod rule;
 pub mod stage;
 pub mod template;
+
+pub use error::SpecError;

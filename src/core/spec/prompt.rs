@@ -24,12 +24,16 @@ impl Mode {
 }
 
 impl std::str::FromStr for Mode {
-    type Err = String;
+    type Err = super::error::SpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "chat" => Ok(Mode::Chat),
             "completion" => Ok(Mode::Completion),
-            _ => Err(format!("unknown mode `{s}` (expected chat or completion)")),
+            _ => Err(super::error::SpecError::unknown(
+                "mode",
+                s,
+                "chat or completion",
+            )),
         }
     }
 }

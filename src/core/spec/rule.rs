@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::error::SpecError;
+
 pub(crate) const DEFAULT_CONFIDENCE: f64 = 0.95;
 pub(crate) const DEFAULT_WINDOW: usize = 5;
 
@@ -64,12 +66,11 @@ impl Rule {
 }
 
 impl std::str::FromStr for Rule {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Rule, String> {
-        let bad = |why: &str| {
-            format!(
-                "early-stop rule `{s}`: {why} (expected none, beta[:CONF] with 0.5 < CONF < 1, or esc[:W] with W from 2 to 64)"
-            )
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Rule, SpecError> {
+        let bad = |why: &'static str| SpecError::Rule {
+            rule: s.to_string(),
+            why,
         };
         let (name, param) = match s.trim().split_once(':') {
             Some((n, p)) => (n, Some(p.trim())),
@@ -108,8 +109,8 @@ impl std::fmt::Display for Rule {
 }
 
 impl TryFrom<String> for Rule {
-    type Error = String;
-    fn try_from(s: String) -> Result<Rule, String> {
+    type Error = SpecError;
+    fn try_from(s: String) -> Result<Rule, SpecError> {
         s.parse()
     }
 }

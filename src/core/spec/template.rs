@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::answer::AnswerSpec;
+use super::error::SpecError;
 use super::prompt::Mode;
 use super::rule::Rule;
 
@@ -80,15 +81,13 @@ impl std::fmt::Display for Strategy {
 }
 
 impl std::str::FromStr for Strategy {
-    type Err = String;
+    type Err = SpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Strategy::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
-                format!(
-                    "unknown strategy `{s}` (expected direct, cot, zero-shot-cot or least-to-most)"
-                )
+                SpecError::unknown("strategy", s, "direct, cot, zero-shot-cot or least-to-most")
             })
     }
 }
@@ -184,22 +183,22 @@ impl Effort {
 }
 
 impl std::str::FromStr for Thinking {
-    type Err = String;
+    type Err = SpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Thinking::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("unknown thinking `{s}` (expected auto, on or off)"))
+            .ok_or_else(|| SpecError::unknown("thinking", s, "auto, on or off"))
     }
 }
 
 impl std::str::FromStr for Effort {
-    type Err = String;
+    type Err = SpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Effort::ALL
             .into_iter()
             .find(|e| e.as_str() == s)
-            .ok_or_else(|| format!("unknown reasoning effort `{s}` (expected low, medium or high)"))
+            .ok_or_else(|| SpecError::unknown("reasoning effort", s, "low, medium or high"))
     }
 }
 
@@ -238,14 +237,12 @@ impl std::fmt::Display for Calibrate {
 }
 
 impl std::str::FromStr for Calibrate {
-    type Err = String;
+    type Err = SpecError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Calibrate::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown calibrate `{s}` (expected none, scored or content-free)")
-            })
+            .ok_or_else(|| SpecError::unknown("calibrate", s, "none, scored or content-free"))
     }
 }
 
@@ -276,7 +273,7 @@ fn default_k() -> usize {
 
 impl Select {
     /// `fixed`, `knn` (k from `current`, else 4) or `knn:K`.
-    pub fn parse(s: &str, current: Option<Select>) -> Result<Option<Select>, String> {
+    pub fn parse(s: &str, current: Option<Select>) -> Result<Option<Select>, SpecError> {
         let k_now = current.map_or(DEFAULT_K, |c| c.k);
         match s.split_once(':') {
             None if s == "fixed" => Ok(None),
@@ -289,11 +286,9 @@ impl Select {
                     by: SelectBy::Knn,
                     k,
                 })),
-                _ => Err(format!("`{s}`: k must be a whole number of at least 1")),
+                _ => Err(SpecError::SelectK(s.to_string())),
             },
-            _ => Err(format!(
-                "unknown selection `{s}` (expected fixed, knn or knn:K)"
-            )),
+            _ => Err(SpecError::unknown("selection", s, "fixed, knn or knn:K")),
         }
     }
 
@@ -349,29 +344,36 @@ pub const MAX_TOKENS: u32 = 32_768;
 
 impl Sampling {
     /// Checks the ranges a backend would otherwise reject late or silently clamp.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SpecError> {
         if self.n == 0 || self.n > MAX_N {
-            return Err(format!("n must be between 1 and {MAX_N}, got {}", self.n));
+            return Err(SpecError::range(
+                "n",
+                format!("between 1 and {MAX_N}"),
+                self.n,
+            ));
         }
         if !(0.0..=2.0).contains(&self.temperature) {
-            return Err(format!(
-                "temperature must be between 0 and 2, got {}",
-                self.temperature
+            return Err(SpecError::range(
+                "temperature",
+                "between 0 and 2".into(),
+                self.temperature,
             ));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(format!("top_p must be in (0, 1], got {}", self.top_p));
+            return Err(SpecError::range("top_p", "in (0, 1]".into(), self.top_p));
         }
         if self.top_k > MAX_TOP_K {
-            return Err(format!(
-                "top_k must be between 0 (off) and {MAX_TOP_K}, got {}",
-                self.top_k
+            return Err(SpecError::range(
+                "top_k",
+                format!("between 0 (off) and {MAX_TOP_K}"),
+                self.top_k,
             ));
         }
         if self.max_tokens == 0 || self.max_tokens > MAX_TOKENS {
-            return Err(format!(
-                "max_tokens must be between 1 and {MAX_TOKENS}, got {}",
-                self.max_tokens
+            return Err(SpecError::range(
+                "max_tokens",
+                format!("between 1 and {MAX_TOKENS}"),
+                self.max_tokens,
             ));
         }
         Ok(())
@@ -429,53 +431,46 @@ impl Template {
     }
 
     /// Checks what serde cannot: version, ranges, and what the strategy needs.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), SpecError> {
         if self.version > TEMPLATE_VERSION {
-            return Err(format!(
-                "template version {} is newer than this promptlab reads ({TEMPLATE_VERSION}); upgrade promptlab",
-                self.version
-            ));
+            return Err(SpecError::Version {
+                found: self.version,
+                reads: TEMPLATE_VERSION,
+            });
         }
         if self.name.trim().is_empty() {
-            return Err("`name` must not be empty".into());
+            return Err(SpecError::NoName);
         }
         self.sampling
             .validate()
-            .map_err(|e| format!("sampling: {e}"))?;
+            .map_err(|e| SpecError::Sampling(Box::new(e)))?;
         self.answer.validate()?;
         if self.strategy == Strategy::LeastToMost && self.decomposition.is_empty() {
-            return Err(
-                "strategy `least-to-most` needs `decomposition` exemplars (problems and their sub-questions)"
-                    .into(),
-            );
+            return Err(SpecError::NoDecomposition);
         }
         if !self.calibrate.is_none() {
             if self.answer.kind != super::answer::AnswerKind::Choice {
-                return Err(format!(
-                    "calibrate: {} scores the options of a `choice` answer; this template's answer is `{}`",
-                    self.calibrate,
-                    self.answer.kind.as_str()
-                ));
+                return Err(SpecError::CalibrateKind {
+                    calibrate: self.calibrate.as_str(),
+                    kind: self.answer.kind.as_str(),
+                });
             }
             if self.strategy != Strategy::Direct {
-                return Err(format!(
-                    "calibrate: {} scores the answer right after the question: it needs strategy `direct`, not `{}`",
-                    self.calibrate, self.strategy
-                ));
+                return Err(SpecError::CalibrateStrategy {
+                    calibrate: self.calibrate.as_str(),
+                    strategy: self.strategy.as_str(),
+                });
             }
         }
         if let Some(s) = self.select
             && s.k == 0
         {
-            return Err("select: k must be at least 1".into());
+            return Err(SpecError::ZeroK);
         }
         if self.strategy == Strategy::Cot
             && let Some(i) = self.active_examples().position(|e| e.rationale.is_none())
         {
-            return Err(format!(
-                "strategy `cot` needs a rationale on every active example; example {} has none",
-                i + 1
-            ));
+            return Err(SpecError::NoRationale(i + 1));
         }
         Ok(())
     }
@@ -510,7 +505,12 @@ mod tests {
             n: 0,
             ..Sampling::default()
         };
-        assert!(s.validate().unwrap_err().contains("between 1 and 64"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("between 1 and 64")
+        );
         s.n = 10_000;
         assert!(s.validate().is_err());
         s.n = 64;

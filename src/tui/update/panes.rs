@@ -233,7 +233,7 @@ fn revote_shown(s: &mut AppState) {
                 if s.lab.answer.strict { ", strict" } else { "" }
             );
         }
-        Err(e) => s.status = e,
+        Err(e) => s.status = e.to_string(),
     }
 }
 

@@ -27,11 +27,13 @@ fn check(job: JobForm, (dataset, options): &(String, String)) -> Result<(), Stri
     match job {
         JobForm::Eval => {
             let vary: Vec<String> = options.split_whitespace().map(String::from).collect();
-            crate::core::variants::parse_vary(&vary).map(|_| ())
+            crate::core::variants::parse_vary(&vary)?;
+            Ok(())
         }
-        JobForm::Optimize => options
-            .parse::<crate::core::ape::SearchOptions>()
-            .map(|_| ()),
+        JobForm::Optimize => {
+            options.parse::<crate::core::ape::SearchOptions>()?;
+            Ok(())
+        }
         JobForm::Examples => crate::core::demos::orders_option(options).map(|_| ()),
     }
 }
