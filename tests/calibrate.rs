@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use promptlab::backend::openai::{OpenAiBackend, OpenAiSettings};
 use promptlab::backend::scripted::ScriptedBackend;
-use promptlab::backend::{Backend, BackendInfo, SampleRequest, SampleStream, ScoreFuture};
+use promptlab::backend::{Backend, BackendInfo, SampleRequest, SampleStream, ScoreFuture, Scores};
 use promptlab::core::extract::{AnswerKind, AnswerSpec};
 use promptlab::core::render::{Mode, Prompt};
 use promptlab::core::template::{Calibrate, Example, Strategy, Template};
@@ -49,11 +49,11 @@ impl Backend for Biased {
         let Prompt::Completion(p) = prompt else {
             return None;
         };
-        let scores = options
+        let scores: Vec<f64> = options
             .iter()
             .map(|o| biased_logprob(p, options, o))
             .collect();
-        Some(Box::pin(async move { Ok(scores) }))
+        Some(Box::pin(async move { Ok(Scores::from(scores)) }))
     }
 }
 
@@ -158,6 +158,120 @@ async fn calibration_divides_out_a_known_option_bias() {
     // Paired against the sampled baseline: five items flip, all to right.
     let json = serde_json::to_value(&results[2]).unwrap();
     assert!(json.get("answers_from").is_some(), "{json}");
+}
+
+/// `Biased`, counting the prompts it scores and reporting a quarter of a prompt's characters
+/// as its tokens.
+struct Counting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Backend for Counting {
+    fn info(&self) -> BackendInfo {
+        BackendInfo::new("mock", "counting", Mode::Completion)
+    }
+
+    fn stream(&self, r: SampleRequest) -> SampleStream {
+        Biased.stream(r)
+    }
+
+    fn score(&self, prompt: &Prompt, options: &[String]) -> Option<ScoreFuture> {
+        let Prompt::Completion(p) = prompt else {
+            return None;
+        };
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let scores = Scores {
+            logprobs: options
+                .iter()
+                .map(|o| biased_logprob(p, options, o))
+                .collect(),
+            prompt_tokens: p.len() as u32 / 4,
+        };
+        Some(Box::pin(async move { Ok(scores) }))
+    }
+}
+
+#[tokio::test]
+async fn scored_runs_count_their_prompt_tokens_and_a_repeat_comes_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(promptlab::engine::cache::Cache::open(dir.path()).unwrap());
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backend: Arc<dyn Backend> = Arc::new(Counting(calls.clone()));
+    let run = |cache: Arc<promptlab::engine::cache::Cache>| {
+        let backend = backend.clone();
+        async move {
+            let vary = vec![(
+                "calibrate".to_string(),
+                vec!["scored".to_string(), "content-free".to_string()],
+            )];
+            let vs = variants(&sentiment(), &vary, |_, _| Some(backend.clone())).unwrap();
+            let job = EvalJob {
+                dataset: reviews(),
+                variants: vs,
+                opts: EvalOptions::new(4, Some(cache), CancellationToken::new()),
+                baseline: 0,
+            };
+            let quiet: promptlab::engine::jobs::Report = Arc::new(|_| {});
+            job.run(&quiet).await
+        }
+    };
+    let first = run(cache.clone()).await;
+    // Ten items scored twice (plain, calibrated), and the three content-free prompts once.
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 23);
+    for r in &first {
+        assert!(
+            r.cost.prompt_tokens_per_query > 0.0,
+            "{}: prompt tokens recorded",
+            r.name
+        );
+        assert_eq!((r.samples.fresh, r.samples.cached), (10, 0));
+    }
+    let tokens = |r: &VariantResult| -> u32 {
+        r.per_item
+            .iter()
+            .map(|i| i.paths[0].stages[0].prompt_tokens)
+            .sum()
+    };
+    // The calibrated variant's items carry the content-free prompts' tokens once between them.
+    assert!(tokens(&first[1]) > tokens(&first[0]));
+    // The same evaluation again: nothing scored, the same answers and figures from the cache.
+    let again = run(cache.clone()).await;
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 23);
+    for (a, b) in first.iter().zip(&again) {
+        assert_eq!((b.samples.fresh, b.samples.cached), (0, 10));
+        assert_eq!(a.accuracy_majority, b.accuracy_majority);
+        assert_eq!(a.accuracy_uncalibrated, b.accuracy_uncalibrated);
+        assert_eq!(tokens(a), tokens(b));
+    }
+    assert_eq!(again[1].accuracy_majority, 1.0);
+    // The key holds the scoring mode: a cache of plain scores does not serve calibrated runs.
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let other = Arc::new(promptlab::engine::cache::Cache::open(fresh_dir.path()).unwrap());
+    let mut plain = sentiment();
+    plain.calibrate = Calibrate::Scored;
+    let plan = promptlab::engine::RunPlan::new(&plain, "I loved it.", Mode::Completion).unwrap();
+    let mut cal = plain.clone();
+    cal.calibrate = Calibrate::ContentFree;
+    let mut cal_plan =
+        promptlab::engine::RunPlan::new(&cal, "I loved it.", Mode::Completion).unwrap();
+    let mut plan = plan;
+    plan.cache = Some(other.clone());
+    cal_plan.cache = Some(other);
+    let r = promptlab::engine::run(
+        backend.clone(),
+        Arc::new(plan),
+        None,
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(!r.paths[0].cached);
+    let r = promptlab::engine::run(
+        backend.clone(),
+        Arc::new(cal_plan),
+        None,
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(!r.paths[0].cached, "another mode, another key");
+    assert!(r.scored.unwrap().content_free.len() == 2);
 }
 
 #[tokio::test]
@@ -362,10 +476,13 @@ mod embedded {
 
     async fn score(b: &dyn Backend, prompt: &str, options: &[&str]) -> Vec<f64> {
         let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
-        b.score(&Prompt::Completion(prompt.into()), &options)
+        let s = b
+            .score(&Prompt::Completion(prompt.into()), &options)
             .expect("the embedded model scores")
             .await
-            .unwrap()
+            .unwrap();
+        assert!(s.prompt_tokens > 0, "the prompt's tokens are counted");
+        s.logprobs
     }
 
     #[tokio::test]

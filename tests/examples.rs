@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use futures::stream;
 use promptlab::backend::{
-    Backend, BackendInfo, Finish, SampleRequest, SampleStream, StreamEvent, Usage,
+    Backend, BackendInfo, Finish, SampleRequest, SampleStream, ScoreFuture, Scores, StreamEvent,
+    Usage,
 };
 use promptlab::core::demos::{self, Analysis, Control, Kind, Report, Settings};
-use promptlab::core::render::Mode;
+use promptlab::core::render::{Mode, Prompt};
 use promptlab::core::spec::answer::{AnswerKind, AnswerSpec};
 use promptlab::core::stats::Verdict;
 use promptlab::core::template::{Example, Strategy, Template};
@@ -408,16 +409,35 @@ async fn a_second_analysis_comes_from_the_cache_and_repeated_sets_are_sampled_on
             "without #1",
             "without #2",
             "no examples",
-            "order 2 1"
+            "order 2 1",
+            "kNN k=1"
         ]
     );
     assert!(a.sets.iter().all(|s| matches!(
         s.kind,
-        Kind::Given | Kind::Without { .. } | Kind::Labels { .. } | Kind::Order { .. }
+        Kind::Given
+            | Kind::Without { .. }
+            | Kind::Labels { .. }
+            | Kind::Order { .. }
+            | Kind::Selected { .. }
     )));
     let first = *mock.prompts.lock().unwrap();
+    // kNN with k=1 shows one example, a prompt leave-one-out already sent: served by the cache.
     assert_eq!(first, 50);
-    assert!(a.prompt_tokens.sent > 0 && a.prompt_tokens.sent == a.prompt_tokens.all_sets);
+    let knn = a.sets.iter().find(|s| s.name == "kNN k=1").unwrap();
+    assert_eq!((knn.fresh, knn.cached), (0, 10));
+    let knn_tokens: u64 = a
+        .results
+        .last()
+        .unwrap()
+        .per_item
+        .iter()
+        .flat_map(|i| i.all_paths())
+        .map(|p| u64::from(p.usage().prompt_tokens))
+        .sum();
+    assert!(
+        a.prompt_tokens.sent > 0 && a.prompt_tokens.sent + knn_tokens == a.prompt_tokens.all_sets
+    );
     let (b, _) = analyse(t, data, mock.clone(), 8, Some(cache)).await;
     assert_eq!(
         *mock.prompts.lock().unwrap(),
@@ -488,6 +508,19 @@ fn the_binary_reports_the_analysis_as_json_and_writes_its_report() {
     assert_eq!(analyses[1]["reads_labels"], false);
     assert_eq!(analyses[2]["analysis"], "order");
     assert_eq!(analyses[2]["orders"].as_array().unwrap().len(), 2);
+    // A script cannot score options: calibration says so; kNN (k=2 of 3) is measured.
+    assert_eq!(analyses[3]["analysis"], "calibration");
+    assert!(
+        analyses[3]["unavailable"]
+            .as_str()
+            .unwrap()
+            .contains("cannot score options"),
+        "{}",
+        analyses[3]
+    );
+    assert_eq!(analyses[4]["analysis"], "selection");
+    assert_eq!(analyses[4]["k"], 2);
+    assert_eq!(analyses[4]["by"], "content words");
     let sets = v["analysis"]["sets"].as_array().unwrap();
     assert_eq!(sets[0]["set"], "given");
     assert!(v["analysis"]["prompt_tokens"]["sent"].as_u64().unwrap() > 0);
@@ -496,8 +529,144 @@ fn the_binary_reports_the_analysis_as_json_and_writes_its_report() {
         md.contains("## Leave-one-out") && md.contains("the key example → yes"),
         "{md}"
     );
+    assert!(
+        md.contains("## Calibration") && md.contains("## Selection: each query's 2 nearest"),
+        "{md}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("examples.json")).unwrap())
             .unwrap();
     assert_eq!(json["analysis"]["report"], v["analysis"]["report"]);
+}
+
+/// Samples "yes" whatever it reads; scores the options 6 to 1 towards "yes" whatever it reads,
+/// and 3 to 1 towards the label the query's words call for: a known option bias.
+struct Biased;
+
+fn biased(prompt: &str, option: &str) -> f64 {
+    let query = prompt.rsplit("Q: ").next().unwrap_or("");
+    let weight = |o: &str| {
+        let bias: f64 = if o == "yes" { 6.0 } else { 1.0 };
+        let fits =
+            (o == "yes" && query.contains("loved")) || (o == "no" && query.contains("hated"));
+        bias * if fits { 3.0 } else { 1.0 }
+    };
+    let total = weight("yes") + weight("no");
+    (weight(option.trim()) / total).ln()
+}
+
+impl Backend for Biased {
+    fn info(&self) -> BackendInfo {
+        BackendInfo::new("mock", "biased", Mode::Completion)
+    }
+    fn stream(&self, r: SampleRequest) -> SampleStream {
+        Mock::new(|_, _| "yes".into()).stream(r)
+    }
+    fn score(&self, prompt: &Prompt, options: &[String]) -> Option<ScoreFuture> {
+        let Prompt::Completion(p) = prompt else {
+            return None;
+        };
+        let scores = Scores {
+            logprobs: options.iter().map(|o| biased(p, o)).collect(),
+            prompt_tokens: p.len() as u32 / 4,
+        };
+        Some(Box::pin(async move { Ok(scores) }))
+    }
+}
+
+fn calibration(r: &Report) -> &demos::Calibration {
+    r.analyses
+        .iter()
+        .find_map(|a| match a {
+            Analysis::Calibration(c) => Some(c.as_ref()),
+            _ => None,
+        })
+        .expect("calibration")
+}
+
+fn selection(r: &Report) -> &demos::Selection {
+    r.analyses
+        .iter()
+        .find_map(|a| match a {
+            Analysis::Selection(s) => Some(s.as_ref()),
+            _ => None,
+        })
+        .expect("selection")
+}
+
+#[tokio::test]
+async fn calibration_against_a_known_option_bias_raises_accuracy() {
+    let t = template(vec![
+        example("I loved the soup.", "yes"),
+        example("I hated the bread.", "no"),
+    ]);
+    let data = dataset((0..30).map(|i| {
+        let (word, label) = if i % 2 == 0 {
+            ("loved", "yes")
+        } else {
+            ("hated", "no")
+        };
+        (format!("Review {i}: I {word} this film."), label)
+    }));
+    let (a, _) = analyse(t, data, Arc::new(Biased), 0, None).await;
+    let c = calibration(&a.report);
+    assert_eq!(c.given_mode, "sampled", "the given set samples");
+    assert_eq!(c.given.unwrap().value, 0.5, "sampled: always yes");
+    assert_eq!(
+        c.scored.unwrap().value,
+        0.5,
+        "the plain option scores: always yes"
+    );
+    assert_eq!(c.calibrated.unwrap().value, 1.0, "the bias divided out");
+    let p = c.versus_scored.unwrap();
+    assert!(p.diff == 0.5 && p.low > 0.0, "{p:?}");
+    assert_eq!(c.verdict, Some(Verdict::Better));
+    assert!(
+        c.words
+            .starts_with("calibration helps: calibrated options score 50 points higher"),
+        "{}",
+        c.words
+    );
+    let set = a.sets.iter().find(|s| s.kind == Kind::Calibrated).unwrap();
+    assert_eq!(set.accuracy, 1.0);
+}
+
+#[tokio::test]
+async fn knn_selection_beats_the_fixed_set_where_the_right_neighbours_are_known() {
+    // Pure recency: the answer is the last demonstration's. The fixed set always ends on
+    // hockey; each query's nearest example (by content words) is its own sport's.
+    let mock = Mock::new(|demos, _| demos.last().map_or(String::new(), |(_, a)| a.clone()));
+    let mut t = template(vec![
+        example("Which sport has goalies and penalty kicks?", "football"),
+        example("Which sport has rackets, nets and a serve?", "tennis"),
+        example("Which sport has hoops, dribbling and dunks?", "basketball"),
+        example("Which sport has pucks, sticks and ice?", "hockey"),
+    ]);
+    t.answer = AnswerSpec::of(AnswerKind::Text);
+    let asks = [
+        ("the puck on the ice", "hockey"),
+        ("a goalie facing penalty kicks", "football"),
+        ("a racket and a serve", "tennis"),
+        ("the dunks through the hoops", "basketball"),
+    ];
+    let data = dataset((0..24).map(|i| {
+        let (q, a) = asks[i % 4];
+        (format!("Name the sport of {q} (case {i})."), a)
+    }));
+    let (a, _) = analyse(t, data, mock, 0, None).await;
+    let s = selection(&a.report);
+    assert_eq!((s.k, s.by.as_str()), (3, "content words"));
+    assert_eq!(s.fixed.unwrap().value, 0.25);
+    assert_eq!(s.selected.unwrap().value, 1.0);
+    let p = s.paired.unwrap();
+    assert!(p.diff == 0.75 && p.low > 0.0, "{p:?}");
+    assert_eq!(s.verdict, Some(Verdict::Better));
+    assert!(
+        s.words
+            .contains("choose each query's examples by similarity"),
+        "{}",
+        s.words
+    );
+    // Text answers that are not labels: no calibration set.
+    assert!(a.sets.iter().all(|s| s.kind != Kind::Calibrated));
 }

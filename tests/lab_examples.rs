@@ -2,6 +2,7 @@
 //! form, its plan line shows before Enter starts it, the job runs on the scripted backend and
 //! the Examples pane then shows each example's contribution until the examples change.
 
+use promptlab::tui::popups::*;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -67,7 +68,13 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
 
     press(&mut s, KeyCode::Char('A'), KeyModifiers::SHIFT);
     assert!(
-        matches!(s.popup, Some(Popup::EvalSetup { analyse: true, .. })),
+        matches!(
+            s.popup,
+            Some(Popup::Setup(Setup {
+                job: promptlab::tui::msg::JobForm::Examples,
+                ..
+            }))
+        ),
         "{:?}",
         s.popup
     );
@@ -92,7 +99,7 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
         promptlab::tui::plan::plan_line(*job, fields.clone(), template, backend.clone(), None)
             .await;
     assert!(
-        plan.as_ref().unwrap().starts_with("17 example sets: "),
+        plan.as_ref().unwrap().starts_with("19 example sets: "),
         "{plan:?}"
     );
     update(
@@ -102,7 +109,7 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
             plan,
         },
     );
-    assert!(screen(&s).contains("17 example sets"));
+    assert!(screen(&s).contains("19 example sets"));
     let effects = press(&mut s, KeyCode::Enter, KeyModifiers::NONE);
     let [
         Effect::StartExamples {
@@ -117,7 +124,7 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
     };
     assert_eq!(*orders, 8);
     assert!(
-        matches!(s.popup, Some(Popup::Eval { .. })),
+        matches!(s.popup, Some(Popup::Eval(EvalBoard { .. }))),
         "the sets show as an evaluation"
     );
 
@@ -141,7 +148,7 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
         "{}",
         s.status
     );
-    assert_eq!(s.eval.as_ref().unwrap().results.len(), 17);
+    assert_eq!(s.eval.as_ref().unwrap().results.len(), 19);
     press(&mut s, KeyCode::Esc, KeyModifiers::NONE);
     let shown = promptlab::tui::panes::examples::contributions(&s).expect("contributions");
     let rashford = shown.iter().find(|c| c.example == 4).unwrap();

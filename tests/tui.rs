@@ -2,6 +2,7 @@
 //! backend drives real engine runs, and `view` draws into ratatui's TestBackend for insta
 //! snapshots of the main screens.
 
+use promptlab::tui::popups::*;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -141,7 +142,10 @@ fn editing_examples() {
     assert_eq!(s.lab.examples.len(), 9);
     assert_eq!(s.lab.active_examples(), 7);
     press(&mut s, KeyCode::Enter);
-    assert!(matches!(s.popup, Some(Popup::Example { index: 2, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Example(ExampleForm { index: 2, .. }))
+    ));
     press_mod(&mut s, KeyCode::End, KeyModifiers::CONTROL);
     type_text(&mut s, " (edited)");
     insta::assert_snapshot!("example_editor", draw(&s, 140, 40).backend());
@@ -201,7 +205,10 @@ async fn finished_run_with_tally_and_cluster_filter() {
 
     s.focus = Focus::Paths;
     press(&mut s, KeyCode::Enter);
-    assert!(matches!(s.popup, Some(Popup::PathDetail { path: 2, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::PathDetail(PathDetail { path: 2, .. }))
+    ));
     insta::assert_snapshot!("path_detail", draw(&s, 140, 40).backend());
 }
 
@@ -210,7 +217,7 @@ fn help_lists_every_key() {
     let mut s = lab("gsm8k-cot");
     s.focus = Focus::Paths;
     press(&mut s, KeyCode::Char('?'));
-    assert!(matches!(s.popup, Some(Popup::Help { .. })));
+    assert!(matches!(s.popup, Some(Popup::Help(Help { .. }))));
     insta::assert_snapshot!(draw(&s, 140, 40).backend());
 }
 
@@ -236,7 +243,7 @@ fn error_popup_for_an_empty_query() {
     assert_eq!(s.lab.query_text(), "");
     let effects = press(&mut s, KeyCode::F(5));
     assert!(effects.is_empty());
-    assert!(matches!(&s.popup, Some(Popup::Error(e)) if e.contains("query is empty")));
+    assert!(matches!(&s.popup, Some(Popup::Error(ErrorBox(e))) if e.contains("query is empty")));
     insta::assert_snapshot!(draw(&s, 140, 40).backend());
     press(&mut s, KeyCode::Esc);
     assert!(s.popup.is_none());
@@ -248,12 +255,12 @@ async fn every_size_pane_and_popup_draws_without_panicking_or_overlapping() {
     finished_run(&mut s).await;
     for popup in [
         None,
-        Some(Popup::Help { scroll: 0 }),
-        Some(Popup::PathDetail {
+        Some(Popup::Help(Help { scroll: 0 })),
+        Some(Popup::PathDetail(PathDetail {
             path: 0,
             scroll: 0,
             back: None,
-        }),
+        })),
     ] {
         s.popup = popup;
         for focus in Focus::ORDER {
@@ -332,12 +339,15 @@ async fn runs_are_recorded_autosaved_browsed_and_compared() {
     );
     press_mod(&mut s, KeyCode::Right, KeyModifiers::ALT);
     press_mod(&mut s, KeyCode::Char('c'), KeyModifiers::ALT);
-    assert!(matches!(s.popup, Some(Popup::Compare { a: 0, b: 1, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Compare(CompareRuns { a: 0, b: 1, .. }))
+    ));
     insta::assert_snapshot!(draw(&s, 140, 40).backend());
     // Ctrl-S on an unnamed session asks a name, then saves there.
     press(&mut s, KeyCode::Esc);
     press_mod(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
-    assert!(matches!(s.popup, Some(Popup::SaveAs { .. })));
+    assert!(matches!(s.popup, Some(Popup::SaveAs(SaveAs { .. }))));
     // The suggestion is selected: End keeps it, then typing adds to it.
     press(&mut s, KeyCode::End);
     press(&mut s, KeyCode::Char('2'));
@@ -422,7 +432,13 @@ async fn the_search_form_shows_the_search_plan() {
 async fn evaluation_view_with_table_chart_and_drill_down() {
     let mut s = lab("gsm8k-cot");
     press(&mut s, KeyCode::F(7));
-    assert!(matches!(s.popup, Some(Popup::EvalSetup { .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Setup(Setup {
+            job: promptlab::tui::msg::JobForm::Eval,
+            ..
+        }))
+    ));
     let effects = plan_then_start(&mut s).await;
     let Some(Effect::StartEval {
         dataset,
@@ -494,10 +510,10 @@ async fn evaluation_view_with_table_chart_and_drill_down() {
     press(&mut s, KeyCode::Enter);
     assert!(matches!(
         s.popup,
-        Some(Popup::Eval {
+        Some(Popup::Eval(EvalBoard {
             detail: Some(1),
             ..
-        })
+        }))
     ));
     insta::assert_snapshot!("eval_item_paths", draw(&s, 140, 40).backend());
 }
@@ -508,7 +524,10 @@ async fn least_to_most_path_shows_its_chain_as_a_tree() {
     finished_run(&mut s).await;
     s.focus = Focus::Paths;
     press(&mut s, KeyCode::Enter);
-    assert!(matches!(s.popup, Some(Popup::PathDetail { path: 0, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::PathDetail(PathDetail { path: 0, .. }))
+    ));
     insta::assert_snapshot!(draw(&s, 140, 30).backend());
 }
 
@@ -552,7 +571,13 @@ async fn prompt_search_leaderboard_fills_in_and_copies_into_the_editor() {
     s.lab.sampling.n = 1;
     s.lab.sampling.temperature = 0.0;
     press(&mut s, KeyCode::F(8));
-    assert!(matches!(s.popup, Some(Popup::OptimizeSetup { .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Setup(Setup {
+            job: promptlab::tui::msg::JobForm::Optimize,
+            ..
+        }))
+    ));
     let effects = plan_then_start(&mut s).await;
     let Some(Effect::StartOptimize {
         dataset,
@@ -658,7 +683,7 @@ async fn browsing_an_earlier_run_shows_its_own_prompt_and_settings() {
 fn the_settings_bar_scrolls_to_the_selected_setting_at_100_columns() {
     let mut s = lab("gsm8k-cot");
     s.focus = Focus::Settings;
-    for _ in 0..promptlab::tui::state::Setting::Answer.index() {
+    for _ in 0..promptlab::tui::state::bar_index(promptlab::core::settings::Key::Answer) {
         press(&mut s, KeyCode::Right);
     }
     let t = draw(&s, 100, 30);
@@ -785,7 +810,7 @@ async fn paths_side_by_side_at_every_width() {
     assert_eq!(c.columns[1], before, "the only path that answered 22");
     let now = c.columns[1];
     press(&mut s, KeyCode::Enter);
-    assert!(matches!(s.popup, Some(Popup::PathDetail { path, .. }) if path == now));
+    assert!(matches!(s.popup, Some(Popup::PathDetail(PathDetail { path, .. })) if path == now));
 }
 
 #[tokio::test]
@@ -815,7 +840,7 @@ async fn least_to_most_chains_side_by_side_step_by_step() {
 async fn early_stop_from_the_settings_bar_samples_fewer_paths_and_says_where_it_settled() {
     let mut s = lab("gsm8k-cot");
     s.focus = Focus::Settings;
-    s.sel.setting = promptlab::tui::state::Setting::EarlyStop.index();
+    s.sel.setting = promptlab::tui::state::bar_index(promptlab::core::settings::Key::EarlyStop);
     press(&mut s, KeyCode::Enter);
     press_mod(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
     type_text(&mut s, "beta:0.9");
@@ -871,7 +896,7 @@ async fn free_form_answers_show_as_clusters_with_their_wordings_and_dispersion()
 fn the_answer_setting_takes_a_free_form_rule_and_similarity() {
     let mut s = lab("gsm8k-cot");
     s.focus = Focus::Settings;
-    s.sel.setting = promptlab::tui::state::Setting::Answer.index();
+    s.sel.setting = promptlab::tui::state::bar_index(promptlab::core::settings::Key::Answer);
     press(&mut s, KeyCode::Enter);
     press_mod(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
     type_text(&mut s, "free:usc:0.6");
@@ -883,7 +908,7 @@ fn the_answer_setting_takes_a_free_form_rule_and_similarity() {
     press(&mut s, KeyCode::Enter);
     assert!(
         s.status.contains("at most 1")
-            || matches!(&s.popup, Some(Popup::Error(e)) if e.contains("at most 1")),
+            || matches!(&s.popup, Some(Popup::Error(ErrorBox(e))) if e.contains("at most 1")),
         "{} {:?}",
         s.status,
         s.popup

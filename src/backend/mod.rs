@@ -79,7 +79,24 @@ pub enum StreamEvent {
 pub type SampleStream = BoxStream<'static, Result<StreamEvent, BackendError>>;
 
 /// Each continuation's total log-probability after a prompt (`Backend::score`).
-pub type ScoreFuture = futures::future::BoxFuture<'static, Result<Vec<f64>, BackendError>>;
+pub type ScoreFuture = futures::future::BoxFuture<'static, Result<Scores, BackendError>>;
+
+/// What `Backend::score` gives: each continuation's total log-probability after the prompt,
+/// and the prompt tokens scoring them sent (0: not counted).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scores {
+    pub logprobs: Vec<f64>,
+    pub prompt_tokens: u32,
+}
+
+impl From<Vec<f64>> for Scores {
+    fn from(logprobs: Vec<f64>) -> Scores {
+        Scores {
+            logprobs,
+            prompt_tokens: 0,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum BackendError {

@@ -9,7 +9,9 @@ use serde_json::json;
 
 use super::run::apply_overrides;
 use super::{BackendArgs, PromptArgs};
-use crate::core::demos::{Analysis, Contribution, Labels, OrderSpread, Settings};
+use crate::core::demos::{
+    Analysis, Calibration, Contribution, Labels, OrderSpread, Selection, Settings, mode_of,
+};
 use crate::core::display::visible;
 use crate::core::evaluation::cell;
 use crate::core::stats::{Estimate, points};
@@ -70,6 +72,8 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
         crate::tell!("skipped {p}");
     }
     let backend = backends.build("", "").await?;
+    // kNN selection by embeddings when an embedding model is given, else by content words.
+    let embedder = backends.embedder_or_knn(&template.answer, true)?;
     let mode = template.mode.unwrap_or(backend.info().default_mode);
     let variants: Vec<Variant> = sets
         .iter()
@@ -104,7 +108,10 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
         template,
         mode,
         backend,
-        opts: EvalOptions::new(concurrency, cache.clone(), cancel),
+        opts: EvalOptions {
+            embedder,
+            ..EvalOptions::new(concurrency, cache.clone(), cancel)
+        },
         settings,
     };
     let analysed = job.run(&super::eval::progress()).await?;
@@ -168,6 +175,8 @@ pub fn text(title: &str, a: &Analysed, markdown: bool) -> String {
             }
             Analysis::Labels(l) => labels(&mut out, l, markdown),
             Analysis::Order(o) => order(&mut out, o, markdown),
+            Analysis::Calibration(c) => calibration(&mut out, c, markdown),
+            Analysis::Selection(k) => selection(&mut out, k, markdown),
         }
     }
     let t = a.prompt_tokens;
@@ -299,4 +308,88 @@ fn order(out: &mut String, o: &OrderSpread, markdown: bool) {
         );
     }
     let _ = writeln!(out, "\n{}", o.words);
+}
+
+fn paired_cell(p: Option<crate::core::stats::Paired>) -> String {
+    p.map_or("-".into(), |p| {
+        format!("{} [{}, {}]", points(p.diff), points(p.low), points(p.high))
+    })
+}
+
+fn calibration(out: &mut String, c: &Calibration, markdown: bool) {
+    heading(
+        out,
+        "Calibration: options scored by log-probability, before and after the content-free correction (paired, Holm across the two comparisons)",
+        markdown,
+    );
+    if c.unavailable.is_some() {
+        let _ = writeln!(out, "{}", c.words);
+        return;
+    }
+    let head = ["answers", "mode", "accuracy", "calibrated minus it"].map(String::from);
+    row(out, &head, markdown);
+    rule(out, head.len(), markdown);
+    let given_mode = c.given_mode.as_str();
+    let rows = [
+        (
+            "given set",
+            given_mode,
+            c.given,
+            paired_cell(c.versus_given),
+        ),
+        (
+            "plain",
+            mode_of(crate::core::template::Calibrate::Scored),
+            c.scored,
+            paired_cell(c.versus_scored),
+        ),
+        (
+            "calibrated",
+            mode_of(crate::core::template::Calibrate::ContentFree),
+            c.calibrated,
+            String::new(),
+        ),
+    ];
+    for (name, mode, acc, diff) in rows {
+        row(
+            out,
+            &[
+                format!("{name:<10}"),
+                format!("{mode:<26}"),
+                estimate(acc),
+                diff,
+            ],
+            markdown,
+        );
+    }
+    let _ = writeln!(out, "\n{}", c.words);
+}
+
+fn selection(out: &mut String, k: &Selection, markdown: bool) {
+    heading(
+        out,
+        &format!(
+            "Selection: each query's {} nearest examples (by {}) against your fixed set (paired)",
+            k.k, k.by
+        ),
+        markdown,
+    );
+    let head = ["examples", "accuracy", "kNN minus fixed"].map(String::from);
+    row(out, &head, markdown);
+    rule(out, head.len(), markdown);
+    row(
+        out,
+        &[format!("{:<10}", "fixed"), estimate(k.fixed), String::new()],
+        markdown,
+    );
+    row(
+        out,
+        &[
+            format!("{:<10}", format!("kNN k={}", k.k)),
+            estimate(k.selected),
+            paired_cell(k.paired),
+        ],
+        markdown,
+    );
+    let _ = writeln!(out, "\n{}", k.words);
 }

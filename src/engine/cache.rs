@@ -7,6 +7,9 @@
 //! format. Re-running an evaluation or raising N from 5 to 10 only samples what is missing,
 //! while the N samples of one prompt stay independent (index and seed are part of the key).
 //!
+//! A scored run (`calibrate:`) is stored as its path and its option scores under a key of its
+//! own (`scored_key`): the scoring mode, the options and every prompt scored.
+//!
 //! An append-only JSONL file: a killed run keeps every line it wrote. A line that does not
 //! parse (torn by a kill, from another program, invalid UTF-8) or that an older format wrote
 //! is skipped and counted, never read as a sample; appends always start on a fresh line.
@@ -21,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RunPlan;
 use crate::backend::BackendInfo;
+use crate::core::calibrate::{ScoredOptions, Setup};
 use crate::core::record::PathRecord;
 
 /// The format of cache lines and keys; lines of any other format are skipped (format 5: the
@@ -33,6 +37,8 @@ pub struct Cache {
     path: PathBuf,
     skipped: usize,
     entries: Mutex<HashMap<String, PathRecord>>,
+    /// Scored runs' option scores, by the same keys as their paths.
+    scored: Mutex<HashMap<String, ScoredOptions>>,
     file: Mutex<File>,
     /// The first failed write (a full disk) and how many samples were not stored since.
     failed: Mutex<Option<(String, usize)>>,
@@ -49,6 +55,8 @@ struct Line {
     format: u32,
     key: String,
     path: PathRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scored: Option<ScoredOptions>,
 }
 
 impl Cache {
@@ -65,6 +73,7 @@ impl Cache {
             ));
         }
         let mut entries = HashMap::new();
+        let mut scored = HashMap::new();
         let mut skipped = 0;
         let mut bytes = Vec::new();
         if let Ok(mut f) = File::open(&path) {
@@ -73,6 +82,9 @@ impl Cache {
         for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
             match serde_json::from_slice::<Line>(line) {
                 Ok(l) if l.format == CACHE_FORMAT => {
+                    if let Some(s) = l.scored {
+                        scored.insert(l.key.clone(), s);
+                    }
                     entries.insert(l.key, l.path);
                 }
                 _ => skipped += 1,
@@ -93,6 +105,7 @@ impl Cache {
             path,
             skipped,
             entries: Mutex::new(entries),
+            scored: Mutex::new(scored),
             file: Mutex::new(file),
             failed: Mutex::new(None),
         })
@@ -152,14 +165,35 @@ impl Cache {
         self.entries.lock().ok()?.get(key).cloned()
     }
 
+    /// A scored run's option scores and the prompt tokens its scoring sent.
+    pub fn get_scored(&self, key: &str) -> Option<(ScoredOptions, u32)> {
+        let scored = self.scored.lock().ok()?.get(key).cloned()?;
+        let path = self.get(key)?;
+        let tokens = path.stages.first().map_or(0, |s| s.prompt_tokens);
+        Some((scored, tokens))
+    }
+
+    /// Stores a scored run: its path and its option scores.
+    pub fn put_scored(&self, key: &str, path: &PathRecord, scored: &ScoredOptions) {
+        if let Ok(mut m) = self.scored.lock() {
+            m.insert(key.to_string(), scored.clone());
+        }
+        self.write(key, path, Some(scored));
+    }
+
     /// Stores a finished path; one `write` per line, so what was written survives a kill.
     pub fn put(&self, key: &str, path: &PathRecord) {
+        self.write(key, path, None);
+    }
+
+    fn write(&self, key: &str, path: &PathRecord, scored: Option<&ScoredOptions>) {
         let mut stored = path.clone();
         stored.cached = false;
         let Ok(mut line) = serde_json::to_string(&Line {
             format: CACHE_FORMAT,
             key: key.to_string(),
             path: stored,
+            scored: scored.cloned(),
         }) else {
             return;
         };
@@ -208,6 +242,26 @@ pub fn key(backend: &BackendInfo, plan: &RunPlan, index: usize) -> String {
         "reasoning_effort": s.reasoning_effort,
         "index": index,
         "seed": s.seed.wrapping_add(index as u64),
+    });
+    crate::backend::digest(what.to_string().as_bytes())
+}
+
+/// The content address of a scored run of `plan` on `backend`: what the sampled paths' key
+/// holds of the backend, and the scoring mode, the options and every prompt scored.
+pub fn scored_key(backend: &BackendInfo, plan: &RunPlan, setup: &Setup) -> String {
+    let content_free: Vec<_> = setup.content_free.iter().map(|r| &r.prompt).collect();
+    let what = serde_json::json!({
+        "format": CACHE_FORMAT,
+        "backend": {
+            "kind": backend.kind,
+            "model": backend.model,
+            "host": backend.host,
+            "fingerprint": backend.fingerprint,
+        },
+        "scoring": setup.calibrate,
+        "prompt": plan.first.prompt,
+        "options": setup.continuations,
+        "content_free": content_free,
     });
     crate::backend::digest(what.to_string().as_bytes())
 }

@@ -83,6 +83,34 @@ fn prompt_tokens(r: &VariantResult) -> (u64, u64) {
     (sent, all)
 }
 
+/// A set's scores: right or not per item, and for the calibrated set the plain pick's too;
+/// when no item could be scored, the first item's error.
+fn scored(set: &DemoSet, r: &VariantResult) -> Scored {
+    let correct = r.per_item.iter().map(|i| i.correct).collect();
+    let mut s = Scored::new(&set.name, set.kind.clone(), correct, r.unparsed_rate);
+    if set.kind == Kind::Calibrated {
+        s.uncalibrated = Some(
+            r.per_item
+                .iter()
+                .map(|i| i.uncalibrated_correct == Some(true))
+                .collect(),
+        );
+    }
+    let failed = |i: &super::eval::ItemResult| {
+        i.error.clone().or_else(|| {
+            i.paths
+                .iter()
+                .all(|p| !p.succeeded())
+                .then(|| i.paths.iter().find_map(|p| p.error.clone()))
+                .flatten()
+        })
+    };
+    if !r.per_item.is_empty() && r.per_item.iter().all(|i| failed(i).is_some()) {
+        s.error = r.per_item.first().and_then(failed);
+    }
+    s
+}
+
 impl ExamplesJob {
     /// The example sets this job evaluates, in order.
     pub fn sets(&self) -> Result<Vec<DemoSet>, String> {
@@ -109,7 +137,7 @@ impl ExamplesJob {
             }
             let same = sets[..i]
                 .iter()
-                .position(|s| s.template.examples == set.template.examples)
+                .position(|s| s.template == set.template)
                 .filter(|&k| k < results.len());
             let r = match same {
                 Some(k) => VariantResult {
@@ -153,14 +181,10 @@ impl ExamplesJob {
             .iter()
             .zip(&results)
             .filter(|(_, r)| !r.cancelled)
-            .map(|(s, r)| Scored {
-                name: s.name.clone(),
-                kind: s.kind.clone(),
-                correct: r.per_item.iter().map(|i| i.correct).collect(),
-                unparsed_rate: r.unparsed_rate,
-            })
+            .map(|(s, r)| scored(s, r))
             .collect();
-        let report = demos::analyse(&self.template, &scored, self.settings.seed);
+        let by_embeddings = self.opts.embedder.is_some();
+        let report = demos::analyse(&self.template, &scored, self.settings.seed, by_embeddings);
         on(JobEvent::Analysed(Box::new(report.clone())));
         Ok(Analysed {
             report,

@@ -1,9 +1,13 @@
 //! A `calibrate:` run: the options scored by their log-probabilities after the query's prompt
 //! (and, for `content-free`, after each content-free prompt), one path whose text is the
 //! option picked, and the scores kept in the result (`RunResult.scored`): the record says the
-//! answer came from scored options, not sampled paths.
+//! answer came from scored options, not sampled paths. The path records the prompt tokens the
+//! scoring sent (the content-free prompts' by the item that scored them), and the sample cache
+//! keeps the scores under a key of their own (`cache::scored_key`: the scoring mode, the
+//! options and every prompt scored), so a repeat is served without scoring.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -11,8 +15,8 @@ use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 use super::limit::Limiter;
-use super::{EngineEvent, Events, RunPlan, emit};
-use crate::backend::{Backend, BackendError};
+use super::{EngineEvent, Events, NOT_CACHED, RunPlan, emit};
+use crate::backend::{Backend, BackendError, Scores};
 use crate::core::calibrate::{ScoredOptions, Setup, decide};
 use crate::core::extract::Extractor;
 use crate::core::record::{CANCELLED, PathRecord, RunResult, StageRecord, settle};
@@ -51,7 +55,7 @@ async fn score(
     backend: &dyn Backend,
     prompt: &Prompt,
     options: &[String],
-) -> Result<Vec<f64>, BackendError> {
+) -> Result<Scores, BackendError> {
     let pending = backend.score(prompt, options).ok_or_else(|| {
         BackendError::Invalid(format!(
             "the {} backend cannot score options by log-probability; `calibrate:` needs one that can (the embedded model, a server with prompt log-probabilities)",
@@ -61,20 +65,26 @@ async fn score(
     pending.await
 }
 
-/// Scores the query's prompt and the content-free ones (remembered in `memo`), and decides.
+/// Scores the query's prompt and the content-free ones (remembered in `memo`), and decides;
+/// with the prompt tokens this run's scoring sent.
 async fn scores(
     backend: &dyn Backend,
     plan: &RunPlan,
     setup: &Setup,
     memo: Option<&ScoreMemo>,
-) -> Result<ScoredOptions, String> {
+) -> Result<(ScoredOptions, u32), String> {
     let options = &setup.continuations;
     let main = score(backend, &plan.first.prompt, options)
         .await
         .map_err(|e| e.to_string())?;
+    let spent = AtomicU32::new(main.prompt_tokens);
     let mut content_free = Vec::new();
     for r in &setup.content_free {
-        let fresh = || score(backend, &r.prompt, options);
+        let fresh = || async {
+            let s = score(backend, &r.prompt, options).await?;
+            spent.fetch_add(s.prompt_tokens, Ordering::Relaxed);
+            Ok::<_, BackendError>(s.logprobs)
+        };
         let s = match memo {
             Some(m) => m
                 .cell(backend, &r.prompt, options)
@@ -85,7 +95,8 @@ async fn scores(
         };
         content_free.push(s.map_err(|e| format!("content-free input: {e}"))?);
     }
-    decide(setup, main, &content_free)
+    let decided = decide(setup, main.logprobs, &content_free)?;
+    Ok((decided, spent.load(Ordering::Relaxed)))
 }
 
 /// The answer `option` (a scored continuation) reads as.
@@ -126,18 +137,33 @@ pub(super) async fn run(
     };
     emit(&events, EngineEvent::PathStarted { path: 0 });
     let mut path = PathRecord::new(0);
-    let outcome = {
-        let _slot = permits.acquire().await;
-        tokio::select! {
-            r = scores(backend.as_ref(), &plan, setup, plan.score_memo.as_deref()) => Some(r),
-            _ = cancel.cancelled() => None,
+    let key = plan
+        .cache
+        .as_ref()
+        .map(|c| (c, super::cache::scored_key(&backend.info(), &plan, setup)));
+    let hit = key
+        .as_ref()
+        .filter(|_| !plan.fresh)
+        .and_then(|(c, k)| c.get_scored(k));
+    let outcome = match hit {
+        Some(hit) => {
+            path.cached = true;
+            Some(Ok(hit))
+        }
+        None if plan.cache_only => Some(Err(NOT_CACHED.to_string())),
+        None => {
+            let _slot = permits.acquire().await;
+            tokio::select! {
+                r = scores(backend.as_ref(), &plan, setup, plan.score_memo.as_deref()) => Some(r),
+                _ = cancel.cancelled() => None,
+            }
         }
     };
     let mut scored = None;
     match outcome {
         None => path.error = Some(CANCELLED.into()),
         Some(Err(e)) => path.error = Some(e),
-        Some(Ok(s)) => {
+        Some(Ok((s, prompt_tokens))) => {
             let text = s.options[s.pick].trim().to_string();
             emit(
                 &events,
@@ -152,8 +178,12 @@ pub(super) async fn run(
                 sum: s.logprobs[s.pick],
                 tokens: 1,
             });
+            stage.prompt_tokens = prompt_tokens;
             path.stages.push(stage);
             settle(&mut path, &plan.extractor, &plan.query);
+            if let Some((c, k)) = key.as_ref().filter(|_| !path.cached) {
+                c.put_scored(k, &path, &s);
+            }
             scored = Some(Box::new(s));
         }
     }

@@ -10,7 +10,91 @@ use ratatui::text::{Line, Span};
 use crate::core::compare::Word;
 use crate::core::display::visible;
 use crate::tui::run_view::RunView;
-use crate::tui::state::{AppState, ComparePaths};
+use crate::tui::state::AppState;
+
+/// Paths read side by side: each column's text as words marked where they depart from the
+/// first column's, computed once when the columns are chosen (never while drawing).
+#[derive(Debug, Clone)]
+pub struct ComparePaths {
+    pub columns: Vec<usize>,
+    /// The column ←/→ changes and Enter opens.
+    pub selected: usize,
+    pub scroll: u16,
+    /// Per column: its thinking (dimmed, not compared) and its parts (one part, or one per
+    /// least-to-most step, aligned across columns).
+    pub texts: Vec<ColumnText>,
+    /// Leading sentences every column shares, folded into one line.
+    pub shared: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ColumnText {
+    pub thinking: String,
+    pub parts: Vec<(Option<String>, Vec<crate::core::compare::Word>)>,
+}
+
+impl ComparePaths {
+    /// The side-by-side view of `columns`, its word differences computed here, once.
+    pub fn new(run: &RunView, columns: Vec<usize>, selected: usize) -> ComparePaths {
+        use crate::core::compare::{against, sentences, shared_opening};
+        let text = |i: usize| run.paths.get(i).map_or("", |p| p.text.as_str());
+        let steps = |i: usize| {
+            run.paths
+                .get(i)
+                .and_then(|p| p.result.as_ref())
+                .map(|r| {
+                    r.steps()
+                        .iter()
+                        .map(|s| (s.question.to_string(), s.text.to_string()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        let chained = columns.iter().all(|&i| !steps(i).is_empty());
+        let base = columns.first().copied().unwrap_or(0);
+        let shared = if chained {
+            0
+        } else {
+            shared_opening(&columns.iter().map(|&i| text(i)).collect::<Vec<_>>())
+        };
+        let texts = columns
+            .iter()
+            .map(|&i| {
+                let parts = if chained {
+                    // Least-to-most: step k beside step k, each against the winner's step k.
+                    let (mine, theirs) = (steps(i), steps(base));
+                    mine.iter()
+                        .enumerate()
+                        .map(|(k, (q, t))| {
+                            let w = theirs.get(k).map_or("", |(_, t)| t.as_str());
+                            (Some(format!("Q{}: {q}", k + 1)), against(w, t))
+                        })
+                        .collect()
+                } else {
+                    let skip = |t: &str| -> String {
+                        sentences(t)[shared.min(sentences(t).len())..].concat()
+                    };
+                    vec![(None, against(&skip(text(base)), &skip(text(i))))]
+                };
+                ColumnText {
+                    thinking: run
+                        .paths
+                        .get(i)
+                        .map(|p| p.thinking.clone())
+                        .unwrap_or_default(),
+                    parts,
+                }
+            })
+            .collect();
+        ComparePaths {
+            columns,
+            selected,
+            scroll: 0,
+            texts,
+            shared,
+        }
+    }
+}
 
 /// How many columns fit in `width`.
 pub fn fitting(width: u16) -> usize {

@@ -2,6 +2,10 @@
 //! draws without changing anything. The loop selects over terminal events, engine events and
 //! (only while something is happening) a tick; it drains what is queued, then draws once, at
 //! most ~30 times a second while tokens stream, and not at all while idle.
+//!
+//! Popups are rooms (`popups`): one file per popup, each with its state, its keys (returning
+//! a `popups::Step`, which `update::popup` carries out) and its `draw(&self)`. The settings
+//! bar is `state::SETTINGS_BAR`, rows of the one settings table (`core::settings::Key`).
 
 pub mod columns;
 pub mod demos;
@@ -12,6 +16,7 @@ pub mod msg;
 pub mod panes;
 pub mod path_text;
 pub mod plan;
+pub mod popups;
 pub mod run_view;
 pub mod state;
 pub mod typing;
@@ -41,9 +46,10 @@ use futures::future::BoxFuture;
 use jobs::default_cache;
 pub use jobs::{JobContext, run_eval, run_optimize};
 use keymap::Keymap;
+use msg::PickItem;
 use msg::{Effect, Msg};
+use state::AppState;
 pub use state::ModelChoice;
-use state::{AppState, PickItem};
 
 const FRAME: Duration = Duration::from_millis(33);
 const TICK: Duration = Duration::from_millis(250);

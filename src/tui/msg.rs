@@ -7,7 +7,6 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use std::path::PathBuf;
 
-use super::state::{ModelChoice, PickItem};
 use crate::backend::BackendInfo;
 use crate::core::template::Template;
 use crate::engine::{EngineEvent, RunPlan};
@@ -137,4 +136,33 @@ pub enum Effect {
     /// (`store::tidy`), never this one.
     TidyAutosaves(PathBuf),
     Quit,
+}
+
+/// A model the lab can switch to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelChoice {
+    pub name: String,
+    /// "promptlab", "ollama", "lm-studio" (GGUFs on this machine) or "server".
+    pub source: String,
+    /// The GGUF file, for the embedded backend.
+    pub path: Option<PathBuf>,
+    pub size_bytes: u64,
+}
+
+impl ModelChoice {
+    /// Whether this is the model `model` (a backend's model name) names.
+    pub fn is(&self, model: &str) -> bool {
+        self.name == model
+            || self
+                .path
+                .as_ref()
+                .is_some_and(|p| p.file_stem().is_some_and(|f| f.to_string_lossy() == model))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PickItem {
+    pub name: String,
+    pub summary: String,
+    pub template: Result<Template, String>,
 }

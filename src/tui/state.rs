@@ -7,87 +7,42 @@ use std::time::Instant;
 use ratatui_textarea::TextArea;
 
 use super::keymap::Keymap;
+pub use super::msg::{ModelChoice, PickItem};
+pub use super::popups::{Pending, Popup};
 pub use super::run_view::{PathState, PathView, RunMeta, RunView};
 pub use super::typing::{editor, editor_text};
 use crate::backend::BackendInfo;
 use crate::core::extract::AnswerSpec;
 use crate::core::record::RunRecord;
 use crate::core::render::{Mode, render};
+use crate::core::settings::Key;
 use crate::core::template::{Example, Sampling, Strategy, TEMPLATE_VERSION, Template};
-use crate::store::session::{ListedSession, Session};
+use crate::store::session::Session;
 
 /// The edit side's share of a wide terminal unless the config says otherwise.
 pub const DEFAULT_SPLIT: u16 = 44;
 
-/// The settings bar's fields, in order (`Selection::setting` indexes `ALL`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setting {
-    Strategy,
-    N,
-    EarlyStop,
-    Temperature,
-    TopP,
-    TopK,
-    MaxTokens,
-    Seed,
-    Mode,
-    Answer,
-    Strict,
-    Thinking,
-    Effort,
-}
+/// The settings bar: rows of the one settings table (`core::settings::Key`), in the bar's
+/// order (`Selection::setting` indexes it).
+pub const SETTINGS_BAR: [Key; 13] = [
+    Key::Strategy,
+    Key::N,
+    Key::EarlyStop,
+    Key::Temperature,
+    Key::TopP,
+    Key::TopK,
+    Key::MaxTokens,
+    Key::Seed,
+    Key::Mode,
+    Key::Answer,
+    Key::Strict,
+    Key::Thinking,
+    Key::Effort,
+];
 
-impl Setting {
-    pub const ALL: [Setting; 13] = [
-        Setting::Strategy,
-        Setting::N,
-        Setting::EarlyStop,
-        Setting::Temperature,
-        Setting::TopP,
-        Setting::TopK,
-        Setting::MaxTokens,
-        Setting::Seed,
-        Setting::Mode,
-        Setting::Answer,
-        Setting::Strict,
-        Setting::Thinking,
-        Setting::Effort,
-    ];
-
-    /// Its row in the settings table (`core::settings`): how it is read, stepped and applied.
-    pub fn key(self) -> crate::core::settings::Key {
-        use crate::core::settings::Key;
-        match self {
-            Setting::Strategy => Key::Strategy,
-            Setting::N => Key::N,
-            Setting::EarlyStop => Key::EarlyStop,
-            Setting::Temperature => Key::Temperature,
-            Setting::TopP => Key::TopP,
-            Setting::TopK => Key::TopK,
-            Setting::MaxTokens => Key::MaxTokens,
-            Setting::Seed => Key::Seed,
-            Setting::Mode => Key::Mode,
-            Setting::Answer => Key::Answer,
-            Setting::Strict => Key::Strict,
-            Setting::Thinking => Key::Thinking,
-            Setting::Effort => Key::Effort,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        self.key().label()
-    }
-
-    /// Settings that say how answers are read and voted: they re-vote the run on screen,
-    /// a recorded one included.
-    pub fn revotes(self) -> bool {
-        self.key().revotes()
-    }
-
-    /// Its place in the settings bar.
-    pub fn index(self) -> usize {
-        Setting::ALL.iter().position(|s| *s == self).unwrap_or(0)
-    }
+/// A setting's place in the settings bar (0 for one the bar does not show).
+pub fn bar_index(key: Key) -> usize {
+    SETTINGS_BAR.iter().position(|k| *k == key).unwrap_or(0)
 }
 
 /// Panes that can have focus, in Tab order.
@@ -232,179 +187,6 @@ impl Lab {
     pub fn active_examples(&self) -> usize {
         self.examples.iter().filter(|e| e.enabled).count()
     }
-}
-
-/// A model the lab can switch to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelChoice {
-    pub name: String,
-    /// "promptlab", "ollama", "lm-studio" (GGUFs on this machine) or "server".
-    pub source: String,
-    /// The GGUF file, for the embedded backend.
-    pub path: Option<PathBuf>,
-    pub size_bytes: u64,
-}
-
-impl ModelChoice {
-    /// Whether this is the model `model` (a backend's model name) names.
-    pub fn is(&self, model: &str) -> bool {
-        self.name == model
-            || self
-                .path
-                .as_ref()
-                .is_some_and(|p| p.file_stem().is_some_and(|f| f.to_string_lossy() == model))
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct PickItem {
-    pub name: String,
-    pub summary: String,
-    pub template: Result<Template, String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SaveWhat {
-    Template,
-    Session,
-}
-
-/// Something the user asked for that waits: for a yes in a `Confirm`, or for the run on
-/// screen to end (the lab never switches sessions under a live run).
-#[derive(Debug, Clone)]
-pub enum Pending {
-    Quit,
-    ListSessions,
-    /// A session that was read, to open.
-    Open(Box<(PathBuf, Session)>),
-    LoadTemplate(Box<Template>),
-    NextQuery,
-    /// Save the session under this path, replacing the file there.
-    ReplaceSession(PathBuf),
-    /// Export the template under this path, replacing the file there.
-    ReplaceTemplate(String, Box<Template>),
-    /// Cancel the run, then do the rest.
-    CancelRun(Box<Pending>),
-    /// Delete this session file; a no returns to the picker it was asked from.
-    DeleteSession(PathBuf, Box<Popup>),
-}
-
-#[derive(Debug, Clone)]
-pub enum Popup {
-    Help {
-        scroll: u16,
-    },
-    Error(String),
-    /// A yes/no question; yes does `then`.
-    Confirm {
-        question: String,
-        then: Pending,
-    },
-    /// Typing a value for setting `field` of the settings bar.
-    SettingInput {
-        field: Setting,
-        editor: Box<TextArea<'static>>,
-    },
-    Picker {
-        items: Vec<PickItem>,
-        selected: usize,
-    },
-    /// The models to switch to.
-    Models {
-        items: Vec<ModelChoice>,
-        selected: usize,
-    },
-    SaveAs {
-        name: Box<TextArea<'static>>,
-        what: SaveWhat,
-    },
-    Sessions {
-        items: Vec<ListedSession>,
-        selected: usize,
-    },
-    /// A new name for the session file `from` (same folder).
-    RenameSession {
-        from: PathBuf,
-        name: Box<TextArea<'static>>,
-    },
-    /// Run `a` against run `b` (indices into the session's runs).
-    Compare {
-        a: usize,
-        b: usize,
-        scroll: u16,
-    },
-    /// Editing example `index`: input, rationale, answer.
-    Example {
-        index: usize,
-        field: usize,
-        editors: Box<[TextArea<'static>; 3]>,
-        /// Just added: left empty, it is removed again.
-        fresh: bool,
-    },
-    PathDetail {
-        path: usize,
-        scroll: u16,
-        /// The side-by-side view it was opened from, to return to.
-        back: Option<Box<ComparePaths>>,
-    },
-    /// Paths side by side (`columns` are path indices, the first is the diff base).
-    ComparePaths(Box<ComparePaths>),
-    /// Starting an evaluation: dataset path and `KEY=V1,V2` variants, and its plan once asked.
-    EvalSetup {
-        editors: Box<[TextArea<'static>; 2]>,
-        field: usize,
-        plan: SetupPlan,
-        /// The demonstrations analysis (the Examples pane's `A`): options `orders=K`.
-        analyse: bool,
-    },
-    /// Starting a prompt search: dataset path and `candidates=… rounds=… dev=… budget=…`,
-    /// and its plan once asked.
-    OptimizeSetup {
-        editors: Box<[TextArea<'static>; 2]>,
-        field: usize,
-        plan: SetupPlan,
-    },
-    /// The prompt search's leaderboard, filling in live.
-    Optimize {
-        selected: usize,
-    },
-    /// The evaluation: table, maj@k chart, items; `detail` drills into one item's paths.
-    Eval {
-        detail: Option<usize>,
-        scroll: u16,
-    },
-}
-
-/// The plan of a setup form's job (`engine::plan`'s line), asked for the fields as they were
-/// (`fields`: dataset and options; `None`: not asked yet): `line` is `None` while the executor
-/// computes it, then the plan or why there is none (a missing dataset, an invalid variant).
-/// `due`: when a pause in typing asks for the plan of the fields as they are then.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SetupPlan {
-    pub fields: Option<(String, String)>,
-    pub line: Option<Result<String, String>>,
-    pub due: Option<std::time::Instant>,
-}
-
-/// Paths read side by side: each column's text as words marked where they depart from the
-/// first column's, computed once when the columns are chosen (never while drawing).
-#[derive(Debug, Clone)]
-pub struct ComparePaths {
-    pub columns: Vec<usize>,
-    /// The column ←/→ changes and Enter opens.
-    pub selected: usize,
-    pub scroll: u16,
-    /// Per column: its thinking (dimmed, not compared) and its parts (one part, or one per
-    /// least-to-most step, aligned across columns).
-    pub texts: Vec<ColumnText>,
-    /// Leading sentences every column shares, folded into one line.
-    pub shared: usize,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ColumnText {
-    pub thinking: String,
-    pub parts: Vec<(Option<String>, Vec<crate::core::compare::Word>)>,
 }
 
 /// A prompt search started from the lab, as it fills in.

@@ -10,7 +10,8 @@ use ratatui::widgets::Paragraph;
 use super::keymap::Action;
 use super::layout::{MIN_H, MIN_W, Page, layout, page};
 use super::panes;
-use super::state::{AppState, Focus, Popup};
+use super::popups::Room;
+use super::state::{AppState, Focus};
 
 pub fn view(s: &AppState, f: &mut Frame) {
     let area = f.area();
@@ -47,7 +48,7 @@ pub fn view(s: &AppState, f: &mut Frame) {
     status(s, f, l.status);
     footer(s, f, l.footer);
     if let Some(p) = &s.popup {
-        panes::popup::draw(f, area, s, p);
+        p.draw(f, area, s);
     }
 }
 
@@ -202,69 +203,7 @@ fn run_stats(s: &AppState) -> Vec<String> {
 
 /// The keys of the popup on screen (`None`: no popup).
 fn popup_keys(s: &AppState) -> Option<Vec<(String, &'static str)>> {
-    let k = |a: Action| s.keymap.first_key(a);
-    let ud = |a: Action, b: Action| format!("{}/{}", k(a), k(b));
-    Some(match s.popup.as_ref()? {
-        Popup::Example { .. } => vec![
-            (k(Action::FocusNext), "next field"),
-            ("Enter".into(), "new line (answer: next field)"),
-            (k(Action::Cancel), "done"),
-        ],
-        Popup::SettingInput { .. } | Popup::SaveAs { .. } | Popup::RenameSession { .. } => vec![
-            ("Enter".into(), "set"),
-            ("Ctrl-U".into(), "clear"),
-            (k(Action::Cancel), "cancel"),
-        ],
-        Popup::Confirm { .. } => vec![
-            (format!("y/{}", k(Action::Select)), "yes"),
-            (format!("n/{}", k(Action::Cancel)), "no"),
-        ],
-        Popup::ComparePaths(_) => vec![
-            (k(Action::FocusNext), "column"),
-            (ud(Action::Left, Action::Right), "its answer's paths"),
-            (ud(Action::Up, Action::Down), "scroll"),
-            (k(Action::Select), "open"),
-            (k(Action::Cancel), "close"),
-        ],
-        Popup::PathDetail { back, .. } => vec![
-            (ud(Action::Up, Action::Down), "scroll"),
-            (ud(Action::Left, Action::Right), "path"),
-            (
-                k(Action::Cancel),
-                if back.is_some() { "back" } else { "close" },
-            ),
-        ],
-        Popup::Sessions { .. } => vec![
-            (ud(Action::Up, Action::Down), "select"),
-            (k(Action::Select), "open"),
-            ("d".into(), "delete"),
-            ("r".into(), "rename"),
-            (k(Action::Cancel), "close"),
-        ],
-        Popup::Picker { .. } | Popup::Models { .. } => vec![
-            (ud(Action::Up, Action::Down), "select"),
-            (k(Action::Select), "open"),
-            (k(Action::Cancel), "close"),
-        ],
-        Popup::Help { .. } | Popup::Compare { .. } => vec![
-            (ud(Action::Up, Action::Down), "scroll"),
-            (k(Action::Cancel), "close"),
-        ],
-        Popup::EvalSetup { .. } | Popup::OptimizeSetup { .. } => vec![
-            (k(Action::FocusNext), "next field"),
-            (k(Action::Select), "plan, then start"),
-            ("Ctrl-U".into(), "clear"),
-            (k(Action::Cancel), "cancel"),
-        ],
-        Popup::Eval { .. } | Popup::Optimize { .. } => vec![
-            (ud(Action::Up, Action::Down), "select"),
-            (k(Action::Select), "open"),
-            (k(Action::Delete), "stop"),
-            (k(Action::Add), "new"),
-            (k(Action::Cancel), "close"),
-        ],
-        Popup::Error(_) => vec![(k(Action::Cancel), "close")],
-    })
+    s.popup.as_ref().map(|p| p.keys(s))
 }
 
 fn footer(s: &AppState, f: &mut Frame, area: Rect) {

@@ -14,7 +14,7 @@ use llama_cpp_2::model::{LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 
 use super::LocalSettings;
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Scores};
 use crate::core::render::Prompt;
 
 /// Most options scored at once (one sequence each).
@@ -24,7 +24,7 @@ pub const MAX_OPTIONS: usize = 32;
 pub(crate) struct ScoreJob {
     pub prompt: Prompt,
     pub options: Vec<String>,
-    pub reply: tokio::sync::oneshot::Sender<Result<Vec<f64>, BackendError>>,
+    pub reply: tokio::sync::oneshot::Sender<Result<Scores, BackendError>>,
 }
 
 /// The scoring context, made on first use and grown when a job needs more.
@@ -50,8 +50,14 @@ impl<'m> Scorer<'m> {
         if job.reply.is_closed() {
             return;
         }
-        let result =
-            prompt.and_then(|p| self.score(model, backend, settings, lora, &p, &job.options));
+        // The prompt's tokens are evaluated afresh each time (the scoring context keeps none).
+        let result = prompt.and_then(|p| {
+            let logprobs = self.score(model, backend, settings, lora, &p, &job.options)?;
+            Ok(Scores {
+                logprobs,
+                prompt_tokens: p.len() as u32,
+            })
+        });
         let _ = job.reply.send(result);
     }
 

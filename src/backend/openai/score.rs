@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Scores};
 
 /// Everything a scoring request needs, owned (the future outlives the backend's borrow).
 #[derive(Clone)]
@@ -21,11 +21,7 @@ pub(super) struct Scorer {
 }
 
 impl Scorer {
-    pub async fn score(
-        self,
-        prompt: String,
-        options: Vec<String>,
-    ) -> Result<Vec<f64>, BackendError> {
+    pub async fn score(self, prompt: String, options: Vec<String>) -> Result<Scores, BackendError> {
         let texts: Vec<String> = options.iter().map(|o| format!("{prompt}{o}")).collect();
         let mut body = json!({
             "model": self.model,
@@ -45,11 +41,17 @@ impl Scorer {
             }
             other => other?,
         };
-        parse(&reply, &prompt, &options).map_err(|e| {
+        let logprobs = parse(&reply, &prompt, &options).map_err(|e| {
             BackendError::Invalid(format!(
                 "the server at {} gives no log-probabilities of the prompt's tokens ({e}); `calibrate:` needs a server that answers `echo: true` with `logprobs` (vLLM does)",
                 self.host
             ))
+        })?;
+        // The server's count: the prompt once per option, each with its option.
+        let prompt_tokens = reply["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
+        Ok(Scores {
+            logprobs,
+            prompt_tokens: u32::try_from(prompt_tokens).unwrap_or(u32::MAX),
         })
     }
 

@@ -7,11 +7,12 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
+use super::scoring::{
+    Calibration, Selection, adjust, calibration, detected, selection, share, size,
+};
 use super::{Control, Kind};
 use crate::core::spec::template::{Example, Template};
-use crate::core::stats::{
-    self, ALPHA, Estimate, LEVEL, Paired, Verdict, holm, paired_binary, points, proportion,
-};
+use crate::core::stats::{self, Estimate, LEVEL, Paired, Verdict, paired_binary, points};
 
 /// One example set's scores: right or not per item (the majority vote), in the dataset's
 /// order, and the share of its samples whose answer could not be read.
@@ -21,11 +22,29 @@ pub struct Scored {
     pub kind: Kind,
     pub correct: Vec<bool>,
     pub unparsed_rate: f64,
+    /// A calibrated set: whether the options' plain argmax (before calibration, from the same
+    /// scores) was right, per item.
+    pub uncalibrated: Option<Vec<bool>>,
+    /// Why no item of the set could be scored (the first item's error), when none could.
+    pub error: Option<String>,
 }
 
-/// An analysis's findings. The analyses that join later (calibration: each option scored by
-/// its log-probability, before and after the content-free correction; selection: kNN examples
-/// against the fixed set) are more variants of `Analysis`, compared with the same given set.
+impl Scored {
+    pub fn new(name: &str, kind: Kind, correct: Vec<bool>, unparsed_rate: f64) -> Scored {
+        Scored {
+            name: name.into(),
+            kind,
+            correct,
+            unparsed_rate,
+            uncalibrated: None,
+            error: None,
+        }
+    }
+}
+
+/// An analysis's findings: leave-one-out, the label controls, the orders, calibration (each
+/// option scored by its log-probability, before and after the content-free correction) and
+/// selection (kNN examples against the fixed set), each paired on the same items.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// The template's examples as analysed (the lab shows the contributions until they change).
@@ -42,6 +61,8 @@ pub enum Analysis {
     LeaveOneOut { contributions: Vec<Contribution> },
     Labels(Box<Labels>),
     Order(Box<OrderSpread>),
+    Calibration(Box<Calibration>),
+    Selection(Box<Selection>),
 }
 
 /// What one example adds: the given set's accuracy minus the accuracy without it, paired on
@@ -131,8 +152,9 @@ pub struct BestOrder {
 }
 
 /// The analysis of the scored sets (the given set among them): leave-one-out, the label
-/// controls and the orders; `seed` splits the items for the order check.
-pub fn analyse(t: &Template, scored: &[Scored], seed: u64) -> Report {
+/// controls, the orders, calibration and selection; `seed` splits the items for the order
+/// check; `by_embeddings`: the kNN set chose its examples by embeddings (else content words).
+pub fn analyse(t: &Template, scored: &[Scored], seed: u64, by_embeddings: bool) -> Report {
     let given = scored.iter().find(|s| s.kind == Kind::Given);
     let items = given.map_or(0, |g| g.correct.len());
     let mut analyses = Vec::new();
@@ -145,6 +167,33 @@ pub fn analyse(t: &Template, scored: &[Scored], seed: u64) -> Report {
         if let Some(o) = order(g, scored, seed) {
             analyses.push(Analysis::Order(Box::new(o)));
         }
+        if let Some(c) = scored.iter().find(|s| s.kind == Kind::Calibrated) {
+            analyses.push(Analysis::Calibration(Box::new(calibration(
+                t,
+                &g.correct,
+                &c.correct,
+                c.uncalibrated.as_deref(),
+                c.error.as_deref(),
+            ))));
+        }
+        let knn = scored.iter().find_map(|s| match s.kind {
+            Kind::Selected { k } => Some((k, s)),
+            _ => None,
+        });
+        if let Some((k, s)) = knn {
+            let by = if by_embeddings {
+                "embeddings"
+            } else {
+                "content words"
+            };
+            analyses.push(Analysis::Selection(Box::new(selection(
+                k,
+                by,
+                &g.correct,
+                &s.correct,
+                s.error.as_deref(),
+            ))));
+        }
     }
     Report {
         examples: t.examples.clone(),
@@ -152,11 +201,6 @@ pub fn analyse(t: &Template, scored: &[Scored], seed: u64) -> Report {
         given: given.and_then(|g| share(&g.correct)),
         analyses,
     }
-}
-
-fn share(correct: &[bool]) -> Option<Estimate> {
-    let right = correct.iter().filter(|c| **c).count() as u64;
-    proportion(right, correct.len() as u64, LEVEL)
 }
 
 fn leave_one_out(t: &Template, given: &Scored, scored: &[Scored]) -> Vec<Contribution> {
@@ -192,29 +236,6 @@ fn leave_one_out(t: &Template, given: &Scored, scored: &[Scored]) -> Vec<Contrib
             }
         })
         .collect()
-}
-
-/// Holm's adjustment over the comparisons that could be made.
-fn adjust(pairs: &[Option<Paired>]) -> Vec<Option<f64>> {
-    let ps: Vec<f64> = pairs.iter().flatten().map(|p| p.p).collect();
-    let mut adjusted = holm(&ps).into_iter();
-    pairs
-        .iter()
-        .map(|p| p.and_then(|_| adjusted.next()))
-        .collect()
-}
-
-/// Whether a comparison is detectable after its adjustment.
-fn detected(p: &Paired, p_holm: f64) -> bool {
-    p_holm < ALPHA && p.diff != 0.0
-}
-
-/// A difference's size in points ("12 points") and its interval ("[−4.0, +6.0]").
-fn size(p: &Paired) -> (String, String) {
-    (
-        format!("{:.0} points", (p.diff * 100.0).abs()),
-        format!("[{}, {}]", points(p.low), points(p.high)),
-    )
 }
 
 fn labels(given: &Scored, scored: &[Scored]) -> Labels {

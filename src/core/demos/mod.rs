@@ -8,16 +8,25 @@
 //!   demonstrations at all, and for label templates flipped labels (two labels swapped; with
 //!   more, each label replaced by the next in the label space, so none keeps its own).
 //! - **Order** (Lu et al. 2022): K seeded permutations of the active examples.
+//! - **Calibration** (Zhao et al. 2021), for `direct` templates whose answers are labels: the
+//!   given examples with each option scored by its log-probability and calibrated against
+//!   content-free inputs (`calibrate: content-free`; the plain pick comes from the same scores).
+//! - **Selection** (Liu et al. 2021): each query's `k` nearest active examples (`select: knn`;
+//!   the template's `k`, else 4, fewer than the active examples so that it selects).
 //!
-//! Every set keeps the instruction and the strategy; only the examples change, so a set is a
-//! template whose examples are exactly the ones shown, in the order shown.
+//! Every set keeps the instruction and the strategy; only the examples change (and, for the
+//! calibration and selection sets, how answers are read or examples chosen), so a set is a
+//! template whose examples are exactly the ones shown, in the order shown. A template that
+//! selects by kNN is analysed with its whole pool shown; its kNN is the selection set.
 
 mod analysis;
+mod scoring;
 
 pub use analysis::{
     Analysis, BestOrder, Contribution, ControlRow, Labels, OrderRow, OrderSpread, Report, Scored,
     analyse,
 };
+pub use scoring::{Calibration, Selection, mode_of};
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -25,7 +34,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::spec::answer::AnswerKind;
-use super::spec::template::{Example, Strategy, Template};
+use super::spec::template::{Calibrate, DEFAULT_K, Example, Select, SelectBy, Strategy, Template};
 
 /// Random orders evaluated unless asked otherwise.
 pub const DEFAULT_ORDERS: usize = 8;
@@ -104,6 +113,11 @@ pub enum Kind {
     Labels { control: Control },
     /// The active examples in this order (indices into the template's `examples`).
     Order { order: Vec<usize> },
+    /// The given examples, each option scored by its log-probability and calibrated against
+    /// content-free inputs (the uncalibrated pick read from the same scores).
+    Calibrated,
+    /// Each query's `k` nearest active examples (kNN selection).
+    Selected { k: usize },
 }
 
 /// One example set to evaluate: its name, what it is, and the template that shows it.
@@ -171,6 +185,7 @@ pub fn sets(t: &Template, s: &Settings) -> Result<Vec<DemoSet>, String> {
     let with = |examples: Vec<Example>| {
         let mut v = t.clone();
         v.examples = examples;
+        v.select = None;
         v
     };
     let pick = |order: &[usize]| -> Vec<Example> {
@@ -227,7 +242,47 @@ pub fn sets(t: &Template, s: &Settings) -> Result<Vec<DemoSet>, String> {
             kind: Kind::Order { order },
         });
     }
+    if calibratable(t) {
+        let mut c = with(pick(&active));
+        c.calibrate = Calibrate::ContentFree;
+        if c.answer.kind != AnswerKind::Choice {
+            // Text labels: scored as the options of the examples' label space.
+            c.answer.kind = AnswerKind::Choice;
+            c.answer.choices = space.clone();
+        }
+        out.push(DemoSet {
+            name: "calibrated (scored options)".into(),
+            kind: Kind::Calibrated,
+            template: c,
+        });
+    }
+    if let Some(k) = knn_k(t) {
+        let mut v = with(pick(&active));
+        v.select = Some(Select {
+            by: SelectBy::Knn,
+            k,
+        });
+        out.push(DemoSet {
+            name: format!("kNN k={k}"),
+            kind: Kind::Selected { k },
+            template: v,
+        });
+    }
     Ok(out)
+}
+
+/// Whether the calibration set applies: a `direct` template (options are scored right after
+/// the question) whose answers are labels (`choice`, or text labels that repeat).
+pub fn calibratable(t: &Template) -> bool {
+    t.strategy == Strategy::Direct && (t.answer.kind == AnswerKind::Choice || is_label_template(t))
+}
+
+/// The `k` of the selection set: the template's own (`select: knn`), else 4, at most one fewer
+/// than the active examples (so that it selects); `None` with fewer than two.
+pub fn knn_k(t: &Template) -> Option<usize> {
+    let active = t.active_examples().count();
+    let k = Select::knn(t.select).unwrap_or(DEFAULT_K);
+    Some(k.min(active.checked_sub(1)?)).filter(|k| *k >= 1)
 }
 
 fn labels(control: Control, template: Template) -> DemoSet {

@@ -170,12 +170,7 @@ fn nothing_to_analyse_is_refused() {
 }
 
 fn scored(name: &str, kind: Kind, correct: impl Fn(usize) -> bool, n: usize) -> Scored {
-    Scored {
-        name: name.into(),
-        kind,
-        correct: (0..n).map(correct).collect(),
-        unparsed_rate: 0.0,
-    }
+    Scored::new(name, kind, (0..n).map(correct).collect(), 0.0)
 }
 
 fn loo(report: &Report) -> &[Contribution] {
@@ -212,7 +207,7 @@ fn leave_one_out_finds_the_example_that_matters_and_flags_the_one_that_hurts() {
         scored("without #2", Kind::Without { example: 1 }, |_| false, n),
         scored("without #3", Kind::Without { example: 2 }, |_| true, n),
     ];
-    let r = analyse(&t, &sets, 1);
+    let r = analyse(&t, &sets, 1, false);
     let c = loo(&r);
     assert_eq!(c.len(), 3);
     let p1 = c[1].paired.unwrap();
@@ -252,7 +247,7 @@ fn label_verdicts_come_out_right_in_both_directions() {
         control("no examples", |i| i % 4 == 0),
         control("flipped labels", |_| false),
     ];
-    let l = labels_of(&analyse(&t, &reads, 1)).clone();
+    let l = labels_of(&analyse(&t, &reads, 1, false)).clone();
     assert_eq!(l.reads_labels, Some(true));
     assert!(
         l.verdict
@@ -273,7 +268,7 @@ fn label_verdicts_come_out_right_in_both_directions() {
         control("no examples", |i| i % 5 != 0),
         control("flipped labels", |i| i % 5 != 2),
     ];
-    let l = labels_of(&analyse(&t, &ignores, 1)).clone();
+    let l = labels_of(&analyse(&t, &ignores, 1, false)).clone();
     assert_eq!(l.reads_labels, Some(false));
     assert!(
         l.verdict.starts_with(
@@ -310,11 +305,8 @@ fn spread(report: &Report) -> &OrderSpread {
 fn the_best_order_is_confirmed_only_on_items_it_was_not_chosen_on() {
     let t = template(&["yes", "no", "yes"], &[]);
     let n = 40;
-    let order = |name: &str, o: Vec<usize>, f: &dyn Fn(usize) -> bool| Scored {
-        name: name.into(),
-        kind: Kind::Order { order: o },
-        correct: (0..n).map(f).collect(),
-        unparsed_rate: 0.0,
+    let order = |name: &str, o: Vec<usize>, f: &dyn Fn(usize) -> bool| {
+        Scored::new(name, Kind::Order { order: o }, (0..n).map(f).collect(), 0.0)
     };
     let given = scored("given", Kind::Given, |i| i % 4 == 0, n);
     // One order is right everywhere: chosen, and confirmed on the other half.
@@ -324,7 +316,7 @@ fn the_best_order_is_confirmed_only_on_items_it_was_not_chosen_on() {
         order("order 3 2 1", vec![2, 1, 0], &|_| true),
         order("order 1 3 2", vec![0, 2, 1], &|i| i % 4 == 0),
     ];
-    let r = analyse(&t, &sets, 3);
+    let r = analyse(&t, &sets, 3, false);
     let o = spread(&r);
     assert_eq!((o.min, o.median, o.max), (2, 0, 1));
     let b = o.best.as_ref().unwrap();
@@ -340,7 +332,7 @@ fn the_best_order_is_confirmed_only_on_items_it_was_not_chosen_on() {
         order("order 2 1 3", vec![1, 0, 2], &|i| i % 4 == 0),
         order("order 3 2 1", vec![2, 1, 0], &lucky),
     ];
-    let r = analyse(&t, &sets, 3);
+    let r = analyse(&t, &sets, 3, false);
     let b = spread(&r).best.as_ref().unwrap();
     assert_eq!(b.order, [2, 1, 0]);
     assert_eq!(b.chosen_accuracy, 1.0);
@@ -349,4 +341,125 @@ fn the_best_order_is_confirmed_only_on_items_it_was_not_chosen_on() {
         "{}",
         b.words
     );
+}
+
+#[test]
+fn label_templates_get_a_calibrated_set_and_a_knn_set() {
+    let t = template(&["yes", "no", "yes", "no", "yes"], &["yes", "no"]);
+    let sets = sets(&t, &Settings::default()).unwrap();
+    let cal = find(&sets, "calibrated (scored options)");
+    assert_eq!(cal.kind, Kind::Calibrated);
+    assert_eq!(cal.template.calibrate, Calibrate::ContentFree);
+    assert_eq!(cal.template.examples, sets[0].template.examples);
+    let knn = find(&sets, "kNN k=4");
+    assert_eq!(knn.kind, Kind::Selected { k: 4 });
+    assert_eq!(Select::knn(knn.template.select), Some(4));
+    assert_eq!(
+        knn.template.examples.len(),
+        5,
+        "the pool: every active example"
+    );
+    // The template's own k, capped below the pool so that it selects; every other set fixed.
+    let mut own = t.clone();
+    own.select = Some(Select {
+        by: SelectBy::Knn,
+        k: 9,
+    });
+    let sets = super::sets(&own, &Settings::default()).unwrap();
+    assert!(sets.iter().any(|s| s.kind == Kind::Selected { k: 4 }));
+    assert!(
+        sets.iter()
+            .filter(|s| !matches!(s.kind, Kind::Selected { .. }))
+            .all(|s| s.template.select.is_none())
+    );
+    // Text labels are scored as the options of their label space; free text is not calibrated,
+    // nor a chain of thought; one example cannot be selected from.
+    let mut text = t.clone();
+    text.answer = AnswerSpec::of(AnswerKind::Text);
+    let cal = super::sets(&text, &Settings::default()).unwrap();
+    let cal = find(&cal, "calibrated (scored options)");
+    assert_eq!(cal.template.answer.kind, AnswerKind::Choice);
+    assert_eq!(cal.template.answer.choices, ["yes", "no"]);
+    let mut free = template(&["a", "b", "c"], &[]);
+    free.answer = AnswerSpec::of(AnswerKind::Text);
+    assert!(!calibratable(&free));
+    let mut cot = t.clone();
+    cot.strategy = Strategy::Cot;
+    assert!(!calibratable(&cot));
+    assert_eq!(knn_k(&template(&["yes"], &["yes", "no"])), None);
+}
+
+fn calibration_of(r: &Report) -> &Calibration {
+    r.analyses
+        .iter()
+        .find_map(|a| match a {
+            Analysis::Calibration(c) => Some(c.as_ref()),
+            _ => None,
+        })
+        .expect("calibration")
+}
+
+fn selection_of(r: &Report) -> &Selection {
+    r.analyses
+        .iter()
+        .find_map(|a| match a {
+            Analysis::Selection(s) => Some(s.as_ref()),
+            _ => None,
+        })
+        .expect("selection")
+}
+
+#[test]
+fn calibration_and_selection_are_compared_paired_and_said_in_words() {
+    let t = template(&["yes", "no", "yes", "no"], &["yes", "no"]);
+    let n = 40;
+    let given = scored("given", Kind::Given, |i| i % 2 == 0, n);
+    // Calibrated right on every item; the plain pick (always "yes") on half.
+    let mut cal = scored("calibrated", Kind::Calibrated, |_| true, n);
+    cal.uncalibrated = Some((0..n).map(|i| i % 2 == 0).collect());
+    let knn = scored(
+        "kNN k=3",
+        Kind::Selected { k: 3 },
+        |i| i % 2 == 0 || i < 30,
+        n,
+    );
+    let r = analyse(&t, &[given.clone(), cal, knn], 1, true);
+    let c = calibration_of(&r);
+    assert_eq!(c.given_mode, "sampled");
+    assert_eq!(c.scored.unwrap().value, 0.5);
+    assert_eq!(c.calibrated.unwrap().value, 1.0);
+    let p = c.versus_scored.unwrap();
+    assert!(p.diff == 0.5 && p.low > 0.0);
+    assert_eq!(c.verdict, Some(Verdict::Better));
+    assert!(c.words.starts_with("calibration helps"), "{}", c.words);
+    assert!(c.words.contains("sampled answers"), "{}", c.words);
+    let s = selection_of(&r);
+    assert_eq!((s.k, s.by.as_str()), (3, "embeddings"));
+    assert!((s.paired.unwrap().diff - 0.375).abs() < 1e-9);
+    assert!(
+        s.words
+            .contains("choose each query's examples by similarity"),
+        "{}",
+        s.words
+    );
+    // The other way: calibration that changes nothing, kNN no better, a backend that cannot score.
+    let mut flat = scored("calibrated", Kind::Calibrated, |i| i % 2 == 0, n);
+    flat.uncalibrated = Some(flat.correct.clone());
+    let same = scored("kNN k=3", Kind::Selected { k: 3 }, |i| i % 2 == 0, n);
+    let r = analyse(&t, &[given.clone(), flat, same], 1, false);
+    let c = calibration_of(&r);
+    assert!(c.words.starts_with("no detectable effect"), "{}", c.words);
+    assert!(c.verdict.is_some_and(|v| v != Verdict::Better));
+    let s = selection_of(&r);
+    assert_eq!(s.by, "content words");
+    assert!(s.words.contains("keep your fixed examples"), "{}", s.words);
+    let mut cannot = scored("calibrated", Kind::Calibrated, |_| false, n);
+    cannot.error = Some("the mock backend cannot score options".into());
+    let r = analyse(&t, &[given, cannot], 1, false);
+    let c = calibration_of(&r);
+    assert_eq!(
+        c.unavailable.as_deref(),
+        Some("the mock backend cannot score options")
+    );
+    assert!(c.words.contains("not measured"));
 }

@@ -9,10 +9,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::block;
-use crate::tui::columns::{column_lines, window};
+use crate::tui::columns::{ComparePaths, column_lines, window};
 pub use crate::tui::columns::{fitting, wrap};
 use crate::tui::keymap::Action;
-use crate::tui::state::{AppState, ComparePaths};
+use crate::tui::state::AppState;
 
 fn title(s: &AppState) -> String {
     let k = |a: Action| s.keymap.first_key(a);

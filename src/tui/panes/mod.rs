@@ -8,7 +8,6 @@ pub mod examples;
 pub mod optimize;
 pub mod path;
 pub mod paths;
-pub mod popup;
 pub mod prompt;
 pub mod query;
 pub mod settings;

@@ -9,14 +9,12 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::{block, centered};
 use crate::tui::keymap::Action;
 pub use crate::tui::path_text::highlighted;
-use crate::tui::state::{AppState, Popup};
+use crate::tui::state::AppState;
 
-pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
-    let Popup::PathDetail { path, scroll, .. } = p else {
-        return;
-    };
+/// Path `path` of the run on screen, scrolled down `scroll` rows.
+pub fn draw(f: &mut Frame, area: Rect, s: &AppState, path: usize, scroll: u16) {
     let Some(run) = &s.run else { return };
-    let Some(p) = run.paths.get(*path) else {
+    let Some(p) = run.paths.get(path) else {
         return;
     };
     let r = centered(
@@ -47,7 +45,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, p: &Popup) {
     f.render_widget(
         Paragraph::new(text)
             .wrap(Wrap { trim: false })
-            .scroll((*scroll, 0))
+            .scroll((scroll, 0))
             .block(block(title, true)),
         r,
     );

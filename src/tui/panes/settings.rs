@@ -8,8 +8,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::state::AppState;
-use crate::tui::state::Setting;
+use crate::core::settings::Key;
+use crate::tui::state::{AppState, SETTINGS_BAR};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     let viewed = s.viewed();
@@ -23,24 +23,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             },
         ),
     };
-    let sm = &t.sampling;
-    let values = [
-        t.strategy.to_string(),
-        sm.n.to_string(),
-        sm.early_stop.to_string(),
-        format!("{:.2}", sm.temperature),
-        format!("{:.2}", sm.top_p),
-        sm.top_k.to_string(),
-        sm.max_tokens.to_string(),
-        sm.seed.to_string(),
-        mode,
-        t.answer.short(),
-        if t.answer.strict { "on" } else { "off" }.to_string(),
-        sm.thinking.as_str().to_string(),
-        sm.reasoning_effort
-            .map_or("default", crate::core::template::Effort::as_str)
-            .to_string(),
-    ];
+    // Each value as the settings table writes it, but for the bar's two decimals of a
+    // sampling float and the mode the lab would pick on its own.
+    let values = SETTINGS_BAR.map(|key| match key {
+        Key::Temperature => format!("{:.2}", t.sampling.temperature),
+        Key::TopP => format!("{:.2}", t.sampling.top_p),
+        Key::Mode => mode.clone(),
+        _ => key.value(t),
+    });
     let mut lead = vec![Span::styled(
         if focused { "▶" } else { " " },
         Style::default().fg(Color::Cyan),
@@ -51,7 +41,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
             Style::default().fg(Color::Black).bg(Color::Magenta),
         ));
     }
-    let fields: Vec<Vec<Span>> = Setting::ALL
+    let fields: Vec<Vec<Span>> = SETTINGS_BAR
         .iter()
         .map(|f| f.label())
         .zip(values)

@@ -3,6 +3,8 @@
 //! over the pane shows each example's contribution until the examples change.
 
 use crate::core::demos::{Analysis, Report};
+use crate::tui::msg::JobForm;
+use crate::tui::popups::Setup;
 use crate::tui::state::{AppState, Popup};
 
 /// `A` in the Examples pane: the analysis form, unless the template has nothing to analyse.
@@ -16,12 +18,7 @@ pub(super) fn open_setup(s: &mut AppState) {
         "orders=8",
         "orders=K: random orders of the examples (0: none)",
     );
-    s.popup = Some(Popup::EvalSetup {
-        editors,
-        field: 0,
-        plan: Default::default(),
-        analyse: true,
-    });
+    s.popup = Some(Popup::Setup(Setup::new(JobForm::Examples, editors)));
 }
 
 /// The analysis is over: kept for the Examples pane, its verdicts on the status line.
@@ -45,6 +42,8 @@ pub(super) fn analysed(s: &mut AppState, report: Report) {
                     said.push(b.words.clone());
                 }
             }
+            Analysis::Calibration(c) => said.push(c.words.clone()),
+            Analysis::Selection(k) => said.push(k.words.clone()),
         }
     }
     s.status = format!("examples analysed: {}", said.join("; "));

@@ -2,7 +2,6 @@
 
 mod events;
 mod examples;
-mod keys;
 mod panes;
 mod picker;
 mod popup;
@@ -15,7 +14,11 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
-use super::state::{AppState, Focus, Pending, Popup, RunView, SaveWhat, editor};
+use super::popups::{
+    CompareRuns, Confirm, EvalBoard, Help, Leaderboard, Models, Picker, RenameSession, SaveAs,
+    SaveWhat, Sessions,
+};
+use super::state::{AppState, Focus, Pending, Popup, RunView, editor};
 use crate::core::extract::AnswerKind;
 use crate::core::free::ClusterRule;
 use crate::core::render::Mode;
@@ -92,7 +95,7 @@ fn dispatch(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Backend(Err(e)) => {
             s.backend_state = "unavailable".into();
-            s.popup = Some(Popup::Error(e));
+            s.popup = Some(Popup::error(e));
             vec![]
         }
         Msg::BackendState(state) => {
@@ -118,7 +121,7 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
                 .unwrap_or_default();
             let selected = items.iter().position(|m| m.is(&now)).unwrap_or(0);
             s.status.clear();
-            s.popup = Some(Popup::Models { items, selected });
+            s.popup = Some(Popup::Models(Models { items, selected }));
             vec![]
         }
         Msg::Models(Err(e)) => {
@@ -134,14 +137,14 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::ModelSwitched(Err(e)) => {
             let still = s.backend.as_ref().map(|b| b.label()).unwrap_or_default();
             s.status.clear();
-            s.popup = Some(Popup::Error(format!(
+            s.popup = Some(Popup::error(format!(
                 "could not switch the model: {e}; still on {still}"
             )));
             vec![]
         }
         Msg::Templates(items) => {
             let selected = items.iter().position(|i| i.name == s.lab.name).unwrap_or(0);
-            s.popup = Some(Popup::Picker { items, selected });
+            s.popup = Some(Popup::Picker(Picker { items, selected }));
             vec![]
         }
         Msg::Saved(Ok(path)) => {
@@ -149,18 +152,18 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Saved(Err(e)) => {
-            s.popup = Some(Popup::Error(e));
+            s.popup = Some(Popup::error(e));
             vec![]
         }
         Msg::TemplateExists { path, template } => {
             let name = template.name.clone();
-            s.popup = Some(Popup::Confirm {
+            s.popup = Some(Popup::Confirm(Confirm {
                 question: format!(
                     "{} already exists. Replace it with these edits?",
                     path.display()
                 ),
                 then: Pending::ReplaceTemplate(name, template),
-            });
+            }));
             vec![]
         }
         Msg::Sessions(items) => {
@@ -172,7 +175,7 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
                     said => format!("{said}; {none}"),
                 };
             } else {
-                s.popup = Some(Popup::Sessions { items, selected: 0 });
+                s.popup = Some(Popup::Sessions(Sessions { items, selected: 0 }));
             }
             vec![]
         }
@@ -189,7 +192,7 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             perform(s, open)
         }
         Msg::SessionOpened(Err(e)) | Msg::SessionSaved(Err(e)) => {
-            s.popup = Some(Popup::Error(e));
+            s.popup = Some(Popup::error(e));
             vec![]
         }
         Msg::Job(e) => {
@@ -200,7 +203,7 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             if let Some(o) = s.optimize.as_mut() {
                 o.running = false;
             }
-            s.popup = Some(Popup::Error(e));
+            s.popup = Some(Popup::error(e));
             vec![]
         }
         Msg::Planned { fields, plan } => {
@@ -211,7 +214,7 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             if let Some(ev) = s.eval.as_mut() {
                 ev.running = false;
             }
-            s.popup = Some(Popup::Error(e));
+            s.popup = Some(Popup::error(e));
             vec![]
         }
         Msg::SessionSaved(Ok(landed)) => saved(s, landed),
@@ -222,7 +225,7 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
 
 /// Asks `question`; yes does `then`.
 fn confirm(s: &mut AppState, question: String, then: Pending) {
-    s.popup = Some(Popup::Confirm { question, then });
+    s.popup = Some(Popup::Confirm(Confirm { question, then }));
 }
 
 /// Leaves the history: the edits, beside the session's latest run (not the one browsed).
@@ -246,20 +249,20 @@ fn paste(s: &mut AppState, text: &str) -> Vec<Effect> {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let one_line = |t: &str| t.replace('\n', " ");
     match s.popup.as_mut() {
-        Some(Popup::Example { field, editors, .. }) => {
-            let t = if *field == 2 { one_line(&text) } else { text };
-            editors[*field].insert_str(t);
-        }
-        Some(Popup::SaveAs { name, .. } | Popup::RenameSession { name, .. }) => {
-            name.insert_str(one_line(&text));
-        }
-        Some(Popup::SettingInput { editor, .. }) => {
-            editor.insert_str(one_line(&text));
+        Some(Popup::Example(e)) => {
+            let t = if e.field == 2 { one_line(&text) } else { text };
+            e.editors[e.field].insert_str(t);
         }
         Some(
-            Popup::EvalSetup { editors, field, .. } | Popup::OptimizeSetup { editors, field, .. },
+            Popup::SaveAs(SaveAs { name, .. }) | Popup::RenameSession(RenameSession { name, .. }),
         ) => {
-            editors[*field].insert_str(one_line(&text));
+            name.insert_str(one_line(&text));
+        }
+        Some(Popup::SettingInput(f)) => {
+            f.editor.insert_str(one_line(&text));
+        }
+        Some(Popup::Setup(form)) => {
+            form.editors[form.field].insert_str(one_line(&text));
         }
         Some(_) => {}
         None => {
@@ -288,10 +291,10 @@ fn ask_name(s: &mut AppState, what: SaveWhat) {
     // The suggestion is selected: typing replaces it, → keeps it.
     let mut name = editor(&suggestion, "");
     name.select_all();
-    s.popup = Some(Popup::SaveAs {
+    s.popup = Some(Popup::SaveAs(SaveAs {
         name: Box::new(name),
         what,
-    });
+    }));
 }
 
 fn key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
@@ -378,7 +381,7 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
         // Ctrl-C: stop the run, or leave when there is none (the session is saved).
         Action::Interrupt if s.is_running() => return cancel_run(s),
         Action::Interrupt => return action(s, Action::Quit),
-        Action::Help => s.popup = Some(Popup::Help { scroll: 0 }),
+        Action::Help => s.popup = Some(Popup::Help(Help::default())),
         Action::FocusNext => s.focus = s.focus.next(),
         Action::FocusPrev => s.focus = s.focus.prev(),
         Action::ToggleCot => set_strategy(s, s.lab.strategy.toggle_cot()),
@@ -467,25 +470,20 @@ fn files_and_views(s: &mut AppState, a: Action) -> Vec<Effect> {
             }
         }
         Action::Optimize => match &s.optimize {
-            Some(_) => s.popup = Some(Popup::Optimize { selected: 0 }),
+            Some(_) => s.popup = Some(Popup::Optimize(Leaderboard::default())),
             None => open_optimize_setup(s),
         },
         Action::Eval => match &s.eval {
-            Some(_) => {
-                s.popup = Some(Popup::Eval {
-                    detail: None,
-                    scroll: 0,
-                })
-            }
+            Some(_) => s.popup = Some(Popup::Eval(EvalBoard::default())),
             None => open_eval_setup(s),
         },
         Action::Compare => match s.history {
             Some(b) if b > 0 && !s.is_running() => {
-                s.popup = Some(Popup::Compare {
+                s.popup = Some(Popup::Compare(CompareRuns {
                     a: b - 1,
                     b,
                     scroll: 0,
-                })
+                }))
             }
             _ => s.status = "compare needs a shown run with one before it".into(),
         },
@@ -571,8 +569,8 @@ fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
         && template.answer.cluster() == ClusterRule::Embed
         && s.embed_model.is_none()
     {
-        s.popup = Some(Popup::Error(
-            "answer cluster `embed` needs an embedding model: start the lab with --embed-model FILE.gguf (or set `embed_model:` in the config), or set the answer to free:overlap".into(),
+        s.popup = Some(Popup::error(
+            "answer cluster `embed` needs an embedding model: start the lab with --embed-model FILE.gguf (or set `embed_model:` in the config), or set the answer to free:overlap",
         ));
         return vec![];
     }
@@ -583,7 +581,7 @@ fn start_run(s: &mut AppState, fresh: bool) -> Vec<Effect> {
             Arc::new(plan)
         }
         Err(e) => {
-            s.popup = Some(Popup::Error(e));
+            s.popup = Some(Popup::error(e));
             return vec![];
         }
     };

@@ -3,13 +3,14 @@
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
+use crate::core::settings::Key;
 use crate::core::template::Example;
+use crate::tui::columns::ComparePaths;
 use crate::tui::keymap::Action;
 use crate::tui::layout::layout;
 use crate::tui::msg::Effect;
-use crate::tui::state::{
-    AppState, ColumnText, ComparePaths, Focus, Popup, RunView, Setting, editor,
-};
+use crate::tui::popups::{ExampleForm, PathDetail, SettingInput};
+use crate::tui::state::{AppState, Focus, Popup, SETTINGS_BAR, editor};
 
 pub(super) fn pane_action(s: &mut AppState, a: Action) {
     match s.focus {
@@ -39,12 +40,12 @@ pub(super) fn open_example(s: &mut AppState, index: usize, fresh: bool) {
         ),
         editor(&e.answer, "its answer"),
     ]);
-    s.popup = Some(Popup::Example {
+    s.popup = Some(Popup::Example(ExampleForm {
         index,
         field: 0,
         editors,
         fresh,
-    });
+    }));
 }
 
 fn examples_action(s: &mut AppState, a: Action) {
@@ -120,15 +121,15 @@ fn examples_action(s: &mut AppState, a: Action) {
 }
 
 fn settings_action(s: &mut AppState, a: Action) {
-    let index = s.sel.setting.min(Setting::ALL.len() - 1);
-    let field = Setting::ALL[index];
+    let index = s.sel.setting.min(SETTINGS_BAR.len() - 1);
+    let field = SETTINGS_BAR[index];
     let up = match a {
         Action::Left => {
             s.sel.setting = index.saturating_sub(1);
             return;
         }
         Action::Right => {
-            s.sel.setting = (index + 1).min(Setting::ALL.len() - 1);
+            s.sel.setting = (index + 1).min(SETTINGS_BAR.len() - 1);
             return;
         }
         Action::Up | Action::Increase => true,
@@ -146,7 +147,7 @@ fn settings_action(s: &mut AppState, a: Action) {
     }
     s.checkpoint();
     let mut t = s.lab.template();
-    field.key().step(&mut t, up);
+    field.step(&mut t, up);
     take_settings(&mut s.lab, t);
     if field.revotes() {
         revote_shown(s);
@@ -166,7 +167,7 @@ fn take_settings(lab: &mut crate::tui::state::Lab, t: crate::core::template::Tem
 }
 
 /// Enter on a setting: a small field to type its value into.
-fn open_setting_input(s: &mut AppState, field: Setting) {
+fn open_setting_input(s: &mut AppState, field: Key) {
     if s.viewed().is_some() {
         s.status = format!(
             "viewing a recorded run: its settings are read-only ({}: back to your edits)",
@@ -178,27 +179,22 @@ fn open_setting_input(s: &mut AppState, field: Setting) {
     // The value is selected: typing replaces it, → keeps it.
     let mut editor = editor(&current, "");
     editor.select_all();
-    s.popup = Some(Popup::SettingInput {
+    s.popup = Some(Popup::SettingInput(SettingInput {
         field,
         editor: Box::new(editor),
-    });
+    }));
 }
 
 /// A setting's value as the settings bar and the typed field show it.
-pub(in crate::tui) fn setting_value(s: &AppState, field: Setting) -> String {
-    field.key().value(&s.lab.template())
+pub(in crate::tui) fn setting_value(s: &AppState, field: Key) -> String {
+    field.value(&s.lab.template())
 }
 
 /// Sets setting `field` from typed text, within its bounds, or says what it accepts.
-pub(in crate::tui) fn set_typed(
-    s: &mut AppState,
-    field: Setting,
-    typed: &str,
-) -> Result<(), String> {
+pub(in crate::tui) fn set_typed(s: &mut AppState, field: Key, typed: &str) -> Result<(), String> {
     let before = s.lab.template();
     let mut t = before.clone();
     field
-        .key()
         .set(&mut t, typed)
         .map_err(|e| format!("{}: {e}", field.label()))?;
     if t == before {
@@ -270,11 +266,7 @@ fn paths_action(s: &mut AppState, a: Action) {
                 .unwrap_or(0)
         }
         Action::Select if !visible.is_empty() => {
-            s.popup = Some(Popup::PathDetail {
-                path: visible[at],
-                scroll: 0,
-                back: None,
-            })
+            s.popup = Some(Popup::PathDetail(PathDetail::new(visible[at])))
         }
         Action::Back => s.sel.filter = None,
         Action::ComparePaths => open_compare(s),
@@ -311,69 +303,9 @@ fn open_compare(s: &mut AppState) {
             }
         }
     }
-    s.popup = Some(Popup::ComparePaths(Box::new(compare(
+    s.popup = Some(Popup::ComparePaths(Box::new(ComparePaths::new(
         run, columns, selected,
     ))));
-}
-
-/// The side-by-side view of `columns`, its word differences computed here, once.
-pub(in crate::tui) fn compare(run: &RunView, columns: Vec<usize>, selected: usize) -> ComparePaths {
-    use crate::core::compare::{against, sentences, shared_opening};
-    let text = |i: usize| run.paths.get(i).map_or("", |p| p.text.as_str());
-    let steps = |i: usize| {
-        run.paths
-            .get(i)
-            .and_then(|p| p.result.as_ref())
-            .map(|r| {
-                r.steps()
-                    .iter()
-                    .map(|s| (s.question.to_string(), s.text.to_string()))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
-    let chained = columns.iter().all(|&i| !steps(i).is_empty());
-    let base = columns.first().copied().unwrap_or(0);
-    let shared = if chained {
-        0
-    } else {
-        shared_opening(&columns.iter().map(|&i| text(i)).collect::<Vec<_>>())
-    };
-    let texts = columns
-        .iter()
-        .map(|&i| {
-            let parts = if chained {
-                // Least-to-most: step k beside step k, each against the winner's step k.
-                let (mine, theirs) = (steps(i), steps(base));
-                mine.iter()
-                    .enumerate()
-                    .map(|(k, (q, t))| {
-                        let w = theirs.get(k).map_or("", |(_, t)| t.as_str());
-                        (Some(format!("Q{}: {q}", k + 1)), against(w, t))
-                    })
-                    .collect()
-            } else {
-                let skip =
-                    |t: &str| -> String { sentences(t)[shared.min(sentences(t).len())..].concat() };
-                vec![(None, against(&skip(text(base)), &skip(text(i))))]
-            };
-            ColumnText {
-                thinking: run
-                    .paths
-                    .get(i)
-                    .map(|p| p.thinking.clone())
-                    .unwrap_or_default(),
-                parts,
-            }
-        })
-        .collect();
-    ComparePaths {
-        columns,
-        selected,
-        scroll: 0,
-        texts,
-        shared,
-    }
 }
 
 fn tally_action(s: &mut AppState, a: Action) {

@@ -5,36 +5,18 @@
 use std::time::{Duration, Instant};
 
 use crate::tui::msg::{Effect, JobForm};
-use crate::tui::state::{AppState, Popup, SetupPlan, editor_text};
+use crate::tui::popups::{EvalBoard, Leaderboard, SetupPlan};
+use crate::tui::state::{AppState, Popup};
 
 /// How long typing pauses before the plan of the fields is asked for.
 pub const PLAN_PAUSE: Duration = Duration::from_millis(700);
 
 /// The open setup form: which job, its fields as typed (dataset trimmed), and its plan.
 fn form(s: &mut AppState) -> Option<(JobForm, (String, String), &mut SetupPlan)> {
-    let (job, editors, plan) = match s.popup.as_mut()? {
-        Popup::EvalSetup {
-            editors,
-            plan,
-            analyse,
-            ..
-        } => (
-            if *analyse {
-                JobForm::Examples
-            } else {
-                JobForm::Eval
-            },
-            editors,
-            plan,
-        ),
-        Popup::OptimizeSetup { editors, plan, .. } => (JobForm::Optimize, editors, plan),
-        _ => return None,
-    };
-    let fields = (
-        editor_text(&editors[0]).trim().to_string(),
-        editor_text(&editors[1]).trim().to_string(),
-    );
-    Some((job, fields, plan))
+    match s.popup.as_mut()? {
+        Popup::Setup(form) => Some((form.job, form.fields(), &mut form.plan)),
+        _ => None,
+    }
 }
 
 /// Checks the fields without reading anything: a dataset named, the options parse.
@@ -59,7 +41,7 @@ fn check(job: JobForm, (dataset, options): &(String, String)) -> Result<(), Stri
 fn ask(s: &mut AppState) -> Vec<Effect> {
     let template = Box::new(s.lab.template());
     if let Err(e) = template.validate() {
-        s.popup = Some(Popup::Error(e));
+        s.popup = Some(Popup::error(e));
         return vec![];
     }
     let Some((job, fields, plan)) = form(s) else {
@@ -145,10 +127,7 @@ fn start_job(s: &mut AppState, job: JobForm, (dataset, options): (String, String
     match job {
         JobForm::Eval => {
             s.eval = None;
-            s.popup = Some(Popup::Eval {
-                detail: None,
-                scroll: 0,
-            });
+            s.popup = Some(Popup::Eval(EvalBoard::default()));
             let vary = options.split_whitespace().map(String::from).collect();
             vec![Effect::StartEval {
                 dataset,
@@ -159,10 +138,7 @@ fn start_job(s: &mut AppState, job: JobForm, (dataset, options): (String, String
         }
         JobForm::Examples => {
             s.eval = None;
-            s.popup = Some(Popup::Eval {
-                detail: None,
-                scroll: 0,
-            });
+            s.popup = Some(Popup::Eval(EvalBoard::default()));
             vec![Effect::StartExamples {
                 dataset,
                 orders: crate::core::demos::orders_option(&options).unwrap_or_default(),
@@ -172,7 +148,7 @@ fn start_job(s: &mut AppState, job: JobForm, (dataset, options): (String, String
         }
         JobForm::Optimize => {
             s.optimize = None;
-            s.popup = Some(Popup::Optimize { selected: 0 });
+            s.popup = Some(Popup::Optimize(Leaderboard::default()));
             vec![Effect::StartOptimize {
                 dataset,
                 options,

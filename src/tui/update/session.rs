@@ -4,7 +4,8 @@
 use super::cancel_run;
 use crate::store::writer::{Landed, Write};
 use crate::tui::keymap::Action;
-use crate::tui::msg::Effect;
+use crate::tui::msg::{Effect, JobForm};
+use crate::tui::popups::{Confirm, Setup};
 use crate::tui::state::{AppState, Lab, Pending, Popup, editor};
 
 /// A session save landed: the file existed (a rename asks before replacing it), or it was
@@ -14,13 +15,13 @@ pub(super) fn saved(s: &mut AppState, landed: Landed) -> Vec<Effect> {
         Landed::Exists { path } => {
             if s.session.renaming.as_ref() == Some(&path) {
                 s.session.renaming = None;
-                s.popup = Some(Popup::Confirm {
+                s.popup = Some(Popup::Confirm(Confirm {
                     question: format!(
                         "{} already exists. Replace it with this session?",
                         path.display()
                     ),
                     then: Pending::ReplaceSession(path),
-                });
+                }));
             }
             vec![]
         }
@@ -77,12 +78,7 @@ pub(super) fn open_eval_setup(s: &mut AppState) {
         "strategy=direct,cot",
         "variants: KEY=V1,V2 … (empty: the prompt as it is)",
     );
-    s.popup = Some(Popup::EvalSetup {
-        editors,
-        field: 0,
-        plan: Default::default(),
-        analyse: false,
-    });
+    s.popup = Some(Popup::Setup(Setup::new(JobForm::Eval, editors)));
 }
 
 pub(super) fn open_optimize_setup(s: &mut AppState) {
@@ -91,11 +87,7 @@ pub(super) fn open_optimize_setup(s: &mut AppState) {
         "candidates=4 rounds=2 keep=2 dev=6 budget=200",
         "candidates= rounds= keep= dev= held= budget= batch=",
     );
-    s.popup = Some(Popup::OptimizeSetup {
-        editors,
-        field: 0,
-        plan: Default::default(),
-    });
+    s.popup = Some(Popup::Setup(Setup::new(JobForm::Optimize, editors)));
 }
 
 /// Saves the session where it lives (autosave file until named), keeping runs others added.

@@ -1,6 +1,7 @@
 //! Key-driven transitions of the lab: every test drives `update` with messages and looks at
 //! the state and the effects, with no terminal and no I/O.
 
+use crate::tui::popups::*;
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -10,6 +11,7 @@ use super::session::unsaved;
 use super::*;
 use crate::backend::BackendInfo;
 use crate::core::record::{PathRecord, StageRecord};
+use crate::core::settings::Key;
 use crate::core::strategy::Stage;
 use crate::engine::EngineEvent;
 use crate::store::template::resolve;
@@ -17,7 +19,7 @@ use crate::store::writer::{Landed, Write};
 use crate::tui::keymap::Keymap;
 use crate::tui::layout::layout;
 use crate::tui::state::PathState;
-use crate::tui::state::Setting;
+use crate::tui::state::bar_index;
 use crate::tui::state::editor_text;
 
 pub(super) fn lab() -> AppState {
@@ -114,7 +116,7 @@ pub(super) fn done(index: usize, answer: Option<&str>) -> PathRecord {
 #[test]
 fn ctrl_q_quits_through_an_error_dialog() {
     let mut s = lab();
-    s.popup = Some(Popup::Error("boom".into()));
+    s.popup = Some(Popup::error("boom"));
     let e = update(
         &mut s,
         Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
@@ -175,7 +177,7 @@ fn run_starts_once_and_cancel_and_quit_stop_it() {
     // Quitting mid-run asks, then keeps what arrived: cancel, record, then quit; the key
     // answers yes, and a press after that quits at once.
     assert!(ctrl(&mut s, 'q').is_empty());
-    assert!(matches!(s.popup, Some(Popup::Confirm { .. })));
+    assert!(matches!(s.popup, Some(Popup::Confirm(Confirm { .. }))));
     let e = ctrl(&mut s, 'q');
     assert!(matches!(e.as_slice(), [Effect::CancelRun]), "{e:?}");
     assert!(!s.quit);
@@ -239,7 +241,10 @@ fn example_list_edits() {
     assert!(!s.lab.examples.iter().any(|e| e.input == first));
     key(&mut s, KeyCode::Char('a'));
     assert_eq!(s.lab.examples.len(), 8);
-    assert!(matches!(s.popup, Some(Popup::Example { index: 2, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Example(ExampleForm { index: 2, .. }))
+    ));
     key(&mut s, KeyCode::Esc);
     assert_eq!(
         s.lab.examples.len(),
@@ -315,7 +320,7 @@ fn changing_the_answer_kind_re_votes_the_shown_recorded_run() {
         "numbers: nothing parses"
     );
     s.focus = Focus::Settings;
-    s.sel.setting = Setting::Answer.index();
+    s.sel.setting = bar_index(Key::Answer);
     key(&mut s, KeyCode::Up); // number -> choice
     key(&mut s, KeyCode::Up); // choice -> text
     assert_eq!(s.session.runs[0].template.answer.kind.as_str(), "text");
@@ -366,7 +371,7 @@ fn a_run_is_recorded_in_the_session_it_started_in() {
     key(&mut s, KeyCode::F(5));
     // Ctrl-O mid-run asks; yes cancels the run and waits for it.
     ctrl(&mut s, 'o');
-    assert!(matches!(s.popup, Some(Popup::Confirm { .. })));
+    assert!(matches!(s.popup, Some(Popup::Confirm(Confirm { .. }))));
     let e = key(&mut s, KeyCode::Char('y'));
     assert!(matches!(e.as_slice(), [Effect::CancelRun]), "{e:?}");
     // The other session was read before the run ended: it waits too.
@@ -428,7 +433,7 @@ fn replacing_edits_asks_and_undo_brings_them_back() {
         }]),
     );
     key(&mut s, KeyCode::Enter);
-    assert!(matches!(s.popup, Some(Popup::Confirm { .. })));
+    assert!(matches!(s.popup, Some(Popup::Confirm(Confirm { .. }))));
     key(&mut s, KeyCode::Char('y'));
     assert_eq!(s.lab.name, "date-understanding");
     s.focus = Focus::Examples;
@@ -443,7 +448,7 @@ fn replacing_edits_asks_and_undo_brings_them_back() {
     s.focus = Focus::Query;
     typed(&mut s, " edited");
     key(&mut s, KeyCode::F(6));
-    assert!(matches!(s.popup, Some(Popup::Confirm { .. })));
+    assert!(matches!(s.popup, Some(Popup::Confirm(Confirm { .. }))));
     key(&mut s, KeyCode::Esc);
     assert!(s.lab.query_text().ends_with(" edited"));
 }
@@ -492,7 +497,7 @@ fn save_as_never_replaces_another_file_without_a_yes() {
             path: target.clone(),
         })),
     );
-    assert!(matches!(s.popup, Some(Popup::Confirm { .. })));
+    assert!(matches!(s.popup, Some(Popup::Confirm(Confirm { .. }))));
     let e = key(&mut s, KeyCode::Char('y'));
     assert_eq!(saves(&e), vec![(target.clone(), 0, Write::Replace)]);
     update(
@@ -555,7 +560,7 @@ fn browsing_shows_the_runs_own_prompt_and_settings_read_only() {
     );
     assert_ne!(meta.template.sampling.n, 9);
     s.focus = Focus::Settings;
-    s.sel.setting = Setting::N.index();
+    s.sel.setting = bar_index(Key::N);
     key(&mut s, KeyCode::Up);
     assert_eq!(s.lab.sampling.n, 9, "read-only while viewing");
     assert!(s.status.contains("read-only"), "{}", s.status);
@@ -590,7 +595,7 @@ fn shortcuts_work_from_the_first_frame() {
     assert!(!s.focus.is_editor());
     let query = s.lab.query_text();
     key(&mut s, KeyCode::Char('?'));
-    assert!(matches!(s.popup, Some(Popup::Help { .. })));
+    assert!(matches!(s.popup, Some(Popup::Help(Help { .. }))));
     assert_eq!(s.lab.query_text(), query);
 }
 
@@ -598,7 +603,7 @@ fn shortcuts_work_from_the_first_frame() {
 fn settings_take_typed_values_and_stay_in_bounds() {
     let mut s = lab();
     s.focus = Focus::Settings;
-    s.sel.setting = Setting::Seed.index();
+    s.sel.setting = bar_index(Key::Seed);
     key(&mut s, KeyCode::Enter);
     ctrl(&mut s, 'u');
     typed(&mut s, "1234");
@@ -610,18 +615,21 @@ fn settings_take_typed_values_and_stay_in_bounds() {
     ctrl(&mut s, 'u');
     typed(&mut s, "-1");
     key(&mut s, KeyCode::Enter);
-    assert!(matches!(s.popup, Some(Popup::SettingInput { .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::SettingInput(SettingInput { .. }))
+    ));
     assert_eq!(s.lab.sampling.seed, 1234);
     key(&mut s, KeyCode::Esc);
     s.lab.sampling.seed = 0;
     key(&mut s, KeyCode::Down);
     assert_eq!(s.lab.sampling.seed, 0, "no wrap below 0");
-    s.sel.setting = Setting::TopK.index();
+    s.sel.setting = bar_index(Key::TopK);
     for _ in 0..500 {
         key(&mut s, KeyCode::Up);
     }
     assert_eq!(s.lab.sampling.top_k, crate::core::template::MAX_TOP_K);
-    s.sel.setting = Setting::Mode.index(); // ↓ undoes ↑
+    s.sel.setting = bar_index(Key::Mode); // ↓ undoes ↑
     let m = s.lab.mode;
     key(&mut s, KeyCode::Up);
     assert_ne!(s.lab.mode, m);
@@ -672,26 +680,41 @@ fn the_path_popup_stays_in_its_cluster_and_compare_moves_as_a_pair() {
         path_done(&mut s, 1, done(i, Some(a)));
     }
     s.sel.filter = Some(Some("2".into()));
-    s.popup = Some(Popup::PathDetail {
+    s.popup = Some(Popup::PathDetail(PathDetail {
         path: 1,
         scroll: 0,
         back: None,
-    });
+    }));
     key(&mut s, KeyCode::Right);
-    assert!(matches!(s.popup, Some(Popup::PathDetail { path: 3, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::PathDetail(PathDetail { path: 3, .. }))
+    ));
     key(&mut s, KeyCode::Right);
-    assert!(matches!(s.popup, Some(Popup::PathDetail { path: 3, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::PathDetail(PathDetail { path: 3, .. }))
+    ));
     key(&mut s, KeyCode::Left);
-    assert!(matches!(s.popup, Some(Popup::PathDetail { path: 1, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::PathDetail(PathDetail { path: 1, .. }))
+    ));
     key(&mut s, KeyCode::Char('q'));
     assert!(s.popup.is_none(), "q closes what Esc closes");
 
     let mut s = lab();
     open(&mut s, "a", 4);
     alt(&mut s, KeyCode::Char('c'));
-    assert!(matches!(s.popup, Some(Popup::Compare { a: 2, b: 3, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Compare(CompareRuns { a: 2, b: 3, .. }))
+    ));
     key(&mut s, KeyCode::Left);
-    assert!(matches!(s.popup, Some(Popup::Compare { a: 1, b: 2, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Compare(CompareRuns { a: 1, b: 2, .. }))
+    ));
 }
 
 #[test]
@@ -827,7 +850,10 @@ fn the_model_picker_lists_switches_and_says_what_it_runs_now() {
         &mut s,
         Msg::Models(Ok(vec![choice("small"), choice("bigger")])),
     );
-    assert!(matches!(s.popup, Some(Popup::Models { selected: 0, .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Models(Models { selected: 0, .. }))
+    ));
     key(&mut s, KeyCode::Down);
     let effects = key(&mut s, KeyCode::Enter);
     assert!(
@@ -843,7 +869,7 @@ fn the_model_picker_lists_switches_and_says_what_it_runs_now() {
     // A failed switch keeps the model that runs, and says so.
     update(&mut s, Msg::ModelSwitched(Err("not a GGUF".into())));
     assert!(
-        matches!(&s.popup, Some(Popup::Error(e)) if e.contains("not a GGUF") && e.contains("still on"))
+        matches!(&s.popup, Some(Popup::Error(ErrorBox(e))) if e.contains("not a GGUF") && e.contains("still on"))
     );
     assert_eq!(s.backend.as_ref().unwrap().model, "bigger");
     // None found: a hint, no popup.

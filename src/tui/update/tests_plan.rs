@@ -1,17 +1,17 @@
 //! The setup forms' plan (issue 24): Enter asks for it, the planned message shows it, Enter
 //! again starts the job; stale plans and errors.
 
+use crate::tui::popups::*;
 use crossterm::event::KeyCode;
 
 use super::popup_plan::PLAN_PAUSE;
 use super::tests::{key, lab};
 use super::*;
 use crate::tui::msg::JobForm;
-use crate::tui::state::SetupPlan;
 
 fn form_plan(s: &AppState) -> &SetupPlan {
     match &s.popup {
-        Some(Popup::EvalSetup { plan, .. } | Popup::OptimizeSetup { plan, .. }) => plan,
+        Some(Popup::Setup(Setup { plan, .. })) => plan,
         other => panic!("no setup form: {other:?}"),
     }
 }
@@ -31,7 +31,13 @@ fn enter_asks_for_the_plan_the_planned_message_shows_it_and_enter_again_starts()
     assert_eq!(job, JobForm::Eval);
     assert_eq!(fields.1, "strategy=direct,cot");
     assert!(
-        matches!(s.popup, Some(Popup::EvalSetup { .. })),
+        matches!(
+            s.popup,
+            Some(Popup::Setup(Setup {
+                job: crate::tui::msg::JobForm::Eval,
+                ..
+            }))
+        ),
         "not started yet"
     );
     // While it is computed, Enter waits.
@@ -51,7 +57,7 @@ fn enter_asks_for_the_plan_the_planned_message_shows_it_and_enter_again_starts()
         matches!(effects.as_slice(), [Effect::StartEval { vary, .. }] if vary == &["strategy=direct,cot"]),
         "{effects:?}"
     );
-    assert!(matches!(s.popup, Some(Popup::Eval { .. })));
+    assert!(matches!(s.popup, Some(Popup::Eval(EvalBoard { .. }))));
 }
 
 #[test]
@@ -87,7 +93,13 @@ fn an_invalid_variant_or_a_missing_dataset_shows_in_the_form_instead_of_a_plan()
         "{:?}",
         form_plan(&s)
     );
-    assert!(matches!(s.popup, Some(Popup::EvalSetup { .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::Setup(Setup {
+            job: crate::tui::msg::JobForm::Eval,
+            ..
+        }))
+    ));
     // The executor's error (a dataset that is not there) shows too, and Enter asks again.
     let mut s = lab();
     key(&mut s, KeyCode::F(7));

@@ -1,11 +1,13 @@
 //! Issue 26's lab polish: each test drives `update` with keys and looks at the state.
 
+use crate::tui::popups::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::tests::{key, lab};
 use super::update;
+use crate::core::settings::Key;
 use crate::tui::msg::{Effect, Msg};
-use crate::tui::state::{Focus, Setting};
+use crate::tui::state::{Focus, bar_index};
 
 fn ctrl(s: &mut crate::tui::state::AppState, c: char) -> Vec<Effect> {
     update(
@@ -25,13 +27,13 @@ fn a_typed_setting_replaces_the_value_it_opened_with() {
     let mut s = lab();
     s.focus = Focus::Settings;
     s.lab.sampling.n = 5;
-    s.sel.setting = Setting::N.index();
+    s.sel.setting = bar_index(Key::N);
     key(&mut s, KeyCode::Enter);
     typed(&mut s, "8");
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.lab.sampling.n, 8, "{}", s.status);
     s.lab.sampling.temperature = 0.8;
-    s.sel.setting = Setting::Temperature.index();
+    s.sel.setting = bar_index(Key::Temperature);
     key(&mut s, KeyCode::Enter);
     typed(&mut s, "0.9");
     key(&mut s, KeyCode::Enter);
@@ -93,7 +95,7 @@ fn voted() -> crate::tui::state::AppState {
     s
 }
 
-fn compare(s: &crate::tui::state::AppState) -> &crate::tui::state::ComparePaths {
+fn compare(s: &crate::tui::state::AppState) -> &ComparePaths {
     match &s.popup {
         Some(crate::tui::state::Popup::ComparePaths(c)) => c,
         other => panic!("not the compare view: {other:?}"),
@@ -137,7 +139,10 @@ fn esc_from_a_path_opened_in_compare_returns_to_the_view() {
     key(&mut s, KeyCode::Enter);
     assert!(matches!(
         s.popup,
-        Some(crate::tui::state::Popup::PathDetail { path: 3, .. })
+        Some(crate::tui::state::Popup::PathDetail(PathDetail {
+            path: 3,
+            ..
+        }))
     ));
     key(&mut s, KeyCode::Esc);
     let c = compare(&s);
@@ -309,7 +314,7 @@ fn help_scrolls_to_its_end_and_no_further_and_page_keys_never_close_it() {
     let mut s = lab();
     s.size = (120, 30);
     key(&mut s, KeyCode::F(1));
-    let (_, max) = super::keys::help_extent(&s);
+    let (_, max) = crate::tui::popups::keys::help_extent(&s);
     assert!(max > 0);
     for code in [
         KeyCode::PageDown,
@@ -326,7 +331,7 @@ fn help_scrolls_to_its_end_and_no_further_and_page_keys_never_close_it() {
     }
     key(&mut s, KeyCode::Up);
     assert!(
-        matches!(s.popup, Some(crate::tui::state::Popup::Help { scroll }) if scroll == max - 1),
+        matches!(s.popup, Some(crate::tui::state::Popup::Help(Help { scroll })) if scroll == max - 1),
         "one Up back from the end"
     );
 }
@@ -403,7 +408,7 @@ fn ctrl_q_during_a_run_asks_first() {
     assert!(!s.quit && s.is_running() && !s.run.as_ref().unwrap().cancelling);
     assert!(matches!(
         s.popup,
-        Some(crate::tui::state::Popup::Confirm { .. })
+        Some(crate::tui::state::Popup::Confirm(Confirm { .. }))
     ));
     key(&mut s, KeyCode::Char('n'));
     assert!(s.popup.is_none() && s.is_running() && !s.quit);
@@ -444,7 +449,11 @@ fn esc_from_the_history_shows_the_latest_run_and_alt_c_compares_it() {
     assert!(
         matches!(
             s.popup,
-            Some(crate::tui::state::Popup::Compare { a: 1, b: 2, .. })
+            Some(crate::tui::state::Popup::Compare(CompareRuns {
+                a: 1,
+                b: 2,
+                ..
+            }))
         ),
         "{}",
         s.status
@@ -488,7 +497,10 @@ fn the_page_tabs_can_be_clicked_and_a_double_click_opens_a_path() {
     click(&mut s, paths.x + 5, row);
     assert!(matches!(
         s.popup,
-        Some(crate::tui::state::Popup::PathDetail { path: 2, .. })
+        Some(crate::tui::state::Popup::PathDetail(PathDetail {
+            path: 2,
+            ..
+        }))
     ));
 }
 
@@ -500,7 +512,7 @@ fn the_status_line_says_what_f4_f6_a_setting_and_an_undo_did() {
     key(&mut s, KeyCode::F(6));
     assert!(s.status.starts_with("query 2 of"), "{}", s.status);
     s.focus = Focus::Settings;
-    s.sel.setting = Setting::Effort.index();
+    s.sel.setting = bar_index(Key::Effort);
     key(&mut s, KeyCode::Up);
     assert!(s.status.starts_with("effort: "), "{}", s.status);
     s.focus = Focus::Examples;

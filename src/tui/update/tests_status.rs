@@ -1,6 +1,7 @@
 //! The status line (issue 26 item 18): a message lasts until the next input that says
 //! nothing, gets the width it needs beside the run's statistics, and shows under popups.
 
+use crate::tui::popups::*;
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -47,7 +48,7 @@ fn a_long_message_is_not_cut_under_the_run_statistics() {
 #[test]
 fn a_popup_leaves_the_status_line_visible() {
     let mut s = lab();
-    s.popup = Some(Popup::Optimize { selected: 0 });
+    s.popup = Some(Popup::Optimize(Leaderboard { selected: 0 }));
     s.status = "search done: no usable instruction was proposed".into();
     let line = row(&s, 100, 30, 28);
     assert!(
@@ -123,7 +124,7 @@ fn the_path_popup_stops_scrolling_at_its_last_line() {
     key(&mut s, KeyCode::Enter);
     key(&mut s, KeyCode::End);
     let scroll = |s: &AppState| match &s.popup {
-        Some(Popup::PathDetail { scroll, .. }) => *scroll,
+        Some(Popup::PathDetail(PathDetail { scroll, .. })) => *scroll,
         other => panic!("not the path popup: {other:?}"),
     };
     let end = scroll(&s);

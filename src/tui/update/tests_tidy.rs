@@ -1,6 +1,7 @@
 //! The session picker's housekeeping (issue 26 item 23): `d` deletes a session file after a
 //! yes that names it, `r` renames it; the files are touched by the executor only.
 
+use crate::tui::popups::*;
 use std::path::PathBuf;
 use std::time::UNIX_EPOCH;
 
@@ -40,7 +41,7 @@ fn picker() -> AppState {
 fn d_asks_naming_the_file_and_deletes_it_on_yes() {
     let mut s = picker();
     assert!(key(&mut s, KeyCode::Char('d')).is_empty());
-    let Some(Popup::Confirm { question, .. }) = &s.popup else {
+    let Some(Popup::Confirm(Confirm { question, .. })) = &s.popup else {
         panic!("no question: {:?}", s.popup);
     };
     assert!(question.contains("/s/autosave-2.yaml"), "{question}");
@@ -75,7 +76,10 @@ fn d_then_no_deletes_nothing_and_returns_to_the_picker() {
     key(&mut s, KeyCode::Char('d'));
     assert!(key(&mut s, KeyCode::Char('n')).is_empty());
     assert!(
-        matches!(&s.popup, Some(Popup::Sessions { selected: 1, .. })),
+        matches!(
+            &s.popup,
+            Some(Popup::Sessions(Sessions { selected: 1, .. }))
+        ),
         "{:?}",
         s.popup
     );
@@ -87,7 +91,7 @@ fn the_open_session_is_not_deleted_under_the_lab() {
     s.session.path = PathBuf::from("/s/autosave-open.yaml");
     update(&mut s, Msg::Sessions(vec![listed("/s/autosave-open.yaml")]));
     assert!(key(&mut s, KeyCode::Char('d')).is_empty());
-    assert!(matches!(s.popup, Some(Popup::Sessions { .. })));
+    assert!(matches!(s.popup, Some(Popup::Sessions(Sessions { .. }))));
     assert!(s.status.contains("open"), "{}", s.status);
 }
 
@@ -95,7 +99,7 @@ fn the_open_session_is_not_deleted_under_the_lab() {
 fn r_renames_with_the_name_selected_and_refuses_invalid_names() {
     let mut s = picker();
     key(&mut s, KeyCode::Char('r'));
-    let Some(Popup::RenameSession { from, name }) = &s.popup else {
+    let Some(Popup::RenameSession(RenameSession { from, name })) = &s.popup else {
         panic!("no rename editor: {:?}", s.popup);
     };
     assert_eq!(from, &PathBuf::from("/s/autosave-2.yaml"));
@@ -106,7 +110,10 @@ fn r_renames_with_the_name_selected_and_refuses_invalid_names() {
     }
     assert!(key(&mut s, KeyCode::Enter).is_empty());
     assert!(s.status.contains("refused"), "{}", s.status);
-    assert!(matches!(s.popup, Some(Popup::RenameSession { .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::RenameSession(RenameSession { .. }))
+    ));
     for _ in 0..4 {
         key(&mut s, KeyCode::Backspace);
     }
@@ -126,7 +133,10 @@ fn r_renames_with_the_name_selected_and_refuses_invalid_names() {
         Msg::SessionRenamed(Err("/s/fractions.yaml already exists".into())),
     );
     assert!(s.status.contains("already exists"), "{}", s.status);
-    assert!(matches!(s.popup, Some(Popup::RenameSession { .. })));
+    assert!(matches!(
+        s.popup,
+        Some(Popup::RenameSession(RenameSession { .. }))
+    ));
     let e = update(
         &mut s,
         Msg::SessionRenamed(Ok((

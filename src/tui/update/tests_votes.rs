@@ -5,8 +5,9 @@ use crossterm::event::KeyCode;
 
 use super::tests::{done, key, lab, run_done};
 use super::*;
+use crate::core::settings::Key;
 use crate::engine::EngineEvent;
-use crate::tui::state::Setting;
+use crate::tui::state::bar_index;
 
 /// A run of the kind on screen: three paths restate the question (their last number,
 /// 2, is read by the fallback), one states 9.
@@ -46,7 +47,7 @@ fn strict_answers_from_the_settings_bar_set_fallback_votes_aside() {
         "the tally knows its fallback votes"
     );
     s.focus = Focus::Settings;
-    s.sel.setting = Setting::Strict.index();
+    s.sel.setting = bar_index(Key::Strict);
     key(&mut s, KeyCode::Up);
     assert!(s.lab.answer.strict);
     let t = &s.run.as_ref().unwrap().tally;
@@ -55,7 +56,7 @@ fn strict_answers_from_the_settings_bar_set_fallback_votes_aside() {
     assert!(s.session.runs[0].template.answer.strict, "the run keeps it");
     assert!(s.status.contains("strict"), "{}", s.status);
     // Typed: off brings the fallback votes back.
-    super::panes::set_typed(&mut s, Setting::Strict, "off").unwrap();
+    super::panes::set_typed(&mut s, Key::Strict, "off").unwrap();
     assert_eq!(s.run.as_ref().unwrap().tally.winner.as_deref(), Some("2"));
-    assert!(super::panes::set_typed(&mut s, Setting::Strict, "maybe").is_err());
+    assert!(super::panes::set_typed(&mut s, Key::Strict, "maybe").is_err());
 }
