@@ -465,7 +465,7 @@ fn the_shipped_tickets_example_trains_and_its_adapter_loads() {
     let spec = TuneSpec {
         model_path: embedded(),
         template,
-        mode: promptlab::core::render::Mode::Chat,
+        mode: promptlab::core::render::Mode::Completion,
         dataset,
         dataset_path,
         held_out: 4,
