@@ -443,3 +443,52 @@ fn tune_trains_checks_evaluates_and_lists_an_adapter() {
         run["backend"]
     );
 }
+
+/// The shipped specialist example trains: a few steps on the first rows of
+/// assets/tickets.jsonl with the built-in tickets template, the loss on the team's name only;
+/// the adapter is written with its record, and llama.cpp loads it and moves as candle predicts.
+#[test]
+fn the_shipped_tickets_example_trains_and_its_adapter_loads() {
+    use promptlab::train::job::{TuneSpec, run};
+    let yaml = promptlab::store::template::BUILTIN
+        .iter()
+        .find(|(n, _)| *n == "tickets")
+        .unwrap()
+        .1;
+    let template = promptlab::store::template::parse_template(yaml, "tickets").unwrap();
+    let dataset_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/tickets.jsonl");
+    let mut dataset = promptlab::store::dataset::load_dataset(&dataset_path, true).unwrap();
+    dataset.items.truncate(20);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tickets.gguf");
+    let spec = TuneSpec {
+        model_path: embedded(),
+        template,
+        mode: promptlab::core::render::Mode::Completion,
+        dataset,
+        dataset_path,
+        held_out: 4,
+        settings: Settings {
+            rank: 2,
+            alpha: 4.0,
+            targets: vec![Target::Q, Target::V],
+            epochs: 1,
+            batch_tokens: 256,
+            ..Settings::default()
+        },
+        out: out.clone(),
+    };
+    let tuned = run(&spec, &Llama, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let r = &tuned.record;
+    assert!(r.complete && out.is_file() && out.with_extension("json").is_file());
+    assert_eq!((r.data.train_rows, r.data.held_out.len()), (16, 4));
+    assert_eq!(r.prompt.template, "tickets");
+    assert!(
+        r.losses.iter().all(|l| l.is_finite()) && r.losses.len() >= 2,
+        "{:?}",
+        r.losses
+    );
+    let c = r.check.as_ref().expect("checked through llama.cpp");
+    assert!(c.correlation > 0.9, "{c:?}");
+}

@@ -50,8 +50,12 @@ pub fn adapter_path(args: &TuneArgs, template: &str) -> Result<PathBuf, String> 
 use trained::tune as local;
 
 #[cfg(feature = "train")]
+#[path = "tune_curve.rs"]
+mod curve;
+
+#[cfg(feature = "train")]
 mod trained {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -96,8 +100,11 @@ mod trained {
                 Mode::Completion
             }
         });
-        let out = super::adapter_path(&args, &template_name)?;
-        if out.exists() && !args.force {
+        let out = match args.curve {
+            Some(_) => PathBuf::new(),
+            None => super::adapter_path(&args, &template_name)?,
+        };
+        if args.curve.is_none() && out.exists() && !args.force {
             return Err(format!(
                 "{} exists; give --force to replace it, or another --name",
                 out.display()
@@ -125,6 +132,19 @@ mod trained {
         let rows = dataset.items.len();
         let held_out = args.held_out.unwrap_or((rows / 5).min(100));
         let (template_for_eval, model_for_eval) = (template.clone(), model_path.clone());
+        if let Some(sizes) = &args.curve {
+            let spec = TuneSpec {
+                model_path,
+                template,
+                mode,
+                dataset,
+                dataset_path,
+                held_out,
+                settings,
+                out: args.out.clone().unwrap_or_default(),
+            };
+            return super::curve::run(&args, sizes, spec).await;
+        }
         let spec = TuneSpec {
             model_path,
             template,
@@ -231,7 +251,7 @@ mod trained {
         Ok((table, results))
     }
 
-    fn show(bar: &ProgressBar, e: TuneEvent, json: bool) {
+    pub(super) fn show(bar: &ProgressBar, e: TuneEvent, json: bool) {
         match e {
             TuneEvent::Prepared {
                 train_rows,

@@ -192,6 +192,11 @@ pub struct TuneArgs {
     /// Replace an adapter of the same name
     #[arg(long)]
     pub force: bool,
+    /// A learning curve instead of one adapter: an adapter on each of these nested training
+    /// subsets, against the few-shot prompt with as many examples, on the held-out rows
+    /// (--out DIR: curve.svg, curve.json and the adapters)
+    #[arg(long, value_name = "N,N,...", conflicts_with_all = ["name", "base_url"])]
+    pub curve: Option<String>,
     /// Skip the evaluation on the held-out rows after training (base with the template's
     /// examples, base and adapter without)
     #[arg(long)]

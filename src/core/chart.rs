@@ -103,6 +103,11 @@ fn escape(s: &str) -> String {
 
 /// A self-contained SVG of `series` under `title`.
 pub fn svg(title: &str, series: &[Series]) -> String {
+    svg_axes(title, ("samples per item", "accuracy (majority)"), series)
+}
+
+/// The same with other axis labels (x, y).
+pub fn svg_axes(title: &str, (x_label, y_label): (&str, &str), series: &[Series]) -> String {
     let (w, h) = (760.0, 440.0);
     let (left, right, top, bottom) = (60.0, 230.0, 40.0, 50.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
@@ -139,12 +144,14 @@ pub fn svg(title: &str, series: &[Series]) -> String {
     let _ = writeln!(
         out,
         "<rect x=\"{left}\" y=\"{top}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#333\"/>\n\
-         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">samples per item</text>\n\
-         <text x=\"16\" y=\"{:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {:.1})\">accuracy (majority)</text>",
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n\
+         <text x=\"16\" y=\"{:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {:.1})\">{}</text>",
         left + pw / 2.0,
         h - 10.0,
+        escape(x_label),
         top + ph / 2.0,
-        top + ph / 2.0
+        top + ph / 2.0,
+        escape(y_label)
     );
     for (i, s) in series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];

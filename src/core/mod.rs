@@ -6,6 +6,7 @@ pub mod calibrate;
 pub mod chart;
 pub mod compare;
 pub mod confidence;
+pub mod curve;
 pub mod demos;
 pub mod digest;
 pub mod display;

@@ -29,6 +29,7 @@ pub mod batch;
 pub mod batches;
 pub mod cache;
 pub mod cost;
+pub mod curve;
 pub mod error;
 pub mod eval;
 pub mod examples;

@@ -25,6 +25,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("sports", include_str!("../../templates/sports.yaml")),
     ("sums", include_str!("../../templates/sums.yaml")),
     ("trivia", include_str!("../../templates/trivia.yaml")),
+    ("tickets", include_str!("../../templates/tickets.yaml")),
     (
         "last-letters",
         include_str!("../../templates/last-letters.yaml"),

@@ -1,6 +1,7 @@
 //! One file per pane; each draws from `&AppState` only.
 
 pub mod compare;
+pub mod curve_chart;
 pub mod demos_chart;
 pub mod editor;
 pub mod eval;
