@@ -13,31 +13,48 @@ use serde::Serialize;
 use super::chart::Series;
 use super::stats::{self, Estimate, LEVEL, Paired, paired_binary, proportion};
 
+/// Why a `--curve` list of sizes was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizesError {
+    #[error("--curve: {0:?} is not a number of rows")]
+    NotANumber(String),
+    #[error("--curve: {n} rows is too few to train on (at least {min})")]
+    TooFew { n: usize, min: usize },
+    #[error("--curve: {n} rows asked, but only {available} rows are left to train on")]
+    TooMany { n: usize, available: usize },
+    #[error("--curve: give the sizes once each, ascending (8,16,32,64)")]
+    NotAscending,
+    #[error("--curve: give at least one size")]
+    Empty,
+}
+
+impl From<SizesError> for String {
+    fn from(e: SizesError) -> String {
+        e.to_string()
+    }
+}
+
 /// Reads `8,16,32,64`: distinct sizes, ascending, each at least `min` and at most `available`
 /// (the training rows there are).
-pub fn parse_sizes(text: &str, min: usize, available: usize) -> Result<Vec<usize>, String> {
+pub fn parse_sizes(text: &str, min: usize, available: usize) -> Result<Vec<usize>, SizesError> {
     let mut sizes = Vec::new();
     for part in text.split(',').map(str::trim) {
         let n: usize = part
             .parse()
-            .map_err(|_| format!("--curve: {part:?} is not a number of rows"))?;
+            .map_err(|_| SizesError::NotANumber(part.to_string()))?;
         if n < min {
-            return Err(format!(
-                "--curve: {n} rows is too few to train on (at least {min})"
-            ));
+            return Err(SizesError::TooFew { n, min });
         }
         if n > available {
-            return Err(format!(
-                "--curve: {n} rows asked, but only {available} rows are left to train on"
-            ));
+            return Err(SizesError::TooMany { n, available });
         }
         if sizes.last().is_some_and(|&last| n <= last) {
-            return Err("--curve: give the sizes once each, ascending (8,16,32,64)".into());
+            return Err(SizesError::NotAscending);
         }
         sizes.push(n);
     }
     if sizes.is_empty() {
-        return Err("--curve: give at least one size".into());
+        return Err(SizesError::Empty);
     }
     Ok(sizes)
 }
@@ -241,19 +258,31 @@ mod tests {
     #[test]
     fn sizes_are_read_and_checked() {
         assert_eq!(parse_sizes("8, 16,32,64", 8, 200).unwrap(), [8, 16, 32, 64]);
-        assert!(parse_sizes("4,16", 8, 200).unwrap_err().contains("too few"));
+        assert!(
+            parse_sizes("4,16", 8, 200)
+                .unwrap_err()
+                .to_string()
+                .contains("too few")
+        );
         assert!(
             parse_sizes("8,300", 8, 200)
                 .unwrap_err()
+                .to_string()
                 .contains("only 200")
         );
         assert!(
             parse_sizes("16,8", 8, 200)
                 .unwrap_err()
+                .to_string()
                 .contains("ascending")
         );
         assert!(parse_sizes("8,8", 8, 200).is_err());
-        assert!(parse_sizes("8,x", 8, 200).unwrap_err().contains("\"x\""));
+        assert!(
+            parse_sizes("8,x", 8, 200)
+                .unwrap_err()
+                .to_string()
+                .contains("\"x\"")
+        );
     }
 
     #[test]
