@@ -402,6 +402,8 @@ pub fn local_settings(
     lora: Option<std::path::PathBuf>,
 ) -> Result<crate::backend::local::LocalSettings, String> {
     use crate::backend::local::{AdapterBase, LocalSettings};
+    let adapters = crate::store::adapters::adapters_dir();
+    let lora = lora.map(|l| crate::store::adapters::resolve_in(&l, adapters.as_deref()));
     let lora_base = match &lora {
         Some(l) => crate::store::adapters::read_record(l)?.map(|r| AdapterBase {
             file: r.base.file,

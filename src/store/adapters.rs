@@ -15,6 +15,34 @@ pub fn adapters_dir() -> Option<PathBuf> {
     super::cache_dir().map(|d| d.join("models").join("adapters"))
 }
 
+/// The adapter a user named: a file that exists as given, else a bare name (one plain path
+/// component, `tickets` or `tickets.gguf`) looked up in `dir` (the adapters folder), else the
+/// name as given, for the loader to refuse.
+pub fn resolve_in(given: &Path, dir: Option<&Path>) -> PathBuf {
+    let mut parts = given.components();
+    let bare = matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    );
+    if given.exists() || !bare {
+        return given.to_path_buf();
+    }
+    let Some(dir) = dir else {
+        return given.to_path_buf();
+    };
+    let file = if given.extension().is_some_and(|e| e == "gguf") {
+        given.to_path_buf()
+    } else {
+        given.with_extension("gguf")
+    };
+    let found = dir.join(file);
+    if found.is_file() {
+        found
+    } else {
+        given.to_path_buf()
+    }
+}
+
 /// The record beside an adapter.
 pub fn record_path(adapter: &Path) -> PathBuf {
     adapter.with_extension("json")
@@ -179,6 +207,25 @@ pub fn check_base(adapter: &Path, base_fingerprint: &str) -> Result<(), StoreErr
 mod tests {
     use super::*;
     use crate::store::models::Stores;
+
+    #[test]
+    fn a_bare_adapter_name_is_found_in_the_adapters_folder_and_nothing_else_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let adapters = dir.path().join("adapters");
+        std::fs::create_dir(&adapters).unwrap();
+        std::fs::write(adapters.join("tickets.gguf"), b"x").unwrap();
+        let found = adapters.join("tickets.gguf");
+        let d = Some(adapters.as_path());
+        assert_eq!(resolve_in(Path::new("tickets"), d), found);
+        assert_eq!(resolve_in(Path::new("tickets.gguf"), d), found);
+        // Not there, a path of more than one part, or escaping the folder: as given.
+        assert_eq!(resolve_in(Path::new("other"), d), Path::new("other"));
+        let up = Path::new("../adapters/tickets");
+        assert_eq!(resolve_in(up, d), up);
+        let nested = Path::new("x/tickets");
+        assert_eq!(resolve_in(nested, d), nested);
+        assert_eq!(resolve_in(Path::new("tickets"), None), Path::new("tickets"));
+    }
 
     fn record(base: &Path, size_bytes: u64, fingerprint: &str) -> Record {
         Record {
