@@ -53,17 +53,39 @@ pub struct ScoredOptions {
     pub pick: usize,
 }
 
+/// Why options could not be scored or decided.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CalibrateError {
+    #[error("calibrate: {0} needs a `choice` answer")]
+    NeedsChoice(Calibrate),
+    #[error(
+        "calibrate: {0} needs the options: `choices` in the template, or a query that lists at least two"
+    )]
+    NeedsOptions(Calibrate),
+    #[error("{got} scores for {options} options")]
+    ScoreCount { got: usize, options: usize },
+    #[error("the content-free inputs were not scored on every option")]
+    ContentFreeUnscored,
+}
+
+impl From<CalibrateError> for String {
+    fn from(e: CalibrateError) -> String {
+        e.to_string()
+    }
+}
+
 /// What to score for `template` and `query` (rendered in `mode` with the examples the query
 /// gets), or `None` when the template samples its answers (`calibrate: none`).
-pub fn setup(template: &Template, query: &str, mode: Mode) -> Result<Option<Setup>, String> {
+pub fn setup(
+    template: &Template,
+    query: &str,
+    mode: Mode,
+) -> Result<Option<Setup>, CalibrateError> {
     if template.calibrate.is_none() {
         return Ok(None);
     }
     if template.answer.kind != AnswerKind::Choice {
-        return Err(format!(
-            "calibrate: {} needs a `choice` answer",
-            template.calibrate
-        ));
+        return Err(CalibrateError::NeedsChoice(template.calibrate));
     }
     let lead = match mode {
         Mode::Completion => " ",
@@ -102,10 +124,7 @@ pub fn setup(template: &Template, query: &str, mode: Mode) -> Result<Option<Setu
             .collect();
         (answers, cf)
     } else {
-        return Err(format!(
-            "calibrate: {} needs the options: `choices` in the template, or a query that lists at least two",
-            template.calibrate
-        ));
+        return Err(CalibrateError::NeedsOptions(template.calibrate));
     };
     let content_free = match template.calibrate {
         Calibrate::ContentFree => cf_queries
@@ -181,13 +200,12 @@ pub fn decide(
     setup: &Setup,
     logprobs: Vec<f64>,
     content_free: &[Vec<f64>],
-) -> Result<ScoredOptions, String> {
+) -> Result<ScoredOptions, CalibrateError> {
     if logprobs.len() != setup.continuations.len() || logprobs.is_empty() {
-        return Err(format!(
-            "{} scores for {} options",
-            logprobs.len(),
-            setup.continuations.len()
-        ));
+        return Err(CalibrateError::ScoreCount {
+            got: logprobs.len(),
+            options: setup.continuations.len(),
+        });
     }
     let probabilities = normalise(&logprobs);
     let uncalibrated_pick = argmax(&probabilities).unwrap_or(0);
@@ -195,7 +213,7 @@ pub fn decide(
         Calibrate::ContentFree => {
             let p_cf = bias(content_free)
                 .filter(|b| b.len() == probabilities.len())
-                .ok_or("the content-free inputs were not scored on every option")?;
+                .ok_or(CalibrateError::ContentFreeUnscored)?;
             let cal = calibrated(&probabilities, &p_cf);
             (p_cf, cal)
         }

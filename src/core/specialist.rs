@@ -14,17 +14,23 @@ use super::template::{Example, Strategy, Template};
 /// Fewest training rows a remote fine-tune is started with (OpenAI's API takes no fewer).
 pub const MIN_REMOTE_ROWS: usize = 10;
 
+/// A strategy one reply cannot teach.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a specialist learns the direct or cot format, not {0}")]
+pub struct NotLearnable(pub &'static str);
+
+impl From<NotLearnable> for String {
+    fn from(e: NotLearnable) -> String {
+        e.to_string()
+    }
+}
+
 /// The template a specialist is prompted with: the same instruction and format, no examples.
 /// Zero-shot CoT and least-to-most are multi-call strategies one reply cannot teach.
-pub fn specialist(template: &Template) -> Result<Template, String> {
+pub fn specialist(template: &Template) -> Result<Template, NotLearnable> {
     match template.strategy {
         Strategy::Direct | Strategy::Cot => {}
-        other => {
-            return Err(format!(
-                "a specialist learns the direct or cot format, not {}",
-                other.as_str()
-            ));
-        }
+        other => return Err(NotLearnable(other.as_str())),
     }
     let mut t = template.clone();
     t.examples.clear();
@@ -122,7 +128,12 @@ mod tests {
     fn only_single_reply_formats_make_specialists() {
         let mut t = sums();
         t.strategy = Strategy::ZeroShotCot;
-        assert!(specialist(&t).unwrap_err().contains("not zero-shot"));
+        assert!(
+            specialist(&t)
+                .unwrap_err()
+                .to_string()
+                .contains("not zero-shot")
+        );
         t.strategy = Strategy::Direct;
         assert!(specialist(&t).unwrap().examples.is_empty());
     }

@@ -18,10 +18,8 @@ pub enum PlanError {
         "answer kind `choice` needs `choices` in the template, or a query that lists its options as \"(A) … (B) …\", \"A) …\", \"A. …\" or \"A: …\""
     )]
     NoOptions,
-    /// `core::calibrate::setup`'s refusal, text until that file has an error type (it is
-    /// PENDING in scripts/limits).
-    #[error("{0}")]
-    Calibrate(String),
+    #[error(transparent)]
+    Calibrate(#[from] crate::core::calibrate::CalibrateError),
 }
 
 /// Why an evaluation, a search or a batch could not be set up or followed.

@@ -125,7 +125,7 @@ impl RunPlan {
             },
             embedder: None,
             scoring: crate::core::calibrate::setup(template, query, mode)
-                .map_err(PlanError::Calibrate)?,
+                .map_err(PlanError::from)?,
             score_memo: None,
         })
     }
