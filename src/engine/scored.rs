@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::limit::Limiter;
 use super::{EngineEvent, Events, NOT_CACHED, RunPlan, emit};
 use crate::backend::{Backend, BackendError, Scores};
-use crate::core::calibrate::{ScoredOptions, Setup, decide};
+use crate::core::calibrate::{CalibrateError, ScoredOptions, Setup, decide};
 use crate::core::extract::Extractor;
 use crate::core::record::{CANCELLED, PathRecord, RunResult, StageRecord, settle};
 use crate::core::render::Prompt;
@@ -67,16 +67,27 @@ async fn score(
 
 /// Scores the query's prompt and the content-free ones (remembered in `memo`), and decides;
 /// with the prompt tokens this run's scoring sent.
+/// Why a scored path has no answer: kept as the path's error text.
+#[derive(Debug, thiserror::Error)]
+enum ScoreError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("content-free input: {0}")]
+    ContentFree(BackendError),
+    #[error(transparent)]
+    Decide(#[from] CalibrateError),
+    #[error("{}", NOT_CACHED)]
+    NotCached,
+}
+
 async fn scores(
     backend: &dyn Backend,
     plan: &RunPlan,
     setup: &Setup,
     memo: Option<&ScoreMemo>,
-) -> Result<(ScoredOptions, u32), String> {
+) -> Result<(ScoredOptions, u32), ScoreError> {
     let options = &setup.continuations;
-    let main = score(backend, &plan.first.prompt, options)
-        .await
-        .map_err(|e| e.to_string())?;
+    let main = score(backend, &plan.first.prompt, options).await?;
     let spent = AtomicU32::new(main.prompt_tokens);
     let mut content_free = Vec::new();
     for r in &setup.content_free {
@@ -93,7 +104,7 @@ async fn scores(
                 .cloned(),
             None => fresh().await,
         };
-        content_free.push(s.map_err(|e| format!("content-free input: {e}"))?);
+        content_free.push(s.map_err(ScoreError::ContentFree)?);
     }
     let decided = decide(setup, main.logprobs, &content_free)?;
     Ok((decided, spent.load(Ordering::Relaxed)))
@@ -150,7 +161,7 @@ pub(super) async fn run(
             path.cached = true;
             Some(Ok(hit))
         }
-        None if plan.cache_only => Some(Err(NOT_CACHED.to_string())),
+        None if plan.cache_only => Some(Err(ScoreError::NotCached)),
         None => {
             let _slot = permits.acquire().await;
             tokio::select! {
@@ -162,7 +173,7 @@ pub(super) async fn run(
     let mut scored = None;
     match outcome {
         None => path.error = Some(CANCELLED.into()),
-        Some(Err(e)) => path.error = Some(e),
+        Some(Err(e)) => path.error = Some(e.to_string()),
         Some(Ok((s, prompt_tokens))) => {
             let text = s.options[s.pick].trim().to_string();
             emit(
