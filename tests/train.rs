@@ -155,10 +155,13 @@ fn gradients_match_finite_differences() {
                 var.set(&Tensor::from_vec(start.clone(), &shape, &Device::Cpu).unwrap())
                     .unwrap();
                 let numeric = (up - down) / (2.0 * eps);
-                let err =
-                    (numeric - analytic[i]).abs() / (numeric.abs() + analytic[i].abs() + 1e-8);
+                // Central differences carry the loss's rounding divided by 2·eps (and candle's
+                // threaded sums change their order from run to run): about 1e-8 here, so a
+                // gradient as small as 5e-5 is checked to that absolute floor, not relatively.
+                let diff = (numeric - analytic[i]).abs();
+                let err = diff / (numeric.abs() + analytic[i].abs() + 1e-8);
                 assert!(
-                    err < 1e-4,
+                    err < 1e-4 || diff < 1e-7,
                     "{name} {which}[{i}]: analytic {} vs numeric {numeric}",
                     analytic[i]
                 );
