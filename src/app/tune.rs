@@ -55,7 +55,7 @@ mod curve;
 
 #[cfg(feature = "train")]
 mod trained {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -101,7 +101,8 @@ mod trained {
             }
         });
         let out = match args.curve {
-            Some(_) => PathBuf::new(),
+            // A curve writes into its own folder (`--out`, else one named after the data).
+            Some(_) => args.out.clone().unwrap_or_default(),
             None => super::adapter_path(&args, &template_name)?,
         };
         if args.curve.is_none() && out.exists() && !args.force {
@@ -132,19 +133,6 @@ mod trained {
         let rows = dataset.items.len();
         let held_out = args.held_out.unwrap_or((rows / 5).min(100));
         let (template_for_eval, model_for_eval) = (template.clone(), model_path.clone());
-        if let Some(sizes) = &args.curve {
-            let spec = TuneSpec {
-                model_path,
-                template,
-                mode,
-                dataset,
-                dataset_path,
-                held_out,
-                settings,
-                out: args.out.clone().unwrap_or_default(),
-            };
-            return super::curve::run(&args, sizes, spec).await;
-        }
         let spec = TuneSpec {
             model_path,
             template,
@@ -155,6 +143,9 @@ mod trained {
             settings,
             out,
         };
+        if let Some(sizes) = &args.curve {
+            return super::curve::run(&args, sizes, spec).await;
+        }
         let cancel = crate::cli::cancel_on_ctrl_c(
             "stopping after this step; the last finished epoch's adapter is kept",
         );
