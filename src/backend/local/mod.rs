@@ -105,7 +105,7 @@ pub struct ModelFacts {
 type PathSender = mpsc::UnboundedSender<Result<StreamEvent, BackendError>>;
 
 /// Prompt tokens the model thread was sent (once per job) and those it evaluated; decode steps
-/// and the tokens they decoded.
+/// and the tokens they decoded; option scoring passes; where its time went (microseconds).
 #[derive(Debug, Default)]
 struct Counts {
     sent: AtomicU64,
@@ -113,15 +113,37 @@ struct Counts {
     steps: AtomicU64,
     decoded: AtomicU64,
     widest: AtomicU64,
+    scores: AtomicU64,
+    prompt_us: AtomicU64,
+    decode_us: AtomicU64,
+    score_us: AtomicU64,
+    idle_us: AtomicU64,
+}
+
+impl Counts {
+    /// Runs `f`, adding the time it took to `counter`.
+    fn timed<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
+        let started = std::time::Instant::now();
+        let out = f();
+        counter.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        out
+    }
 }
 
 /// Decode steps so far and the tokens they decoded (one per live sequence): their ratio is how
-/// many sequences decoded together on average; `widest`, the most in one step.
+/// many sequences decoded together on average; `widest`, the most in one step. Option scoring
+/// passes, and the model thread's time (milliseconds) in prompt evaluation, decode steps,
+/// option scoring, and waiting with nothing to do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Decoding {
     pub steps: u64,
     pub tokens: u64,
     pub widest: u64,
+    pub scores: u64,
+    pub prompt_ms: u64,
+    pub decode_ms: u64,
+    pub score_ms: u64,
+    pub idle_ms: u64,
 }
 
 /// One prompt, sampled `outs.len()` times (sequence i with seed + i).
@@ -210,10 +232,17 @@ impl LocalBackend {
     }
 
     pub fn decoding(&self) -> Decoding {
+        let c = &self.counts;
+        let ms = |x: &AtomicU64| x.load(Ordering::Relaxed) / 1000;
         Decoding {
-            steps: self.counts.steps.load(Ordering::Relaxed),
-            tokens: self.counts.decoded.load(Ordering::Relaxed),
-            widest: self.counts.widest.load(Ordering::Relaxed),
+            steps: c.steps.load(Ordering::Relaxed),
+            tokens: c.decoded.load(Ordering::Relaxed),
+            widest: c.widest.load(Ordering::Relaxed),
+            scores: c.scores.load(Ordering::Relaxed),
+            prompt_ms: ms(&c.prompt_us),
+            decode_ms: ms(&c.decode_us),
+            score_ms: ms(&c.score_us),
+            idle_ms: ms(&c.idle_us),
         }
     }
 

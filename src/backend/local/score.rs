@@ -27,6 +27,13 @@ pub(crate) struct ScoreJob {
     pub reply: tokio::sync::oneshot::Sender<Result<Scores, BackendError>>,
 }
 
+/// A scoring's prompt tokens: sent, and evaluated (not found in the scoring context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spent {
+    pub sent: u64,
+    pub evaluated: u64,
+}
+
 /// The scoring context, made on first use and grown when a job needs more.
 #[derive(Default)]
 pub(super) struct Scorer<'m> {
@@ -37,7 +44,8 @@ pub(super) struct Scorer<'m> {
 
 impl<'m> Scorer<'m> {
     /// Scores `job` (its prompt's tokens as the worker tokenizes prompts) and sends the
-    /// result (a closed reply is a cancelled job: nothing sent).
+    /// result (a closed reply is a cancelled job: nothing sent); the prompt tokens of a
+    /// scoring done.
     pub fn run(
         &mut self,
         model: &'m LlamaModel,
@@ -46,19 +54,26 @@ impl<'m> Scorer<'m> {
         lora: Option<&mut LlamaLoraAdapter>,
         job: ScoreJob,
         prompt: Result<Vec<LlamaToken>, BackendError>,
-    ) {
+    ) -> Option<Spent> {
         if job.reply.is_closed() {
-            return;
+            return None;
         }
         // The prompt's tokens are evaluated afresh each time (the scoring context keeps none).
+        let mut spent = None;
         let result = prompt.and_then(|p| {
             let logprobs = self.score(model, backend, settings, lora, &p, &job.options)?;
+            let n = p.len() as u64;
+            spent = Some(Spent {
+                sent: n,
+                evaluated: n,
+            });
             Ok(Scores {
                 logprobs,
                 prompt_tokens: p.len() as u32,
             })
         });
         let _ = job.reply.send(result);
+        spent
     }
 
     fn score(

@@ -194,6 +194,7 @@ impl<'m> Scheduler<'m> {
     fn serve(mut self, jobs: Receiver<Job>) {
         loop {
             if self.active.is_empty() && self.queue.is_empty() {
+                let idle = Instant::now();
                 match jobs.recv() {
                     Ok(job) => self.queue.push_back(job),
                     Err(_) => return,
@@ -207,24 +208,35 @@ impl<'m> Scheduler<'m> {
                         break;
                     }
                 }
+                let waited = idle.elapsed().as_micros() as u64;
+                self.counts.idle_us.fetch_add(waited, Ordering::Relaxed);
             }
             self.queue.extend(jobs.try_iter());
-            self.score_waiting();
-            self.admit();
+            let counts = self.counts.clone();
+            Counts::timed(&counts.score_us, || self.score_waiting());
+            Counts::timed(&counts.prompt_us, || self.admit());
             if !self.active.is_empty() {
-                self.step();
+                Counts::timed(&counts.decode_us, || self.step());
             }
         }
     }
 
-    /// Option scoring jobs (`score.rs`) run as they come, between decode steps.
+    /// Option scoring jobs (`score.rs`) run as they come, between decode steps; their prompt
+    /// tokens are counted as the sampled jobs' are.
     fn score_waiting(&mut self) {
         while let Some(at) = self.queue.iter().position(|j| j.score.is_some()) {
             if let Some(job) = self.queue.remove(at).and_then(|j| j.score) {
                 let (model, backend, settings) = (self.model, self.backend, self.settings);
                 let tokens = tokenize(model, &job.prompt);
-                self.scorer
-                    .run(model, backend, settings, self.lora.as_mut(), job, tokens);
+                let evaluated =
+                    self.scorer
+                        .run(model, backend, settings, self.lora.as_mut(), job, tokens);
+                if let Some(n) = evaluated {
+                    let c = &self.counts;
+                    c.scores.fetch_add(1, Ordering::Relaxed);
+                    c.sent.fetch_add(n.sent, Ordering::Relaxed);
+                    c.evaluated.fetch_add(n.evaluated, Ordering::Relaxed);
+                }
             }
         }
     }
