@@ -112,8 +112,8 @@ async fn evaluation() -> Vec<VariantResult> {
 const EVAL_FILES: [&str; 4] = ["items.jsonl", "variants.csv", "report.md", "accuracy.svg"];
 
 fn write_evaluation(dir: &Path, results: &[VariantResult], partial: bool) {
-    let provenance = promptlab::cli::eval_report::provenance(results);
-    promptlab::cli::eval_report::export(dir, "sums", results, &provenance, partial).unwrap();
+    let provenance = promptlab::core::results::provenance(results);
+    promptlab::store::exports::evaluation(dir, "sums", results, &provenance, partial).unwrap();
 }
 
 #[tokio::test]
@@ -211,19 +211,13 @@ fn a_learning_curves_files_keep_their_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let result = a_curve();
     let held_out: Vec<String> = (0..10).map(|i| format!("h{i}")).collect();
-    let title = "tickets: LoRA adapter against few-shot prompt";
-    std::fs::write(dir.path().join("curve.svg"), result.svg(title)).unwrap();
-    let record = serde_json::json!({
-        "template": "tickets",
-        "held_out": held_out,
-        "seed": 7,
-        "curve": result,
-    });
-    std::fs::write(dir.path().join("curve.json"), format!("{record:#}\n")).unwrap();
-    check(
-        dir.path(),
-        &["curve.svg", "curve.json"],
-        "curve",
-        dir.path(),
-    );
+    let record = promptlab::store::exports::CurveRecord {
+        template: "tickets",
+        held_out: held_out.iter().map(String::as_str).collect(),
+        seed: 7,
+        curve: &result,
+    };
+    let out = dir.path().join("tickets-curve");
+    promptlab::store::exports::curve(&out, &record).unwrap();
+    check(&out, &["curve.svg", "curve.json"], "curve", dir.path());
 }

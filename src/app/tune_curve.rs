@@ -82,7 +82,7 @@ pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, S
                     .unwrap_or_default()
             )),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    crate::store::exports::folder(&dir)?;
     let cancel = crate::cli::cancel_on_ctrl_c("stopping the curve after this step");
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] step {pos}/{len} {msg}")
@@ -114,18 +114,14 @@ pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, S
     let on = progress(bar.clone(), args.json);
     let result = job.run(&trainer, &on).await;
     bar.finish_and_clear();
-    let title = format!(
-        "{}: LoRA adapter against few-shot prompt",
-        job.template.name
-    );
-    write(&dir, "curve.svg", &result.svg(&title))?;
-    let record = serde_json::json!({
-        "template": job.template.name,
-        "held_out": job.held_out.iter().map(|i| &i.id).collect::<Vec<_>>(),
-        "seed": job.seed,
-        "curve": result,
-    });
-    write(&dir, "curve.json", &format!("{record:#}\n"))?;
+    let record = crate::store::exports::CurveRecord {
+        template: &job.template.name,
+        held_out: job.held_out.iter().map(|i| i.id.as_str()).collect(),
+        seed: job.seed,
+        curve: &result,
+    };
+    crate::store::exports::curve(&dir, &record)?;
+    let record = record.json();
     if args.json {
         crate::cli::out::raw(&format!("{record}\n"))?;
     } else {
@@ -180,11 +176,6 @@ fn progress(shown: ProgressBar, json: bool) -> impl Fn(CurveEvent) + Sync {
             shown.println(line);
         }
     }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
-    let path = dir.join(name);
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The curve as a table: each size's two accuracies with their intervals and the paired
