@@ -158,6 +158,7 @@ fn nothing_to_analyse_is_refused() {
     assert!(
         sets(&t, &Settings::default())
             .unwrap_err()
+            .to_string()
             .contains("zero-shot-cot")
     );
     let mut t = template(&["yes"], &[]);
@@ -165,6 +166,7 @@ fn nothing_to_analyse_is_refused() {
     assert!(
         sets(&t, &Settings::default())
             .unwrap_err()
+            .to_string()
             .contains("no active examples")
     );
 }
