@@ -16,7 +16,7 @@ use crate::backend::local::LocalBackend;
 use crate::cli::TuneArgs;
 use crate::core::curve::{self, Curve};
 use crate::core::stats::Estimate;
-use crate::engine::curve::{CurveEvent, CurveJob, Trainer};
+use crate::engine::curve::{CurveError, CurveEvent, CurveJob, Trainer};
 use crate::store::dataset::Item;
 use crate::train::data::MIN_TRAIN_ROWS;
 use crate::train::job::TuneSpec;
@@ -30,7 +30,7 @@ struct Subsets {
 }
 
 impl Trainer for Subsets {
-    fn train(&self, rows: Vec<Item>) -> BoxFuture<'static, Result<PathBuf, String>> {
+    fn train(&self, rows: Vec<Item>) -> BoxFuture<'static, Result<PathBuf, CurveError>> {
         let mut spec = self.spec.clone();
         spec.out = self.dir.join(format!("rows-{}.gguf", rows.len()));
         spec.dataset.items = rows;
@@ -40,11 +40,12 @@ impl Trainer for Subsets {
             let tuned = crate::app::training::tune(spec, cancel, move |e| {
                 super::trained::show(&bar, e, true);
             })
-            .await?;
+            .await
+            .map_err(CurveError::Training)?;
             if tuned.record.complete {
                 Ok(tuned.path)
             } else {
-                Err("stopped before the adapter was complete".into())
+                Err(CurveError::Incomplete)
             }
         }
         .boxed()
@@ -101,7 +102,7 @@ pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, S
         base,
         with_adapter: Arc::new(move |path| {
             let model = model.clone();
-            async move { backend(&model, Some(path)) }.boxed()
+            async move { backend(&model, Some(path)).map_err(CurveError::Backend) }.boxed()
         }),
         cancel: cancel.clone(),
     };

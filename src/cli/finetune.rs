@@ -318,7 +318,7 @@ fn compare_line(record: &Record, model: &str) -> Result<String, String> {
 /// the record does not) when it names the same server, else the record's.
 fn client(record: &Record, server: ServerArgs) -> Result<FineTunes, String> {
     let url = crate::store::batches::server_of(&record.base_url, server.base_url.as_deref());
-    FineTunes::new(&url, key(server.api_key))
+    Ok(FineTunes::new(&url, key(server.api_key))?)
 }
 
 /// `promptlab tune status|resume|cancel ID`.
