@@ -221,3 +221,36 @@ fn a_learning_curves_files_keep_their_bytes() {
     promptlab::store::exports::curve(&out, &record).unwrap();
     check(&out, &["curve.svg", "curve.json"], "curve", dir.path());
 }
+
+#[tokio::test]
+async fn an_export_in_the_way_of_a_file_fails_naming_the_folder_and_writes_nothing() {
+    let results = evaluation().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    // A folder where report.md would go: none of the four files is written.
+    std::fs::create_dir(out.join("report.md")).unwrap();
+    let provenance = promptlab::core::results::provenance(&results);
+    let err = promptlab::store::exports::evaluation(&out, "sums", &results, &provenance, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&out.display().to_string()), "{err}");
+    for f in ["items.jsonl", "variants.csv", "accuracy.svg"] {
+        assert!(!out.join(f).exists(), "{f} was written");
+    }
+    // A file where the folder would go.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "mine").unwrap();
+    let curve = a_curve();
+    let record = promptlab::store::exports::CurveRecord {
+        template: "tickets",
+        held_out: vec![],
+        seed: 1,
+        curve: &curve,
+    };
+    let err = promptlab::store::exports::curve(&file.join("curve"), &record)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("a-file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
