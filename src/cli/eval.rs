@@ -170,7 +170,7 @@ pub async fn eval(args: EvalArgs, backends: &dyn Backends) -> Result<bool, Strin
     }
 
     let requests = request_figures(&grid, &results);
-    let provenance = eval_report::provenance(&results);
+    let provenance = crate::core::results::provenance(&results);
     let partial = results.iter().any(|r| r.cancelled) || results.len() < variants.len();
     let report = json!({
         "partial": partial,
@@ -182,8 +182,7 @@ pub async fn eval(args: EvalArgs, backends: &dyn Backends) -> Result<bool, Strin
         "requests": requests,
     });
     if let Some(dir) = &args.out {
-        eval_report::export(dir, &dataset.name, &results, &provenance, partial)
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::store::exports::evaluation(dir, &dataset.name, &results, &provenance, partial)?;
         crate::tell!(
             "wrote {}/items.jsonl, variants.csv, report.md, accuracy.svg",
             dir.display()
