@@ -670,3 +670,81 @@ async fn knn_selection_beats_the_fixed_set_where_the_right_neighbours_are_known(
     // Text answers that are not labels: no calibration set.
     assert!(a.sets.iter().all(|s| s.kind != Kind::Calibrated));
 }
+
+/// A model that takes a while to answer and notes how many example sets it is answering at
+/// once.
+struct Slow {
+    in_flight: Arc<Mutex<std::collections::HashMap<String, usize>>>,
+    most: Arc<Mutex<usize>>,
+}
+
+impl Backend for Slow {
+    fn info(&self) -> BackendInfo {
+        BackendInfo::new("mock", "slow", Mode::Completion)
+    }
+    fn stream(&self, r: SampleRequest) -> SampleStream {
+        let (demos, _) = read_prompt(&r.prompt.to_string());
+        let key = format!("{demos:?}");
+        let (flight, most) = (self.in_flight.clone(), self.most.clone());
+        stream::once(async move {
+            {
+                let mut f = flight.lock().unwrap();
+                *f.entry(key.clone()).or_default() += 1;
+                let sets = f.values().filter(|n| **n > 0).count();
+                let mut m = most.lock().unwrap();
+                *m = (*m).max(sets);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            *flight.lock().unwrap().get_mut(&key).unwrap() -= 1;
+            stream::iter([
+                Ok(StreamEvent::Text(" yes".into())),
+                Ok(StreamEvent::Done(Finish {
+                    reason: "stop".into(),
+                    usage: Usage {
+                        prompt_tokens: 10,
+                        completion_tokens: 1,
+                    },
+                    reasoning_tokens: 0,
+                    logprob: None,
+                    confidence: None,
+                })),
+            ])
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+#[tokio::test]
+async fn the_next_sets_items_are_sent_while_a_set_finishes_and_results_keep_their_order() {
+    let t = template(vec![
+        example("alpha", "yes"),
+        example("beta", "no"),
+        example("gamma", "yes"),
+    ]);
+    let data = dataset([("one".to_string(), "yes"), ("two".to_string(), "no")]);
+    let slow = Arc::new(Slow {
+        in_flight: Arc::default(),
+        most: Arc::default(),
+    });
+    let settings = Settings {
+        orders: 2,
+        seed: t.sampling.seed,
+    };
+    let want: Vec<String> = demos::sets(&t, &settings)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let (a, _) = analyse(t, data, slow.clone(), 2, None).await;
+    let most = *slow.most.lock().unwrap();
+    assert!(
+        most >= 2,
+        "two items a set and four samples at once: the next set's items go out with the last ones of a set ({most} at most)"
+    );
+    let got: Vec<String> = a.sets.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(got, want);
+    assert!(!a.cancelled);
+    let sampled = a.sets.iter().filter(|s| s.kind != Kind::Calibrated);
+    assert!(sampled.clone().all(|s| s.fresh == 2 || s.same_as.is_some()));
+}

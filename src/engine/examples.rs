@@ -3,24 +3,45 @@
 //! same options and concurrency), reported as an evaluation's `JobEvent`s so both faces show
 //! its progress, then analysed paired against the given set.
 //!
-//! The work is ordered so that identical prompts are met, not remade: the given set first, then
-//! each set over every item before the next (a set's items share its instruction and examples,
-//! so a backend that keeps an evaluated prefix reuses it item after item), and a set whose
-//! examples are exactly an earlier set's (random labels that drew the gold ones) takes that
-//! set's scores without sampling.
+//! The work is ordered so that identical prompts are met, not remade, and so that a backend
+//! batching its work gets batches full: the given set first, then the others in order,
+//! `SETS_AT_ONCE` sets in flight (a set's items share its instruction and examples, so a
+//! backend that keeps an evaluated prefix reuses it item after item, and the embedded model
+//! evaluates and decodes several sets' items in the same calls); a set whose examples are
+//! exactly an earlier set's (random labels that drew the gold ones) takes that set's scores
+//! without sampling.
 
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures::StreamExt;
 use serde::Serialize;
 
 use super::eval::{EvalOptions, Variant, VariantResult, eval_variant};
 use super::report::{JobEvent, Report};
 use crate::backend::Backend;
-use crate::core::demos::{self, DemoSet, Kind, Scored, Settings};
+use crate::core::demos::{self, DemoError, DemoSet, Kind, Scored, Settings};
 use crate::core::render::Mode;
 use crate::core::template::Template;
 use crate::store::dataset::Dataset;
+
+/// Example sets evaluated at the same time: the next set's items are there while the last
+/// ones of a set finish.
+const SETS_AT_ONCE: usize = 3;
+
+/// Why an analysis cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum ExamplesError {
+    #[error(transparent)]
+    Sets(#[from] DemoError),
+}
+
+/// The faces carry it as text.
+impl From<ExamplesError> for String {
+    fn from(e: ExamplesError) -> String {
+        e.to_string()
+    }
+}
 
 /// One analysis of a template's examples on a dataset.
 pub struct ExamplesJob {
@@ -113,13 +134,13 @@ fn scored(set: &DemoSet, r: &VariantResult) -> Scored {
 
 impl ExamplesJob {
     /// The example sets this job evaluates, in order.
-    pub fn sets(&self) -> Result<Vec<DemoSet>, String> {
+    pub fn sets(&self) -> Result<Vec<DemoSet>, ExamplesError> {
         Ok(demos::sets(&self.template, &self.settings)?)
     }
 
     /// Evaluates every set (until cancelled), reporting as an evaluation does, then analyses
     /// the scores; ends with `JobEvent::Analysed`.
-    pub async fn run(&self, on: &Report) -> Result<Analysed, String> {
+    pub async fn run(&self, on: &Report) -> Result<Analysed, ExamplesError> {
         let started = Instant::now();
         let sets = self.sets()?;
         on(JobEvent::EvalStarted {
@@ -128,6 +149,30 @@ impl ExamplesJob {
             variants: sets.iter().map(|s| s.name.clone()).collect(),
             skipped: self.dataset.problems.clone(),
         });
+        // The earlier set with exactly these examples, if any.
+        let same: Vec<Option<usize>> = (0..sets.len())
+            .map(|i| {
+                sets[..i]
+                    .iter()
+                    .position(|s| s.template == sets[i].template)
+            })
+            .collect();
+        // The sets to evaluate, `SETS_AT_ONCE` in flight, their results in order.
+        let to_run: Vec<usize> = (0..sets.len()).filter(|&i| same[i].is_none()).collect();
+        // A backend decoding in lockstep takes every set in flight in its batches: the limit
+        // on samples at once holds for each set, not for all together.
+        let mut opts = self.opts.clone();
+        if self.backend.decodes_in_lockstep() {
+            let max = self.opts.permits.max() * SETS_AT_ONCE;
+            opts.permits = Arc::new(super::limit::Limiter::new(max));
+        }
+        let opts = &opts;
+        let mut next = 0;
+        let mut fresh = futures::stream::FuturesOrdered::new();
+        while next < to_run.len().min(SETS_AT_ONCE) {
+            fresh.push_back(self.evaluate(to_run[next], &sets[to_run[next]], on, opts));
+            next += 1;
+        }
         let mut results: Vec<VariantResult> = Vec::new();
         let mut summaries = Vec::new();
         let mut tokens = PromptTokens::default();
@@ -135,19 +180,22 @@ impl ExamplesJob {
             if self.opts.cancel.is_cancelled() {
                 break;
             }
-            let same = sets[..i]
-                .iter()
-                .position(|s| s.template == set.template)
-                .filter(|&k| k < results.len());
-            let r = match same {
+            let r = match same[i] {
                 Some(k) => VariantResult {
                     name: set.name.clone(),
                     ..results[k].clone()
                 },
-                None => self.evaluate(i, set, on).await,
+                None => {
+                    let Some(r) = fresh.next().await else { break };
+                    if let Some(&k) = to_run.get(next) {
+                        fresh.push_back(self.evaluate(k, &sets[k], on, opts));
+                        next += 1;
+                    }
+                    r
+                }
             };
             let (sent, all) = prompt_tokens(&r);
-            if same.is_none() {
+            if same[i].is_none() {
                 tokens.sent += sent;
             }
             tokens.all_sets += all;
@@ -156,9 +204,17 @@ impl ExamplesJob {
                 kind: set.kind.clone(),
                 accuracy: r.accuracy_majority,
                 unparsed_rate: r.unparsed_rate,
-                fresh: if same.is_some() { 0 } else { r.samples.fresh },
-                cached: if same.is_some() { 0 } else { r.samples.cached },
-                same_as: same.map(|k| sets[k].name.clone()),
+                fresh: if same[i].is_some() {
+                    0
+                } else {
+                    r.samples.fresh
+                },
+                cached: if same[i].is_some() {
+                    0
+                } else {
+                    r.samples.cached
+                },
+                same_as: same[i].map(|k| sets[k].name.clone()),
             });
             on(JobEvent::VariantDone(Box::new(r.clone())));
             let cancelled = r.cancelled;
@@ -167,6 +223,7 @@ impl ExamplesJob {
                 break;
             }
         }
+        drop(fresh);
         super::grid::fill(&mut results, 0);
         on(JobEvent::Statistics(
             results.iter().map(|r| r.stats.clone()).collect(),
@@ -196,7 +253,13 @@ impl ExamplesJob {
         })
     }
 
-    async fn evaluate(&self, index: usize, set: &DemoSet, on: &Report) -> VariantResult {
+    async fn evaluate(
+        &self,
+        index: usize,
+        set: &DemoSet,
+        on: &Report,
+        opts: &EvalOptions,
+    ) -> VariantResult {
         let variant = Variant {
             name: set.name.clone(),
             settings: serde_json::to_value(&set.kind).unwrap_or_default(),
@@ -212,6 +275,6 @@ impl ExamplesJob {
                 correct,
             })
         });
-        eval_variant(&variant, &self.dataset.items, &self.opts, on_item).await
+        eval_variant(&variant, &self.dataset.items, opts, on_item).await
     }
 }

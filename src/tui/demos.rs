@@ -26,7 +26,7 @@ pub async fn run(
             backend: ctx.backend.clone(),
             opts: ctx.options(),
         };
-        job.run(&ctx.report()).await
+        Ok::<_, String>(job.run(&ctx.report()).await?)
     };
     if let Err(e) = job.await {
         let _ = ctx.tx.send(Msg::EvalFailed(e));

@@ -121,6 +121,13 @@ struct Counts {
 }
 
 impl Counts {
+    /// One option scoring done, with its prompt tokens.
+    fn scored(&self, n: score::Spent) {
+        self.scores.fetch_add(1, Ordering::Relaxed);
+        self.sent.fetch_add(n.sent, Ordering::Relaxed);
+        self.evaluated.fetch_add(n.evaluated, Ordering::Relaxed);
+    }
+
     /// Runs `f`, adding the time it took to `counter`.
     fn timed<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
         let started = std::time::Instant::now();

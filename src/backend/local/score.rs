@@ -2,7 +2,8 @@
 //! option, and every option's tokens decoded in one batch with their logits kept; an option's
 //! log-probability is the sum of its tokens' (log-softmax over the vocabulary). Nothing is
 //! sampled. It runs on the model thread, between the scheduler's decode steps, in a small
-//! context of its own (the scheduler's cells and kept prompts are not touched).
+//! context of its own (the scheduler's cells and kept prompts are not touched), which keeps
+//! the last prompt scored so that the next evaluates only what follows their common prefix.
 
 use std::num::NonZeroU32;
 
@@ -34,12 +35,17 @@ pub(crate) struct Spent {
     pub evaluated: u64,
 }
 
-/// The scoring context, made on first use and grown when a job needs more.
+/// The scoring context, made on first use and grown when a job needs more. The last prompt
+/// scored stays evaluated on sequence 0: the next one (the next item of an evaluation, a
+/// content-free input after the same examples) evaluates only what follows their common
+/// prefix.
 #[derive(Default)]
 pub(super) struct Scorer<'m> {
     ctx: Option<LlamaContext<'m>>,
     capacity: u32,
     batch: u32,
+    /// The tokens sequence 0 holds.
+    kept: Vec<LlamaToken>,
 }
 
 impl<'m> Scorer<'m> {
@@ -58,14 +64,13 @@ impl<'m> Scorer<'m> {
         if job.reply.is_closed() {
             return None;
         }
-        // The prompt's tokens are evaluated afresh each time (the scoring context keeps none).
         let mut spent = None;
         let result = prompt.and_then(|p| {
-            let logprobs = self.score(model, backend, settings, lora, &p, &job.options)?;
-            let n = p.len() as u64;
+            let (logprobs, evaluated) =
+                self.score(model, backend, settings, lora, &p, &job.options)?;
             spent = Some(Spent {
-                sent: n,
-                evaluated: n,
+                sent: p.len() as u64,
+                evaluated: evaluated as u64,
             });
             Ok(Scores {
                 logprobs,
@@ -84,7 +89,7 @@ impl<'m> Scorer<'m> {
         lora: Option<&mut LlamaLoraAdapter>,
         prompt: &[LlamaToken],
         options: &[String],
-    ) -> Result<Vec<f64>, BackendError> {
+    ) -> Result<(Vec<f64>, usize), BackendError> {
         if options.is_empty() || options.len() > MAX_OPTIONS {
             return Err(BackendError::Invalid(format!(
                 "between 1 and {MAX_OPTIONS} options can be scored, got {}",
@@ -107,17 +112,33 @@ impl<'m> Scorer<'m> {
                 model.n_ctx_train()
             )));
         }
-        let ctx = self.context(model, backend, settings, lora, need, option_tokens as u32)?;
-        ctx.clear_kv_cache();
+        // A new context holds nothing: `context` forgets what was kept.
+        self.context(model, backend, settings, lora, need, option_tokens as u32)?;
+        let kept = std::mem::take(&mut self.kept);
+        let ctx = self
+            .ctx
+            .as_mut()
+            .ok_or_else(|| BackendError::Model("no scoring context".into()))?;
+        // What sequence 0 holds of this prompt (all but its last token at most: its logits
+        // are needed); the rest of it is removed. Nothing kept (a failed scoring leaves
+        // nothing kept): the whole cache is cleared.
+        let from = super::cells::common_prefix(&kept, prompt).min(prompt.len() - 1);
+        let from = match ctx.clear_kv_cache_seq(Some(0), Some(from as u32), None) {
+            Ok(true) if from > 0 => from,
+            _ => {
+                ctx.clear_kv_cache();
+                0
+            }
+        };
         let failed =
             |e: &dyn std::fmt::Display| BackendError::Model(format!("scoring failed: {e}"));
         // The prompt, on sequence 0, its last logits kept.
         let chunk = settings.n_batch.max(1) as usize;
         let mut batch = LlamaBatch::new(chunk.max(option_tokens), 1);
-        for (c, part) in prompt.chunks(chunk).enumerate() {
+        for (c, part) in prompt[from..].chunks(chunk).enumerate() {
             batch.clear();
             for (i, t) in part.iter().enumerate() {
-                let pos = c * chunk + i;
+                let pos = from + c * chunk + i;
                 batch
                     .add(*t, pos as i32, &[0], pos == prompt.len() - 1)
                     .map_err(|e| failed(&e))?;
@@ -156,8 +177,15 @@ impl<'m> Scorer<'m> {
                 sum
             })
             .collect();
-        ctx.clear_kv_cache();
-        Ok(scores)
+        // Sequence 0 keeps the prompt (option 0's tokens removed); the others are cleared.
+        for j in 1..options.len() {
+            let _ = ctx.clear_kv_cache_seq(Some(j as u32), None, None);
+        }
+        match ctx.clear_kv_cache_seq(Some(0), Some(prompt.len() as u32), None) {
+            Ok(true) => self.kept = prompt.to_vec(),
+            _ => ctx.clear_kv_cache(),
+        }
+        Ok((scores, prompt.len() - from))
     }
 
     /// A context with room for `need` cells and `batch` tokens at once, and enough sequences.
@@ -173,6 +201,7 @@ impl<'m> Scorer<'m> {
         let batch = batch.max(settings.n_batch);
         if self.ctx.is_none() || need > self.capacity || batch > self.batch {
             self.ctx = None;
+            self.kept.clear();
             let capacity = need.max(2048).div_ceil(1024) * 1024;
             let params = LlamaContextParams::default()
                 .with_n_ctx(NonZeroU32::new(capacity))

@@ -18,7 +18,9 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 
-use super::cells::{Span, best_reuse, clip, used};
+use super::cells::{Span, used};
+
+mod group;
 use super::error::LlamaError;
 use super::sampler::{PathSampler, Sampled};
 use super::text::{Pushed, TextSink};
@@ -231,12 +233,7 @@ impl<'m> Scheduler<'m> {
                 let evaluated =
                     self.scorer
                         .run(model, backend, settings, self.lora.as_mut(), job, tokens);
-                if let Some(n) = evaluated {
-                    let c = &self.counts;
-                    c.scores.fetch_add(1, Ordering::Relaxed);
-                    c.sent.fetch_add(n.sent, Ordering::Relaxed);
-                    c.evaluated.fetch_add(n.evaluated, Ordering::Relaxed);
-                }
+                evaluated.inspect(|n| self.counts.scored(*n));
             }
         }
     }
@@ -284,8 +281,12 @@ impl<'m> Scheduler<'m> {
         true
     }
 
-    /// Starts queued jobs, in order, while they fit.
+    /// Starts queued jobs, in order, while they fit: their prompts evaluated together
+    /// (`group`).
     fn admit(&mut self) {
+        let mut group: Vec<group::Starting> = Vec::new();
+        // Cells the jobs taken into the group will need.
+        let mut pending = 0;
         while let Some(job) = self.queue.front() {
             let live = job.outs.iter().filter(|o| !o.is_closed()).count();
             if live == 0 {
@@ -328,7 +329,7 @@ impl<'m> Scheduler<'m> {
                 continue;
             }
             // With nothing decoding, a context too small for the queue's first jobs grows.
-            if self.active.is_empty() {
+            if self.active.is_empty() && group.is_empty() {
                 let want = self.demand(prompt_len, need);
                 if want > self.capacity
                     && let Err(e) = self.grow_context(want)
@@ -337,12 +338,14 @@ impl<'m> Scheduler<'m> {
                     continue;
                 }
             }
-            let fits = |s: &Self| s.free_ids.len() as u32 >= n && s.reserved() + need <= s.capacity;
+            let fits = |s: &Self| {
+                s.free_ids.len() as u32 >= n && s.reserved() + pending + need <= s.capacity
+            };
             // Kept prompts give way to a job that would not fit otherwise.
             while !fits(self) && self.evict() {}
             if !fits(self) {
-                if !self.active.is_empty() {
-                    return; // wait for running paths to finish
+                if !self.active.is_empty() || !group.is_empty() {
+                    break; // wait for running paths to finish
                 }
                 let e = BackendError::Model(format!(
                     "no room for {need} cache cells in a context of {}",
@@ -352,10 +355,13 @@ impl<'m> Scheduler<'m> {
                 continue;
             }
             let Some(job) = self.queue.pop_front() else {
-                return;
+                break;
             };
-            self.start(job, &tokens);
+            pending += need;
+            let ids: Vec<i32> = (0..n).filter_map(|_| self.free_ids.pop()).collect();
+            group.push(group::Starting { job, tokens, ids });
         }
+        self.start_group(group);
     }
 
     /// (Re)creates the context with room for `need` cells; only called with no live sequence.
@@ -390,9 +396,7 @@ impl<'m> Scheduler<'m> {
 
     /// Makes the prompt ready on the job's sequences and samples every sequence's first token
     /// from its last logits.
-    fn start(&mut self, job: Job, tokens: &[LlamaToken]) {
-        let n = job.outs.len();
-        let ids: Vec<i32> = (0..n).filter_map(|_| self.free_ids.pop()).collect();
+    fn start(&mut self, job: Job, tokens: &[LlamaToken], ids: Vec<i32>) {
         match self.prepare(tokens, &ids) {
             Ok(ready) => self.begin(job, tokens, ids, ready),
             Err(e) => {
@@ -412,26 +416,10 @@ impl<'m> Scheduler<'m> {
         self.counts
             .sent
             .fetch_add(tokens.len() as u64, Ordering::Relaxed);
-        let found = best_reuse(self.kept.iter().map(|k| k.tokens.as_slice()), tokens);
-        let Some((at, from)) = found else {
-            return self.evaluate(tokens, 0, Vec::new(), ids);
-        };
-        // The kept prompt reused is the most recently used from now on.
-        let kept = self.kept.remove(at).expect("found");
-        self.kept.push_front(kept);
-        let (kept, ctx) = (&self.kept[0], self.ctx.as_mut().expect("checked"));
-        if from == tokens.len() {
-            for &id in ids {
-                let _ = ctx.kv_cache_seq_cp(kept.id, id, None, None);
-            }
-            return Ok(Ready {
-                logits: kept.logits.clone(),
-                spans: kept.spans.clone(),
-            });
+        match self.reuse(tokens, ids) {
+            group::Reused::All(ready) => Ok(ready),
+            group::Reused::From(from, base) => self.evaluate(tokens, from, base, ids),
         }
-        let _ = ctx.kv_cache_seq_cp(kept.id, ids[0], None, Some(from as u32));
-        let base = clip(&kept.spans, from as u32);
-        self.evaluate(tokens, from, base, ids)
     }
 
     /// Evaluates `tokens[from..]` on the first of `ids` (whose cells hold `base`, the first
