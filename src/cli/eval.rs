@@ -287,8 +287,7 @@ fn write_batch_requests(
     cache: Option<&Cache>,
 ) -> Result<(), String> {
     let (text, lines, cached) = crate::engine::batch::requests(variants, items, cache)?;
-    crate::store::atomic::write_atomic(out, text.as_bytes())
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+    crate::store::exports::batch_requests(out, &text)?;
     crate::tell!(
         "wrote {lines} batch requests to {} ({cached} samples were cached already); no request was sent",
         out.display()

@@ -6,7 +6,8 @@
 //!   (one row per variant, every figure as a plain number), report.md (the table, the
 //!   comparisons in words, the maj@k curves), accuracy.svg (accuracy against samples);
 //! - the demonstrations analysis (`examples --out`): examples.json and examples.md;
-//! - the learning curve (`tune --curve`): curve.svg and curve.json beside its adapters.
+//! - the learning curve (`tune --curve`): curve.svg and curve.json beside its adapters;
+//! - an evaluation's batch input (`eval --batch-out FILE`), one request line per sample.
 //!
 //! Every file says what produced it (`core::results::provenance`).
 
@@ -189,4 +190,10 @@ pub fn curve(dir: &Path, record: &CurveRecord) -> Result<(), StoreError> {
             ("curve.json", format!("{:#}\n", record.json()).into_bytes()),
         ],
     )
+}
+
+/// `eval --batch-out FILE`: the requests a batch runner is to send (`engine::batch::requests`),
+/// written atomically to `path`.
+pub fn batch_requests(path: &Path, text: &str) -> Result<(), StoreError> {
+    super::atomic::write_atomic(path, text.as_bytes()).map_err(StoreError::io(path))
 }
