@@ -251,7 +251,6 @@ mod trained {
         .map_err(|e| e.to_string())?;
         let sizes = self::sizes(&sizes, split.train.len(), split.held_out.len())?;
         let dir = spec.out.clone();
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let job = curve::job(&spec, split, sizes, cancel.clone())?;
         let told = on.clone();
         let trainer = Subsets {
@@ -263,12 +262,13 @@ mod trained {
         let curve = job
             .run(&trainer, &move |e| on(TuneProgress::Curve(e)))
             .await;
-        let title = format!(
-            "{}: LoRA adapter against few-shot prompt",
-            job.template.name
-        );
-        let svg = dir.join("curve.svg");
-        std::fs::write(&svg, curve.svg(&title)).map_err(|e| format!("{}: {e}", svg.display()))?;
+        let record = crate::store::exports::CurveRecord {
+            template: &job.template.name,
+            held_out: job.held_out.iter().map(|i| i.id.as_str()).collect(),
+            seed: job.seed,
+            curve: &curve,
+        };
+        crate::store::exports::curve(&dir, &record)?;
         Ok(Tuned::Curve { dir, curve })
     }
 

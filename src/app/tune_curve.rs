@@ -15,7 +15,7 @@ use crate::backend::Backend;
 use crate::backend::local::LocalBackend;
 use crate::cli::TuneArgs;
 use crate::core::curve::{self, Curve};
-use crate::engine::curve::{CurveEvent, CurveJob, Trainer};
+use crate::engine::curve::{CurveError, CurveEvent, CurveJob, Trainer};
 use crate::store::dataset::Item;
 use crate::train::data::MIN_TRAIN_ROWS;
 use crate::train::job::TuneSpec;
@@ -30,18 +30,20 @@ pub(crate) struct Subsets {
 }
 
 impl Trainer for Subsets {
-    fn train(&self, rows: Vec<Item>) -> BoxFuture<'static, Result<PathBuf, String>> {
+    fn train(&self, rows: Vec<Item>) -> BoxFuture<'static, Result<PathBuf, CurveError>> {
         let mut spec = self.spec.clone();
         spec.out = self.dir.join(format!("rows-{}.gguf", rows.len()));
         spec.dataset.items = rows;
         spec.held_out = 0;
         let (cancel, on) = (self.cancel.clone(), self.on.clone());
         async move {
-            let tuned = crate::app::training::tune(spec, cancel, move |e| on(e)).await?;
+            let tuned = crate::app::training::tune(spec, cancel, move |e| on(e))
+                .await
+                .map_err(CurveError::Training)?;
             if tuned.record.complete {
                 Ok(tuned.path)
             } else {
-                Err("stopped before the adapter was complete".into())
+                Err(CurveError::Incomplete)
             }
         }
         .boxed()
@@ -72,7 +74,7 @@ pub(crate) fn job(
         base: backend(&model, None)?,
         with_adapter: Arc::new(move |path| {
             let model = model.clone();
-            async move { backend(&model, Some(path)) }.boxed()
+            async move { backend(&model, Some(path)).map_err(CurveError::Backend) }.boxed()
         }),
         cancel,
     })
@@ -103,7 +105,7 @@ pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, S
                     .unwrap_or_default()
             )),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    crate::store::exports::folder(&dir)?;
     let cancel = crate::cli::cancel_on_ctrl_c("stopping the curve after this step");
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] step {pos}/{len} {msg}")
@@ -121,18 +123,14 @@ pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, S
     let on = progress(bar.clone(), args.json);
     let result = job.run(&trainer, &on).await;
     bar.finish_and_clear();
-    let title = format!(
-        "{}: LoRA adapter against few-shot prompt",
-        job.template.name
-    );
-    write(&dir, "curve.svg", &result.svg(&title))?;
-    let record = serde_json::json!({
-        "template": job.template.name,
-        "held_out": job.held_out.iter().map(|i| &i.id).collect::<Vec<_>>(),
-        "seed": job.seed,
-        "curve": result,
-    });
-    write(&dir, "curve.json", &format!("{record:#}\n"))?;
+    let record = crate::store::exports::CurveRecord {
+        template: &job.template.name,
+        held_out: job.held_out.iter().map(|i| i.id.as_str()).collect(),
+        seed: job.seed,
+        curve: &result,
+    };
+    crate::store::exports::curve(&dir, &record)?;
+    let record = record.json();
     if args.json {
         crate::cli::out::raw(&format!("{record}\n"))?;
     } else {
@@ -170,21 +168,12 @@ fn progress(shown: ProgressBar, json: bool) -> impl Fn(CurveEvent) + Sync {
                 rows,
                 adapter,
                 accuracy,
-            } => crate::engine::tuner::arm_line(
-                rows,
-                adapter,
-                accuracy.as_ref().copied().map_err(String::as_str),
-            ),
+            } => crate::engine::tuner::arm_line(rows, adapter, accuracy.as_ref().copied()),
         };
         if !json {
             shown.println(line);
         }
     }
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
-    let path = dir.join(name);
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The curve as a table: each size's two accuracies with their intervals and the paired

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
-use super::curve::CurveEvent;
+use super::curve::{CurveError, CurveEvent};
 use crate::core::curve::Curve;
 use crate::core::render::Mode;
 use crate::core::template::Template;
@@ -236,7 +236,7 @@ pub fn clock(d: Duration) -> String {
 }
 
 /// A curve's arm scored, in words: "16 rows, adapter: 62%", or why it is missing.
-pub fn arm_line(rows: usize, adapter: bool, accuracy: Result<f64, &str>) -> String {
+pub fn arm_line(rows: usize, adapter: bool, accuracy: Result<f64, &CurveError>) -> String {
     format!(
         "{rows} rows, {}: {}",
         if adapter {
@@ -246,7 +246,10 @@ pub fn arm_line(rows: usize, adapter: bool, accuracy: Result<f64, &str>) -> Stri
         },
         match accuracy {
             Ok(a) => format!("{:.0}%", 100.0 * a),
-            Err(e) => format!("missing ({})", crate::core::display::visible(e)),
+            Err(e) => format!(
+                "missing ({})",
+                crate::core::display::visible(&e.to_string())
+            ),
         }
     )
 }

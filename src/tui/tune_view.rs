@@ -123,11 +123,9 @@ impl TuneView {
                 rows,
                 adapter,
                 accuracy,
-            } => self.log.push(arm_line(
-                rows,
-                adapter,
-                accuracy.as_ref().copied().map_err(String::as_str),
-            )),
+            } => self
+                .log
+                .push(arm_line(rows, adapter, accuracy.as_ref().copied())),
         }
     }
 
@@ -257,7 +255,7 @@ mod tests {
         t.apply(TuneProgress::Curve(CurveEvent::Done {
             rows: 8,
             adapter: true,
-            accuracy: Err("cancelled".into()),
+            accuracy: Err(crate::engine::curve::CurveError::Cancelled),
         }));
         assert_eq!(
             t.log,

@@ -147,7 +147,7 @@ fn log_lines(t: &TuneView, s: &AppState) -> Vec<Line<'static>> {
             lines.push(Line::styled(visible(&curve.verdict).into_owned(), bold));
             lines.push(Line::styled(
                 format!(
-                    "{enter}: the curve in the evaluation view · its adapters and curve.svg are in {}",
+                    "{enter}: the curve in the evaluation view · its adapters, curve.svg and curve.json are in {}",
                     visible(&dir.display().to_string())
                 ),
                 hint,

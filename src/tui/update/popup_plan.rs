@@ -37,7 +37,10 @@ fn check(job: JobForm, (dataset, options): &(String, String)) -> Result<(), Stri
             options.parse::<crate::core::ape::SearchOptions>()?;
             Ok(())
         }
-        JobForm::Examples => crate::core::demos::orders_option(options).map(|_| ()),
+        JobForm::Examples => {
+            crate::core::demos::orders_option(options)?;
+            Ok(())
+        }
         JobForm::Tune => {
             options.parse::<TuneOptions>()?;
             Ok(())
