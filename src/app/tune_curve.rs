@@ -15,18 +15,18 @@ use crate::backend::Backend;
 use crate::backend::local::LocalBackend;
 use crate::cli::TuneArgs;
 use crate::core::curve::{self, Curve};
-use crate::core::stats::Estimate;
 use crate::engine::curve::{CurveError, CurveEvent, CurveJob, Trainer};
 use crate::store::dataset::Item;
 use crate::train::data::MIN_TRAIN_ROWS;
 use crate::train::job::TuneSpec;
 
-/// Each subset's adapter, trained as `spec` says (its rows replaced, none held out) into `dir`.
-struct Subsets {
-    spec: TuneSpec,
-    dir: PathBuf,
-    cancel: CancellationToken,
-    bar: ProgressBar,
+/// Each subset's adapter, trained as `spec` says (its rows replaced, none held out) into `dir`,
+/// its progress told to `on` (the bar here, the lab's board in `app::lab_tune`).
+pub(crate) struct Subsets {
+    pub spec: TuneSpec,
+    pub dir: PathBuf,
+    pub cancel: CancellationToken,
+    pub on: Arc<dyn Fn(crate::train::job::TuneEvent) + Send + Sync>,
 }
 
 impl Trainer for Subsets {
@@ -35,13 +35,11 @@ impl Trainer for Subsets {
         spec.out = self.dir.join(format!("rows-{}.gguf", rows.len()));
         spec.dataset.items = rows;
         spec.held_out = 0;
-        let (cancel, bar) = (self.cancel.clone(), self.bar.clone());
+        let (cancel, on) = (self.cancel.clone(), self.on.clone());
         async move {
-            let tuned = crate::app::training::tune(spec, cancel, move |e| {
-                super::trained::show(&bar, e, true);
-            })
-            .await
-            .map_err(CurveError::Training)?;
+            let tuned = crate::app::training::tune(spec, cancel, move |e| on(e))
+                .await
+                .map_err(CurveError::Training)?;
             if tuned.record.complete {
                 Ok(tuned.path)
             } else {
@@ -52,10 +50,34 @@ impl Trainer for Subsets {
     }
 }
 
-fn backend(model: &Path, lora: Option<PathBuf>) -> Result<Arc<dyn Backend>, String> {
+pub(crate) fn backend(model: &Path, lora: Option<PathBuf>) -> Result<Arc<dyn Backend>, String> {
     let settings = crate::app::backend::local_settings(model.to_path_buf(), lora)?;
     let b = LocalBackend::spawn(settings).map_err(|e| e.to_string())?;
     Ok(Arc::new(b))
+}
+
+/// The curve of `spec`'s template on its model: the base loaded, each adapter opened on it.
+pub(crate) fn job(
+    spec: &TuneSpec,
+    split: crate::train::data::Split,
+    sizes: Vec<usize>,
+    cancel: CancellationToken,
+) -> Result<CurveJob, String> {
+    let model = spec.model_path.clone();
+    Ok(CurveJob {
+        template: spec.template.clone(),
+        mode: spec.mode,
+        train: split.train,
+        held_out: split.held_out,
+        sizes,
+        seed: spec.settings.seed,
+        base: backend(&model, None)?,
+        with_adapter: Arc::new(move |path| {
+            let model = model.clone();
+            async move { backend(&model, Some(path)).map_err(CurveError::Backend) }.boxed()
+        }),
+        cancel,
+    })
 }
 
 pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, String> {
@@ -90,27 +112,13 @@ pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, S
             .map_err(|e| e.to_string())?
             .progress_chars("=> "),
     );
-    let model = spec.model_path.clone();
-    let base = backend(&model, None)?;
-    let job = CurveJob {
-        template: spec.template.clone(),
-        mode: spec.mode,
-        train: split.train,
-        held_out: split.held_out,
-        sizes,
-        seed: spec.settings.seed,
-        base,
-        with_adapter: Arc::new(move |path| {
-            let model = model.clone();
-            async move { backend(&model, Some(path)).map_err(CurveError::Backend) }.boxed()
-        }),
-        cancel: cancel.clone(),
-    };
+    let job = job(&spec, split, sizes, cancel.clone())?;
+    let shown = bar.clone();
     let trainer = Subsets {
         spec,
         dir: dir.clone(),
         cancel,
-        bar: bar.clone(),
+        on: Arc::new(move |e| super::trained::show(&shown, e, true)),
     };
     let on = progress(bar.clone(), args.json);
     let result = job.run(&trainer, &on).await;
@@ -160,18 +168,7 @@ fn progress(shown: ProgressBar, json: bool) -> impl Fn(CurveEvent) + Sync {
                 rows,
                 adapter,
                 accuracy,
-            } => format!(
-                "{rows} rows, {}: {}",
-                if adapter {
-                    "adapter"
-                } else {
-                    "few-shot prompt"
-                },
-                match accuracy {
-                    Ok(a) => format!("{:.0}%", 100.0 * a),
-                    Err(e) => format!("missing ({e})"),
-                }
-            ),
+            } => crate::engine::tuner::arm_line(rows, adapter, accuracy.as_ref().copied()),
         };
         if !json {
             shown.println(line);
@@ -182,35 +179,10 @@ fn progress(shown: ProgressBar, json: bool) -> impl Fn(CurveEvent) + Sync {
 /// The curve as a table: each size's two accuracies with their intervals and the paired
 /// difference.
 pub fn table(c: &Curve) -> String {
-    let acc = |e: &Option<Estimate>| match e {
-        Some(e) => format!(
-            "{:>3.0}% [{:.0}, {:.0}]",
-            100.0 * e.value,
-            100.0 * e.low,
-            100.0 * e.high
-        ),
-        None => "—".into(),
-    };
-    let mut out = format!(
-        "{} held-out items, one greedy answer each\n{:>5}  {:<16}  {:<16}  {}\n",
-        c.items, "rows", "adapter", "few-shot prompt", "adapter − prompt (points, paired)"
-    );
-    for p in &c.points {
-        let versus = p.versus.map_or("—".into(), |v| {
-            format!(
-                "{} [{}, {}] p {:.2}",
-                crate::core::stats::points(v.diff),
-                crate::core::stats::points(v.low),
-                crate::core::stats::points(v.high),
-                v.p
-            )
-        });
-        out += &format!(
-            "{:>5}  {:<16}  {:<16}  {versus}\n",
-            p.rows,
-            acc(&p.adapter),
-            acc(&p.prompt)
-        );
+    let mut out = format!("{} held-out items, one greedy answer each\n", c.items);
+    for row in crate::engine::tuner::curve_rows(c) {
+        out += &row;
+        out.push('\n');
     }
     out
 }

@@ -42,6 +42,7 @@ pub mod plan;
 pub mod report;
 pub mod scored;
 pub mod select;
+pub mod tuner;
 
 use cache::Cache;
 pub use error::PlanError;
