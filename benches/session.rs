@@ -110,7 +110,7 @@ fn main() {
     // Frames while an autosave of this session is written on another thread, as the lab does.
     let (t, _) = resolve("gsm8k-cot").expect("template");
     let mut state = AppState::new(&t, Keymap::default(), Instant::now());
-    state.session.runs = s.runs.clone();
+    state.session.runs = s.runs.iter().cloned().map(std::sync::Arc::new).collect();
     state.show_run(Some(49));
     let mut term = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
     let frames = |term: &mut Terminal<TestBackend>, n: usize| {

@@ -12,6 +12,7 @@ use crate::tui::keymap::Action;
 use backend::Factory;
 
 pub mod backend;
+pub mod lab_tune;
 #[cfg(feature = "train")]
 pub mod training;
 pub mod tui;

@@ -84,37 +84,19 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
             split: config.split.unwrap_or(crate::tui::state::DEFAULT_SPLIT),
             embedder,
             backends: Some(Arc::new(Factory::of(resolved_for_models.clone()))),
+            // Tunes train on the lab's GGUF when it runs one, else on the embedded model.
+            tuner: Some(Arc::new(super::lab_tune::LabTuner {
+                model: match resolved_for_models.kind {
+                    BackendKind::Local => resolved_for_models.args.model_path.clone(),
+                    _ => None,
+                },
+            })),
             models: Some(Arc::new(LabModels(resolved_for_models))),
         },
         rx,
     )
     .await?;
     Ok(true)
-}
-
-/// The picker's source for a LoRA adapter (its path is the adapter's; it opens on its base).
-const ADAPTER: &str = "adapter";
-
-/// The GGUFs found, each followed by the adapters trained on it ("BASE + ADAPTER").
-fn local_choices(found: Vec<crate::store::models::FoundModel>) -> Vec<ModelChoice> {
-    let mut out = Vec::new();
-    for m in found {
-        let adapters = m.adapters.iter().map(|a| ModelChoice {
-            name: format!("{} + {}", m.name, a.name),
-            source: ADAPTER.into(),
-            path: Some(a.path.clone()),
-            size_bytes: a.size_bytes,
-        });
-        let adapters: Vec<ModelChoice> = adapters.collect();
-        out.push(ModelChoice {
-            name: m.name,
-            source: m.source.to_string(),
-            path: Some(m.path),
-            size_bytes: m.size_bytes,
-        });
-        out.extend(adapters);
-    }
-    out
 }
 
 /// The lab's model picker: the GGUFs on this machine for the embedded backend, the server's
@@ -132,7 +114,7 @@ impl crate::tui::Models for LabModels {
                     })
                     .await
                     .map_err(|e| e.to_string())?;
-                    Ok(local_choices(found))
+                    Ok(ModelChoice::local(found))
                 }
                 BackendKind::Openai => {
                     let base = r.args.base_url.clone().unwrap_or_default();
@@ -159,7 +141,7 @@ impl crate::tui::Models for LabModels {
         let mut r = self.0.clone();
         async move {
             match (&r.kind, choice.path) {
-                (BackendKind::Local, Some(path)) if choice.source == ADAPTER => {
+                (BackendKind::Local, Some(path)) if choice.source == ModelChoice::ADAPTER => {
                     let base = tokio::task::spawn_blocking(|| {
                         crate::store::models::Stores::of_this_user().find()
                     })
@@ -180,40 +162,5 @@ impl crate::tui::Models for LabModels {
             backend::build(&r).await
         }
         .boxed()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::adapters::FoundAdapter;
-    use crate::store::models::FoundModel;
-
-    #[test]
-    fn the_picker_lists_adapters_under_their_base() {
-        let adapter = FoundAdapter {
-            name: "sums".into(),
-            path: "/m/adapters/sums.gguf".into(),
-            size_bytes: 7,
-            record: None,
-        };
-        let found = vec![FoundModel {
-            name: "base.gguf".into(),
-            source: "promptlab",
-            path: "/m/base.gguf".into(),
-            size_bytes: 100,
-            adapters: vec![adapter],
-        }];
-        let shown: Vec<(String, String)> = local_choices(found)
-            .into_iter()
-            .map(|c| (c.name, c.source))
-            .collect();
-        assert_eq!(
-            shown,
-            [
-                ("base.gguf".to_string(), "promptlab".to_string()),
-                ("base.gguf + sums".to_string(), ADAPTER.to_string())
-            ]
-        );
     }
 }

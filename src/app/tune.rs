@@ -51,7 +51,7 @@ use trained::tune as local;
 
 #[cfg(feature = "train")]
 #[path = "tune_curve.rs"]
-mod curve;
+pub(crate) mod curve;
 
 #[cfg(feature = "train")]
 mod trained {

@@ -15,46 +15,69 @@ use crate::backend::Backend;
 use crate::backend::local::LocalBackend;
 use crate::cli::TuneArgs;
 use crate::core::curve::{self, Curve};
-use crate::core::stats::Estimate;
-use crate::engine::curve::{CurveEvent, CurveJob, Trainer};
+use crate::engine::curve::{CurveError, CurveEvent, CurveJob, Trainer};
 use crate::store::dataset::Item;
 use crate::train::data::MIN_TRAIN_ROWS;
 use crate::train::job::TuneSpec;
 
-/// Each subset's adapter, trained as `spec` says (its rows replaced, none held out) into `dir`.
-struct Subsets {
-    spec: TuneSpec,
-    dir: PathBuf,
-    cancel: CancellationToken,
-    bar: ProgressBar,
+/// Each subset's adapter, trained as `spec` says (its rows replaced, none held out) into `dir`,
+/// its progress told to `on` (the bar here, the lab's board in `app::lab_tune`).
+pub(crate) struct Subsets {
+    pub spec: TuneSpec,
+    pub dir: PathBuf,
+    pub cancel: CancellationToken,
+    pub on: Arc<dyn Fn(crate::train::job::TuneEvent) + Send + Sync>,
 }
 
 impl Trainer for Subsets {
-    fn train(&self, rows: Vec<Item>) -> BoxFuture<'static, Result<PathBuf, String>> {
+    fn train(&self, rows: Vec<Item>) -> BoxFuture<'static, Result<PathBuf, CurveError>> {
         let mut spec = self.spec.clone();
         spec.out = self.dir.join(format!("rows-{}.gguf", rows.len()));
         spec.dataset.items = rows;
         spec.held_out = 0;
-        let (cancel, bar) = (self.cancel.clone(), self.bar.clone());
+        let (cancel, on) = (self.cancel.clone(), self.on.clone());
         async move {
-            let tuned = crate::app::training::tune(spec, cancel, move |e| {
-                super::trained::show(&bar, e, true);
-            })
-            .await?;
+            let tuned = crate::app::training::tune(spec, cancel, move |e| on(e))
+                .await
+                .map_err(CurveError::Training)?;
             if tuned.record.complete {
                 Ok(tuned.path)
             } else {
-                Err("stopped before the adapter was complete".into())
+                Err(CurveError::Incomplete)
             }
         }
         .boxed()
     }
 }
 
-fn backend(model: &Path, lora: Option<PathBuf>) -> Result<Arc<dyn Backend>, String> {
+pub(crate) fn backend(model: &Path, lora: Option<PathBuf>) -> Result<Arc<dyn Backend>, String> {
     let settings = crate::app::backend::local_settings(model.to_path_buf(), lora)?;
     let b = LocalBackend::spawn(settings).map_err(|e| e.to_string())?;
     Ok(Arc::new(b))
+}
+
+/// The curve of `spec`'s template on its model: the base loaded, each adapter opened on it.
+pub(crate) fn job(
+    spec: &TuneSpec,
+    split: crate::train::data::Split,
+    sizes: Vec<usize>,
+    cancel: CancellationToken,
+) -> Result<CurveJob, String> {
+    let model = spec.model_path.clone();
+    Ok(CurveJob {
+        template: spec.template.clone(),
+        mode: spec.mode,
+        train: split.train,
+        held_out: split.held_out,
+        sizes,
+        seed: spec.settings.seed,
+        base: backend(&model, None)?,
+        with_adapter: Arc::new(move |path| {
+            let model = model.clone();
+            async move { backend(&model, Some(path)).map_err(CurveError::Backend) }.boxed()
+        }),
+        cancel,
+    })
 }
 
 pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, String> {
@@ -82,50 +105,32 @@ pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, S
                     .unwrap_or_default()
             )),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    crate::store::exports::folder(&dir)?;
     let cancel = crate::cli::cancel_on_ctrl_c("stopping the curve after this step");
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] step {pos}/{len} {msg}")
             .map_err(|e| e.to_string())?
             .progress_chars("=> "),
     );
-    let model = spec.model_path.clone();
-    let base = backend(&model, None)?;
-    let job = CurveJob {
-        template: spec.template.clone(),
-        mode: spec.mode,
-        train: split.train,
-        held_out: split.held_out,
-        sizes,
-        seed: spec.settings.seed,
-        base,
-        with_adapter: Arc::new(move |path| {
-            let model = model.clone();
-            async move { backend(&model, Some(path)) }.boxed()
-        }),
-        cancel: cancel.clone(),
-    };
+    let job = job(&spec, split, sizes, cancel.clone())?;
+    let shown = bar.clone();
     let trainer = Subsets {
         spec,
         dir: dir.clone(),
         cancel,
-        bar: bar.clone(),
+        on: Arc::new(move |e| super::trained::show(&shown, e, true)),
     };
     let on = progress(bar.clone(), args.json);
     let result = job.run(&trainer, &on).await;
     bar.finish_and_clear();
-    let title = format!(
-        "{}: LoRA adapter against few-shot prompt",
-        job.template.name
-    );
-    write(&dir, "curve.svg", &result.svg(&title))?;
-    let record = serde_json::json!({
-        "template": job.template.name,
-        "held_out": job.held_out.iter().map(|i| &i.id).collect::<Vec<_>>(),
-        "seed": job.seed,
-        "curve": result,
-    });
-    write(&dir, "curve.json", &format!("{record:#}\n"))?;
+    let record = crate::store::exports::CurveRecord {
+        template: &job.template.name,
+        held_out: job.held_out.iter().map(|i| i.id.as_str()).collect(),
+        seed: job.seed,
+        curve: &result,
+    };
+    crate::store::exports::curve(&dir, &record)?;
+    let record = record.json();
     if args.json {
         crate::cli::out::raw(&format!("{record}\n"))?;
     } else {
@@ -163,18 +168,7 @@ fn progress(shown: ProgressBar, json: bool) -> impl Fn(CurveEvent) + Sync {
                 rows,
                 adapter,
                 accuracy,
-            } => format!(
-                "{rows} rows, {}: {}",
-                if adapter {
-                    "adapter"
-                } else {
-                    "few-shot prompt"
-                },
-                match accuracy {
-                    Ok(a) => format!("{:.0}%", 100.0 * a),
-                    Err(e) => format!("missing ({e})"),
-                }
-            ),
+            } => crate::engine::tuner::arm_line(rows, adapter, accuracy.as_ref().copied()),
         };
         if !json {
             shown.println(line);
@@ -182,43 +176,13 @@ fn progress(shown: ProgressBar, json: bool) -> impl Fn(CurveEvent) + Sync {
     }
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> Result<(), String> {
-    let path = dir.join(name);
-    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// The curve as a table: each size's two accuracies with their intervals and the paired
 /// difference.
 pub fn table(c: &Curve) -> String {
-    let acc = |e: &Option<Estimate>| match e {
-        Some(e) => format!(
-            "{:>3.0}% [{:.0}, {:.0}]",
-            100.0 * e.value,
-            100.0 * e.low,
-            100.0 * e.high
-        ),
-        None => "—".into(),
-    };
-    let mut out = format!(
-        "{} held-out items, one greedy answer each\n{:>5}  {:<16}  {:<16}  {}\n",
-        c.items, "rows", "adapter", "few-shot prompt", "adapter − prompt (points, paired)"
-    );
-    for p in &c.points {
-        let versus = p.versus.map_or("—".into(), |v| {
-            format!(
-                "{} [{}, {}] p {:.2}",
-                crate::core::stats::points(v.diff),
-                crate::core::stats::points(v.low),
-                crate::core::stats::points(v.high),
-                v.p
-            )
-        });
-        out += &format!(
-            "{:>5}  {:<16}  {:<16}  {versus}\n",
-            p.rows,
-            acc(&p.adapter),
-            acc(&p.prompt)
-        );
+    let mut out = format!("{} held-out items, one greedy answer each\n", c.items);
+    for row in crate::engine::tuner::curve_rows(c) {
+        out += &row;
+        out.push('\n');
     }
     out
 }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::batches::Batches;
+use super::batches::{ApiError, Batches};
 
 /// A fine-tuning job as the server describes it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -120,21 +120,20 @@ pub struct FineTunes {
 }
 
 impl FineTunes {
-    pub fn new(base_url: &str, api_key: Option<String>) -> Result<FineTunes, String> {
+    pub fn new(base_url: &str, api_key: Option<String>) -> Result<FineTunes, ApiError> {
         Ok(FineTunes {
             api: Batches::new(base_url, api_key)?,
         })
     }
 
     /// Uploads a training file (chat-format JSONL); its id.
-    pub async fn upload(&self, name: &str, content: &str) -> Result<String, String> {
-        Ok(self
-            .api
+    pub async fn upload(&self, name: &str, content: &str) -> Result<String, ApiError> {
+        self.api
             .upload_for("fine-tune", name, content, "uploading the training file")
-            .await?)
+            .await
     }
 
-    pub async fn create(&self, spec: &JobSpec) -> Result<Job, String> {
+    pub async fn create(&self, spec: &JobSpec) -> Result<Job, ApiError> {
         let mut hyper = serde_json::Map::new();
         if let Some(e) = spec.epochs {
             hyper.insert("n_epochs".into(), json!(e));
@@ -167,17 +166,17 @@ impl FineTunes {
         Ok(job)
     }
 
-    pub async fn get(&self, id: &str) -> Result<Job, String> {
+    pub async fn get(&self, id: &str) -> Result<Job, ApiError> {
         crate::core::name::check("the fine-tuning job id", id)?;
         let r = self
             .api
             .http()
             .get(self.api.url(&format!("fine_tuning/jobs/{id}")));
-        Ok(self.api.json(r, "asking for the fine-tuning job").await?)
+        self.api.json(r, "asking for the fine-tuning job").await
     }
 
     /// The job's latest events, oldest first.
-    pub async fn events(&self, id: &str) -> Result<Vec<Event>, String> {
+    pub async fn events(&self, id: &str) -> Result<Vec<Event>, ApiError> {
         crate::core::name::check("the fine-tuning job id", id)?;
         let r = self
             .api
@@ -191,7 +190,7 @@ impl FineTunes {
         Ok(events)
     }
 
-    pub async fn checkpoints(&self, id: &str) -> Result<Vec<Checkpoint>, String> {
+    pub async fn checkpoints(&self, id: &str) -> Result<Vec<Checkpoint>, ApiError> {
         crate::core::name::check("the fine-tuning job id", id)?;
         let r = self
             .api
@@ -203,13 +202,13 @@ impl FineTunes {
         Ok(c)
     }
 
-    pub async fn cancel(&self, id: &str) -> Result<Job, String> {
+    pub async fn cancel(&self, id: &str) -> Result<Job, ApiError> {
         crate::core::name::check("the fine-tuning job id", id)?;
         let r = self
             .api
             .http()
             .post(self.api.url(&format!("fine_tuning/jobs/{id}/cancel")));
-        Ok(self.api.json(r, "cancelling the fine-tuning job").await?)
+        self.api.json(r, "cancelling the fine-tuning job").await
     }
 }
 

@@ -33,24 +33,7 @@ pub struct SampleRequest {
 
 pub use crate::core::record::{BackendInfo, Usage};
 
-/// Prompt tokens a backend was sent, and of those the ones it ran through the model: the rest
-/// came from its cache of evaluated prompts (an identical prompt, a shared prefix). A prompt
-/// sampled N times at once counts once. Counted since the backend started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct PromptTokens {
-    pub sent: u64,
-    pub evaluated: u64,
-}
-
-impl PromptTokens {
-    /// What was counted between `before` and `self`.
-    pub fn since(self, before: PromptTokens) -> PromptTokens {
-        PromptTokens {
-            sent: self.sent.saturating_sub(before.sent),
-            evaluated: self.evaluated.saturating_sub(before.evaluated),
-        }
-    }
-}
+pub use crate::core::results::PromptTokens;
 
 /// How a completion ended.
 #[derive(Debug, Clone, PartialEq)]

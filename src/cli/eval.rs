@@ -170,7 +170,7 @@ pub async fn eval(args: EvalArgs, backends: &dyn Backends) -> Result<bool, Strin
     }
 
     let requests = request_figures(&grid, &results);
-    let provenance = eval_report::provenance(&results);
+    let provenance = crate::core::results::provenance(&results);
     let partial = results.iter().any(|r| r.cancelled) || results.len() < variants.len();
     let report = json!({
         "partial": partial,
@@ -182,8 +182,7 @@ pub async fn eval(args: EvalArgs, backends: &dyn Backends) -> Result<bool, Strin
         "requests": requests,
     });
     if let Some(dir) = &args.out {
-        eval_report::export(dir, &dataset.name, &results, &provenance, partial)
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::store::exports::evaluation(dir, &dataset.name, &results, &provenance, partial)?;
         crate::tell!(
             "wrote {}/items.jsonl, variants.csv, report.md, accuracy.svg",
             dir.display()
@@ -288,8 +287,7 @@ fn write_batch_requests(
     cache: Option<&Cache>,
 ) -> Result<(), String> {
     let (text, lines, cached) = crate::engine::batch::requests(variants, items, cache)?;
-    crate::store::atomic::write_atomic(out, text.as_bytes())
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+    crate::store::exports::batch_requests(out, &text)?;
     crate::tell!(
         "wrote {lines} batch requests to {} ({cached} samples were cached already); no request was sent",
         out.display()

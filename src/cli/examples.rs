@@ -116,7 +116,7 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
     };
     let analysed = job.run(&super::eval::progress()).await?;
     super::run::say_cache_failure(cache.as_deref());
-    let provenance = super::eval_report::provenance(&analysed.results);
+    let provenance = crate::core::results::provenance(&analysed.results);
     let report = json!({
         "partial": analysed.cancelled,
         "provenance": provenance,
@@ -139,15 +139,7 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
     );
     if let Some(dir) = &args.out {
         let md = format!("# Examples analysis\n\n{}", text(&title, &analysed, true));
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        crate::store::atomic::write_all_atomic(&[
-            (
-                dir.join("examples.json"),
-                format!("{report:#}\n").into_bytes(),
-            ),
-            (dir.join("examples.md"), md.into_bytes()),
-        ])
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::store::exports::examples(dir, &report, &md)?;
         crate::tell!("wrote {}/examples.json, examples.md", dir.display());
     }
     if args.json {

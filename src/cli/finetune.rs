@@ -153,23 +153,12 @@ pub async fn remote(args: &TuneArgs) -> Result<bool, String> {
 
 /// Where the held-out rows of job `id` are kept (a dataset `eval -d` reads).
 fn held_out_path(id: &str) -> Result<PathBuf, String> {
-    Ok(crate::store::name::file_in(
-        &finetunes::dir()?,
-        "the fine-tuning job id",
-        id,
-        "-held-out.jsonl",
-    )?)
+    Ok(finetunes::held_out_path(id)?)
 }
 
 fn write_held_out(id: &str, held: &[Item]) -> Result<(), String> {
-    let mut text = String::new();
-    for i in held {
-        text.push_str(&json!({"id": i.id, "input": i.input, "target": i.targets}).to_string());
-        text.push('\n');
-    }
-    let path = held_out_path(id)?;
-    crate::store::atomic::write_atomic(&path, text.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))
+    finetunes::write_held_out(id, held)?;
+    Ok(())
 }
 
 /// Polls the job until it ends, with a progress bar (its steps and loss from the metrics
@@ -318,7 +307,7 @@ fn compare_line(record: &Record, model: &str) -> Result<String, String> {
 /// the record does not) when it names the same server, else the record's.
 fn client(record: &Record, server: ServerArgs) -> Result<FineTunes, String> {
     let url = crate::store::batches::server_of(&record.base_url, server.base_url.as_deref());
-    FineTunes::new(&url, key(server.api_key))
+    Ok(FineTunes::new(&url, key(server.api_key))?)
 }
 
 /// `promptlab tune status|resume|cancel ID`.

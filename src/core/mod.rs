@@ -23,6 +23,7 @@ pub mod options;
 pub mod record;
 pub mod record_check;
 pub mod render;
+pub mod results;
 pub mod select;
 pub mod settings;
 pub mod share;

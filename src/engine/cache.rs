@@ -216,18 +216,36 @@ impl Cache {
     }
 }
 
+/// What an entry holds, which decides what of the backend its key names.
+#[derive(Clone, Copy, PartialEq)]
+enum Holds {
+    /// Sampled paths: whether log-probabilities are asked for changes what a sample carries.
+    Samples,
+    /// Options' scores: log-probabilities whatever that setting says, so it is no part of the key.
+    Scores,
+}
+
+/// The backend's identity in a key: its kind, a server's host and model, the embedded model's
+/// or a script's fingerprint, and for samples whether log-probabilities are asked for.
+fn identity(backend: &BackendInfo, holds: Holds) -> serde_json::Value {
+    let mut id = serde_json::json!({
+        "kind": backend.kind,
+        "model": backend.model,
+        "host": backend.host,
+        "fingerprint": backend.fingerprint,
+    });
+    if holds == Holds::Samples {
+        id["logprobs"] = backend.logprobs.into();
+    }
+    id
+}
+
 /// The content address of path `index` of `plan` on `backend`.
 pub fn key(backend: &BackendInfo, plan: &RunPlan, index: usize) -> String {
     let s = &plan.sampling;
     let what = serde_json::json!({
         "format": CACHE_FORMAT,
-        "backend": {
-            "kind": backend.kind,
-            "model": backend.model,
-            "host": backend.host,
-            "fingerprint": backend.fingerprint,
-            "logprobs": backend.logprobs,
-        },
+        "backend": identity(backend, Holds::Samples),
         "strategy": plan.strategy,
         "prompt": plan.first.prompt,
         "stop": plan.first.stop,
@@ -246,18 +264,14 @@ pub fn key(backend: &BackendInfo, plan: &RunPlan, index: usize) -> String {
     crate::backend::digest(what.to_string().as_bytes())
 }
 
-/// The content address of a scored run of `plan` on `backend`: what the sampled paths' key
-/// holds of the backend, and the scoring mode, the options and every prompt scored.
+/// The content address of a scored run of `plan` on `backend`: the backend's identity (what
+/// the sampled paths' key holds of it but log-probabilities), the scoring mode, the options and
+/// every prompt scored.
 pub fn scored_key(backend: &BackendInfo, plan: &RunPlan, setup: &Setup) -> String {
     let content_free: Vec<_> = setup.content_free.iter().map(|r| &r.prompt).collect();
     let what = serde_json::json!({
         "format": CACHE_FORMAT,
-        "backend": {
-            "kind": backend.kind,
-            "model": backend.model,
-            "host": backend.host,
-            "fingerprint": backend.fingerprint,
-        },
+        "backend": identity(backend, Holds::Scores),
         "scoring": setup.calibrate,
         "prompt": plan.first.prompt,
         "options": setup.continuations,

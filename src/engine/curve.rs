@@ -19,15 +19,37 @@ use crate::core::render::Mode;
 use crate::core::template::{Example, Template};
 use crate::store::dataset::{Dataset, Item};
 
+/// Why one arm at one size has no accuracy: that point is missing, the curve goes on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CurveError {
+    /// The trainer failed, in the words of the composition root that trains (the engine
+    /// never trains).
+    #[error("{0}")]
+    Training(String),
+    /// Training stopped before the adapter was complete.
+    #[error("stopped before the adapter was complete")]
+    Incomplete,
+    /// The backend with the adapter applied could not be built, in the root's words.
+    #[error("{0}")]
+    Backend(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("the evaluation gave no result")]
+    NoResult,
+    /// A held-out item (its id) the evaluation did not score.
+    #[error("item {0} was not scored")]
+    Unscored(String),
+}
+
 /// Trains an adapter on the rows given and says where it was written; a failure is that
 /// size's adapter missing, not the end of the curve.
 pub trait Trainer: Send + Sync {
-    fn train(&self, rows: Vec<Item>) -> BoxFuture<'static, Result<PathBuf, String>>;
+    fn train(&self, rows: Vec<Item>) -> BoxFuture<'static, Result<PathBuf, CurveError>>;
 }
 
 /// Builds the embedded backend with an adapter file applied.
 pub type WithAdapter =
-    Arc<dyn Fn(PathBuf) -> BoxFuture<'static, Result<Arc<dyn Backend>, String>> + Send + Sync>;
+    Arc<dyn Fn(PathBuf) -> BoxFuture<'static, Result<Arc<dyn Backend>, CurveError>> + Send + Sync>;
 
 /// What the curve reports as it goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +64,7 @@ pub enum CurveEvent {
     Done {
         rows: usize,
         adapter: bool,
-        accuracy: Result<f64, String>,
+        accuracy: Result<f64, CurveError>,
     },
 }
 
@@ -88,7 +110,7 @@ impl CurveJob {
                         Err(e) => Err(e),
                     }
                 }
-                Ok(_) => Err("cancelled".into()),
+                Ok(_) => Err(CurveError::Cancelled),
                 Err(e) => Err(e),
             };
             report(on, rows, true, &adapter);
@@ -133,7 +155,7 @@ impl CurveJob {
         template: Template,
         backend: Arc<dyn Backend>,
         name: &str,
-    ) -> Result<Vec<bool>, String> {
+    ) -> Result<Vec<bool>, CurveError> {
         let job = EvalJob {
             dataset: Dataset {
                 name: "held out".into(),
@@ -151,9 +173,9 @@ impl CurveJob {
             baseline: 0,
         };
         let results = job.run(&(Arc::new(|_| {}) as Report)).await;
-        let r: &VariantResult = results.first().ok_or("the evaluation gave no result")?;
+        let r: &VariantResult = results.first().ok_or(CurveError::NoResult)?;
         if r.cancelled {
-            return Err("cancelled".into());
+            return Err(CurveError::Cancelled);
         }
         let by_id: HashMap<&str, bool> = r
             .per_item
@@ -166,7 +188,7 @@ impl CurveJob {
                 by_id
                     .get(i.id.as_str())
                     .copied()
-                    .ok_or_else(|| format!("item {} was not scored", i.id))
+                    .ok_or_else(|| CurveError::Unscored(i.id.clone()))
             })
             .collect()
     }
@@ -176,7 +198,7 @@ fn report(
     on: &(dyn Fn(CurveEvent) + Sync),
     rows: usize,
     adapter: bool,
-    scores: &Result<Vec<bool>, String>,
+    scores: &Result<Vec<bool>, CurveError>,
 ) {
     on(CurveEvent::Done {
         rows,
@@ -186,4 +208,81 @@ fn report(
             .map(|s| s.iter().filter(|&&x| x).count() as f64 / s.len().max(1) as f64)
             .map_err(Clone::clone),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use futures::FutureExt;
+
+    use super::*;
+    use crate::backend::scripted::ScriptedBackend;
+    use crate::core::template::Strategy;
+
+    /// Fails on one row, trains on more.
+    struct Flaky;
+
+    impl Trainer for Flaky {
+        fn train(&self, rows: Vec<Item>) -> BoxFuture<'static, Result<PathBuf, CurveError>> {
+            let out = match rows.len() {
+                1 => Err(CurveError::Training("out of memory".into())),
+                n => Ok(PathBuf::from(format!("rows-{n}.gguf"))),
+            };
+            async move { out }.boxed()
+        }
+    }
+
+    fn item(id: &str) -> Item {
+        Item {
+            id: id.into(),
+            input: "1+1?".into(),
+            targets: vec!["2".into()],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_arm_is_a_missing_point_with_its_reason_and_the_curve_goes_on() {
+        let answers =
+            || -> Arc<dyn Backend> { Arc::new(ScriptedBackend::from_texts(["The answer is 2."])) };
+        let job = CurveJob {
+            template: crate::engine::tests::template(Strategy::Direct, 1),
+            mode: Mode::Completion,
+            train: vec![item("t1"), item("t2")],
+            held_out: vec![item("h1"), item("h2")],
+            sizes: vec![1, 2],
+            seed: 1,
+            base: answers(),
+            with_adapter: Arc::new(move |_| async move { Ok(answers()) }.boxed()),
+            cancel: CancellationToken::new(),
+        };
+        let seen = Mutex::new(Vec::new());
+        let curve = job.run(&Flaky, &|e| seen.lock().unwrap().push(e)).await;
+        let done: Vec<_> = seen
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e, CurveEvent::Done { .. }))
+            .collect();
+        let arm = |rows, adapter, accuracy| CurveEvent::Done {
+            rows,
+            adapter,
+            accuracy,
+        };
+        assert_eq!(
+            done,
+            [
+                arm(1, false, Ok(1.0)),
+                arm(1, true, Err(CurveError::Training("out of memory".into()))),
+                arm(2, false, Ok(1.0)),
+                arm(2, true, Ok(1.0)),
+            ]
+        );
+        assert_eq!(
+            CurveError::Training("out of memory".into()).to_string(),
+            "out of memory"
+        );
+        assert!(curve.points[0].adapter.is_none() && curve.points[0].prompt.is_some());
+        assert!(curve.points[1].adapter.is_some());
+    }
 }

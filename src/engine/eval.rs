@@ -5,27 +5,29 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::Serialize;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::cache::Cache;
 use super::error::JobError;
 use super::{RunPlan, run_limited};
-use crate::backend::{Backend, Embedder, PromptTokens, Usage};
-use crate::core::chart::Series;
+use crate::backend::{Backend, Embedder, Usage};
 use crate::core::early_stop::{Rule, Simulated, simulate};
-use crate::core::evaluation::{VariantStats, cell};
+use crate::core::evaluation::VariantStats;
 use crate::core::extract::{AnswerKind, AnswerSpec};
 use crate::core::free::ClusterRule;
 use crate::core::metrics::{maj_at_k, majority_correct};
 use crate::core::record::{PathRecord, RunResult, Voting};
 use crate::core::render::Mode;
-use crate::core::stats::Estimate;
-use crate::core::strictness::{self, Readings, StrictFlexible};
+use crate::core::strictness::{self, StrictFlexible};
 use crate::core::template::Template;
 use crate::core::variants::{apply, grid};
 use crate::store::dataset::Item;
+
+// The results are core's plain data (`core::results`), named here as well for the faces.
+pub use crate::core::results::{
+    FIGURES, FreeVote, ItemResult, SampleCounts, VariantResult, chart_series, pct,
+};
 
 /// One set-up to evaluate.
 pub struct Variant {
@@ -69,179 +71,6 @@ impl EvalOptions {
             score_memo: Arc::default(),
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ItemResult {
-    pub id: String,
-    pub target: Vec<String>,
-    /// Extracted answers in sample order; `null` when unparsed or failed.
-    pub answers: Vec<Option<String>>,
-    pub majority: Option<String>,
-    pub correct: bool,
-    pub first_correct: bool,
-    pub maj_at_k: Vec<f64>,
-    pub failed: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The sampled paths, for drill-down and exports.
-    pub paths: Vec<PathRecord>,
-    /// `--greedy`: the separate temperature-0 path the first-sample accuracy is read from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub greedy: Option<PathRecord>,
-    /// DeepConf's votes (where every path has a confidence): the confidence-weighted winner
-    /// and the most confident half's, right or not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub confidence_correct: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filtered_correct: Option<bool>,
-    /// Paths sampled to their end (not stopped, not cancelled); fewer than N when the vote
-    /// settled early.
-    pub samples: usize,
-    /// Where the early-stop rule stopped (variants with one).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub early_stop: Option<crate::core::early_stop::EarlyStop>,
-    /// The majority right or not under strict and under flexible answers (exact answer kinds).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub readings: Option<Readings>,
-    /// The targets as the answer extraction reads them.
-    #[serde(skip)]
-    pub accepted: Vec<String>,
-    /// `calibrate: content-free`: whether the options' plain argmax (before calibration) was
-    /// right, from the same scores.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uncalibrated_correct: Option<bool>,
-}
-
-impl ItemResult {
-    /// Every path of the item, the greedy one included.
-    pub fn all_paths(&self) -> impl Iterator<Item = &PathRecord> {
-        self.paths.iter().chain(&self.greedy)
-    }
-}
-
-/// What a variant's samples cost, counted per path and per model call (stage), so that
-/// requests reconcile for every strategy: over HTTP,
-/// `http_sent = calls_succeeded + calls_failed + calls_cancelled + http_retries + resamples
-/// - calls_shared` (cached paths send nothing; calls that rode on another path's request with
-/// server-side `n` sent none of their own).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct SampleCounts {
-    /// Paths that finished (fresh or cached) and paths that failed.
-    pub succeeded: usize,
-    pub failed: usize,
-    /// Paths the early-stop rule stopped mid-way (neither: samples the vote did not need).
-    pub stopped: usize,
-    /// Paths sampled now, and paths read from the sample cache.
-    pub fresh: usize,
-    pub cached: usize,
-    /// Paths with a stage cut at its token limit.
-    pub truncated: usize,
-    /// Model calls of fresh paths: finished, failed for good, stopped by a cancel.
-    pub calls_succeeded: usize,
-    pub calls_failed: usize,
-    pub calls_cancelled: usize,
-    /// Fresh samples after broken streams (each one more request).
-    pub resamples: usize,
-    /// Calls answered by another path's request (server-side `n`).
-    pub calls_shared: usize,
-}
-
-impl SampleCounts {
-    pub fn add(&mut self, p: &PathRecord) {
-        if p.succeeded() {
-            self.succeeded += 1;
-        } else if p.stopped() {
-            self.stopped += 1;
-        } else {
-            self.failed += 1;
-        }
-        self.truncated += usize::from(p.truncated());
-        // A cache-only evaluation's missing sample was never sent: neither fresh nor cached.
-        if p.error.as_deref() == Some(super::NOT_CACHED) {
-            return;
-        }
-        if p.cached {
-            self.cached += 1;
-            return;
-        }
-        self.fresh += 1;
-        self.resamples += p.resamples as usize;
-        self.calls_shared += usize::from(p.shared_request);
-        for s in &p.stages {
-            match (&s.finish_reason, p.cancelled() || p.stopped()) {
-                (Some(_), _) => self.calls_succeeded += 1,
-                (None, true) => self.calls_cancelled += 1,
-                (None, false) => self.calls_failed += 1,
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct VariantResult {
-    pub name: String,
-    pub settings: serde_json::Value,
-    /// What produced its samples.
-    pub backend: crate::core::record::BackendInfo,
-    pub accuracy_first: f64,
-    pub accuracy_majority: f64,
-    /// DeepConf (when every item's paths have confidences): accuracy of the
-    /// confidence-weighted vote and of the most confident half's vote.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accuracy_confidence: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accuracy_filtered: Option<f64>,
-    /// maj@k for k = 1..N (index k-1), averaged over items.
-    pub maj_at_k: Vec<f64>,
-    /// Share of successful samples whose answer could not be parsed.
-    pub unparsed_rate: f64,
-    /// Share of successful samples with a stage cut at its token limit.
-    pub truncated_rate: f64,
-    pub usage: Usage,
-    /// Prompt tokens the backend was sent and evaluated while this variant ran, where it
-    /// counts them (the local backend: the rest came from its kept prompts and prefixes).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_tokens: Option<PromptTokens>,
-    /// Of the completion tokens, those spent thinking (reasoning models).
-    pub reasoning_tokens: u64,
-    pub elapsed_ms: u64,
-    /// Paths sampled to their end per item, on average (fewer than N with an early-stop rule).
-    pub samples_per_item: f64,
-    pub samples: SampleCounts,
-    pub cancelled: bool,
-    /// The early-stop rule its runs used (none: full self-consistency).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub early_stop: Option<Rule>,
-    /// `--simulate-early-stop`: the rule replayed offline on the cached samples.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub what_if: Option<Simulated>,
-    /// Free-form answers: how they were judged alike, for the votes and for scoring.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub free_vote: Option<FreeVote>,
-    /// What produced the answers when they were not sampled: the options scored by their
-    /// log-probabilities (`scored`), calibrated or not (`content-free`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub answers_from: Option<crate::core::template::Calibrate>,
-    /// `content-free`: the accuracy of the same scores before calibration.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accuracy_uncalibrated: Option<f64>,
-    /// Accuracy under strict and under flexible answers, paired on the items.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub strict_flexible: Option<StrictFlexible>,
-    pub per_item: Vec<ItemResult>,
-    /// What its answers cost: prompt tokens per query, time per item, a specialist's making.
-    pub cost: super::cost::Cost,
-    /// Intervals and comparisons (`engine::grid::fill`, once the grid's variants are scored).
-    #[serde(flatten)]
-    pub stats: VariantStats,
-}
-
-/// The rule and similarity a free-form evaluation clustered and scored by.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct FreeVote {
-    pub rule: ClusterRule,
-    pub similarity: f64,
 }
 
 /// The variants of `base` for every combination of the `--vary` values;
@@ -293,84 +122,6 @@ pub fn variants(
             })
         })
         .collect()
-}
-
-/// Column names of `VariantResult::figures`.
-pub const FIGURES: [&str; 9] = [
-    "first",
-    "majority",
-    "maj@N",
-    "samples",
-    "unparsed",
-    "truncated",
-    "tokens",
-    "cached",
-    "time",
-];
-
-/// A share as a percentage with one decimal.
-pub fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
-impl VariantResult {
-    /// The figures shown for a variant everywhere (tables, reports, the lab), as `FIGURES`.
-    pub fn figures(&self) -> [String; 9] {
-        let paths = (self.samples.fresh + self.samples.cached).max(1);
-        // Accuracies with their intervals once the grid's statistics are in.
-        let acc = |e: Option<Estimate>, v: f64| e.map_or_else(|| pct(v), |e| cell(&e));
-        let iv = &self.stats.intervals;
-        [
-            acc(iv.first, self.accuracy_first),
-            acc(iv.majority, self.accuracy_majority),
-            self.maj_at_k
-                .last()
-                .map_or("-".into(), |v| acc(iv.maj_at_n, *v)),
-            format!("{:.1}", self.samples_per_item),
-            pct(self.unparsed_rate),
-            pct(self.truncated_rate),
-            (self.usage.prompt_tokens + self.usage.completion_tokens).to_string(),
-            pct(self.samples.cached as f64 / paths as f64),
-            format!("{:.1}s", self.elapsed_ms as f64 / 1000.0),
-        ]
-    }
-}
-
-/// What the accuracy-against-samples chart draws: each full self-consistency variant's maj@k
-/// curve, each early-stop variant (and each what-if) as a point.
-pub fn chart_series(results: &[VariantResult]) -> Vec<Series> {
-    let mut series = Vec::new();
-    for r in results {
-        let iv = &r.stats.intervals;
-        match r.early_stop {
-            Some(_) => series.push(Series::Point {
-                name: r.name.clone(),
-                x: r.samples_per_item,
-                y: r.accuracy_majority,
-                interval: iv.majority.map(|e| (e.low, e.high)),
-            }),
-            None if !r.maj_at_k.is_empty() => series.push(Series::Curve {
-                name: r.name.clone(),
-                points: r
-                    .maj_at_k
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| ((k + 1) as f64, *v))
-                    .collect(),
-                band: iv.band.iter().map(|i| (i.low, i.high)).collect(),
-            }),
-            None => {}
-        }
-        if let Some(s) = &r.what_if {
-            series.push(Series::Point {
-                name: format!("{} what-if {}", r.name, s.rule),
-                x: s.samples_per_item,
-                y: s.accuracy,
-                interval: None,
-            });
-        }
-    }
-    series
 }
 
 /// Progress after each item: items done, correct (majority) so far.

@@ -114,7 +114,7 @@ fn scored(set: &DemoSet, r: &VariantResult) -> Scored {
 impl ExamplesJob {
     /// The example sets this job evaluates, in order.
     pub fn sets(&self) -> Result<Vec<DemoSet>, String> {
-        demos::sets(&self.template, &self.settings)
+        Ok(demos::sets(&self.template, &self.settings)?)
     }
 
     /// Evaluates every set (until cancelled), reporting as an evaluation does, then analyses

@@ -42,6 +42,7 @@ pub mod plan;
 pub mod report;
 pub mod scored;
 pub mod select;
+pub mod tuner;
 
 use cache::Cache;
 pub use error::PlanError;
@@ -382,7 +383,7 @@ fn early_stop_of(
 }
 
 /// The error of a path a cache-only run did not find in the cache.
-pub const NOT_CACHED: &str = "not in the sample cache, and a cache-only evaluation sends no request (the batch output has no line for it, or: run it once without --simulate-early-stop)";
+pub use crate::core::results::NOT_CACHED;
 
 /// The votes of finished paths, in index order (`None`: unparsed or failed): their answers,
 /// or their clusters' labels for free-form answers.

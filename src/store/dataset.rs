@@ -59,16 +59,33 @@ fn strings(v: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// Why a JSON object is no item (a problem of the dataset, at its line or example).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum NotAnItem {
+    #[error("not a JSON object")]
+    NotAnObject,
+    #[error("no `input`")]
+    NoInput,
+    #[error("empty `input`")]
+    EmptyInput,
+    #[error("`target` must be a string, a number or a list of them")]
+    TargetType,
+    #[error("no `target` (or `target_scores`)")]
+    NoTarget,
+    #[error("`target` is empty")]
+    EmptyTarget,
+}
+
 /// One JSON object as an item (JSONL lines and BIG-bench examples share this).
-fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, &'static str> {
-    let o = obj.as_object().ok_or("not a JSON object")?;
-    let input = o.get("input").and_then(scalar).ok_or("no `input`")?;
+fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, NotAnItem> {
+    let o = obj.as_object().ok_or(NotAnItem::NotAnObject)?;
+    let input = o.get("input").and_then(scalar).ok_or(NotAnItem::NoInput)?;
     if input.trim().is_empty() {
-        return Err("empty `input`");
+        return Err(NotAnItem::EmptyInput);
     }
     let mut choices: Vec<String> = o.get("choices").and_then(strings).unwrap_or_default();
     let targets = if let Some(t) = o.get("target") {
-        strings(t).ok_or("`target` must be a string, a number or a list of them")?
+        strings(t).ok_or(NotAnItem::TargetType)?
     } else if let Some(Value::Object(scores)) = o.get("target_scores") {
         // BIG-bench multiple choice: the options are the keys, the best-scored ones are right.
         choices = scores.keys().cloned().collect();
@@ -82,14 +99,14 @@ fn item_of(obj: &Value, fallback_id: usize) -> Result<Item, &'static str> {
             .map(|(k, _)| k.clone())
             .collect()
     } else {
-        return Err("no `target` (or `target_scores`)");
+        return Err(NotAnItem::NoTarget);
     };
     let targets: Vec<String> = targets
         .into_iter()
         .filter(|t| !t.trim().is_empty())
         .collect();
     if targets.is_empty() {
-        return Err("`target` is empty");
+        return Err(NotAnItem::EmptyTarget);
     }
     let id = o
         .get("id")
@@ -304,12 +321,10 @@ fn jsonl_items(text: &str, problems: &mut Problems<'_>) -> Result<Placed, StoreE
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str::<Value>(line)
-            .map_err(|e| json_why(&e))
-            .and_then(|v| item_of(&v, items.len() + 1).map_err(String::from));
-        match parsed {
-            Ok(it) => items.push((i + 1, it)),
-            Err(e) => problems.add(i + 1, e)?,
+        match serde_json::from_str::<Value>(line).map(|v| item_of(&v, items.len() + 1)) {
+            Ok(Ok(it)) => items.push((i + 1, it)),
+            Ok(Err(not)) => problems.add(i + 1, not.to_string())?,
+            Err(e) => problems.add(i + 1, json_why(&e))?,
         }
     }
     Ok(items)

@@ -61,6 +61,33 @@ pub fn write(record: &Record) -> Result<PathBuf, StoreError> {
     Ok(path)
 }
 
+/// Where the held-out rows of job `id` are kept (a dataset `eval -d` reads).
+pub fn held_out_path(id: &str) -> Result<PathBuf, StoreError> {
+    Ok(super::name::file_in(
+        &dir()?,
+        "the fine-tuning job id",
+        id,
+        "-held-out.jsonl",
+    )?)
+}
+
+/// Writes the rows job `id` was not trained on, one JSON line each (`id`, `input`, `target`),
+/// for comparing the fine-tuned model with its base.
+pub fn write_held_out(id: &str, held: &[super::dataset::Item]) -> Result<PathBuf, StoreError> {
+    let mut text = String::new();
+    for i in held {
+        let line = serde_json::json!({"id": i.id, "input": i.input, "target": i.targets});
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    let path = held_out_path(id)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+    }
+    super::atomic::write_atomic(&path, text.as_bytes()).map_err(StoreError::io(&path))?;
+    Ok(path)
+}
+
 /// The record of job `id`; a job started elsewhere is said to be so.
 pub fn read(id: &str) -> Result<Record, StoreError> {
     let path = super::name::file_in(&dir()?, "the fine-tuning job id", id, ".json")?;

@@ -6,6 +6,7 @@ pub mod batches;
 pub mod config;
 pub mod dataset;
 pub mod error;
+pub mod exports;
 pub mod finetunes;
 pub mod hub;
 pub mod models;

@@ -40,6 +40,7 @@ pub enum Action {
     EditSideWider,
     PickModel,
     Optimize,
+    Tune,
     // In lists (examples, paths, tally, settings, pickers) when they have focus.
     Up,
     Down,
@@ -62,7 +63,7 @@ pub enum Action {
 impl Action {
     /// Actions that work everywhere, editors included.
     pub fn is_global(self) -> bool {
-        self <= Action::Optimize
+        self <= Action::Tune
     }
 
     pub fn describe(self) -> &'static str {
@@ -90,6 +91,7 @@ impl Action {
             Action::Compare => "compare the shown run with the one before it",
             Action::Eval => "evaluate the current prompt on a dataset (variants side by side)",
             Action::Optimize => "search for a better instruction (APE) on a dataset",
+            Action::Tune => "tune: train a LoRA adapter or a learning curve on a dataset",
             Action::PickModel => "switch the model (a GGUF here, or one of the server's)",
             Action::Undo => "undo (typing in an editor; else examples, settings, loads)",
             Action::Redo => "redo",
@@ -273,6 +275,7 @@ impl Default for Keymap {
             (Compare, &["alt-c"]),
             (Eval, &["f7", "alt-v"]),
             (Optimize, &["f8", "alt-o"]),
+            (Tune, &["f10", "alt-a"]),
             (PickModel, &["alt-m"]),
             (Undo, &["ctrl-z"]),
             (Redo, &["ctrl-y"]),

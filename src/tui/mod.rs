@@ -19,6 +19,7 @@ pub mod plan;
 pub mod popups;
 pub mod run_view;
 pub mod state;
+pub mod tune_view;
 pub mod typing;
 pub mod update;
 pub mod view;
@@ -38,16 +39,17 @@ use crate::backend::{Backend, Embedder, Readiness};
 use crate::core::template::Template;
 use crate::engine::backends::Backends;
 use crate::engine::cache::Cache;
+use crate::engine::tuner::Tuner;
 use crate::engine::{self, EngineEvent};
 use crate::store::session::{Session, list_sessions, load_session};
 use crate::store::template::{list, save_new_template, save_template};
 use crate::store::writer::SessionWriter;
 use futures::future::BoxFuture;
 use jobs::default_cache;
-pub use jobs::{JobContext, run_eval, run_optimize};
+pub use jobs::{JobContext, run_eval, run_optimize, run_tune};
 use keymap::Keymap;
 use msg::PickItem;
-use msg::{Effect, Msg};
+use msg::{Effect, JobForm, Msg};
 use state::AppState;
 pub use state::ModelChoice;
 
@@ -74,6 +76,8 @@ pub struct LabOptions {
     /// How an evaluation builds a backend per model and adapter it varies (none: it varies
     /// neither).
     pub backends: Option<Arc<dyn Backends>>,
+    /// Trains adapters and learning curves (none: this lab cannot).
+    pub tuner: Option<Arc<dyn Tuner>>,
 }
 
 /// The models the lab can switch to, and how to open one: given by the face that built the
@@ -84,6 +88,15 @@ pub trait Models: Send + Sync {
 }
 
 type BackendResult = Result<Arc<dyn Backend>, String>;
+
+/// What the executor works with, from the face that started the lab: the embedder, the model
+/// picker's source, the backend factory and the trainer.
+type Given = (
+    Option<Arc<dyn Embedder>>,
+    Option<Arc<dyn Models>>,
+    Option<Arc<dyn Backends>>,
+    Option<Arc<dyn Tuner>>,
+);
 
 /// Runs the lab until the user quits. `backend` is being built while the first frame shows.
 pub async fn run_lab(
@@ -109,6 +122,9 @@ pub async fn run_lab(
     if let Some(n) = opts.notice {
         state.status = n;
     }
+    if let Some(t) = &opts.tuner {
+        state.can_train = t.available().map_err(String::from);
+    }
     let mut terminal = ratatui::init();
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -120,15 +136,8 @@ pub async fn run_lab(
         hook(info);
     }));
     let _ = crossterm::execute!(std::io::stdout(), EnableMouseCapture, EnableBracketedPaste);
-    let result = event_loop(
-        &mut terminal,
-        &mut state,
-        backend,
-        opts.embedder,
-        opts.models,
-        opts.backends,
-    )
-    .await;
+    let given = (opts.embedder, opts.models, opts.backends, opts.tuner);
+    let result = event_loop(&mut terminal, &mut state, backend, given).await;
     let _ = crossterm::execute!(
         std::io::stdout(),
         DisableBracketedPaste,
@@ -173,6 +182,9 @@ struct Executor {
     /// The user's sample cache, opened by the first run or job that needs it and shared by
     /// every one after (runs, evaluations and searches see each other's samples).
     cache: Arc<tokio::sync::OnceCell<Option<Arc<Cache>>>>,
+    tuner: Option<Arc<dyn Tuner>>,
+    /// The tune training (its task, awaited at the end, and its cancel token).
+    tune: Option<(tokio::task::JoinHandle<()>, CancellationToken)>,
 }
 
 impl Executor {
@@ -267,6 +279,11 @@ impl Executor {
                 }
             }
             Effect::Plan {
+                job: JobForm::Tune, ..
+            }
+            | Effect::StartTune { .. }
+            | Effect::CancelTune => self.tune(effect),
+            Effect::Plan {
                 job,
                 fields,
                 template,
@@ -278,8 +295,39 @@ impl Executor {
                 fields,
                 *template,
             ),
-            Effect::Quit => {}
+            // A tune stops after its step (the lab waits for it before it exits).
+            Effect::Quit => self.tune(Effect::CancelTune),
             other => self.files(other),
+        }
+    }
+
+    /// A tune's effects: its plan, its start and its stop, on the lab's trainer.
+    fn tune(&mut self, effect: Effect) {
+        match effect {
+            Effect::Plan {
+                fields, template, ..
+            } => jobs::plan_tune(
+                self.tuner.clone(),
+                self.backend.as_ref(),
+                self.tx.clone(),
+                fields,
+                *template,
+            ),
+            Effect::StartTune {
+                dataset,
+                options,
+                template,
+            } => {
+                let asked = (dataset, options, *template);
+                let backend = self.backend.as_ref();
+                self.tune = jobs::start_tune(self.tuner.clone(), backend, self.tx.clone(), asked);
+            }
+            Effect::CancelTune => {
+                if let Some((_, c)) = &self.tune {
+                    c.cancel();
+                }
+            }
+            _ => {}
         }
     }
 
@@ -488,9 +536,7 @@ async fn event_loop(
     terminal: &mut DefaultTerminal,
     state: &mut AppState,
     mut backend_rx: oneshot::Receiver<BackendResult>,
-    embedder: Option<Arc<dyn Embedder>>,
-    models: Option<Arc<dyn Models>>,
-    backends: Option<Arc<dyn Backends>>,
+    (embedder, models, backends, tuner): Given,
 ) -> Result<(), String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let (switched, mut switched_rx) = mpsc::unbounded_channel::<BackendResult>();
@@ -511,6 +557,8 @@ async fn event_loop(
         eval_cancel: None,
         optimize_cancel: None,
         cache: Default::default(),
+        tuner,
+        tune: None,
     };
     exec.run(Effect::TidyAutosaves(state.session.path.clone()));
     // Terminal input is read on a thread of its own, every event in order, and drained
@@ -589,6 +637,7 @@ async fn event_loop(
             }
         }
         if state.quit {
+            stop_tune(&mut exec, terminal, state).await;
             if let Some(w) = exec.saves.take() {
                 let _ = tokio::task::spawn_blocking(move || w.finish()).await;
             }
@@ -600,5 +649,15 @@ async fn event_loop(
             }
             return Ok(());
         }
+    }
+}
+
+/// The lab quits while a tune trains: it was told to stop after its step (`Effect::Quit`);
+/// the lab waits for it, so the last finished epoch's adapter and its record are whole.
+async fn stop_tune(exec: &mut Executor, terminal: &mut DefaultTerminal, state: &mut AppState) {
+    if let Some((task, _)) = exec.tune.take().filter(|(t, _)| !t.is_finished()) {
+        state.status = "stopping the tune after this step…".into();
+        let _ = terminal.draw(|f| view::view(state, f));
+        let _ = task.await;
     }
 }

@@ -52,6 +52,10 @@ pub enum Msg {
     Job(crate::engine::jobs::JobEvent),
     EvalFailed(String),
     OptimizeFailed(String),
+    /// A tune reports.
+    Tune(crate::engine::tuner::TuneProgress),
+    /// A tune ended: what it gave, or why it gave nothing.
+    Tuned(Result<crate::engine::tuner::Tuned, String>),
     /// The plan of a setup form's job for the fields (dataset, options) it was asked for, or
     /// why there is none.
     Planned {
@@ -67,6 +71,8 @@ pub enum JobForm {
     Optimize,
     /// The demonstrations analysis.
     Examples,
+    /// Training an adapter (or a learning curve).
+    Tune,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +127,15 @@ pub enum Effect {
         concurrency: usize,
     },
     CancelOptimize,
+    /// Train an adapter (or a curve) on the dataset with the lab's template; it reports as
+    /// `Msg::Tune` and ends with `Msg::Tuned`.
+    StartTune {
+        dataset: PathBuf,
+        options: crate::engine::tuner::TuneOptions,
+        template: Box<Template>,
+    },
+    /// Stop the tune after its current step (the last finished epoch's adapter is kept).
+    CancelTune,
     /// Compute the plan of the job a setup form describes (`fields`: dataset and options),
     /// answered by `Msg::Planned`.
     Plan {
@@ -150,6 +165,32 @@ pub struct ModelChoice {
 }
 
 impl ModelChoice {
+    /// The source of a LoRA adapter (its path is the adapter's; it opens on its base).
+    pub const ADAPTER: &str = "adapter";
+
+    /// The GGUFs found on this machine, each followed by the adapters trained on it
+    /// ("BASE + ADAPTER").
+    pub fn local(found: Vec<crate::store::models::FoundModel>) -> Vec<ModelChoice> {
+        let mut out = Vec::new();
+        for m in found {
+            let adapters = m.adapters.iter().map(|a| ModelChoice {
+                name: format!("{} + {}", m.name, a.name),
+                source: Self::ADAPTER.into(),
+                path: Some(a.path.clone()),
+                size_bytes: a.size_bytes,
+            });
+            let adapters: Vec<ModelChoice> = adapters.collect();
+            out.push(ModelChoice {
+                name: m.name,
+                source: m.source.to_string(),
+                path: Some(m.path),
+                size_bytes: m.size_bytes,
+            });
+            out.extend(adapters);
+        }
+        out
+    }
+
     /// Whether this is the model `model` (a backend's model name) names.
     pub fn is(&self, model: &str) -> bool {
         self.name == model
@@ -165,4 +206,42 @@ pub struct PickItem {
     pub name: String,
     pub summary: String,
     pub template: Result<Template, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::adapters::FoundAdapter;
+    use crate::store::models::FoundModel;
+
+    #[test]
+    fn the_picker_lists_adapters_under_their_base() {
+        let adapter = FoundAdapter {
+            name: "sums".into(),
+            path: "/m/adapters/sums.gguf".into(),
+            size_bytes: 7,
+            record: None,
+        };
+        let found = vec![FoundModel {
+            name: "base.gguf".into(),
+            source: "promptlab",
+            path: "/m/base.gguf".into(),
+            size_bytes: 100,
+            adapters: vec![adapter],
+        }];
+        let shown: Vec<(String, String)> = ModelChoice::local(found)
+            .into_iter()
+            .map(|c| (c.name, c.source))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("base.gguf".to_string(), "promptlab".to_string()),
+                (
+                    "base.gguf + sums".to_string(),
+                    ModelChoice::ADAPTER.to_string()
+                )
+            ]
+        );
+    }
 }

@@ -149,6 +149,8 @@ pub async fn plan_of(
 ) -> Result<String, String> {
     let path = PathBuf::from(dataset);
     match job {
+        // The executor asks the lab's trainer (`jobs::plan_tune`).
+        JobForm::Tune => Err("a tune's plan is its trainer's".into()),
         JobForm::Eval => {
             let vary: Vec<String> = options.split_whitespace().map(String::from).collect();
             let planning = backends.as_deref().map(|backends| Planning {

@@ -1,8 +1,10 @@
 //! A run on screen: streaming in, or recorded. It is the run's `RunRecord` being filled in
 //! (each path taken in as it finishes, the tally the record's own) plus a live buffer for each
-//! path still to finish, dropped when it does.
+//! path still to finish, dropped when it does. Once over, the record is the session's own: one
+//! `Arc` shared by the session's runs and the screen.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::backend::BackendInfo;
@@ -72,8 +74,9 @@ impl PathView<'_> {
 #[derive(Debug, Clone)]
 pub struct RunView {
     pub id: u64,
-    /// The run's record: what it asked, and its result as far as it got (whole once over).
-    pub record: RunRecord,
+    /// The run's record: what it asked, and its result as far as it got (whole once over, and
+    /// then the very record the session holds).
+    pub record: Arc<RunRecord>,
     /// Per path: the buffer of a path still to finish (`None` once it has).
     live: Vec<Option<Live>>,
     /// Per path: the chunks that arrived (what a path cut short produced, when its record
@@ -102,7 +105,7 @@ impl RunView {
         };
         RunView {
             id,
-            record: RunRecord::new(asked, backend, RunResult::empty()),
+            record: Arc::new(RunRecord::new(asked, backend, RunResult::empty())),
             live: vec![Some(Live::default()); plan.sampling.n as usize],
             chunks: vec![0; plan.sampling.n as usize],
             finished: false,
@@ -111,8 +114,8 @@ impl RunView {
         }
     }
 
-    /// A recorded run, exactly as it ended.
-    pub fn from_record(id: u64, r: &RunRecord, now: Instant) -> RunView {
+    /// A recorded run, exactly as it ended (the session's record, not a copy).
+    pub fn from_record(id: u64, r: &Arc<RunRecord>, now: Instant) -> RunView {
         RunView {
             id,
             record: r.clone(),
@@ -162,8 +165,10 @@ impl RunView {
         if let Some(l) = self.live.get_mut(p.index) {
             *l = None;
         }
-        let voting = Voting::of(&self.record.template.answer);
-        self.record.result.add_path(p, &voting);
+        // Live, the record is the view's alone: no copy is made.
+        let record = Arc::make_mut(&mut self.record);
+        let voting = Voting::of(&record.template.answer);
+        record.result.add_path(p, &voting);
     }
 
     /// The run is over: its result, as the engine settled and tallied it, and the backend
@@ -173,13 +178,14 @@ impl RunView {
         let sampled = result.paths.last().map_or(0, |p| p.index + 1);
         self.live = vec![None; sampled];
         self.chunks.resize(sampled, 0);
-        self.record.result = result;
-        self.record.backend = backend;
+        let record = Arc::make_mut(&mut self.record);
+        record.result = result;
+        record.backend = backend;
         self.finished = true;
     }
 
-    /// The session record of a finished run.
-    pub fn record(&self) -> Option<RunRecord> {
+    /// The session record of a finished run (shared, not copied).
+    pub fn record(&self) -> Option<Arc<RunRecord>> {
         self.finished.then(|| self.record.clone())
     }
 

@@ -2,6 +2,7 @@
 //! `update` changes it; `view` reads it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use ratatui_textarea::TextArea;
@@ -22,23 +23,10 @@ use crate::store::session::Session;
 /// The edit side's share of a wide terminal unless the config says otherwise.
 pub const DEFAULT_SPLIT: u16 = 44;
 
-/// The settings bar: rows of the one settings table (`core::settings::Key`), in the bar's
-/// order (`Selection::setting` indexes it).
-pub const SETTINGS_BAR: [Key; 13] = [
-    Key::Strategy,
-    Key::N,
-    Key::EarlyStop,
-    Key::Temperature,
-    Key::TopP,
-    Key::TopK,
-    Key::MaxTokens,
-    Key::Seed,
-    Key::Mode,
-    Key::Answer,
-    Key::Strict,
-    Key::Thinking,
-    Key::Effort,
-];
+/// The settings bar: the settings table's (`core::settings::Key::ALL`) rows up to the
+/// instruction, in its order (`Selection::setting` indexes it). The instruction, the shots,
+/// calibration and selection that follow are edited in their panes or kept as loaded.
+pub const SETTINGS_BAR: &[Key] = Key::ALL.split_at(Key::Instruction as usize).0;
 
 /// A setting's place in the settings bar (0 for one the bar does not show).
 pub fn bar_index(key: Key) -> usize {
@@ -220,6 +208,25 @@ pub struct EvalView {
     pub running: bool,
     pub variant: usize,
     pub item: usize,
+    /// A learning curve tuned from the lab, shown in place of variants (none: an evaluation).
+    pub curve: Option<crate::core::curve::Curve>,
+}
+
+impl EvalView {
+    /// A learning curve, shown as the evaluation view shows an evaluation.
+    pub fn of_curve(dataset: String, curve: crate::core::curve::Curve) -> EvalView {
+        EvalView {
+            dataset,
+            items: curve.items,
+            variants: Vec::new(),
+            progress: Vec::new(),
+            results: Vec::new(),
+            running: false,
+            variant: 0,
+            item: 0,
+            curve: Some(curve),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -243,7 +250,8 @@ pub struct SessionState {
     pub named: bool,
     pub created: String,
     pub origin: Option<String>,
-    pub runs: Vec<RunRecord>,
+    /// The runs recorded, each shared with the screen while it is shown.
+    pub runs: Vec<Arc<RunRecord>>,
     /// Where named sessions go.
     pub dir: PathBuf,
     /// The session as it was last opened or saved: quitting with nothing changed writes
@@ -262,7 +270,7 @@ impl SessionState {
             created: self.created.clone(),
             origin: self.origin.clone(),
             lab,
-            runs: self.runs.clone(),
+            runs: self.runs.iter().map(|r| (**r).clone()).collect(),
         }
     }
 
@@ -283,6 +291,10 @@ pub struct AppState {
     /// The latest demonstrations analysis: the Examples pane shows its contributions while
     /// the examples are the ones it analysed.
     pub analysis: Option<crate::core::demos::Report>,
+    /// The latest tune, if one was started.
+    pub tune: Option<super::tune_view::TuneView>,
+    /// Whether this lab can train adapters (why not, and how to get one that can).
+    pub can_train: Result<(), String>,
     pub session: SessionState,
     /// The run on screen: live, or the recorded run `history` points at.
     pub run: Option<RunView>,
@@ -351,6 +363,8 @@ impl AppState {
             eval: None,
             optimize: None,
             analysis: None,
+            tune: None,
+            can_train: Err("this lab was started without a trainer".into()),
             session,
             run: None,
             history: None,
@@ -422,7 +436,7 @@ impl AppState {
         self.session.named = true;
         self.session.created = session.created;
         self.session.origin = session.origin;
-        self.session.runs = session.runs;
+        self.session.runs = session.runs.into_iter().map(Arc::new).collect();
         self.sel = Selection::default();
         self.show_run(self.session.runs.len().checked_sub(1));
         self.refresh_preview();
@@ -444,7 +458,7 @@ impl AppState {
     /// The run being browsed, when its own prompt and settings are shown instead of the edits.
     pub fn viewed(&self) -> Option<(usize, &RunRecord)> {
         let i = self.history.filter(|_| self.viewing)?;
-        Some((i, &self.run.as_ref()?.record))
+        Some((i, self.run.as_ref()?.record.as_ref()))
     }
 
     /// Whether the edits differ from what was last loaded or saved by the user.
@@ -474,5 +488,22 @@ impl AppState {
         self.lab
             .query
             .set_cursor_style(if focus == Focus::Query { on } else { off });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_bar_is_the_settings_tables_rows_before_the_instruction() {
+        // The bar is cut from the table at the instruction's place: the table lists the
+        // settings in their declared order.
+        for (i, k) in Key::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k:?}");
+        }
+        assert_eq!(SETTINGS_BAR.first(), Some(&Key::Strategy));
+        assert_eq!(SETTINGS_BAR.last(), Some(&Key::Effort));
+        assert_eq!(SETTINGS_BAR.len(), 13);
     }
 }

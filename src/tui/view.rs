@@ -87,6 +87,13 @@ fn header(s: &AppState, f: &mut Frame, area: Rect) {
         Span::raw(format!(" {} ", s.lab.name)),
         Span::styled(session_label(s), Style::default().fg(Color::Magenta)),
         Span::styled(
+            match s.tune.as_ref().filter(|t| t.running()) {
+                Some(t) => format!("· {} ", t.headline()),
+                None => String::new(),
+            },
+            Style::default().fg(Color::Green),
+        ),
+        Span::styled(
             if s.zoom {
                 format!(
                     "· zoomed ({}: both sides) ",

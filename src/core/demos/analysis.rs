@@ -55,6 +55,48 @@ pub struct Report {
     pub analyses: Vec<Analysis>,
 }
 
+impl Report {
+    /// Leave-one-out: what each example adds.
+    pub fn contributions(&self) -> Option<&[Contribution]> {
+        self.analyses.iter().find_map(|a| match a {
+            Analysis::LeaveOneOut { contributions } => Some(contributions.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The label controls, when the analysis ran them.
+    pub fn labels(&self) -> Option<&Labels> {
+        self.analyses.iter().find_map(|a| match a {
+            Analysis::Labels(l) => Some(l.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// The orders' spread, when orders were evaluated.
+    pub fn order(&self) -> Option<&OrderSpread> {
+        self.analyses.iter().find_map(|a| match a {
+            Analysis::Order(o) => Some(o.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// Calibration, for a template it applies to.
+    pub fn calibration(&self) -> Option<&Calibration> {
+        self.analyses.iter().find_map(|a| match a {
+            Analysis::Calibration(c) => Some(c.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// kNN selection against the fixed set, for a template it applies to.
+    pub fn selection(&self) -> Option<&Selection> {
+        self.analyses.iter().find_map(|a| match a {
+            Analysis::Selection(s) => Some(s.as_ref()),
+            _ => None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "analysis", rename_all = "snake_case")]
 pub enum Analysis {

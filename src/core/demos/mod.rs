@@ -57,8 +57,28 @@ impl Default for Settings {
     }
 }
 
+/// Why an analysis cannot be set up: its options, or a template with nothing to analyse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DemoError {
+    #[error("orders={0}: give a whole number from 0 to 100")]
+    Orders(String),
+    #[error("`{0}`: the analysis takes orders=K")]
+    Option(String),
+    #[error("zero-shot-cot sends no examples: there are no demonstrations to analyse")]
+    ZeroShotCot,
+    #[error("the template has no active examples to analyse")]
+    NoExamples,
+}
+
+/// The faces carry it as text.
+impl From<DemoError> for String {
+    fn from(e: DemoError) -> String {
+        e.to_string()
+    }
+}
+
 /// The lab's form's options: empty (the default orders) or `orders=K`.
-pub fn orders_option(options: &str) -> Result<usize, String> {
+pub fn orders_option(options: &str) -> Result<usize, DemoError> {
     let mut orders = DEFAULT_ORDERS;
     for word in options.split_whitespace() {
         match word.split_once('=') {
@@ -67,9 +87,9 @@ pub fn orders_option(options: &str) -> Result<usize, String> {
                     .parse()
                     .ok()
                     .filter(|k| *k <= 100)
-                    .ok_or_else(|| format!("orders={k}: give a whole number from 0 to 100"))?;
+                    .ok_or_else(|| DemoError::Orders(k.into()))?;
             }
-            _ => return Err(format!("`{word}`: the analysis takes orders=K")),
+            _ => return Err(DemoError::Option(word.into())),
         }
     }
     Ok(orders)
@@ -163,21 +183,19 @@ pub fn is_label_template(t: &Template) -> bool {
 }
 
 /// Why a template cannot be analysed, if it cannot.
-pub fn check(t: &Template) -> Result<(), String> {
+pub fn check(t: &Template) -> Result<(), DemoError> {
     if t.strategy == Strategy::ZeroShotCot {
-        return Err(
-            "zero-shot-cot sends no examples: there are no demonstrations to analyse".into(),
-        );
+        return Err(DemoError::ZeroShotCot);
     }
     if t.active_examples().next().is_none() {
-        return Err("the template has no active examples to analyse".into());
+        return Err(DemoError::NoExamples);
     }
     Ok(())
 }
 
 /// Every example set of the analysis, the given one first, then leave-one-out (in the
 /// examples' order), the label controls, and the orders.
-pub fn sets(t: &Template, s: &Settings) -> Result<Vec<DemoSet>, String> {
+pub fn sets(t: &Template, s: &Settings) -> Result<Vec<DemoSet>, DemoError> {
     check(t)?;
     let active: Vec<usize> = (0..t.examples.len())
         .filter(|&i| t.examples[i].enabled)

@@ -1,17 +1,34 @@
 //! The learning curve in the evaluation view (`tune --curve`, `core::curve`): the adapter's
 //! and the few-shot prompt's accuracy against labelled rows, each with its 95% band, and the
-//! crossover in words under the chart.
+//! crossover in words under the chart; above it (`view`) each size's figures.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
+use ratatui::text::Line;
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Wrap};
 
 use crate::core::chart::Series;
 use crate::core::curve::Curve;
 
 const COLORS: [Color; 2] = [Color::Green, Color::Magenta];
+
+/// Each size's accuracies with their intervals and the paired difference, then the chart.
+pub fn view(f: &mut Frame, area: Rect, curve: &Curve) {
+    let mut lines: Vec<Line> = crate::engine::tuner::curve_rows(curve)
+        .into_iter()
+        .map(Line::raw)
+        .collect();
+    lines[0] = lines[0].clone().style(Style::default().fg(Color::DarkGray));
+    let [table, chart] = Layout::vertical([
+        Constraint::Length(lines.len() as u16 + 1),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    f.render_widget(Paragraph::new(lines), table);
+    draw(f, chart, curve);
+}
 
 pub fn draw(f: &mut Frame, area: Rect, curve: &Curve) {
     let [chart_area, words] =

@@ -33,6 +33,19 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, detail: Option<usize>, scro
         f.render_widget(Paragraph::new("loading the dataset…").block(b), area);
         return;
     };
+    if let Some(curve) = &ev.curve {
+        let title = format!(
+            " Learning curve · {} · {} items, one greedy answer each ({} new evaluation, {} close) ",
+            ev.dataset,
+            ev.items,
+            k(Action::Add),
+            k(Action::Cancel)
+        );
+        let b = block(title, true);
+        let inner = b.inner(area);
+        f.render_widget(b, area);
+        return super::curve_chart::view(f, inner, curve);
+    }
     let state = if ev.running { "running" } else { "done" };
     let title = format!(
         " Evaluation · {} · {} items · {state} ({}/{} variant, {}/{} item, {} paths, {} stop, {} new, {} close) ",

@@ -13,6 +13,7 @@ pub mod prompt;
 pub mod query;
 pub mod settings;
 pub mod tally;
+pub mod tune;
 
 use ratatui::widgets::{Block, BorderType, Borders};
 

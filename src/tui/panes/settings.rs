@@ -25,7 +25,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     };
     // Each value as the settings table writes it, but for the bar's two decimals of a
     // sampling float and the mode the lab would pick on its own.
-    let values = SETTINGS_BAR.map(|key| match key {
+    let values = SETTINGS_BAR.iter().map(|key| match key {
         Key::Temperature => format!("{:.2}", t.sampling.temperature),
         Key::TopP => format!("{:.2}", t.sampling.top_p),
         Key::Mode => mode.clone(),

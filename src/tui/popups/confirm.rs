@@ -37,7 +37,10 @@ impl Room<AppState> for Confirm {
 
     fn key(&mut self, s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Step {
         // The quit key answers its own question ("quit?") with yes.
-        let quitting = matches!(&self.then, Pending::CancelRun(p) if matches!(**p, Pending::Quit));
+        let quitting = match &self.then {
+            Pending::CancelRun(p) => matches!(**p, Pending::Quit),
+            p => matches!(p, Pending::Quit),
+        };
         let yes = matches!(k.code, KeyCode::Char('y' | 'Y'))
             || a == Some(Action::Select)
             || (quitting && a == Some(Action::Quit));

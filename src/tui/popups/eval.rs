@@ -1,15 +1,13 @@
 //! The evaluation (drawn by `panes::eval`): its table, maj@k chart and items, filling in
 //! live; Enter drills into one item's paths.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::widgets::Clear;
 
-use super::{Room, Step};
+use super::{Room, Step, job_area, leaves};
 use crate::tui::keymap::Action;
 use crate::tui::msg::{Effect, JobForm};
-use crate::tui::panes::centered;
 use crate::tui::state::AppState;
 
 #[derive(Debug, Clone, Default)]
@@ -21,24 +19,15 @@ pub struct EvalBoard {
 
 impl Room<AppState> for EvalBoard {
     fn draw(&self, f: &mut Frame, area: Rect, s: &AppState) {
-        // Two rows free at each end: the status line and the footer stay visible.
-        let r = centered(
-            area,
-            area.width.saturating_sub(4),
-            area.height.saturating_sub(4),
-        );
-        f.render_widget(Clear, r);
+        let r = job_area(f, area);
         crate::tui::panes::eval::draw(f, r, s, self.detail, self.scroll);
     }
 
     fn key(&mut self, s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Step {
-        let q = k.code == KeyCode::Char('q') && k.modifiers.is_empty();
         let detail = self.detail.is_some();
         match (a, s.eval.as_mut()) {
-            (Some(Action::Cancel), _) if detail => self.detail = None,
-            (Some(Action::Cancel), _) => return Step::close(),
-            (None, _) if q && detail => self.detail = None,
-            (None, _) if q => return Step::close(),
+            _ if leaves(a, &k) && detail => self.detail = None,
+            _ if leaves(a, &k) => return Step::close(),
             (Some(Action::Delete), Some(ev)) if ev.running => {
                 return Step::Stay(vec![Effect::CancelEval]);
             }

@@ -1,23 +1,22 @@
 //! The example editor: input, rationale and answer of one example; leaving it keeps the
 //! changes (one undo step), and a new example left empty is not added.
 
+use super::fields::Fields;
+use super::{Room, Step};
+use crate::tui::keymap::Action;
+use crate::tui::panes::{block, centered};
+use crate::tui::state::AppState;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Clear;
-use ratatui_textarea::TextArea;
-
-use super::{Room, Step};
-use crate::tui::keymap::Action;
-use crate::tui::panes::{block, centered};
-use crate::tui::state::{AppState, editor_text};
 
 /// Editing example `index`: input, rationale, answer.
 #[derive(Debug, Clone)]
 pub struct ExampleForm {
     pub index: usize,
-    pub field: usize,
-    pub editors: Box<[TextArea<'static>; 3]>,
+    /// Input, rationale, answer.
+    pub fields: Fields<3>,
     /// Just added: left empty, it is removed again.
     pub fresh: bool,
 }
@@ -47,27 +46,21 @@ impl Room<AppState> for ExampleForm {
             Constraint::Percentage(20),
         ])
         .split(inner);
-        for (i, name) in ["Input", "Rationale", "Answer"].iter().enumerate() {
-            let b = block(format!(" {name} "), i == self.field);
-            let ir = b.inner(rows[i]);
-            f.render_widget(b, rows[i]);
-            crate::tui::panes::editor::text(f, ir, &self.editors[i], i == self.field);
-        }
+        self.fields
+            .draw(f, &rows, &["Input", "Rationale", "Answer"]);
     }
 
     fn key(&mut self, s: &mut AppState, k: KeyEvent, _a: Option<Action>) -> Step {
-        match s.keymap.action(&k, true) {
-            Some(Action::FocusNext) => self.field = (self.field + 1) % 3,
-            Some(Action::FocusPrev) => self.field = (self.field + 2) % 3,
+        let typing = s.keymap.action(&k, true);
+        match typing {
+            _ if self.fields.moved(typing) => {}
             Some(Action::Cancel) => {
                 self.done(s);
                 return Step::close();
             }
             // The answer is one line: Enter moves on to the next field.
-            _ if self.field == 2 && k.code == KeyCode::Enter => self.field = 0,
-            _ => {
-                self.editors[self.field].input(k);
-            }
+            _ if self.fields.at == 2 && k.code == KeyCode::Enter => self.fields.at = 0,
+            _ => self.fields.input(k),
         }
         Step::stay()
     }
@@ -83,24 +76,19 @@ impl Room<AppState> for ExampleForm {
 
     fn paste(&mut self, text: &str) {
         // The answer is one line.
-        let t = if self.field == 2 {
+        let t = if self.fields.at == 2 {
             super::one_line(text)
         } else {
             text.to_string()
         };
-        self.editors[self.field].insert_str(t);
+        self.fields.insert(&t);
     }
 }
 
 impl ExampleForm {
     /// Leaving the editor: the example takes the fields (a fresh one left empty goes away).
     fn done(&self, s: &mut AppState) {
-        let [input, rationale, answer] = self.editors.as_ref();
-        let (input, rationale, answer) = (
-            editor_text(input),
-            editor_text(rationale),
-            editor_text(answer),
-        );
+        let [input, rationale, answer] = [0, 1, 2].map(|i| self.fields.text(i));
         let index = self.index;
         if let Some(e) = s.lab.examples.get(index).cloned() {
             let rationale = Some(rationale).filter(|r| !r.trim().is_empty());

@@ -11,8 +11,10 @@ mod confirm;
 mod error;
 mod eval;
 mod example;
+pub mod fields;
 mod help;
 pub mod keys;
+pub mod line_field;
 mod models;
 mod optimize;
 mod path;
@@ -21,6 +23,7 @@ mod save_as;
 mod sessions;
 mod setting;
 mod setup;
+mod tune;
 
 use std::path::PathBuf;
 
@@ -51,6 +54,7 @@ pub use save_as::{SaveAs, SaveWhat};
 pub use sessions::{RenameSession, Sessions};
 pub use setting::SettingInput;
 pub use setup::{Setup, SetupPlan};
+pub use tune::{TuneBoard, TuneForm};
 
 /// What a room does, over the lab's state `S`.
 pub trait Room<S> {
@@ -197,6 +201,10 @@ rooms! {
     Optimize(Leaderboard),
     /// The evaluation: table, maj@k chart, items; a drill into one item's paths.
     Eval(EvalBoard),
+    /// Training an adapter or a learning curve: its fields and plan.
+    TuneForm(TuneForm),
+    /// The latest tune: its progress, then what it gave.
+    Tune(TuneBoard),
 }
 
 impl Popup {
@@ -245,6 +253,26 @@ fn job_keys(k: impl Fn(Action) -> String) -> Vec<(String, &'static str)> {
         (k(Action::Add), "new"),
         (k(Action::Cancel), "close"),
     ]
+}
+
+/// A long job's view, cleared, over most of the screen: two rows free at each end, so the
+/// status line and the footer stay visible.
+fn job_area(f: &mut Frame, area: Rect) -> Rect {
+    let r = super::panes::centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(4),
+    );
+    f.render_widget(Clear, r);
+    r
+}
+
+/// Esc, or a plain `q`: leaving a job's view (or its drill-down).
+fn leaves(a: Option<Action>, k: &KeyEvent) -> bool {
+    match a {
+        Some(a) => a == Action::Cancel,
+        None => k.code == crossterm::event::KeyCode::Char('q') && k.modifiers.is_empty(),
+    }
 }
 
 /// A list to pick from, drawn over what is beneath it, `selected` highlighted.

@@ -1,15 +1,13 @@
 //! The prompt search's leaderboard (drawn by `panes::optimize`), filling in live; Enter copies
 //! the selected instruction into the editor.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::widgets::Clear;
 
-use super::{Room, Step};
+use super::{Room, Step, job_area, leaves};
 use crate::tui::keymap::Action;
 use crate::tui::msg::{Effect, JobForm};
-use crate::tui::panes::centered;
 use crate::tui::state::AppState;
 
 #[derive(Debug, Clone, Default)]
@@ -19,13 +17,7 @@ pub struct Leaderboard {
 
 impl Room<AppState> for Leaderboard {
     fn draw(&self, f: &mut Frame, area: Rect, s: &AppState) {
-        // Two rows free at each end: the status line and the footer stay visible.
-        let r = centered(
-            area,
-            area.width.saturating_sub(4),
-            area.height.saturating_sub(4),
-        );
-        f.render_widget(Clear, r);
+        let r = job_area(f, area);
         crate::tui::panes::optimize::draw(f, r, s, self.selected);
     }
 
@@ -37,10 +29,7 @@ impl Room<AppState> for Leaderboard {
             .map(|o| o.standings.iter().map(|c| c.instruction.clone()).collect())
             .unwrap_or_default();
         match a {
-            Some(Action::Cancel) => return Step::close(),
-            None if k.code == KeyCode::Char('q') && k.modifiers.is_empty() => {
-                return Step::close();
-            }
+            _ if leaves(a, &k) => return Step::close(),
             Some(Action::Up) => self.selected = self.selected.saturating_sub(1),
             Some(Action::Down) => {
                 self.selected = (self.selected + 1).min(board.len().saturating_sub(1))

@@ -3,14 +3,11 @@
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::widgets::Clear;
-use ratatui_textarea::TextArea;
 
-use super::keys::{field_input, is_clear};
+use super::line_field::{FieldKey, LineField};
 use super::{Room, Step};
 use crate::tui::keymap::Action;
-use crate::tui::panes::{block, centered};
-use crate::tui::state::{AppState, editor_text};
+use crate::tui::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveWhat {
@@ -20,7 +17,7 @@ pub enum SaveWhat {
 
 #[derive(Debug, Clone)]
 pub struct SaveAs {
-    pub name: Box<TextArea<'static>>,
+    pub name: LineField,
     pub what: SaveWhat,
 }
 
@@ -36,19 +33,13 @@ impl Room<AppState> for SaveAs {
                 s.session.dir.display()
             ),
         };
-        let r = centered(area, (title.chars().count() as u16 + 4).max(60), 3);
-        let b = block(title, true);
-        let inner = b.inner(r);
-        f.render_widget(Clear, r);
-        f.render_widget(b, r);
-        f.render_widget(self.name.as_ref(), inner);
+        self.name.draw(f, area, title, 60);
     }
 
     fn key(&mut self, s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Step {
-        match a {
-            Some(Action::Cancel) => return Step::close(),
-            Some(Action::Select) => {
-                let name = editor_text(&self.name).trim().to_string();
+        match self.name.key(k, a) {
+            FieldKey::Cancel => return Step::close(),
+            FieldKey::Enter(name) => {
                 if !valid_name(&name) {
                     s.status = "a name uses letters, digits, '-' and '_'".into();
                 } else if self.what == SaveWhat::Template
@@ -61,11 +52,7 @@ impl Room<AppState> for SaveAs {
                     return Step::Save(self.what, name);
                 }
             }
-            _ if is_clear(&k) => {
-                self.name.select_all();
-                self.name.cut();
-            }
-            _ => field_input(&mut self.name, k),
+            FieldKey::Typed => {}
         }
         Step::stay()
     }
@@ -75,7 +62,7 @@ impl Room<AppState> for SaveAs {
     }
 
     fn paste(&mut self, text: &str) {
-        self.name.insert_str(super::one_line(text));
+        self.name.paste(text);
     }
 }
 

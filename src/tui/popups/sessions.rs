@@ -9,16 +9,16 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, ListItem};
-use ratatui_textarea::TextArea;
+use ratatui::widgets::ListItem;
 
-use super::keys::{closes, field_input, is_clear, selected_moved};
+use super::keys::{closes, selected_moved};
+use super::line_field::{FieldKey, LineField};
 use super::{Confirm, Pending, Popup, Room, Step};
 use crate::store::session::ListedSession;
 use crate::tui::keymap::Action;
 use crate::tui::msg::Effect;
-use crate::tui::panes::{block, cell, centered};
-use crate::tui::state::{AppState, editor, editor_text};
+use crate::tui::panes::{cell, centered};
+use crate::tui::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct Sessions {
@@ -120,7 +120,7 @@ fn row(i: &ListedSession) -> ListItem<'static> {
 pub struct RenameSession {
     /// The session file renamed (in its folder).
     pub from: PathBuf,
-    pub name: Box<TextArea<'static>>,
+    pub name: LineField,
 }
 
 impl RenameSession {
@@ -130,11 +130,9 @@ impl RenameSession {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         // The name is selected: typing replaces it, → keeps it to edit.
-        let mut name = editor(&stem, "");
-        name.select_all();
         RenameSession {
             from,
-            name: Box::new(name),
+            name: LineField::selected(&stem),
         }
     }
 }
@@ -145,37 +143,25 @@ impl Room<AppState> for RenameSession {
             " Rename {} (Enter renames it in its folder) ",
             self.from.display()
         );
-        let r = centered(area, (title.chars().count() as u16 + 4).max(60), 3);
-        let b = block(title, true);
-        let inner = b.inner(r);
-        f.render_widget(Clear, r);
-        f.render_widget(b, r);
-        f.render_widget(self.name.as_ref(), inner);
+        self.name.draw(f, area, title, 60);
     }
 
     /// The editor stays until the executor's answer: a refusal leaves it to choose another
     /// name, a rename (or the list asked for) replaces it.
     fn key(&mut self, s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Step {
-        match a {
-            Some(Action::Cancel) => return Step::Stay(vec![Effect::ListSessions]),
-            Some(Action::Select) => {
-                let typed = editor_text(&self.name).trim().to_string();
-                match renamed_path(&self.from, &typed) {
-                    Err(e) => s.status = e,
-                    Ok(to) if to == self.from => return Step::Stay(vec![Effect::ListSessions]),
-                    Ok(to) => {
-                        return Step::Stay(vec![Effect::RenameSession {
-                            from: self.from.clone(),
-                            to,
-                        }]);
-                    }
+        match self.name.key(k, a) {
+            FieldKey::Cancel => return Step::Stay(vec![Effect::ListSessions]),
+            FieldKey::Enter(typed) => match renamed_path(&self.from, &typed) {
+                Err(e) => s.status = e,
+                Ok(to) if to == self.from => return Step::Stay(vec![Effect::ListSessions]),
+                Ok(to) => {
+                    return Step::Stay(vec![Effect::RenameSession {
+                        from: self.from.clone(),
+                        to,
+                    }]);
                 }
-            }
-            _ if is_clear(&k) => {
-                self.name.select_all();
-                self.name.cut();
-            }
-            _ => field_input(&mut self.name, k),
+            },
+            FieldKey::Typed => {}
         }
         Step::stay()
     }
@@ -185,7 +171,7 @@ impl Room<AppState> for RenameSession {
     }
 
     fn paste(&mut self, text: &str) {
-        self.name.insert_str(super::one_line(text));
+        self.name.paste(text);
     }
 }
 

@@ -3,47 +3,32 @@
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::widgets::Clear;
-use ratatui_textarea::TextArea;
 
-use super::keys::{field_input, is_clear};
+use super::line_field::{FieldKey, LineField};
 use super::{Room, Step};
 use crate::core::settings::Key;
 use crate::tui::keymap::Action;
-use crate::tui::panes::{block, centered};
-use crate::tui::state::{AppState, editor_text};
+use crate::tui::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct SettingInput {
     pub field: Key,
-    pub editor: Box<TextArea<'static>>,
+    pub editor: LineField,
 }
 
 impl Room<AppState> for SettingInput {
     fn draw(&self, f: &mut Frame, area: Rect, _s: &AppState) {
         let name = self.field.label();
         let title = format!(" {name} (Enter sets it, Esc leaves it) ");
-        let r = centered(area, (title.chars().count() as u16 + 4).max(40), 3);
-        let b = block(title, true);
-        let inner = b.inner(r);
-        f.render_widget(Clear, r);
-        f.render_widget(b, r);
-        f.render_widget(self.editor.as_ref(), inner);
+        self.editor.draw(f, area, title, 40);
     }
 
     fn key(&mut self, _s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Step {
-        match a {
-            Some(Action::Cancel) => return Step::close(),
-            Some(Action::Select) => {
-                return Step::SetTyped(self.field, editor_text(&self.editor).trim().to_string());
-            }
-            _ if is_clear(&k) => {
-                self.editor.select_all();
-                self.editor.cut();
-            }
-            _ => field_input(&mut self.editor, k),
+        match self.editor.key(k, a) {
+            FieldKey::Cancel => Step::close(),
+            FieldKey::Enter(typed) => Step::SetTyped(self.field, typed),
+            FieldKey::Typed => Step::stay(),
         }
-        Step::stay()
     }
 
     fn keys(&self, s: &AppState) -> Vec<(String, &'static str)> {
@@ -51,6 +36,6 @@ impl Room<AppState> for SettingInput {
     }
 
     fn paste(&mut self, text: &str) {
-        self.editor.insert_str(super::one_line(text));
+        self.editor.paste(text);
     }
 }

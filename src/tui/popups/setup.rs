@@ -10,12 +10,13 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
 
+use super::fields::Fields;
 use super::keys::is_clear;
 use super::{Room, Step};
 use crate::tui::keymap::Action;
 use crate::tui::msg::JobForm;
 use crate::tui::panes::{block, centered};
-use crate::tui::state::{AppState, editor_text};
+use crate::tui::state::AppState;
 
 /// The plan of a setup form's job (`engine::plan`'s line), asked for the fields as they were
 /// (`fields`: dataset and options; `None`: not asked yet): `line` is `None` while the executor
@@ -33,8 +34,7 @@ pub struct SetupPlan {
 #[derive(Debug, Clone)]
 pub struct Setup {
     pub job: JobForm,
-    pub editors: Box<[TextArea<'static>; 2]>,
-    pub field: usize,
+    pub fields: Fields<2>,
     pub plan: SetupPlan,
 }
 
@@ -42,8 +42,7 @@ impl Setup {
     pub fn new(job: JobForm, editors: Box<[TextArea<'static>; 2]>) -> Setup {
         Setup {
             job,
-            editors,
-            field: 0,
+            fields: Fields::new(editors),
             plan: SetupPlan::default(),
         }
     }
@@ -51,8 +50,8 @@ impl Setup {
     /// The fields as typed (the dataset trimmed, the options too).
     pub fn fields(&self) -> (String, String) {
         (
-            editor_text(&self.editors[0]).trim().to_string(),
-            editor_text(&self.editors[1]).trim().to_string(),
+            self.fields.text(0).trim().to_string(),
+            self.fields.text(1).trim().to_string(),
         )
     }
 
@@ -65,6 +64,10 @@ impl Setup {
             JobForm::Examples => (
                 "Analyse the examples (leave-one-out, label controls, orders)",
                 ["Dataset", "Orders (orders=K)"],
+            ),
+            JobForm::Tune => (
+                "Tune a LoRA adapter",
+                ["Dataset", "Tune (name= rank= epochs= lr= seed= curve=)"],
             ),
             JobForm::Optimize => (
                 "Search for a better instruction (APE)",
@@ -107,18 +110,14 @@ impl Room<AppState> for Setup {
             Constraint::Min(0),
         ])
         .split(inner);
-        for (i, name) in labels.iter().enumerate() {
-            let b = block(format!(" {name} "), i == self.field);
-            let ir = b.inner(parts[i]);
-            f.render_widget(b, parts[i]);
-            crate::tui::panes::editor::text(f, ir, &self.editors[i], i == self.field);
-        }
+        self.fields.draw(f, &parts[..2], &labels);
         f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), parts[2]);
     }
 
     fn key(&mut self, s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Step {
-        match s.keymap.action(&k, true) {
-            Some(Action::FocusNext | Action::FocusPrev) => self.field = 1 - self.field,
+        let typing = s.keymap.action(&k, true);
+        match typing {
+            _ if self.fields.moved(typing) => {}
             Some(Action::Cancel) => {
                 // The typed dataset is kept for the next form (evaluation or search).
                 s.dataset = Some(self.fields().0);
@@ -128,13 +127,8 @@ impl Room<AppState> for Setup {
                 s.dataset = Some(self.fields().0);
                 return Step::Submit;
             }
-            _ if is_clear(&k) => {
-                self.editors[self.field].select_all();
-                self.editors[self.field].cut();
-            }
-            _ => {
-                self.editors[self.field].input(k);
-            }
+            _ if is_clear(&k) => self.fields.clear(),
+            _ => self.fields.input(k),
         }
         Step::stay()
     }
@@ -150,37 +144,50 @@ impl Room<AppState> for Setup {
     }
 
     fn paste(&mut self, text: &str) {
-        self.editors[self.field].insert_str(super::one_line(text));
+        self.fields.insert(&super::one_line(text));
     }
 }
 
 impl Setup {
-    /// Under the fields: the plan of the fields as typed, why there is none, or how to get it
-    /// (a plan asked for other fields is not shown).
     fn plan_lines(&self, s: &AppState) -> Vec<Line<'static>> {
-        let cancel = s.keymap.first_key(Action::Cancel);
-        let hint = |t: String| Line::styled(t, Style::default().fg(Color::Cyan));
-        if self.plan.fields.as_ref() != Some(&self.fields()) {
-            return vec![hint(
-                "Enter shows the plan: items × variants × N, calls, time, the differences it can show"
-                    .into(),
-            )];
-        }
-        match &self.plan.line {
-            None => vec![Line::styled(
-                "planning…",
-                Style::default().fg(Color::DarkGray),
-            )],
-            Some(Ok(line)) => vec![
-                Line::raw(line.clone()),
-                hint(format!("Enter starts · {cancel} cancels")),
-            ],
-            Some(Err(e)) => vec![
-                Line::styled(e.clone(), Style::default().fg(Color::Red)),
-                hint(format!(
-                    "fix the fields, then Enter plans again · {cancel} cancels"
-                )),
-            ],
-        }
+        plan_lines(
+            &self.plan,
+            &self.fields(),
+            s,
+            "Enter shows the plan: items × variants × N, calls, time, the differences it can show",
+            "planning…",
+        )
+    }
+}
+
+/// Under a form's fields: the plan of the fields as typed, why there is none, or how to get
+/// it (`ask`); a plan asked for other fields is not shown.
+pub(super) fn plan_lines(
+    plan: &SetupPlan,
+    fields: &(String, String),
+    s: &AppState,
+    ask: &str,
+    planning: &str,
+) -> Vec<Line<'static>> {
+    let cancel = s.keymap.first_key(Action::Cancel);
+    let hint = |t: String| Line::styled(t, Style::default().fg(Color::Cyan));
+    if plan.fields.as_ref() != Some(fields) {
+        return vec![hint(ask.into())];
+    }
+    match &plan.line {
+        None => vec![Line::styled(
+            planning.to_string(),
+            Style::default().fg(Color::DarkGray),
+        )],
+        Some(Ok(line)) => vec![
+            Line::raw(line.clone()),
+            hint(format!("Enter starts · {cancel} cancels")),
+        ],
+        Some(Err(e)) => vec![
+            Line::styled(e.clone(), Style::default().fg(Color::Red)),
+            hint(format!(
+                "fix the fields, then Enter plans again · {cancel} cancels"
+            )),
+        ],
     }
 }

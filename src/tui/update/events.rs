@@ -6,7 +6,8 @@ use crate::backend::BackendInfo;
 use crate::core::evaluation::{VariantStats, headline};
 use crate::engine::EngineEvent;
 use crate::engine::jobs::JobEvent;
-use crate::tui::msg::Effect;
+use crate::engine::tuner::Tuned;
+use crate::tui::msg::{Effect, Msg};
 use crate::tui::state::{AppState, EvalView, OptimizeView};
 
 pub(super) fn engine_event(s: &mut AppState, id: u64, e: EngineEvent) -> Vec<Effect> {
@@ -102,6 +103,7 @@ pub(super) fn job_event(s: &mut AppState, e: JobEvent) {
                 running: true,
                 variant: 0,
                 item: 0,
+                curve: None,
             });
         }
         JobEvent::ItemDone {
@@ -179,4 +181,38 @@ pub(super) fn job_event(s: &mut AppState, e: JobEvent) {
             s.status = format!("search done: {}", r.verdict());
         }
     }
+}
+
+/// A tune's report, taken into its board; its end (a curve goes to the evaluation view, which
+/// `F7` shows).
+pub(super) fn tune_msg(s: &mut AppState, msg: Msg) {
+    let Some(t) = s.tune.as_mut() else {
+        return;
+    };
+    let r = match msg {
+        Msg::Tune(p) => return t.apply(p),
+        Msg::Tuned(r) => r,
+        _ => return,
+    };
+    if let Ok(Tuned::Curve { curve, .. }) = &r {
+        s.eval = Some(EvalView::of_curve(
+            format!("{} (held out)", t.dataset),
+            curve.clone(),
+        ));
+    }
+    t.end(r);
+    let name = crate::core::display::visible(&t.name);
+    s.status = match &t.outcome {
+        Some(Ok(Tuned::Adapter { .. })) => format!(
+            "tune {name}: {} ({}: pick it in the model picker)",
+            t.phase,
+            s.keymap.first_key(crate::tui::keymap::Action::Tune)
+        ),
+        Some(Ok(Tuned::Curve { curve, .. })) => format!(
+            "tune {name}: {}",
+            crate::core::display::visible(&curve.verdict)
+        ),
+        Some(Err(e)) => format!("tune {name}: {}", crate::core::display::visible(e)),
+        None => String::new(),
+    };
 }

@@ -10,7 +10,7 @@ use crate::tui::state::{AppState, Popup};
 /// `A` in the Examples pane: the analysis form, unless the template has nothing to analyse.
 pub(super) fn open_setup(s: &mut AppState) {
     if let Err(e) = crate::core::demos::check(&s.lab.template()) {
-        s.status = e;
+        s.status = e.to_string();
         return;
     }
     let editors = super::session::setup_editors(

@@ -14,11 +14,12 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::keymap::Action;
 use super::msg::{Effect, Msg};
+use super::popups::line_field::LineField;
 use super::popups::{
     CompareRuns, Confirm, EvalBoard, Help, Leaderboard, Models, Picker, Room, SaveAs, SaveWhat,
-    Sessions,
+    Sessions, TuneBoard,
 };
-use super::state::{AppState, Focus, Pending, Popup, RunView, editor};
+use super::state::{AppState, Focus, Pending, Popup, RunView};
 use crate::core::extract::AnswerKind;
 use crate::core::free::ClusterRule;
 use crate::core::render::Mode;
@@ -28,7 +29,9 @@ use crate::tui::layout::Page;
 use events::{engine_event, job_event};
 use panes::{mouse, pane_action};
 use popup::popup_key;
-use session::{autosave, open_eval_setup, open_optimize_setup, perform, save_to, saved};
+use session::{
+    autosave, open_eval_setup, open_optimize_setup, open_tune_form, perform, save_to, saved,
+};
 
 /// How long edits wait before they are autosaved (typing keeps pushing nothing: the first
 /// change sets the time, the save takes everything up to then).
@@ -114,14 +117,7 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Models(Ok(items)) => {
-            let now = s
-                .backend
-                .as_ref()
-                .map(|b| b.model.clone())
-                .unwrap_or_default();
-            let selected = items.iter().position(|m| m.is(&now)).unwrap_or(0);
-            s.status.clear();
-            s.popup = Some(Popup::Models(Models { items, selected }));
+            pick_model(s, items);
             vec![]
         }
         Msg::Models(Err(e)) => {
@@ -199,6 +195,10 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
             job_event(s, e);
             vec![]
         }
+        Msg::Tune(_) | Msg::Tuned(_) => {
+            events::tune_msg(s, msg);
+            vec![]
+        }
         Msg::OptimizeFailed(e) => {
             if let Some(o) = s.optimize.as_mut() {
                 o.running = false;
@@ -221,6 +221,23 @@ fn reply(s: &mut AppState, msg: Msg) -> Vec<Effect> {
         // Input, ticks, engine events and the backend are `dispatch`'s.
         _ => vec![],
     }
+}
+
+/// The model picker over `items`: on the adapter just tuned when it was offered, else on the
+/// model running.
+fn pick_model(s: &mut AppState, items: Vec<crate::tui::msg::ModelChoice>) {
+    let now = s
+        .backend
+        .as_ref()
+        .map(|b| b.model.clone())
+        .unwrap_or_default();
+    let offered = s.tune.as_mut().and_then(|t| t.offered.take());
+    let selected = offered
+        .and_then(|p| items.iter().position(|m| m.path.as_ref() == Some(&p)))
+        .or_else(|| items.iter().position(|m| m.is(&now)))
+        .unwrap_or(0);
+    s.status.clear();
+    s.popup = Some(Popup::Models(Models { items, selected }));
 }
 
 /// Asks `question`; yes does `then`.
@@ -273,10 +290,8 @@ fn ask_name(s: &mut AppState, what: SaveWhat) {
         SaveWhat::Session => s.lab.name.clone(),
     };
     // The suggestion is selected: typing replaces it, → keeps it.
-    let mut name = editor(&suggestion, "");
-    name.select_all();
     s.popup = Some(Popup::SaveAs(SaveAs {
-        name: Box::new(name),
+        name: LineField::selected(&suggestion),
         what,
     }));
 }
@@ -334,6 +349,17 @@ pub fn action(s: &mut AppState, a: Action) -> Vec<Effect> {
                         "A run is sampling. Stop it, keep what arrived in this session, and quit? ({q} again: yes)"
                     ),
                     Pending::CancelRun(Box::new(Pending::Quit)),
+                );
+                return vec![];
+            }
+            if s.tune.as_ref().is_some_and(|t| t.running()) && !s.is_running() {
+                let q = s.keymap.first_key(Action::Quit);
+                confirm(
+                    s,
+                    format!(
+                        "A tune is training. Stop it after this step (the last finished epoch's adapter is kept) and quit? ({q} again: yes)"
+                    ),
+                    Pending::Quit,
                 );
                 return vec![];
             }
@@ -460,6 +486,10 @@ fn files_and_views(s: &mut AppState, a: Action) -> Vec<Effect> {
         Action::Eval => match &s.eval {
             Some(_) => s.popup = Some(Popup::Eval(EvalBoard::default())),
             None => open_eval_setup(s),
+        },
+        Action::Tune => match &s.tune {
+            Some(_) => s.popup = Some(Popup::Tune(TuneBoard)),
+            None => open_tune_form(s),
         },
         Action::Compare => match s.history {
             Some(b) if b > 0 && !s.is_running() => {
@@ -611,5 +641,7 @@ mod tests_polish;
 mod tests_status;
 #[cfg(test)]
 mod tests_tidy;
+#[cfg(test)]
+mod tests_tune;
 #[cfg(test)]
 mod tests_votes;

@@ -9,6 +9,8 @@ use crate::tui::columns::ComparePaths;
 use crate::tui::keymap::Action;
 use crate::tui::layout::layout;
 use crate::tui::msg::Effect;
+use crate::tui::popups::fields::Fields;
+use crate::tui::popups::line_field::LineField;
 use crate::tui::popups::{ExampleForm, PathDetail, SettingInput};
 use crate::tui::state::{AppState, Focus, Popup, SETTINGS_BAR, editor};
 
@@ -42,8 +44,7 @@ pub(super) fn open_example(s: &mut AppState, index: usize, fresh: bool) {
     ]);
     s.popup = Some(Popup::Example(ExampleForm {
         index,
-        field: 0,
-        editors,
+        fields: Fields::new(editors),
         fresh,
     }));
 }
@@ -177,11 +178,9 @@ fn open_setting_input(s: &mut AppState, field: Key) {
     }
     let current = setting_value(s, field);
     // The value is selected: typing replaces it, → keeps it.
-    let mut editor = editor(&current, "");
-    editor.select_all();
     s.popup = Some(Popup::SettingInput(SettingInput {
         field,
-        editor: Box::new(editor),
+        editor: LineField::selected(&current),
     }));
 }
 
@@ -219,7 +218,7 @@ fn revote_shown(s: &mut AppState) {
     };
     match s.session.runs[i].revote(&s.lab.answer) {
         Ok(r) => {
-            s.session.runs[i] = r;
+            s.session.runs[i] = std::sync::Arc::new(r);
             s.show_run(Some(i));
             let winner = s
                 .run

@@ -3,7 +3,9 @@
 
 use crossterm::event::KeyEvent;
 
-use super::{autosave, confirm, open_eval_setup, open_optimize_setup, perform, save_to};
+use super::{
+    autosave, confirm, open_eval_setup, open_optimize_setup, open_tune_form, perform, save_to,
+};
 use crate::store::writer::Write;
 use crate::tui::msg::{Effect, JobForm};
 use crate::tui::popups::{Room, SaveWhat, Step};
@@ -44,6 +46,10 @@ pub(super) fn popup_key(s: &mut AppState, k: KeyEvent) -> Vec<Effect> {
         }
         Step::NewJob(JobForm::Optimize) => {
             open_optimize_setup(s);
+            vec![]
+        }
+        Step::NewJob(JobForm::Tune) => {
+            open_tune_form(s);
             vec![]
         }
         Step::NewJob(_) => {

@@ -4,9 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use crate::engine::tuner::TuneOptions;
 use crate::tui::msg::{Effect, JobForm};
-use crate::tui::popups::{EvalBoard, Leaderboard, SetupPlan};
+use crate::tui::popups::{EvalBoard, Leaderboard, SetupPlan, TuneBoard};
 use crate::tui::state::{AppState, Popup};
+use crate::tui::tune_view::TuneView;
 
 /// How long typing pauses before the plan of the fields is asked for.
 pub const PLAN_PAUSE: Duration = Duration::from_millis(700);
@@ -15,6 +17,7 @@ pub const PLAN_PAUSE: Duration = Duration::from_millis(700);
 fn form(s: &mut AppState) -> Option<(JobForm, (String, String), &mut SetupPlan)> {
     match s.popup.as_mut()? {
         Popup::Setup(form) => Some((form.job, form.fields(), &mut form.plan)),
+        Popup::TuneForm(form) => Some((JobForm::Tune, form.fields(), &mut form.plan)),
         _ => None,
     }
 }
@@ -34,7 +37,14 @@ fn check(job: JobForm, (dataset, options): &(String, String)) -> Result<(), Stri
             options.parse::<crate::core::ape::SearchOptions>()?;
             Ok(())
         }
-        JobForm::Examples => crate::core::demos::orders_option(options).map(|_| ()),
+        JobForm::Examples => {
+            crate::core::demos::orders_option(options)?;
+            Ok(())
+        }
+        JobForm::Tune => {
+            options.parse::<TuneOptions>()?;
+            Ok(())
+        }
     }
 }
 
@@ -122,10 +132,10 @@ pub(super) fn tick(s: &mut AppState, now: Instant) -> Vec<Effect> {
     }
 }
 
-/// Starts the evaluation or search the form describes (its plan is on screen).
+/// Starts the evaluation, search or tune the form describes (its plan is on screen).
 fn start_job(s: &mut AppState, job: JobForm, (dataset, options): (String, String)) -> Vec<Effect> {
     let template = Box::new(s.lab.template());
-    let (dataset, concurrency) = (dataset.into(), s.concurrency);
+    let (dataset, concurrency): (std::path::PathBuf, _) = (dataset.into(), s.concurrency);
     match job {
         JobForm::Eval => {
             s.eval = None;
@@ -158,5 +168,20 @@ fn start_job(s: &mut AppState, job: JobForm, (dataset, options): (String, String
                 concurrency,
             }]
         }
+        JobForm::Tune => match options.parse::<TuneOptions>() {
+            Ok(options) => {
+                s.tune = Some(TuneView::new(&options, &dataset.display().to_string()));
+                s.popup = Some(Popup::Tune(TuneBoard));
+                vec![Effect::StartTune {
+                    dataset,
+                    options,
+                    template,
+                }]
+            }
+            Err(e) => {
+                s.status = e.to_string();
+                vec![]
+            }
+        },
     }
 }

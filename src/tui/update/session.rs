@@ -1,11 +1,13 @@
 //! The session and what waits on it: saves (autosave, save as, a landed save), the job
 //! forms, and `perform`, which does what was confirmed or waited for.
 
+use std::sync::Arc;
+
 use super::cancel_run;
 use crate::store::writer::{Landed, Write};
 use crate::tui::keymap::Action;
 use crate::tui::msg::{Effect, JobForm};
-use crate::tui::popups::{Confirm, Setup};
+use crate::tui::popups::{Confirm, Setup, TuneForm};
 use crate::tui::state::{AppState, Lab, Pending, Popup, editor};
 
 /// A session save landed: the file existed (a rename asks before replacing it), or it was
@@ -49,7 +51,7 @@ pub(super) fn saved(s: &mut AppState, landed: Landed) -> Vec<Effect> {
                 if let Some(saved) = s.session.saved.as_mut() {
                     saved.runs.extend(merged.iter().cloned());
                 }
-                s.session.runs.extend(merged);
+                s.session.runs.extend(merged.into_iter().map(Arc::new));
             } else if s.session.named {
                 s.status = format!("saved {}", path.display());
             }
@@ -88,6 +90,21 @@ pub(super) fn open_optimize_setup(s: &mut AppState) {
         "candidates= rounds= keep= dev= held= budget= batch=",
     );
     s.popup = Some(Popup::Setup(Setup::new(JobForm::Optimize, editors)));
+}
+
+/// The tune form: the dataset last typed (or the shipped example) and an adapter named after
+/// the template and the dataset, as `promptlab tune` names it.
+pub(super) fn open_tune_form(s: &mut AppState) {
+    let dataset = s
+        .dataset
+        .clone()
+        .unwrap_or_else(|| s.default_dataset.clone());
+    let stem = std::path::Path::new(&dataset)
+        .file_stem()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = format!("{}-{stem}", s.lab.name);
+    s.popup = Some(Popup::TuneForm(TuneForm::new(&dataset, &name)));
 }
 
 /// Saves the session where it lives (autosave file until named), keeping runs others added.

@@ -145,29 +145,27 @@ fn the_path_popup_stops_scrolling_at_its_last_line() {
 fn a_paste_goes_into_the_open_rooms_field_one_line_where_the_field_is_one_line() {
     let mut s = lab();
     let editors = |texts: [&str; 3]| Box::new(texts.map(|t| crate::tui::state::editor(t, "")));
+    let mut fields = crate::tui::popups::fields::Fields::new(editors(["", "", ""]));
+    fields.at = 1;
     s.popup = Some(Popup::Example(ExampleForm {
         index: 0,
-        field: 1,
-        editors: editors(["", "", ""]),
+        fields,
         fresh: false,
     }));
     update(&mut s, Msg::Paste("first\r\nsecond".into()));
     let Some(Popup::Example(e)) = &s.popup else {
         panic!("{:?}", s.popup)
     };
-    assert_eq!(
-        crate::tui::state::editor_text(&e.editors[1]),
-        "first\nsecond"
-    );
+    assert_eq!(e.fields.text(1), "first\nsecond");
     // The answer is one line.
     if let Some(Popup::Example(e)) = s.popup.as_mut() {
-        e.field = 2;
+        e.fields.at = 2;
     }
     update(&mut s, Msg::Paste("4\n2".into()));
     let Some(Popup::Example(e)) = &s.popup else {
         panic!("{:?}", s.popup)
     };
-    assert_eq!(crate::tui::state::editor_text(&e.editors[2]), "4 2");
+    assert_eq!(e.fields.text(2), "4 2");
     // A room without a field takes nothing, and says nothing.
     s.popup = Some(Popup::Help(Help::default()));
     update(&mut s, Msg::Paste("x".into()));

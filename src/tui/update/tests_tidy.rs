@@ -103,7 +103,7 @@ fn r_renames_with_the_name_selected_and_refuses_invalid_names() {
         panic!("no rename editor: {:?}", s.popup);
     };
     assert_eq!(from, &PathBuf::from("/s/autosave-2.yaml"));
-    assert_eq!(crate::tui::state::editor_text(name), "autosave-2");
+    assert_eq!(name.text(), "autosave-2");
     // The name is selected: typing replaces it.
     for c in "../x".chars() {
         key(&mut s, KeyCode::Char(c));
