@@ -11,8 +11,6 @@
 
 use candle_core::{D, DType, Device, Result, Tensor};
 
-use super::model::Packed;
-
 /// Where each packed token sits in the padded blocks, and back.
 pub struct Blocks {
     sequences: usize,
@@ -28,13 +26,20 @@ pub struct Blocks {
 }
 
 impl Blocks {
-    pub fn new(batch: &Packed, window: usize, dtype: DType) -> Result<Blocks> {
-        let n = batch.tokens.len();
+    /// `sequence` and `positions`: each packed token's sequence and its position in it
+    /// (`model::Packed`'s), a sequence's tokens side by side.
+    pub fn new(
+        sequence: &[usize],
+        positions: &[usize],
+        window: usize,
+        dtype: DType,
+    ) -> Result<Blocks> {
+        let n = sequence.len();
         // (start, length) of each sequence, in packed order.
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for i in 0..n {
             match spans.last_mut() {
-                Some((start, len)) if batch.sequence[*start] == batch.sequence[i] => *len += 1,
+                Some((start, len)) if sequence[*start] == sequence[i] => *len += 1,
                 _ => spans.push((i, 1)),
             }
         }
@@ -55,10 +60,7 @@ impl Blocks {
             for (s, &(start, len)) in spans.iter().enumerate() {
                 for i in 0..longest {
                     for j in 0..=i.min(len - 1) {
-                        let (pi, pj) = (
-                            batch.positions[start + i.min(len - 1)],
-                            batch.positions[start + j],
-                        );
+                        let (pi, pj) = (positions[start + i.min(len - 1)], positions[start + j]);
                         if window.is_none_or(|w| pi.saturating_sub(pj) < w) {
                             m[(s * longest + i) * longest + j] = 0.0;
                         }
@@ -118,6 +120,7 @@ impl Blocks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::model::Packed;
 
     /// Attention as written down, token by token: query token i of head h against the keys of
     /// its own sequence at positions p(i) - window < p(j) <= p(i).
@@ -172,7 +175,7 @@ mod tests {
         let k = Tensor::randn(0f64, 1.0, (n, kv, d), &dev)?;
         let v = Tensor::randn(0f64, 1.0, (n, kv, d), &dev)?;
         let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f64>();
-        let blocks = Blocks::new(&batch, 3, DType::F64)?;
+        let blocks = Blocks::new(&batch.sequence, &batch.positions, 3, DType::F64)?;
         for (sliding, window) in [(false, None), (true, Some(3))] {
             let ours = flat(&blocks.attend(&q, &k, &v, sliding)?)?;
             let want = naive(

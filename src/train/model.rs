@@ -201,7 +201,7 @@ impl Model {
         let dt = self.embed.dtype();
         let global = Rope::new(batch, cfg.head_dim, cfg.rope_base, cfg.rope_scale, dt)?;
         let local = Rope::new(batch, cfg.head_dim, cfg.rope_base_local, 1.0, dt)?;
-        let blocks = Blocks::new(batch, cfg.sliding_window, dt)?;
+        let blocks = Blocks::new(&batch.sequence, &batch.positions, cfg.sliding_window, dt)?;
         for (i, block) in self.blocks.iter().enumerate() {
             let sliding = cfg.is_sliding(i);
             let rope = if sliding { &local } else { &global };
