@@ -1,11 +1,13 @@
 //! LoRA training on the embedded Gemma 3 270M (feature `train`): load time, training tokens
 //! per second and peak memory (VmHWM) for an adapter of rank 8 on every linear layer, over
-//! the shipped sums dataset in the template's direct format; then what the adapter costs at
-//! serving time: llama.cpp's start-up with and without it, and its sampling speed.
-//! Run: `cargo bench --features train --bench train` (EPOCHS=1, RANK=8, BATCH_TOKENS=512).
+//! the shipped tickets example (260 rows) in the template's direct format, with where a step's
+//! time goes (forward, backward, optimiser) and the memory as it goes; then what the adapter
+//! costs at serving time: llama.cpp's start-up with and without it, and its sampling speed.
+//! Run: `cargo bench --features train --bench train` (TEMPLATE=tickets,
+//! DATASET=assets/tickets.jsonl, EPOCHS=1, RANK=8, BATCH_TOKENS=512, STEPS=0: all).
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -29,16 +31,25 @@ fn env<T: std::str::FromStr>(key: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// Peak resident memory of this process so far, in MB.
-fn peak_mb() -> f64 {
+/// A memory figure of this process from /proc/self/status (`VmHWM`: the peak so far;
+/// `VmRSS`: now), in MB.
+fn status_mb(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn peak_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+fn rss_mb() -> f64 {
+    status_mb("VmRSS:")
 }
 
 fn main() {
@@ -52,11 +63,13 @@ fn main() {
         batch_tokens: env("BATCH_TOKENS", 512),
         ..Settings::default()
     };
-    let (template, _) = promptlab::store::template::resolve("sums").expect("template");
-    let mut template = template;
+    let max_steps: usize = env("STEPS", 0);
+    let name: String = env("TEMPLATE", "tickets".to_string());
+    let dataset: String = env("DATASET", "assets/tickets.jsonl".to_string());
+    let (mut template, _) = promptlab::store::template::resolve(&name).expect("template");
     template.strategy = Strategy::Direct;
     let template = specialist(&template).expect("direct");
-    let data = load_dataset(Path::new("assets/sums.jsonl"), true).expect("dataset");
+    let data = load_dataset(Path::new(&dataset), true).expect("dataset");
     let tokenizer = Tokenizer::open(&path).expect("tokenizer");
     let rows = sequences(&tokenizer, &template, &data.items, Mode::Completion).expect("rows");
     let tokens: usize = rows.iter().map(|r| r.tokens.len()).sum();
@@ -71,25 +84,38 @@ fn main() {
     let mut gguf = Gguf::open(&path).expect("gguf");
     let config = gguf.config.clone();
     let model = Model::build(config, |n| gguf.tensor(n), Some(&settings.adapter())).expect("model");
+    drop(gguf);
     println!(
-        "weights dequantized to f32 in {:.2} s, peak memory {:.0} MB",
+        "weights dequantized to f32 in {:.2} s, memory {:.0} MB (peak {:.0} MB)",
         load.elapsed().as_secs_f64(),
+        rss_mb(),
         peak_mb()
     );
 
+    let stop = AtomicBool::new(false);
     let out = train(
         &model,
         &rows,
         &settings,
-        &AtomicBool::new(false),
+        &stop,
         &mut |s| {
-            if s.step == 1 || s.step % 10 == 0 || s.step == s.steps {
+            if s.step == max_steps {
+                stop.store(true, Ordering::Relaxed);
+            }
+            if s.step == 1 || s.step % 5 == 0 || s.step == s.steps || s.step == max_steps {
+                let p = s.phases;
                 println!(
-                    "  step {:>3}/{} loss {:.3}  {:.0} tokens/s",
+                    "  step {:>3}/{} loss {:.3}  {:.0} tokens/s  forward {:.1} s, backward {:.1} s, \
+                     optimizer {:.2} s so far; memory {:.0} MB (peak {:.0} MB)",
                     s.step,
                     s.steps,
                     s.loss,
-                    s.tokens_per_second()
+                    s.tokens_per_second(),
+                    p.forward.as_secs_f64(),
+                    p.backward.as_secs_f64(),
+                    p.optimizer.as_secs_f64(),
+                    rss_mb(),
+                    peak_mb()
                 );
             }
         },

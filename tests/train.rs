@@ -173,6 +173,37 @@ fn gradients_match_finite_differences() {
     assert_eq!(checked, 2 * 7 * 2 * 3);
 }
 
+/// Sequences packed into one batch do not see each other: the packed loss is the scored
+/// tokens' mean over the sequences taken alone (of different lengths, so one is padded,
+/// and longer than the sliding layer's window of 3).
+#[test]
+fn packing_keeps_sequences_apart() {
+    let model = tiny_model(DType::F64, &Target::ALL, 4);
+    perturb(&model, 0.3);
+    let rows: [(&[u32], usize); 3] = [
+        (&[1, 5, 7, 9, 11, 3, 4], 3),
+        (&[1, 6, 8], 1),
+        (&[2, 9, 9, 13, 17], 2),
+    ];
+    let mut packed = Packed::default();
+    let (mut sum, mut count) = (0.0, 0);
+    for (tokens, start) in rows {
+        packed.push(tokens, start);
+        let mut alone = Packed::default();
+        alone.push(tokens, start);
+        let (loss, n) = model.loss(&alone).unwrap();
+        sum += loss.to_scalar::<f64>().unwrap() * n as f64;
+        count += n;
+    }
+    let (loss, n) = model.loss(&packed).unwrap();
+    assert_eq!(n, count);
+    let (packed, alone) = (loss.to_scalar::<f64>().unwrap(), sum / count as f64);
+    assert!(
+        (packed - alone).abs() < 1e-9,
+        "{packed} packed, {alone} alone"
+    );
+}
+
 #[test]
 fn frozen_weights_get_no_gradient() {
     let model = tiny_model(DType::F32, &[Target::Q, Target::V], 5);

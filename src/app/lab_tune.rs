@@ -160,7 +160,9 @@ mod trained {
                 None => None,
             };
             let template = data::specialist(&spec.template).map_err(|e| e.to_string())?;
-            let tokenizer = Llama.tokenizer(&spec.model_path)?;
+            let tokenizer = Llama
+                .tokenizer(&spec.model_path)
+                .map_err(|e| e.to_string())?;
             let rows = data::sequences(tokenizer.as_ref(), &template, &split.train, spec.mode)
                 .map_err(|e| e.to_string())?;
             Ok(TunePlan {

@@ -13,13 +13,13 @@ use tokio_util::sync::CancellationToken;
 use crate::backend::local::reference;
 use crate::core::render::Prompt;
 use crate::train::job::{TuneEvent, TuneSpec, Tuned, run};
-use crate::train::{Reference, Tokenize};
+use crate::train::{Reference, ReferenceError, Tokenize};
 
 /// llama.cpp, as a tune's reference.
 pub struct Llama;
 
 impl Reference for Llama {
-    fn tokenizer(&self, model_path: &Path) -> Result<Box<dyn Tokenize>, String> {
+    fn tokenizer(&self, model_path: &Path) -> Result<Box<dyn Tokenize>, ReferenceError> {
         Ok(Box::new(reference::Tokenizer::open(model_path)?))
     }
 
@@ -28,13 +28,13 @@ impl Reference for Llama {
         model_path: &Path,
         lora: Option<&Path>,
         tokens: &[u32],
-    ) -> Result<Vec<f32>, String> {
+    ) -> Result<Vec<f32>, ReferenceError> {
         Ok(reference::last_logits(model_path, lora, tokens)?)
     }
 }
 
 impl Tokenize for reference::Tokenizer {
-    fn sequence(&self, prompt: &Prompt, answer: &str) -> Result<(Vec<u32>, usize), String> {
+    fn sequence(&self, prompt: &Prompt, answer: &str) -> Result<(Vec<u32>, usize), ReferenceError> {
         Ok(reference::Tokenizer::sequence(self, prompt, answer)?)
     }
 }

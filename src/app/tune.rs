@@ -122,7 +122,7 @@ mod trained {
             rank,
             alpha: args.alpha.unwrap_or(2.0 * rank as f64),
             targets: match &args.targets {
-                Some(t) => parse_targets(t)?,
+                Some(t) => parse_targets(t).map_err(|e| e.to_string())?,
                 None => defaults.targets,
             },
             epochs: args.epochs.unwrap_or(defaults.epochs),

@@ -107,7 +107,7 @@ pub fn sequences(
             let (prompt, answer) = prompt_and_answer(template, item, mode);
             let (tokens, answer_start) = tokenizer
                 .sequence(&prompt, &answer)
-                .map_err(TrainError::Data)?;
+                .map_err(TrainError::Reference)?;
             Ok(Sequence {
                 id: item.id.clone(),
                 tokens,

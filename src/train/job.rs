@@ -81,7 +81,7 @@ pub fn run(
     let template = data::specialist(&spec.template)?;
     let tokenizer = reference
         .tokenizer(&spec.model_path)
-        .map_err(TrainError::Model)?;
+        .map_err(TrainError::Reference)?;
     let rows = data::sequences(tokenizer.as_ref(), &template, &split.train, spec.mode)?;
     on(TuneEvent::Prepared {
         train_rows: rows.len(),
@@ -194,10 +194,10 @@ pub fn check(
     let ours_base = model.base().last_logits(tokens)?;
     let with = reference
         .last_logits(base, Some(adapter), tokens)
-        .map_err(TrainError::Model)?;
+        .map_err(TrainError::Reference)?;
     let without = reference
         .last_logits(base, None, tokens)
-        .map_err(TrainError::Model)?;
+        .map_err(TrainError::Reference)?;
     let delta =
         |a: &[f32], b: &[f32]| -> Vec<f32> { a.iter().zip(b).map(|(x, y)| x - y).collect() };
     let moves = compare(&delta(&ours, &ours_base), &delta(&with, &without));

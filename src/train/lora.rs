@@ -10,6 +10,7 @@ use std::str::FromStr;
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use thiserror::Error;
 
 use super::frozen::Frozen;
 
@@ -69,8 +70,17 @@ impl fmt::Display for Target {
     }
 }
 
+/// A `--targets` list that names no layer an adapter can train.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TargetError {
+    #[error("unknown target module {0:?} (q, k, v, o, gate, up, down, or all)")]
+    Unknown(String),
+    #[error("no target module given")]
+    Empty,
+}
+
 impl FromStr for Target {
-    type Err = String;
+    type Err = TargetError;
 
     fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
         let s = s.trim().to_ascii_lowercase();
@@ -78,14 +88,12 @@ impl FromStr for Target {
         Target::ALL
             .into_iter()
             .find(|t| t.as_str() == s || t.gguf_name() == s)
-            .ok_or_else(|| {
-                format!("unknown target module {s:?} (q, k, v, o, gate, up, down, or all)")
-            })
+            .ok_or_else(|| TargetError::Unknown(s.to_string()))
     }
 }
 
 /// Parses "q,v", "all" or "attention" / "mlp" into a sorted list without repeats.
-pub fn parse_targets(s: &str) -> std::result::Result<Vec<Target>, String> {
+pub fn parse_targets(s: &str) -> std::result::Result<Vec<Target>, TargetError> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part {
@@ -98,7 +106,7 @@ pub fn parse_targets(s: &str) -> std::result::Result<Vec<Target>, String> {
     out.sort();
     out.dedup();
     if out.is_empty() {
-        return Err("no target module given".into());
+        return Err(TargetError::Empty);
     }
     Ok(out)
 }
@@ -145,11 +153,11 @@ impl Linear {
         let y = self.base.forward(x)?;
         match &self.lora {
             None => Ok(y),
+            // Scaled at rank width ([tokens, rank]), not at the output's: one full-size
+            // tensor less per layer kept for the backward pass.
             Some(p) => {
-                let update = x
-                    .matmul(&p.a.as_tensor().t()?)?
-                    .matmul(&p.b.as_tensor().t()?)?;
-                y + (update * self.scale)?
+                y + (x.matmul(&p.a.as_tensor().t()?)? * self.scale)?
+                    .matmul(&p.b.as_tensor().t()?)?
             }
         }
     }
@@ -173,8 +181,11 @@ mod tests {
             vec![Target::Q, Target::K, Target::V, Target::O, Target::Down]
         );
         assert_eq!(parse_targets("q_proj").unwrap(), vec![Target::Q]);
-        assert!(parse_targets("qq").unwrap_err().contains("unknown target"));
-        assert!(parse_targets(" , ").is_err());
+        assert_eq!(
+            parse_targets("qq").unwrap_err().to_string(),
+            "unknown target module \"qq\" (q, k, v, o, gate, up, down, or all)"
+        );
+        assert_eq!(parse_targets(" , ").unwrap_err(), TargetError::Empty);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! (its record beside it is `store::adapters`). `job` ties them together for `promptlab tune`.
 
 pub mod adapter;
+pub mod attention;
 pub mod check;
 pub mod data;
 pub mod frozen;
@@ -25,13 +26,17 @@ use thiserror::Error;
 
 use crate::core::render::Prompt;
 
+/// What the reference engine (llama.cpp) reports when it fails, kept whole with its sources:
+/// `train` does not depend on the backend that defines it.
+pub type ReferenceError = Box<dyn std::error::Error + Send + Sync>;
+
 /// What a tune asks of llama.cpp, the engine that serves the adapter, handed in by the caller
 /// (`app::training::Llama`, built on `backend::local::reference`): the tokens it would see,
 /// and its logits after a sequence with or without an adapter (the check of the written
 /// adapter). `train` itself never uses a backend.
 pub trait Reference {
     /// The base model's tokenizer (llama.cpp's, loaded without weights).
-    fn tokenizer(&self, model_path: &Path) -> Result<Box<dyn Tokenize>, String>;
+    fn tokenizer(&self, model_path: &Path) -> Result<Box<dyn Tokenize>, ReferenceError>;
     /// llama.cpp's logits after the last of `tokens`, on `model_path` with `lora` applied at
     /// scale 1 when given.
     fn last_logits(
@@ -39,7 +44,7 @@ pub trait Reference {
         model_path: &Path,
         lora: Option<&Path>,
         tokens: &[u32],
-    ) -> Result<Vec<f32>, String>;
+    ) -> Result<Vec<f32>, ReferenceError>;
 }
 
 /// A tokenizer as the backend tokenizes.
@@ -47,7 +52,7 @@ pub trait Tokenize {
     /// One training sequence: the prompt's tokens as the backend sends them, then the
     /// answer's, ending where generation should stop. Returns the tokens and where the answer
     /// starts.
-    fn sequence(&self, prompt: &Prompt, answer: &str) -> Result<(Vec<u32>, usize), String>;
+    fn sequence(&self, prompt: &Prompt, answer: &str) -> Result<(Vec<u32>, usize), ReferenceError>;
 }
 
 #[derive(Debug, Error)]
@@ -61,6 +66,9 @@ pub enum TrainError {
     /// The data cannot train an adapter (too few rows, nothing to score).
     #[error("{0}")]
     Data(String),
+    /// llama.cpp (tokenizing, loading the base or the adapter, its logits) failed.
+    #[error(transparent)]
+    Reference(ReferenceError),
     #[error("{path}: {source}")]
     Io {
         path: String,

@@ -6,10 +6,12 @@
 //! and post norms; a final norm and the tied embedding as the vocabulary projection.
 //!
 //! Several sequences are packed into one row of tokens (positions restart, attention stays
-//! inside each sequence), and the vocabulary projection runs only where the loss needs it.
+//! inside each sequence: `attention`), and the vocabulary projection runs only where the loss
+//! needs it.
 
 use candle_core::{D, DType, Device, Result, Tensor, Var};
 
+use super::attention::Blocks;
 use super::frozen::Frozen;
 use super::lora::{Linear, Pair, Target, rng};
 use super::weights::Config;
@@ -199,15 +201,11 @@ impl Model {
         let dt = self.embed.dtype();
         let global = Rope::new(batch, cfg.head_dim, cfg.rope_base, cfg.rope_scale, dt)?;
         let local = Rope::new(batch, cfg.head_dim, cfg.rope_base_local, 1.0, dt)?;
-        let global_mask = mask(batch, None)?.to_dtype(dt)?;
-        let local_mask = mask(batch, Some(cfg.sliding_window))?.to_dtype(dt)?;
+        let blocks = Blocks::new(&batch.sequence, &batch.positions, cfg.sliding_window, dt)?;
         for (i, block) in self.blocks.iter().enumerate() {
-            let (rope, mask) = if cfg.is_sliding(i) {
-                (&local, &local_mask)
-            } else {
-                (&global, &global_mask)
-            };
-            x = block.forward(&x, rope, mask, cfg)?;
+            let sliding = cfg.is_sliding(i);
+            let rope = if sliding { &local } else { &global };
+            x = block.forward(&x, rope, &blocks, sliding, cfg)?;
         }
         Ok(x)
     }
@@ -257,7 +255,14 @@ impl Model {
 }
 
 impl Block {
-    fn forward(&self, x: &Tensor, rope: &Rope, mask: &Tensor, cfg: &Config) -> Result<Tensor> {
+    fn forward(
+        &self,
+        x: &Tensor,
+        rope: &Rope,
+        blocks: &Blocks,
+        sliding: bool,
+        cfg: &Config,
+    ) -> Result<Tensor> {
         let n = x.dim(0)?;
         let (heads, kv, d) = (cfg.heads, cfg.kv_heads, cfg.head_dim);
         let h = rms_norm(x, &self.attn_norm, cfg.rms_eps)?;
@@ -272,23 +277,8 @@ impl Block {
             cfg.rms_eps,
         )?;
         let v = self.v.forward(&h)?.reshape((n, kv, d))?;
-        // [heads, n, d]; query head h reads key/value head h / (heads / kv), as ggml does.
-        let q = (rope.apply(&q)?.transpose(0, 1)? * (1.0 / (d as f64).sqrt()))?.contiguous()?;
-        let k = rope.apply(&k)?.transpose(0, 1)?.contiguous()?;
-        let v = v.transpose(0, 1)?.contiguous()?;
-        let group = heads / kv;
-        let scores = q
-            .reshape((kv, group * n, d))?
-            .matmul(&k.t()?)?
-            .reshape((heads, n, n))?
-            .broadcast_add(mask)?;
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
-        let out = probs
-            .reshape((kv, group * n, n))?
-            .matmul(&v)?
-            .reshape((heads, n, d))?
-            .transpose(0, 1)?
-            .reshape((n, heads * d))?;
+        let q = (rope.apply(&q)? * (1.0 / (d as f64).sqrt()))?;
+        let out = blocks.attend(&q, &rope.apply(&k)?, &v, sliding)?;
         let attn = self.o.forward(&out)?;
         let x = (x + rms_norm(&attn, &self.post_attn_norm, cfg.rms_eps)?)?;
         let h = rms_norm(&x, &self.ffn_norm, cfg.rms_eps)?;
@@ -338,21 +328,4 @@ impl Rope {
         let r2 = (x2.broadcast_mul(&self.cos)? + x1.broadcast_mul(&self.sin)?)?;
         Tensor::cat(&[r1, r2], 2)
     }
-}
-
-/// The additive attention mask [tokens, tokens]: a token sees the earlier tokens of its own
-/// sequence, within `window` positions when given.
-fn mask(batch: &Packed, window: Option<usize>) -> Result<Tensor> {
-    let n = batch.tokens.len();
-    let mut m = vec![-1e9f32; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            if batch.sequence[i] == batch.sequence[j]
-                && window.is_none_or(|w| batch.positions[i] - batch.positions[j] < w)
-            {
-                m[i * n + j] = 0.0;
-            }
-        }
-    }
-    Tensor::from_vec(m, (n, n), &Device::Cpu)
 }

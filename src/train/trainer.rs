@@ -86,6 +86,17 @@ pub struct Step {
     /// Tokens run forward and backward so far, and the time since training began.
     pub tokens: usize,
     pub elapsed: Duration,
+    /// Where that time went so far.
+    pub phases: Phases,
+}
+
+/// Time spent so far in each part of a step: the forward pass (to the loss), the backward
+/// pass (the gradients) and the optimiser's update.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Phases {
+    pub forward: Duration,
+    pub backward: Duration,
+    pub optimizer: Duration,
 }
 
 impl Step {
@@ -149,6 +160,7 @@ pub fn train(
     )?;
     let start = Instant::now();
     let mut out = Outcome::default();
+    let mut phases = Phases::default();
     let mut step = 0;
     for (epoch, order) in orders.iter().enumerate() {
         for batch in pack(rows, order, s.batch_tokens) {
@@ -167,9 +179,18 @@ pub fn train(
                 s.learning_rate * (steps + 1 - step) as f64 / (steps + 1 - warmup) as f64
             };
             opt.set_learning_rate(lr);
-            let (loss, _) = model.loss(&batch)?;
-            opt.backward_step(&loss)?;
-            let loss = loss.to_scalar::<f32>()?;
+            let t = Instant::now();
+            let (graph, _) = model.loss(&batch)?;
+            let loss = graph.to_scalar::<f32>()?;
+            phases.forward += t.elapsed();
+            let t = Instant::now();
+            let grads = graph.backward()?;
+            drop(graph);
+            phases.backward += t.elapsed();
+            let t = Instant::now();
+            opt.step(&grads)?;
+            drop(grads);
+            phases.optimizer += t.elapsed();
             if !loss.is_finite() {
                 return Err(TrainError::Data(format!(
                     "the loss diverged at step {step} (try a lower --learning-rate)"
@@ -185,6 +206,7 @@ pub fn train(
                 loss,
                 tokens: out.tokens,
                 elapsed: out.elapsed,
+                phases,
             });
         }
         out.epochs_done = epoch + 1;
