@@ -116,21 +116,7 @@ impl Room<AppState> for Setup {
 
     fn key(&mut self, s: &mut AppState, k: KeyEvent, a: Option<Action>) -> Step {
         let typing = s.keymap.action(&k, true);
-        match typing {
-            _ if self.fields.moved(typing) => {}
-            Some(Action::Cancel) => {
-                // The typed dataset is kept for the next form (evaluation or search).
-                s.dataset = Some(self.fields().0);
-                return Step::close();
-            }
-            _ if a == Some(Action::Select) => {
-                s.dataset = Some(self.fields().0);
-                return Step::Submit;
-            }
-            _ if is_clear(&k) => self.fields.clear(),
-            _ => self.fields.input(k),
-        }
-        Step::stay()
+        form_key(&mut self.fields, s, k, (typing, a))
     }
 
     fn keys(&self, s: &AppState) -> Vec<(String, &'static str)> {
@@ -158,6 +144,31 @@ impl Setup {
             "planning…",
         )
     }
+}
+
+/// A key in a job form whose first field is the dataset: `typing` (the key read as inside an
+/// editor) moves between the fields or leaves (the dataset typed is kept for the next form),
+/// `a` Enter plans then starts, Ctrl-U clears, the rest is typed.
+pub(super) fn form_key<const N: usize>(
+    fields: &mut Fields<N>,
+    s: &mut AppState,
+    k: KeyEvent,
+    (typing, a): (Option<Action>, Option<Action>),
+) -> Step {
+    match typing {
+        _ if fields.moved(typing) => {}
+        Some(Action::Cancel) => {
+            s.dataset = Some(fields.text(0).trim().to_string());
+            return Step::close();
+        }
+        _ if a == Some(Action::Select) => {
+            s.dataset = Some(fields.text(0).trim().to_string());
+            return Step::Submit;
+        }
+        _ if is_clear(&k) => fields.clear(),
+        _ => fields.input(k),
+    }
+    Step::stay()
 }
 
 /// Under a form's fields: the plan of the fields as typed, why there is none, or how to get

@@ -13,7 +13,6 @@ use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::fields::Fields;
-use super::keys::is_clear;
 use super::{EvalBoard, Popup, Room, SetupPlan, Step, job_area, leaves};
 use crate::engine::tuner::{TuneOptions, Tuned};
 use crate::tui::keymap::Action;
@@ -146,20 +145,7 @@ impl Room<AppState> for TuneForm {
             KeyCode::Up => Some(Action::FocusPrev),
             _ => s.keymap.action(&k, true),
         };
-        match typing {
-            _ if self.fields.moved(typing) => {}
-            Some(Action::Cancel) => {
-                s.dataset = Some(self.fields().0);
-                return Step::close();
-            }
-            _ if a == Some(Action::Select) => {
-                s.dataset = Some(self.fields().0);
-                return Step::Submit;
-            }
-            _ if is_clear(&k) => self.fields.clear(),
-            _ => self.fields.input(k),
-        }
-        Step::stay()
+        super::setup::form_key(&mut self.fields, s, k, (typing, a))
     }
 
     fn keys(&self, s: &AppState) -> Vec<(String, &'static str)> {
