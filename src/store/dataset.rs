@@ -148,6 +148,26 @@ pub fn default_dataset() -> std::path::PathBuf {
     }
 }
 
+/// The datasets shipped beside promptlab (`assets/*.jsonl`, from the current directory or the
+/// project promptlab was built from), sorted; none when neither folder is there.
+pub fn shipped_datasets() -> Vec<std::path::PathBuf> {
+    let here = Path::new("assets");
+    let dir = if here.is_dir() {
+        here.to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets")
+    };
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && p.is_file())
+        .collect();
+    found.sort();
+    found
+}
+
 /// What could not be read, each at its place: collected, or the load's error with `strict`.
 struct Problems<'a> {
     name: &'a str,

@@ -114,6 +114,10 @@ pub async fn run_lab(
     state.default_dataset = crate::store::dataset::default_dataset()
         .display()
         .to_string();
+    state.shipped_datasets = crate::store::dataset::shipped_datasets()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     state.session.path = opts.autosave;
     state.embed_model = opts.embedder.as_ref().map(|e| e.name());
     if let Some((path, session)) = opts.session {

@@ -338,8 +338,11 @@ pub struct AppState {
     pub zoom: bool,
     /// The dataset last typed in the evaluation or search form (shared by both).
     pub dataset: Option<String>,
-    /// The dataset the forms offer before anything was typed.
+    /// The dataset the forms offer before anything was typed, unless one is shipped under
+    /// the template's name (`shipped_datasets`).
     pub default_dataset: String,
+    /// The datasets shipped beside promptlab (its `assets/*.jsonl`), as found at start.
+    pub shipped_datasets: Vec<String>,
     /// Wall-clock timestamps for run records (fixed in tests).
     pub clock: fn() -> String,
     pub quit: bool,
@@ -392,6 +395,7 @@ impl AppState {
             zoom: false,
             dataset: None,
             default_dataset: "assets/arith-mini.jsonl".into(),
+            shipped_datasets: Vec::new(),
             clock: crate::store::session::now_rfc3339,
             quit: false,
         };

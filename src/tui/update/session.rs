@@ -60,16 +60,30 @@ pub(super) fn saved(s: &mut AppState, landed: Landed) -> Vec<Effect> {
     }
 }
 
-/// The form's editors: the dataset (the last one typed in either form, or the shipped
-/// example) and the options.
+/// The dataset a form offers: the last one typed in any form, else the one shipped under the
+/// template's name (`assets/tickets.jsonl` for `tickets`), else the shipped sample.
+fn form_dataset(s: &AppState) -> String {
+    if let Some(typed) = &s.dataset {
+        return typed.clone();
+    }
+    s.shipped_datasets
+        .iter()
+        .find(|p| std::path::Path::new(p).file_stem() == Some(std::ffi::OsStr::new(&s.lab.name)))
+        .unwrap_or(&s.default_dataset)
+        .clone()
+}
+
+/// The form's editors: the dataset (`form_dataset`) and the options.
 pub(super) fn setup_editors(
     s: &AppState,
     options: &str,
     hint: &str,
 ) -> Box<[ratatui_textarea::TextArea<'static>; 2]> {
-    let dataset = s.dataset.as_deref().unwrap_or(&s.default_dataset);
     Box::new([
-        editor(dataset, "a dataset: .jsonl, .csv or BIG-bench task.json"),
+        editor(
+            &form_dataset(s),
+            "a dataset: .jsonl, .csv or BIG-bench task.json",
+        ),
         editor(options, hint),
     ])
 }
@@ -95,15 +109,17 @@ pub(super) fn open_optimize_setup(s: &mut AppState) {
 /// The tune form: the dataset last typed (or the shipped example) and an adapter named after
 /// the template and the dataset, as `promptlab tune` names it.
 pub(super) fn open_tune_form(s: &mut AppState) {
-    let dataset = s
-        .dataset
-        .clone()
-        .unwrap_or_else(|| s.default_dataset.clone());
+    let dataset = form_dataset(s);
     let stem = std::path::Path::new(&dataset)
         .file_stem()
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let name = format!("{}-{stem}", s.lab.name);
+    // The template's own dataset names the adapter after the template alone.
+    let name = if stem == s.lab.name {
+        stem
+    } else {
+        format!("{}-{stem}", s.lab.name)
+    };
     s.popup = Some(Popup::TuneForm(TuneForm::new(&dataset, &name)));
 }
 

@@ -258,3 +258,30 @@ fn a_curve_ends_in_the_evaluation_view() {
     key(&mut s, KeyCode::Enter);
     assert!(matches!(s.popup, Some(Popup::Eval(_))));
 }
+
+#[test]
+fn the_forms_offer_the_dataset_shipped_for_the_template_before_anything_is_typed() {
+    let mut s = trainable();
+    s.lab.name = "tickets".into();
+    s.shipped_datasets = vec![
+        "/p/assets/sports.jsonl".into(),
+        "/p/assets/tickets.jsonl".into(),
+    ];
+    key(&mut s, KeyCode::F(10));
+    let (dataset, options) = form(&s).fields();
+    assert_eq!(dataset, "/p/assets/tickets.jsonl");
+    assert!(options.starts_with("name=tickets rank="), "{options}");
+    // A form closed keeps its dataset for the next one, as typed ones are kept.
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.dataset.as_deref(), Some("/p/assets/tickets.jsonl"));
+    // A template with no dataset of its name gets the shipped sample; one typed wins over both.
+    s.dataset = None;
+    s.lab.name = "gsm8k-cot".into();
+    key(&mut s, KeyCode::F(10));
+    assert_eq!(form(&s).fields().0, "assets/arith-mini.jsonl");
+    key(&mut s, KeyCode::Esc);
+    s.dataset = Some("mine.jsonl".into());
+    s.lab.name = "tickets".into();
+    key(&mut s, KeyCode::F(10));
+    assert_eq!(form(&s).fields().0, "mine.jsonl");
+}
