@@ -15,13 +15,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
-use serde::Serialize;
 
 use super::eval::{EvalOptions, Variant, VariantResult, eval_variant};
 use super::report::{JobEvent, Report};
 use crate::backend::Backend;
 use crate::core::demos::{self, DemoError, DemoSet, Kind, Scored, Settings};
 use crate::core::render::Mode;
+pub use crate::core::results::examples::{Analysed, PromptTokens, SetSummary};
 use crate::core::template::Template;
 use crate::store::dataset::Dataset;
 
@@ -51,44 +51,6 @@ pub struct ExamplesJob {
     pub backend: Arc<dyn Backend>,
     pub opts: EvalOptions,
     pub settings: Settings,
-}
-
-/// What the analysis found and what it cost.
-#[derive(Debug, Clone, Serialize)]
-pub struct Analysed {
-    pub report: demos::Report,
-    pub sets: Vec<SetSummary>,
-    pub prompt_tokens: PromptTokens,
-    pub elapsed_ms: u64,
-    /// Stopped before every set was scored (the report covers those that were).
-    pub cancelled: bool,
-    /// Every set's evaluation, as `eval` reports it (for `--out`).
-    #[serde(skip)]
-    pub results: Vec<VariantResult>,
-}
-
-/// One set's figures.
-#[derive(Debug, Clone, Serialize)]
-pub struct SetSummary {
-    pub name: String,
-    #[serde(flatten)]
-    pub kind: Kind,
-    pub accuracy: f64,
-    pub unparsed_rate: f64,
-    /// Paths sampled now and paths read from the sample cache.
-    pub fresh: usize,
-    pub cached: usize,
-    /// The earlier set with exactly these examples, whose scores it took.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub same_as: Option<String>,
-}
-
-/// Prompt tokens of the samples sent to the backend now, of those every set's samples would
-/// send with nothing cached or shared.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct PromptTokens {
-    pub sent: u64,
-    pub all_sets: u64,
 }
 
 /// A set's prompt tokens: of the paths sampled now, and of all its paths.

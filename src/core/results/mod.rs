@@ -4,6 +4,7 @@
 //! comparisons in words, the chart's series, the provenance) and costs in `cost`.
 
 pub mod cost;
+pub mod examples;
 pub mod table;
 
 use serde::Serialize;

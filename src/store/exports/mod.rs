@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::atomic::write_all_atomic;
 use super::error::StoreError;
 use crate::core::curve::Curve;
+use crate::core::results::examples::ExamplesRecord;
 use crate::core::results::table::{maj_at_k_line, scored_line, what_if_line};
 use crate::core::results::{VariantResult, columns, comparison_heading, comparison_lines};
 use crate::core::results::{chart_series, provenance_line};
@@ -145,15 +146,18 @@ fn report_md(
     md
 }
 
-/// The demonstrations analysis' files in `dir` (created if missing): examples.json (`report`,
-/// pretty-printed) and examples.md (`markdown`, the report for people with headings and
-/// tables).
-pub fn examples(dir: &Path, report: &Value, markdown: &str) -> Result<(), StoreError> {
+/// The demonstrations analysis' files in `dir` (created if missing): examples.json (the
+/// record, pretty-printed) and examples.md (the report for people with headings and tables).
+pub fn examples(dir: &Path, record: &ExamplesRecord) -> Result<(), StoreError> {
+    let markdown = format!("# Examples analysis\n\n{}", record.text(true));
     write_all(
         dir,
         vec![
-            ("examples.json", format!("{report:#}\n").into_bytes()),
-            ("examples.md", markdown.as_bytes().to_vec()),
+            (
+                "examples.json",
+                format!("{:#}\n", record.json()).into_bytes(),
+            ),
+            ("examples.md", markdown.into_bytes()),
         ],
     )
 }
