@@ -455,42 +455,8 @@ async fn a_second_analysis_comes_from_the_cache_and_repeated_sets_are_sampled_on
 #[test]
 fn the_binary_reports_the_analysis_as_json_and_writes_its_report() {
     let dirs = tempfile::tempdir().unwrap();
-    let script = dirs.path().join("key.yaml");
-    std::fs::write(
-        &script,
-        "responses:\n  - when: \"the key example\"\n    text: \" yes\"\n  - text: \" no\"\n",
-    )
-    .unwrap();
-    let t = dirs.path().join("labels.yaml");
-    std::fs::write(
-        &t,
-        concat!(
-            "name: labels\ninstruction: Answer yes or no.\nexamples:\n",
-            "  - { input: \"a plain example\", answer: \"no\" }\n",
-            "  - { input: \"the key example\", answer: \"yes\" }\n",
-            "  - { input: \"another plain one\", answer: \"no\" }\n",
-            "strategy: direct\nanswer: { kind: choice, choices: [yes, no] }\n",
-            "sampling: { n: 1, temperature: 0, max_tokens: 4, seed: 1 }\n",
-        ),
-    )
-    .unwrap();
-    let data = dirs.path().join("yes.jsonl");
-    let lines: String = (0..12)
-        .map(|i| format!("{{\"id\": {i}, \"input\": \"question {i}\", \"target\": \"yes\"}}\n"))
-        .collect();
-    std::fs::write(&data, lines).unwrap();
     let out_dir = dirs.path().join("report");
-    let out = common::promptlab(&dirs)
-        .args(["examples", "--backend", "scripted", "--script"])
-        .arg(&script)
-        .arg("-t")
-        .arg(&t)
-        .arg("-d")
-        .arg(&data)
-        .args(["--orders", "2", "--json", "--out"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let out = common::key_example_analysis(&dirs, 12, &out_dir);
     let v = common::ok_json(&out);
     assert_eq!(v["items"], 12);
     assert_eq!(v["partial"], false);

@@ -77,3 +77,48 @@ pub fn race_fixture(dirs: &tempfile::TempDir) -> (std::path::PathBuf, std::path:
     std::fs::write(&data, lines).unwrap();
     (script, data)
 }
+
+/// A labels task whose scripted model answers right only when "the key example" is in the
+/// prompt (every target is "yes"), and `promptlab examples` on it with `--json --out DIR`:
+/// the demonstrations analysis with a known answer.
+pub fn key_example_analysis(
+    dirs: &tempfile::TempDir,
+    items: usize,
+    out_dir: &std::path::Path,
+) -> std::process::Output {
+    let script = dirs.path().join("key.yaml");
+    std::fs::write(
+        &script,
+        "responses:\n  - when: \"the key example\"\n    text: \" yes\"\n  - text: \" no\"\n",
+    )
+    .unwrap();
+    let t = dirs.path().join("labels.yaml");
+    std::fs::write(
+        &t,
+        concat!(
+            "name: labels\ninstruction: Answer yes or no.\nexamples:\n",
+            "  - { input: \"a plain example\", answer: \"no\" }\n",
+            "  - { input: \"the key example\", answer: \"yes\" }\n",
+            "  - { input: \"another plain one\", answer: \"no\" }\n",
+            "strategy: direct\nanswer: { kind: choice, choices: [yes, no] }\n",
+            "sampling: { n: 1, temperature: 0, max_tokens: 4, seed: 1 }\n",
+        ),
+    )
+    .unwrap();
+    let data = dirs.path().join("yes.jsonl");
+    let lines: String = (0..items)
+        .map(|i| format!("{{\"id\": {i}, \"input\": \"question {i}\", \"target\": \"yes\"}}\n"))
+        .collect();
+    std::fs::write(&data, lines).unwrap();
+    promptlab(dirs)
+        .args(["examples", "--backend", "scripted", "--script"])
+        .arg(&script)
+        .arg("-t")
+        .arg(&t)
+        .arg("-d")
+        .arg(&data)
+        .args(["--orders", "2", "--json", "--out"])
+        .arg(out_dir)
+        .output()
+        .unwrap()
+}
