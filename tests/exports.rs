@@ -24,6 +24,18 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/exports")
 }
 
+/// The embedded model a curve ran on, as its backend says.
+fn base() -> promptlab::core::record::BackendInfo {
+    promptlab::core::record::BackendInfo {
+        fingerprint: Some("7142a490".into()),
+        ..promptlab::core::record::BackendInfo::new(
+            "local",
+            "gemma-3-270m-q4_k_m",
+            promptlab::core::render::Mode::Completion,
+        )
+    }
+}
+
 /// The promptlab version, the temporary folder and wall-clock times, masked.
 fn masked(text: &str, tmp: &Path) -> String {
     let version = promptlab::core::record::version();
@@ -178,6 +190,7 @@ fn a_learning_curves_files_keep_their_bytes() {
     let result = a_curve();
     let held_out: Vec<String> = (0..10).map(|i| format!("h{i}")).collect();
     let record = promptlab::store::exports::CurveRecord {
+        base: base(),
         template: "tickets",
         held_out: held_out.iter().map(String::as_str).collect(),
         seed: 7,
@@ -209,6 +222,7 @@ async fn an_export_in_the_way_of_a_file_fails_naming_the_folder_and_writes_nothi
     std::fs::write(&file, "mine").unwrap();
     let curve = a_curve();
     let record = promptlab::store::exports::CurveRecord {
+        base: base(),
         template: "tickets",
         held_out: vec![],
         seed: 1,

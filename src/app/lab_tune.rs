@@ -264,12 +264,7 @@ mod trained {
         let curve = job
             .run(&trainer, &move |e| on(TuneProgress::Curve(e)))
             .await;
-        let record = crate::store::exports::CurveRecord {
-            template: &job.template.name,
-            held_out: job.held_out.iter().map(|i| i.id.as_str()).collect(),
-            seed: job.seed,
-            curve: &curve,
-        };
+        let record = job.record(&curve);
         crate::store::exports::curve(&dir, &record)?;
         Ok(Tuned::Curve { dir, curve })
     }

@@ -123,12 +123,7 @@ pub async fn run(args: &TuneArgs, sizes: &str, spec: TuneSpec) -> Result<bool, S
     let on = progress(bar.clone(), args.json);
     let result = job.run(&trainer, &on).await;
     bar.finish_and_clear();
-    let record = crate::store::exports::CurveRecord {
-        template: &job.template.name,
-        held_out: job.held_out.iter().map(|i| i.id.as_str()).collect(),
-        seed: job.seed,
-        curve: &result,
-    };
+    let record = job.record(&result);
     crate::store::exports::curve(&dir, &record)?;
     let record = record.json();
     if args.json {

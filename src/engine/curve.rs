@@ -82,6 +82,17 @@ pub struct CurveJob {
 }
 
 impl CurveJob {
+    /// What `tune --curve` writes and prints of `curve`, this job's result.
+    pub fn record<'a>(&'a self, curve: &'a Curve) -> crate::store::exports::CurveRecord<'a> {
+        crate::store::exports::CurveRecord {
+            base: self.base.info(),
+            template: &self.template.name,
+            held_out: self.held_out.iter().map(|i| i.id.as_str()).collect(),
+            seed: self.seed,
+            curve,
+        }
+    }
+
     pub async fn run(&self, trainer: &dyn Trainer, on: &(dyn Fn(CurveEvent) + Sync)) -> Curve {
         let subsets = curve::nested(&self.train, &self.sizes, self.seed);
         let mut scores = Vec::new();

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::atomic::write_all_atomic;
 use super::error::StoreError;
 use crate::core::curve::Curve;
+use crate::core::record::BackendInfo;
 use crate::core::results::examples::ExamplesRecord;
 use crate::core::results::table::{maj_at_k_line, scored_line, what_if_line};
 use crate::core::results::{VariantResult, columns, comparison_heading, comparison_lines};
@@ -162,9 +163,11 @@ pub fn examples(dir: &Path, record: &ExamplesRecord) -> Result<(), StoreError> {
     )
 }
 
-/// A learning curve as `tune --curve` records it: the template, the held-out items it was
-/// scored on, the seed of its subsets, and the curve.
+/// A learning curve as `tune --curve` records it: what produced it (promptlab and the base
+/// model both arms ran on), the template, the held-out items it was scored on, the seed of
+/// its subsets, and the curve.
 pub struct CurveRecord<'a> {
+    pub base: BackendInfo,
     pub template: &'a str,
     pub held_out: Vec<&'a str>,
     pub seed: u64,
@@ -175,6 +178,10 @@ impl CurveRecord<'_> {
     /// The record as curve.json holds it (and `tune --curve --json` prints it).
     pub fn json(&self) -> Value {
         json!({
+            "provenance": {
+                "promptlab": crate::core::record::version(),
+                "base": self.base,
+            },
             "template": self.template,
             "held_out": self.held_out,
             "seed": self.seed,
