@@ -472,3 +472,100 @@ async fn an_evaluations_items_decode_together_and_share_their_prompt_prefix() {
     assert_eq!(p.sent, u64::from(r.usage.prompt_tokens) / 8);
     assert!(p.evaluated * 2 < p.sent, "{p:?}");
 }
+
+/// A few-shot label prompt: shared examples, then `question`.
+fn label_prompt(question: &str) -> Prompt {
+    Prompt::Completion(format!(
+        "Is the review positive or negative?\n\nReview: What a wonderful, moving film.\nAnswer: positive\n\nReview: A boring, badly acted mess.\nAnswer: negative\n\nReview: {question}\nAnswer:"
+    ))
+}
+
+const REVIEWS: [&str; 6] = [
+    "I loved every minute of it.",
+    "Terrible plot and awful acting.",
+    "Beautiful, funny and warm, a real delight from start to end.",
+    "A waste of time.",
+    "Not bad.",
+    "The best thing I have seen this year, unforgettable.",
+];
+
+fn label_options() -> Vec<String> {
+    // Several tokens each: the options' own decode is exercised too.
+    vec![
+        " positive review".into(),
+        " negative review".into(),
+        " neutral".into(),
+    ]
+}
+
+#[tokio::test]
+async fn score_jobs_that_wait_together_run_together_and_score_as_alone() {
+    let options = label_options();
+    // One at a time, each awaited before the next is sent.
+    let alone = backend();
+    let mut want = Vec::new();
+    for q in REVIEWS {
+        let s = alone
+            .score(&label_prompt(q), &options)
+            .unwrap()
+            .await
+            .unwrap();
+        want.push(s);
+    }
+    let one_by_one = alone.decoding();
+    assert_eq!(one_by_one.scores, REVIEWS.len() as u64);
+    // All at once, with a bad job among them (an empty option): it fails alone.
+    let together = backend();
+    let mut pending: Vec<_> = REVIEWS
+        .iter()
+        .map(|q| together.score(&label_prompt(q), &options).unwrap())
+        .collect();
+    let bad = vec![" positive".to_string(), String::new()];
+    pending.insert(2, together.score(&label_prompt("Fine."), &bad).unwrap());
+    let mut got = futures::future::join_all(pending).await;
+    let failed = got.remove(2).unwrap_err().to_string();
+    assert!(failed.contains("option 2 is empty"), "{failed}");
+    let mut worst = 0f64;
+    for (q, (g, w)) in REVIEWS.iter().zip(got.into_iter().zip(&want)) {
+        let g = g.unwrap();
+        assert_eq!(g.prompt_tokens, w.prompt_tokens, "{q}");
+        for (a, b) in g.logprobs.iter().zip(&w.logprobs) {
+            worst = worst.max((a - b).abs());
+        }
+        let pick = |l: &[f64]| (0..l.len()).max_by(|&i, &j| l[i].total_cmp(&l[j]));
+        assert_eq!(pick(&g.logprobs), pick(&w.logprobs), "{q}: {g:?} vs {w:?}");
+    }
+    // llama.cpp's quantized kernels round differently with the call's shape: a job alone
+    // scores exactly as before batching; in a batch of six, a single-token option's score
+    // moved up to 0.23 and a two-token option's up to 0.41, either way (the picks are the
+    // same).
+    assert!(worst < 0.5, "{worst}");
+    let d = together.decoding();
+    eprintln!("one at a time: {one_by_one:?}\ntogether: {d:?}");
+    assert_eq!(
+        d.scores,
+        REVIEWS.len() as u64,
+        "the bad job is not a scoring"
+    );
+    // One at a time: a call for each question and one for its options; together, far fewer.
+    assert!(
+        one_by_one.score_calls >= 2 * REVIEWS.len() as u64,
+        "{one_by_one:?}"
+    );
+    assert!(d.score_calls <= 4, "{d:?}");
+}
+
+#[tokio::test]
+async fn a_cancelled_score_job_costs_nothing() {
+    let b = backend();
+    let options = label_options();
+    // Sent, then dropped before the model thread has loaded: never scored.
+    drop(b.score(&label_prompt("Great."), &options).unwrap());
+    let s = b
+        .score(&label_prompt("Awful."), &options)
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(s.logprobs.len(), 3);
+    assert_eq!(b.decoding().scores, 1);
+}

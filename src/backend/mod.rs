@@ -12,7 +12,7 @@ pub mod scripted;
 use futures::stream::BoxStream;
 use thiserror::Error;
 
-use crate::core::render::Prompt;
+use crate::core::render::{Mode, Prompt};
 use crate::core::template::{Effort, Thinking};
 use crate::core::vote::LogProb;
 
@@ -252,6 +252,11 @@ pub trait Backend: Send + Sync {
     /// backends that give log-probabilities of given text. `None`: this backend cannot.
     fn score(&self, _prompt: &Prompt, _continuations: &[String]) -> Option<ScoreFuture> {
         None
+    }
+
+    /// Whether `score` works for prompts of `mode` (an analysis then scores its label sets).
+    fn scores_options(&self, _mode: Mode) -> bool {
+        false
     }
 
     /// One OpenAI batch request for `request` (endpoint URL and body, not streamed), for

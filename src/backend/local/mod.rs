@@ -105,7 +105,7 @@ pub struct ModelFacts {
 type PathSender = mpsc::UnboundedSender<Result<StreamEvent, BackendError>>;
 
 /// Prompt tokens the model thread was sent (once per job) and those it evaluated; decode steps
-/// and the tokens they decoded; option scoring passes; where its time went (microseconds).
+/// and the tokens they decoded; option scoring passes and their llama.cpp calls; where its time went (microseconds).
 #[derive(Debug, Default)]
 struct Counts {
     sent: AtomicU64,
@@ -114,6 +114,7 @@ struct Counts {
     decoded: AtomicU64,
     widest: AtomicU64,
     scores: AtomicU64,
+    score_calls: AtomicU64,
     prompt_us: AtomicU64,
     decode_us: AtomicU64,
     score_us: AtomicU64,
@@ -147,6 +148,8 @@ pub struct Decoding {
     pub tokens: u64,
     pub widest: u64,
     pub scores: u64,
+    /// llama.cpp calls the scoring passes made (passes waiting together share their calls).
+    pub score_calls: u64,
     pub prompt_ms: u64,
     pub decode_ms: u64,
     pub score_ms: u64,
@@ -246,6 +249,7 @@ impl LocalBackend {
             tokens: c.decoded.load(Ordering::Relaxed),
             widest: c.widest.load(Ordering::Relaxed),
             scores: c.scores.load(Ordering::Relaxed),
+            score_calls: c.score_calls.load(Ordering::Relaxed),
             prompt_ms: ms(&c.prompt_us),
             decode_ms: ms(&c.decode_us),
             score_ms: ms(&c.score_us),
@@ -322,6 +326,11 @@ impl Backend for LocalBackend {
 
     fn adapter(&self) -> Option<PathBuf> {
         self.adapter.clone()
+    }
+
+    /// Chat prompts too: the scorer renders them with the model's chat template.
+    fn scores_options(&self, _mode: Mode) -> bool {
+        true
     }
 
     /// One forward pass over the prompt and the options (`score.rs`), on the model thread.

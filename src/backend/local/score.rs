@@ -1,9 +1,25 @@
-//! Option scoring on the embedded model: the prompt evaluated once, copied to one sequence per
-//! option, and every option's tokens decoded in one batch with their logits kept; an option's
-//! log-probability is the sum of its tokens' (log-softmax over the vocabulary). Nothing is
-//! sampled. It runs on the model thread, between the scheduler's decode steps, in a small
-//! context of its own (the scheduler's cells and kept prompts are not touched), which keeps
-//! the last prompt scored so that the next evaluates only what follows their common prefix.
+//! Option scoring on the embedded model: nothing is sampled; an option's log-probability is the
+//! sum of its tokens' (log-softmax over the vocabulary). It runs on the model thread, between
+//! the scheduler's decode steps, in a small context of its own (the scheduler's cells and kept
+//! prompts are not touched).
+//!
+//! Score jobs waiting together run together, as few llama.cpp calls as their tokens allow (on
+//! a CPU shared with other work a call costs far more than its tokens: every graph waits for
+//! all its threads at each of its barriers):
+//!
+//! 1. the prefix every job of the batch shares (a template's instruction and examples) is put
+//!    on sequence 0 and on one sequence per option of every job, evaluating only what the last
+//!    batch did not leave on sequence 0 (copied to the others);
+//! 2. each job's rest (its question) goes on its options' sequences, its last token's logits
+//!    read (every option's first token);
+//! 3. every option's other tokens go on its own sequence, each read for the next.
+//!
+//! Steps 1 and 2 go into the same call (as many as the tokens need, `chunk`), each token on
+//! every sequence it belongs to; step 3 into the next.
+//!
+//! A batch holds at most `MAX_SEQS` sequences. A job's own error (too many options, an empty
+//! one, too long for the model) fails only that job; a job whose reply is closed (cancelled)
+//! is dropped unscored. Sequence 0 keeps the batch's shared prefix for the next batch.
 
 use std::num::NonZeroU32;
 
@@ -14,12 +30,29 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 
-use super::LocalSettings;
+use std::sync::atomic::Ordering;
+
+use super::cells::common_prefix;
+use super::{Counts, LocalSettings};
 use crate::backend::{BackendError, Scores};
 use crate::core::render::Prompt;
 
-/// Most options scored at once (one sequence each).
+/// Most options scored for one prompt (one sequence each).
 pub const MAX_OPTIONS: usize = 32;
+
+/// Most sequences a scoring batch holds: sequence 0 (the shared prefix) and one per option of
+/// every job in it.
+pub const MAX_SEQS: usize = 65;
+
+/// A batch stops taking jobs once their prompts and options add up to this many tokens (a
+/// job alone may need more, up to the model's context).
+const MAX_BATCH_CELLS: usize = 16_384;
+
+/// Tokens a scoring call holds at most: a batch's questions and options in one call where
+/// they fit (each call costs far more than its tokens on a shared CPU).
+fn chunk(settings: &LocalSettings) -> u32 {
+    settings.n_batch.max(2048)
+}
 
 /// One prompt's options to score, and where the scores go.
 pub(crate) struct ScoreJob {
@@ -35,160 +68,160 @@ pub(crate) struct Spent {
     pub evaluated: u64,
 }
 
-/// The scoring context, made on first use and grown when a job needs more. The last prompt
-/// scored stays evaluated on sequence 0: the next one (the next item of an evaluation, a
-/// content-free input after the same examples) evaluates only what follows their common
-/// prefix.
+/// A job checked: its prompt's and its options' tokens.
+struct Checked {
+    job: ScoreJob,
+    prompt: Vec<LlamaToken>,
+    options: Vec<Vec<LlamaToken>>,
+}
+
+impl Checked {
+    fn cells(&self) -> usize {
+        self.prompt.len() + self.options.iter().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// One token of a call: where it goes, and what its logits are read for.
+struct Tok {
+    token: LlamaToken,
+    pos: i32,
+    seqs: std::ops::Range<i32>,
+    read: Read,
+}
+
+#[derive(Clone, Copy)]
+enum Read {
+    Nothing,
+    /// A job's last prompt token: every option's first token (job index in the batch).
+    First(usize),
+    /// Option `option` of job `job`: the log-probability of its next token, `next`.
+    Next {
+        job: usize,
+        option: usize,
+        next: LlamaToken,
+    },
+}
+
+/// The scoring context, made on first use and grown when a batch needs more. The last batch's
+/// shared prefix stays evaluated on sequence 0: the next batch (the next items of an
+/// evaluation, a content-free input after the same examples) evaluates only what follows.
 #[derive(Default)]
 pub(super) struct Scorer<'m> {
     ctx: Option<LlamaContext<'m>>,
     capacity: u32,
-    batch: u32,
     /// The tokens sequence 0 holds.
     kept: Vec<LlamaToken>,
 }
 
+fn failed(e: &dyn std::fmt::Display) -> BackendError {
+    BackendError::Model(format!("scoring failed: {e}"))
+}
+
 impl<'m> Scorer<'m> {
-    /// Scores `job` (its prompt's tokens as the worker tokenizes prompts) and sends the
-    /// result (a closed reply is a cancelled job: nothing sent); the prompt tokens of a
-    /// scoring done.
+    /// Scores `jobs` (each with its prompt's tokens as the worker tokenizes prompts) and sends
+    /// each its result, counted in `counts` first; a closed reply is a cancelled job: dropped,
+    /// nothing sent.
     pub fn run(
         &mut self,
         model: &'m LlamaModel,
         backend: &'m LlamaBackend,
         settings: &LocalSettings,
-        lora: Option<&mut LlamaLoraAdapter>,
-        job: ScoreJob,
-        prompt: Result<Vec<LlamaToken>, BackendError>,
-    ) -> Option<Spent> {
-        if job.reply.is_closed() {
-            return None;
+        mut lora: Option<&mut LlamaLoraAdapter>,
+        counts: &Counts,
+        jobs: Vec<(ScoreJob, Result<Vec<LlamaToken>, BackendError>)>,
+    ) {
+        let mut ready = Vec::new();
+        for (job, prompt) in jobs {
+            if job.reply.is_closed() {
+                continue;
+            }
+            match prompt.and_then(|p| check(model, p, &job.options)) {
+                Ok((prompt, options)) => ready.push(Checked {
+                    job,
+                    prompt,
+                    options,
+                }),
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
         }
-        let mut spent = None;
-        let result = prompt.and_then(|p| {
-            let (logprobs, evaluated) =
-                self.score(model, backend, settings, lora, &p, &job.options)?;
-            spent = Some(Spent {
-                sent: p.len() as u64,
-                evaluated: evaluated as u64,
-            });
-            Ok(Scores {
-                logprobs,
-                prompt_tokens: p.len() as u32,
-            })
-        });
-        let _ = job.reply.send(result);
-        spent
+        while !ready.is_empty() {
+            let (mut seqs, mut cells, mut take) = (1, 0, 0);
+            for c in &ready {
+                let (s, n) = (c.options.len(), c.cells());
+                if take > 0 && (seqs + s > MAX_SEQS || cells + n > MAX_BATCH_CELLS) {
+                    break;
+                }
+                (seqs, cells, take) = (seqs + s, cells + n, take + 1);
+            }
+            let batch: Vec<Checked> = ready.drain(..take).collect();
+            match self.score(model, backend, settings, lora.as_deref_mut(), &batch) {
+                Ok((scores, evaluated, calls)) => {
+                    counts.score_calls.fetch_add(calls, Ordering::Relaxed);
+                    for ((c, logprobs), evaluated) in batch.into_iter().zip(scores).zip(evaluated) {
+                        let sent = c.prompt.len();
+                        counts.scored(Spent {
+                            sent: sent as u64,
+                            evaluated: evaluated as u64,
+                        });
+                        let _ = c.job.reply.send(Ok(Scores {
+                            logprobs,
+                            prompt_tokens: sent as u32,
+                        }));
+                    }
+                }
+                Err(e) => {
+                    for c in batch {
+                        let _ = c.job.reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
     }
 
+    /// Every job's options' log-probabilities, the prompt tokens each evaluated (the shared
+    /// prefix counted with the first), and the calls made.
+    #[allow(clippy::type_complexity)]
     fn score(
         &mut self,
         model: &'m LlamaModel,
         backend: &'m LlamaBackend,
         settings: &LocalSettings,
         lora: Option<&mut LlamaLoraAdapter>,
-        prompt: &[LlamaToken],
-        options: &[String],
-    ) -> Result<(Vec<f64>, usize), BackendError> {
-        if options.is_empty() || options.len() > MAX_OPTIONS {
-            return Err(BackendError::Invalid(format!(
-                "between 1 and {MAX_OPTIONS} options can be scored, got {}",
-                options.len()
-            )));
-        }
-        let vocab = model.vocab();
-        let options: Vec<Vec<LlamaToken>> = options
+        batch: &[Checked],
+    ) -> Result<(Vec<Vec<f64>>, Vec<usize>, u64), BackendError> {
+        // The prefix all share, all but the last token of the shortest (its logits are needed).
+        let first = &batch[0].prompt;
+        let shared = batch
             .iter()
-            .map(|o| vocab.tokenize(o.as_bytes(), false, false))
-            .collect();
-        if let Some(i) = options.iter().position(Vec::is_empty) {
-            return Err(BackendError::Invalid(format!("option {} is empty", i + 1)));
-        }
-        let option_tokens: usize = options.iter().map(Vec::len).sum();
-        let need = (prompt.len() + option_tokens) as u32;
-        if need > model.n_ctx_train() {
-            return Err(BackendError::Invalid(format!(
-                "the prompt and its options ({need} tokens) exceed the model's context of {} tokens",
-                model.n_ctx_train()
-            )));
-        }
+            .map(|c| common_prefix(first, &c.prompt).min(c.prompt.len() - 1))
+            .min()
+            .unwrap_or(0);
+        let need = shared + batch.iter().map(|c| c.cells() - shared).sum::<usize>();
+        let chunk = chunk(settings) as usize;
         // A new context holds nothing: `context` forgets what was kept.
-        self.context(model, backend, settings, lora, need, option_tokens as u32)?;
+        self.context(model, backend, settings, lora, need as u32)?;
         let kept = std::mem::take(&mut self.kept);
         let ctx = self
             .ctx
             .as_mut()
             .ok_or_else(|| BackendError::Model("no scoring context".into()))?;
-        // What sequence 0 holds of this prompt (all but its last token at most: its logits
-        // are needed); the rest of it is removed. Nothing kept (a failed scoring leaves
-        // nothing kept): the whole cache is cleared.
-        let from = super::cells::common_prefix(&kept, prompt).min(prompt.len() - 1);
-        let from = match ctx.clear_kv_cache_seq(Some(0), Some(from as u32), None) {
-            Ok(true) if from > 0 => from,
-            _ => {
-                ctx.clear_kv_cache();
-                0
-            }
-        };
-        let failed =
-            |e: &dyn std::fmt::Display| BackendError::Model(format!("scoring failed: {e}"));
-        // The prompt, on sequence 0, its last logits kept.
-        let chunk = settings.n_batch.max(1) as usize;
-        let mut batch = LlamaBatch::new(chunk.max(option_tokens), 1);
-        for (c, part) in prompt[from..].chunks(chunk).enumerate() {
-            batch.clear();
-            for (i, t) in part.iter().enumerate() {
-                let pos = from + c * chunk + i;
-                batch
-                    .add(*t, pos as i32, &[0], pos == prompt.len() - 1)
-                    .map_err(|e| failed(&e))?;
-            }
-            ctx.decode(&mut batch).map_err(|e| failed(&e))?;
-        }
-        let first = log_softmax(ctx.get_logits_ith(batch.n_tokens() - 1));
-        for j in 1..options.len() {
-            let _ = ctx.kv_cache_seq_cp(0, j as i32, None, None);
-        }
-        // Every option's tokens in one batch, each on its own sequence.
-        batch.clear();
-        let mut at = Vec::with_capacity(options.len());
-        for (j, toks) in options.iter().enumerate() {
-            at.push(batch.n_tokens());
-            for (i, t) in toks.iter().enumerate() {
-                let last = i + 1 == toks.len();
-                batch
-                    .add(*t, (prompt.len() + i) as i32, &[j as i32], !last)
-                    .map_err(|e| failed(&e))?;
-            }
-        }
-        // Options of one token each need nothing past the prompt's logits.
-        if options.iter().any(|t| t.len() > 1) {
-            ctx.decode(&mut batch).map_err(|e| failed(&e))?;
-        }
-        let scores = options
-            .iter()
-            .zip(at)
-            .map(|(toks, start)| {
-                let mut sum = f64::from(first[toks[0].0 as usize]);
-                for i in 1..toks.len() {
-                    let lp = log_softmax(ctx.get_logits_ith(start + i as i32 - 1));
-                    sum += f64::from(lp[toks[i].0 as usize]);
+        let result = run_batch(ctx, chunk, batch, &kept, shared);
+        match &result {
+            // Sequence 0 keeps the shared prefix; the others are cleared.
+            Ok(_) => {
+                for s in 1..MAX_SEQS {
+                    let _ = ctx.clear_kv_cache_seq(Some(s as u32), None, None);
                 }
-                sum
-            })
-            .collect();
-        // Sequence 0 keeps the prompt (option 0's tokens removed); the others are cleared.
-        for j in 1..options.len() {
-            let _ = ctx.clear_kv_cache_seq(Some(j as u32), None, None);
+                self.kept = first[..shared].to_vec();
+            }
+            Err(_) => ctx.clear_kv_cache(),
         }
-        match ctx.clear_kv_cache_seq(Some(0), Some(prompt.len() as u32), None) {
-            Ok(true) => self.kept = prompt.to_vec(),
-            _ => ctx.clear_kv_cache(),
-        }
-        Ok((scores, prompt.len() - from))
+        result
     }
 
-    /// A context with room for `need` cells and `batch` tokens at once, and enough sequences.
+    /// A context with room for `need` cells and `MAX_SEQS` sequences.
     fn context(
         &mut self,
         model: &'m LlamaModel,
@@ -196,54 +229,210 @@ impl<'m> Scorer<'m> {
         settings: &LocalSettings,
         lora: Option<&mut LlamaLoraAdapter>,
         need: u32,
-        batch: u32,
-    ) -> Result<&mut LlamaContext<'m>, BackendError> {
-        let batch = batch.max(settings.n_batch);
-        if self.ctx.is_none() || need > self.capacity || batch > self.batch {
-            self.ctx = None;
-            self.kept.clear();
-            let capacity = need.max(2048).div_ceil(1024) * 1024;
-            let params = LlamaContextParams::default()
-                .with_n_ctx(NonZeroU32::new(capacity))
-                .with_n_batch(batch)
-                .with_n_ubatch(batch)
-                .with_n_seq_max(MAX_OPTIONS as u32)
-                .with_n_threads(settings.threads)
-                .with_n_threads_batch(settings.threads)
-                .with_kv_unified(true);
-            let mut ctx = model.new_context(backend, params).map_err(|e| {
-                BackendError::Model(format!("cannot create a scoring context: {e}"))
-            })?;
-            if let Some(adapter) = lora {
-                ctx.lora_adapter_set(adapter, 1.0).map_err(|e| {
-                    BackendError::Model(format!("cannot apply the LoRA adapter: {e}"))
-                })?;
-            }
-            self.ctx = Some(ctx);
-            self.capacity = capacity;
-            self.batch = batch;
+    ) -> Result<(), BackendError> {
+        if self.ctx.is_some() && need <= self.capacity {
+            return Ok(());
         }
-        self.ctx
-            .as_mut()
-            .ok_or_else(|| BackendError::Model("no scoring context".into()))
+        self.ctx = None;
+        self.kept.clear();
+        let capacity = need.max(2048).div_ceil(1024) * 1024;
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(capacity))
+            .with_n_batch(chunk(settings))
+            .with_n_ubatch(chunk(settings))
+            .with_n_seq_max(MAX_SEQS as u32)
+            .with_n_threads(settings.threads)
+            .with_n_threads_batch(settings.threads)
+            .with_kv_unified(true);
+        let mut ctx = model
+            .new_context(backend, params)
+            .map_err(|e| BackendError::Model(format!("cannot create a scoring context: {e}")))?;
+        if let Some(adapter) = lora {
+            ctx.lora_adapter_set(adapter, 1.0)
+                .map_err(|e| BackendError::Model(format!("cannot apply the LoRA adapter: {e}")))?;
+        }
+        self.ctx = Some(ctx);
+        self.capacity = capacity;
+        Ok(())
     }
 }
 
-/// Log-probabilities over the vocabulary from logits.
-fn log_softmax(logits: &[f32]) -> Vec<f32> {
+/// A job's options tokenized, or why it cannot be scored.
+#[allow(clippy::type_complexity)]
+fn check(
+    model: &LlamaModel,
+    prompt: Vec<LlamaToken>,
+    options: &[String],
+) -> Result<(Vec<LlamaToken>, Vec<Vec<LlamaToken>>), BackendError> {
+    if options.is_empty() || options.len() > MAX_OPTIONS {
+        return Err(BackendError::Invalid(format!(
+            "between 1 and {MAX_OPTIONS} options can be scored, got {}",
+            options.len()
+        )));
+    }
+    let vocab = model.vocab();
+    let options: Vec<Vec<LlamaToken>> = options
+        .iter()
+        .map(|o| vocab.tokenize(o.as_bytes(), false, false))
+        .collect();
+    if let Some(i) = options.iter().position(Vec::is_empty) {
+        return Err(BackendError::Invalid(format!("option {} is empty", i + 1)));
+    }
+    let need = prompt.len() + options.iter().map(Vec::len).sum::<usize>();
+    if prompt.is_empty() || need > model.n_ctx_train() as usize {
+        return Err(BackendError::Invalid(format!(
+            "the prompt and its options ({need} tokens) exceed the model's context of {} tokens",
+            model.n_ctx_train()
+        )));
+    }
+    Ok((prompt, options))
+}
+
+/// Scores a batch (see the module's steps) on `ctx`, whose sequence 0 holds `kept`; leaves
+/// `shared` tokens of the first prompt on sequence 0. The prefix and the rests go into the
+/// same calls, each token on every sequence it belongs to, then the options' tokens: two
+/// calls when they fit.
+#[allow(clippy::type_complexity)]
+fn run_batch(
+    ctx: &mut LlamaContext<'_>,
+    chunk: usize,
+    batch: &[Checked],
+    kept: &[LlamaToken],
+    shared: usize,
+) -> Result<(Vec<Vec<f64>>, Vec<usize>, u64), BackendError> {
+    let prefix = &batch[0].prompt[..shared];
+    // What sequence 0 holds of the prefix stays; every option's sequence gets a copy.
+    let from = common_prefix(kept, prefix);
+    let from = match ctx.clear_kv_cache_seq(Some(0), Some(from as u32), None) {
+        Ok(true) if from > 0 => from,
+        _ => {
+            ctx.clear_kv_cache();
+            0
+        }
+    };
+    let mut base = Vec::with_capacity(batch.len());
+    let mut next = 1;
+    for c in batch {
+        base.push(next);
+        next += c.options.len() as i32;
+    }
+    if from > 0 {
+        for s in 1..next {
+            ctx.kv_cache_seq_cp(0, s, None, None)
+                .map_err(|e| failed(&e))?;
+        }
+    }
+    // 1. The rest of the shared prefix, on sequence 0 and every option's sequence.
+    let mut toks: Vec<Tok> = (from..shared)
+        .map(|pos| Tok {
+            token: prefix[pos],
+            pos: pos as i32,
+            seqs: 0..next,
+            read: Read::Nothing,
+        })
+        .collect();
+    for (j, c) in batch.iter().enumerate() {
+        let len = c.prompt.len();
+        let seqs = base[j]..base[j] + c.options.len() as i32;
+        // 2. The job's rest, on its options' sequences; its last token's logits read.
+        toks.extend((shared..len).map(|pos| Tok {
+            token: c.prompt[pos],
+            pos: pos as i32,
+            seqs: seqs.clone(),
+            read: if pos + 1 == len {
+                Read::First(j)
+            } else {
+                Read::Nothing
+            },
+        }));
+    }
+    // 3. Each option's tokens but its last, on its own sequence, each read for the next: a
+    // call of their own (in the prompts' call they score up to 0.5 away from a job alone,
+    // llama.cpp's kernels rounding differently with the call's shape).
+    let mut options = Vec::new();
+    for (j, c) in batch.iter().enumerate() {
+        let len = c.prompt.len();
+        for (o, option) in c.options.iter().enumerate() {
+            let seq = base[j] + o as i32;
+            options.extend(option.windows(2).enumerate().map(|(i, w)| Tok {
+                token: w[0],
+                pos: (len + i) as i32,
+                seqs: seq..seq + 1,
+                read: Read::Next {
+                    job: j,
+                    option: o,
+                    next: w[1],
+                },
+            }));
+        }
+    }
+    let mut scores: Vec<Vec<f64>> = batch.iter().map(|c| vec![0.0; c.options.len()]).collect();
+    let mut read = |read: Read, logits: &[f32]| match read {
+        Read::Nothing => {}
+        Read::First(j) => {
+            let lse = log_sum_exp(logits);
+            for (o, option) in batch[j].options.iter().enumerate() {
+                scores[j][o] += f64::from(logits[option[0].0 as usize] - lse);
+            }
+        }
+        Read::Next { job, option, next } => {
+            let lp = logits[next.0 as usize] - log_sum_exp(logits);
+            scores[job][option] += f64::from(lp);
+        }
+    };
+    let calls = decode(ctx, chunk, &toks, &mut read)? + decode(ctx, chunk, &options, &mut read)?;
+    let mut evaluated: Vec<usize> = batch.iter().map(|c| c.prompt.len() - shared).collect();
+    evaluated[0] += shared - from;
+    Ok((scores, evaluated, calls))
+}
+
+/// Decodes `toks` in calls of at most `chunk` tokens, handing each token's logits that are
+/// read to `read`; the calls made.
+fn decode(
+    ctx: &mut LlamaContext<'_>,
+    chunk: usize,
+    toks: &[Tok],
+    read: &mut impl FnMut(Read, &[f32]),
+) -> Result<u64, BackendError> {
+    let mut batch = LlamaBatch::new(chunk, MAX_SEQS as i32);
+    let mut calls = 0;
+    for part in toks.chunks(chunk) {
+        batch.clear();
+        for t in part {
+            let logits = !matches!(t.read, Read::Nothing);
+            let seqs: Vec<i32> = t.seqs.clone().collect();
+            batch
+                .add(t.token, t.pos, &seqs, logits)
+                .map_err(|e| failed(&e))?;
+        }
+        ctx.decode(&mut batch).map_err(|e| failed(&e))?;
+        calls += 1;
+        for (i, t) in part.iter().enumerate() {
+            if !matches!(t.read, Read::Nothing) {
+                read(t.read, ctx.get_logits_ith(i as i32));
+            }
+        }
+    }
+    Ok(calls)
+}
+
+/// The log of the sum of the exponentials of `logits`: a token's log-probability is its logit
+/// minus this.
+fn log_sum_exp(logits: &[f32]) -> f32 {
     let top = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
     let sum: f64 = logits.iter().map(|l| f64::from(l - top).exp()).sum();
-    let log_sum = sum.ln() as f32;
-    logits.iter().map(|l| l - top - log_sum).collect()
+    top + sum.ln() as f32
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn log_softmax_is_normalised() {
-        let lp = super::log_softmax(&[1.0, 2.0, 3.0]);
-        let total: f32 = lp.iter().map(|x| x.exp()).sum();
+    fn log_probabilities_from_log_sum_exp_are_normalised() {
+        let logits = [1.0, 2.0, 3.0];
+        let lse = super::log_sum_exp(&logits);
+        let total: f32 = logits.iter().map(|l| (l - lse).exp()).sum();
         assert!((total - 1.0).abs() < 1e-5);
-        assert!(lp[2] > lp[1] && lp[1] > lp[0]);
+        // Large logits do not overflow.
+        assert!(super::log_sum_exp(&[1000.0, 1000.0]).is_finite());
     }
 }

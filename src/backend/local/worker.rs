@@ -223,18 +223,21 @@ impl<'m> Scheduler<'m> {
         }
     }
 
-    /// Option scoring jobs (`score.rs`) run as they come, between decode steps; their prompt
-    /// tokens are counted as the sampled jobs' are.
+    /// Option scoring jobs (`score.rs`) waiting run together, between decode steps; their
+    /// prompt tokens are counted as the sampled jobs' are.
     fn score_waiting(&mut self) {
-        while let Some(at) = self.queue.iter().position(|j| j.score.is_some()) {
-            if let Some(job) = self.queue.remove(at).and_then(|j| j.score) {
-                let (model, backend, settings) = (self.model, self.backend, self.settings);
-                let tokens = tokenize(model, &job.prompt);
-                let evaluated =
-                    self.scorer
-                        .run(model, backend, settings, self.lora.as_mut(), job, tokens);
-                evaluated.inspect(|n| self.counts.scored(*n));
-            }
+        let (jobs, rest): (VecDeque<Job>, VecDeque<Job>) = std::mem::take(&mut self.queue)
+            .into_iter()
+            .partition(|j| j.score.is_some());
+        self.queue = rest;
+        let (model, backend, settings) = (self.model, self.backend, self.settings);
+        let jobs: Vec<_> = (jobs.into_iter().filter_map(|j| j.score))
+            .map(|j| (tokenize(model, &j.prompt), j))
+            .map(|(tokens, j)| (j, tokens))
+            .collect();
+        if !jobs.is_empty() {
+            let counts = self.counts.clone();
+            (self.scorer).run(model, backend, settings, self.lora.as_mut(), &counts, jobs);
         }
     }
 

@@ -257,6 +257,10 @@ impl Backend for OpenAiBackend {
         }))
     }
 
+    fn scores_options(&self, mode: Mode) -> bool {
+        mode == Mode::Completion
+    }
+
     fn batch_request(&self, req: &SampleRequest) -> Option<(String, Value)> {
         let mut body = self.body(req);
         if let Some(o) = body.as_object_mut() {
