@@ -13,6 +13,7 @@ use promptlab::backend::{
 };
 use promptlab::core::demos::{self, Analysis, Control, Kind, Report, Settings};
 use promptlab::core::render::{Mode, Prompt};
+use promptlab::core::results::examples::ExamplesRecord;
 use promptlab::core::spec::answer::{AnswerKind, AnswerSpec};
 use promptlab::core::stats::Verdict;
 use promptlab::core::template::{Example, Strategy, Template};
@@ -133,6 +134,7 @@ async fn analyse(
         settings: Settings {
             orders,
             seed: t.sampling.seed,
+            ..Settings::default()
         },
         template: t,
         mode: Mode::Completion,
@@ -266,7 +268,14 @@ async fn a_model_that_copies_the_labels_is_found_to_read_them() {
             .map_or("maybe".into(), |(_, l)| l.clone())
     });
     let (t, data) = topics();
-    let sets = demos::sets(&t, &Settings { orders: 0, seed: 1 }).unwrap();
+    let sets = demos::sets(
+        &t,
+        &Settings {
+            orders: 0,
+            ..Settings::default()
+        },
+    )
+    .unwrap();
     let random = sets.iter().find(|s| s.name == "random labels").unwrap();
     let kept: Vec<bool> = t
         .examples
@@ -696,6 +705,7 @@ async fn the_next_sets_items_are_sent_while_a_set_finishes_and_results_keep_thei
     let settings = Settings {
         orders: 2,
         seed: t.sampling.seed,
+        ..Settings::default()
     };
     let want: Vec<String> = demos::sets(&t, &settings)
         .unwrap()
@@ -713,4 +723,151 @@ async fn the_next_sets_items_are_sent_while_a_set_finishes_and_results_keep_thei
     assert!(!a.cancelled);
     let sampled = a.sets.iter().filter(|s| s.kind != Kind::Calibrated);
     assert!(sampled.clone().all(|s| s.fresh == 2 || s.same_as.is_some()));
+}
+
+/// `Biased`, saying that it scores options: an analysis then scores its label sets.
+struct Scoring;
+
+impl Backend for Scoring {
+    fn info(&self) -> BackendInfo {
+        BackendInfo::new("mock", "scoring", Mode::Completion)
+    }
+    fn stream(&self, r: SampleRequest) -> SampleStream {
+        Biased.stream(r)
+    }
+    fn score(&self, prompt: &Prompt, options: &[String]) -> Option<ScoreFuture> {
+        Biased.score(prompt, options)
+    }
+    fn scores_options(&self, _mode: Mode) -> bool {
+        true
+    }
+}
+
+async fn analyse_in(
+    t: Template,
+    data: Dataset,
+    backend: Arc<dyn Backend>,
+    sampled: bool,
+) -> Analysed {
+    let job = ExamplesJob {
+        dataset: data,
+        settings: Settings {
+            orders: 2,
+            seed: t.sampling.seed,
+            sampled,
+            ..Settings::default()
+        },
+        template: t,
+        mode: Mode::Completion,
+        backend,
+        opts: EvalOptions::new(4, None, CancellationToken::new()),
+    };
+    job.run(&(Arc::new(|_| {}) as _)).await.unwrap()
+}
+
+fn reviews() -> (Template, Dataset) {
+    let t = template(vec![
+        example("I loved the soup.", "yes"),
+        example("I hated the bread.", "no"),
+        example("I loved the wine.", "yes"),
+    ]);
+    let data = dataset((0..12).map(|i| {
+        let (word, label) = if i % 2 == 0 {
+            ("loved", "yes")
+        } else {
+            ("hated", "no")
+        };
+        (format!("Review {i}: I {word} this film."), label)
+    }));
+    (t, data)
+}
+
+#[tokio::test]
+async fn a_label_template_on_a_backend_that_scores_is_analysed_by_scored_options() {
+    let (t, data) = reviews();
+    let a = analyse_in(t, data, Arc::new(Scoring), false).await;
+    let reading = a.report.reading.clone().unwrap();
+    assert_eq!(
+        (reading.mode.as_str(), reading.why),
+        ("scored options", None)
+    );
+    for (set, r) in a.sets.iter().zip(&a.results) {
+        let want = match set.kind {
+            Kind::Calibrated => "scored options, calibrated",
+            _ => "scored options",
+        };
+        assert_eq!(set.mode, want, "{}", set.name);
+        assert!(r.answers_from.is_some(), "{}: nothing sampled", set.name);
+        assert_eq!(
+            r.per_item[0].paths[0].stages[0].finish_reason.as_deref(),
+            Some("scored")
+        );
+    }
+    // The no-examples set is scored over the label space too.
+    let none = a.sets.iter().find(|s| s.name == "no examples").unwrap();
+    assert_eq!(none.unparsed_rate, 0.0);
+    // The plain option scores lean to "yes": the given set scores 50%, as scored.
+    assert_eq!(a.report.given.unwrap().value, 0.5);
+    assert_eq!(calibration(&a.report).given_mode, "scored options");
+    let record = ExamplesRecord {
+        analysed: &a,
+        dataset: "mock",
+        items: 12,
+        template: "t",
+        orders: 2,
+        seed: 1,
+    };
+    assert!(
+        record
+            .text(false)
+            .contains("answers: scored options (each set's options")
+    );
+    let json = record.json();
+    assert_eq!(
+        json["analysis"]["report"]["reading"]["mode"],
+        "scored options"
+    );
+    assert_eq!(json["analysis"]["sets"][0]["mode"], "scored options");
+}
+
+#[tokio::test]
+async fn sampled_when_asked_or_when_the_backend_or_template_cannot_be_scored_and_says_why() {
+    let (t, data) = reviews();
+    let asked = analyse_in(t.clone(), data.clone(), Arc::new(Scoring), true).await;
+    let unable = analyse_in(t.clone(), data.clone(), Arc::new(Biased), false).await;
+    let mut numbers = t.clone();
+    numbers.answer = AnswerSpec::of(AnswerKind::Number);
+    let not_labels = analyse_in(numbers, data, Arc::new(Scoring), false).await;
+    for (a, why) in [
+        (&asked, "asked for: --sampled"),
+        (&unable, "this backend cannot score options"),
+        (
+            &not_labels,
+            "only a `direct` template whose answers are labels",
+        ),
+    ] {
+        let reading = a.report.reading.clone().unwrap();
+        assert_eq!(reading.mode, "sampled");
+        assert!(
+            reading.why.as_deref().unwrap().starts_with(why),
+            "{reading:?}"
+        );
+        assert!(
+            reading.words().starts_with("answers: sampled ("),
+            "{reading:?}"
+        );
+        for (set, r) in a.sets.iter().zip(&a.results) {
+            if set.kind != Kind::Calibrated {
+                assert_eq!(set.mode, "sampled", "{}", set.name);
+                assert!(r.answers_from.is_none(), "{}", set.name);
+            }
+        }
+    }
+    // Sampled, the label template's calibration set is still scored.
+    let c = asked
+        .sets
+        .iter()
+        .find(|s| s.kind == Kind::Calibrated)
+        .unwrap();
+    assert_eq!(c.mode, "scored options, calibrated");
 }

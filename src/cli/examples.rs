@@ -46,6 +46,10 @@ pub struct ExamplesArgs {
     /// One JSON object on stdout
     #[arg(long)]
     pub json: bool,
+    /// Sample every set's answers, even where a label template's options could be scored by
+    /// their log-probabilities (the default on a backend that scores options)
+    #[arg(long)]
+    pub sampled: bool,
 }
 
 pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<bool, String> {
@@ -56,12 +60,7 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
     template
         .validate()
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
-    let settings = Settings {
-        orders: args.orders,
-        seed: template.sampling.seed,
-    };
-    let sets = crate::core::demos::sets(&template, &settings)
-        .map_err(|e| format!("{}: {e}", args.prompt.template))?;
+    crate::core::demos::check(&template).map_err(|e| format!("{}: {e}", args.prompt.template))?;
     let dataset = crate::engine::jobs::load(args.dataset.clone(), args.strict, args.limit).await?;
     for p in &dataset.problems {
         crate::tell!("skipped {p}");
@@ -70,6 +69,15 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
     // kNN selection by embeddings when an embedding model is given, else by content words.
     let embedder = backends.embedder_or_knn(&template.answer, true)?;
     let mode = template.mode.unwrap_or(backend.info().default_mode);
+    let settings = Settings {
+        orders: args.orders,
+        seed: template.sampling.seed,
+        sampled: args.sampled,
+        backend_scores: backend.scores_options(mode),
+    };
+    let sets = crate::core::demos::sets(&template, &settings)
+        .map_err(|e| format!("{}: {e}", args.prompt.template))?;
+    let reading = crate::core::demos::reading(&template, &settings);
     let variants: Vec<Variant> = sets
         .iter()
         .map(|s| Variant {
@@ -82,7 +90,7 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
         .collect();
     let speed = crate::store::speed::last(&backend.info().label());
     let plan = crate::engine::plan::eval_plan(&variants, &dataset.items, false, speed);
-    crate::tell!("{} example sets: {plan}", sets.len());
+    crate::tell!("{} example sets, {}: {plan}", sets.len(), reading.words());
     if args.plan {
         return Ok(true);
     }

@@ -19,7 +19,7 @@ use futures::StreamExt;
 use super::eval::{EvalOptions, Variant, VariantResult, eval_variant};
 use super::report::{JobEvent, Report};
 use crate::backend::Backend;
-use crate::core::demos::{self, DemoError, DemoSet, Kind, Scored, Settings};
+use crate::core::demos::{self, DemoError, DemoSet, Kind, Reading, Scored, Settings, mode_of};
 use crate::core::render::Mode;
 pub use crate::core::results::examples::{Analysed, PromptTokens, SetSummary};
 use crate::core::template::Template;
@@ -95,9 +95,22 @@ fn scored(set: &DemoSet, r: &VariantResult) -> Scored {
 }
 
 impl ExamplesJob {
+    /// The analysis's settings, with whether this backend scores options in the job's mode.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            backend_scores: self.backend.scores_options(self.mode),
+            ..self.settings
+        }
+    }
+
+    /// How the sets' answers are read: scored options or sampled, and why.
+    pub fn reading(&self) -> Reading {
+        demos::reading(&self.template, &self.settings())
+    }
+
     /// The example sets this job evaluates, in order.
     pub fn sets(&self) -> Result<Vec<DemoSet>, ExamplesError> {
-        Ok(demos::sets(&self.template, &self.settings)?)
+        Ok(demos::sets(&self.template, &self.settings())?)
     }
 
     /// Evaluates every set (until cancelled), reporting as an evaluation does, then analyses
@@ -164,6 +177,7 @@ impl ExamplesJob {
             summaries.push(SetSummary {
                 name: set.name.clone(),
                 kind: set.kind.clone(),
+                mode: mode_of(set.template.calibrate).into(),
                 accuracy: r.accuracy_majority,
                 unparsed_rate: r.unparsed_rate,
                 fresh: if same[i].is_some() {
@@ -203,7 +217,14 @@ impl ExamplesJob {
             .map(|(s, r)| scored(s, r))
             .collect();
         let by_embeddings = self.opts.embedder.is_some();
-        let report = demos::analyse(&self.template, &scored, self.settings.seed, by_embeddings);
+        // The given set as it was read (scored options in the scored mode).
+        let reading = self.reading();
+        let mut t = self.template.clone();
+        if reading.scored() {
+            t.calibrate = crate::core::template::Calibrate::Scored;
+        }
+        let mut report = demos::analyse(&t, &scored, self.settings.seed, by_embeddings);
+        report.reading = Some(reading);
         on(JobEvent::Analysed(Box::new(report.clone())));
         Ok(Analysed {
             report,

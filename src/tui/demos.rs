@@ -12,6 +12,16 @@ pub async fn run(
     template: Template,
     ctx: super::JobContext,
 ) {
+    run_with(dataset, (orders, false), template, ctx).await
+}
+
+/// `run`, with its answers sampled when `sampled` (else scored where they can be).
+pub async fn run_with(
+    dataset: std::path::PathBuf,
+    (orders, sampled): (usize, bool),
+    template: Template,
+    ctx: super::JobContext,
+) {
     let job = async {
         let data = crate::engine::jobs::load(dataset, false, None).await?;
         let mode = template.mode.unwrap_or(ctx.backend.info().default_mode);
@@ -20,6 +30,9 @@ pub async fn run(
             settings: crate::core::demos::Settings {
                 orders,
                 seed: template.sampling.seed,
+                sampled,
+                // The job asks the backend.
+                backend_scores: false,
             },
             template,
             mode,

@@ -246,6 +246,7 @@ impl Executor {
             Effect::StartExamples {
                 dataset,
                 orders,
+                sampled,
                 template,
                 concurrency,
             } => {
@@ -253,9 +254,9 @@ impl Executor {
                 else {
                     return;
                 };
-                tokio::spawn(
-                    async move { demos::run(dataset, orders, *template, ctx.await).await },
-                );
+                tokio::spawn(async move {
+                    demos::run_with(dataset, (orders, sampled), *template, ctx.await).await
+                });
             }
             Effect::CancelEval => {
                 if let Some(c) = &self.eval_cancel {

@@ -117,6 +117,8 @@ pub enum Effect {
     StartExamples {
         dataset: PathBuf,
         orders: usize,
+        /// Sample every set's answers (the options' word `sampled`) instead of scoring them.
+        sampled: bool,
         template: Box<Template>,
         concurrency: usize,
     },

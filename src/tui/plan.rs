@@ -55,16 +55,19 @@ pub async fn eval_setup(
 pub async fn examples_setup(
     dataset: PathBuf,
     orders: usize,
+    sampled: bool,
     template: &Template,
     backend: &Arc<dyn Backend>,
 ) -> Result<(Dataset, Vec<Variant>), String> {
+    let mode = template.mode.unwrap_or(backend.info().default_mode);
     let settings = crate::core::demos::Settings {
         orders,
         seed: template.sampling.seed,
+        sampled,
+        backend_scores: backend.scores_options(mode),
     };
     let sets = crate::core::demos::sets(template, &settings)?;
     let data = jobs::load(dataset, false, None).await?;
-    let mode = template.mode.unwrap_or(backend.info().default_mode);
     let variants = sets
         .into_iter()
         .map(|s| Variant {
@@ -163,9 +166,16 @@ pub async fn plan_of(
         }
         JobForm::Examples => {
             let orders = crate::core::demos::orders_option(&options)?;
-            let (data, variants) = examples_setup(path, orders, template, &backend).await?;
+            let sampled = crate::core::demos::sampled_option(&options);
+            let (data, variants) =
+                examples_setup(path, orders, sampled, template, &backend).await?;
             let plan = crate::engine::plan::eval_plan(&variants, &data.items, false, speed);
-            Ok(format!("{} example sets: {plan}", variants.len()))
+            let how = if variants.iter().any(|v| v.template.calibrate.is_none()) {
+                "answers sampled"
+            } else {
+                "answers by scored options (`sampled` samples them)"
+            };
+            Ok(format!("{} example sets, {how}: {plan}", variants.len()))
         }
         JobForm::Optimize => {
             let opts = EvalOptions::new(1, None, CancellationToken::new());

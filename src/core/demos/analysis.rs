@@ -52,6 +52,10 @@ pub struct Report {
     pub items: usize,
     /// The given set (gold labels, the given order): what every other set is compared with.
     pub given: Option<Estimate>,
+    /// How the sets' answers were read (scored options or sampled, and why); the engine
+    /// fills it in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reading: Option<super::Reading>,
     pub analyses: Vec<Analysis>,
 }
 
@@ -241,6 +245,7 @@ pub fn analyse(t: &Template, scored: &[Scored], seed: u64, by_embeddings: bool) 
         examples: t.examples.clone(),
         items,
         given: given.and_then(|g| share(&g.correct)),
+        reading: None,
         analyses,
     }
 }

@@ -46,6 +46,10 @@ pub struct Settings {
     pub orders: usize,
     /// Seeds the random labels, the permutations and the split of the order check.
     pub seed: u64,
+    /// Sample every set's answers even where their options could be scored (`--sampled`).
+    pub sampled: bool,
+    /// The backend scores options by their log-probabilities (`Backend::scores_options`).
+    pub backend_scores: bool,
 }
 
 impl Default for Settings {
@@ -53,6 +57,68 @@ impl Default for Settings {
         Settings {
             orders: DEFAULT_ORDERS,
             seed: 1,
+            sampled: false,
+            backend_scores: false,
+        }
+    }
+}
+
+/// How an analysis reads its sets' answers: every set by its options' log-probabilities
+/// (`calibrate: scored`; the calibration set calibrated), or sampled, and why when a label
+/// template's could have been scored or was asked to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reading {
+    /// `mode_of` the sets' `calibrate`: "scored options" or "sampled".
+    pub mode: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl Reading {
+    pub fn scored(&self) -> bool {
+        self.mode == mode_of(Calibrate::Scored)
+    }
+
+    /// "answers: scored options (…)" or "answers: sampled (…)", for people.
+    pub fn words(&self) -> String {
+        match (&self.why, self.scored()) {
+            (_, true) => format!(
+                "answers: {} (each set's options by log-probability, nothing sampled; `--sampled` samples them)",
+                self.mode
+            ),
+            (Some(why), false) => format!("answers: {} ({why})", self.mode),
+            (None, false) => format!("answers: {}", self.mode),
+        }
+    }
+}
+
+/// How the analysis of `t` with `s` reads its sets' answers: scored for a label template
+/// (`calibratable`) on a backend that scores options, unless sampling was asked for.
+pub fn reading(t: &Template, s: &Settings) -> Reading {
+    let sampled = |why: &str| Reading {
+        mode: mode_of(Calibrate::None).into(),
+        why: Some(why.into()),
+    };
+    if !t.calibrate.is_none() {
+        return Reading {
+            mode: mode_of(t.calibrate).into(),
+            why: Some("the template's own `calibrate:`".into()),
+        };
+    }
+    if !calibratable(t) {
+        sampled(
+            "only a `direct` template whose answers are labels (`choice`, or text labels that repeat) can be scored",
+        )
+    } else if s.sampled {
+        sampled("asked for: --sampled")
+    } else if !s.backend_scores {
+        sampled(
+            "this backend cannot score options by log-probability (the embedded model can; a server through completion prompts)",
+        )
+    } else {
+        Reading {
+            mode: mode_of(Calibrate::Scored).into(),
+            why: None,
         }
     }
 }
@@ -62,7 +128,7 @@ impl Default for Settings {
 pub enum DemoError {
     #[error("orders={0}: give a whole number from 0 to 100")]
     Orders(String),
-    #[error("`{0}`: the analysis takes orders=K")]
+    #[error("`{0}`: the analysis takes orders=K and sampled")]
     Option(String),
     #[error("zero-shot-cot sends no examples: there are no demonstrations to analyse")]
     ZeroShotCot,
@@ -77,10 +143,14 @@ impl From<DemoError> for String {
     }
 }
 
-/// The lab's form's options: empty (the default orders) or `orders=K`.
+/// The lab's form's orders: empty options (the default orders) or `orders=K` (and `sampled`,
+/// `sampled_option`).
 pub fn orders_option(options: &str) -> Result<usize, DemoError> {
     let mut orders = DEFAULT_ORDERS;
     for word in options.split_whitespace() {
+        if word == "sampled" {
+            continue;
+        }
         match word.split_once('=') {
             Some(("orders", k)) => {
                 orders = k
@@ -93,6 +163,11 @@ pub fn orders_option(options: &str) -> Result<usize, DemoError> {
         }
     }
     Ok(orders)
+}
+
+/// Whether the lab's form's options ask for sampled answers (the word `sampled`).
+pub fn sampled_option(options: &str) -> bool {
+    options.split_whitespace().any(|w| w == "sampled")
 }
 
 /// A label control.
@@ -200,10 +275,15 @@ pub fn sets(t: &Template, s: &Settings) -> Result<Vec<DemoSet>, DemoError> {
     let active: Vec<usize> = (0..t.examples.len())
         .filter(|&i| t.examples[i].enabled)
         .collect();
+    let space = label_space(t);
+    let scored = reading(t, s).scored();
     let with = |examples: Vec<Example>| {
         let mut v = t.clone();
         v.examples = examples;
         v.select = None;
+        if scored {
+            v = options_scored(v, &space, Calibrate::Scored);
+        }
         v
     };
     let pick = |order: &[usize]| -> Vec<Example> {
@@ -222,7 +302,6 @@ pub fn sets(t: &Template, s: &Settings) -> Result<Vec<DemoSet>, DemoError> {
             template: with(pick(&rest)),
         });
     }
-    let space = label_space(t);
     let mut rng = StdRng::seed_from_u64(s.seed);
     if space.len() >= 2 {
         // A draw that gave every example its own label again controls nothing: drawn anew.
@@ -261,13 +340,7 @@ pub fn sets(t: &Template, s: &Settings) -> Result<Vec<DemoSet>, DemoError> {
         });
     }
     if calibratable(t) {
-        let mut c = with(pick(&active));
-        c.calibrate = Calibrate::ContentFree;
-        if c.answer.kind != AnswerKind::Choice {
-            // Text labels: scored as the options of the examples' label space.
-            c.answer.kind = AnswerKind::Choice;
-            c.answer.choices = space.clone();
-        }
+        let c = options_scored(with(pick(&active)), &space, Calibrate::ContentFree);
         out.push(DemoSet {
             name: "calibrated (scored options)".into(),
             kind: Kind::Calibrated,
@@ -287,6 +360,17 @@ pub fn sets(t: &Template, s: &Settings) -> Result<Vec<DemoSet>, DemoError> {
         });
     }
     Ok(out)
+}
+
+/// `t` with its answers read by scoring options (`how`); text labels are scored as the options
+/// of the examples' label space `space`.
+fn options_scored(mut t: Template, space: &[String], how: Calibrate) -> Template {
+    t.calibrate = how;
+    if t.answer.kind != AnswerKind::Choice {
+        t.answer.kind = AnswerKind::Choice;
+        t.answer.choices = space.to_vec();
+    }
+    t
 }
 
 /// Whether the calibration set applies: a `direct` template (options are scored right after

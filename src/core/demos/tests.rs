@@ -100,11 +100,18 @@ fn sets_are_given_leave_one_out_controls_and_orders() {
 fn the_same_seed_gives_the_same_sets_and_another_seed_other_orders() {
     let t = template(&["a", "b", "c", "a", "b", "c"], &[]);
     let names = |seed| -> Vec<String> {
-        sets(&t, &Settings { orders: 8, seed })
-            .unwrap()
-            .iter()
-            .map(|s| format!("{} {:?}", s.name, answers(&s.template)))
-            .collect()
+        sets(
+            &t,
+            &Settings {
+                orders: 8,
+                seed,
+                ..Settings::default()
+            },
+        )
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {:?}", s.name, answers(&s.template)))
+        .collect()
     };
     assert_eq!(names(7), names(7));
     assert_ne!(names(7), names(8));

@@ -34,6 +34,8 @@ pub struct SetSummary {
     pub name: String,
     #[serde(flatten)]
     pub kind: Kind,
+    /// How its answers were read (`demos::mode_of`): "sampled", "scored options", …
+    pub mode: String,
     pub accuracy: f64,
     pub unparsed_rate: f64,
     /// Paths sampled now and paths read from the sample cache.
@@ -103,6 +105,9 @@ pub fn text(title: &str, a: &Analysed, markdown: bool) -> String {
     let mut out = format!("{}\n\n", visible(title));
     let given = r.given.map_or("-".into(), |e| cell(&e));
     let _ = writeln!(out, "given set (gold labels, the given order): {given}");
+    if let Some(reading) = &r.reading {
+        let _ = writeln!(out, "{}", reading.words());
+    }
     for analysis in &r.analyses {
         out.push('\n');
         match analysis {

@@ -154,6 +154,7 @@ fn start_job(s: &mut AppState, job: JobForm, (dataset, options): (String, String
             vec![Effect::StartExamples {
                 dataset,
                 orders: crate::core::demos::orders_option(&options).unwrap_or_default(),
+                sampled: crate::core::demos::sampled_option(&options),
                 template,
                 concurrency,
             }]
