@@ -210,6 +210,27 @@ async fn the_form_shows_its_fields_and_the_plan_before_it_starts() {
     insta::assert_snapshot!(shown);
 }
 
+#[tokio::test]
+async fn the_form_and_its_plan_fit_a_terminal_of_80_by_24() {
+    let (_dir, fake, _) = machine();
+    let mut s = lab();
+    planned(&mut s, &fake).await;
+    let shown = format!("{}", draw(&s, 80, 24).backend());
+    for label in [
+        "Dataset",
+        "Adapter name",
+        "Rank",
+        "Epochs",
+        "Learning rate",
+        "Seed",
+        "Curve sizes",
+    ] {
+        assert!(shown.contains(label), "{label} is not shown:\n{shown}");
+    }
+    assert!(shown.contains("8 training rows"), "{shown}");
+    assert!(shown.contains("Enter starts"), "{shown}");
+}
+
 #[test]
 fn a_build_without_the_trainer_says_so_in_the_room() {
     let mut s = lab();

@@ -5,6 +5,7 @@
 //! build without the `train` feature says so, with how to get one that can.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -12,9 +13,31 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::tuner::{Progress, TuneError, TuneJob, TunePlan, Tuned, Tuner};
 
-/// Trains on `model` (`None`: the embedded model).
+/// The GGUF the lab's embedded backend runs (`None`: the embedded model, or the lab talks
+/// to a server): the one it started on, then each one the model picker opened (an adapter's
+/// base for an adapter). A tune trains on it.
+#[derive(Debug, Clone, Default)]
+pub struct LabBase(Arc<Mutex<Option<PathBuf>>>);
+
+impl LabBase {
+    pub fn new(model: Option<PathBuf>) -> LabBase {
+        LabBase(Arc::new(Mutex::new(model)))
+    }
+
+    pub fn get(&self) -> Option<PathBuf> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub fn set(&self, model: Option<PathBuf>) {
+        if let Ok(mut m) = self.0.lock() {
+            *m = model;
+        }
+    }
+}
+
+/// Trains on the lab's base.
 pub struct LabTuner {
-    pub model: Option<PathBuf>,
+    pub base: LabBase,
 }
 
 impl Tuner for LabTuner {
@@ -23,7 +46,7 @@ impl Tuner for LabTuner {
     }
 
     fn plan(&self, job: TuneJob) -> BoxFuture<'static, Result<TunePlan, TuneError>> {
-        let model = self.model.clone();
+        let model = self.base.get();
         async move { Ok(trained::plan(model, job).await?) }.boxed()
     }
 
@@ -33,7 +56,7 @@ impl Tuner for LabTuner {
         cancel: CancellationToken,
         on: Progress,
     ) -> BoxFuture<'static, Result<Tuned, TuneError>> {
-        let model = self.model.clone();
+        let model = self.base.get();
         async move { Ok(trained::tune(model, job, cancel, on).await?) }.boxed()
     }
 }
@@ -66,7 +89,6 @@ mod trained {
 #[cfg(feature = "train")]
 mod trained {
     use std::path::Path;
-    use std::sync::Arc;
 
     use super::*;
     use crate::app::training::Llama;

@@ -9,6 +9,7 @@ use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use super::backend::{self, BackendKind, Factory};
+use super::lab_tune::{LabBase, LabTuner};
 use crate::backend::Backend;
 use crate::cli::TuiArgs;
 use crate::cli::run::apply_overrides;
@@ -72,6 +73,12 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
         s.lab = template.clone();
         (p, s)
     });
+    // Tunes train on the lab's GGUF when it runs one, else on the embedded model; the picker
+    // moves it.
+    let base = LabBase::new(match resolved_for_models.kind {
+        BackendKind::Local => resolved_for_models.args.model_path.clone(),
+        _ => None,
+    });
     run_lab(
         LabOptions {
             template,
@@ -84,14 +91,11 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
             split: config.split.unwrap_or(crate::tui::state::DEFAULT_SPLIT),
             embedder,
             backends: Some(Arc::new(Factory::of(resolved_for_models.clone()))),
-            // Tunes train on the lab's GGUF when it runs one, else on the embedded model.
-            tuner: Some(Arc::new(super::lab_tune::LabTuner {
-                model: match resolved_for_models.kind {
-                    BackendKind::Local => resolved_for_models.args.model_path.clone(),
-                    _ => None,
-                },
+            tuner: Some(Arc::new(LabTuner { base: base.clone() })),
+            models: Some(Arc::new(LabModels {
+                resolved: resolved_for_models,
+                base,
             })),
-            models: Some(Arc::new(LabModels(resolved_for_models))),
         },
         rx,
     )
@@ -100,12 +104,16 @@ pub async fn tui(args: TuiArgs) -> Result<bool, String> {
 }
 
 /// The lab's model picker: the GGUFs on this machine for the embedded backend, the server's
-/// `/models` for an OpenAI-compatible one; a choice is opened as the first backend was.
-struct LabModels(backend::Resolved);
+/// `/models` for an OpenAI-compatible one; a choice is opened as the first backend was, and
+/// an embedded model opened becomes the tunes' base.
+struct LabModels {
+    resolved: backend::Resolved,
+    base: LabBase,
+}
 
 impl crate::tui::Models for LabModels {
     fn list(&self) -> BoxFuture<'static, Result<Vec<ModelChoice>, String>> {
-        let r = self.0.clone();
+        let r = self.resolved.clone();
         async move {
             match r.kind {
                 BackendKind::Local => {
@@ -138,7 +146,8 @@ impl crate::tui::Models for LabModels {
     }
 
     fn open(&self, choice: ModelChoice) -> BoxFuture<'static, Result<Arc<dyn Backend>, String>> {
-        let mut r = self.0.clone();
+        let mut r = self.resolved.clone();
+        let tunes_on = self.base.clone();
         async move {
             match (&r.kind, choice.path) {
                 (BackendKind::Local, Some(path)) if choice.source == ModelChoice::ADAPTER => {
@@ -159,8 +168,49 @@ impl crate::tui::Models for LabModels {
                 }
                 _ => r.args.model = Some(choice.name),
             }
-            backend::build(&r).await
+            let opened = backend::build(&r).await?;
+            if r.kind == BackendKind::Local {
+                tunes_on.set(r.args.model_path.clone());
+            }
+            Ok(opened)
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::BackendArgs;
+    use crate::tui::Models;
+
+    fn choice(path: PathBuf) -> ModelChoice {
+        ModelChoice {
+            name: "picked".into(),
+            source: "promptlab".into(),
+            path: Some(path),
+            size_bytes: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_tune_trains_on_the_embedded_model_the_picker_opened_last() {
+        let base = LabBase::new(None);
+        let models = LabModels {
+            resolved: backend::Resolved {
+                kind: BackendKind::Local,
+                args: BackendArgs::default(),
+            },
+            base: base.clone(),
+        };
+        // A switch that fails leaves the base as it was.
+        let gone = std::env::temp_dir().join("promptlab-no-such-model.gguf");
+        assert!(models.open(choice(gone)).await.is_err());
+        assert_eq!(base.get(), None);
+        let model = crate::store::models::default_model_path()
+            .filter(|p| p.is_file())
+            .expect("the embedded model (scripts/fetch-model.sh)");
+        assert!(models.open(choice(model.clone())).await.is_ok());
+        assert_eq!(base.get(), Some(model));
     }
 }

@@ -1,10 +1,13 @@
 //! A form's text fields, one of them typed in: Tab and Shift-Tab go round them, the keys an
 //! editor takes go to the one focused, and each is drawn as an editor pane under its label
-//! (the example editor, the job forms, the tune form).
+//! (the example editor, the job forms), or on a row after it (the tune form's short values).
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
 use ratatui_textarea::TextArea;
 
 use crate::tui::keymap::Action;
@@ -58,6 +61,26 @@ impl<const N: usize> Fields<N> {
     pub fn draw(&self, f: &mut Frame, areas: &[Rect], labels: &[&str]) {
         for (i, (area, label)) in areas.iter().zip(labels).enumerate() {
             crate::tui::panes::editor::draw(f, *area, label, &self.editors[i], i == self.at);
+        }
+    }
+
+    /// Each field on a row of `area`, after its label (a name, a number: values that fit a
+    /// row); the focused field's label stands out. Rows past the area's height are left out.
+    pub fn draw_rows(&self, f: &mut Frame, area: Rect, labels: &[&str]) {
+        let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16 + 2;
+        let rows = Layout::vertical(vec![Constraint::Length(1); N]).split(area);
+        for (i, (row, label)) in rows.iter().zip(labels).enumerate() {
+            let [name, value] =
+                Layout::horizontal([Constraint::Length(width), Constraint::Min(1)]).areas(*row);
+            let style = if i == self.at {
+                Style::default()
+                    .fg(Color::Cyan)
+                    .add_modifier(Modifier::BOLD)
+            } else {
+                Style::default().fg(Color::Gray)
+            };
+            f.render_widget(Paragraph::new(Line::styled(*label, style)), name);
+            crate::tui::panes::editor::text(f, value, &self.editors[i], i == self.at);
         }
     }
 }

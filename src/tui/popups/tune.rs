@@ -28,7 +28,7 @@ pub const LABELS: [&str; 7] = [
     "Epochs",
     "Learning rate",
     "Seed",
-    "Curve sizes (empty: one adapter; 8,16,32: a learning curve)",
+    "Curve sizes",
 ];
 
 #[derive(Debug, Clone)]
@@ -49,7 +49,10 @@ impl TuneForm {
             editor(&d.epochs.to_string(), "passes over the training rows"),
             editor(&d.learning_rate.to_string(), "AdamW's learning rate"),
             editor(&d.seed.to_string(), "the split's and the order's seed"),
-            editor("", "one adapter on every training row"),
+            editor(
+                "",
+                "empty: one adapter on every row; 8,16,32: a learning curve",
+            ),
         ]);
         TuneForm {
             fields: Fields::new(editors),
@@ -109,25 +112,24 @@ impl Room<AppState> for TuneForm {
             );
             return;
         }
+        // A row a field, a blank row, the plan (a few wrapped lines), the border.
         let w = area.width.saturating_sub(4).min(90);
-        let r = centered(area, w, (3 * 7 + 2 + 4).min(area.height));
+        let r = centered(area, w, (LABELS.len() as u16 + 1 + 6 + 2).min(area.height));
         f.render_widget(Clear, r);
-        let outer = block(
-            format!(
-                " Tune a LoRA adapter on the embedded model ({}/↓ next field, Enter plan and start, {cancel} cancel) ",
-                s.keymap.first_key(Action::FocusNext),
-            ),
-            true,
-        );
+        // Its keys are in the bar below.
+        let outer = block(" Tune a LoRA adapter on the embedded model ".into(), true);
         let inner = outer.inner(r);
         f.render_widget(outer, r);
-        let mut rows = [Constraint::Length(3); 8];
-        rows[7] = Constraint::Min(0);
-        let parts = Layout::vertical(rows).split(inner);
-        self.fields.draw(f, &parts[..7], &LABELS);
+        let [fields, _, plan] = Layout::vertical([
+            Constraint::Length(LABELS.len() as u16),
+            Constraint::Length(1),
+            Constraint::Min(0),
+        ])
+        .areas(inner);
+        self.fields.draw_rows(f, fields, &LABELS);
         f.render_widget(
             Paragraph::new(self.plan_lines(s)).wrap(Wrap { trim: true }),
-            parts[7],
+            plan,
         );
     }
 
