@@ -90,7 +90,7 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
         .collect();
     let speed = crate::store::speed::last(&backend.info().label());
     let plan = crate::engine::plan::eval_plan(&variants, &dataset.items, false, speed);
-    crate::tell!("{} example sets, {}: {plan}", sets.len(), reading.words());
+    crate::tell!("{} example sets: {} · {plan}", sets.len(), reading.words());
     if args.plan {
         return Ok(true);
     }

@@ -175,7 +175,7 @@ pub async fn plan_of(
             } else {
                 "answers by scored options (`sampled` samples them)"
             };
-            Ok(format!("{} example sets, {how}: {plan}", variants.len()))
+            Ok(format!("{} example sets: {how} · {plan}", variants.len()))
         }
         JobForm::Optimize => {
             let opts = EvalOptions::new(1, None, CancellationToken::new());
