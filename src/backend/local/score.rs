@@ -125,32 +125,41 @@ struct Group {
     jobs: Vec<usize>,
 }
 
-/// Puts job `j` (prompt `p`) in a group of `groups` (those of `batch`): one whose prompts it
-/// shares the group's whole prefix with, or, a group of one, at least half its prompt; else a
-/// new group while there are fewer than `KEPT`. `false`: it waits for the next batch.
-fn group(groups: &mut Vec<Group>, batch: &[&[LlamaToken]], j: usize) -> bool {
-    let p = batch[j];
-    for g in groups.iter_mut() {
-        let shared = common_prefix(batch[g.jobs[0]], p).min(p.len() - 1);
-        let joins = if g.jobs.len() == 1 {
-            shared * 2 >= p.len()
-        } else {
-            shared >= g.prefix
-        };
-        if joins {
-            g.prefix = g.prefix.min(shared);
-            g.jobs.push(j);
-            return true;
+/// Groups the first of `prompts` that fit in one batch by the prefix each shares most with
+/// another of them or with a prefix kept (`kept`): an example set's items share their
+/// instruction and examples, and only the question is left to each; at most `KEPT` groups,
+/// the jobs after the last that fits wait for the next batch.
+fn groups(prompts: &[&[LlamaToken]], kept: &[Vec<LlamaToken>]) -> Vec<Group> {
+    let own = |j: usize| {
+        let p = prompts[j];
+        let others = (0..prompts.len())
+            .filter(|&k| k != j)
+            .map(|k| common_prefix(prompts[k], p));
+        let kept = kept.iter().map(|k| common_prefix(k, p));
+        others.chain(kept).max().unwrap_or(0).min(p.len() - 1)
+    };
+    let mut groups: Vec<Group> = Vec::new();
+    for j in 0..prompts.len() {
+        let prefix = own(j);
+        let p = &prompts[j][..prefix];
+        let same = groups
+            .iter()
+            .position(|g| g.prefix == prefix && &prompts[g.jobs[0]][..prefix] == p);
+        match same {
+            Some(g) => groups[g].jobs.push(j),
+            None if groups.len() < KEPT => groups.push(Group {
+                prefix,
+                jobs: vec![j],
+            }),
+            None => break,
         }
     }
-    if groups.len() == KEPT {
-        return false;
+    // A job alone keeps all of its prompt but the last token: the next job like it (the next
+    // item, sent after this one) then evaluates only its own question.
+    for g in groups.iter_mut().filter(|g| g.jobs.len() == 1) {
+        g.prefix = prompts[g.jobs[0]].len() - 1;
     }
-    groups.push(Group {
-        prefix: p.len() - 1,
-        jobs: vec![j],
-    });
-    true
+    groups
 }
 
 fn failed(e: &dyn std::fmt::Display) -> BackendError {
@@ -188,18 +197,17 @@ impl<'m> Scorer<'m> {
         }
         while !ready.is_empty() {
             let (mut seqs, mut cells, mut take) = (KEPT, 0, 0);
-            let mut groups = Vec::new();
-            let prompts: Vec<&[LlamaToken]> = ready.iter().map(|c| c.prompt.as_slice()).collect();
-            for (j, c) in ready.iter().enumerate() {
+            for c in &ready {
                 let (s, n) = (c.options.len(), c.cells());
                 if take > 0 && (seqs + s > MAX_SEQS || cells + n > MAX_BATCH_CELLS) {
                     break;
                 }
-                if !group(&mut groups, &prompts, j) {
-                    break;
-                }
                 (seqs, cells, take) = (seqs + s, cells + n, take + 1);
             }
+            let prompts: Vec<&[LlamaToken]> =
+                ready[..take].iter().map(|c| c.prompt.as_slice()).collect();
+            let groups = groups(&prompts, &self.kept);
+            let take: usize = groups.iter().map(|g| g.jobs.len()).sum();
             let batch: Vec<Checked> = ready.drain(..take).collect();
             match self.score(
                 model,
