@@ -1,12 +1,16 @@
 //! The demonstrations analysis against its time budget (issue 27): on the embedded model, one
-//! plain evaluation of a label template and then the whole default analysis of the same items
-//! and settings (leave-one-out over every example, the label controls, 8 orders, calibration,
-//! kNN selection), back to back in one process, no sample cache, a fresh backend each. It
-//! prints both wall times and their ratio (the budget: at most 8), each set's mode (sampled or
-//! scored options), time, paths and scoring passes, the prompt tokens sent and evaluated, the
-//! mean sequences per decode step, and where the model thread's time went.
+//! plain evaluation of a label template (sampled, as the template says), one plain scored
+//! evaluation of the same items (`calibrate: scored`), then the whole default analysis of the
+//! same items and settings (leave-one-out over every example, the label controls, 8 orders,
+//! calibration, kNN selection), then both plain evaluations again, in one process, no sample
+//! cache, a fresh backend each. The analysis runs in its default mode (a label template's sets
+//! scored by their options' log-probabilities) or, with SAMPLED=1, sampled. It prints the wall
+//! times and the analysis's ratio to each plain evaluation (the budget: at most 8), each set's
+//! mode (sampled or scored options), time, paths and scoring passes, the prompt tokens sent and
+//! evaluated, the mean sequences per decode step, the scoring passes and their llama.cpp calls,
+//! and where the model thread's time went.
 //! Run: `cargo bench --bench examples` (TEMPLATE=sports, DATA=assets/sports.jsonl, ITEMS=24,
-//! ORDERS=8 in the environment).
+//! ORDERS=8, SAMPLED=1 in the environment).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,9 +55,10 @@ fn thread_line(b: &LocalBackend, before: Decoding, secs: f64) -> String {
     let mean = (d.tokens - before.tokens) as f64 / steps.max(1) as f64;
     let ms = |now: u64, then: u64| (now - then) as f64 / 1000.0;
     format!(
-        "{steps} decode steps, {mean:.1} sequences a step (max {}) · {} scoring passes · model thread: prompts {:.1}s, decode {:.1}s, scoring {:.1}s, idle {:.1}s of {secs:.1}s",
+        "{steps} decode steps, {mean:.1} sequences a step (max {}) · {} scoring passes in {} calls · model thread: prompts {:.1}s, decode {:.1}s, scoring {:.1}s, idle {:.1}s of {secs:.1}s",
         d.widest,
         d.scores - before.scores,
+        d.score_calls - before.score_calls,
         ms(d.prompt_ms, before.prompt_ms),
         ms(d.decode_ms, before.decode_ms),
         ms(d.score_ms, before.score_ms),
@@ -89,6 +94,8 @@ fn main() {
     // One plain evaluation, as `promptlab eval` runs it, before and after the analysis (the
     // machine is shared: its load moves).
     let before_secs = plain(&rt, &template, &dataset.items, "before");
+    let scored_template = scored(&template);
+    let scored_before = plain(&rt, &scored_template, &dataset.items, "before");
     let mode_used = template.mode.unwrap_or(ready_backend().info().default_mode);
 
     // The whole default analysis on a fresh backend.
@@ -115,8 +122,9 @@ fn main() {
     let secs = started.elapsed().as_secs_f64();
     let spent = b.prompt_tokens().unwrap_or_default().since(tokens_before);
     println!(
-        "\nthe analysis: {} sets, load average {}",
+        "\nthe analysis: {} sets, {}; load average {}",
         analysed.sets.len(),
+        job.reading().words(),
         load_average()
     );
     println!(
@@ -151,12 +159,33 @@ fn main() {
     println!("  {}", thread_line(&b, before, secs));
     drop(job);
     let after_secs = plain(&rt, &template, &dataset.items, "after");
+    let scored_after = plain(&rt, &scored_template, &dataset.items, "after");
     let plain_secs = (before_secs + after_secs) / 2.0;
+    let scored_secs = (scored_before + scored_after) / 2.0;
     println!(
-        "\nplain eval {plain_secs:.1}s (mean of before and after), the analysis {secs:.1}s: {:.2}x (budget 8x) · load average {}",
+        "\nthe analysis ({}) {secs:.1}s: {:.2}x one plain sampled eval ({plain_secs:.1}s), {:.2}x one plain scored eval ({scored_secs:.1}s), each the mean of before and after (budget 8x) · load average {}",
+        analysed
+            .report
+            .reading
+            .as_ref()
+            .map_or("?", |r| r.mode.as_str()),
         secs / plain_secs,
+        secs / scored_secs,
         load_average()
     );
+}
+
+/// `template` with its answers read by scoring the options (`calibrate: scored`), text labels
+/// as the options of the examples' label space.
+fn scored(template: &promptlab::core::template::Template) -> promptlab::core::template::Template {
+    use promptlab::core::spec::answer::AnswerKind;
+    let mut t = template.clone();
+    t.calibrate = promptlab::core::template::Calibrate::Scored;
+    if t.answer.kind != AnswerKind::Choice {
+        t.answer.choices = promptlab::core::demos::label_space(template);
+        t.answer.kind = AnswerKind::Choice;
+    }
+    t
 }
 
 /// One plain evaluation of `template` on a fresh backend, printed; its wall time.

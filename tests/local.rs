@@ -569,3 +569,36 @@ async fn a_cancelled_score_job_costs_nothing() {
     assert_eq!(s.logprobs.len(), 3);
     assert_eq!(b.decoding().scores, 1);
 }
+
+/// `label_prompt` with other examples: another example set's prompt.
+fn other_prompt(question: &str) -> Prompt {
+    Prompt::Completion(format!(
+        "Is the review positive or negative?\n\nReview: Dull from start to end.\nAnswer: negative\n\nReview: A joy to watch, and funny too.\nAnswer: positive\n\nReview: {question}\nAnswer:"
+    ))
+}
+
+#[tokio::test]
+async fn score_jobs_of_several_example_sets_keep_each_sets_prefix() {
+    let b = backend();
+    let options = label_options();
+    let round = || {
+        let pending: Vec<_> = REVIEWS
+            .iter()
+            .flat_map(|q| [label_prompt(q), other_prompt(q)])
+            .map(|p| b.score(&p, &options).unwrap())
+            .collect();
+        futures::future::join_all(pending)
+    };
+    let first: Vec<_> = round().await.into_iter().map(Result::unwrap).collect();
+    let before = b.prompt_tokens().unwrap();
+    let again: Vec<_> = round().await.into_iter().map(Result::unwrap).collect();
+    let spent = b.prompt_tokens().unwrap().since(before);
+    // Both sets' examples were kept: the second round evaluates only the questions.
+    assert!(spent.evaluated * 3 < spent.sent, "{spent:?}");
+    for (a, b) in first.iter().zip(&again) {
+        for (x, y) in a.logprobs.iter().zip(&b.logprobs) {
+            assert!((x - y).abs() < 0.5, "{a:?} {b:?}");
+        }
+    }
+    assert_eq!(b.decoding().scores, 2 * 2 * REVIEWS.len() as u64);
+}

@@ -7,9 +7,10 @@
 //! a CPU shared with other work a call costs far more than its tokens: every graph waits for
 //! all its threads at each of its barriers):
 //!
-//! 1. the prefix every job of the batch shares (a template's instruction and examples) is put
-//!    on sequence 0 and on one sequence per option of every job, evaluating only what the last
-//!    batch did not leave on sequence 0 (copied to the others);
+//! 1. the jobs are grouped by the prefix they share (a template's instruction and examples:
+//!    an example set's items); each group's prefix is put on a kept sequence (the one that
+//!    holds most of it, so only the rest is evaluated) and on one sequence per option of its
+//!    jobs;
 //! 2. each job's rest (its question) goes on its options' sequences, its last token's logits
 //!    read (every option's first token);
 //! 3. every option's other tokens go on its own sequence, each read for the next.
@@ -19,7 +20,7 @@
 //!
 //! A batch holds at most `MAX_SEQS` sequences. A job's own error (too many options, an empty
 //! one, too long for the model) fails only that job; a job whose reply is closed (cancelled)
-//! is dropped unscored. Sequence 0 keeps the batch's shared prefix for the next batch.
+//! is dropped unscored. The last `KEPT` groups' prefixes stay for the next batches.
 
 use std::num::NonZeroU32;
 
@@ -40,9 +41,11 @@ use crate::core::render::Prompt;
 /// Most options scored for one prompt (one sequence each).
 pub const MAX_OPTIONS: usize = 32;
 
-/// Most sequences a scoring batch holds: sequence 0 (the shared prefix) and one per option of
-/// every job in it.
-pub const MAX_SEQS: usize = 65;
+/// Prefixes kept evaluated between batches, each on a sequence of its own (0 to `KEPT`).
+const KEPT: usize = 8;
+
+/// Most sequences a scoring batch holds: the kept prefixes' and one per option of every job.
+pub const MAX_SEQS: usize = KEPT + 64;
 
 /// A batch stops taking jobs once their prompts and options add up to this many tokens (a
 /// job alone may need more, up to the model's context).
@@ -85,7 +88,7 @@ impl Checked {
 struct Tok {
     token: LlamaToken,
     pos: i32,
-    seqs: std::ops::Range<i32>,
+    seqs: Vec<i32>,
     read: Read,
 }
 
@@ -102,15 +105,61 @@ enum Read {
     },
 }
 
-/// The scoring context, made on first use and grown when a batch needs more. The last batch's
-/// shared prefix stays evaluated on sequence 0: the next batch (the next items of an
-/// evaluation, a content-free input after the same examples) evaluates only what follows.
+/// The scoring context, made on first use and grown when a batch needs more. The prefixes of
+/// the last batches stay evaluated, each on its own sequence: the next batch (the next items
+/// of an evaluation, a content-free input after the same examples, the items of the example
+/// sets an analysis has in flight) evaluates only what follows them.
 #[derive(Default)]
 pub(super) struct Scorer<'m> {
     ctx: Option<LlamaContext<'m>>,
     capacity: u32,
-    /// The tokens sequence 0 holds.
-    kept: Vec<LlamaToken>,
+    /// The tokens each kept sequence holds (`KEPT` of them), and when each was last used.
+    kept: Vec<Vec<LlamaToken>>,
+    used: Vec<u64>,
+    tick: u64,
+}
+
+/// Jobs of a batch sharing a prefix: its length, and the jobs (indices into the batch).
+struct Group {
+    prefix: usize,
+    jobs: Vec<usize>,
+}
+
+/// Groups the first of `prompts` that fit in one batch by the prefix each shares most with
+/// another of them or with a prefix kept (`kept`): an example set's items share their
+/// instruction and examples, and only the question is left to each; at most `KEPT` groups,
+/// the jobs after the last that fits wait for the next batch.
+fn groups(prompts: &[&[LlamaToken]], kept: &[Vec<LlamaToken>]) -> Vec<Group> {
+    let own = |j: usize| {
+        let p = prompts[j];
+        let others = (0..prompts.len())
+            .filter(|&k| k != j)
+            .map(|k| common_prefix(prompts[k], p));
+        let kept = kept.iter().map(|k| common_prefix(k, p));
+        others.chain(kept).max().unwrap_or(0).min(p.len() - 1)
+    };
+    let mut groups: Vec<Group> = Vec::new();
+    for j in 0..prompts.len() {
+        let prefix = own(j);
+        let p = &prompts[j][..prefix];
+        let same = groups
+            .iter()
+            .position(|g| g.prefix == prefix && &prompts[g.jobs[0]][..prefix] == p);
+        match same {
+            Some(g) => groups[g].jobs.push(j),
+            None if groups.len() < KEPT => groups.push(Group {
+                prefix,
+                jobs: vec![j],
+            }),
+            None => break,
+        }
+    }
+    // A job alone keeps all of its prompt but the last token: the next job like it (the next
+    // item, sent after this one) then evaluates only its own question.
+    for g in groups.iter_mut().filter(|g| g.jobs.len() == 1) {
+        g.prefix = prompts[g.jobs[0]].len() - 1;
+    }
+    groups
 }
 
 fn failed(e: &dyn std::fmt::Display) -> BackendError {
@@ -147,7 +196,7 @@ impl<'m> Scorer<'m> {
             }
         }
         while !ready.is_empty() {
-            let (mut seqs, mut cells, mut take) = (1, 0, 0);
+            let (mut seqs, mut cells, mut take) = (KEPT, 0, 0);
             for c in &ready {
                 let (s, n) = (c.options.len(), c.cells());
                 if take > 0 && (seqs + s > MAX_SEQS || cells + n > MAX_BATCH_CELLS) {
@@ -155,8 +204,19 @@ impl<'m> Scorer<'m> {
                 }
                 (seqs, cells, take) = (seqs + s, cells + n, take + 1);
             }
+            let prompts: Vec<&[LlamaToken]> =
+                ready[..take].iter().map(|c| c.prompt.as_slice()).collect();
+            let groups = groups(&prompts, &self.kept);
+            let take: usize = groups.iter().map(|g| g.jobs.len()).sum();
             let batch: Vec<Checked> = ready.drain(..take).collect();
-            match self.score(model, backend, settings, lora.as_deref_mut(), &batch) {
+            match self.score(
+                model,
+                backend,
+                settings,
+                lora.as_deref_mut(),
+                &batch,
+                &groups,
+            ) {
                 Ok((scores, evaluated, calls)) => {
                     counts.score_calls.fetch_add(calls, Ordering::Relaxed);
                     for ((c, logprobs), evaluated) in batch.into_iter().zip(scores).zip(evaluated) {
@@ -180,8 +240,8 @@ impl<'m> Scorer<'m> {
         }
     }
 
-    /// Every job's options' log-probabilities, the prompt tokens each evaluated (the shared
-    /// prefix counted with the first), and the calls made.
+    /// Every job's options' log-probabilities, the prompt tokens each evaluated (a group's
+    /// prefix counted with its first job), and the calls made.
     #[allow(clippy::type_complexity)]
     fn score(
         &mut self,
@@ -190,33 +250,66 @@ impl<'m> Scorer<'m> {
         settings: &LocalSettings,
         lora: Option<&mut LlamaLoraAdapter>,
         batch: &[Checked],
+        groups: &[Group],
     ) -> Result<(Vec<Vec<f64>>, Vec<usize>, u64), BackendError> {
-        // The prefix all share, all but the last token of the shortest (its logits are needed).
-        let first = &batch[0].prompt;
-        let shared = batch
+        let prefixes: usize = groups.iter().map(|g| g.prefix).sum();
+        let rest: usize = groups
             .iter()
-            .map(|c| common_prefix(first, &c.prompt).min(c.prompt.len() - 1))
-            .min()
-            .unwrap_or(0);
-        let need = shared + batch.iter().map(|c| c.cells() - shared).sum::<usize>();
-        let chunk = chunk(settings) as usize;
+            .flat_map(|g| g.jobs.iter().map(move |&j| batch[j].cells() - g.prefix))
+            .sum();
+        let kept: usize = self.kept.iter().map(Vec::len).sum();
         // A new context holds nothing: `context` forgets what was kept.
-        self.context(model, backend, settings, lora, need as u32)?;
-        let kept = std::mem::take(&mut self.kept);
+        self.context(
+            model,
+            backend,
+            settings,
+            lora,
+            (kept + prefixes + rest) as u32,
+        )?;
+        self.kept.resize(KEPT, Vec::new());
+        self.used.resize(KEPT, 0);
+        // Each group's sequence: the kept one sharing most of its prefix (of equals, the least
+        // recently used), not another group's.
+        let mut slots: Vec<usize> = Vec::with_capacity(groups.len());
+        for g in groups {
+            let prefix = &batch[g.jobs[0]].prompt[..g.prefix];
+            let slot = (0..KEPT)
+                .filter(|s| !slots.contains(s))
+                .max_by_key(|&s| {
+                    let n = common_prefix(&self.kept[s], prefix);
+                    (n, std::cmp::Reverse(self.used[s]))
+                })
+                .unwrap_or(0);
+            slots.push(slot);
+        }
         let ctx = self
             .ctx
             .as_mut()
             .ok_or_else(|| BackendError::Model("no scoring context".into()))?;
-        let result = run_batch(ctx, chunk, batch, &kept, shared);
+        let result = run_batch(
+            ctx,
+            chunk(settings) as usize,
+            batch,
+            groups,
+            &slots,
+            &self.kept,
+        );
+        // The option sequences are cleared; each group's sequence keeps its prefix.
         match &result {
-            // Sequence 0 keeps the shared prefix; the others are cleared.
             Ok(_) => {
-                for s in 1..MAX_SEQS {
+                for s in KEPT..MAX_SEQS {
                     let _ = ctx.clear_kv_cache_seq(Some(s as u32), None, None);
                 }
-                self.kept = first[..shared].to_vec();
+                self.tick += 1;
+                for (g, &slot) in groups.iter().zip(&slots) {
+                    self.kept[slot] = batch[g.jobs[0]].prompt[..g.prefix].to_vec();
+                    self.used[slot] = self.tick;
+                }
             }
-            Err(_) => ctx.clear_kv_cache(),
+            Err(_) => {
+                ctx.clear_kv_cache();
+                self.kept.iter_mut().for_each(Vec::clear);
+            }
         }
         result
     }
@@ -234,7 +327,7 @@ impl<'m> Scorer<'m> {
             return Ok(());
         }
         self.ctx = None;
-        self.kept.clear();
+        self.kept.iter_mut().for_each(Vec::clear);
         let capacity = need.max(2048).div_ceil(1024) * 1024;
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(capacity))
@@ -288,63 +381,73 @@ fn check(
     Ok((prompt, options))
 }
 
-/// Scores a batch (see the module's steps) on `ctx`, whose sequence 0 holds `kept`; leaves
-/// `shared` tokens of the first prompt on sequence 0. The prefix and the rests go into the
-/// same calls, each token on every sequence it belongs to, then the options' tokens: two
-/// calls when they fit.
+/// Scores a batch (see the module's steps) on `ctx`, group `g` on sequence `slots[g]`, which
+/// holds `kept[slots[g]]`; leaves each group's prefix on its sequence. The prefixes and the
+/// rests go into the same calls, each token on every sequence it belongs to, then the
+/// options' tokens: two calls when they fit.
 #[allow(clippy::type_complexity)]
 fn run_batch(
     ctx: &mut LlamaContext<'_>,
     chunk: usize,
     batch: &[Checked],
-    kept: &[LlamaToken],
-    shared: usize,
+    groups: &[Group],
+    slots: &[usize],
+    kept: &[Vec<LlamaToken>],
 ) -> Result<(Vec<Vec<f64>>, Vec<usize>, u64), BackendError> {
-    let prefix = &batch[0].prompt[..shared];
-    // What sequence 0 holds of the prefix stays; every option's sequence gets a copy.
-    let from = common_prefix(kept, prefix);
-    let from = match ctx.clear_kv_cache_seq(Some(0), Some(from as u32), None) {
-        Ok(true) if from > 0 => from,
-        _ => {
-            ctx.clear_kv_cache();
-            0
+    // Each job's first option sequence.
+    let mut base = vec![0i32; batch.len()];
+    let mut next = KEPT as i32;
+    let mut evaluated: Vec<usize> = vec![0; batch.len()];
+    let mut toks: Vec<Tok> = Vec::new();
+    for (g, &slot) in groups.iter().zip(slots) {
+        let prefix = &batch[g.jobs[0]].prompt[..g.prefix];
+        let first = next;
+        for &j in &g.jobs {
+            base[j] = next;
+            next += batch[j].options.len() as i32;
         }
-    };
-    let mut base = Vec::with_capacity(batch.len());
-    let mut next = 1;
-    for c in batch {
-        base.push(next);
-        next += c.options.len() as i32;
-    }
-    if from > 0 {
-        for s in 1..next {
-            ctx.kv_cache_seq_cp(0, s, None, None)
-                .map_err(|e| failed(&e))?;
+        // What the group's sequence holds of its prefix stays, copied to its options'.
+        let from = common_prefix(&kept[slot], prefix);
+        let seq = slot as i32;
+        let from = match ctx.clear_kv_cache_seq(Some(slot as u32), Some(from as u32), None) {
+            Ok(true) => from,
+            _ => {
+                let _ = ctx.clear_kv_cache_seq(Some(slot as u32), None, None);
+                0
+            }
+        };
+        if from > 0 {
+            for s in first..next {
+                ctx.kv_cache_seq_cp(seq, s, None, None)
+                    .map_err(|e| failed(&e))?;
+            }
         }
-    }
-    // 1. The rest of the shared prefix, on sequence 0 and every option's sequence.
-    let mut toks: Vec<Tok> = (from..shared)
-        .map(|pos| Tok {
+        // 1. The rest of the prefix, on the group's sequence and its options'.
+        let seqs: Vec<i32> = std::iter::once(seq).chain(first..next).collect();
+        toks.extend((from..g.prefix).map(|pos| Tok {
             token: prefix[pos],
             pos: pos as i32,
-            seqs: 0..next,
-            read: Read::Nothing,
-        })
-        .collect();
-    for (j, c) in batch.iter().enumerate() {
-        let len = c.prompt.len();
-        let seqs = base[j]..base[j] + c.options.len() as i32;
-        // 2. The job's rest, on its options' sequences; its last token's logits read.
-        toks.extend((shared..len).map(|pos| Tok {
-            token: c.prompt[pos],
-            pos: pos as i32,
             seqs: seqs.clone(),
-            read: if pos + 1 == len {
-                Read::First(j)
-            } else {
-                Read::Nothing
-            },
+            read: Read::Nothing,
         }));
+        evaluated[g.jobs[0]] += g.prefix - from;
+        // 2. Each job's rest, on its options' sequences; its last token's logits read.
+        for &j in &g.jobs {
+            let c = &batch[j];
+            let len = c.prompt.len();
+            let seqs: Vec<i32> = (base[j]..base[j] + c.options.len() as i32).collect();
+            evaluated[j] += len - g.prefix;
+            toks.extend((g.prefix..len).map(|pos| Tok {
+                token: c.prompt[pos],
+                pos: pos as i32,
+                seqs: seqs.clone(),
+                read: if pos + 1 == len {
+                    Read::First(j)
+                } else {
+                    Read::Nothing
+                },
+            }));
+        }
     }
     // 3. Each option's tokens but its last, on its own sequence, each read for the next: a
     // call of their own (in the prompts' call they score up to 0.5 away from a job alone,
@@ -357,7 +460,7 @@ fn run_batch(
             options.extend(option.windows(2).enumerate().map(|(i, w)| Tok {
                 token: w[0],
                 pos: (len + i) as i32,
-                seqs: seq..seq + 1,
+                seqs: vec![seq],
                 read: Read::Next {
                     job: j,
                     option: o,
@@ -381,8 +484,6 @@ fn run_batch(
         }
     };
     let calls = decode(ctx, chunk, &toks, &mut read)? + decode(ctx, chunk, &options, &mut read)?;
-    let mut evaluated: Vec<usize> = batch.iter().map(|c| c.prompt.len() - shared).collect();
-    evaluated[0] += shared - from;
     Ok((scores, evaluated, calls))
 }
 
@@ -400,9 +501,8 @@ fn decode(
         batch.clear();
         for t in part {
             let logits = !matches!(t.read, Read::Nothing);
-            let seqs: Vec<i32> = t.seqs.clone().collect();
             batch
-                .add(t.token, t.pos, &seqs, logits)
+                .add(t.token, t.pos, &t.seqs, logits)
                 .map_err(|e| failed(&e))?;
         }
         ctx.decode(&mut batch).map_err(|e| failed(&e))?;

@@ -107,11 +107,13 @@ pub fn lines(results: &[VariantResult], width: u16) -> Vec<Line<'static>> {
     let dim = Style::default().fg(Color::DarkGray);
     let mut axis = format!("{:<w$}", "0%", w = scale / 2);
     axis.push_str(&format!("50%{:>w$}", "100%", w = scale - scale / 2 - 3));
+    // How the given set's answers were read: sampled or scored options (`demos::mode_of`).
+    let mode = results.first().map_or("sampled", |r| {
+        crate::core::demos::mode_of(r.answers_from.unwrap_or_default())
+    });
+    let head = format!("accuracy ({mode}), 95% intervals");
     let mut out = vec![Line::from(vec![
-        Span::styled(
-            format!("{:<LABEL$}{:<FIGURE$} ", "accuracy, 95% intervals", ""),
-            dim,
-        ),
+        Span::styled(format!("{head:<w$} ", w = LABEL + FIGURE), dim),
         Span::styled(axis, dim),
     ])];
     let sections = sections(results);
