@@ -1,10 +1,11 @@
 //! LoRA training on the embedded Gemma 3 270M (feature `train`): load time, training tokens
-//! per second and peak memory (VmHWM) for an adapter of rank 8 on every linear layer, over
+//! per second and peak memory (VmHWM) for an adapter of rank 8 (on every linear layer unless
+//! TARGETS says which), over
 //! the shipped tickets example (260 rows) in the template's direct format, with where a step's
 //! time goes (forward, backward, optimiser) and the memory as it goes; then what the adapter
 //! costs at serving time: llama.cpp's start-up with and without it, and its sampling speed.
 //! Run: `cargo bench --features train --bench train` (TEMPLATE=tickets,
-//! DATASET=assets/tickets.jsonl, EPOCHS=1, RANK=8, BATCH_TOKENS=512, STEPS=0: all;
+//! DATASET=assets/tickets.jsonl, EPOCHS=1, RANK=8, TARGETS=all, BATCH_TOKENS=512, STEPS=0: all;
 //! SERVING_ROUNDS=3: alternated pairs of base and adapter, each speed after a path's first token).
 
 use std::path::Path;
@@ -21,6 +22,7 @@ use promptlab::store::dataset::load_dataset;
 use promptlab::store::models::default_model_path;
 use promptlab::train::adapter;
 use promptlab::train::data::{sequences, specialist};
+use promptlab::train::lora::parse_targets;
 use promptlab::train::model::Model;
 use promptlab::train::trainer::{Settings, train};
 use promptlab::train::weights::Gguf;
@@ -57,8 +59,11 @@ fn main() {
     let path = default_model_path().expect("cache dir");
     assert!(path.is_file(), "run scripts/fetch-model.sh first");
     let rank: usize = env("RANK", 8);
+    let targets = env("TARGETS", "all".to_string());
     let settings = Settings {
         rank,
+        targets: parse_targets(&targets)
+            .expect("TARGETS: q, k, v, o, gate, up, down, attention, mlp or all"),
         alpha: 2.0 * rank as f64,
         epochs: env("EPOCHS", 1),
         batch_tokens: env("BATCH_TOKENS", 512),
@@ -75,7 +80,7 @@ fn main() {
     let rows = sequences(&tokenizer, &template, &data.items, Mode::Completion).expect("rows");
     let tokens: usize = rows.iter().map(|r| r.tokens.len()).sum();
     println!(
-        "{} rows, {tokens} tokens ({:.1} per row), rank {rank}, all linear layers, {} tokens a step",
+        "{} rows, {tokens} tokens ({:.1} per row), rank {rank} on {targets}, {} tokens a step",
         rows.len(),
         tokens as f64 / rows.len() as f64,
         settings.batch_tokens

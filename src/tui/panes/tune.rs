@@ -23,7 +23,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState) {
     let keys = if t.running() {
         format!("{} stop, q hide: it goes on", k(Action::Cancel))
     } else {
-        format!("{} new, {} close", k(Action::Add), k(Action::Cancel))
+        format!("{} new tune, {} close", k(Action::Add), k(Action::Cancel))
     };
     let what = match &t.curve {
         Some(sizes) => format!(
