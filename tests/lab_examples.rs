@@ -179,10 +179,16 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
     let shown = promptlab::tui::panes::examples::contributions(&s).expect("contributions");
     let rashford = shown.iter().find(|c| c.example == 4).unwrap();
     assert!((rashford.paired.unwrap().diff - 0.4).abs() < 1e-9);
+    // The pane says how the answers were read (a script cannot score options: sampled).
+    assert!(
+        screen(&s).contains("· leave-one-out, sampled"),
+        "{}",
+        screen(&s)
+    );
     insta::assert_snapshot!("examples_with_contributions", screen(&s));
 
     // Switching an example off changes the examples: the contributions go.
     press(&mut s, KeyCode::Char(' '), KeyModifiers::NONE);
     assert!(promptlab::tui::panes::examples::contributions(&s).is_none());
-    assert!(!screen(&s).contains("contributions, leave-one-out"));
+    assert!(!screen(&s).contains("· leave-one-out"));
 }

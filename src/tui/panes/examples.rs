@@ -62,10 +62,14 @@ const BAR: usize = 16 + 2 * HALF + 1;
 
 pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
     let ex = &s.lab.examples;
-    let analysed = if contributions(s).is_some() {
-        " · contributions, leave-one-out"
-    } else {
-        ""
+    // How the analysis read its answers, when it says.
+    let analysed = match (
+        contributions(s),
+        s.analysis.as_ref().and_then(|r| r.reading.as_ref()),
+    ) {
+        (Some(_), Some(r)) => format!(" · leave-one-out, {}", r.mode),
+        (Some(_), None) => " · leave-one-out".to_string(),
+        _ => String::new(),
     };
     let title = if s.lab.strategy == crate::core::template::Strategy::ZeroShotCot && !ex.is_empty()
     {

@@ -63,7 +63,7 @@ impl Setup {
             ),
             JobForm::Examples => (
                 "Analyse the examples (leave-one-out, label controls, orders)",
-                ["Dataset", "Orders (orders=K)"],
+                ["Dataset", "Options (orders=K, sampled)"],
             ),
             JobForm::Tune => (
                 "Tune a LoRA adapter",

@@ -16,7 +16,7 @@ pub(super) fn open_setup(s: &mut AppState) {
     let editors = super::session::setup_editors(
         s,
         "orders=8",
-        "orders=K: random orders of the examples (0: none)",
+        "orders=K: random orders of the examples (0: none); sampled: sample every answer, not score the options",
     );
     s.popup = Some(Popup::Setup(Setup::new(JobForm::Examples, editors)));
 }
