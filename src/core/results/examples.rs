@@ -143,17 +143,35 @@ fn heading(out: &mut String, title: &str, markdown: bool) {
     }
 }
 
-fn row(out: &mut String, cells: &[String], markdown: bool) {
+/// A table under its head: in text each column padded to its widest cell (the last one
+/// not), in markdown a pipe table.
+fn table(out: &mut String, head: &[&str], rows: &[Vec<String>], markdown: bool) {
+    let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    let all = || std::iter::once(&head).chain(rows);
     if markdown {
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
-    } else {
-        let _ = writeln!(out, "  {}", cells.join("  "));
+        for (i, cells) in all().enumerate() {
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+            if i == 0 {
+                let _ = writeln!(out, "|{}", "---|".repeat(head.len()));
+            }
+        }
+        return;
     }
-}
-
-fn rule(out: &mut String, columns: usize, markdown: bool) {
-    if markdown {
-        let _ = writeln!(out, "|{}", "---|".repeat(columns));
+    let widths: Vec<usize> = (0..head.len())
+        .map(|c| {
+            all()
+                .map(|r| r.get(c).map_or(0, |x| x.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for cells in all() {
+        let line: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(x, w)| format!("{x:<w$}"))
+            .collect();
+        let _ = writeln!(out, "  {}", line.join("  ").trim_end());
     }
 }
 
@@ -167,74 +185,67 @@ fn leave_one_out(out: &mut String, cs: &[Contribution], markdown: bool) {
         "Leave-one-out: each example's contribution (the given set minus the set without it, paired, 95% intervals, Holm across examples)",
         markdown,
     );
-    let head = ["#", "example", "contribution", "without it", "note"].map(String::from);
-    let width = cs
+    let rows: Vec<Vec<String>> = cs
         .iter()
-        .map(|c| c.cell().chars().count())
-        .max()
-        .unwrap_or(0);
-    row(out, &head, markdown);
-    rule(out, head.len(), markdown);
-    for c in cs {
-        let example = format!(
-            "{} → {}",
-            crate::core::display::shorten(&visible(&c.input), 40),
-            crate::core::display::shorten(&visible(&c.answer), 16)
-        );
-        let note = match (c.removal_helps, &c.verdict) {
-            (true, Some(crate::core::stats::Verdict::Worse)) => "removing it helps (detectably)",
-            (true, _) => "removing it helps (not detectably)",
-            (false, Some(crate::core::stats::Verdict::Better)) => "it helps (detectably)",
-            _ => "",
-        };
-        row(
-            out,
-            &[
+        .map(|c| {
+            let example = format!(
+                "{} → {}",
+                crate::core::display::shorten(&visible(&c.input), 40),
+                crate::core::display::shorten(&visible(&c.answer), 16)
+            );
+            let note = match (c.removal_helps, &c.verdict) {
+                (true, Some(crate::core::stats::Verdict::Worse)) => {
+                    "removing it helps (detectably)"
+                }
+                (true, _) => "removing it helps (not detectably)",
+                (false, Some(crate::core::stats::Verdict::Better)) => "it helps (detectably)",
+                _ => "",
+            };
+            vec![
                 format!("{:>2}", c.example + 1),
-                format!("{example:<60}"),
-                format!("{:<width$}", c.cell()),
+                example,
+                c.cell(),
                 estimate(c.without),
                 note.into(),
-            ],
-            markdown,
-        );
-    }
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &["#", "example", "contribution", "without it", "note"],
+        &rows,
+        markdown,
+    );
 }
 
 fn labels(out: &mut String, l: &Labels, markdown: bool) {
     heading(out, "Label controls (each against gold, paired)", markdown);
-    let head = ["set", "accuracy", "unparsed", "against gold", "in words"].map(String::from);
-    row(out, &head, markdown);
-    rule(out, head.len(), markdown);
-    for r in &l.rows {
-        let against = r.versus_gold.map_or(String::new(), |p| {
-            format!("{} [{}, {}]", points(p.diff), points(p.low), points(p.high))
-        });
-        row(
-            out,
-            &[
-                format!("{:<14}", r.control.name()),
+    let rows: Vec<Vec<String>> = l
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.control.name().to_string(),
                 estimate(r.accuracy),
-                format!("{:>5.1}%", r.unparsed_rate * 100.0),
-                format!("{against:<22}"),
+                format!("{:.1}%", r.unparsed_rate * 100.0),
+                r.versus_gold
+                    .map_or(String::new(), |p| paired_cell(Some(p))),
                 r.words.clone(),
-            ],
-            markdown,
-        );
-    }
+            ]
+        })
+        .collect();
+    table(
+        out,
+        &["set", "accuracy", "unparsed", "against gold", "in words"],
+        &rows,
+        markdown,
+    );
     let _ = writeln!(out, "\nverdict: {}", l.verdict);
 }
 
 fn order(out: &mut String, o: &OrderSpread, markdown: bool) {
     heading(out, "Order: the same examples in random orders", markdown);
-    let head = ["order", "accuracy", ""].map(String::from);
-    row(out, &head, markdown);
-    rule(out, head.len(), markdown);
-    row(
-        out,
-        &["given".into(), estimate(o.given), String::new()],
-        markdown,
-    );
+    let mut rows = vec![vec!["given".to_string(), estimate(o.given), String::new()]];
     for (i, r) in o.orders.iter().enumerate() {
         let mark = [(o.min, "min"), (o.median, "median"), (o.max, "max")]
             .iter()
@@ -242,12 +253,9 @@ fn order(out: &mut String, o: &OrderSpread, markdown: bool) {
             .map(|(_, m)| *m)
             .collect::<Vec<_>>()
             .join(", ");
-        row(
-            out,
-            &[format!("{:<20}", r.name), estimate(r.accuracy), mark],
-            markdown,
-        );
+        rows.push(vec![r.name.clone(), estimate(r.accuracy), mark]);
     }
+    table(out, &["order", "accuracy", ""], &rows, markdown);
     let _ = writeln!(out, "\n{}", o.words);
 }
 
@@ -267,9 +275,6 @@ fn calibration(out: &mut String, c: &Calibration, markdown: bool) {
         let _ = writeln!(out, "{}", c.words);
         return;
     }
-    let head = ["answers", "mode", "accuracy", "calibrated minus it"].map(String::from);
-    row(out, &head, markdown);
-    rule(out, head.len(), markdown);
     let given_mode = c.given_mode.as_str();
     let rows = [
         (
@@ -291,18 +296,16 @@ fn calibration(out: &mut String, c: &Calibration, markdown: bool) {
             String::new(),
         ),
     ];
-    for (name, mode, acc, diff) in rows {
-        row(
-            out,
-            &[
-                format!("{name:<10}"),
-                format!("{mode:<26}"),
-                estimate(acc),
-                diff,
-            ],
-            markdown,
-        );
-    }
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(name, mode, acc, diff)| vec![name.into(), mode.into(), estimate(acc), diff])
+        .collect();
+    table(
+        out,
+        &["answers", "mode", "accuracy", "calibrated minus it"],
+        &rows,
+        markdown,
+    );
     let _ = writeln!(out, "\n{}", c.words);
 }
 
@@ -315,21 +318,18 @@ fn selection(out: &mut String, k: &Selection, markdown: bool) {
         ),
         markdown,
     );
-    let head = ["examples", "accuracy", "kNN minus fixed"].map(String::from);
-    row(out, &head, markdown);
-    rule(out, head.len(), markdown);
-    row(
-        out,
-        &[format!("{:<10}", "fixed"), estimate(k.fixed), String::new()],
-        markdown,
-    );
-    row(
-        out,
-        &[
-            format!("{:<10}", format!("kNN k={}", k.k)),
+    let rows = [
+        vec!["fixed".to_string(), estimate(k.fixed), String::new()],
+        vec![
+            format!("kNN k={}", k.k),
             estimate(k.selected),
             paired_cell(k.paired),
         ],
+    ];
+    table(
+        out,
+        &["examples", "accuracy", "kNN minus fixed"],
+        &rows,
         markdown,
     );
     let _ = writeln!(out, "\n{}", k.words);
