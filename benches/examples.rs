@@ -104,7 +104,6 @@ fn main() {
         orders: env("ORDERS", promptlab::core::demos::DEFAULT_ORDERS),
         seed: template.sampling.seed,
         sampled: std::env::var("SAMPLED").is_ok_and(|v| v == "1"),
-        backend_scores: false,
     };
     let job = ExamplesJob {
         dataset: dataset.clone(),

@@ -274,6 +274,7 @@ async fn a_model_that_copies_the_labels_is_found_to_read_them() {
             orders: 0,
             ..Settings::default()
         },
+        false,
     )
     .unwrap();
     let random = sets.iter().find(|s| s.name == "random labels").unwrap();
@@ -707,7 +708,7 @@ async fn the_next_sets_items_are_sent_while_a_set_finishes_and_results_keep_thei
         seed: t.sampling.seed,
         ..Settings::default()
     };
-    let want: Vec<String> = demos::sets(&t, &settings)
+    let want: Vec<String> = demos::sets(&t, &settings, false)
         .unwrap()
         .into_iter()
         .map(|s| s.name)
@@ -755,7 +756,6 @@ async fn analyse_in(
             orders: 2,
             seed: t.sampling.seed,
             sampled,
-            ..Settings::default()
         },
         template: t,
         mode: Mode::Completion,

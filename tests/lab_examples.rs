@@ -115,6 +115,7 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
         Effect::StartExamples {
             dataset,
             orders,
+            sampled,
             template,
             ..
         },
@@ -122,7 +123,7 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
     else {
         panic!("not started: {effects:?}");
     };
-    assert_eq!(*orders, 8);
+    assert_eq!((*orders, *sampled), (8, false));
     assert!(
         matches!(s.popup, Some(Popup::Eval(EvalBoard { .. }))),
         "the sets show as an evaluation"
@@ -138,7 +139,7 @@ async fn a_analyses_the_examples_and_the_pane_shows_each_contribution_until_they
         cancel: CancellationToken::new(),
         tx,
     };
-    promptlab::tui::demos::run(dataset.clone(), *orders, (**template).clone(), ctx).await;
+    promptlab::tui::demos::run(dataset.clone(), (*orders, false), (**template).clone(), ctx).await;
     while let Ok(m) = rx.try_recv() {
         update(&mut s, m);
     }

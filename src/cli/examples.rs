@@ -73,11 +73,11 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
         orders: args.orders,
         seed: template.sampling.seed,
         sampled: args.sampled,
-        backend_scores: backend.scores_options(mode),
     };
-    let sets = crate::core::demos::sets(&template, &settings)
+    let scores = backend.scores_options(mode);
+    let sets = crate::core::demos::sets(&template, &settings, scores)
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
-    let reading = crate::core::demos::reading(&template, &settings);
+    let reading = crate::core::demos::reading(&template, &settings, scores);
     let variants: Vec<Variant> = sets
         .iter()
         .map(|s| Variant {

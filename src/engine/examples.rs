@@ -95,22 +95,19 @@ fn scored(set: &DemoSet, r: &VariantResult) -> Scored {
 }
 
 impl ExamplesJob {
-    /// The analysis's settings, with whether this backend scores options in the job's mode.
-    pub fn settings(&self) -> Settings {
-        Settings {
-            backend_scores: self.backend.scores_options(self.mode),
-            ..self.settings
-        }
+    /// Whether this backend scores options in the job's mode.
+    fn scores(&self) -> bool {
+        self.backend.scores_options(self.mode)
     }
 
     /// How the sets' answers are read: scored options or sampled, and why.
     pub fn reading(&self) -> Reading {
-        demos::reading(&self.template, &self.settings())
+        demos::reading(&self.template, &self.settings, self.scores())
     }
 
     /// The example sets this job evaluates, in order.
     pub fn sets(&self) -> Result<Vec<DemoSet>, ExamplesError> {
-        Ok(demos::sets(&self.template, &self.settings())?)
+        Ok(demos::sets(&self.template, &self.settings, self.scores())?)
     }
 
     /// Evaluates every set (until cancelled), reporting as an evaluation does, then analyses

@@ -5,18 +5,9 @@ use super::msg::Msg;
 use crate::core::template::Template;
 
 /// A demonstrations analysis for the lab (what `Effect::StartExamples` does): the job
-/// `promptlab examples` runs, over the lab's one backend.
+/// `promptlab examples` runs, over the lab's one backend, `orders` random orders, its answers
+/// sampled when `sampled` (else scored where they can be).
 pub async fn run(
-    dataset: std::path::PathBuf,
-    orders: usize,
-    template: Template,
-    ctx: super::JobContext,
-) {
-    run_with(dataset, (orders, false), template, ctx).await
-}
-
-/// `run`, with its answers sampled when `sampled` (else scored where they can be).
-pub async fn run_with(
     dataset: std::path::PathBuf,
     (orders, sampled): (usize, bool),
     template: Template,
@@ -31,8 +22,6 @@ pub async fn run_with(
                 orders,
                 seed: template.sampling.seed,
                 sampled,
-                // The job asks the backend.
-                backend_scores: false,
             },
             template,
             mode,

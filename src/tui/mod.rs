@@ -255,7 +255,7 @@ impl Executor {
                     return;
                 };
                 tokio::spawn(async move {
-                    demos::run_with(dataset, (orders, sampled), *template, ctx.await).await
+                    demos::run(dataset, (orders, sampled), *template, ctx.await).await
                 });
             }
             Effect::CancelEval => {

@@ -64,9 +64,8 @@ pub async fn examples_setup(
         orders,
         seed: template.sampling.seed,
         sampled,
-        backend_scores: backend.scores_options(mode),
     };
-    let sets = crate::core::demos::sets(template, &settings)?;
+    let sets = crate::core::demos::sets(template, &settings, backend.scores_options(mode))?;
     let data = jobs::load(dataset, false, None).await?;
     let variants = sets
         .into_iter()

@@ -48,8 +48,6 @@ pub struct Settings {
     pub seed: u64,
     /// Sample every set's answers even where their options could be scored (`--sampled`).
     pub sampled: bool,
-    /// The backend scores options by their log-probabilities (`Backend::scores_options`).
-    pub backend_scores: bool,
 }
 
 impl Default for Settings {
@@ -58,7 +56,6 @@ impl Default for Settings {
             orders: DEFAULT_ORDERS,
             seed: 1,
             sampled: false,
-            backend_scores: false,
         }
     }
 }
@@ -94,7 +91,7 @@ impl Reading {
 
 /// How the analysis of `t` with `s` reads its sets' answers: scored for a label template
 /// (`calibratable`) on a backend that scores options, unless sampling was asked for.
-pub fn reading(t: &Template, s: &Settings) -> Reading {
+pub fn reading(t: &Template, s: &Settings, backend_scores: bool) -> Reading {
     let sampled = |why: &str| Reading {
         mode: mode_of(Calibrate::None).into(),
         why: Some(why.into()),
@@ -111,7 +108,7 @@ pub fn reading(t: &Template, s: &Settings) -> Reading {
         )
     } else if s.sampled {
         sampled("asked for: --sampled")
-    } else if !s.backend_scores {
+    } else if !backend_scores {
         sampled(
             "this backend cannot score options by log-probability (the embedded model can; a server through completion prompts)",
         )
@@ -270,13 +267,13 @@ pub fn check(t: &Template) -> Result<(), DemoError> {
 
 /// Every example set of the analysis, the given one first, then leave-one-out (in the
 /// examples' order), the label controls, and the orders.
-pub fn sets(t: &Template, s: &Settings) -> Result<Vec<DemoSet>, DemoError> {
+pub fn sets(t: &Template, s: &Settings, backend_scores: bool) -> Result<Vec<DemoSet>, DemoError> {
     check(t)?;
     let active: Vec<usize> = (0..t.examples.len())
         .filter(|&i| t.examples[i].enabled)
         .collect();
     let space = label_space(t);
-    let scored = reading(t, s).scored();
+    let scored = reading(t, s, backend_scores).scored();
     let with = |examples: Vec<Example>| {
         let mut v = t.clone();
         v.examples = examples;

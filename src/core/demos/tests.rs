@@ -49,7 +49,7 @@ fn find<'a>(sets: &'a [DemoSet], name: &str) -> &'a DemoSet {
 fn sets_are_given_leave_one_out_controls_and_orders() {
     let mut t = template(&["yes", "no", "yes", "no", "yes"], &["yes", "no"]);
     t.examples[4].enabled = false;
-    let sets = sets(&t, &Settings::default()).unwrap();
+    let sets = sets(&t, &Settings::default(), false).unwrap();
     assert_eq!(sets[0].kind, Kind::Given);
     assert_eq!(sets[0].template.examples.len(), 4, "only the active ones");
     let without: Vec<&DemoSet> = sets
@@ -107,6 +107,7 @@ fn the_same_seed_gives_the_same_sets_and_another_seed_other_orders() {
                 seed,
                 ..Settings::default()
             },
+            false,
         )
         .unwrap()
         .iter()
@@ -120,7 +121,7 @@ fn the_same_seed_gives_the_same_sets_and_another_seed_other_orders() {
 #[test]
 fn three_labels_flip_so_none_keeps_its_own_and_few_examples_give_every_order() {
     let t = template(&["a", "b", "c"], &["a", "b", "c"]);
-    let sets = sets(&t, &Settings::default()).unwrap();
+    let sets = sets(&t, &Settings::default(), false).unwrap();
     assert_eq!(
         answers(&find(&sets, "flipped labels").template),
         ["b", "c", "a"]
@@ -136,12 +137,12 @@ fn three_labels_flip_so_none_keeps_its_own_and_few_examples_give_every_order() {
 fn numbers_get_random_labels_but_no_flip_and_one_label_gets_neither() {
     let mut t = template(&["4", "7", "9"], &[]);
     t.answer = AnswerSpec::of(AnswerKind::Number);
-    let s = sets(&t, &Settings::default()).unwrap();
+    let s = sets(&t, &Settings::default(), false).unwrap();
     assert!(s.iter().any(|s| s.name == "random labels"));
     assert!(!s.iter().any(|s| s.name == "flipped labels"));
     let mut one = template(&["yes", "yes"], &[]);
     one.answer = AnswerSpec::of(AnswerKind::Text);
-    let s = sets(&one, &Settings::default()).unwrap();
+    let s = sets(&one, &Settings::default(), false).unwrap();
     assert!(
         !s.iter()
             .any(|s| matches!(s.kind, Kind::Labels { control } if control != Control::None))
@@ -163,7 +164,7 @@ fn nothing_to_analyse_is_refused() {
     let mut t = template(&["yes"], &[]);
     t.strategy = Strategy::ZeroShotCot;
     assert!(
-        sets(&t, &Settings::default())
+        sets(&t, &Settings::default(), false)
             .unwrap_err()
             .to_string()
             .contains("zero-shot-cot")
@@ -171,7 +172,7 @@ fn nothing_to_analyse_is_refused() {
     let mut t = template(&["yes"], &[]);
     t.examples[0].enabled = false;
     assert!(
-        sets(&t, &Settings::default())
+        sets(&t, &Settings::default(), false)
             .unwrap_err()
             .to_string()
             .contains("no active examples")
@@ -322,7 +323,7 @@ fn the_best_order_is_confirmed_only_on_items_it_was_not_chosen_on() {
 #[test]
 fn label_templates_get_a_calibrated_set_and_a_knn_set() {
     let t = template(&["yes", "no", "yes", "no", "yes"], &["yes", "no"]);
-    let sets = sets(&t, &Settings::default()).unwrap();
+    let sets = sets(&t, &Settings::default(), false).unwrap();
     let cal = find(&sets, "calibrated (scored options)");
     assert_eq!(cal.kind, Kind::Calibrated);
     assert_eq!(cal.template.calibrate, Calibrate::ContentFree);
@@ -341,7 +342,7 @@ fn label_templates_get_a_calibrated_set_and_a_knn_set() {
         by: SelectBy::Knn,
         k: 9,
     });
-    let sets = super::sets(&own, &Settings::default()).unwrap();
+    let sets = super::sets(&own, &Settings::default(), false).unwrap();
     assert!(sets.iter().any(|s| s.kind == Kind::Selected { k: 4 }));
     assert!(
         sets.iter()
@@ -352,7 +353,7 @@ fn label_templates_get_a_calibrated_set_and_a_knn_set() {
     // nor a chain of thought; one example cannot be selected from.
     let mut text = t.clone();
     text.answer = AnswerSpec::of(AnswerKind::Text);
-    let cal = super::sets(&text, &Settings::default()).unwrap();
+    let cal = super::sets(&text, &Settings::default(), false).unwrap();
     let cal = find(&cal, "calibrated (scored options)");
     assert_eq!(cal.template.answer.kind, AnswerKind::Choice);
     assert_eq!(cal.template.answer.choices, ["yes", "no"]);
