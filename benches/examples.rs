@@ -167,7 +167,7 @@ fn main() {
             .report
             .reading
             .as_ref()
-            .map_or("?", |r| r.mode.as_str()),
+            .map_or("?", |r| promptlab::core::demos::mode_of(r.answers)),
         secs / plain_secs,
         secs / scored_secs,
         load_average()

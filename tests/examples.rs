@@ -11,7 +11,7 @@ use promptlab::backend::{
     Backend, BackendInfo, Finish, SampleRequest, SampleStream, ScoreFuture, Scores, StreamEvent,
     Usage,
 };
-use promptlab::core::demos::{self, Analysis, Control, Kind, Report, Settings};
+use promptlab::core::demos::{self, Analysis, Control, Kind, Report, Settings, mode_of};
 use promptlab::core::render::{Mode, Prompt};
 use promptlab::core::results::examples::ExamplesRecord;
 use promptlab::core::spec::answer::{AnswerKind, AnswerSpec};
@@ -788,7 +788,7 @@ async fn a_label_template_on_a_backend_that_scores_is_analysed_by_scored_options
     let a = analyse_in(t, data, Arc::new(Scoring), false).await;
     let reading = a.report.reading.clone().unwrap();
     assert_eq!(
-        (reading.mode.as_str(), reading.why),
+        (mode_of(reading.answers), reading.why),
         ("scored options", None)
     );
     for (set, r) in a.sets.iter().zip(&a.results) {
@@ -847,7 +847,7 @@ async fn sampled_when_asked_or_when_the_backend_or_template_cannot_be_scored_and
         ),
     ] {
         let reading = a.report.reading.clone().unwrap();
-        assert_eq!(reading.mode, "sampled");
+        assert_eq!(mode_of(reading.answers), "sampled");
         assert!(
             reading.why.as_deref().unwrap().starts_with(why),
             "{reading:?}"

@@ -65,26 +65,31 @@ impl Default for Settings {
 /// template's could have been scored or was asked to be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reading {
-    /// `mode_of` the sets' `calibrate`: "scored options" or "sampled".
-    pub mode: String,
+    /// The sets' `calibrate` (written as its `mode_of`: "scored options" or "sampled").
+    #[serde(rename = "mode", serialize_with = "mode_name")]
+    pub answers: Calibrate,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
 }
 
+fn mode_name<S: serde::Serializer>(c: &Calibrate, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(mode_of(*c))
+}
+
 impl Reading {
     pub fn scored(&self) -> bool {
-        self.mode == mode_of(Calibrate::Scored)
+        self.answers == Calibrate::Scored
     }
 
     /// "answers: scored options (…)" or "answers: sampled (…)", for people.
     pub fn words(&self) -> String {
-        match (&self.why, self.scored()) {
-            (_, true) => format!(
-                "answers: {} (each set's options by log-probability, nothing sampled; `--sampled` samples them)",
-                self.mode
+        let mode = mode_of(self.answers);
+        match &self.why {
+            Some(why) => format!("answers: {mode} ({why})"),
+            None if self.scored() => format!(
+                "answers: {mode} (each set's options by log-probability, nothing sampled; `--sampled` samples them)"
             ),
-            (Some(why), false) => format!("answers: {} ({why})", self.mode),
-            (None, false) => format!("answers: {}", self.mode),
+            None => format!("answers: {mode}"),
         }
     }
 }
@@ -93,12 +98,12 @@ impl Reading {
 /// (`calibratable`) on a backend that scores options, unless sampling was asked for.
 pub fn reading(t: &Template, s: &Settings, backend_scores: bool) -> Reading {
     let sampled = |why: &str| Reading {
-        mode: mode_of(Calibrate::None).into(),
+        answers: Calibrate::None,
         why: Some(why.into()),
     };
     if !t.calibrate.is_none() {
         return Reading {
-            mode: mode_of(t.calibrate).into(),
+            answers: t.calibrate,
             why: Some("the template's own `calibrate:`".into()),
         };
     }
@@ -114,7 +119,7 @@ pub fn reading(t: &Template, s: &Settings, backend_scores: bool) -> Reading {
         )
     } else {
         Reading {
-            mode: mode_of(Calibrate::Scored).into(),
+            answers: Calibrate::Scored,
             why: None,
         }
     }

@@ -67,7 +67,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &AppState, focused: bool) {
         contributions(s),
         s.analysis.as_ref().and_then(|r| r.reading.as_ref()),
     ) {
-        (Some(_), Some(r)) => format!(" · leave-one-out, {}", r.mode),
+        (Some(_), Some(r)) => format!(
+            " · leave-one-out, {}",
+            crate::core::demos::mode_of(r.answers)
+        ),
         (Some(_), None) => " · leave-one-out".to_string(),
         _ => String::new(),
     };
