@@ -1,23 +1,19 @@
 //! LoRA training on the embedded Gemma 3 270M (feature `train`): load time, training tokens
-//! per second and peak memory (VmHWM) for an adapter of rank 8 (on every linear layer unless
-//! TARGETS says which), over
-//! the shipped tickets example (260 rows) in the template's direct format, with where a step's
-//! time goes (forward, backward, optimiser) and the memory as it goes; then what the adapter
-//! costs at serving time: llama.cpp's start-up with and without it, and its sampling speed.
+//! per second and peak memory (VmHWM) for an adapter of rank 8 (on the feed-forward layers,
+//! the default, unless TARGETS says which), over the shipped tickets example (260 rows) in the
+//! template's direct format, with where a step's time goes (forward, backward, optimiser) and
+//! the memory as it goes. The adapter is left in the temporary directory for `benches/adapter.rs`,
+//! which measures what it costs at serving time.
 //! Run: `cargo bench --features train --bench train` (TEMPLATE=tickets,
-//! DATASET=assets/tickets.jsonl, EPOCHS=1, RANK=8, TARGETS=all, BATCH_TOKENS=512, STEPS=0: all;
-//! SERVING_ROUNDS=3: alternated pairs of base and adapter, each speed after a path's first token).
+//! DATASET=assets/tickets.jsonl, EPOCHS=1, RANK=8, TARGETS=mlp, BATCH_TOKENS=512, STEPS=0: all).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use futures::StreamExt;
 use promptlab::backend::local::reference::Tokenizer;
-use promptlab::backend::local::{LoadStatus, LocalBackend, LocalSettings};
-use promptlab::backend::{Backend, SampleRequest, StreamEvent};
-use promptlab::core::render::{Mode, Prompt};
-use promptlab::core::template::{Strategy, Thinking};
+use promptlab::core::render::Mode;
+use promptlab::core::template::Strategy;
 use promptlab::store::dataset::load_dataset;
 use promptlab::store::models::default_model_path;
 use promptlab::train::adapter;
@@ -59,7 +55,7 @@ fn main() {
     let path = default_model_path().expect("cache dir");
     assert!(path.is_file(), "run scripts/fetch-model.sh first");
     let rank: usize = env("RANK", 8);
-    let targets = env("TARGETS", "all".to_string());
+    let targets = env("TARGETS", "mlp".to_string());
     let settings = Settings {
         rank,
         targets: parse_targets(&targets)
@@ -142,81 +138,11 @@ fn main() {
     );
 
     let dir = std::env::temp_dir().join(format!("promptlab-bench-train-{}", std::process::id()));
-    let adapter_path = dir.join("sums.gguf");
+    let adapter_path = dir.join(format!("{name}.gguf"));
     let bytes = adapter::write(&adapter_path, &model, settings.alpha, "bench").expect("write");
-    println!("adapter: {:.1} MB", bytes as f64 / 1e6);
-    drop(model);
-    serving(&path, &adapter_path);
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// llama.cpp's load time and sampling speed, base against base + adapter.
-fn serving(path: &Path, adapter: &Path) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    // Alternated, a few rounds: on a shared machine one pair says little.
-    let rounds: usize = env("SERVING_ROUNDS", 3);
-    let arms = [None, Some(adapter.to_path_buf())];
-    for lora in (0..rounds).flat_map(|_| arms.iter().cloned()) {
-        let start = Instant::now();
-        let backend = LocalBackend::spawn(LocalSettings {
-            lora: lora.clone(),
-            ..LocalSettings::new(path.to_path_buf())
-        })
-        .expect("backend");
-        while backend.status() == LoadStatus::Loading {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        let loaded = start.elapsed().as_secs_f64();
-        let request = SampleRequest {
-            prompt: Prompt::Completion("Q: What is 12 plus 30?\nA:".into()),
-            stop: vec![],
-            max_tokens: 128,
-            temperature: 0.8,
-            top_p: 0.95,
-            top_k: 40,
-            seed: 1,
-            thinking: Thinking::Auto,
-            reasoning_effort: None,
-        };
-        // Decoding speed: the tokens after each path's first, over the time from its first
-        // token to its end (an adapter that answers in two tokens and stops would otherwise
-        // measure its prompt's evaluation, not its sampling).
-        let (generated, decoded, secs) = rt.block_on(async {
-            let (mut generated, mut decoded, mut secs) = (0, 0, 0.0);
-            for seed in 0..4 {
-                let mut s = backend.stream(SampleRequest {
-                    seed,
-                    ..request.clone()
-                });
-                let mut first = None;
-                while let Some(ev) = s.next().await {
-                    match ev {
-                        Ok(StreamEvent::Text(_)) if first.is_none() => first = Some(Instant::now()),
-                        Ok(StreamEvent::Done(f)) => {
-                            generated += f.usage.completion_tokens;
-                            if let Some(t) = first {
-                                decoded += f.usage.completion_tokens.saturating_sub(1);
-                                secs += t.elapsed().as_secs_f64();
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            (generated, decoded, secs)
-        });
-        println!(
-            "llama.cpp {}: loaded in {loaded:.2} s; {generated} tokens generated over 4 paths, \
-             {:.1} tokens/s after each path's first ({decoded} tokens in {secs:.2} s)",
-            if lora.is_some() {
-                "with the adapter"
-            } else {
-                "base"
-            },
-            f64::from(decoded) / secs.max(1e-9)
-        );
-    }
+    println!(
+        "adapter: {:.1} MB; its cost at serving time: ADAPTERS={} cargo bench --bench adapter",
+        bytes as f64 / 1e6,
+        adapter_path.display()
+    );
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use llama_cpp_2::llama_batch::BatchAddError;
 use llama_cpp_2::{
     DecodeError, LlamaContextLoadError, LlamaCppError, LlamaLoraAdapterInitError,
-    LlamaLoraAdapterSetError, LlamaModelLoadError,
+    LlamaLoraAdapterRemoveError, LlamaLoraAdapterSetError, LlamaModelLoadError,
 };
 use thiserror::Error;
 
@@ -56,6 +56,8 @@ pub enum LlamaError {
     Context(LlamaContextLoadError),
     #[error("llama.cpp cannot apply the adapter: {0}")]
     ApplyAdapter(LlamaLoraAdapterSetError),
+    #[error("llama.cpp cannot remove the adapter: {0}")]
+    RemoveAdapter(LlamaLoraAdapterRemoveError),
     #[error("llama.cpp batch: {0}")]
     Batch(BatchAddError),
     #[error("llama.cpp decode: {0}")]

@@ -13,6 +13,8 @@
 //!   proportions, and the exact McNemar test with its two discordant counts.
 //! - [`paired_bootstrap`]: the same for other scores (per-item averages), by a seeded paired
 //!   bootstrap.
+//! - [`median`]: a median of repeated measurements (timings) with the distribution-free
+//!   interval of its order statistics.
 //! - [`holm`]: Holm's step-down correction across the comparisons of a grid.
 //! - [`power`], [`minimum_detectable`], [`items_needed`]: what a number of items can show.
 //! - [`verdict`]: better, worse or no detectable difference, in words.
@@ -21,6 +23,7 @@
 //! tests check every statistic against reference values computed once with scipy and
 //! statsmodels (`scripts/stats-reference.py` writes `tests/fixtures/stats-reference.json`).
 
+mod median;
 mod paired;
 mod power;
 mod proportion;
@@ -30,6 +33,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
+pub use median::{Median, median};
 pub use paired::{Paired, Test, holm, mcnemar_exact, paired, paired_binary, paired_bootstrap};
 pub use power::{
     ALPHA, DETECT, PLANNING_DISCORDANCE, POWER, items_needed, minimum_detectable, planning_sd,
