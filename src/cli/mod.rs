@@ -165,7 +165,7 @@ pub struct TuneArgs {
     /// LoRA alpha (the update is scaled by alpha / rank) [default: 2 x rank]
     #[arg(long)]
     pub alpha: Option<f64>,
-    /// Layers to adapt: q,k,v,o,gate,up,down, attention, mlp or all [default: all]
+    /// Layers to adapt: q,k,v,o,gate,up,down, attention, mlp or all [default: mlp]
     #[arg(long, value_name = "LIST")]
     pub targets: Option<String>,
     /// Passes over the training rows [default: 3]

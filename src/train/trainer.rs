@@ -34,7 +34,7 @@ impl Default for Settings {
         Settings {
             rank: 8,
             alpha: 16.0,
-            targets: Target::ALL.to_vec(),
+            targets: Target::MLP.to_vec(),
             epochs: 3,
             learning_rate: 1e-3,
             seed: 1,
