@@ -136,6 +136,31 @@ fn show_prompt_prints_exactly_the_prompt() {
     assert!(text.ends_with("Q: Great film.\nA:\n"), "{text:?}");
 }
 
+#[test]
+fn shots_keeps_the_first_k_examples_and_zero_none() {
+    // A specialist is prompted as it was trained: without examples (`tune` says so).
+    let dirs = tempfile::tempdir().unwrap();
+    let prompt = |shots: &str| {
+        let out = scripted(&dirs)
+            .args(["--show-prompt", "-t", "sentiment", "-q", "Great film."])
+            .args(["--shots", shots])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let none = prompt("0");
+    assert_eq!(none.matches("Q: ").count(), 1, "{none:?}");
+    assert!(none.ends_with("Q: Great film.\nA:\n"), "{none:?}");
+    let one = prompt("1");
+    assert_eq!(one.matches("Q: ").count(), 2, "{one:?}");
+    let out = scripted(&dirs)
+        .args(["--show-prompt", "-t", "sentiment", "--shots", "99"])
+        .output()
+        .unwrap();
+    fails_with(out, "the template has 4 examples");
+}
+
 fn fails_with(out: std::process::Output, needle: &str) {
     assert!(!out.status.success());
     assert!(

@@ -330,9 +330,10 @@ mod trained {
             );
         }
         out += &format!(
-            "{} rows held out; try it: promptlab run -t {} --lora {}\n",
+            "{} rows held out; try it as it was trained (no examples): promptlab run -t {} --strategy {} --shots 0 --lora {}\n",
             r.data.held_out.len(),
             r.prompt.template,
+            r.prompt.strategy,
             t.path.display()
         );
         out

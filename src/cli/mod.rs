@@ -339,6 +339,9 @@ pub struct PromptArgs {
     /// Replace the template's instruction
     #[arg(long)]
     pub instruction: Option<String>,
+    /// Keep only the template's first K examples (0: none, as a tuned adapter is prompted)
+    #[arg(long, value_name = "K")]
+    pub shots: Option<usize>,
     /// chat or completion [default: the template's, else the backend's]
     #[arg(long)]
     pub mode: Option<Mode>,

@@ -22,6 +22,7 @@ pub fn apply_overrides(t: &mut Template, a: &PromptArgs) -> Result<(), String> {
     let given = [
         (Key::Strategy, a.strategy.map(|s| s.to_string())),
         (Key::Instruction, a.instruction.clone()),
+        (Key::Shots, a.shots.map(|k| k.to_string())),
         (Key::Mode, a.mode.map(|m| m.as_str().to_string())),
         (Key::N, a.votes.map(|v| v.to_string())),
         (Key::Temperature, a.temperature.map(|v| v.to_string())),
