@@ -939,6 +939,13 @@ fn the_model_picker_shows_each_models_source_size_and_file() {
                 253_113_024,
                 Some("/home/u/.cache/promptlab/models/gemma-3-270m-q4_k_m.gguf"),
             ),
+            // An adapter under its base: the whole name, and its few MB to a tenth.
+            m(
+                "gemma-3-270m-q4_k_m.gguf + tickets-mlp",
+                "adapter",
+                4_718_592,
+                Some("/home/u/.cache/promptlab/models/adapters/tickets-mlp.gguf"),
+            ),
             m(
                 "llama3.2:1b",
                 "ollama",

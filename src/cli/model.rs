@@ -37,13 +37,7 @@ fn list(json: bool) -> Result<bool, String> {
         .max(4);
     crate::say!("{:<w$}  {:<9}  {:>9}  path", "name", "source", "size")?;
     for m in &found {
-        crate::say!(
-            "{:<w$}  {:<9}  {:>6.0} MB  {}",
-            crate::core::display::visible(&m.name),
-            m.source,
-            m.size_bytes as f64 / 1e6,
-            m.path.display()
-        )?;
+        crate::say!("{}", model_line(m, w))?;
         for a in &m.adapters {
             crate::say!("{}", adapter_line(a, w))?;
         }
@@ -104,12 +98,26 @@ fn remote_lines() -> Result<(), String> {
     Ok(())
 }
 
+/// A model found here: name, source, size, path.
+fn model_line(m: &crate::store::models::FoundModel, w: usize) -> String {
+    format!(
+        "{:<w$}  {:<9}  {:>6.0} MB  {}",
+        crate::core::display::visible(&m.name),
+        m.source,
+        m.size_bytes as f64 / 1e6,
+        m.path.display()
+    )
+}
+
 /// An adapter under its base: name, size, path, and what it was trained for.
 fn adapter_line(a: &crate::store::adapters::FoundAdapter, w: usize) -> String {
     let about = a.record.as_ref().map_or_else(String::new, |r| {
         format!(
-            "  ({} on {}, rank {})",
-            r.prompt.template, r.data.dataset, r.settings.rank
+            "  ({} on {}, rank {} on {})",
+            r.prompt.template,
+            r.data.dataset,
+            r.settings.rank,
+            r.settings.targets.join(",")
         )
     });
     format!(
@@ -118,7 +126,9 @@ fn adapter_line(a: &crate::store::adapters::FoundAdapter, w: usize) -> String {
         a.size_bytes as f64 / 1e6,
         a.path.display(),
         crate::core::display::visible(&about),
-        w = w + 9
+        // Its size's last digit under the base's: "  + " and the name take what the base's
+        // name, source and their gaps do, less the wider number.
+        w = w + 6
     )
 }
 
@@ -271,4 +281,32 @@ fn show(args: &ModelArgs) -> Result<bool, String> {
 fn show(_: &ModelArgs) -> Result<bool, String> {
     let _ = (Config::load, json!(null));
     Err("this promptlab was built without the `local` feature".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::adapters::FoundAdapter;
+    use crate::store::models::FoundModel;
+
+    #[test]
+    fn an_adapters_size_lines_up_under_its_bases() {
+        let base = FoundModel {
+            name: "gemma-3-270m-q4_k_m.gguf".into(),
+            source: "promptlab",
+            path: "/m/gemma-3-270m-q4_k_m.gguf".into(),
+            size_bytes: 253_113_024,
+            adapters: Vec::new(),
+        };
+        let adapter = FoundAdapter {
+            name: "tickets-mlp".into(),
+            path: "/m/adapters/tickets-mlp.gguf".into(),
+            size_bytes: 4_718_592,
+            record: None,
+        };
+        let w = base.name.len();
+        let (b, a) = (model_line(&base, w), adapter_line(&adapter, w));
+        assert!(a.contains("4.7 MB"), "{a}");
+        assert_eq!(b.find(" MB"), a.find(" MB"), "\n{b}\n{a}");
+    }
 }

@@ -24,14 +24,25 @@ impl Room<AppState> for Models {
     fn draw(&self, f: &mut Frame, area: Rect, s: &AppState) {
         let r = centered(area, 100, (self.items.len() as u16 + 2).max(5));
         let now = s.backend.as_ref().map_or("", |b| b.model.as_str());
+        // Names whole where the popup allows ("BASE.gguf + ADAPTER" is long), paths after.
+        let longest = self
+            .items
+            .iter()
+            .map(|m| crate::core::display::visible(&m.name).chars().count())
+            .max()
+            .unwrap_or(0);
+        let name_width = longest.clamp(12, (r.width as usize).saturating_sub(40).max(12));
         let rows: Vec<ListItem> = self
             .items
             .iter()
             .map(|m| {
                 // The model the lab runs now is marked.
                 let mark = if m.is(now) { "● " } else { "  " };
-                let size = if m.size_bytes > 0 {
-                    format!("{:>7.0} MB  ", m.size_bytes as f64 / 1e6)
+                let mb = m.size_bytes as f64 / 1e6;
+                let size = if m.size_bytes > 0 && mb < 100.0 {
+                    format!("{mb:>7.1} MB  ")
+                } else if m.size_bytes > 0 {
+                    format!("{mb:>7.0} MB  ")
                 } else {
                     " ".repeat(12)
                 };
@@ -45,7 +56,7 @@ impl Room<AppState> for Models {
                     Span::styled(
                         format!(
                             "{} ",
-                            cell(&crate::core::display::visible(&m.name), 36, false)
+                            cell(&crate::core::display::visible(&m.name), name_width, false)
                         ),
                         Style::default().fg(Color::Cyan),
                     ),
