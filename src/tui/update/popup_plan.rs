@@ -73,6 +73,9 @@ fn ask(s: &mut AppState) -> Vec<Effect> {
     }]
 }
 
+/// What Enter says while the plan is computed; its arrival ends it.
+const COMPUTING: &str = "the plan is being computed…";
+
 /// Enter in a setup form: starts the job when the plan of these fields is on screen, waits
 /// while it is being computed, and asks for it otherwise (again after an error).
 pub(super) fn submit(s: &mut AppState) -> Vec<Effect> {
@@ -87,7 +90,7 @@ pub(super) fn submit(s: &mut AppState) -> Vec<Effect> {
     if shown {
         start_job(s, job, fields)
     } else if computing {
-        s.status = "the plan is being computed…".into();
+        s.status = COMPUTING.into();
         vec![]
     } else {
         ask(s)
@@ -101,6 +104,9 @@ pub(super) fn planned(s: &mut AppState, fields: (String, String), line: Result<S
         && plan.fields.as_ref() == Some(&fields)
     {
         plan.line = Some(line);
+        if s.status == COMPUTING {
+            s.status.clear();
+        }
     }
 }
 

@@ -52,6 +52,7 @@ fn enter_asks_for_the_plan_the_planned_message_shows_it_and_enter_again_starts()
         },
     );
     assert_eq!(form_plan(&s).line, Some(Ok(line)));
+    assert!(s.status.is_empty(), "the wait is over: {}", s.status);
     let effects = key(&mut s, KeyCode::Enter);
     assert!(
         matches!(effects.as_slice(), [Effect::StartEval { vary, .. }] if vary == &["strategy=direct,cot"]),
@@ -131,4 +132,21 @@ fn a_pause_in_typing_asks_for_the_plan_of_valid_fields() {
     assert_eq!(job, JobForm::Optimize);
     // Asked once: later ticks do not ask again.
     assert!(update(&mut s, Msg::Tick(now + 2 * PLAN_PAUSE)).is_empty());
+}
+
+#[test]
+fn a_refused_plan_ends_the_wait_it_was_told_of() {
+    let mut s = lab();
+    key(&mut s, KeyCode::F(7));
+    let (_, fields) = asked(key(&mut s, KeyCode::Enter));
+    assert!(key(&mut s, KeyCode::Enter).is_empty());
+    assert!(s.status.contains("being computed"), "{}", s.status);
+    update(
+        &mut s,
+        Msg::Planned {
+            fields,
+            plan: Err("tickets.gguf exists: choose another adapter name".into()),
+        },
+    );
+    assert!(s.status.is_empty(), "{}", s.status);
 }
