@@ -72,11 +72,19 @@ fn main() {
         .collect();
     let (steps, rounds) = (env("STEPS", 32usize), env("ROUNDS", 15usize));
     let prompt = Prompt::Completion("Q: What is 12 plus 30?\nA:".into());
+    if rounds < 15 {
+        println!("(with fewer than 15 rounds the interval is most of the rounds' range)");
+    }
     println!(
         "{} · {} · {steps} greedy tokens a path, {rounds} rounds, base and adapters alternated",
         model.display(),
         names[1..].join(", ")
     );
+    let load = || {
+        let avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        avg.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    };
+    println!("load average at the start: {}", load());
     for &n in &paths {
         let mut blocks: Vec<Block> = Vec::new();
         let loads = decode_rounds(
@@ -97,7 +105,10 @@ fn main() {
                 .find(|b| b.round == round && b.arm == arm)
                 .map(|b| b.tokens as f64 / b.secs)
         };
-        println!("\n{n} path(s) decoded together:");
+        println!(
+            "\n{n} path(s) decoded together (load average now {}; other work on the machine widens the interval):",
+            load()
+        );
         let base: Vec<f64> = (0..rounds).filter_map(|r| rate(r, 0)).collect();
         let speed = |xs: &[f64]| median(xs, LEVEL).map_or(f64::NAN, |m| m.value);
         println!(
@@ -111,7 +122,7 @@ fn main() {
                 .filter_map(|r| Some(100.0 * (1.0 - rate(r, i)? / rate(r, 0)?)))
                 .collect();
             println!(
-                "  {name:<16} {:>6.1} tokens/s, slower than the base by {} (median over rounds, 95%); loaded in {:.0} ms",
+                "  {name:<16} {:>6.1} tokens/s, slowdown against the base {} (median over rounds, 95%; negative: faster); loaded in {:.0} ms",
                 speed(&own),
                 shown(median(&slower, LEVEL)),
                 loads[i - 1].as_secs_f64() * 1000.0
