@@ -96,7 +96,7 @@ mod trained {
     use crate::backend::local::model::{check_gguf, looks_instruction_tuned};
     use crate::core::render::Mode;
     use crate::engine::tuner::TuneProgress;
-    use crate::store::adapters::adapters_dir;
+    use crate::store::adapters::{adapters_dir, free_name};
     use crate::store::models::{default_model_path, is_default_model};
     use crate::train::Reference;
     use crate::train::data::{self, MIN_TRAIN_ROWS, Sequence};
@@ -120,13 +120,15 @@ mod trained {
         });
         let o = &job.options;
         let dir = adapters_dir().ok_or("cannot find a cache directory for adapters")?;
-        let out = match o.curve {
-            Some(_) => dir.join(format!("{}-curve", o.name)),
-            None => dir.join(format!("{}.gguf", o.name)),
+        let out_of = |name: &str| match o.curve {
+            Some(_) => dir.join(format!("{name}-curve")),
+            None => dir.join(format!("{name}.gguf")),
         };
+        let out = out_of(&o.name);
         if out.exists() {
+            let free = free_name(&o.name, |n| out_of(n).exists());
             return Err(format!(
-                "{} exists: choose another adapter name",
+                "{} exists: choose another adapter name ({free} is free)",
                 out.display()
             ));
         }

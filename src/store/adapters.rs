@@ -192,6 +192,15 @@ pub fn find(dir: &Path) -> Vec<FoundAdapter> {
         .collect()
 }
 
+/// The first of `name-2`, `name-3`, … that `taken` says is free: the name to offer when
+/// `name`'s adapter exists already.
+pub fn free_name(name: &str, taken: impl Fn(&str) -> bool) -> String {
+    (2..)
+        .map(|n| format!("{name}-{n}"))
+        .find(|candidate| !taken(candidate))
+        .unwrap_or_else(|| name.to_string())
+}
+
 /// Refuses an adapter whose record names another base than `base_fingerprint`.
 pub fn check_base(adapter: &Path, base_fingerprint: &str) -> Result<(), StoreError> {
     match read_record(adapter)? {
@@ -207,6 +216,13 @@ pub fn check_base(adapter: &Path, base_fingerprint: &str) -> Result<(), StoreErr
 mod tests {
     use super::*;
     use crate::store::models::Stores;
+
+    #[test]
+    fn a_free_name_skips_the_taken_ones() {
+        let taken = ["tickets", "tickets-2", "tickets-3"];
+        assert_eq!(free_name("tickets", |n| taken.contains(&n)), "tickets-4");
+        assert_eq!(free_name("sums", |n| taken.contains(&n)), "sums-2");
+    }
 
     #[test]
     fn a_bare_adapter_name_is_found_in_the_adapters_folder_and_nothing_else_is() {
