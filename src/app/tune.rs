@@ -294,14 +294,14 @@ mod trained {
         let first = r.losses.first().copied().unwrap_or(f32::NAN);
         let last = r.losses.last().copied().unwrap_or(f32::NAN);
         let mut out = format!(
-            "{} adapter: {} ({:.1} MB), record beside it\n",
+            "{} adapter: {} ({}), record beside it\n",
             if r.complete {
                 "trained"
             } else {
                 "stopped early; last epoch's"
             },
             t.path.display(),
-            r.size_bytes as f64 / 1e6
+            crate::core::display::megabytes(r.size_bytes)
         );
         out += &format!(
             "base {} · rank {} · alpha {} · {} · {} epoch(s) · lr {}\n",

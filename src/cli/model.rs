@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::{ModelAction, ModelArgs};
+use crate::core::display::megabytes;
 use crate::store::config::Config;
 use crate::store::models::Stores;
 
@@ -101,10 +102,10 @@ fn remote_lines() -> Result<(), String> {
 /// A model found here: name, source, size, path.
 fn model_line(m: &crate::store::models::FoundModel, w: usize) -> String {
     format!(
-        "{:<w$}  {:<9}  {:>6.0} MB  {}",
+        "{:<w$}  {:<9}  {:>9}  {}",
         crate::core::display::visible(&m.name),
         m.source,
-        m.size_bytes as f64 / 1e6,
+        megabytes(m.size_bytes),
         m.path.display()
     )
 }
@@ -121,14 +122,14 @@ fn adapter_line(a: &crate::store::adapters::FoundAdapter, w: usize) -> String {
         )
     });
     format!(
-        "  + {:<w$}{:>9.1} MB  {}{}",
+        "  + {:<w$}{:>9}  {}{}",
         crate::core::display::visible(&a.name),
-        a.size_bytes as f64 / 1e6,
+        megabytes(a.size_bytes),
         a.path.display(),
         crate::core::display::visible(&about),
-        // Its size's last digit under the base's: "  + " and the name take what the base's
-        // name, source and their gaps do, less the wider number.
-        w = w + 6
+        // Its size under the base's: "  + " and the name take the base's name, source and
+        // their gaps.
+        w = w + 2 + 9 + 2 - 4
     )
 }
 

@@ -10,6 +10,17 @@ use std::fmt::Write as _;
 use super::record::PathRecord;
 use super::vote::Tally;
 
+/// A file's size for people: "4.7 MB" to a tenth under 100 MB (an adapter), "253 MB" above
+/// (a model).
+pub fn megabytes(bytes: u64) -> String {
+    let mb = bytes as f64 / 1e6;
+    if mb < 100.0 {
+        format!("{mb:.1} MB")
+    } else {
+        format!("{mb:.0} MB")
+    }
+}
+
 /// `text` with every control character but `\n` and `\t` written as a visible escape.
 pub fn visible(text: &str) -> Cow<'_, str> {
     if !text.chars().any(hidden) {

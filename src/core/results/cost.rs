@@ -68,7 +68,7 @@ impl Cost {
             format!("{:.2}s", self.seconds_per_item),
             self.training_seconds.map_or("-".into(), duration),
             self.adapter_bytes
-                .map_or("-".into(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+                .map_or("-".into(), crate::core::display::megabytes),
         ]
     }
 }

@@ -125,10 +125,10 @@ fn log_lines(t: &TuneView, s: &AppState) -> Vec<Line<'static>> {
             let last = record.losses.last().copied().unwrap_or(f32::NAN);
             lines.push(Line::styled(
                 format!(
-                    "{} adapter: {} ({:.1} MB) · loss {first:.3} → {last:.3} over {} steps · {} epoch(s) in {}",
+                    "{} adapter: {} ({}) · loss {first:.3} → {last:.3} over {} steps · {} epoch(s) in {}",
                     if record.complete { "trained" } else { "the last finished epoch's" },
                     visible(&path.display().to_string()),
-                    record.size_bytes as f64 / 1e6,
+                    crate::core::display::megabytes(record.size_bytes),
                     record.losses.len(),
                     record.epochs_done,
                     clock(std::time::Duration::from_secs_f64(record.training_seconds.max(0.0)))

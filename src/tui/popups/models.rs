@@ -38,11 +38,8 @@ impl Room<AppState> for Models {
             .map(|m| {
                 // The model the lab runs now is marked.
                 let mark = if m.is(now) { "● " } else { "  " };
-                let mb = m.size_bytes as f64 / 1e6;
-                let size = if m.size_bytes > 0 && mb < 100.0 {
-                    format!("{mb:>7.1} MB  ")
-                } else if m.size_bytes > 0 {
-                    format!("{mb:>7.0} MB  ")
+                let size = if m.size_bytes > 0 {
+                    format!("{:>10}  ", crate::core::display::megabytes(m.size_bytes))
                 } else {
                     " ".repeat(12)
                 };
