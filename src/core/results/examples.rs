@@ -144,12 +144,13 @@ fn heading(out: &mut String, title: &str, markdown: bool) {
 }
 
 /// A table under its head: in text each column padded to its widest cell (the last one
-/// not), in markdown a pipe table.
+/// not), in markdown a pipe table (a `|` in a cell, from an example's text, escaped).
 fn table(out: &mut String, head: &[&str], rows: &[Vec<String>], markdown: bool) {
     let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
     let all = || std::iter::once(&head).chain(rows);
     if markdown {
         for (i, cells) in all().enumerate() {
+            let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
             let _ = writeln!(out, "| {} |", cells.join(" | "));
             if i == 0 {
                 let _ = writeln!(out, "|{}", "---|".repeat(head.len()));
@@ -333,4 +334,18 @@ fn selection(out: &mut String, k: &Selection, markdown: bool) {
         markdown,
     );
     let _ = writeln!(out, "\n{}", k.words);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_pipe_in_a_cell_stays_in_its_markdown_cell() {
+        let mut out = String::new();
+        let rows = vec![vec!["A | B?".to_string(), "yes".to_string()]];
+        super::table(&mut out, &["example", "answer"], &rows, true);
+        assert_eq!(out, "| example | answer |\n|---|---|\n| A \\| B? | yes |\n");
+        let mut text = String::new();
+        super::table(&mut text, &["example", "answer"], &rows, false);
+        assert_eq!(text, "  example  answer\n  A | B?   yes\n");
+    }
 }
