@@ -4,14 +4,13 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::json;
 
 use super::run::apply_overrides;
 use super::{BackendArgs, PromptArgs};
 use crate::core::demos::Settings;
 use crate::core::results::examples::ExamplesRecord;
 use crate::engine::backends::Backends;
-use crate::engine::eval::{EvalOptions, Variant};
+use crate::engine::eval::EvalOptions;
 use crate::engine::examples::ExamplesJob;
 use crate::store::config::Config;
 
@@ -74,23 +73,16 @@ pub async fn examples(args: ExamplesArgs, backends: &dyn Backends) -> Result<boo
         seed: template.sampling.seed,
         sampled: args.sampled,
     };
-    let scores = backend.scores_options(mode);
-    let sets = crate::core::demos::sets(&template, &settings, scores)
+    let variants = crate::engine::examples::variants(&template, &settings, mode, &backend)
         .map_err(|e| format!("{}: {e}", args.prompt.template))?;
-    let reading = crate::core::demos::reading(&template, &settings, scores);
-    let variants: Vec<Variant> = sets
-        .iter()
-        .map(|s| Variant {
-            name: s.name.clone(),
-            settings: json!({}),
-            template: s.template.clone(),
-            mode,
-            backend: backend.clone(),
-        })
-        .collect();
+    let reading = crate::core::demos::reading(&template, &settings, backend.scores_options(mode));
     let speed = crate::store::speed::last(&backend.info().label());
     let plan = crate::engine::plan::eval_plan(&variants, &dataset.items, false, speed);
-    crate::tell!("{} example sets: {} · {plan}", sets.len(), reading.words());
+    crate::tell!(
+        "{} example sets: {} · {plan}",
+        variants.len(),
+        reading.words()
+    );
     if args.plan {
         return Ok(true);
     }

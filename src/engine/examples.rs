@@ -94,6 +94,29 @@ fn scored(set: &DemoSet, r: &VariantResult) -> Scored {
     s
 }
 
+/// A set as the evaluation variant that runs it on `backend` in `mode`.
+pub fn variant(set: &DemoSet, mode: Mode, backend: &Arc<dyn Backend>) -> Variant {
+    Variant {
+        name: set.name.clone(),
+        settings: serde_json::to_value(&set.kind).unwrap_or_default(),
+        template: set.template.clone(),
+        mode,
+        backend: backend.clone(),
+    }
+}
+
+/// The analysis of `template` with `settings` on `backend` as the evaluation variants it
+/// runs, in order (what its plan counts).
+pub fn variants(
+    template: &Template,
+    settings: &Settings,
+    mode: Mode,
+    backend: &Arc<dyn Backend>,
+) -> Result<Vec<Variant>, ExamplesError> {
+    let sets = demos::sets(template, settings, backend.scores_options(mode))?;
+    Ok(sets.iter().map(|s| variant(s, mode, backend)).collect())
+}
+
 impl ExamplesJob {
     /// Whether this backend scores options in the job's mode.
     fn scores(&self) -> bool {
@@ -240,13 +263,7 @@ impl ExamplesJob {
         on: &Report,
         opts: &EvalOptions,
     ) -> VariantResult {
-        let variant = Variant {
-            name: set.name.clone(),
-            settings: serde_json::to_value(&set.kind).unwrap_or_default(),
-            template: set.template.clone(),
-            mode: self.mode,
-            backend: self.backend.clone(),
-        };
+        let variant = variant(set, self.mode, &self.backend);
         let report = on.clone();
         let on_item = Arc::new(move |done, correct| {
             report(JobEvent::ItemDone {

@@ -65,18 +65,8 @@ pub async fn examples_setup(
         seed: template.sampling.seed,
         sampled,
     };
-    let sets = crate::core::demos::sets(template, &settings, backend.scores_options(mode))?;
+    let variants = crate::engine::examples::variants(template, &settings, mode, backend)?;
     let data = jobs::load(dataset, false, None).await?;
-    let variants = sets
-        .into_iter()
-        .map(|s| Variant {
-            name: s.name,
-            settings: serde_json::json!({}),
-            template: s.template,
-            mode,
-            backend: backend.clone(),
-        })
-        .collect();
     Ok((data, variants))
 }
 
