@@ -5,7 +5,8 @@
 //! the memory as it goes. The adapter is left in the temporary directory for `benches/adapter.rs`,
 //! which measures what it costs at serving time.
 //! Run: `cargo bench --features train --bench train` (TEMPLATE=tickets,
-//! DATASET=assets/tickets.jsonl, EPOCHS=1, RANK=8, TARGETS=mlp, BATCH_TOKENS=512, STEPS=0: all).
+//! DATASET=assets/tickets.jsonl, EPOCHS=1, RANK=8, TARGETS: tune's default, BATCH_TOKENS=512,
+//! STEPS=0: all).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,11 +56,18 @@ fn main() {
     let path = default_model_path().expect("cache dir");
     assert!(path.is_file(), "run scripts/fetch-model.sh first");
     let rank: usize = env("RANK", 8);
-    let targets = env("TARGETS", "mlp".to_string());
+    // `tune`'s default layers unless TARGETS names others.
+    let targets = match std::env::var("TARGETS") {
+        Ok(t) => {
+            parse_targets(&t).expect("TARGETS: q, k, v, o, gate, up, down, attention, mlp or all")
+        }
+        Err(_) => Settings::default().targets,
+    };
+    let shown: Vec<&str> = targets.iter().map(|t| t.as_str()).collect();
+    let shown = shown.join(",");
     let settings = Settings {
         rank,
-        targets: parse_targets(&targets)
-            .expect("TARGETS: q, k, v, o, gate, up, down, attention, mlp or all"),
+        targets,
         alpha: 2.0 * rank as f64,
         epochs: env("EPOCHS", 1),
         batch_tokens: env("BATCH_TOKENS", 512),
@@ -76,9 +84,10 @@ fn main() {
     let rows = sequences(&tokenizer, &template, &data.items, Mode::Completion).expect("rows");
     let tokens: usize = rows.iter().map(|r| r.tokens.len()).sum();
     println!(
-        "{} rows, {tokens} tokens ({:.1} per row), rank {rank} on {targets}, {} tokens a step",
+        "{} rows, {tokens} tokens ({:.1} per row), rank {rank} on {}, {} tokens a step",
         rows.len(),
         tokens as f64 / rows.len() as f64,
+        shown,
         settings.batch_tokens
     );
 
