@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 
 use promptlab::backend::local::reference::{Block, DecodeRounds, decode_rounds};
+use promptlab::core::display::visible;
 use promptlab::core::render::Prompt;
 use promptlab::core::stats::{LEVEL, Median, median};
 use promptlab::store::adapters::{adapters_dir, find, resolve_in};
@@ -59,10 +60,13 @@ fn main() {
         "no adapter of {} found: train one (`promptlab tune`) or name some in ADAPTERS",
         model.display()
     );
+    // File names reach the terminal escaped.
     let names: Vec<String> = std::iter::once("base".to_string())
         .chain(adapters.iter().map(|p| {
-            p.file_stem()
-                .map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into())
+            let stem = p
+                .file_stem()
+                .map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into());
+            visible(&stem).into_owned()
         }))
         .collect();
     let paths: Vec<usize> = std::env::var("PATHS")
@@ -77,7 +81,7 @@ fn main() {
     }
     println!(
         "{} · {} · {steps} greedy tokens a path, {rounds} rounds, base and adapters alternated",
-        model.display(),
+        visible(&model.display().to_string()),
         names[1..].join(", ")
     );
     let load = || {
